@@ -1,0 +1,141 @@
+// Configuration: read from the environment once, validated as a whole against one schema (every problem
+// reported together), then frozen. Nothing else in the gateway reads process.env.
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError } from './errors.js';
+import { MODELS, type ModelName, type UpstreamKind } from './protocol.js';
+
+export const DEFAULT_BASE_URL = 'https://api.asi1.ai/v1';
+
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a helpful voice assistant. Your words are spoken aloud, so answer in short, plain, ' +
+  'natural sentences. Never use markdown, lists, tables, code blocks, emoji or URLs. Keep most answers ' +
+  'to two or three sentences unless the user asks for more. If a reply was cut off because the user ' +
+  'interrupted, do not repeat it; respond to what they said next.';
+
+const Int = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description });
+
+/** The environment schema. Its descriptions and defaults are the README configuration table. */
+export const EnvSchema = Type.Object({
+  PORT: Int(0, 65_535, 8080, 'TCP port to listen on'),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on' }),
+  ASI_ONE_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, description: 'ASI:One API key. Unset: the built-in offline simulator is the upstream' }),
+  ),
+  ASI_BASE_URL: Type.String({
+    default: DEFAULT_BASE_URL,
+    pattern: '^https?://',
+    description: 'OpenAI-compatible base URL (ASI:One, a local llama.cpp/vLLM/Ollama server, or a simulator)',
+  }),
+  ASI_MODEL: Type.Union(
+    MODELS.map((m) => Type.Literal(m)),
+    { default: 'asi1-mini', description: 'Default model: asi1-mini, asi1 or asi1-ultra' },
+  ),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino log level' },
+  ),
+  SYSTEM_PROMPT: Type.String({ minLength: 1, maxLength: 32_768, default: DEFAULT_SYSTEM_PROMPT, description: 'Default system prompt (voice-friendly by default)' }),
+  MAX_OUTPUT_TOKENS: Int(1, 32_768, 400, 'Default max_tokens per reply (voice-sized)'),
+  HISTORY_TOKEN_BUDGET: Int(1_000, 200_000, 160_000, 'Estimated prompt tokens kept in history; older whole turns are dropped'),
+  MAX_FRAME_BYTES: Int(1_024, 16 * 1024 * 1024, 128 * 1024, 'Largest accepted WebSocket frame, in bytes'),
+  MAX_TURN_CHARS: Int(1, 1_000_000, 8_000, 'Longest accepted turn text, in characters'),
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: Int(100, 600_000, 20_000, 'Abort when the upstream sends nothing for this long after the request'),
+  UPSTREAM_STALL_TIMEOUT_MS: Int(100, 600_000, 15_000, 'Abort when the upstream goes silent mid-stream for this long'),
+  UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
+  UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),
+  SHUTDOWN_GRACE_MS: Int(0, 600_000, 10_000, 'On SIGTERM, how long active responses may finish before they are interrupted'),
+  SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
+  SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent in simulator mode. Never log it: the logger redacts it by path. */
+  apiKey: string | undefined;
+  /** Without a trailing slash. In simulator mode this is replaced at start-up by the simulator's own URL. */
+  baseUrl: string;
+  model: ModelName;
+  logLevel: string;
+  upstream: UpstreamKind;
+  systemPrompt: string;
+  maxOutputTokens: number;
+  historyTokenBudget: number;
+  maxFrameBytes: number;
+  maxTurnChars: number;
+  upstreamFirstTokenTimeoutMs: number;
+  upstreamStallTimeoutMs: number;
+  upstreamMaxRetries: number;
+  upstreamConnections: number;
+  shutdownGraceMs: number;
+  simulatorTtftMs: number;
+  simulatorTokenIntervalMs: number;
+}
+
+/** Reads and validates the environment. Throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    // An empty variable means "unset", as in most twelve-factor tooling (e.g. `ASI_ONE_API_KEY=` in a .env).
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, withDefaults)].map(
+    (e) => `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema, e.message)}${describeValue(e.path, raw)}`,
+  );
+  if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
+    problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const e = withDefaults as Env;
+  const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
+  const upstream: UpstreamKind = e.ASI_ONE_API_KEY === undefined ? 'simulator' : baseUrl === DEFAULT_BASE_URL ? 'asi1' : 'custom';
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    apiKey: e.ASI_ONE_API_KEY,
+    baseUrl,
+    model: e.ASI_MODEL,
+    logLevel: e.LOG_LEVEL,
+    upstream,
+    systemPrompt: e.SYSTEM_PROMPT,
+    maxOutputTokens: e.MAX_OUTPUT_TOKENS,
+    historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
+    maxFrameBytes: e.MAX_FRAME_BYTES,
+    maxTurnChars: e.MAX_TURN_CHARS,
+    upstreamFirstTokenTimeoutMs: e.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+    upstreamStallTimeoutMs: e.UPSTREAM_STALL_TIMEOUT_MS,
+    upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
+    upstreamConnections: e.UPSTREAM_CONNECTIONS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    simulatorTtftMs: e.SIMULATOR_TTFT_MS,
+    simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
+  });
+}
+
+/** TypeBox says "Expected union value" for enums; name the allowed values instead. */
+function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, message: string): string {
+  const allowed = schema.anyOf?.map((s) => s.const).filter((c) => c !== undefined);
+  return allowed && allowed.length > 0 ? `must be one of ${allowed.join(', ')}` : message;
+}
+
+function describeValue(path: string, raw: Record<string, unknown>): string {
+  const key = path.slice(1);
+  // Never echo the key back, even in a config error.
+  if (key === 'ASI_ONE_API_KEY' || !(key in raw)) return '';
+  return ` (got ${JSON.stringify(raw[key])})`;
+}
+
+function isValidUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
