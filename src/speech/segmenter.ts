@@ -1,0 +1,260 @@
+// Streaming speech segmenter: turns reply deltas into speakable segments (fast first one, then sentences),
+// with display ranges for barge-in truncation. Boundary detection is in boundaries.ts, wording in normalise.ts.
+import { BoundaryScanner, isSpaceCode, type ScanMode } from './boundaries.js';
+import { normaliseForSpeech } from './normalise.js';
+import { resolveSegmenterOptions, type ResolvedSegmenterOptions, type SegmenterOptions } from './segmenter-options.js';
+
+export type { SegmenterOptions } from './segmenter-options.js';
+
+/**
+ * One utterance. `text` is normalised speech text and never empty. `[displayStart, displayEnd)` is the part
+ * of the display text (all pushed deltas, concatenated) it came from. Ranges are contiguous and in order:
+ * each segment starts where the previous one ended (the first at 0). Text that normalises to nothing (pure
+ * emoji or markdown) is not emitted on its own and uses no index: its range is merged into the next emitted
+ * segment. Only such a remainder at finish() is skipped, so the last `displayEnd` may be short of the end.
+ */
+export interface SpeechSegment {
+  index: number;
+  text: string;
+  displayStart: number;
+  displayEnd: number;
+}
+
+interface Cut {
+  end: number;
+  text: string;
+}
+
+function countWords(text: string, atLeast: number): number {
+  let words = 0;
+  for (const word of text.split(' ')) {
+    if (/[\p{L}\p{N}]/u.test(word) && ++words >= atLeast) break;
+  }
+  return words;
+}
+
+/**
+ * Cuts a streamed reply into utterances for speechSynthesis. The first segment is emitted as early as it
+ * can sound natural; later ones are whole sentences, merged when short and split when too long. A dot at
+ * the end of the buffer waits for the next character ("3." → "3.14"), except at idle flush and finish().
+ * Nothing is emitted from inside an open ``` block. Work per push is proportional to the new text plus
+ * the unspoken tail, never the whole reply. Timers use setTimeout/clearTimeout (fake-timer friendly).
+ */
+export class SpeechSegmenter {
+  private readonly options: ResolvedSegmenterOptions;
+  private readonly scanner = new BoundaryScanner();
+  private readonly emitted: SpeechSegment[] = [];
+  private chunks: string[] = [];
+  private closed = false; // finish() or cancel() was called: no more input
+  private silenced = false; // cancel() was called: no more output
+  private firstDone = false;
+  private deadlinePassed = false;
+  private firstTimer: ReturnType<typeof setTimeout> | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private checkedBounds = 0; // pending boundaries already rejected by the boundary rules
+  private fitsUpTo = -1; // a word end whose prefix is known to fit in splitOverChars
+
+  constructor(
+    private readonly onSegment: (segment: SpeechSegment) => void,
+    options: SegmenterOptions = {},
+  ) {
+    this.options = resolveSegmenterOptions(options);
+  }
+
+  get segments(): readonly SpeechSegment[] {
+    return this.emitted;
+  }
+
+  get displayText(): string {
+    if (this.chunks.length > 1) this.chunks = [this.chunks.join('')];
+    return this.chunks[0] ?? '';
+  }
+
+  /** Appends display text; may emit segments synchronously. Ignored after finish() or cancel(). */
+  push(delta: string): void {
+    if (this.closed || delta.length === 0) return;
+    this.chunks.push(delta);
+    this.scanner.append(delta);
+    this.scanner.scan('stream');
+    if (!this.firstDone && this.firstTimer === undefined && !this.deadlinePassed && /\S/.test(delta)) {
+      this.firstTimer = setTimeout(() => this.onFirstDeadline(), this.options.firstMaxWaitMs);
+    }
+    this.drain('stream');
+    if (this.closed) return; // a listener may have cancelled
+    // Re-armed per push: arming and clearing a Node timer is O(1), and Date-free logic keeps fake timers exact.
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdle(), this.options.idleFlushMs);
+  }
+
+  /** Flushes everything left (the end of the text decides every pending boundary). Idempotent. */
+  finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimers();
+    this.scanner.scan('final');
+    this.drain('final');
+  }
+
+  /** Stops for good: clears timers and never emits again. Idempotent. */
+  cancel(): void {
+    this.closed = true;
+    this.silenced = true;
+    this.clearTimers();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.firstTimer);
+    clearTimeout(this.idleTimer);
+    this.firstTimer = undefined;
+    this.idleTimer = undefined;
+  }
+
+  private onFirstDeadline(): void {
+    this.firstTimer = undefined;
+    if (this.closed || this.firstDone) return;
+    this.deadlinePassed = true; // from now on, the first complete words go out at the next chance
+    this.drain('stream');
+  }
+
+  private onIdle(): void {
+    this.idleTimer = undefined;
+    if (this.closed) return;
+    this.scanner.scan('idle');
+    this.drain('idle');
+  }
+
+  private drain(mode: ScanMode): void {
+    while (!this.silenced) {
+      const cut = this.nextCut(mode);
+      if (cut === null) return;
+      this.emit(cut);
+    }
+  }
+
+  private speechUpTo(end: number): string {
+    return normaliseForSpeech(this.scanner.text.slice(0, end - this.scanner.start));
+  }
+
+  /** The next segment to emit, by the rules in order, or null to wait for more text. */
+  private nextCut(mode: ScanMode): Cut | null {
+    const sc = this.scanner;
+    const { splitOverChars: maxChars } = this.options;
+    const limit = mode === 'final' ? sc.start + sc.text.length : (sc.fenceStart ?? sc.start + sc.text.length);
+    // 1. Boundary rules. A rejection never changes while the start stays put, so each bound is checked once.
+    for (let b = this.checkedBounds; b < sc.bounds.length; b++) {
+      const bound = sc.bounds[b]!;
+      if (bound.pos > limit) break;
+      if (this.firstDone && bound.kind === 'clause') {
+        this.checkedBounds = b + 1;
+        continue;
+      }
+      const text = this.speechUpTo(bound.pos);
+      if (text.length > maxChars) return this.splitCut(bound.pos);
+      if (this.qualifies(bound.kind === 'sentence', text)) return { end: bound.pos, text };
+      this.checkedBounds = b + 1;
+    }
+    // 2. A sentence still going past the cap is split now rather than at its end.
+    if (sc.text.length > maxChars) {
+      const end = sc.lastWordEnd(limit, false);
+      if (end - sc.start > maxChars && end !== this.fitsUpTo) {
+        if (this.speechUpTo(end).length > maxChars) return this.splitCut(end);
+        this.fitsUpTo = end;
+      }
+    }
+    // 3. First segment overdue: speak the complete words so far, holding back an unfinished one. A final
+    // "there." counts as complete (the lookahead only guards "3." and "Dr."), so it is not cut off.
+    if (!this.firstDone && this.deadlinePassed) {
+      const end = Math.max(sc.lastWordEnd(limit, true), sc.trailingTerminatorEnd(limit));
+      const text = end > sc.start ? this.speechUpTo(end) : '';
+      if (text !== '') return text.length > maxChars ? this.splitCut(end) : { end, text };
+    }
+    // 4. Idle: every complete sentence goes, short or not.
+    if (mode === 'idle') {
+      let lastSentence = -1;
+      for (const bound of sc.bounds) if (bound.kind === 'sentence' && bound.pos <= limit) lastSentence = bound.pos;
+      const text = lastSentence > sc.start ? this.speechUpTo(lastSentence) : '';
+      if (text !== '') return text.length > maxChars ? this.splitCut(lastSentence) : { end: lastSentence, text };
+    }
+    // 5. Finish: whatever remains; an unspeakable remainder is dropped without a segment.
+    if (mode === 'final' && sc.text.length > 0) {
+      const end = sc.start + sc.text.length;
+      const text = this.speechUpTo(end);
+      if (text !== '') return text.length > maxChars ? this.splitCut(end) : { end, text };
+      sc.consume(end);
+    }
+    return null;
+  }
+
+  private qualifies(isSentence: boolean, text: string): boolean {
+    const { firstMinChars, firstMinWords, mergeUnderChars } = this.options;
+    if (this.firstDone) return isSentence && text.length >= mergeUnderChars;
+    if (isSentence) return text !== '';
+    return text.length >= firstMinChars && countWords(text, firstMinWords) >= firstMinWords;
+  }
+
+  /**
+   * The longest prefix of the pending text before `end` whose speech fits the cap: cut at the last fitting
+   * sentence or clause boundary, else at the last fitting word end (never right after "Dr."), else
+   * mid-word. Candidates are tried in order and the search stops at the first that no longer fits.
+   */
+  private splitCut(end: number): Cut {
+    const sc = this.scanner;
+    const t = sc.text;
+    const maxChars = this.options.splitOverChars;
+    let byBound: Cut | null = null;
+    let byWord: Cut | null = null;
+    let b = 0;
+    for (let p = 1; p < end - sc.start; p++) {
+      while (b < sc.bounds.length && sc.bounds[b]!.pos < sc.start + p) b++;
+      const isBound = sc.bounds[b]?.pos === sc.start + p;
+      const isWordEnd = isSpaceCode(t.charCodeAt(p)) && !isSpaceCode(t.charCodeAt(p - 1)) && !sc.isProtectedEnd(p);
+      if (!isBound && !isWordEnd) continue;
+      const text = normaliseForSpeech(t.slice(0, p));
+      if (text.length > maxChars) break;
+      if (text === '') continue;
+      if (isBound) byBound = { end: sc.start + p, text };
+      if (isWordEnd) byWord = { end: sc.start + p, text };
+    }
+    return byBound ?? byWord ?? this.hardCut(end);
+  }
+
+  /** No boundary fits (one enormous word): the longest prefix that fits, never halving a surrogate pair. */
+  private hardCut(end: number): Cut {
+    const sc = this.scanner;
+    const maxChars = this.options.splitOverChars;
+    let lo = 1;
+    let hi = end - sc.start - 1;
+    let best: Cut | null = null;
+    while (lo <= hi) {
+      let mid = (lo + hi) >> 1;
+      const code = sc.text.charCodeAt(mid);
+      if (code >= 0xdc00 && code <= 0xdfff && mid > lo) mid--;
+      const text = normaliseForSpeech(sc.text.slice(0, mid));
+      if (text.length > maxChars) hi = mid - 1;
+      else {
+        if (text !== '') best = { end: sc.start + mid, text };
+        lo = mid + 1;
+      }
+    }
+    return best ?? { end, text: this.speechUpTo(end).slice(0, maxChars) };
+  }
+
+  private emit(cut: Cut): void {
+    const segment: SpeechSegment = {
+      index: this.emitted.length,
+      text: cut.text,
+      displayStart: this.scanner.start,
+      displayEnd: cut.end,
+    };
+    this.scanner.consume(cut.end);
+    this.checkedBounds = 0;
+    this.fitsUpTo = -1;
+    if (!this.firstDone) {
+      this.firstDone = true;
+      clearTimeout(this.firstTimer);
+      this.firstTimer = undefined;
+    }
+    this.emitted.push(segment);
+    this.onSegment(segment);
+  }
+}
