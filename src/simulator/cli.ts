@@ -1,0 +1,61 @@
+// `npm run simulator -- --port 9000 [--host 127.0.0.1] [--profile gen1|gen2] [--ttft 300] [--itl 30]
+// [--tokens-per-chunk 1] [--stamp]`: runs the ASI:One simulator as its own process (demo, benchmarks).
+// Prints the base URL on stdout and closes cleanly on SIGTERM/SIGINT.
+
+import { parseArgs } from 'node:util';
+import type { SimScenario } from './scenario.js';
+import { startSimulator } from './server.js';
+
+function intOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '9000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      profile: { type: 'string', default: 'gen2' },
+      ttft: { type: 'string' },
+      itl: { type: 'string' },
+      'tokens-per-chunk': { type: 'string' },
+      stamp: { type: 'boolean', default: false },
+      'api-key': { type: 'string' },
+      log: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const profile = values.profile;
+  if (profile !== 'gen1' && profile !== 'gen2') throw new Error(`--profile must be gen1 or gen2, got "${profile}"`);
+  const defaults: Partial<SimScenario> = {
+    profile,
+    ttftMs: intOption('ttft', values.ttft, 300),
+    interTokenMs: intOption('itl', values.itl, 30),
+    tokensPerChunk: Math.max(1, intOption('tokens-per-chunk', values['tokens-per-chunk'], 1)),
+    stampEmitTime: values.stamp,
+  };
+  const simulator = await startSimulator({
+    port: intOption('port', values.port, 9000),
+    host: values.host,
+    defaults,
+    ...(values['api-key'] === undefined ? {} : { apiKey: values['api-key'] }),
+    logRequests: values.log,
+  });
+  process.stdout.write(`ASI:One simulator (${profile}) listening on ${simulator.url}\n`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void simulator.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`simulator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+// The demo reply text for the no-key mode: says plainly it is the offline simulator and runs several
+// plain, speakable sentences (no markdown). Deterministic for a given conversation; no timing or wire here.
+
+interface LooseMessage {
+  role?: unknown;
+  content?: unknown;
+  tool_call_id?: unknown;
+  tool_calls?: unknown;
+}
+
+const MAX_QUOTE_CHARS = 160;
+
+/** Builds the reply for `messages` (the request body's raw value; anything malformed is tolerated). */
+export function buildDemoReply(messages: unknown): string {
+  const list = Array.isArray(messages) ? (messages as LooseMessage[]) : [];
+  const last = list.at(-1);
+  if (last?.role === 'tool') return toolReply(list);
+  let said = '';
+  for (let i = list.length - 1; i >= 0; i--) {
+    const message = list[i];
+    if (message?.role === 'user') {
+      said = quote(textOf(message.content));
+      break;
+    }
+  }
+  const heard = said === '' ? "I didn't receive any words from you." : `You said: "${said}".`;
+  const variants = [
+    `This is the offline simulator, not asi1-mini. ${heard} Set ASI_ONE_API_KEY to talk to the real model. ` +
+      'Until then I answer every turn with a few sentences like these, so you can hear how a reply streams ' +
+      'and starts playing while it is still arriving. Try talking over me to test barge-in.',
+    `Hello from the offline simulator. I am not the real asi1-mini model, so I can't really answer. ${heard} ` +
+      'To get real answers, set ASI_ONE_API_KEY and restart the gateway. Meanwhile this reply is long enough ' +
+      'to exercise the voice path: it arrives word by word, and each sentence should be spoken as soon as it is complete.',
+    `You are talking to the offline simulator, not asi1-mini. ${heard} Once ASI_ONE_API_KEY is set, the gateway ` +
+      'sends your words to the real model instead. For now, listen to how quickly this first sentence started, ' +
+      'and feel free to interrupt me at any point.',
+  ];
+  return variants[hash(said) % variants.length] ?? variants[0]!;
+}
+
+/** Reads back the trailing tool results, naming each tool when the assistant's call can be found. */
+function toolReply(list: LooseMessage[]): string {
+  const results: LooseMessage[] = [];
+  let i = list.length - 1;
+  for (; i >= 0 && list[i]?.role === 'tool'; i--) results.unshift(list[i]!);
+  const names = new Map<string, string>();
+  const calls = list[i]?.tool_calls;
+  if (Array.isArray(calls)) {
+    for (const call of calls as { id?: unknown; function?: { name?: unknown } }[]) {
+      if (typeof call?.id === 'string' && typeof call.function?.name === 'string') names.set(call.id, call.function.name);
+    }
+  }
+  const parts = results.map((result) => {
+    const name = typeof result.tool_call_id === 'string' ? names.get(result.tool_call_id) : undefined;
+    const value = quote(textOf(result.content)) || 'nothing';
+    return `The ${name === undefined ? 'tool' : `${name} tool`} returned: ${value}.`;
+  });
+  return `${parts.join(' ')} This is the offline simulator, so I can only read tool results back to you. ` +
+    'Set ASI_ONE_API_KEY to let the real model use them.';
+}
+
+/** Text of an OpenAI message content: a string, or an array of parts whose text parts are joined. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part: unknown) => (typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : ''))
+      .join(' ');
+  }
+  return content === null || content === undefined ? '' : JSON.stringify(content);
+}
+
+/** Collapses whitespace, drops double quotes and cuts long text at a word boundary. */
+function quote(text: string): string {
+  const flat = text.replace(/["\u201c\u201d]/g, '').replace(/\s+/g, ' ').trim();
+  if (flat.length <= MAX_QUOTE_CHARS) return flat;
+  const cut = flat.slice(0, MAX_QUOTE_CHARS);
+  const space = cut.lastIndexOf(' ');
+  return `${space > 40 ? cut.slice(0, space) : cut}...`;
+}
+
+function hash(text: string): number {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+  return h;
+}
