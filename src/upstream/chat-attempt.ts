@@ -1,0 +1,246 @@
+// One HTTP attempt of the chat client: sends the request, turns the response (SSE, a plain JSON body, or an
+// error status) into ChatEvents delivered synchronously to the sink, and enforces the first-token and stall
+// timeouts and the caller's abort. Retries and backoff belong to chat-client.ts.
+import type { Dispatcher } from 'undici';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import { createChunkReader, readCompletionBody } from './chunk-reader.js';
+import { classifyTransportError, createUpstreamHttpError, errorCodeOf, readStreamError } from './http-errors.js';
+import { createSseDecoder } from './sse-decoder.js';
+import type { ChatEvent, ChatEventSink, ChatUsage } from './types.js';
+
+/** The subset of a pino logger the client uses. */
+export interface UpstreamLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+
+export interface CallState {
+  /** A `text` or `tool_call` reached the sink: from now on nothing is retried. */
+  forwarded: boolean;
+  finishReason: string | null;
+  usage: ChatUsage | null;
+}
+
+export interface AttemptContext {
+  dispatcher: Dispatcher;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  signal: AbortSignal;
+  sink: ChatEventSink;
+  state: CallState;
+  firstTokenTimeoutMs: number;
+  stallTimeoutMs: number;
+  secrets: readonly string[];
+  logger: UpstreamLogger | undefined;
+}
+
+export type AttemptResult = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError };
+
+const headerText = (value: string | string[] | undefined): string =>
+  (Array.isArray(value) ? value.join(',') : (value ?? '')).toLowerCase();
+
+/**
+ * One HTTP attempt. Never rejects. Settles exactly once; on settling it clears both timers, removes its
+ * listener from the caller's signal and (unless the body was consumed) aborts the request, which makes
+ * undici destroy the socket at once. Everything between a body chunk and the sink is synchronous.
+ */
+export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
+  return new Promise<AttemptResult>((resolve) => {
+    const { signal, state } = ctx;
+    const controller = new AbortController();
+    const reader = createChunkReader();
+    let settled = false;
+    let gotFirst = false;
+    let parsed = 0;
+    let malformed = 0;
+    let sawDone = false;
+    let stallTimer: NodeJS.Timeout | undefined;
+    let onErrorBodyFailure: (() => void) | undefined;
+
+    const settle = (result: AttemptResult, destroy: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(firstTimer);
+      clearTimeout(stallTimer);
+      signal.removeEventListener('abort', onAbort);
+      if (destroy) controller.abort();
+      resolve(result);
+    };
+    const failWith = (error: GatewayError, destroy = true): void => settle({ kind: 'failed', error }, destroy);
+    const fail = (code: ErrorCode, cause?: unknown, destroy = true): void =>
+      failWith(new GatewayError(code, { cause }), destroy);
+    const onAbort = (): void => settle({ kind: 'aborted' }, true);
+    const firstTimer = setTimeout(() => fail('GW_UPSTREAM_TIMEOUT'), ctx.firstTokenTimeoutMs);
+
+    const markFirst = (): void => {
+      if (gotFirst) return;
+      gotFirst = true;
+      clearTimeout(firstTimer);
+      // After [DONE] a silent, unfinished body is the server's problem, not a stall: keep the answer.
+      stallTimer = setTimeout(
+        () => (sawDone ? settle({ kind: 'done' }, true) : fail('GW_UPSTREAM_STALLED')),
+        ctx.stallTimeoutMs,
+      );
+    };
+    const deliver = (events: readonly ChatEvent[]): void => {
+      for (const event of events) {
+        if (settled || signal.aborted) return;
+        if (event.type === 'text' || event.type === 'tool_call') state.forwarded = true;
+        else if (event.type === 'finish') state.finishReason = event.reason;
+        else if (event.type === 'usage') state.usage = event.usage;
+        try {
+          ctx.sink(event);
+        } catch (err) {
+          fail('GW_INTERNAL', err);
+        }
+      }
+    };
+    const endOfStream = (destroy: boolean): void => {
+      if (parsed === 0 && malformed > 0) fail('GW_UPSTREAM_PROTOCOL', undefined, destroy);
+      else settle({ kind: 'done' }, destroy);
+    };
+
+    const decoder = createSseDecoder({
+      onData(data, eventName) {
+        markFirst();
+        let json: unknown;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          if (eventName === 'error') return failWith(readStreamError({ message: data }, 'error', ctx.secrets)!);
+          malformed += 1;
+          // Only the size: the parse error's message quotes the payload.
+          ctx.logger?.debug({ bytes: data.length }, 'upstream sent a malformed data line; skipped');
+          return;
+        }
+        parsed += 1;
+        const streamError = readStreamError(json, eventName, ctx.secrets);
+        if (streamError) return failWith(streamError);
+        deliver(reader.read(json));
+      },
+      // Settle at the body's end (normally the same packet), not at [DONE]: until the response is complete
+      // undici cannot hand the socket to the next request, and a tool-call follow-up would open a new one.
+      onDone: () => (sawDone = true),
+      onOverflow: () => fail('GW_UPSTREAM_PROTOCOL'),
+    });
+
+    const readErrorBody = (response: Dispatcher.ResponseData): void => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = (complete: boolean): void => {
+        const text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
+        failWith(createUpstreamHttpError(response.statusCode, text, response.headers, ctx.secrets), !complete);
+      };
+      onErrorBodyFailure = () => finish(false);
+      response.body.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_ERROR_BODY_BYTES) finish(false);
+      });
+      response.body.on('end', () => finish(true));
+    };
+
+    const onResponse = (response: Dispatcher.ResponseData): void => {
+      const { body } = response;
+      body.on('error', (err: Error) => {
+        if (settled) return;
+        if (onErrorBodyFailure) return onErrorBodyFailure();
+        // The answer is complete once a finish_reason arrived; a lost trailing usage chunk is not a failure.
+        if (sawDone || state.finishReason !== null) return settle({ kind: 'done' }, true);
+        const code = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT' ? 'GW_UPSTREAM_STALLED' : 'GW_UPSTREAM_DROPPED';
+        fail(code, err);
+      });
+      if (settled) {
+        body.destroy();
+        return;
+      }
+      if (response.statusCode < 200 || response.statusCode >= 300) return readErrorBody(response);
+
+      const type = headerText(response.headers['content-type']);
+      // Unknown content type: sniff the first non-blank byte ('{' → one JSON body, else SSE).
+      let mode: 'sse' | 'json' | 'sniff' = type.includes('event-stream') ? 'sse' : type.includes('json') ? 'json' : 'sniff';
+      const held: Buffer[] = [];
+      let heldBytes = 0;
+      body.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (mode === 'sniff') {
+          const text = chunk.toString('latin1').trimStart();
+          if (text === '') {
+            held.push(chunk);
+            return;
+          }
+          mode = text.startsWith('{') ? 'json' : 'sse';
+          if (mode === 'sse') for (const early of held.splice(0)) decoder.push(early);
+        }
+        if (mode === 'sse') {
+          stallTimer?.refresh(); // any byte is life, including `: ping` comments
+          decoder.push(chunk);
+          return;
+        }
+        markFirst();
+        stallTimer?.refresh();
+        heldBytes += chunk.length;
+        if (heldBytes > MAX_JSON_BODY_BYTES) return fail('GW_UPSTREAM_PROTOCOL');
+        held.push(chunk);
+      });
+      body.on('end', () => {
+        if (settled) return;
+        if (mode === 'sse') {
+          decoder.end();
+          if (settled) return;
+          if (sawDone || state.finishReason !== null) return endOfStream(false);
+          if (parsed === 0 && malformed > 0) return fail('GW_UPSTREAM_PROTOCOL', undefined, false);
+          return fail('GW_UPSTREAM_DROPPED', new Error('stream ended before [DONE] or a finish_reason'), false);
+        }
+        const text = Buffer.concat(held).toString('utf8');
+        if (text.trim() === '') return fail('GW_UPSTREAM_DROPPED', new Error('empty response body'), false);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (err) {
+          return fail('GW_UPSTREAM_PROTOCOL', err, false);
+        }
+        const streamError = readStreamError(json, undefined, ctx.secrets);
+        if (streamError) return failWith(streamError, false);
+        deliver(readCompletionBody(json));
+        settle({ kind: 'done' }, false);
+      });
+    };
+
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) return onAbort();
+    let pending: Promise<Dispatcher.ResponseData>;
+    try {
+      pending = ctx.dispatcher.request({
+        origin: ctx.origin,
+        path: ctx.path,
+        method: 'POST',
+        headers: ctx.headers,
+        body: ctx.body,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      return failWith(classifyTransportError(err));
+    }
+    void pending.then(
+      (response) => {
+        try {
+          onResponse(response);
+        } catch (err) {
+          fail('GW_INTERNAL', err);
+        }
+      },
+      (err: unknown) => {
+        if (settled) return;
+        if (signal.aborted) return settle({ kind: 'aborted' }, false);
+        failWith(classifyTransportError(err));
+      },
+    );
+  });
+}

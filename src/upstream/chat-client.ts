@@ -1,0 +1,248 @@
+// The upstream streaming chat client: POST {baseUrl}/chat/completions over an injected undici dispatcher,
+// SSE (or a plain JSON reply) → ChatEvents delivered synchronously to the sink, with retries, first-token and
+// stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
+import { Pool, type Dispatcher } from 'undici';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import { runAttempt, type AttemptContext, type CallState, type UpstreamLogger } from './chat-attempt.js';
+import { classifyTransportError } from './http-errors.js';
+import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer } from './types.js';
+
+export type { UpstreamLogger } from './chat-attempt.js';
+
+export interface ChatClientOptions {
+  /** e.g. https://api.asi1.ai/v1 (no trailing slash); the client POSTs {baseUrl}/chat/completions. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`; omitted when undefined. Never appears in errors or logs. */
+  apiKey?: string;
+  /** Injected by the app and tests; default: createUpstreamPool(baseUrl, { connections: 256 }), owned and closed by close(). */
+  dispatcher?: Dispatcher;
+  /** Per attempt: from sending the request until the first SSE `data` payload (any chunk, incl. reasoning). */
+  firstTokenTimeoutMs: number;
+  /** After the first payload: longest silence between received bytes (comments/keep-alives count as life). */
+  stallTimeoutMs: number;
+  /** Default 2. */
+  maxRetries: number;
+  /** Default 200; full-jitter exponential backoff: random(0, min(max, base × 2^(attempt-1))). */
+  retryBaseDelayMs?: number;
+  /** Default 2000; a Retry-After longer than this is not waited for: the call fails with the retryable error. */
+  retryMaxDelayMs?: number;
+  userAgent?: string;
+  /** pino-compatible; retries at warn, malformed chunks at debug. Keys and user text are never logged. */
+  logger?: UpstreamLogger;
+}
+
+/** warm()'s result: any HTTP answer (even 404) means a connection is open. */
+export type WarmResult = { ok: true; status: number } | { ok: false; error: GatewayError };
+
+const DEFAULT_USER_AGENT = 'asi1-voice-gateway/0.1';
+const WARM_TIMEOUT_MS = 10_000;
+/** Only these failures are retried, and only while nothing was forwarded (DESIGN.md "Upstream manners"). */
+const RETRIED: ReadonlySet<ErrorCode> = new Set([
+  'GW_UPSTREAM_CONNECT',
+  'GW_UPSTREAM_RATE_LIMITED',
+  'GW_UPSTREAM_UNAVAILABLE',
+  'GW_UPSTREAM_DROPPED',
+]);
+
+/**
+ * An undici Pool for the upstream origin: keep-alive (default 30 s idle; the server's Keep-Alive hint can
+ * only shorten it), pipelining 1 (an SSE stream must not block requests queued behind it), 10 s connect
+ * timeout, 60 s header/body backstops (the client's own first-token/stall timers are stricter).
+ * Nagle: undici 7 already calls `socket.setNoDelay(true)` on every TCP and TLS socket it opens
+ * (lib/core/connect.js), so no custom connector is needed; test/upstream-client.test.ts checks it.
+ */
+export function createUpstreamPool(
+  baseUrl: string,
+  options: { connections: number; keepAliveTimeoutMs?: number },
+): Pool {
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
+  return new Pool(new URL(baseUrl).origin, {
+    connections: options.connections,
+    pipelining: 1,
+    keepAliveTimeout,
+    keepAliveMaxTimeout: keepAliveTimeout,
+    keepAliveTimeoutThreshold: Math.min(1000, Math.floor(keepAliveTimeout / 2)),
+    connectTimeout: 10_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
+}
+
+/** The JSON body sent upstream; undefined fields are omitted, as are `tool_choice` without tools. */
+export function buildChatBody(request: ChatRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: request.model,
+    messages: request.messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools;
+    if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
+  }
+  return body;
+}
+
+/**
+ * One check-phase turn. undici 7.30's Pool marks a client "drained" (free for the next request) only after
+ * the response's completion has been processed, a turn after the body's 'end': a request sent before that
+ * opens a second connection (measured with sequential requests on a fresh Pool). Yielding once before
+ * resolving lets an immediate follow-up (a tool-call round trip, the turn after warm()) reuse the socket.
+ */
+const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Resolves true if the signal aborted before `ms` elapsed; the timer and listener are always removed. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(true);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(false);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * OpenAI-compatible streaming chat client for ASI:One (and the simulator, llama.cpp, vLLM…).
+ *
+ * Invariants: each event reaches the sink in the same tick it was parsed; no event after an abort or after
+ * the call settled; an abort resolves `{ aborted: true }` and never rejects; every other failure rejects with
+ * a GatewayError whose message is client-safe (the API key never appears). Retries (connect errors, 429,
+ * 5xx, and a drop) happen only while no `text` or `tool_call` was delivered; a retried attempt may repeat
+ * `reasoning` events, which are never spoken.
+ */
+export class ChatClient implements ChatStreamer {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly options: Readonly<Omit<ChatClientOptions, 'apiKey'>>;
+  private readonly maxRetries: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly retryMaxDelayMs: number;
+  // ES-private so that logging or serialising the client can never reveal the key.
+  readonly #headers: Record<string, string>;
+  readonly #secrets: readonly string[];
+
+  constructor(options: ChatClientOptions) {
+    const { apiKey, ...rest } = options;
+    this.options = rest;
+    const url = new URL(options.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? createUpstreamPool(options.baseUrl, { connections: 256 });
+    this.#headers = { 'user-agent': options.userAgent ?? DEFAULT_USER_AGENT };
+    if (apiKey !== undefined) this.#headers.authorization = `Bearer ${apiKey}`;
+    this.#secrets = apiKey ? [apiKey] : [];
+    this.maxRetries = options.maxRetries ?? 2;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
+  }
+
+  async stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome> {
+    const state: CallState = { forwarded: false, finishReason: null, usage: null };
+    const outcome = (aborted: boolean, attempts: number): ChatOutcome => ({
+      finishReason: state.finishReason,
+      usage: state.usage,
+      aborted,
+      attempts,
+    });
+    if (request.signal.aborted) return outcome(true, 0);
+
+    const context: AttemptContext = {
+      dispatcher: this.dispatcher,
+      origin: this.origin,
+      path: `${this.basePath}/chat/completions`,
+      headers: {
+        ...this.#headers,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        'x-session-id': request.sessionId,
+      },
+      body: JSON.stringify(buildChatBody(request)),
+      signal: request.signal,
+      sink,
+      state,
+      firstTokenTimeoutMs: this.options.firstTokenTimeoutMs,
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      secrets: this.#secrets,
+      logger: this.options.logger,
+    };
+
+    for (let attempt = 1; ; attempt += 1) {
+      state.finishReason = null;
+      state.usage = null;
+      const result = await runAttempt(context);
+      if (result.kind === 'done') {
+        await yieldToPool();
+        return outcome(false, attempt);
+      }
+      if (result.kind === 'aborted') return outcome(true, attempt);
+      const delayMs = this.retryDelayMs(result.error, attempt, state.forwarded);
+      if (delayMs === undefined) throw result.error;
+      this.options.logger?.warn(
+        { attempt, delayMs, code: result.error.code, status: result.error.status },
+        'upstream attempt failed; retrying',
+      );
+      if (await sleep(delayMs, request.signal)) {
+        state.finishReason = null;
+        state.usage = null;
+        return outcome(true, attempt);
+      }
+    }
+  }
+
+  /** The backoff before the next attempt, or undefined when this failure must not be retried. */
+  private retryDelayMs(error: GatewayError, attempt: number, forwarded: boolean): number | undefined {
+    if (forwarded || attempt > this.maxRetries) return undefined;
+    if (!RETRIED.has(error.code) || !error.retryable) return undefined;
+    const retryAfter = error.retryAfterMs;
+    if (retryAfter !== undefined && retryAfter > this.retryMaxDelayMs) return undefined;
+    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** (attempt - 1));
+    return Math.max(retryAfter ?? 0, Math.floor(Math.random() * ceiling));
+  }
+
+  /**
+   * Opens a keep-alive connection (GET {baseUrl}/models with the auth header) so the first turn does not
+   * pay TCP/TLS set-up. Any HTTP answer counts as warmed (ASI:One may have no /models, asi1-wire.md §1.3).
+   * Never throws: failures are logged at warn and returned.
+   */
+  async warm(): Promise<WarmResult> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), WARM_TIMEOUT_MS);
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.origin,
+        path: `${this.basePath}/models`,
+        method: 'GET',
+        headers: { ...this.#headers, accept: 'application/json' },
+        signal: controller.signal,
+      });
+      // Drain (bounded) so the socket goes back to the pool instead of being destroyed.
+      await response.body.dump({ limit: 1024 * 1024 }).catch(() => undefined);
+      await yieldToPool();
+      return { ok: true, status: response.statusCode };
+    } catch (err) {
+      const error = controller.signal.aborted
+        ? new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: err })
+        : classifyTransportError(err);
+      this.options.logger?.warn({ code: error.code, err: error.cause }, 'upstream warm-up failed');
+      return { ok: false, error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the pool if this client created it; an injected dispatcher belongs to its owner. */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,206 @@
+// Parsed upstream JSON → ChatEvent[]: streaming `chat.completion.chunk`s (createChunkReader) and plain
+// `chat.completion` bodies (readCompletionBody), tolerant of both ASI:One wire generations
+// (research/asi1-wire.md §2–§3, §5). Pure: no I/O, no timers, no errors thrown for odd shapes.
+import type { ChatEvent, ChatUsage } from './types.js';
+
+type Json = Record<string, unknown>;
+type ToolCallEvent = Extract<ChatEvent, { type: 'tool_call' }>;
+
+const isRecord = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const nonEmpty = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/** `content` as a string: a plain string, or OpenAI content parts (`[{type:'text',text}]`); null/"" → "". */
+function contentText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) return '';
+  let out = '';
+  for (const part of value) {
+    if (typeof part === 'string') out += part;
+    else if (isRecord(part) && typeof part.text === 'string') out += part.text;
+  }
+  return out;
+}
+
+/**
+ * Reasoning text. Gen-1 puts it in a top-level `thought`: a string fragment when streaming, an array of
+ * strings or nulls (`[null]`, `["\n\n"]`) in non-stream bodies (asi1-wire.md §2.2, §3.1).
+ */
+function reasoningText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) return '';
+  return value.filter((part): part is string => typeof part === 'string').join('');
+}
+
+/** The first non-empty reasoning field of a delta or message (`reasoning_content`, `reasoning`, `thought`). */
+function innerReasoning(holder: Json): string {
+  return (
+    reasoningText(holder.reasoning_content) || reasoningText(holder.reasoning) || reasoningText(holder.thought)
+  );
+}
+
+const num = (...values: unknown[]): number | undefined => {
+  for (const value of values) if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return undefined;
+};
+
+/**
+ * snake_case usage → ChatUsage. Partial objects are tolerated (missing counts become 0, a missing total is
+ * prompt + completion); an object with no counts at all, or `usage: null`, yields undefined.
+ */
+export function readUsage(value: unknown): ChatUsage | undefined {
+  if (!isRecord(value)) return undefined;
+  const prompt = num(value.prompt_tokens, value.promptTokens, value.input_tokens);
+  const completion = num(value.completion_tokens, value.completionTokens, value.output_tokens);
+  const total = num(value.total_tokens, value.totalTokens);
+  if (prompt === undefined && completion === undefined && total === undefined) return undefined;
+  const promptTokens = prompt ?? 0;
+  const completionTokens = completion ?? 0;
+  return { promptTokens, completionTokens, totalTokens: total ?? promptTokens + completionTokens };
+}
+
+/**
+ * One tool-call entry → a `tool_call` event, or undefined when it carries nothing. Accepts the OpenAI
+ * shape `{index,id,function:{name,arguments}}` and the flat `{name,arguments}` some clients see
+ * (asi1-wire.md §5). `arguments` may be a string fragment or an object (JSON-stringified). ASI's
+ * server-side tool traces (`{tool_name,args,result}`, §2.1) are not calls for us and are skipped.
+ */
+function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefined {
+  if (!isRecord(entry)) return undefined;
+  const fn = isRecord(entry.function) ? entry.function : undefined;
+  if (!fn && entry.tool_name !== undefined && entry.name === undefined) return undefined;
+  const source = fn ?? entry;
+  const rawArgs = source.arguments;
+  let argumentsDelta: string | undefined;
+  if (typeof rawArgs === 'string') argumentsDelta = nonEmpty(rawArgs);
+  else if (rawArgs !== undefined && rawArgs !== null) argumentsDelta = JSON.stringify(rawArgs);
+  const id = nonEmpty(entry.id);
+  const name = nonEmpty(source.name);
+  if (id === undefined && name === undefined && argumentsDelta === undefined) return undefined;
+  const index = typeof entry.index === 'number' && Number.isInteger(entry.index) ? entry.index : position;
+  const event: ToolCallEvent = { type: 'tool_call', index };
+  if (id !== undefined) event.id = id;
+  if (name !== undefined) event.name = name;
+  if (argumentsDelta !== undefined) event.argumentsDelta = argumentsDelta;
+  return event;
+}
+
+function pushToolCalls(events: ChatEvent[], value: unknown): number {
+  if (!Array.isArray(value)) return 0;
+  let pushed = 0;
+  value.forEach((entry, position) => {
+    const event = toolCallEvent(entry, position);
+    if (event) {
+      events.push(event);
+      pushed += 1;
+    }
+  });
+  return pushed;
+}
+
+/** The choice we asked for (n = 1): index 0, or the first choice when `index` is missing (gen-1 thought chunks). */
+function firstChoice(value: unknown): Json | undefined {
+  if (!Array.isArray(value)) return undefined;
+  let position = 0;
+  for (const choice of value) {
+    if (isRecord(choice)) {
+      const index = typeof choice.index === 'number' ? choice.index : position;
+      if (index === 0) return choice;
+    }
+    position += 1;
+  }
+  return undefined;
+}
+
+const finishReasonOf = (choice: Json): string | undefined => nonEmpty(choice.finish_reason);
+
+export interface ChunkReader {
+  /** Events for one parsed `data:` payload, in wire order: reasoning, text, tool calls, finish, usage. */
+  read(chunk: unknown): ChatEvent[];
+}
+
+/**
+ * A reader for one streamed response. It is stateful only to remember whether any text or tool call was
+ * yielded, for the asi1-vs-code workaround (asi1-wire.md §3.2): when a `finish_reason` arrives and nothing
+ * was yielded yet, the chunk's `message.content` / `message.tool_calls` are read instead.
+ */
+export function createChunkReader(): ChunkReader {
+  let yielded = false;
+
+  return {
+    read(chunk) {
+      const events: ChatEvent[] = [];
+      if (!isRecord(chunk)) return events;
+
+      // Gen-1 reasoning rides top-level `thought`; `init_thought: true` is only a marker (never text).
+      const topThought = reasoningText(chunk.thought);
+      if (topThought !== '') events.push({ type: 'reasoning', text: topThought });
+
+      const choice = firstChoice(chunk.choices);
+      if (choice) {
+        const delta = isRecord(choice.delta) ? choice.delta : undefined;
+        if (delta) {
+          const reasoning = innerReasoning(delta);
+          if (reasoning !== '' && reasoning !== topThought) events.push({ type: 'reasoning', text: reasoning });
+          const nested = isRecord(delta.message) ? delta.message : undefined;
+          const text = contentText(delta.content) || (nested ? contentText(nested.content) : '');
+          if (text !== '') {
+            events.push({ type: 'text', text });
+            yielded = true;
+          }
+          if (pushToolCalls(events, delta.tool_calls) > 0) yielded = true;
+        }
+        const finish = finishReasonOf(choice);
+        if (finish !== undefined) {
+          const message = isRecord(choice.message) ? choice.message : undefined;
+          if (!yielded && message) {
+            const text = contentText(message.content);
+            if (text !== '') {
+              events.push({ type: 'text', text });
+              yielded = true;
+            }
+            if (pushToolCalls(events, message.tool_calls) > 0) yielded = true;
+          }
+          events.push({ type: 'finish', reason: finish });
+        }
+      }
+
+      const usage = readUsage(chunk.usage);
+      if (usage) events.push({ type: 'usage', usage });
+      return events;
+    },
+  };
+}
+
+/**
+ * A whole non-stream `chat.completion` body → events (a JSON reply to a streaming request is legal,
+ * asi1-wire.md §3.2): reasoning (top-level `thought` array or `message.reasoning_content`), the full
+ * `message.content` as one text event, each `message.tool_calls` entry with its full arguments, finish, usage.
+ * A body that is really a single stream chunk (its choice has a `delta`) is read as one.
+ */
+export function readCompletionBody(body: unknown): ChatEvent[] {
+  if (!isRecord(body)) return [];
+  const choice = firstChoice(body.choices);
+  if (choice && isRecord(choice.delta)) return createChunkReader().read(body);
+
+  const events: ChatEvent[] = [];
+  const topThought = reasoningText(body.thought);
+  if (topThought !== '') events.push({ type: 'reasoning', text: topThought });
+  if (choice) {
+    const message = isRecord(choice.message) ? choice.message : undefined;
+    if (message) {
+      const reasoning = innerReasoning(message);
+      if (reasoning !== '' && reasoning !== topThought) events.push({ type: 'reasoning', text: reasoning });
+      const text = contentText(message.content);
+      if (text !== '') events.push({ type: 'text', text });
+      pushToolCalls(events, message.tool_calls);
+    }
+    const finish = finishReasonOf(choice);
+    if (finish !== undefined) events.push({ type: 'finish', reason: finish });
+  }
+  const usage = readUsage(body.usage);
+  if (usage) events.push({ type: 'usage', usage });
+  return events;
+}
