@@ -86,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
   const problems = [...Value.Errors(EnvSchema, withDefaults)].map(
-    (e) => `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema, e.message)}${describeValue(e.path, raw)}`,
+    (e) => `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema as { anyOf?: { const?: unknown }[] }, e.message)}${describeValue(e.path, raw)}`,
   );
   if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
     problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);

@@ -1,0 +1,84 @@
+// Starts the whole gateway in this process: the upstream (ASI:One, or the built-in simulator when there is no
+// key), a warmed connection pool, and the HTTP app listening. Returns a stop() that drains gracefully.
+import type { Logger } from 'pino';
+import { buildApp, type Readiness } from './app.js';
+import type { Config } from './config.js';
+import { startSimulator, type Simulator } from './simulator/server.js';
+import { ChatClient, createUpstreamPool } from './upstream/chat-client.js';
+
+/** Readiness is re-probed at most this often while the upstream is unreachable. */
+const READINESS_REPROBE_MS = 5_000;
+
+export async function startGateway(config: Readonly<Config>, logger: Logger) {
+  let simulator: Simulator | undefined;
+  let baseUrl = config.baseUrl;
+  if (config.upstream === 'simulator') {
+    simulator = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      defaults: { ttftMs: config.simulatorTtftMs, interTokenMs: config.simulatorTokenIntervalMs },
+    });
+    baseUrl = simulator.url;
+    announceSimulatorMode(logger, baseUrl);
+  }
+
+  const chat = new ChatClient({
+    baseUrl,
+    apiKey: config.apiKey,
+    dispatcher: createUpstreamPool(baseUrl, { connections: config.upstreamConnections }),
+    firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
+    stallTimeoutMs: config.upstreamStallTimeoutMs,
+    maxRetries: config.upstreamMaxRetries,
+  });
+
+  let readiness: Readiness = { ready: false, reason: 'upstream not probed yet' };
+  let lastProbeAt = 0;
+  const probe = async (): Promise<Readiness> => {
+    lastProbeAt = Date.now();
+    const warmed = await chat.warm();
+    readiness = warmed.ok ? { ready: true } : { ready: false, reason: `upstream unreachable: ${warmed.error ?? 'unknown'}` };
+    return readiness;
+  };
+  // Warm before listening, so the first turn does not pay TCP/TLS set-up.
+  const firstProbe = await probe();
+  if (firstProbe.ready) logger.info({ upstream: config.upstream, baseUrl }, 'upstream connection warmed');
+  else logger.warn({ upstream: config.upstream, baseUrl, reason: firstProbe.reason }, 'upstream not reachable yet');
+
+  const gateway = await buildApp({
+    config,
+    chat,
+    logger,
+    upstreamReadiness: () => (readiness.ready || Date.now() - lastProbeAt < READINESS_REPROBE_MS ? readiness : probe()),
+  });
+  await gateway.app.listen({ port: config.port, host: config.host });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ sessions: gateway.sessions.size, graceMs: config.shutdownGraceMs }, 'draining');
+      await gateway.drain(config.shutdownGraceMs);
+      await gateway.app.close();
+      await chat.close();
+      await simulator?.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app: gateway.app, stop, simulator };
+}
+
+function announceSimulatorMode(logger: Logger, url: string): void {
+  logger.warn({ upstream: 'simulator', url }, 'ASI_ONE_API_KEY is not set: using the built-in OFFLINE SIMULATOR, not asi1-mini');
+  process.stderr.write(
+    [
+      '',
+      '  ┌──────────────────────────────────────────────────────────────────────┐',
+      '  │  OFFLINE SIMULATOR MODE: ASI_ONE_API_KEY is not set.                 │',
+      '  │  Replies come from the built-in asi1 simulator, NOT from asi1-mini.  │',
+      '  │  Set ASI_ONE_API_KEY=... to talk to the real model.                  │',
+      '  └──────────────────────────────────────────────────────────────────────┘',
+      '',
+      '',
+    ].join('\n'),
+  );
+}

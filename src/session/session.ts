@@ -1,0 +1,245 @@
+// One voice session (one connection): settings, history, the seq counter and at most one active response.
+// Push-based: handle(event) in, send(event) out, so it is tested without sockets. Never imports fastify/ws/undici.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { GatewayError } from '../errors.js';
+import {
+  MODELS,
+  PROTOCOL_VERSION,
+  type ClientEvent,
+  type ModelName,
+  type ResponseCancelEvent,
+  type ServerEvent,
+  type ServerEventBody,
+  type SessionSettings,
+  type SessionUpdateEvent,
+  type TurnEvent,
+} from '../protocol.js';
+import type { ChatStreamer } from '../upstream/types.js';
+import { ConversationHistory, markReply } from './history.js';
+import { heardPrefix, ResponseRun, type SettledResponse } from './response-run.js';
+import { validateClientTools } from './tool-declarations.js';
+
+export interface SessionOptions {
+  config: Readonly<Config>;
+  chat: ChatStreamer;
+  /** Receives every server event, already stamped with seq. Must not throw. */
+  send: (event: ServerEvent) => void;
+  logger: Logger;
+  sessionId?: string;
+}
+
+/** The last completed reply, kept so a client still speaking it can later say how much was heard. */
+interface LastReply {
+  responseId: string;
+  run: ResponseRun;
+  committedText: string;
+}
+
+export class Session {
+  readonly id: string;
+  private seq = 0;
+  private readonly settings: SessionSettings;
+  private readonly history = new ConversationHistory();
+  private active: ResponseRun | null = null;
+  private lastReply: LastReply | null = null;
+  private responseCounter = 0;
+  private closed = false;
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly options: SessionOptions;
+  private readonly log: Logger;
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.id = options.sessionId ?? `sess_${randomUUID()}`;
+    this.log = options.logger.child({ sessionId: this.id });
+    const { config } = options;
+    this.settings = {
+      model: config.model,
+      instructions: config.systemPrompt,
+      temperature: null,
+      maxOutputTokens: config.maxOutputTokens,
+      tools: [],
+    };
+  }
+
+  /** Sends session.ready; call once, before handling events. */
+  start(): void {
+    const { config } = this.options;
+    this.emit({
+      type: 'session.ready',
+      sessionId: this.id,
+      protocol: PROTOCOL_VERSION,
+      model: this.settings.model,
+      upstream: config.upstream,
+      limits: { maxFrameBytes: config.maxFrameBytes, maxTurnChars: config.maxTurnChars },
+    });
+    this.log.info({ upstream: config.upstream }, 'session started');
+  }
+
+  get hasActiveResponse(): boolean {
+    return this.active !== null;
+  }
+
+  /** Handles one validated client event. Never throws: problems become `error` events. */
+  handle(event: ClientEvent): void {
+    if (this.closed) return;
+    try {
+      switch (event.type) {
+        case 'session.update':
+          return this.updateSettings(event);
+        case 'turn':
+          return this.startTurn(event);
+        case 'response.cancel':
+          return this.cancel(event);
+        case 'tool.result':
+          // No tool call is pending until the tools layer lands (issue 3); any callId is unknown.
+          throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
+        case 'ping':
+          return this.emit({ type: 'pong', ...(event.eventId === undefined ? {} : { eventId: event.eventId }) });
+      }
+    } catch (err) {
+      this.reportError(err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err }), event.eventId);
+    }
+  }
+
+  /** Sends an `error` event (used by the transport for frames that never became events). */
+  reportError(error: GatewayError, eventId?: string, responseId?: string): void {
+    if (error.code === 'GW_INTERNAL') this.log.error({ err: error.cause ?? error }, 'internal error');
+    else this.log.debug({ code: error.code }, 'client error');
+    this.emit({
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+      ...(eventId === undefined ? {} : { eventId }),
+      ...(responseId === undefined ? {} : { responseId }),
+    });
+  }
+
+  /** Refuses new turns from now on (graceful drain); the active response may finish. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Resolves once no response is active. */
+  whenIdle(): Promise<void> {
+    if (this.active === null) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Interrupts the active response (it still gets its response.done), then stops all output. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.active?.interrupt();
+    this.closed = true;
+    this.log.info({ turns: this.history.turnCount }, 'session closed');
+  }
+
+  /** Interrupts the active response, if any; used by drain and by the transport on socket loss. */
+  interruptActive(): void {
+    this.active?.interrupt();
+  }
+
+  private emit(body: ServerEventBody): void {
+    if (this.closed) return;
+    this.seq += 1;
+    this.options.send({ ...body, seq: this.seq } as ServerEvent);
+  }
+
+  private updateSettings(event: SessionUpdateEvent): void {
+    if (event.model !== undefined && !isModel(event.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
+    const tools = event.tools === undefined ? undefined : validateClientTools(event.tools);
+    if (event.model !== undefined) this.settings.model = event.model as ModelName;
+    if (event.instructions !== undefined) {
+      this.settings.instructions = event.instructions.trim() === '' ? this.options.config.systemPrompt : event.instructions;
+    }
+    if (event.temperature !== undefined) this.settings.temperature = event.temperature;
+    if (event.maxOutputTokens !== undefined) this.settings.maxOutputTokens = event.maxOutputTokens;
+    if (tools !== undefined) this.settings.tools = tools;
+    this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
+  }
+
+  private startTurn(event: TurnEvent): void {
+    if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
+    const text = event.text.trim();
+    if (text === '') throw new GatewayError('GW_EMPTY_TURN');
+    if (text.length > this.options.config.maxTurnChars) {
+      throw new GatewayError('GW_TEXT_TOO_LONG', {
+        message: `The turn text is ${text.length} characters; the limit is ${this.options.config.maxTurnChars}.`,
+      });
+    }
+    // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
+    // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
+    this.active?.interrupt();
+    this.history.addUser(text);
+    this.responseCounter += 1;
+    const responseId = `resp_${this.responseCounter}_${randomUUID().slice(0, 8)}`;
+    const { config } = this.options;
+    const run = new ResponseRun({
+      responseId,
+      turnId: event.turnId ?? `turn_${this.responseCounter}`,
+      chat: this.options.chat,
+      request: {
+        model: this.settings.model,
+        messages: this.history.toMessages(this.settings.instructions, config.historyTokenBudget),
+        maxTokens: this.settings.maxOutputTokens,
+        ...(this.settings.temperature === null ? {} : { temperature: this.settings.temperature }),
+        sessionId: this.id,
+      },
+      emit: (body) => this.emit(body),
+      onSettled: (settledRun, settled) => this.commit(settledRun, settled),
+      logger: this.log.child({ responseId }),
+    });
+    this.active = run;
+    this.lastReply = null;
+    run.start();
+  }
+
+  private cancel(event: ResponseCancelEvent): void {
+    const active = this.active;
+    if (active !== null && (event.responseId === undefined || event.responseId === active.responseId)) {
+      active.interrupt(event.heardChars);
+      return;
+    }
+    // The reply finished streaming but the client was still speaking it: keep only what was heard.
+    const last = this.lastReply;
+    if (last !== null && event.responseId === last.responseId) {
+      if (event.heardChars !== undefined) this.truncateLastReply(last, event.heardChars);
+      return;
+    }
+    if (active !== null) {
+      throw new GatewayError('GW_RESPONSE_MISMATCH', { message: `Response ${event.responseId ?? ''} is not active; ${active.responseId} is.` });
+    }
+    throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
+  }
+
+  /** Commits a settled reply to history: what was heard, marked when interrupted, or nothing at all. */
+  private commit(run: ResponseRun, settled: SettledResponse): void {
+    this.history.addAssistant(settled.heardText, settled.status === 'completed' ? 'none' : settled.status);
+    if (settled.status === 'completed' && settled.sentText !== '') {
+      this.lastReply = { responseId: run.responseId, run, committedText: settled.heardText };
+    }
+    if (this.active === run) {
+      this.active = null;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private truncateLastReply(last: LastReply, heardChars: number): void {
+    const { segments, displayText } = last.run.speech;
+    const heard = heardPrefix(segments, heardChars, displayText);
+    if (heard.length >= last.committedText.length) return;
+    this.history.replaceLastAssistant(heard.trim() === '' ? null : markReply(heard, 'interrupted'));
+    this.lastReply = null;
+    this.log.info({ responseId: last.responseId, heardChars, heardLength: heard.length }, 'completed reply truncated to what was heard');
+  }
+}
+
+function isModel(value: string): value is ModelName {
+  return (MODELS as readonly string[]).includes(value);
+}

@@ -1,0 +1,67 @@
+// Turns one raw WebSocket frame into a validated client event, or a typed error. This is the edge: nothing
+// past it sees unvalidated input. Schemas are compiled once (TypeBox TypeCompiler) because this runs per frame.
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { GatewayError } from '../errors.js';
+import { CLIENT_EVENT_SCHEMAS, type ClientEvent } from '../protocol.js';
+
+type EventType = keyof typeof CLIENT_EVENT_SCHEMAS;
+
+const CHECKS = Object.fromEntries(
+  Object.entries(CLIENT_EVENT_SCHEMAS).map(([type, schema]) => [type, TypeCompiler.Compile(schema as TSchema)]),
+) as Record<EventType, TypeCheck<TSchema>>;
+
+export type FrameResult = { ok: true; event: ClientEvent } | { ok: false; error: GatewayError; eventId?: string };
+
+/**
+ * Parses a frame. `byteLength` is checked against `maxFrameBytes` here (the ws hard cap sits above it), so an
+ * oversized frame gets an `error` event and the connection stays usable.
+ */
+export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxFrameBytes: number): FrameResult {
+  if (isBinary) return { ok: false, error: new GatewayError('GW_BINARY_FRAME') };
+  const byteLength = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  if (byteLength > maxFrameBytes) {
+    return {
+      ok: false,
+      error: new GatewayError('GW_FRAME_TOO_LARGE', { message: `The frame is ${byteLength} bytes; the limit is ${maxFrameBytes}.` }),
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch {
+    return { ok: false, error: new GatewayError('GW_INVALID_JSON') };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: 'A frame must be a JSON object with a "type".' }) };
+  }
+  const record = value as Record<string, unknown>;
+  const eventId = typeof record.eventId === 'string' && record.eventId.length <= 128 ? record.eventId : undefined;
+  const withId = eventId === undefined ? {} : { eventId };
+  const type = record.type;
+  if (typeof type !== 'string') {
+    return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: 'The event has no string "type".' }), ...withId };
+  }
+  if (!Object.hasOwn(CHECKS, type)) {
+    return {
+      ok: false,
+      error: new GatewayError('GW_UNKNOWN_EVENT', { message: `Unknown event type "${truncate(type, 64)}".` }),
+      ...withId,
+    };
+  }
+  const check = CHECKS[type as EventType];
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';
+    return {
+      ok: false,
+      error: new GatewayError('GW_INVALID_EVENT', { message: `Invalid "${type}" event at ${truncate(where, 200)}.` }),
+      ...withId,
+    };
+  }
+  return { ok: true, event: value as ClientEvent };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,126 @@
+// Test helpers: start the real stack (simulator + gateway) on ephemeral ports, and a WebSocket client that
+// records server events and lets a test wait on them (never on sleeps).
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { buildApp, type GatewayApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import type { ServerEvent } from '../src/protocol.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/server.js';
+import { ChatClient, createUpstreamPool } from '../src/upstream/chat-client.js';
+
+export interface Stack {
+  simulator: Simulator;
+  gateway: GatewayApp;
+  config: Readonly<Config>;
+  chat: ChatClient;
+  /** ws://127.0.0.1:PORT/v1/voice */
+  voiceUrl: string;
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts the simulator and the gateway on port 0. `env` overrides configuration as environment strings. */
+export async function startStack(options: { env?: Record<string, string>; simulator?: SimulatorOptions } = {}): Promise<Stack> {
+  const simulator = await startSimulator({ port: 0, host: '127.0.0.1', ...options.simulator, defaults: { ttftMs: 0, interTokenMs: 0, ...options.simulator?.defaults } });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
+  const chat = new ChatClient({
+    baseUrl: simulator.url,
+    apiKey: config.apiKey,
+    dispatcher: createUpstreamPool(simulator.url, { connections: 16, keepAliveTimeoutMs: 1_000 }),
+    firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
+    stallTimeoutMs: config.upstreamStallTimeoutMs,
+    maxRetries: config.upstreamMaxRetries,
+    retryBaseDelayMs: 1,
+  });
+  const gateway = await buildApp({ config, chat, logger: pino({ level: 'silent' }), upstreamReadiness: () => ({ ready: true }) });
+  await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = gateway.app.server.address() as AddressInfo;
+  return {
+    simulator,
+    gateway,
+    config,
+    chat,
+    voiceUrl: `ws://127.0.0.1:${port}/v1/voice`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await gateway.drain(0);
+      await gateway.app.close();
+      await chat.close();
+      await simulator.close();
+    },
+  };
+}
+
+type Predicate = (event: ServerEvent) => boolean;
+
+/** A protocol v1 client that records every server event in order. */
+export class VoiceClient {
+  readonly events: ServerEvent[] = [];
+  readonly socket: WebSocket;
+  private waiters: { predicate: Predicate; from: number; resolve: (e: ServerEvent) => void }[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.on('message', (data) => {
+      const event = JSON.parse(String(data)) as ServerEvent;
+      this.events.push(event);
+      const index = this.events.length - 1;
+      this.waiters = this.waiters.filter((w) => {
+        if (index >= w.from && w.predicate(event)) {
+          w.resolve(event);
+          return false;
+        }
+        return true;
+      });
+    });
+    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  }
+
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<VoiceClient> {
+    const socket = new WebSocket(url, options);
+    const client = new VoiceClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    await client.waitFor((e) => e.type === 'session.ready');
+    return client;
+  }
+
+  send(event: unknown): void {
+    this.socket.send(typeof event === 'string' ? event : JSON.stringify(event));
+  }
+
+  /** Resolves with the first event (at or after index `from`, default: any so far) matching `predicate`. */
+  waitFor(predicate: Predicate, from = 0): Promise<ServerEvent> {
+    const found = this.events.slice(from).find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.waiters.push({ predicate, from, resolve }));
+  }
+
+  waitForType<T extends ServerEvent['type']>(type: T, from = 0): Promise<Extract<ServerEvent, { type: T }>> {
+    return this.waitFor((e) => e.type === type, from) as Promise<Extract<ServerEvent, { type: T }>>;
+  }
+
+  /** Sends a turn and resolves with that response's response.done. */
+  async turn(text: string): Promise<Extract<ServerEvent, { type: 'response.done' }>> {
+    const from = this.events.length;
+    this.send({ type: 'turn', text });
+    const created = await this.waitForType('response.created', from);
+    return (await this.waitFor((e) => e.type === 'response.done' && e.responseId === created.responseId, from)) as Extract<
+      ServerEvent,
+      { type: 'response.done' }
+    >;
+  }
+
+  ofResponse(responseId: string): ServerEvent[] {
+    return this.events.filter((e) => 'responseId' in e && e.responseId === responseId);
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.socket.close();
+    return this.closed;
+  }
+}
