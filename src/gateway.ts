@@ -29,6 +29,7 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
+    logger: logger.child({ component: 'upstream' }),
   });
 
   let readiness: Readiness = { ready: false, reason: 'upstream not probed yet' };

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const gateway = await startGateway(config, logger);
-  logger.info({ url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}` }, 'voice gateway listening');
+  const address = gateway.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info({ port, url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}` }, 'voice gateway listening');
 
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutdown requested');

@@ -1,7 +1,7 @@
 // Test helpers: start the real stack (simulator + gateway) on ephemeral ports, and a WebSocket client that
 // records server events and lets a test wait on them (never on sleeps).
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import { buildApp, type GatewayApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -21,7 +21,9 @@ export interface Stack {
 }
 
 /** Starts the simulator and the gateway on port 0. `env` overrides configuration as environment strings. */
-export async function startStack(options: { env?: Record<string, string>; simulator?: SimulatorOptions } = {}): Promise<Stack> {
+export async function startStack(
+  options: { env?: Record<string, string>; simulator?: SimulatorOptions; logger?: Logger } = {},
+): Promise<Stack> {
   const simulator = await startSimulator({ port: 0, host: '127.0.0.1', ...options.simulator, defaults: { ttftMs: 0, interTokenMs: 0, ...options.simulator?.defaults } });
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
   const chat = new ChatClient({
@@ -32,8 +34,9 @@ export async function startStack(options: { env?: Record<string, string>; simula
     stallTimeoutMs: config.upstreamStallTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
     retryBaseDelayMs: 1,
+    ...(options.logger ? { logger: options.logger.child({ component: 'upstream' }) } : {}),
   });
-  const gateway = await buildApp({ config, chat, logger: pino({ level: 'silent' }), upstreamReadiness: () => ({ ready: true }) });
+  const gateway = await buildApp({ config, chat, logger: options.logger ?? pino({ level: 'silent' }), upstreamReadiness: () => ({ ready: true }) });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = gateway.app.server.address() as AddressInfo;
   return {

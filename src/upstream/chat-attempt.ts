@@ -77,10 +77,12 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
     const onAbort = (): void => settle({ kind: 'aborted' }, true);
     const firstTimer = setTimeout(() => fail('GW_UPSTREAM_TIMEOUT'), ctx.firstTokenTimeoutMs);
 
-    const markFirst = (): void => {
+    // The stall timer starts with the first byte of the body; the first-token timer ends only with the first
+    // real token (text, reasoning, tool call or finish): a role-only opening chunk followed by silence is a
+    // hung request, not a started answer.
+    const markAlive = (): void => {
       if (gotFirst) return;
       gotFirst = true;
-      clearTimeout(firstTimer);
       // After [DONE] a silent, unfinished body is the server's problem, not a stall: keep the answer.
       stallTimer = setTimeout(
         () => (sawDone ? settle({ kind: 'done' }, true) : fail('GW_UPSTREAM_STALLED')),
@@ -90,6 +92,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
     const deliver = (events: readonly ChatEvent[]): void => {
       for (const event of events) {
         if (settled || signal.aborted) return;
+        if (event.type !== 'usage') clearTimeout(firstTimer);
         if (event.type === 'text' || event.type === 'tool_call') state.forwarded = true;
         else if (event.type === 'finish') state.finishReason = event.reason;
         else if (event.type === 'usage') state.usage = event.usage;
@@ -107,7 +110,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
 
     const decoder = createSseDecoder({
       onData(data, eventName) {
-        markFirst();
+        markAlive();
         let json: unknown;
         try {
           json = JSON.parse(data);
@@ -183,7 +186,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
           decoder.push(chunk);
           return;
         }
-        markFirst();
+        markAlive();
         stallTimer?.refresh();
         heldBytes += chunk.length;
         if (heldBytes > MAX_JSON_BODY_BYTES) return fail('GW_UPSTREAM_PROTOCOL');

@@ -1,0 +1,64 @@
+// The real process: starts without a key in simulator mode (and says so), drains on SIGTERM within its
+// deadline, and refuses a bad configuration with one message listing every problem.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VoiceClient } from './helpers.js';
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+});
+
+function startServer(env: Record<string, string>) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  let stderr = '';
+  const stderrWaiters: { text: string; resolve: () => void }[] = [];
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const w of stderrWaiters.filter((w) => stderr.includes(w.text))) w.resolve();
+  });
+  const stderrContains = (text: string) =>
+    stderr.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => stderrWaiters.push({ text, resolve }));
+  const port = new Promise<number>((resolve) => {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const record = JSON.parse(line) as { msg?: string; port?: number };
+      if (record.msg === 'voice gateway listening' && record.port !== undefined) resolve(record.port);
+    });
+  });
+  return { proc, port, stderr: () => stderr, stderrContains };
+}
+
+describe('the server process', () => {
+  it('runs on the simulator without a key, says so loudly, and drains on SIGTERM', async () => {
+    const server = startServer({ SIMULATOR_TTFT_MS: '0', SIMULATOR_TOKEN_INTERVAL_MS: '40', SHUTDOWN_GRACE_MS: '100', LOG_LEVEL: 'info' });
+    const port = await server.port;
+    await server.stderrContains('OFFLINE SIMULATOR MODE');
+    const client = await VoiceClient.connect(`ws://127.0.0.1:${port}/v1/voice`);
+    expect(client.events[0]).toMatchObject({ type: 'session.ready', upstream: 'simulator' });
+    client.send({ type: 'turn', text: 'Tell me a long story' });
+    await client.waitForType('response.delta');
+    const exited = once(server.proc, 'exit');
+    server.proc.kill('SIGTERM');
+    const closed = await client.closed;
+    expect(closed.code).toBe(1001);
+    expect(client.events.at(-1)).toMatchObject({ type: 'response.done', status: 'interrupted' });
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it('refuses to start on bad configuration, listing every problem', async () => {
+    const server = startServer({ PORT: 'x', ASI_MODEL: 'gpt-4', ASI_ONE_API_KEY: 'sk_do_not_print_me' });
+    const [code] = (await once(server.proc, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(server.stderr()).toContain('PORT');
+    expect(server.stderr()).toContain('ASI_MODEL');
+    expect(server.stderr()).not.toContain('sk_do_not_print_me');
+  });
+});
