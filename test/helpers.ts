@@ -9,8 +9,7 @@ import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/server.js';
 import { ChatClient, createUpstreamPool } from '../src/upstream/chat-client.js';
 
-export interface Stack {
-  simulator: Simulator;
+export interface GatewayUnderTest {
   gateway: GatewayApp;
   config: Readonly<Config>;
   chat: ChatClient;
@@ -20,16 +19,19 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Starts the simulator and the gateway on port 0. `env` overrides configuration as environment strings. */
-export async function startStack(
-  options: { env?: Record<string, string>; simulator?: SimulatorOptions; logger?: Logger } = {},
-): Promise<Stack> {
-  const simulator = await startSimulator({ port: 0, host: '127.0.0.1', ...options.simulator, defaults: { ttftMs: 0, interTokenMs: 0, ...options.simulator?.defaults } });
+export interface GatewayTestOptions {
+  /** Configuration overrides, as environment strings. */
+  env?: Record<string, string>;
+  logger?: Logger;
+}
+
+/** Starts the gateway on port 0 in front of any OpenAI-compatible upstream at `upstreamUrl`. */
+export async function startGatewayFor(upstreamUrl: string, options: GatewayTestOptions = {}): Promise<GatewayUnderTest> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
   const chat = new ChatClient({
-    baseUrl: simulator.url,
+    baseUrl: upstreamUrl,
     apiKey: config.apiKey,
-    dispatcher: createUpstreamPool(simulator.url, { connections: 16, keepAliveTimeoutMs: 1_000 }),
+    dispatcher: createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 }),
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
@@ -40,7 +42,6 @@ export async function startStack(
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = gateway.app.server.address() as AddressInfo;
   return {
-    simulator,
     gateway,
     config,
     chat,
@@ -50,6 +51,28 @@ export async function startStack(
       await gateway.drain(0);
       await gateway.app.close();
       await chat.close();
+    },
+  };
+}
+
+export interface Stack extends GatewayUnderTest {
+  simulator: Simulator;
+}
+
+/** Starts the simulator (instant by default) and the gateway in front of it, both on port 0. */
+export async function startStack(options: GatewayTestOptions & { simulator?: SimulatorOptions } = {}): Promise<Stack> {
+  const simulator = await startSimulator({
+    port: 0,
+    host: '127.0.0.1',
+    ...options.simulator,
+    defaults: { ttftMs: 0, interTokenMs: 0, ...options.simulator?.defaults },
+  });
+  const under = await startGatewayFor(simulator.url, options);
+  return {
+    ...under,
+    simulator,
+    async close() {
+      await under.close();
       await simulator.close();
     },
   };
