@@ -16,6 +16,8 @@ export interface UpstreamLogger {
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+/** How long the body may stay open after `data: [DONE]` before the answer is taken as complete anyway. */
+const DONE_GRACE_MS = 20;
 
 export interface CallState {
   /** A `text` or `tool_call` reached the sink: from now on nothing is retried. */
@@ -60,6 +62,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
     let malformed = 0;
     let sawDone = false;
     let stallTimer: NodeJS.Timeout | undefined;
+    let doneTimer: NodeJS.Timeout | undefined;
     let onErrorBodyFailure: (() => void) | undefined;
 
     const settle = (result: AttemptResult, destroy: boolean): void => {
@@ -67,6 +70,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       settled = true;
       clearTimeout(firstTimer);
       clearTimeout(stallTimer);
+      clearTimeout(doneTimer);
       signal.removeEventListener('abort', onAbort);
       if (destroy) controller.abort();
       resolve(result);
@@ -128,7 +132,12 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       },
       // Settle at the body's end (normally the same packet), not at [DONE]: until the response is complete
       // undici cannot hand the socket to the next request, and a tool-call follow-up would open a new one.
-      onDone: () => (sawDone = true),
+      // An upstream that keeps the body open after [DONE] gets DONE_GRACE_MS, then loses that socket.
+      onDone: () => {
+        if (sawDone) return;
+        sawDone = true;
+        doneTimer = setTimeout(() => settle({ kind: 'done' }, true), DONE_GRACE_MS);
+      },
       onOverflow: () => fail('GW_UPSTREAM_PROTOCOL'),
     });
 

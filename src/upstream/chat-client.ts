@@ -16,9 +16,9 @@ export interface ChatClientOptions {
   apiKey?: string;
   /** Injected by the app and tests; default: createUpstreamPool(baseUrl, { connections: 256 }), owned and closed by close(). */
   dispatcher?: Dispatcher;
-  /** Per attempt: from sending the request until the first SSE `data` payload (any chunk, incl. reasoning). */
+  /** Per attempt: from sending the request until the first token (text, reasoning, tool call or finish). */
   firstTokenTimeoutMs: number;
-  /** After the first payload: longest silence between received bytes (comments/keep-alives count as life). */
+  /** After the first data: longest silence between received bytes (comments/keep-alives count as life). */
   stallTimeoutMs: number;
   /** Default 2. */
   maxRetries: number;
