@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { SessionRegistry } from './transports/session-registry.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
+import type { ToolRegistry } from './tools/registry.js';
 import type { ChatStreamer } from './upstream/types.js';
 
 /** ws closes the connection (1009) above this; between maxFrameBytes and it, frames get a typed error. */
@@ -24,6 +25,8 @@ export interface Readiness {
 export interface AppOptions {
   config: Readonly<Config>;
   chat: ChatStreamer;
+  /** Server tools offered to the model in every session. */
+  tools: ToolRegistry;
   logger: Logger;
   /** Upstream readiness for /readyz (reachable, or the simulator is up). */
   upstreamReadiness: () => Readiness | Promise<Readiness>;
@@ -58,7 +61,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness, upstream: config.upstream });
   });
 
-  registerVoiceTransport(app, { config, chat, sessions, logger });
+  registerVoiceTransport(app, { config, chat, tools: options.tools, sessions, logger });
 
   return {
     app,

@@ -45,6 +45,13 @@ export const EnvSchema = Type.Object({
   UPSTREAM_STALL_TIMEOUT_MS: Int(100, 600_000, 15_000, 'Abort when the upstream goes silent mid-stream for this long'),
   UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
   UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),
+  TOOLS_MODULE: Type.Optional(
+    Type.String({ minLength: 1, description: 'Path of an ES module exporting extra server tools (see examples/tools/)' }),
+  ),
+  BUILTIN_TOOLS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'Offer the built-in tools (current time, calculator): on or off' }),
+  TOOL_TIMEOUT_MS: Int(10, 600_000, 10_000, 'Default timeout of one server tool call'),
+  CLIENT_TOOL_TIMEOUT_MS: Int(10, 600_000, 15_000, 'How long a client tool call may wait for its tool.result'),
+  MAX_TOOL_STEPS: Int(0, 20, 3, 'Tool rounds per response; then the model is asked to answer without tools'),
   SHUTDOWN_GRACE_MS: Int(0, 600_000, 10_000, 'On SIGTERM, how long active responses may finish before they are interrupted'),
   SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
   SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
@@ -72,6 +79,11 @@ export interface Config {
   upstreamMaxRetries: number;
   upstreamConnections: number;
   shutdownGraceMs: number;
+  toolsModule: string | undefined;
+  builtinTools: boolean;
+  toolTimeoutMs: number;
+  clientToolTimeoutMs: number;
+  maxToolSteps: number;
   simulatorTtftMs: number;
   simulatorTokenIntervalMs: number;
 }
@@ -113,6 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    toolsModule: e.TOOLS_MODULE,
+    builtinTools: e.BUILTIN_TOOLS === 'on',
+    toolTimeoutMs: e.TOOL_TIMEOUT_MS,
+    clientToolTimeoutMs: e.CLIENT_TOOL_TIMEOUT_MS,
+    maxToolSteps: e.MAX_TOOL_STEPS,
     simulatorTtftMs: e.SIMULATOR_TTFT_MS,
     simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
   });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp, type Readiness } from './app.js';
 import type { Config } from './config.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
+import { loadTools } from './tools/load-tools.js';
 import { ChatClient, createUpstreamPool } from './upstream/chat-client.js';
 
 /** Readiness is re-probed at most this often while the upstream is unreachable. */
@@ -22,10 +23,11 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
     announceSimulatorMode(logger, baseUrl);
   }
 
+  const pool = createUpstreamPool(baseUrl, { connections: config.upstreamConnections });
   const chat = new ChatClient({
     baseUrl,
     apiKey: config.apiKey,
-    dispatcher: createUpstreamPool(baseUrl, { connections: config.upstreamConnections }),
+    dispatcher: pool,
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
@@ -45,9 +47,12 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
   if (firstProbe.ready) logger.info({ upstream: config.upstream, baseUrl }, 'upstream connection warmed');
   else logger.warn({ upstream: config.upstream, baseUrl, reason: firstProbe.reason }, 'upstream not reachable yet');
 
+  const tools = await loadTools(config);
+  logger.info({ tools: tools.names }, 'server tools loaded');
   const gateway = await buildApp({
     config,
     chat,
+    tools,
     logger,
     upstreamReadiness: () => (readiness.ready || Date.now() - lastProbeAt < READINESS_REPROBE_MS ? readiness : probe()),
   });
@@ -60,6 +65,7 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
       await gateway.drain(config.shutdownGraceMs);
       await gateway.app.close();
       await chat.close();
+      await pool.close();
       await simulator?.close();
       logger.info('stopped');
     })();

@@ -7,6 +7,8 @@ import { buildApp, type GatewayApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/server.js';
+import { loadTools } from '../src/tools/load-tools.js';
+import type { ToolDefinition } from '../src/tools/types.js';
 import { ChatClient, createUpstreamPool } from '../src/upstream/chat-client.js';
 
 export interface GatewayUnderTest {
@@ -23,22 +25,33 @@ export interface GatewayTestOptions {
   /** Configuration overrides, as environment strings. */
   env?: Record<string, string>;
   logger?: Logger;
+  /** Extra server tools registered next to the configured ones. */
+  tools?: ToolDefinition[];
 }
 
 /** Starts the gateway on port 0 in front of any OpenAI-compatible upstream at `upstreamUrl`. */
 export async function startGatewayFor(upstreamUrl: string, options: GatewayTestOptions = {}): Promise<GatewayUnderTest> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
+  const pool = createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 });
   const chat = new ChatClient({
     baseUrl: upstreamUrl,
     apiKey: config.apiKey,
-    dispatcher: createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 }),
+    dispatcher: pool,
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
     retryBaseDelayMs: 1,
     ...(options.logger ? { logger: options.logger.child({ component: 'upstream' }) } : {}),
   });
-  const gateway = await buildApp({ config, chat, logger: options.logger ?? pino({ level: 'silent' }), upstreamReadiness: () => ({ ready: true }) });
+  const tools = await loadTools(config);
+  for (const tool of options.tools ?? []) tools.register(tool);
+  const gateway = await buildApp({
+    config,
+    chat,
+    tools,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    upstreamReadiness: () => ({ ready: true }),
+  });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = gateway.app.server.address() as AddressInfo;
   return {
@@ -51,6 +64,7 @@ export async function startGatewayFor(upstreamUrl: string, options: GatewayTestO
       await gateway.drain(0);
       await gateway.app.close();
       await chat.close();
+      await pool.destroy();
     },
   };
 }

@@ -69,13 +69,13 @@ describe('ConversationHistory', () => {
     ]);
   });
 
-  it('rewrites or removes the last assistant message', () => {
+  it('rewrites the tail of the current turn', () => {
     const history = new ConversationHistory();
     history.addUser('a');
     history.addAssistant('Full reply.', 'none');
-    history.replaceLastAssistant('Full [interrupted by the user]');
+    history.replaceTail(1, [{ role: 'assistant', content: 'Full [interrupted by the user]' }]);
     expect(history.toMessages('S', 10_000)[2]).toEqual({ role: 'assistant', content: 'Full [interrupted by the user]' });
-    history.replaceLastAssistant(null);
+    history.replaceTail(1, []);
     expect(history.toMessages('S', 10_000)).toHaveLength(2);
   });
 });

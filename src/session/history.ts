@@ -64,23 +64,15 @@ export class ConversationHistory {
   }
 
   /**
-   * Rewrites the newest assistant message of the current turn (the user cut a finished reply short while it
-   * was still being spoken). `null` removes it: a reply nobody heard is not history.
+   * Replaces the last `count` messages of the current turn (a finished reply the user cut short while it was
+   * still being spoken is rewritten to what was heard).
    */
-  replaceLastAssistant(content: string | null): void {
+  replaceTail(count: number, messages: readonly ChatMessage[]): void {
     const turn = this.turns.at(-1);
     if (turn === undefined) return;
-    const index = turn.messages.findLastIndex((m) => m.role === 'assistant');
-    const old = turn.messages[index];
-    if (old === undefined) return;
-    turn.tokens -= estimateTokens(old);
-    if (content === null) {
-      turn.messages.splice(index, 1);
-      return;
-    }
-    const replacement: ChatMessage = { role: 'assistant', content };
-    turn.messages[index] = replacement;
-    turn.tokens += estimateTokens(replacement);
+    const removed = turn.messages.splice(turn.messages.length - count, count, ...messages);
+    for (const m of removed) turn.tokens -= estimateTokens(m);
+    for (const m of messages) turn.tokens += estimateTokens(m);
   }
 
   get turnCount(): number {

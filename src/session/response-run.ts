@@ -1,33 +1,48 @@
-// The life of one assistant reply: created → streaming → done | interrupted | failed. It forwards each upstream
-// text delta the moment it arrives, feeds the speech segmenter, and guarantees exactly one response.done.
-// It does not own history: the session commits what the run reports when it settles.
+// The life of one assistant reply: created → streaming (⇄ tool steps) → done | interrupted | failed. It
+// forwards each text delta the moment it arrives, feeds speech, runs tool calls as soon as their arguments are
+// complete, and guarantees exactly one response.done. The session commits what historyMessages() returns.
 import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { ResponseStatus, ServerEventBody, Usage } from '../protocol.js';
 import { heardDisplayLength } from '../speech/heard.js';
-import { SpeechSegmenter, type SpeechSegment } from '../speech/segmenter.js';
-import type { ChatEvent, ChatOutcome, ChatRequest, ChatStreamer } from '../upstream/types.js';
+import type { SpeechSegment } from '../speech/segmenter.js';
+import { ToolCallAssembler, type AssembledCall, type ToolCallFragment } from '../tools/call-assembler.js';
+import type { ToolOutcome } from '../tools/registry.js';
+import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer } from '../upstream/types.js';
+import { markReply } from './history.js';
+import { SpeechTrack } from './speech-track.js';
+import type { SessionToolRunner } from './tool-runner.js';
 
-export type ResponseState = 'created' | 'streaming' | 'done' | 'interrupted' | 'failed';
+export type ResponseState = 'created' | 'streaming' | 'tool-wait' | 'done' | 'interrupted' | 'failed';
 
-/** What the session needs to commit once a run has settled. */
-export interface SettledResponse {
-  status: ResponseStatus;
-  /** All display text that was forwarded as response.delta. */
-  sentText: string;
-  /** The part of sentText the user heard (all of it unless the run was interrupted with heardChars). */
-  heardText: string;
-}
+/** Spoken when a tool runs this long before anything of the response was spoken (voice-anchors.md §6). */
+export const FILLER_DELAY_MS = 700;
+export const FILLER_TEXT = 'One moment.';
 
 export interface ResponseRunOptions {
   responseId: string;
   turnId: string;
   chat: ChatStreamer;
-  request: Omit<ChatRequest, 'signal'>;
+  /** The request of the first step; later steps append the tool messages to its messages. */
+  request: Omit<ChatRequest, 'signal' | 'tools' | 'toolChoice'>;
+  tools: SessionToolRunner;
+  maxToolSteps: number;
   emit: (event: ServerEventBody) => void;
-  onSettled: (run: ResponseRun, settled: SettledResponse) => void;
+  onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
   logger: Logger;
-  now?: () => number;
+}
+
+interface RunningCall {
+  call: AssembledCall;
+  outcome: Promise<ToolOutcome>;
+}
+
+/** A finished tool step: its text range in the response's display text, its calls and their outcomes. */
+interface ToolStep {
+  textStart: number;
+  textEnd: number;
+  calls: AssembledCall[];
+  outcomes: ToolOutcome[];
 }
 
 export class ResponseRun {
@@ -38,19 +53,16 @@ export class ResponseRun {
   private usage: Usage | undefined;
   private firstTokenMs: number | null = null;
   private firstSpeechMs: number | null = null;
-  private readonly startedAt: number;
+  private readonly startedAt = performance.now();
   private readonly abort = new AbortController();
-  private readonly segmenter: SpeechSegmenter;
-  private readonly options: ResponseRunOptions;
-  private readonly now: () => number;
+  private readonly track = new SpeechTrack((segment) => this.emitSpeech(segment));
+  private readonly steps: ToolStep[] = [];
+  private onToolFragment: (fragment: ToolCallFragment) => void = () => {};
+  private fillerTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: ResponseRunOptions) {
-    this.options = options;
+  constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
     this.turnId = options.turnId;
-    this.now = options.now ?? (() => performance.now());
-    this.startedAt = this.now();
-    this.segmenter = new SpeechSegmenter((segment) => this.emitSpeech(segment));
   }
 
   get state(): ResponseState {
@@ -61,114 +73,207 @@ export class ResponseRun {
     return this.stateValue === 'done' || this.stateValue === 'interrupted' || this.stateValue === 'failed';
   }
 
-  /** Speech segments sent so far, and the display text they came from: needed to map heardChars later. */
-  get speech(): { segments: readonly SpeechSegment[]; displayText: string } {
-    return { segments: this.segmenter.segments, displayText: this.sentText };
-  }
-
-  /** Emits response.created and starts streaming. Never throws; every failure ends in response.done. */
+  /** Emits response.created and runs the steps. Never throws; every failure ends in response.done. */
   start(): void {
     this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
     this.stateValue = 'streaming';
     this.options.logger.info('response started');
-    let outcome: Promise<ChatOutcome>;
-    try {
-      outcome = this.options.chat.stream({ ...this.options.request, signal: this.abort.signal }, (event) => this.onChatEvent(event));
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    outcome.then(
-      (result) => this.complete(result),
-      (err: unknown) => this.fail(err),
-    );
+    this.runSteps().catch((err: unknown) => this.fail(err));
   }
 
   /**
-   * Barge-in. Idempotent: returns false when the run had already settled. Aborts the upstream request (its
-   * socket closes at once), stops speech, and sends response.done with status "interrupted" synchronously, so
-   * nothing of this response can follow it.
+   * Barge-in. Idempotent: returns false when already settled. Aborts the upstream request (its socket closes at
+   * once) and running tools (their signal aborts), stops speech, and sends response.done synchronously, so
+   * nothing of this response can follow it. `heardChars` counts speech characters the listener heard.
    */
   interrupt(heardChars?: number): boolean {
     if (this.isSettled) return false;
     this.stateValue = 'interrupted';
     this.abort.abort();
-    this.segmenter.cancel();
-    const heardText = heardChars === undefined ? this.sentText : heardPrefix(this.segmenter.segments, heardChars, this.sentText);
-    this.options.logger.info({ heardChars, sentChars: this.sentText.length, heardLength: heardText.length }, 'response interrupted');
-    this.sendDone('interrupted');
-    this.options.onSettled(this, { status: 'interrupted', sentText: this.sentText, heardText });
+    this.track.cancel();
+    clearTimeout(this.fillerTimer);
+    const heardLength = heardChars === undefined ? this.sentText.length : this.heardLength(heardChars);
+    this.options.logger.info({ heardChars, sentChars: this.sentText.length, heardLength }, 'response interrupted');
+    this.settle('interrupted', heardLength);
     return true;
   }
 
+  /** Maps heardChars of the speech text to a prefix length of the display text (never mid-word). */
+  heardLength(heardChars: number): number {
+    return heardDisplayLength(this.track.segments, heardChars, this.sentText);
+  }
+
+  /**
+   * The messages this reply adds to history, given how much of it was heard: each finished tool step (its
+   * heard text, its calls, one tool message per call) and then the heard final text, marked if cut short.
+   */
+  historyMessages(heardLength: number, status: ResponseStatus): ChatMessage[] {
+    const messages = this.stepMessages(heardLength);
+    const finalStart = this.steps.at(-1)?.textEnd ?? 0;
+    const finalText = this.sentText.slice(finalStart, Math.max(finalStart, heardLength));
+    if (finalText.trim() !== '') {
+      messages.push({ role: 'assistant', content: markReply(finalText, status === 'completed' ? 'none' : status) });
+    }
+    return messages;
+  }
+
+  /** Each finished tool step as the upstream expects it: the assistant's tool_calls, then one tool message per call. */
+  private stepMessages(heardLength: number): ChatMessage[] {
+    const messages: ChatMessage[] = [];
+    for (const step of this.steps) {
+      const text = this.sentText.slice(step.textStart, Math.max(step.textStart, Math.min(step.textEnd, heardLength)));
+      messages.push({
+        role: 'assistant',
+        content: text.trim() === '' ? null : text,
+        tool_calls: step.calls.map((c) => ({
+          id: c.id,
+          type: 'function',
+          function: { name: c.name, arguments: c.args.ok && c.argumentsText.trim() !== '' ? c.argumentsText : '{}' },
+        })),
+      });
+      step.calls.forEach((call, i) => {
+        const outcome = step.outcomes[i];
+        const content = outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
+        messages.push({ role: 'tool', tool_call_id: call.id, content });
+      });
+    }
+    return messages;
+  }
+
+  private async runSteps(): Promise<void> {
+    const tools = this.options.tools.specs();
+    const base = this.options.request;
+    for (let step = 0; ; step += 1) {
+      // Past the cap the model is asked for a final answer without tools (tools stay declared: history refers to them).
+      const toolsAllowed = step < this.options.maxToolSteps;
+      const textStart = this.sentText.length;
+      const assembler = new ToolCallAssembler();
+      const running: RunningCall[] = [];
+      this.onToolFragment = (fragment) => {
+        if (!toolsAllowed) return;
+        for (const call of assembler.add(fragment)) running.push(this.startCall(call, running.length === 0));
+      };
+      const outcome: ChatOutcome = await this.options.chat.stream(
+        {
+          ...base,
+          messages: [...base.messages, ...this.stepMessages(this.sentText.length)],
+          ...(tools.length > 0 ? { tools, toolChoice: toolsAllowed ? 'auto' : 'none' } : {}),
+          signal: this.abort.signal,
+        },
+        (event) => this.onChatEvent(event),
+      );
+      if (this.isSettled) return;
+      if (outcome.aborted) throw new GatewayError('GW_INTERNAL', { message: 'The response was aborted.' });
+      this.addUsage(outcome.usage);
+      if (toolsAllowed) for (const call of assembler.finish()) running.push(this.startCall(call, running.length === 0));
+      // finish_reason "tool_calls" with no calls (a recorded asi1 quirk) is simply the end of the answer.
+      if (running.length === 0) return this.complete(outcome);
+      this.stateValue = 'tool-wait';
+      // Calls start in completion order; history lists them in the model's own (index) order.
+      running.sort((a, b) => a.call.index - b.call.index);
+      const outcomes = await Promise.all(running.map((r) => r.outcome));
+      clearTimeout(this.fillerTimer);
+      if (this.isSettled) return;
+      this.stateValue = 'streaming';
+      this.steps.push({ textStart, textEnd: this.sentText.length, calls: running.map((r) => r.call), outcomes });
+    }
+  }
+
+  private startCall(call: AssembledCall, firstOfStep: boolean): RunningCall {
+    // Speak what the model said before the call ("Let me check…") now, not after the tool returns.
+    if (firstOfStep) this.track.flush();
+    const runsOn = this.options.tools.runsOn(call.name);
+    this.options.emit({
+      type: 'response.tool_call',
+      responseId: this.responseId,
+      callId: call.id,
+      name: call.name,
+      arguments: call.argumentsText,
+      runsOn: runsOn === 'client' ? 'client' : 'server',
+    });
+    this.options.logger.info({ callId: call.id, tool: call.name, runsOn }, 'tool call');
+    if (firstOfStep && !this.track.hasSpoken) {
+      clearTimeout(this.fillerTimer);
+      this.fillerTimer = setTimeout(() => {
+        if (!this.isSettled && !this.track.hasSpoken) this.track.aside(FILLER_TEXT);
+      }, FILLER_DELAY_MS);
+    }
+    const outcome = call.args.ok
+      ? this.options.tools.run(call.id, call.name, call.args.value, this.abort.signal)
+      : Promise.resolve<ToolOutcome>({ ok: false, error: call.args.error });
+    return { call, outcome };
+  }
+
   private onChatEvent(event: ChatEvent): void {
-    // Late events of a settled response are dropped: no delta may follow response.done.
+    // Late events of a settled response are dropped: nothing may follow response.done.
     if (this.isSettled) return;
     switch (event.type) {
       case 'text':
         if (event.text === '') return;
-        if (this.firstTokenMs === null) this.firstTokenMs = this.now() - this.startedAt;
+        if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
         this.sentText += event.text;
         this.options.emit({ type: 'response.delta', responseId: this.responseId, text: event.text });
-        this.segmenter.push(event.text);
+        this.track.push(event.text);
+        return;
+      case 'tool_call':
+        return this.onToolFragment(event);
+      case 'finish':
+        // The answer is over: speak the last sentence now rather than when the HTTP body closes.
+        if (event.reason !== 'tool_calls') this.track.flush();
         return;
       case 'usage':
-        this.usage = event.usage;
-        return;
       case 'reasoning':
-      case 'finish':
-      case 'tool_call':
-        // Reasoning is never reply text and never spoken. Tool calls are handled by the tools layer (issue 3).
+        // Usage is taken from the outcome; reasoning is never reply text and never spoken.
         return;
     }
   }
 
   private emitSpeech(segment: SpeechSegment): void {
-    if (this.firstSpeechMs === null) this.firstSpeechMs = this.now() - this.startedAt;
+    if (this.firstSpeechMs === null) this.firstSpeechMs = performance.now() - this.startedAt;
     this.options.emit({ type: 'response.speech', responseId: this.responseId, index: segment.index, text: segment.text });
   }
 
+  private addUsage(usage: ChatOutcome['usage']): void {
+    if (usage === null) return;
+    const sum = this.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    this.usage = {
+      promptTokens: sum.promptTokens + usage.promptTokens,
+      completionTokens: sum.completionTokens + usage.completionTokens,
+      totalTokens: sum.totalTokens + usage.totalTokens,
+    };
+  }
+
   private complete(outcome: ChatOutcome): void {
-    if (this.isSettled) return;
-    if (outcome.aborted) {
-      // Only interrupt() aborts, and it settles first; reaching here means an abort from outside the run.
-      this.fail(new GatewayError('GW_INTERNAL', { message: 'The response was aborted.' }));
-      return;
-    }
-    this.segmenter.finish();
+    this.track.finish();
     this.stateValue = 'done';
-    this.options.logger.info({ finishReason: outcome.finishReason, attempts: outcome.attempts }, 'response completed');
-    this.sendDone('completed');
-    this.options.onSettled(this, { status: 'completed', sentText: this.sentText, heardText: this.sentText });
+    this.options.logger.info({ finishReason: outcome.finishReason, attempts: outcome.attempts, toolSteps: this.steps.length }, 'response completed');
+    this.settle('completed', this.sentText.length);
   }
 
   private fail(err: unknown): void {
     if (this.isSettled) return;
     const error = toGatewayError(err);
     // Speak what was already shown, so the spoken and displayed text agree up to the failure.
-    this.segmenter.finish();
+    this.track.finish();
+    clearTimeout(this.fillerTimer);
+    this.abort.abort(); // running tools stop too
     this.stateValue = 'failed';
-    this.options.logger.warn({ err: error, code: error.code, cause: error.cause }, 'response failed');
-    this.sendDone('failed', error);
-    this.options.onSettled(this, { status: 'failed', sentText: this.sentText, heardText: this.sentText });
+    this.options.logger.warn({ code: error.code, err: error.cause ?? error }, 'response failed');
+    this.settle('failed', this.sentText.length, error);
   }
 
-  private sendDone(status: ResponseStatus, error?: GatewayError): void {
+  private settle(status: ResponseStatus, heardLength: number, error?: GatewayError): void {
     this.options.emit({
       type: 'response.done',
       responseId: this.responseId,
       status,
       text: this.sentText,
       ...(this.usage && status === 'completed' ? { usage: this.usage } : {}),
-      timings: { firstTokenMs: round(this.firstTokenMs), firstSpeechMs: round(this.firstSpeechMs), totalMs: round(this.now() - this.startedAt) ?? 0 },
+      timings: { firstTokenMs: round(this.firstTokenMs), firstSpeechMs: round(this.firstSpeechMs), totalMs: round(performance.now() - this.startedAt) ?? 0 },
       ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
     });
+    this.options.onSettled(this, status, heardLength);
   }
-}
-
-/** The display-text prefix a listener heard, given heardChars of the concatenated speech text. */
-export function heardPrefix(segments: readonly SpeechSegment[], heardChars: number, displayText: string): string {
-  return displayText.slice(0, heardDisplayLength(segments, heardChars, displayText));
 }
 
 function round(ms: number | null): number | null {

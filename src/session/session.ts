@@ -10,20 +10,25 @@ import {
   type ClientEvent,
   type ModelName,
   type ResponseCancelEvent,
+  type ResponseStatus,
   type ServerEvent,
   type ServerEventBody,
   type SessionSettings,
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
+import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
-import { ConversationHistory, markReply } from './history.js';
-import { heardPrefix, ResponseRun, type SettledResponse } from './response-run.js';
+import { ConversationHistory } from './history.js';
+import { ResponseRun } from './response-run.js';
 import { validateClientTools } from './tool-declarations.js';
+import { SessionToolRunner } from './tool-runner.js';
 
 export interface SessionOptions {
   config: Readonly<Config>;
   chat: ChatStreamer;
+  /** Server tools, shared by every session. */
+  tools: ToolRegistry;
   /** Receives every server event, already stamped with seq. Must not throw. */
   send: (event: ServerEvent) => void;
   logger: Logger;
@@ -32,9 +37,10 @@ export interface SessionOptions {
 
 /** The last completed reply, kept so a client still speaking it can later say how much was heard. */
 interface LastReply {
-  responseId: string;
   run: ResponseRun;
-  committedText: string;
+  /** How many history messages it committed, so they can be rewritten. */
+  committedMessages: number;
+  committedLength: number;
 }
 
 export class Session {
@@ -50,12 +56,14 @@ export class Session {
   private idleWaiters: (() => void)[] = [];
   private readonly options: SessionOptions;
   private readonly log: Logger;
+  private readonly toolRunner: SessionToolRunner;
 
   constructor(options: SessionOptions) {
     this.options = options;
     this.id = options.sessionId ?? `sess_${randomUUID()}`;
     this.log = options.logger.child({ sessionId: this.id });
     const { config } = options;
+    this.toolRunner = new SessionToolRunner(options.tools, () => this.settings.tools, config.clientToolTimeoutMs, this.id);
     this.settings = {
       model: config.model,
       instructions: config.systemPrompt,
@@ -95,8 +103,8 @@ export class Session {
         case 'response.cancel':
           return this.cancel(event);
         case 'tool.result':
-          // No tool call is pending until the tools layer lands (issue 3); any callId is unknown.
-          throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
+          if (!this.toolRunner.resolveClientCall(event.callId, event.output)) throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
+          return;
         case 'ping':
           return this.emit({ type: 'pong', ...(event.eventId === undefined ? {} : { eventId: event.eventId }) });
       }
@@ -151,7 +159,7 @@ export class Session {
 
   private updateSettings(event: SessionUpdateEvent): void {
     if (event.model !== undefined && !isModel(event.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
-    const tools = event.tools === undefined ? undefined : validateClientTools(event.tools);
+    const tools = event.tools === undefined ? undefined : validateClientTools(event.tools, this.options.tools.names);
     if (event.model !== undefined) this.settings.model = event.model as ModelName;
     if (event.instructions !== undefined) {
       this.settings.instructions = event.instructions.trim() === '' ? this.options.config.systemPrompt : event.instructions;
@@ -189,8 +197,10 @@ export class Session {
         ...(this.settings.temperature === null ? {} : { temperature: this.settings.temperature }),
         sessionId: this.id,
       },
+      tools: this.toolRunner,
+      maxToolSteps: config.maxToolSteps,
       emit: (body) => this.emit(body),
-      onSettled: (settledRun, settled) => this.commit(settledRun, settled),
+      onSettled: (settledRun, status, heardLength) => this.commit(settledRun, status, heardLength),
       logger: this.log.child({ responseId }),
     });
     this.active = run;
@@ -206,7 +216,7 @@ export class Session {
     }
     // The reply finished streaming but the client was still speaking it: keep only what was heard.
     const last = this.lastReply;
-    if (last !== null && event.responseId === last.responseId) {
+    if (last !== null && event.responseId === last.run.responseId) {
       if (event.heardChars !== undefined) this.truncateLastReply(last, event.heardChars);
       return;
     }
@@ -216,11 +226,12 @@ export class Session {
     throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
   }
 
-  /** Commits a settled reply to history: what was heard, marked when interrupted, or nothing at all. */
-  private commit(run: ResponseRun, settled: SettledResponse): void {
-    this.history.addAssistant(settled.heardText, settled.status === 'completed' ? 'none' : settled.status);
-    if (settled.status === 'completed' && settled.sentText !== '') {
-      this.lastReply = { responseId: run.responseId, run, committedText: settled.heardText };
+  /** Commits a settled reply to history: what was heard, marked when cut short, or nothing at all. */
+  private commit(run: ResponseRun, status: ResponseStatus, heardLength: number): void {
+    const messages = run.historyMessages(heardLength, status);
+    for (const message of messages) this.history.addToCurrentTurn(message);
+    if (status === 'completed' && heardLength > 0) {
+      this.lastReply = { run, committedMessages: messages.length, committedLength: heardLength };
     }
     if (this.active === run) {
       this.active = null;
@@ -231,12 +242,12 @@ export class Session {
   }
 
   private truncateLastReply(last: LastReply, heardChars: number): void {
-    const { segments, displayText } = last.run.speech;
-    const heard = heardPrefix(segments, heardChars, displayText);
-    if (heard.length >= last.committedText.length) return;
-    this.history.replaceLastAssistant(heard.trim() === '' ? null : markReply(heard, 'interrupted'));
+    const heardLength = last.run.heardLength(heardChars);
+    if (heardLength >= last.committedLength) return;
+    const messages = last.run.historyMessages(heardLength, 'interrupted');
+    this.history.replaceTail(last.committedMessages, messages);
     this.lastReply = null;
-    this.log.info({ responseId: last.responseId, heardChars, heardLength: heard.length }, 'completed reply truncated to what was heard');
+    this.log.info({ responseId: last.run.responseId, heardChars, heardLength }, 'completed reply truncated to what was heard');
   }
 }
 

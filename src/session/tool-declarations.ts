@@ -4,11 +4,12 @@ import { GatewayError } from '../errors.js';
 import type { ClientTool } from '../protocol.js';
 
 /** Returns the tools unchanged when valid; throws GW_INVALID_TOOLS naming every problem otherwise. */
-export function validateClientTools(tools: readonly ClientTool[]): ClientTool[] {
+export function validateClientTools(tools: readonly ClientTool[], serverToolNames: readonly string[] = []): ClientTool[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   tools.forEach((tool, i) => {
     if (seen.has(tool.name)) problems.push(`tools[${i}]: duplicate name "${tool.name}"`);
+    if (serverToolNames.includes(tool.name)) problems.push(`tools[${i}]: "${tool.name}" is a server tool`);
     seen.add(tool.name);
     const params = tool.parameters;
     if (params !== undefined) {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildDemoReply } from './replies.js';
 import type { SimScenario, SimToolCall } from './scenario.js';
+import { applyToolIntents } from './tool-intents.js';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
@@ -78,7 +79,9 @@ export function groupTokens(tokens: string[], size: number): string[] {
   return chunks;
 }
 
-export function buildPlan(scenario: SimScenario, body: Record<string, unknown>): ReplyPlan {
+export function buildPlan(requested: SimScenario, body: Record<string, unknown>): ReplyPlan {
+  // Unscripted requests that offer the demo tools get the calls a model would make (tool-intents.ts).
+  const scenario = applyToolIntents(requested, body);
   const wantsTools = scenario.toolCalls !== undefined && scenario.toolCalls.length > 0;
   const defaultReply = scenario.toolCallsWithoutArray === true
     ? `I'll use the ${scenario.toolCalls?.[0]?.name ?? 'right'} tool to look that up for you.`

@@ -38,7 +38,11 @@ export function buildDemoReply(messages: unknown): string {
   return variants[hash(said) % variants.length] ?? variants[0]!;
 }
 
-/** Reads back the trailing tool results, naming each tool when the assistant's call can be found. */
+/**
+ * Reads back the trailing tool results. A JSON result with a `text` field is said as it is (the built-in
+ * tools return one), a JSON `error` as an apology; anything else is quoted with the tool's name, plus a
+ * reminder that this is the simulator.
+ */
 function toolReply(list: LooseMessage[]): string {
   const results: LooseMessage[] = [];
   let i = list.length - 1;
@@ -50,17 +54,46 @@ function toolReply(list: LooseMessage[]): string {
       if (typeof call?.id === 'string' && typeof call.function?.name === 'string') names.set(call.id, call.function.name);
     }
   }
+  let quoted = false;
   const parts = results.map((result) => {
+    const spoken = spokenResult(result.content);
+    if (spoken !== null) return spoken;
+    quoted = true;
     const name = typeof result.tool_call_id === 'string' ? names.get(result.tool_call_id) : undefined;
     const value = quote(textOf(result.content)) || 'nothing';
     return `The ${name === undefined ? 'tool' : `${name} tool`} returned: ${value}.`;
   });
+  if (!quoted) return parts.join(' ');
   return `${parts.join(' ')} This is the offline simulator, so I can only read tool results back to you. ` +
     'Set ASI_ONE_API_KEY to let the real model use them.';
 }
 
+/** The sentence for a JSON object result with a `text` or an `error` (a string or `{ message }`); else null. */
+function spokenResult(content: unknown): string | null {
+  let value: unknown = content;
+  if (typeof content === 'string') {
+    try {
+      value = JSON.parse(content);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const { text, error } = value as { text?: unknown; error?: unknown };
+  if (typeof text === 'string' && text.trim() !== '') return sentence(quote(text));
+  const message = typeof error === 'string' ? error : (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string' && message.trim() !== '') {
+    return `Sorry, that did not work: ${quote(message).replace(/[.!?]+$/, '')}.`;
+  }
+  return null;
+}
+
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 /** Text of an OpenAI message content: a string, or an array of parts whose text parts are joined. */
-function textOf(content: unknown): string {
+export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content

@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { ServerEvent } from '../protocol.js';
 import { Session } from '../session/session.js';
+import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { parseClientFrame } from './client-frames.js';
 import { CLOSE_GOING_AWAY } from './close-codes.js';
@@ -14,12 +15,13 @@ import type { SessionRegistry } from './session-registry.js';
 export interface VoiceTransportOptions {
   config: Readonly<Config>;
   chat: ChatStreamer;
+  tools: ToolRegistry;
   sessions: SessionRegistry;
   logger: Logger;
 }
 
 export function registerVoiceTransport(app: FastifyInstance, options: VoiceTransportOptions): void {
-  const { config, chat, sessions, logger } = options;
+  const { config, chat, tools, sessions, logger } = options;
   app.get('/v1/voice', { websocket: true }, (socket: WebSocket) => {
     if (sessions.isDraining) {
       socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
@@ -28,6 +30,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     const session = new Session({
       config,
       chat,
+      tools,
       logger,
       send: (event) => sendEvent(socket, event, logger),
     });

@@ -1,0 +1,97 @@
+// Assembles streamed `delta.tool_calls` fragments (keyed by index; id, name and argument pieces may arrive in
+// any fragment) into whole calls, and says the moment each call's arguments are complete, so it can start
+// before the stream ends. Tolerates the ASI:One quirks in research/asi1-wire.md §5.
+import { randomBytes } from 'node:crypto';
+
+export interface AssembledCall {
+  index: number;
+  id: string;
+  name: string;
+  /** The raw argument text as the model sent it (an object sent as-is is JSON-stringified upstream). */
+  argumentsText: string;
+  /** Parsed arguments, or the parse problem: invalid JSON is reported to the model, never a crash. */
+  args: { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
+}
+
+interface PartialCall {
+  index: number;
+  id?: string;
+  name: string;
+  argumentsText: string;
+  done: boolean;
+}
+
+export interface ToolCallFragment {
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta?: string;
+}
+
+export class ToolCallAssembler {
+  private readonly calls = new Map<number, PartialCall>();
+
+  /** Adds a fragment; returns the call if it became complete because of it. */
+  add(fragment: ToolCallFragment): AssembledCall[] {
+    const completed: AssembledCall[] = [];
+    // Fragments of different calls may interleave, so a call is complete only when its own arguments parse as
+    // a JSON object (which no later fragment could validly extend) or when the stream ends.
+    let call = this.calls.get(fragment.index);
+    if (call === undefined) {
+      call = { index: fragment.index, name: '', argumentsText: '', done: false };
+      this.calls.set(fragment.index, call);
+    }
+    if (call.done) return completed; // a fragment after a complete JSON object is invalid; ignored
+    if (fragment.id) call.id ??= fragment.id;
+    if (fragment.name) call.name += call.name === fragment.name ? '' : fragment.name;
+    if (fragment.argumentsDelta) call.argumentsText += fragment.argumentsDelta;
+    if (call.name !== '' && looksComplete(call.argumentsText)) completed.push(this.complete(call));
+    return completed;
+  }
+
+  /** The stream ended: every call not yet complete is complete now, whatever its arguments. */
+  finish(): AssembledCall[] {
+    const completed: AssembledCall[] = [];
+    for (const call of this.calls.values()) if (!call.done && call.name !== '') completed.push(this.complete(call));
+    return completed;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  private complete(call: PartialCall): AssembledCall {
+    call.done = true;
+    return {
+      index: call.index,
+      // Missing ids are a recorded quirk; generate one in OpenAI's shape so tool messages can refer to it.
+      id: call.id ?? `call_${randomBytes(12).toString('hex')}`,
+      name: call.name,
+      argumentsText: call.argumentsText,
+      args: parseArguments(call.argumentsText),
+    };
+  }
+}
+
+/** A JSON object cannot be extended once it parses, so a parseable `{…}` means the arguments are complete. */
+function looksComplete(text: string): boolean {
+  const trimmed = text.trimEnd();
+  if (!trimmed.endsWith('}')) return false;
+  try {
+    JSON.parse(trimmed);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function parseArguments(text: string): AssembledCall['args'] {
+  if (text.trim() === '') return { ok: true, value: {} };
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return { ok: true, value: value as Record<string, unknown> };
+    return { ok: false, error: 'The arguments must be a JSON object.' };
+  } catch {
+    return { ok: false, error: `The arguments are not valid JSON: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
+  }
+}
