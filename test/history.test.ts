@@ -1,12 +1,16 @@
 // The history becomes a prompt: system prompt first, whole turns trimmed oldest-first to the token budget.
 import { describe, expect, it } from 'vitest';
-import { ConversationHistory, estimateTokens } from '../src/session/history.js';
+import { ConversationHistory, estimateTokens, markReply, type CutOff } from '../src/session/history.js';
+
+function addReply(history: ConversationHistory, text: string, cutOff: CutOff) {
+  if (text.trim() !== '') history.addToCurrentTurn({ role: 'assistant', content: markReply(text, cutOff) });
+}
 
 describe('ConversationHistory', () => {
   it('puts the system prompt first and keeps turns in order', () => {
     const history = new ConversationHistory();
     history.addUser('Hi');
-    history.addAssistant('Hello!', 'none');
+    addReply(history, 'Hello!', 'none');
     history.addUser('Bye');
     expect(history.toMessages('SYS', 10_000)).toEqual([
       { role: 'system', content: 'SYS' },
@@ -20,7 +24,7 @@ describe('ConversationHistory', () => {
     const history = new ConversationHistory();
     for (let i = 0; i < 10; i += 1) {
       history.addUser(`question ${i} ${'x'.repeat(200)}`);
-      history.addAssistant(`answer ${i} ${'y'.repeat(200)}`, 'none');
+      addReply(history, `answer ${i} ${'y'.repeat(200)}`, 'none');
     }
     const perTurn = estimateTokens({ role: 'user', content: `question 0 ${'x'.repeat(200)}` }) * 2;
     const messages = history.toMessages('SYS', perTurn * 3 + 20);
@@ -45,21 +49,21 @@ describe('ConversationHistory', () => {
     history.addUser('old question');
     history.addToCurrentTurn({ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'clock', arguments: '{}' } }] });
     history.addToCurrentTurn({ role: 'tool', tool_call_id: 'c1', content: 'x'.repeat(4000) });
-    history.addAssistant('It is noon.', 'none');
+    addReply(history, 'It is noon.', 'none');
     history.addUser('new question');
     const messages = history.toMessages('SYS', 200);
     expect(messages.some((m) => m.role === 'tool')).toBe(false);
     expect(messages.some((m) => m.role === 'assistant' && m.tool_calls)).toBe(false);
   });
 
-  it('marks replies cut short and stores none that nobody heard', () => {
+  it('marks replies cut short', () => {
     const history = new ConversationHistory();
     history.addUser('a');
-    history.addAssistant('Half a reply ', 'interrupted');
+    addReply(history, 'Half a reply ', 'interrupted');
     history.addUser('b');
-    history.addAssistant('   ', 'interrupted');
+    addReply(history, '   ', 'interrupted');
     history.addUser('c');
-    history.addAssistant('Partial', 'failed');
+    addReply(history, 'Partial', 'failed');
     expect(history.toMessages('S', 10_000).slice(1)).toEqual([
       { role: 'user', content: 'a' },
       { role: 'assistant', content: 'Half a reply [interrupted by the user]' },
@@ -72,7 +76,7 @@ describe('ConversationHistory', () => {
   it('rewrites the tail of the current turn', () => {
     const history = new ConversationHistory();
     history.addUser('a');
-    history.addAssistant('Full reply.', 'none');
+    addReply(history, 'Full reply.', 'none');
     history.replaceTail(1, [{ role: 'assistant', content: 'Full [interrupted by the user]' }]);
     expect(history.toMessages('S', 10_000)[2]).toEqual({ role: 'assistant', content: 'Full [interrupted by the user]' });
     history.replaceTail(1, []);

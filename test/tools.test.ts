@@ -81,6 +81,17 @@ describe('tool calling', () => {
     await client.close();
   });
 
+  it('keeps the steps of one reply apart with a space, in the deltas and the final text', async () => {
+    stack = await startStack();
+    stack.simulator.enqueue({ reply: 'Let me check.', toolCalls: [{ name: 'calculate', arguments: '{"expression":"1+1"}' }] }, { reply: 'It is 2.' });
+    const client = await VoiceClient.connect(stack.voiceUrl);
+    const done = await client.turn('One plus one?');
+    expect(done.text).toBe('Let me check. It is 2.');
+    const deltas = client.ofResponse(done.responseId).flatMap((e) => (e.type === 'response.delta' ? [e.text] : []));
+    expect(deltas.join('')).toBe(done.text);
+    await client.close();
+  });
+
   it('runs two parallel calls with fragmented arguments and answers each by id', async () => {
     stack = await startStack();
     stack.simulator.enqueue(

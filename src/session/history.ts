@@ -57,12 +57,6 @@ export class ConversationHistory {
     turn.tokens += estimateTokens(message);
   }
 
-  /** Commits an assistant reply; a reply cut short carries a marker. A reply nobody heard is not stored. */
-  addAssistant(text: string, cutOff: CutOff): void {
-    if (text.trim() === '') return;
-    this.addToCurrentTurn({ role: 'assistant', content: markReply(text, cutOff) });
-  }
-
   /**
    * Replaces the last `count` messages of the current turn (a finished reply the user cut short while it was
    * still being spoken is rewritten to what was heard).

@@ -59,6 +59,8 @@ export class ResponseRun {
   private readonly steps: ToolStep[] = [];
   private onToolFragment: (fragment: ToolCallFragment) => void = () => {};
   private fillerTimer: NodeJS.Timeout | undefined;
+  /** Where the current step's text starts in sentText. */
+  private stepTextStart = 0;
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
@@ -149,10 +151,16 @@ export class ResponseRun {
       const textStart = this.sentText.length;
       const assembler = new ToolCallAssembler();
       const running: RunningCall[] = [];
+      let flushed = false;
       this.onToolFragment = (fragment) => {
         if (!toolsAllowed) return;
+        // Speak what the model said before the call ("Let me check…") at the first sign of a call, not when
+        // the call's arguments are complete or the tool has returned.
+        if (!flushed) this.track.flush();
+        flushed = true;
         for (const call of assembler.add(fragment)) running.push(this.startCall(call, running.length === 0));
       };
+      this.stepTextStart = textStart;
       const outcome: ChatOutcome = await this.options.chat.stream(
         {
           ...base,
@@ -180,7 +188,6 @@ export class ResponseRun {
   }
 
   private startCall(call: AssembledCall, firstOfStep: boolean): RunningCall {
-    // Speak what the model said before the call ("Let me check…") now, not after the tool returns.
     if (firstOfStep) this.track.flush();
     const runsOn = this.options.tools.runsOn(call.name);
     this.options.emit({
@@ -208,13 +215,16 @@ export class ResponseRun {
     // Late events of a settled response are dropped: nothing may follow response.done.
     if (this.isSettled) return;
     switch (event.type) {
-      case 'text':
+      case 'text': {
         if (event.text === '') return;
         if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
-        this.sentText += event.text;
-        this.options.emit({ type: 'response.delta', responseId: this.responseId, text: event.text });
-        this.track.push(event.text);
+        // Steps are one reply: "Let me check." + "It is 84." must not run together as "check.It".
+        const text = this.sentText.length === this.stepTextStart && this.stepTextStart > 0 && /\S$/.test(this.sentText) && /^\S/.test(event.text) ? ` ${event.text}` : event.text;
+        this.sentText += text;
+        this.options.emit({ type: 'response.delta', responseId: this.responseId, text });
+        this.track.push(text);
         return;
+      }
       case 'tool_call':
         return this.onToolFragment(event);
       case 'finish':
