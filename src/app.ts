@@ -1,15 +1,22 @@
-// Builds the gateway's HTTP app (never listens; src/server.ts owns the process): the browser page, the
-// /v1/voice WebSocket, and health checks. Everything it needs is injected, so tests build it on port 0.
+// Builds the gateway's HTTP app (never listens; src/server.ts owns the process): the browser page with security
+// headers, the /v1/voice WebSocket behind admission checks, health checks and /metrics. The upstream is wrapped in
+// a concurrency cap and a circuit breaker here. Everything is injected, so tests build it on port 0.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { ERROR_CATALOGUE } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { admit, NATIVE_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, TokenSet } from './transports/admission.js';
 import { SessionRegistry } from './transports/session-registry.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
 import type { ToolRegistry } from './tools/registry.js';
+import { CircuitBreaker } from './upstream/circuit-breaker.js';
+import { ConcurrencyLimiter } from './upstream/concurrency-limiter.js';
 import type { ChatStreamer } from './upstream/types.js';
 
 /** ws closes the connection (1009) above this; between maxFrameBytes and it, frames get a typed error. */
@@ -35,39 +42,111 @@ export interface AppOptions {
 export interface GatewayApp {
   app: FastifyInstance;
   sessions: SessionRegistry;
+  metrics: GatewayMetrics;
+  breaker: CircuitBreaker;
   /** Graceful drain: readiness goes false, active responses get `graceMs` to finish, sockets close with 1001. */
   drain(graceMs: number): Promise<void>;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Short id of the gateway token the client presented (never the token), or null. */
+    gatewayTokenId: string | null;
+  }
+}
+
+/** The page's Content Security Policy: everything from this origin, nothing inline, nothing framed. */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+  // Off: it would upgrade ws:// to wss:// and break the demo on plain http://localhost.
+  upgradeInsecureRequests: null,
+};
+
 export async function buildApp(options: AppOptions): Promise<GatewayApp> {
-  const { config, chat, logger } = options;
+  const { config, logger } = options;
   const loggerInstance: FastifyBaseLogger = logger;
   const app = fastify({
     loggerInstance,
+    trustProxy: config.trustProxy,
     // Probes hit these every few seconds; logging each would drown the lifecycle logs.
-    logController: new LogController({ disableRequestLogging: (request) => request.url === '/healthz' || request.url === '/readyz' }),
+    logController: new LogController({ disableRequestLogging: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url) }),
     return503OnClosing: true,
   });
   const sessions = new SessionRegistry();
+  const metrics = new GatewayMetrics();
+  const tokens = new TokenSet(config.gatewayTokens);
+  const breaker = new CircuitBreaker(
+    new ConcurrencyLimiter(options.chat, {
+      maxConcurrent: config.upstreamMaxConcurrency,
+      queueSize: config.upstreamQueueSize,
+      queueTimeoutMs: config.upstreamQueueTimeoutMs,
+    }),
+    {
+      failureThreshold: config.breakerFailureThreshold,
+      cooldownMs: config.breakerCooldownMs,
+      onStateChange: (state) => {
+        metrics.breakerState.set(state === 'closed' ? 0 : 1);
+        logger.warn({ state }, 'upstream circuit breaker');
+      },
+    },
+  );
 
+  app.decorateRequest('gatewayTokenId', null);
+  await app.register(fastifyHelmet, { contentSecurityPolicy: { directives: CSP_DIRECTIVES } });
   await app.register(fastifyWebsocket, {
-    options: { maxPayload: hardFrameCap(config.maxFrameBytes), perMessageDeflate: false },
+    options: {
+      maxPayload: hardFrameCap(config.maxFrameBytes),
+      perMessageDeflate: false,
+      // Select our protocol name; a `bearer.` token entry is never echoed back.
+      handleProtocols: (offered: Set<string>) => (offered.has(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : [...offered].find((p) => !p.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) ?? false),
+    },
   });
   await app.register(fastifyStatic, { root: findPublicDir(), index: 'index.html' });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const readiness = sessions.isDraining ? { ready: false, reason: 'draining' } : await options.upstreamReadiness();
-    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness, upstream: config.upstream });
+    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness, upstream: config.upstream, breaker: breaker.state });
+  });
+  const metricsTokens = new TokenSet(config.metricsToken === undefined ? [] : [config.metricsToken]);
+  app.get('/metrics', async (request, reply) => {
+    if (metricsTokens.enabled) {
+      const auth = request.headers.authorization ?? '';
+      if (!/^bearer\s+/i.test(auth) || metricsTokens.match(auth.replace(/^bearer\s+/i, '').trim()) === null) {
+        return reply.code(401).send({ error: { code: 'GW_UNAUTHORIZED', message: ERROR_CATALOGUE.GW_UNAUTHORIZED.message } });
+      }
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  registerVoiceTransport(app, { config, chat, tools: options.tools, sessions, logger });
-
-  return {
-    app,
-    sessions,
-    drain: (graceMs) => sessions.drain(graceMs),
+  /** Admission before the upgrade: a rejected client gets a plain HTTP error, never a WebSocket. */
+  const admission = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const verdict = sessions.isDraining
+      ? ({ ok: false, status: 503, code: 'GW_SHUTTING_DOWN', reason: 'draining' } as const)
+      : admit({ headers: request.headers, ip: request.ip }, config, tokens, sessions);
+    if (verdict.ok) {
+      request.gatewayTokenId = verdict.tokenId;
+      return;
+    }
+    metrics.rejectedConnections.inc({ reason: verdict.reason });
+    request.log.info({ reason: verdict.reason, ip: request.ip }, 'upgrade refused');
+    await reply
+      .code(verdict.status)
+      .header('connection', 'close')
+      .send({ error: { code: verdict.code, message: ERROR_CATALOGUE[verdict.code].message } });
   };
+
+  registerVoiceTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
+
+  return { app, sessions, metrics, breaker, drain: (graceMs) => sessions.drain(graceMs) };
 }
 
 /** public/ sits at the project root: one level above src/, two above dist/src/. */

@@ -1,5 +1,6 @@
 // Configuration: read from the environment once, validated as a whole against one schema (every problem
 // reported together), then frozen. Nothing else in the gateway reads process.env.
+import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
@@ -52,6 +53,24 @@ export const EnvSchema = Type.Object({
   TOOL_TIMEOUT_MS: Int(10, 600_000, 10_000, 'Default timeout of one server tool call'),
   CLIENT_TOOL_TIMEOUT_MS: Int(10, 600_000, 15_000, 'How long a client tool call may wait for its tool.result'),
   MAX_TOOL_STEPS: Int(0, 20, 3, 'Tool rounds per response; then the model is asked to answer without tools'),
+  GATEWAY_TOKENS: Type.Optional(Type.String({ description: 'Comma-separated tokens clients must present; unset: no token needed' })),
+  GATEWAY_TOKENS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File with one gateway token per line (# comments), added to GATEWAY_TOKENS' })),
+  ALLOWED_ORIGINS: Type.Optional(Type.String({ description: 'Comma-separated browser origins allowed to connect, or *; unset: same origin only' })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Bearer token required for GET /metrics; unset: open' })),
+  TRUST_PROXY: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Take client addresses from X-Forwarded-For (behind a load balancer): on or off' }),
+  MAX_CONNECTIONS: Int(1, 1_000_000, 10_000, 'Most open WebSocket connections in total'),
+  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'Most open WebSocket connections per client address'),
+  TURNS_PER_MINUTE: Int(1, 100_000, 30, 'Most turns per minute per session'),
+  TURNS_PER_MINUTE_PER_TOKEN: Int(1, 1_000_000, 300, 'Most turns per minute per gateway token, over all its sessions'),
+  IDLE_TIMEOUT_MS: Int(1_000, 86_400_000, 300_000, 'Close a connection with no client frames and no active response for this long'),
+  HEARTBEAT_INTERVAL_MS: Int(100, 600_000, 30_000, 'WebSocket ping interval; a peer that misses a pong is dropped'),
+  SEND_BUFFER_SOFT_BYTES: Int(1_024, 1_073_741_824, 64 * 1024, 'Above this much unsent data, deltas to a slow reader are coalesced'),
+  SEND_BUFFER_HARD_BYTES: Int(4_096, 1_073_741_824, 1024 * 1024, 'Above this much unsent data, a slow reader is interrupted and disconnected'),
+  UPSTREAM_MAX_CONCURRENCY: Int(1, 100_000, 512, 'Most concurrent requests to the upstream'),
+  UPSTREAM_QUEUE_SIZE: Int(0, 100_000, 128, 'Requests that may wait for an upstream slot; beyond it: GW_UPSTREAM_BUSY'),
+  UPSTREAM_QUEUE_TIMEOUT_MS: Int(1, 600_000, 3_000, 'Longest wait for an upstream slot'),
+  BREAKER_FAILURE_THRESHOLD: Int(1, 10_000, 5, 'Consecutive upstream failures that open the circuit breaker'),
+  BREAKER_COOLDOWN_MS: Int(100, 3_600_000, 10_000, 'How long the open breaker fails fast before a probe request'),
   SHUTDOWN_GRACE_MS: Int(0, 600_000, 10_000, 'On SIGTERM, how long active responses may finish before they are interrupted'),
   SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
   SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
@@ -79,6 +98,23 @@ export interface Config {
   upstreamMaxRetries: number;
   upstreamConnections: number;
   shutdownGraceMs: number;
+  gatewayTokens: readonly string[];
+  allowedOrigins: readonly string[];
+  metricsToken: string | undefined;
+  trustProxy: boolean;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  turnsPerMinute: number;
+  turnsPerMinutePerToken: number;
+  idleTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  sendBufferSoftBytes: number;
+  sendBufferHardBytes: number;
+  upstreamMaxConcurrency: number;
+  upstreamQueueSize: number;
+  upstreamQueueTimeoutMs: number;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
   toolsModule: string | undefined;
   builtinTools: boolean;
   toolTimeoutMs: number;
@@ -103,8 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
     problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const e = withDefaults as Env;
+  const gatewayTokens = problems.length > 0 ? [] : readTokens(e, problems);
+  if (problems.length === 0 && e.SEND_BUFFER_HARD_BYTES <= e.SEND_BUFFER_SOFT_BYTES) {
+    problems.push('SEND_BUFFER_HARD_BYTES: must be larger than SEND_BUFFER_SOFT_BYTES');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind = e.ASI_ONE_API_KEY === undefined ? 'simulator' : baseUrl === DEFAULT_BASE_URL ? 'asi1' : 'custom';
   return Object.freeze({
@@ -125,6 +165,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    gatewayTokens: Object.freeze(gatewayTokens),
+    allowedOrigins: Object.freeze(splitList(e.ALLOWED_ORIGINS)),
+    metricsToken: e.METRICS_TOKEN,
+    trustProxy: e.TRUST_PROXY === 'on',
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+    turnsPerMinute: e.TURNS_PER_MINUTE,
+    turnsPerMinutePerToken: e.TURNS_PER_MINUTE_PER_TOKEN,
+    idleTimeoutMs: e.IDLE_TIMEOUT_MS,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    sendBufferSoftBytes: e.SEND_BUFFER_SOFT_BYTES,
+    sendBufferHardBytes: e.SEND_BUFFER_HARD_BYTES,
+    upstreamMaxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
+    upstreamQueueSize: e.UPSTREAM_QUEUE_SIZE,
+    upstreamQueueTimeoutMs: e.UPSTREAM_QUEUE_TIMEOUT_MS,
+    breakerFailureThreshold: e.BREAKER_FAILURE_THRESHOLD,
+    breakerCooldownMs: e.BREAKER_COOLDOWN_MS,
     toolsModule: e.TOOLS_MODULE,
     builtinTools: e.BUILTIN_TOOLS === 'on',
     toolTimeoutMs: e.TOOL_TIMEOUT_MS,
@@ -133,6 +190,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     simulatorTtftMs: e.SIMULATOR_TTFT_MS,
     simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
   });
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** GATEWAY_TOKENS plus the lines of GATEWAY_TOKENS_FILE. Token values are never echoed in problems. */
+function readTokens(e: Env, problems: string[]): string[] {
+  const tokens = splitList(e.GATEWAY_TOKENS);
+  if (e.GATEWAY_TOKENS_FILE !== undefined) {
+    try {
+      for (const line of readFileSync(e.GATEWAY_TOKENS_FILE, 'utf8').split(/\r?\n/)) {
+        const token = line.trim();
+        if (token !== '' && !token.startsWith('#')) tokens.push(token);
+      }
+    } catch (err) {
+      problems.push(`GATEWAY_TOKENS_FILE: cannot read ${JSON.stringify(e.GATEWAY_TOKENS_FILE)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  // A token travels as a Sec-WebSocket-Protocol entry for browsers, so it must be an HTTP token (RFC 9110 §5.6.2).
+  if (tokens.some((t) => !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(t))) {
+    problems.push('GATEWAY_TOKENS: tokens may contain only letters, digits and !#$%&\'*+.^_`|~-');
+  }
+  return tokens;
 }
 
 /** TypeBox says "Expected union value" for enums; name the allowed values instead. */
@@ -144,7 +225,7 @@ function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, message:
 function describeValue(path: string, raw: Record<string, unknown>): string {
   const key = path.slice(1);
   // Never echo the key back, even in a config error.
-  if (key === 'ASI_ONE_API_KEY' || !(key in raw)) return '';
+  if (key === 'ASI_ONE_API_KEY' || key === 'GATEWAY_TOKENS' || key === 'METRICS_TOKEN' || !(key in raw)) return '';
   return ` (got ${JSON.stringify(raw[key])})`;
 }
 

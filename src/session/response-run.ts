@@ -3,6 +3,7 @@
 // complete, and guarantees exactly one response.done. The session commits what historyMessages() returns.
 import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
+import type { GatewayObserver } from '../metrics.js';
 import type { ResponseStatus, ServerEventBody, Usage } from '../protocol.js';
 import { heardDisplayLength } from '../speech/heard.js';
 import type { SpeechSegment } from '../speech/segmenter.js';
@@ -27,6 +28,7 @@ export interface ResponseRunOptions {
   request: Omit<ChatRequest, 'signal' | 'tools' | 'toolChoice'>;
   tools: SessionToolRunner;
   maxToolSteps: number;
+  observer?: GatewayObserver;
   emit: (event: ServerEventBody) => void;
   onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
   logger: Logger;
@@ -54,6 +56,8 @@ export class ResponseRun {
   private firstTokenMs: number | null = null;
   private firstSpeechMs: number | null = null;
   private readonly startedAt = performance.now();
+  /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
+  private requestedAt: number | null = null;
   private readonly abort = new AbortController();
   private readonly track = new SpeechTrack((segment) => this.emitSpeech(segment));
   private readonly steps: ToolStep[] = [];
@@ -79,6 +83,7 @@ export class ResponseRun {
   start(): void {
     this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
     this.stateValue = 'streaming';
+    this.options.observer?.responseStarted();
     this.options.logger.info('response started');
     this.runSteps().catch((err: unknown) => this.fail(err));
   }
@@ -95,7 +100,7 @@ export class ResponseRun {
     this.track.cancel();
     clearTimeout(this.fillerTimer);
     const heardLength = heardChars === undefined ? this.sentText.length : this.heardLength(heardChars);
-    this.options.logger.info({ heardChars, sentChars: this.sentText.length, heardLength }, 'response interrupted');
+    this.options.logger.debug({ heardChars, sentChars: this.sentText.length, heardLength }, 'response interrupted');
     this.settle('interrupted', heardLength);
     return true;
   }
@@ -161,6 +166,7 @@ export class ResponseRun {
         for (const call of assembler.add(fragment)) running.push(this.startCall(call, running.length === 0));
       };
       this.stepTextStart = textStart;
+      this.requestedAt ??= performance.now();
       const outcome: ChatOutcome = await this.options.chat.stream(
         {
           ...base,
@@ -256,7 +262,7 @@ export class ResponseRun {
   private complete(outcome: ChatOutcome): void {
     this.track.finish();
     this.stateValue = 'done';
-    this.options.logger.info({ finishReason: outcome.finishReason, attempts: outcome.attempts, toolSteps: this.steps.length }, 'response completed');
+    this.options.logger.debug({ finishReason: outcome.finishReason, attempts: outcome.attempts }, 'upstream finished');
     this.settle('completed', this.sentText.length);
   }
 
@@ -268,19 +274,36 @@ export class ResponseRun {
     clearTimeout(this.fillerTimer);
     this.abort.abort(); // running tools stop too
     this.stateValue = 'failed';
-    this.options.logger.warn({ code: error.code, err: error.cause ?? error }, 'response failed');
+    this.options.logger.debug({ err: error.cause ?? error }, 'response failed');
     this.settle('failed', this.sentText.length, error);
   }
 
   private settle(status: ResponseStatus, heardLength: number, error?: GatewayError): void {
+    const timings = {
+      firstTokenMs: round(this.firstTokenMs),
+      firstSpeechMs: round(this.firstSpeechMs),
+      totalMs: round(performance.now() - this.startedAt) ?? 0,
+    };
+    const usage = status === 'completed' ? this.usage : undefined;
     this.options.emit({
       type: 'response.done',
       responseId: this.responseId,
       status,
       text: this.sentText,
-      ...(this.usage && status === 'completed' ? { usage: this.usage } : {}),
-      timings: { firstTokenMs: round(this.firstTokenMs), firstSpeechMs: round(this.firstSpeechMs), totalMs: round(performance.now() - this.startedAt) ?? 0 },
+      ...(usage ? { usage } : {}),
+      timings,
       ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
+    });
+    // One structured line per response: its outcome, timings and usage (never its text).
+    const log = status === 'failed' ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.info.bind(this.options.logger);
+    log({ status, timings, usage, toolSteps: this.steps.length, chars: this.sentText.length, errorCode: error?.code }, 'response done');
+    const addedMs = this.firstTokenMs !== null && this.requestedAt !== null ? round(this.requestedAt - this.startedAt) ?? undefined : undefined;
+    this.options.observer?.responseSettled({
+      status,
+      timings,
+      ...(usage ? { usage } : {}),
+      ...(error ? { errorCode: error.code } : {}),
+      ...(addedMs === undefined ? {} : { addedMs }),
     });
     this.options.onSettled(this, status, heardLength);
   }

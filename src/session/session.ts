@@ -1,4 +1,4 @@
-// One voice session (one connection): settings, history, the seq counter and at most one active response.
+// One voice session (one connection): settings, history and at most one active response.
 // Push-based: handle(event) in, send(event) out, so it is tested without sockets. Never imports fastify/ws/undici.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -11,12 +11,12 @@ import {
   type ModelName,
   type ResponseCancelEvent,
   type ResponseStatus,
-  type ServerEvent,
   type ServerEventBody,
   type SessionSettings,
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
+import type { GatewayObserver } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { ConversationHistory } from './history.js';
@@ -29,8 +29,9 @@ export interface SessionOptions {
   chat: ChatStreamer;
   /** Server tools, shared by every session. */
   tools: ToolRegistry;
-  /** Receives every server event, already stamped with seq. Must not throw. */
-  send: (event: ServerEvent) => void;
+  observer?: GatewayObserver;
+  /** Receives every server event in order; the transport stamps `seq` as it writes them. Must not throw. */
+  send: (event: ServerEventBody) => void;
   logger: Logger;
   sessionId?: string;
 }
@@ -45,7 +46,6 @@ interface LastReply {
 
 export class Session {
   readonly id: string;
-  private seq = 0;
   private readonly settings: SessionSettings;
   private readonly history = new ConversationHistory();
   private active: ResponseRun | null = null;
@@ -153,8 +153,7 @@ export class Session {
 
   private emit(body: ServerEventBody): void {
     if (this.closed) return;
-    this.seq += 1;
-    this.options.send({ ...body, seq: this.seq } as ServerEvent);
+    this.options.send(body);
   }
 
   private updateSettings(event: SessionUpdateEvent): void {
@@ -199,6 +198,7 @@ export class Session {
       },
       tools: this.toolRunner,
       maxToolSteps: config.maxToolSteps,
+      ...(this.options.observer ? { observer: this.options.observer } : {}),
       emit: (body) => this.emit(body),
       onSettled: (settledRun, status, heardLength) => this.commit(settledRun, status, heardLength),
       logger: this.log.child({ responseId }),

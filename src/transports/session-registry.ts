@@ -6,6 +6,8 @@ import { CLOSE_GOING_AWAY } from './close-codes.js';
 
 export class SessionRegistry {
   private readonly sockets = new Map<Session, WebSocket>();
+  private readonly addresses = new Map<Session, string>();
+  private readonly perIp = new Map<string, number>();
   private draining = false;
 
   get isDraining(): boolean {
@@ -16,12 +18,28 @@ export class SessionRegistry {
     return this.sockets.size;
   }
 
-  add(session: Session, socket: WebSocket): void {
+  /** Open connections from one client address (for MAX_CONNECTIONS_PER_IP). */
+  forIp(ip: string): number {
+    return this.perIp.get(ip) ?? 0;
+  }
+
+  get total(): number {
+    return this.sockets.size;
+  }
+
+  add(session: Session, socket: WebSocket, ip: string): void {
     this.sockets.set(session, socket);
+    this.addresses.set(session, ip);
+    this.perIp.set(ip, this.forIp(ip) + 1);
   }
 
   remove(session: Session): void {
-    this.sockets.delete(session);
+    if (!this.sockets.delete(session)) return;
+    const ip = this.addresses.get(session) ?? '';
+    this.addresses.delete(session);
+    const left = this.forIp(ip) - 1;
+    if (left > 0) this.perIp.set(ip, left);
+    else this.perIp.delete(ip);
   }
 
   /**

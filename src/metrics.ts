@@ -1,0 +1,67 @@
+// Prometheus metrics (prom-client), one registry per app so tests can build many apps. Sessions report
+// through the small GatewayObserver interface, so nothing below the transport imports prom-client.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ResponseStatus, ResponseTimings, Usage } from './protocol.js';
+
+/** What a settled response reports: one call per response.done. */
+export interface ResponseSummary {
+  status: ResponseStatus;
+  timings: ResponseTimings;
+  usage?: Usage;
+  errorCode?: string;
+  /** Gateway's own share of the first-token latency (before the upstream request + after the first token). */
+  addedMs?: number;
+}
+
+/** The observability hooks the session layer calls. */
+export interface GatewayObserver {
+  responseStarted(): void;
+  responseSettled(summary: ResponseSummary): void;
+}
+
+const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000];
+const ADDED_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
+
+export class GatewayMetrics implements GatewayObserver {
+  readonly registry = new Registry();
+  private readonly firstToken = this.histogram('asi1_gateway_first_token_ms', 'Time from turn to first forwarded delta', LATENCY_BUCKETS_MS);
+  private readonly firstSpeech = this.histogram('asi1_gateway_first_speech_ms', 'Time from turn to first speech segment', LATENCY_BUCKETS_MS);
+  private readonly duration = this.histogram('asi1_gateway_response_duration_ms', 'Time from turn to response.done', LATENCY_BUCKETS_MS);
+  private readonly added = this.histogram('asi1_gateway_added_latency_ms', 'Gateway share of first-token latency', ADDED_BUCKETS_MS);
+  private readonly responses = new Counter({ name: 'asi1_gateway_responses_total', help: 'Responses by final status', labelNames: ['status'], registers: [this.registry] });
+  private readonly upstreamErrors = new Counter({ name: 'asi1_gateway_upstream_errors_total', help: 'Failed responses by error code', labelNames: ['code'], registers: [this.registry] });
+  private readonly interruptions = new Counter({ name: 'asi1_gateway_interruptions_total', help: 'Responses interrupted (barge-in, new turn, disconnect, drain)', registers: [this.registry] });
+  private readonly tokens = new Counter({ name: 'asi1_gateway_tokens_total', help: 'Upstream tokens by direction', labelNames: ['direction'], registers: [this.registry] });
+  readonly rejectedConnections = new Counter({ name: 'asi1_gateway_rejected_connections_total', help: 'Refused or dropped connections by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly openSessions = new Gauge({ name: 'asi1_gateway_open_sessions', help: 'Open WebSocket sessions', registers: [this.registry] });
+  readonly activeResponses = new Gauge({ name: 'asi1_gateway_active_responses', help: 'Responses in progress', registers: [this.registry] });
+  readonly breakerState = new Gauge({ name: 'asi1_gateway_upstream_breaker_open', help: '1 while the upstream circuit breaker is open or probing', registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  responseStarted(): void {
+    this.activeResponses.inc();
+  }
+
+  responseSettled(summary: ResponseSummary): void {
+    this.activeResponses.dec();
+    this.responses.inc({ status: summary.status });
+    if (summary.status === 'interrupted') this.interruptions.inc();
+    if (summary.errorCode !== undefined) this.upstreamErrors.inc({ code: summary.errorCode });
+    const { firstTokenMs, firstSpeechMs, totalMs } = summary.timings;
+    if (firstTokenMs !== null) this.firstToken.observe(firstTokenMs);
+    if (firstSpeechMs !== null) this.firstSpeech.observe(firstSpeechMs);
+    this.duration.observe(totalMs);
+    if (summary.addedMs !== undefined) this.added.observe(summary.addedMs);
+    if (summary.usage) {
+      this.tokens.inc({ direction: 'in' }, summary.usage.promptTokens);
+      this.tokens.inc({ direction: 'out' }, summary.usage.completionTokens);
+    }
+  }
+
+  private histogram(name: string, help: string, buckets: number[]): Histogram {
+    return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+}

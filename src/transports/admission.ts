@@ -1,0 +1,105 @@
+// Who may open a WebSocket, decided before the upgrade: browser origin allow-list, gateway tokens (bearer header
+// for servers, a Sec-WebSocket-Protocol entry for browsers, never a URL), and connection limits. A rejection is a
+// real HTTP 401/403/429/503 response, never a half-open socket.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+
+/** Browsers cannot set headers on a WebSocket, so they offer the token as a subprotocol `bearer.<token>`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'bearer.';
+/** The protocol name the native transport selects; a browser must offer it next to its token entry. */
+export const NATIVE_SUBPROTOCOL = 'asi1-voice.v1';
+
+export interface AdmissionConfig {
+  gatewayTokens: readonly string[];
+  /** `['*']` allows any origin; empty allows only same-origin browsers (and clients that send no Origin). */
+  allowedOrigins: readonly string[];
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+}
+
+export type Admission =
+  | { ok: true; tokenId: string | null }
+  | { ok: false; status: number; code: ErrorCode; reason: string };
+
+/** Hashes tokens once, so comparison is constant-time over equal-length digests and tokens are never kept. */
+export class TokenSet {
+  private readonly digests: Buffer[];
+
+  constructor(tokens: readonly string[]) {
+    this.digests = tokens.map(digest);
+  }
+
+  get enabled(): boolean {
+    return this.digests.length > 0;
+  }
+
+  /** The matching token's short id (for logs and per-token limits), or null. Compares against every token. */
+  match(candidate: string): string | null {
+    const probe = digest(candidate);
+    let found: Buffer | null = null;
+    for (const d of this.digests) if (timingSafeEqual(d, probe)) found = d;
+    return found === null ? null : found.subarray(0, 6).toString('hex');
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** The token a client presented: `Authorization: Bearer …` or a `bearer.…` subprotocol entry. */
+export function presentedToken(headers: IncomingHttpHeaders): string | null {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  for (const protocol of offeredSubprotocols(headers)) {
+    if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) return protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+  }
+  return null;
+}
+
+export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
+  const raw = headers['sec-websocket-protocol'];
+  if (typeof raw !== 'string') return [];
+  return raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+}
+
+/** Same-origin means the Origin's host equals the Host header (what a page served by this gateway sends). */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true; // not a browser: tokens, not origins, protect it
+  if (allowed.includes('*')) return true;
+  const normalised = origin.toLowerCase();
+  if (allowed.some((a) => a.toLowerCase() === normalised)) return true;
+  try {
+    return host !== undefined && new URL(normalised).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+export interface ConnectionCounts {
+  total: number;
+  forIp(ip: string): number;
+}
+
+export function admit(
+  request: { headers: IncomingHttpHeaders; ip: string },
+  config: AdmissionConfig,
+  tokens: TokenSet,
+  counts: ConnectionCounts,
+): Admission {
+  const { headers } = request;
+  if (!originAllowed(headers.origin, headers.host, config.allowedOrigins)) {
+    return { ok: false, status: 403, code: 'GW_ORIGIN_FORBIDDEN', reason: 'origin' };
+  }
+  let tokenId: string | null = null;
+  if (tokens.enabled) {
+    const token = presentedToken(headers);
+    tokenId = token === null ? null : tokens.match(token);
+    if (tokenId === null) return { ok: false, status: 401, code: 'GW_UNAUTHORIZED', reason: token === null ? 'missing_token' : 'bad_token' };
+  }
+  if (counts.total >= config.maxConnections) return { ok: false, status: 503, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections' };
+  if (counts.forIp(request.ip) >= config.maxConnectionsPerIp) {
+    return { ok: false, status: 429, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections_per_ip' };
+  }
+  return { ok: true, tokenId };
+}
