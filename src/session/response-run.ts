@@ -173,6 +173,7 @@ export class ResponseRun {
           messages: [...base.messages, ...this.stepMessages(this.sentText.length)],
           ...(tools.length > 0 ? { tools, toolChoice: toolsAllowed ? 'auto' : 'none' } : {}),
           signal: this.abort.signal,
+          logger: this.options.logger,
         },
         (event) => this.onChatEvent(event),
       );

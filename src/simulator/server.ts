@@ -28,6 +28,8 @@ export interface SimulatorOptions {
   /** Default 127.0.0.1. */
   host?: string;
   defaults?: Partial<SimScenario>;
+  /** Picks a scenario per request when the queue is empty (soak tests inject random faults with it). */
+  scenarioFor?: (body: unknown) => Partial<SimScenario> | undefined;
   /** When set, /v1 requests without `Authorization: Bearer <apiKey>` get 401 {"message":"failed to authenticate user"}. */
   apiKey?: string;
   /** One line per chat request on stderr (never the message text). */
@@ -134,7 +136,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (!(SIMULATED_MODELS as readonly string[]).includes(body.model)) {
       return sendError(res, 404, 'error-object', `The model \`${body.model}\` does not exist.`);
     }
-    const scenario = mergeScenario(defaults, queue.shift());
+    const scenario = mergeScenario(defaults, queue.shift() ?? options.scenarioFor?.(body));
     const stream = body.stream === true;
     if (options.logRequests === true) {
       process.stderr.write(`[simulator] #${entry.id} ${scenario.profile} model=${body.model} stream=${stream}${scenario.status === undefined ? '' : ` status=${scenario.status}`}\n`);

@@ -174,7 +174,7 @@ export class ChatClient implements ChatStreamer {
       firstTokenTimeoutMs: this.options.firstTokenTimeoutMs,
       stallTimeoutMs: this.options.stallTimeoutMs,
       secrets: this.#secrets,
-      logger: this.options.logger,
+      logger: request.logger ?? this.options.logger,
     };
 
     for (let attempt = 1; ; attempt += 1) {
@@ -188,7 +188,7 @@ export class ChatClient implements ChatStreamer {
       if (result.kind === 'aborted') return outcome(true, attempt);
       const delayMs = this.retryDelayMs(result.error, attempt, state.forwarded);
       if (delayMs === undefined) throw result.error;
-      this.options.logger?.warn(
+      context.logger?.warn(
         { attempt, delayMs, code: result.error.code, status: result.error.status },
         'upstream attempt failed; retrying',
       );

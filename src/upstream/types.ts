@@ -30,6 +30,8 @@ export interface ChatRequest {
   sessionId: string;
   /** Aborting closes the upstream socket at once; the stream then settles with `aborted: true`. */
   signal: AbortSignal;
+  /** The caller's logger (it carries sessionId and responseId); the client's own logger otherwise. */
+  logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
 export interface ChatUsage {
