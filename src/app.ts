@@ -80,7 +80,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     logController: new LogController({ disableRequestLogging: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url) }),
     return503OnClosing: true,
   });
-  const sessions = new SessionRegistry();
+  const sessions = new SessionRegistry(config.resumeTtlMs);
   const metrics = new GatewayMetrics();
   const tokens = new TokenSet(config.gatewayTokens);
   const breaker = new CircuitBreaker(

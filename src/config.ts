@@ -71,6 +71,8 @@ export const EnvSchema = Type.Object({
   UPSTREAM_QUEUE_TIMEOUT_MS: Int(1, 600_000, 3_000, 'Longest wait for an upstream slot'),
   BREAKER_FAILURE_THRESHOLD: Int(1, 10_000, 5, 'Consecutive upstream failures that open the circuit breaker'),
   BREAKER_COOLDOWN_MS: Int(100, 3_600_000, 10_000, 'How long the open breaker fails fast before a probe request'),
+  RESUME_TTL_MS: Int(0, 86_400_000, 120_000, 'How long a dropped connection\'s session (and its running response) waits to be resumed; 0 disables resume'),
+  REPLAY_BUFFER_EVENTS: Int(0, 1_000_000, 2_000, 'Recent server events kept per session for replay on resume'),
   SHUTDOWN_GRACE_MS: Int(0, 600_000, 10_000, 'On SIGTERM, how long active responses may finish before they are interrupted'),
   SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
   SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
@@ -98,6 +100,8 @@ export interface Config {
   upstreamMaxRetries: number;
   upstreamConnections: number;
   shutdownGraceMs: number;
+  resumeTtlMs: number;
+  replayBufferEvents: number;
   gatewayTokens: readonly string[];
   allowedOrigins: readonly string[];
   metricsToken: string | undefined;
@@ -165,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    resumeTtlMs: e.RESUME_TTL_MS,
+    replayBufferEvents: e.REPLAY_BUFFER_EVENTS,
     gatewayTokens: Object.freeze(gatewayTokens),
     allowedOrigins: Object.freeze(splitList(e.ALLOWED_ORIGINS)),
     metricsToken: e.METRICS_TOKEN,

@@ -3,6 +3,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const PROTOCOL_VERSION = 1;
+/** Minor version: 1 added session resume (`resumeToken`, `session.resume`, `session.resumed`). */
+export const PROTOCOL_MINOR = 1;
 
 export const MODELS = ['asi1-mini', 'asi1', 'asi1-ultra'] as const;
 export type ModelName = (typeof MODELS)[number];
@@ -50,6 +52,15 @@ export const ToolResultEvent = Type.Object({
   output: Type.Unknown(),
 });
 
+export const SessionResumeEvent = Type.Object({
+  type: Type.Literal('session.resume'),
+  eventId: EventId,
+  sessionId: Type.String({ maxLength: 128 }),
+  resumeToken: Type.String({ maxLength: 256 }),
+  /** The seq of the last event the client received from that session; later ones are replayed. */
+  lastSeq: Type.Integer({ minimum: 0 }),
+});
+
 export const PingEvent = Type.Object({
   type: Type.Literal('ping'),
   eventId: EventId,
@@ -60,8 +71,11 @@ export type TurnEvent = Static<typeof TurnEvent>;
 export type ResponseCancelEvent = Static<typeof ResponseCancelEvent>;
 export type ToolResultEvent = Static<typeof ToolResultEvent>;
 export type PingEvent = Static<typeof PingEvent>;
+export type SessionResumeEvent = Static<typeof SessionResumeEvent>;
 export type ClientTool = Static<typeof ClientToolSchema>;
-export type ClientEvent = SessionUpdateEvent | TurnEvent | ResponseCancelEvent | ToolResultEvent | PingEvent;
+/** Events the session handles; `session.resume` is handled by the transport, which owns connections. */
+export type SessionEvent = SessionUpdateEvent | TurnEvent | ResponseCancelEvent | ToolResultEvent | PingEvent;
+export type ClientEvent = SessionEvent | SessionResumeEvent;
 
 /** One schema per client event type, keyed by `type`, so validation picks the schema before checking. */
 export const CLIENT_EVENT_SCHEMAS = {
@@ -70,6 +84,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   'response.cancel': ResponseCancelEvent,
   'tool.result': ToolResultEvent,
   ping: PingEvent,
+  'session.resume': SessionResumeEvent,
 } as const;
 
 export type UpstreamKind = 'asi1' | 'simulator' | 'custom';
@@ -78,6 +93,8 @@ export type UpstreamKind = 'asi1' | 'simulator' | 'custom';
 export interface SessionLimits {
   maxFrameBytes: number;
   maxTurnChars: number;
+  /** How long a dropped connection's session waits to be resumed; 0 when resume is off. */
+  resumeTtlMs: number;
 }
 
 export interface SessionSettings {
@@ -112,7 +129,18 @@ export interface WireError {
 
 /** Server events without `seq`; the session stamps `seq` when it sends. */
 export type ServerEventBody =
-  | { type: 'session.ready'; sessionId: string; protocol: typeof PROTOCOL_VERSION; model: ModelName; upstream: UpstreamKind; limits: SessionLimits }
+  | {
+      type: 'session.ready';
+      sessionId: string;
+      protocol: typeof PROTOCOL_VERSION;
+      minor: typeof PROTOCOL_MINOR;
+      /** Present when resume is on: with sessionId and the last seq seen, it resumes this session later. */
+      resumeToken?: string;
+      model: ModelName;
+      upstream: UpstreamKind;
+      limits: SessionLimits;
+    }
+  | { type: 'session.resumed'; sessionId: string; resumedFrom: number; replayed: number; missedEvents: boolean }
   | ({ type: 'session.updated' } & SessionSettings)
   | { type: 'response.created'; responseId: string; turnId: string }
   | { type: 'response.delta'; responseId: string; text: string }

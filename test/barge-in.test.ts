@@ -137,7 +137,9 @@ describe('barge-in', () => {
     await client.close();
   });
 
-  it('interrupts the active response and aborts upstream when the client disconnects', async () => {
+  it('interrupts the active response and aborts upstream when the client disconnects and resume is off', async () => {
+    await stack.close();
+    stack = await startStack({ env: { RESUME_TTL_MS: '0' } });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const { gate } = await heldTurn(client, 'g5', 2);
     const upstreamClosed = clientClosedStream();

@@ -6,8 +6,9 @@ import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import {
   MODELS,
+  PROTOCOL_MINOR,
   PROTOCOL_VERSION,
-  type ClientEvent,
+  type SessionEvent,
   type ModelName,
   type ResponseCancelEvent,
   type ResponseStatus,
@@ -34,6 +35,8 @@ export interface SessionOptions {
   send: (event: ServerEventBody) => void;
   logger: Logger;
   sessionId?: string;
+  /** When resume is on: the token announced in session.ready, and how long a dropped session waits. */
+  resume?: { token: string; ttlMs: number };
 }
 
 /** The last completed reply, kept so a client still speaking it can later say how much was heard. */
@@ -80,11 +83,18 @@ export class Session {
       type: 'session.ready',
       sessionId: this.id,
       protocol: PROTOCOL_VERSION,
+      minor: PROTOCOL_MINOR,
+      ...(this.options.resume ? { resumeToken: this.options.resume.token } : {}),
       model: this.settings.model,
       upstream: config.upstream,
-      limits: { maxFrameBytes: config.maxFrameBytes, maxTurnChars: config.maxTurnChars },
+      limits: { maxFrameBytes: config.maxFrameBytes, maxTurnChars: config.maxTurnChars, resumeTtlMs: this.options.resume?.ttlMs ?? 0 },
     });
     this.log.info({ upstream: config.upstream }, 'session started');
+  }
+
+  /** True until the first turn: such a session holds nothing a user said. */
+  get isPristine(): boolean {
+    return this.history.turnCount === 0 && this.active === null;
   }
 
   get hasActiveResponse(): boolean {
@@ -92,7 +102,7 @@ export class Session {
   }
 
   /** Handles one validated client event. Never throws: problems become `error` events. */
-  handle(event: ClientEvent): void {
+  handle(event: SessionEvent): void {
     if (this.closed) return;
     try {
       switch (event.type) {
@@ -111,6 +121,11 @@ export class Session {
     } catch (err) {
       this.reportError(err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err }), event.eventId);
     }
+  }
+
+  /** Emits an event on behalf of the transport (e.g. session.resumed), in this session's numbered stream. */
+  announce(body: ServerEventBody): void {
+    this.emit(body);
   }
 
   /** Sends an `error` event (used by the transport for frames that never became events). */

@@ -1,5 +1,5 @@
 // `npm run simulator -- --port 9000 [--host 127.0.0.1] [--profile gen1|gen2] [--ttft 300] [--itl 30]
-// [--tokens-per-chunk 1] [--stamp]`: runs the ASI:One simulator as its own process (demo, benchmarks).
+// [--tokens-per-chunk 1] [--stamp] [--stamp-text]`: runs the ASI:One simulator as its own process (demo, benchmarks).
 // Prints the base URL on stdout and closes cleanly on SIGTERM/SIGINT.
 
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       itl: { type: 'string' },
       'tokens-per-chunk': { type: 'string' },
       stamp: { type: 'boolean', default: false },
+      'stamp-text': { type: 'boolean', default: false },
       'api-key': { type: 'string' },
       log: { type: 'boolean', default: false },
     },
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     interTokenMs: intOption('itl', values.itl, 30),
     tokensPerChunk: Math.max(1, intOption('tokens-per-chunk', values['tokens-per-chunk'], 1)),
     stampEmitTime: values.stamp,
+    stampEmitTimeInText: values['stamp-text'],
   };
   const simulator = await startSimulator({
     port: intOption('port', values.port, 9000),

@@ -42,6 +42,12 @@ export interface SimScenario {
   splitWrites?: boolean;
   /** Add `"x_emit_ts": <performance.timeOrigin + performance.now()>` to each content chunk (benchmarks). */
   stampEmitTime?: boolean;
+  /**
+   * Benchmarks through a proxy that forwards only the text: the first word of each streamed content chunk is
+   * replaced by a word-sized stamp of its emit time (performance.timeOrigin + performance.now(), µs), see
+   * emit-stamp.ts. Punctuation and whitespace are kept, so sentences still end where the reply's do.
+   */
+  stampEmitTimeInText?: boolean;
 }
 
 export const DEFAULT_SCENARIO: SimScenario = Object.freeze({

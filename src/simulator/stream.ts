@@ -2,6 +2,7 @@
 // comments, CRLF framing and split writes. Owns the response's timers; renders nothing itself (encoders do).
 
 import type { ServerResponse } from 'node:http';
+import { stampChunkText } from './emit-stamp.js';
 import type { GateRegistry } from './gates.js';
 import type { ReplyPlan, WireEncoder } from './plan.js';
 import type { SimScenario } from './scenario.js';
@@ -100,7 +101,7 @@ export class SimStream {
     const contentCount = plan.contentChunks.length;
     if (k < contentCount + plan.toolFragments.length) {
       this.#ping();
-      this.#frame(k < contentCount ? encoder.content(plan.contentChunks[k]!) : encoder.toolCall(plan.toolFragments[k - contentCount]!));
+      this.#frame(k < contentCount ? encoder.content(this.#contentText(plan.contentChunks[k]!)) : encoder.toolCall(plan.toolFragments[k - contentCount]!));
       this.#cursor++;
       this.#counted++;
       if (this.#checkpoint(this.#counted)) return;
@@ -111,6 +112,10 @@ export class SimStream {
     this.#write(`data: [DONE]${this.#sep}`);
     this.#end('completed');
     this.#whenFlushed(() => this.#o.res.end());
+  }
+
+  #contentText(text: string): string {
+    return this.#o.scenario.stampEmitTimeInText === true ? stampChunkText(text, performance.timeOrigin + performance.now()) : text;
   }
 
   /** Applies the gate, drop and stall knobs at `count` chunks; true when the stream must not continue now. */

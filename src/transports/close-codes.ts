@@ -11,3 +11,5 @@ export const CLOSE_IDLE_TIMEOUT = 4000;
 export const CLOSE_SLOW_CONSUMER = 4001;
 /** The peer did not answer a WebSocket ping within HEARTBEAT_INTERVAL_MS. */
 export const CLOSE_HEARTBEAT_TIMEOUT = 4002;
+/** The session was resumed on a newer connection; this one is stale. */
+export const CLOSE_RESUMED_ELSEWHERE = 4003;

@@ -1,8 +1,9 @@
-// The per-connection send path: stamps `seq`, serialises and writes each server event the moment it is
-// produced, and applies backpressure when the client reads slowly (coalesce deltas above a soft limit, close
+// The per-connection send path: writes each server event the moment it is produced (numbered by the session's
+// event log), and applies backpressure when the client reads slowly (coalesce deltas above a soft limit, give up
 // above a hard one), so a slow reader cannot grow server memory without bound.
 import type { WebSocket } from 'ws';
-import type { ServerEvent, ServerEventBody } from '../protocol.js';
+import type { ServerEventBody } from '../protocol.js';
+import type { EventLog, LoggedEvent } from '../session/event-log.js';
 
 export interface OutboxOptions {
   /** Above this many buffered bytes, events wait in the outbox and consecutive deltas are merged. */
@@ -10,8 +11,6 @@ export interface OutboxOptions {
   /** Above this many buffered + queued bytes, `onOverflow` is called once (the connection must be closed). */
   hardLimitBytes: number;
   onOverflow: () => void;
-  /** Every event as written (after coalescing), for observers such as a replay buffer. */
-  onWrite?: (event: ServerEvent) => void;
 }
 
 /** Rough serialised size of an event not yet serialised: text plus JSON framing. */
@@ -20,7 +19,6 @@ function estimateBytes(body: ServerEventBody): number {
 }
 
 export class Outbox {
-  private seq = 0;
   private readonly queue: ServerEventBody[] = [];
   private queuedBytes = 0;
   private waiting = false;
@@ -29,13 +27,9 @@ export class Outbox {
 
   constructor(
     private readonly socket: WebSocket,
+    private readonly log: EventLog,
     private readonly options: OutboxOptions,
   ) {}
-
-  /** The seq of the last event written. */
-  get lastSeq(): number {
-    return this.seq;
-  }
 
   /** Bytes waiting in ws and in this outbox. */
   get pendingBytes(): number {
@@ -43,10 +37,14 @@ export class Outbox {
   }
 
   send(body: ServerEventBody): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
+    // Nothing may be lost even if this socket is gone: a resumed connection replays it from the log.
+    if (this.socket.readyState !== this.socket.OPEN) {
+      this.log.append(body);
+      return;
+    }
     // The fast path: nothing queued and the socket keeps up, so the event goes out in this same tick.
     if (this.queue.length === 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) {
-      this.write(body);
+      this.write(this.log.append(body));
       return;
     }
     this.enqueue(body);
@@ -58,16 +56,21 @@ export class Outbox {
     this.waitForDrain();
   }
 
-  /** Writes everything still queued, whatever the buffer says: used right before closing. */
-  flushAll(): void {
-    clearTimeout(this.pollTimer);
-    while (this.queue.length > 0) this.write(this.dequeue());
+  /** Writes already-logged events (a replay after resume), ahead of anything new. */
+  replay(events: readonly LoggedEvent[]): void {
+    for (const event of events) this.write(event);
   }
 
+  /** Numbers and writes everything still queued, whatever the buffer says: used right before closing. */
+  flushAll(): void {
+    clearTimeout(this.pollTimer);
+    while (this.queue.length > 0) this.write(this.log.append(this.dequeue()));
+  }
+
+  /** Stops using the socket; queued events go to the log so a resumed connection still gets them. */
   dispose(): void {
     clearTimeout(this.pollTimer);
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    while (this.queue.length > 0) this.log.append(this.dequeue());
   }
 
   private enqueue(body: ServerEventBody): void {
@@ -88,11 +91,8 @@ export class Outbox {
     return body;
   }
 
-  private write(body: ServerEventBody): void {
-    this.seq += 1;
-    const event = { ...body, seq: this.seq } as ServerEvent;
-    this.socket.send(JSON.stringify(event));
-    this.options.onWrite?.(event);
+  private write(event: LoggedEvent): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(event.json);
   }
 
   private waitForDrain(): void {
@@ -101,8 +101,11 @@ export class Outbox {
     // ws exposes no drain event; poll the buffered amount. Only slow readers ever take this path.
     const poll = () => {
       this.pollTimer = undefined;
-      if (this.socket.readyState !== this.socket.OPEN) return;
-      while (this.queue.length > 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) this.write(this.dequeue());
+      if (this.socket.readyState !== this.socket.OPEN) {
+        this.waiting = false;
+        return this.dispose();
+      }
+      while (this.queue.length > 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) this.write(this.log.append(this.dequeue()));
       if (this.queue.length > 0) this.pollTimer = setTimeout(poll, 10);
       else this.waiting = false;
     };

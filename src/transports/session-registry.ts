@@ -1,21 +1,56 @@
-// Live sessions and their sockets, so the process can drain them on shutdown: refuse new work, let active
-// responses finish up to a deadline, interrupt the rest (each still gets response.done), then close with 1001.
+// Live sessions, attached to a socket or waiting to be resumed. A session outlives its connection for
+// RESUME_TTL_MS (its running response keeps streaming into the replay log), so a client that reconnects gets
+// everything it missed. Also counts connections per address and drains everything on shutdown.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { EventLog } from '../session/event-log.js';
 import type { Session } from '../session/session.js';
 import { CLOSE_GOING_AWAY } from './close-codes.js';
+import type { Outbox } from './outbox.js';
+
+export interface HostedSession {
+  readonly session: Session;
+  readonly log: EventLog;
+  socket: WebSocket | null;
+  outbox: Outbox | null;
+  ip: string;
+  readonly resumeDigest: Buffer;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+/** A fresh resume token: 32 random bytes, base64url. Only its digest is kept. */
+export function createResumeToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
 
 export class SessionRegistry {
-  private readonly sockets = new Map<Session, WebSocket>();
-  private readonly addresses = new Map<Session, string>();
+  private readonly hosted = new Map<string, HostedSession>();
   private readonly perIp = new Map<string, number>();
+  private attached = 0;
   private draining = false;
+
+  constructor(private readonly resumeTtlMs: number) {}
 
   get isDraining(): boolean {
     return this.draining;
   }
 
+  /** Connected sessions (what MAX_CONNECTIONS counts). */
+  get total(): number {
+    return this.attached;
+  }
+
   get size(): number {
-    return this.sockets.size;
+    return this.attached;
+  }
+
+  /** Sessions waiting to be resumed. */
+  get detachedCount(): number {
+    return this.hosted.size - this.attached;
   }
 
   /** Open connections from one client address (for MAX_CONNECTIONS_PER_IP). */
@@ -23,23 +58,60 @@ export class SessionRegistry {
     return this.perIp.get(ip) ?? 0;
   }
 
-  get total(): number {
-    return this.sockets.size;
+  host(session: Session, log: EventLog, resumeToken: string): HostedSession {
+    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest: digest(resumeToken), expiry: undefined };
+    this.hosted.set(session.id, entry);
+    return entry;
   }
 
-  add(session: Session, socket: WebSocket, ip: string): void {
-    this.sockets.set(session, socket);
-    this.addresses.set(session, ip);
+  attach(entry: HostedSession, socket: WebSocket, outbox: Outbox, ip: string): void {
+    if (entry.socket !== null) this.detach(entry, { keep: true });
+    clearTimeout(entry.expiry);
+    entry.expiry = undefined;
+    entry.socket = socket;
+    entry.outbox = outbox;
+    entry.ip = ip;
+    this.attached += 1;
     this.perIp.set(ip, this.forIp(ip) + 1);
   }
 
-  remove(session: Session): void {
-    if (!this.sockets.delete(session)) return;
-    const ip = this.addresses.get(session) ?? '';
-    this.addresses.delete(session);
-    const left = this.forIp(ip) - 1;
-    if (left > 0) this.perIp.set(ip, left);
-    else this.perIp.delete(ip);
+  /**
+   * The connection is gone. With resume on, the session (and its running response) waits RESUME_TTL_MS for a
+   * resume; otherwise, or when `keep` is false, it is closed now (its response interrupted).
+   */
+  detach(entry: HostedSession, options: { keep: boolean }): void {
+    if (entry.socket !== null) {
+      entry.outbox?.dispose();
+      entry.socket = null;
+      entry.outbox = null;
+      this.attached -= 1;
+      const left = this.forIp(entry.ip) - 1;
+      if (left > 0) this.perIp.set(entry.ip, left);
+      else this.perIp.delete(entry.ip);
+    }
+    if (options.keep && this.resumeTtlMs > 0 && !this.draining) {
+      clearTimeout(entry.expiry);
+      entry.expiry = setTimeout(() => this.forget(entry), this.resumeTtlMs);
+      entry.expiry.unref();
+    } else {
+      this.forget(entry);
+    }
+  }
+
+  /**
+   * The session a resume request names, if its token matches (constant-time). A session still attached to
+   * another socket is taken over: that socket is the stale one.
+   */
+  claim(sessionId: string, resumeToken: string): HostedSession | null {
+    const entry = this.hosted.get(sessionId);
+    const probe = digest(resumeToken);
+    if (entry === undefined || !timingSafeEqual(entry.resumeDigest, probe)) return null;
+    return entry;
+  }
+
+  /** Drops a session that never connected anywhere (a fresh one replaced by a resume). */
+  discard(entry: HostedSession): void {
+    this.forget(entry);
   }
 
   /**
@@ -48,20 +120,27 @@ export class SessionRegistry {
    */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
-    const sessions = [...this.sockets.keys()];
-    for (const session of sessions) session.startDraining();
+    const entries = [...this.hosted.values()];
+    for (const entry of entries) entry.session.startDraining();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.all(sessions.map((s) => s.whenIdle())), deadline]);
+    await Promise.race([Promise.all(entries.map((e) => e.session.whenIdle())), deadline]);
     clearTimeout(timer);
     const closed: Promise<void>[] = [];
-    for (const [session, socket] of this.sockets) {
-      session.interruptActive();
-      closed.push(closeSocket(socket));
+    for (const entry of this.hosted.values()) {
+      entry.session.interruptActive();
+      if (entry.socket !== null) closed.push(closeSocket(entry.socket));
+      else this.forget(entry);
     }
     await Promise.all(closed);
+  }
+
+  private forget(entry: HostedSession): void {
+    clearTimeout(entry.expiry);
+    entry.session.close();
+    if (this.hosted.get(entry.session.id) === entry) this.hosted.delete(entry.session.id);
   }
 }
 
