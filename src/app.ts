@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ERROR_CATALOGUE } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
+import { PROTOCOL_MINOR, PROTOCOL_VERSION } from './protocol.js';
 import { admit, NATIVE_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, TokenSet } from './transports/admission.js';
 import { SessionRegistry } from './transports/session-registry.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
@@ -112,6 +113,9 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   await app.register(fastifyStatic, { root: findPublicDir(), index: 'index.html' });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // What a front-end needs before it connects: browsers cannot read the HTTP status of a refused WebSocket,
+  // so the page asks here whether it must prompt for a gateway token.
+  app.get('/v1/info', async () => ({ protocol: PROTOCOL_VERSION, minor: PROTOCOL_MINOR, tokenRequired: tokens.enabled, upstream: config.upstream }));
   app.get('/readyz', async (_request, reply) => {
     const readiness = sessions.isDraining ? { ready: false, reason: 'draining' } : await options.upstreamReadiness();
     return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness, upstream: config.upstream, breaker: breaker.state });

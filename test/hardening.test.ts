@@ -44,6 +44,11 @@ describe('access control', () => {
     expect(await metricsText()).toMatch(/asi1_gateway_rejected_connections_total\{reason="bad_token"\} 1/);
   });
 
+  it('tells front-ends whether a token is required, before they connect', async () => {
+    stack = await startStack({ env: { GATEWAY_TOKENS: 'secret' } });
+    expect(await (await fetch(`${stack.httpUrl}/v1/info`)).json()).toEqual({ protocol: 1, minor: 1, tokenRequired: true, upstream: 'simulator' });
+  });
+
   it('refuses browser origins that are not allowed, and allows its own', async () => {
     stack = await startStack({ env: { ALLOWED_ORIGINS: 'https://app.example' } });
     expect(await refused(stack.voiceUrl, { origin: 'https://evil.example' })).toMatchObject({ status: 403, body: { error: { code: 'GW_ORIGIN_FORBIDDEN' } } });
