@@ -68,7 +68,7 @@ const gateway = spawn(process.execPath, ['dist/src/server.js'], {
 await waitForHealth(port);
 const url = `ws://127.0.0.1:${port}/v1/voice`;
 
-const totals = { created: 0, done: 0, lost: 0, violations: [] as string[], status: {} as Record<string, number>, errors: {} as Record<string, number>, disconnects: 0 };
+const totals = { created: 0, done: 0, lost: 0, resumes: 0, violations: [] as string[], status: {} as Record<string, number>, errors: {} as Record<string, number>, disconnects: 0 };
 const memory: { atMs: number; rssMiB: number }[] = [];
 const startedAt = Date.now();
 const sampler = setInterval(() => memory.push({ atMs: Date.now() - startedAt, rssMiB: rssMiB(gateway.pid ?? 0) }), 1_000);
@@ -103,17 +103,28 @@ console.log(JSON.stringify({ ...report, memory: { ...report.memory, samples: rep
 if (args.out) writeFileSync(args.out, JSON.stringify(report, null, 2));
 process.exit(totals.lost === 0 && totals.violations.length === 0 ? 0 : 1);
 
-/** One session: M turns, with random barge-ins and the occasional dropped connection (then a new one). */
+/**
+ * One session: M turns, with random barge-ins and dropped connections. After a drop the client reconnects and
+ * resumes (protocol 1.1) from the last seq it saw, so every response it started must still reach response.done.
+ */
 async function runSession(index: number): Promise<void> {
+  const state = { created: new Set<string>(), done: new Map<string, number>(), texts: new Map<string, string>() };
+  // Set from the first session.ready and kept current as events arrive (a mutable box: callbacks update it).
+  const resume: { sessionId: string; resumeToken: string; lastSeq: number } = { sessionId: '', resumeToken: '', lastSeq: 0 };
   let turn = 0;
-  while (turn < turns) {
+  let awaitingDone: string | null = null;
+  while (turn < turns || awaitingDone !== null) {
     const socket = new WebSocket(url);
-    const state = { created: new Set<string>(), done: new Map<string, number>(), texts: new Map<string, string>() };
     const inbox: ServerEvent[] = [];
     let waiter: ((e: ServerEvent) => void) | undefined;
     socket.on('message', (data) => {
       const event = JSON.parse(String(data)) as ServerEvent;
-      check(event, state, index);
+      if (event.type === 'session.ready') {
+        if (resume.sessionId === '') Object.assign(resume, { sessionId: event.sessionId, resumeToken: event.resumeToken ?? '', lastSeq: event.seq });
+      } else {
+        resume.lastSeq = event.seq;
+        check(event, state, index);
+      }
       if (waiter) {
         const w = waiter;
         waiter = undefined;
@@ -127,19 +138,34 @@ async function runSession(index: number): Promise<void> {
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.on('error', () => {});
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const ready = await next();
+    if (ready.type === 'session.ready' && resume.sessionId !== ready.sessionId) {
+      socket.send(JSON.stringify({ type: 'session.resume', ...resume }));
+      let answer = await next();
+      while (answer.type !== 'session.resumed' && answer.type !== 'error') answer = await next();
+      if (answer.type === 'error') totals.violations.push(`session ${index}: resume failed (${answer.code})`);
+      else totals.resumes += 1;
+    }
     let dropped = false;
-    while (turn < turns && !dropped) {
-      turn += 1;
-      socket.send(JSON.stringify({ type: 'turn', text: `Soak session ${index} turn ${turn}: tell me something.` }));
+    while (!dropped && (turn < turns || awaitingDone !== null)) {
+      if (awaitingDone === null) {
+        turn += 1;
+        socket.send(JSON.stringify({ type: 'turn', text: `Soak session ${index} turn ${turn}: tell me something.` }));
+      }
       const bargeAfter = Math.random() < bargeInRate ? 1 + Math.floor(Math.random() * 15) : -1;
       const dropAfter = Math.random() < disconnectRate ? 1 + Math.floor(Math.random() * 10) : -1;
       let deltas = 0;
       for (;;) {
+        if (awaitingDone !== null && state.done.has(awaitingDone)) {
+          awaitingDone = null;
+          break;
+        }
         const event = await Promise.race([next(), closed.then(() => null)]);
         if (event === null) {
           dropped = true;
           break;
         }
+        if (event.type === 'response.created') awaitingDone = event.responseId;
         if (event.type === 'response.delta') {
           deltas += 1;
           if (deltas === bargeAfter) socket.send(JSON.stringify({ type: 'response.cancel', heardChars: Math.floor(Math.random() * 40) }));
@@ -148,17 +174,18 @@ async function runSession(index: number): Promise<void> {
             socket.terminate();
           }
         }
-        if (event.type === 'response.done') break;
+        if (event.type === 'response.done' && event.responseId === awaitingDone) {
+          awaitingDone = null;
+          break;
+        }
         if (event.type === 'error' && event.code === 'GW_RATE_LIMITED') break;
       }
     }
     socket.close();
     await closed;
-    // Responses created on this connection must all be done, unless the connection itself dropped mid-response.
-    for (const id of state.created) {
-      if (!state.done.has(id) && !dropped) totals.lost += 1;
-    }
   }
+  // Every response this session saw created must have been seen done, across all its connections.
+  for (const id of state.created) if (!state.done.has(id)) totals.lost += 1;
 }
 
 function check(event: ServerEvent, state: { created: Set<string>; done: Map<string, number>; texts: Map<string, string> }, index: number): void {

@@ -81,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     logController: new LogController({ disableRequestLogging: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url) }),
     return503OnClosing: true,
   });
-  const sessions = new SessionRegistry(config.resumeTtlMs);
+  const sessions = new SessionRegistry(config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
   const tokens = new TokenSet(config.gatewayTokens);
   const breaker = new CircuitBreaker(

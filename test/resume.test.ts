@@ -167,6 +167,25 @@ describe('session resume', () => {
     await second.close();
   });
 
+  it('keeps no session waiting that holds nothing, and caps how many wait', async () => {
+    stack = await startStack({ env: { MAX_CONNECTIONS: '2' } });
+    await (await VoiceClient.connect(stack.voiceUrl)).close();
+    expect(stack.gateway.sessions.detachedCount).toBe(0);
+    const dropped: VoiceClient[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const client = await VoiceClient.connect(stack.voiceUrl);
+      await client.turn(`turn ${i}`);
+      await client.close();
+      dropped.push(client);
+    }
+    // Closing is asynchronous on the server side; wait for the registry to reflect all three drops.
+    while (stack.gateway.sessions.total > 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(stack.gateway.sessions.detachedCount).toBe(2);
+    // The oldest was evicted; the newest two can still be resumed.
+    expect((await resume(dropped[0] as VoiceClient)).events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+    expect((await resume(dropped[2] as VoiceClient)).events.at(-1)).toMatchObject({ type: 'session.resumed' });
+  });
+
   it('offers no resume when RESUME_TTL_MS=0', async () => {
     stack = await startStack({ env: { RESUME_TTL_MS: '0' } });
     const client = await VoiceClient.connect(stack.voiceUrl);

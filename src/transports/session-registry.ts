@@ -29,11 +29,17 @@ function digest(token: string): Buffer {
 
 export class SessionRegistry {
   private readonly hosted = new Map<string, HostedSession>();
+  /** Detached sessions, oldest first, so the cap evicts the longest-waiting one. */
+  private readonly detached = new Set<HostedSession>();
   private readonly perIp = new Map<string, number>();
   private attached = 0;
   private draining = false;
 
-  constructor(private readonly resumeTtlMs: number) {}
+  constructor(
+    private readonly resumeTtlMs: number,
+    /** Most sessions kept waiting for a resume: connect-and-drop floods must not pile up memory. */
+    private readonly maxDetached: number,
+  ) {}
 
   get isDraining(): boolean {
     return this.draining;
@@ -50,7 +56,7 @@ export class SessionRegistry {
 
   /** Sessions waiting to be resumed. */
   get detachedCount(): number {
-    return this.hosted.size - this.attached;
+    return this.detached.size;
   }
 
   /** Open connections from one client address (for MAX_CONNECTIONS_PER_IP). */
@@ -68,6 +74,7 @@ export class SessionRegistry {
     if (entry.socket !== null) this.detach(entry, { keep: true });
     clearTimeout(entry.expiry);
     entry.expiry = undefined;
+    this.detached.delete(entry);
     entry.socket = socket;
     entry.outbox = outbox;
     entry.ip = ip;
@@ -89,10 +96,16 @@ export class SessionRegistry {
       if (left > 0) this.perIp.set(entry.ip, left);
       else this.perIp.delete(entry.ip);
     }
-    if (options.keep && this.resumeTtlMs > 0 && !this.draining) {
+    // A session nobody said anything in has nothing worth resuming.
+    if (options.keep && this.resumeTtlMs > 0 && !this.draining && !entry.session.isPristine) {
       clearTimeout(entry.expiry);
       entry.expiry = setTimeout(() => this.forget(entry), this.resumeTtlMs);
       entry.expiry.unref();
+      this.detached.add(entry);
+      if (this.detached.size > this.maxDetached) {
+        const oldest = this.detached.values().next().value;
+        if (oldest !== undefined) this.forget(oldest);
+      }
     } else {
       this.forget(entry);
     }
@@ -139,6 +152,7 @@ export class SessionRegistry {
 
   private forget(entry: HostedSession): void {
     clearTimeout(entry.expiry);
+    this.detached.delete(entry);
     entry.session.close();
     if (this.hosted.get(entry.session.id) === entry) this.hosted.delete(entry.session.id);
   }

@@ -30,7 +30,7 @@ export interface VoiceTransportOptions {
 
 const MINUTE_MS = 60_000;
 /** Upper bound of one session's replay buffer, whatever REPLAY_BUFFER_EVENTS says. */
-const REPLAY_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
+const REPLAY_BUFFER_MAX_BYTES = 1024 * 1024;
 
 export function registerVoiceTransport(app: FastifyInstance, options: VoiceTransportOptions): void {
   const { config, sessions, metrics, logger } = options;
