@@ -1,0 +1,167 @@
+// The conversation as an accessible log (role=log): user turns, assistant replies streaming in with their
+// tool calls, interruptions, per-turn timings and notices. Owns the log's DOM only: no socket, no speech.
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A small wrench icon for tool calls (built here: no inline markup, emoji fonts are not everywhere). */
+function wrenchIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', 'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z');
+  svg.append(path);
+  return svg;
+}
+
+/** 312 → "312 ms", 1240 → "1.24 s". */
+export function formatMs(ms) {
+  if (ms === null || ms === undefined) return '–';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Moves `pos` back to the end of the previous whole word, so a cut never splits a word. */
+function wordStart(text, pos) {
+  let p = Math.max(0, Math.min(pos, text.length));
+  if (p < text.length && /\S/.test(text[p])) while (p > 0 && /\S/.test(text[p - 1])) p--;
+  return p;
+}
+
+export function createConversationLog({ list, scroller, empty }) {
+  // Follow the newest entry while the reader is at the bottom; leave them alone once they scroll up.
+  let pinned = true;
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 96;
+  scroller.addEventListener('scroll', () => {
+    pinned = atBottom();
+  }, { passive: true });
+  // A phone keyboard opening shrinks the log: stay at the bottom if that is where the reader was.
+  if (window.ResizeObserver) {
+    new window.ResizeObserver(() => {
+      if (pinned) scroller.scrollTop = scroller.scrollHeight;
+    }).observe(scroller);
+  }
+
+  /** Runs `change`, then keeps the newest entry in view if the reader was following along. */
+  function keepPinned(change) {
+    const follow = pinned || atBottom();
+    change();
+    if (empty) empty.hidden = true;
+    if (follow) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function entry(kind, who) {
+    const item = el('li', `entry ${kind}`);
+    if (who) item.append(el('span', 'visually-hidden', `${who}: `));
+    return item;
+  }
+
+  return {
+    addUser(text, via) {
+      const item = entry('user', via === 'voice' ? 'You said' : 'You wrote');
+      item.dataset.via = via;
+      item.append(el('p', 'bubble', text));
+      keepPinned(() => list.append(item));
+    },
+
+    addNotice(text) {
+      const item = entry('notice');
+      item.append(el('p', 'notice-text', text));
+      keepPinned(() => list.append(item));
+    },
+
+    /** A new assistant reply, streaming until setStatus() is called. */
+    startReply() {
+      const item = entry('assistant', 'Assistant');
+      item.dataset.status = 'streaming';
+      // Screen readers wait for the finished reply instead of every streamed word.
+      item.setAttribute('aria-busy', 'true');
+      const bubble = el('p', 'bubble waiting');
+      const meta = el('p', 'meta');
+      const badge = el('span', 'badge');
+      const timings = el('span', 'timings');
+      meta.append(badge, timings);
+      item.append(bubble, meta);
+      keepPinned(() => list.append(item));
+      let run = null;
+
+      return {
+        responseId: null,
+        appendText(text) {
+          keepPinned(() => {
+            bubble.classList.remove('waiting');
+            if (!run) {
+              run = el('span', 'run');
+              bubble.append(run);
+            }
+            run.textContent += text;
+          });
+        },
+        addTool(name) {
+          keepPinned(() => {
+            bubble.classList.remove('waiting');
+            const chip = el('span', 'tool');
+            chip.title = `The assistant used the ${name} tool`;
+            // Reads as "Tool: 🔧 calculate"; on screen the icon stands in for the emoji (not every system has one).
+            chip.append(wrenchIcon(), el('span', 'visually-hidden', 'Tool: 🔧 '), el('span', 'tool-name', name));
+            bubble.append(chip);
+            run = null; // text after the call continues after the chip
+          });
+        },
+        setTimings({ firstTokenMs, firstSpeechMs, speech }) {
+          const parts = [`first token ${formatMs(firstTokenMs)}`];
+          if (speech) parts.push(`first speech ${formatMs(firstSpeechMs)}`);
+          timings.textContent = parts.join(' · ');
+        },
+        /**
+         * Fades what was not heard: the text after about `heardChars` characters (an estimate on the display
+         * text, moved back to a word start). The gateway commits the same cut to the conversation history.
+         */
+        markHeard(heardChars) {
+          let offset = 0;
+          let cut = false;
+          for (const node of [...bubble.children]) {
+            if (cut) {
+              node.classList.add('unheard');
+              continue;
+            }
+            if (!node.classList.contains('run')) continue;
+            const text = node.textContent;
+            const at = heardChars - offset;
+            offset += text.length;
+            if (at >= text.length) continue;
+            const start = wordStart(text, at);
+            const tail = el('span', 'unheard', text.slice(start));
+            tail.title = 'Not heard: the assistant will not remember this part';
+            node.replaceChildren(document.createTextNode(text.slice(0, start)), el('span', 'visually-hidden', ' (not heard from here) '), tail);
+            cut = true;
+          }
+        },
+        /** Marks the reply while it is being read aloud. */
+        setSpeaking(on) {
+          item.classList.toggle('speaking', on);
+        },
+        /** completed, interrupted (by the user) or failed (with a message). */
+        setStatus(status, message) {
+          item.dataset.status = status;
+          item.removeAttribute('aria-busy');
+          bubble.classList.remove('waiting');
+          if (status === 'interrupted') {
+            badge.textContent = 'Interrupted';
+            badge.title = 'You cut in. The faded part was not heard, and the assistant will not remember it.';
+          }
+          if (status === 'failed') badge.textContent = message ? `Failed: ${message}` : 'Failed';
+        },
+        get status() {
+          return item.dataset.status;
+        },
+      };
+    },
+  };
+}
