@@ -69,19 +69,31 @@ await waitForHealth(port);
 const url = `ws://127.0.0.1:${port}/v1/voice`;
 
 const totals = { created: 0, done: 0, lost: 0, resumes: 0, violations: [] as string[], status: {} as Record<string, number>, errors: {} as Record<string, number>, disconnects: 0 };
-const memory: { atMs: number; rssMiB: number }[] = [];
+const memory: { atMs: number; rssMiB: number; heapMiB: number }[] = [];
 const startedAt = Date.now();
-const sampler = setInterval(() => memory.push({ atMs: Date.now() - startedAt, rssMiB: rssMiB(gateway.pid ?? 0) }), 1_000);
+const sampler = setInterval(() => void sampleMemory(), 1_000);
+/** RSS from /proc, and the V8 heap in use from the gateway's own /metrics (what a leak would grow). */
+async function sampleMemory(): Promise<void> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const heap = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+  memory.push({ atMs: Date.now() - startedAt, rssMiB: rssMiB(gateway.pid ?? 0), heapMiB: Math.round(heap / 104857.6) / 10 });
+}
 
 await Promise.all(Array.from({ length: sessions }, (_, i) => runSession(i)));
 clearInterval(sampler);
-memory.push({ atMs: Date.now() - startedAt, rssMiB: rssMiB(gateway.pid ?? 0) });
+await sampleMemory();
 // The server's own accounting must match: every response it created was settled (dropped sockets included).
 const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 const serverSettled = [...metrics.matchAll(/^asi1_gateway_responses_total\{status="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 const serverActive = Number(/^asi1_gateway_active_responses (\d+)/m.exec(metrics)?.[1] ?? NaN);
 if (serverSettled !== totals.created) totals.violations.push(`server settled ${serverSettled} responses, clients saw ${totals.created} created`);
 if (serverActive !== 0) totals.violations.push(`server still has ${serverActive} active responses`);
+const processGauges = Object.fromEntries(
+  ['nodejs_external_memory_bytes', 'nodejs_heap_size_used_bytes', 'process_open_fds', 'nodejs_active_handles_total', 'asi1_gateway_open_sessions'].map((name) => [
+    name,
+    Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN),
+  ]),
+);
 gateway.kill('SIGTERM');
 await new Promise((resolve) => gateway.once('exit', resolve));
 await simulator.close();
@@ -96,8 +108,13 @@ const report = {
   durationS: Math.round((Date.now() - startedAt) / 100) / 10,
   upstreamRequests: simulator.requests.length,
   serverSettled,
+  processGauges,
   ...totals,
-  memory: { firstMiB: memory[0]?.rssMiB, maxMiB: Math.max(...memory.map((m) => m.rssMiB)), lastMiB: memory.at(-1)?.rssMiB, samples: memory },
+  memory: {
+    rss: { firstMiB: memory[0]?.rssMiB, maxMiB: Math.max(...memory.map((m) => m.rssMiB)), lastMiB: memory.at(-1)?.rssMiB },
+    heap: { firstMiB: memory[0]?.heapMiB, maxMiB: Math.max(...memory.map((m) => m.heapMiB)), lastMiB: memory.at(-1)?.heapMiB },
+    samples: memory,
+  },
 };
 console.log(JSON.stringify({ ...report, memory: { ...report.memory, samples: report.memory.samples.length } }, null, 2));
 if (args.out) writeFileSync(args.out, JSON.stringify(report, null, 2));
@@ -141,8 +158,9 @@ async function runSession(index: number): Promise<void> {
     const ready = await next();
     if (ready.type === 'session.ready' && resume.sessionId !== ready.sessionId) {
       socket.send(JSON.stringify({ type: 'session.resume', ...resume }));
+      // Replayed events (errors included) come first; the answer is session.resumed or GW_RESUME_FAILED.
       let answer = await next();
-      while (answer.type !== 'session.resumed' && answer.type !== 'error') answer = await next();
+      while (answer.type !== 'session.resumed' && !(answer.type === 'error' && answer.code === 'GW_RESUME_FAILED')) answer = await next();
       if (answer.type === 'error') totals.violations.push(`session ${index}: resume failed (${answer.code})`);
       else totals.resumes += 1;
     }
