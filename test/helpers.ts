@@ -27,9 +27,11 @@ export interface GatewayTestOptions {
   logger?: Logger;
   /** Extra server tools registered next to the configured ones. */
   tools?: ToolDefinition[];
+  /** Listen on this port (default 0: any free port); the reconnect tests restart a gateway where it was. */
+  port?: number;
 }
 
-/** Starts the gateway on port 0 in front of any OpenAI-compatible upstream at `upstreamUrl`. */
+/** Starts the gateway (on port 0 unless told otherwise) in front of any OpenAI-compatible upstream at `upstreamUrl`. */
 export async function startGatewayFor(upstreamUrl: string, options: GatewayTestOptions = {}): Promise<GatewayUnderTest> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
   const pool = createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 });
@@ -52,7 +54,7 @@ export async function startGatewayFor(upstreamUrl: string, options: GatewayTestO
     logger: options.logger ?? pino({ level: 'silent' }),
     upstreamReadiness: () => ({ ready: true }),
   });
-  await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  await gateway.app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = gateway.app.server.address() as AddressInfo;
   return {
     gateway,
