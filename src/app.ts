@@ -1,5 +1,5 @@
 // Builds the gateway's HTTP app (never listens; src/server.ts owns the process): the browser page with security
-// headers, the /v1/voice WebSocket behind admission checks, health checks and /metrics. The upstream is wrapped in
+// headers, the /v1/voice and /v1/realtime WebSockets behind admission checks, health checks and /metrics. The upstream is wrapped in
 // a concurrency cap and a circuit breaker here. Everything is injected, so tests build it on port 0.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ import type { Config } from './config.js';
 import { ERROR_CATALOGUE } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION } from './protocol.js';
-import { admit, NATIVE_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, TokenSet } from './transports/admission.js';
+import { admit, selectSubprotocol, TokenSet } from './transports/admission.js';
+import { registerRealtimeTransport } from './transports/realtime/route.js';
 import { SessionRegistry } from './transports/session-registry.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -106,8 +107,8 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     options: {
       maxPayload: hardFrameCap(config.maxFrameBytes),
       perMessageDeflate: false,
-      // Select our protocol name; a `bearer.` token entry is never echoed back.
-      handleProtocols: (offered: Set<string>) => (offered.has(NATIVE_SUBPROTOCOL) ? NATIVE_SUBPROTOCOL : [...offered].find((p) => !p.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) ?? false),
+      // Select our protocol name (or `realtime` for OpenAI Realtime clients); a token entry is never echoed back.
+      handleProtocols: (offered: Set<string>) => selectSubprotocol(offered),
     },
   });
   await app.register(fastifyStatic, { root: findPublicDir(), index: 'index.html' });
@@ -149,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   };
 
   registerVoiceTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
+  registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
 
   return { app, sessions, metrics, breaker, drain: (graceMs) => sessions.drain(graceMs) };
 }

@@ -1,5 +1,6 @@
 // The conversation history of one session, and how it becomes an upstream prompt: the system prompt first,
-// then whole turns, trimmed from the oldest to fit a token budget. It does not talk to the network.
+// then whole turns, trimmed from the oldest to fit a token budget. Messages may carry a conversation item id
+// (the Realtime transport's items), so they can be truncated or deleted. It does not talk to the network.
 import type { ChatMessage } from '../upstream/types.js';
 
 /**
@@ -18,6 +19,26 @@ export function markReply(text: string, cutOff: CutOff): string {
   return text.trimEnd() + (cutOff === 'interrupted' ? INTERRUPTED_MARKER : CUT_OFF_MARKER);
 }
 
+/** The text a reply had before markReply: what the client was shown (trailing space aside). */
+export function unmarkReply(text: string): string {
+  for (const marker of [INTERRUPTED_MARKER, CUT_OFF_MARKER]) if (text.endsWith(marker)) return text.slice(0, -marker.length);
+  return text;
+}
+
+/** A message and the conversation item it belongs to; none for internal messages (e.g. server tool steps). */
+export interface TaggedMessage {
+  message: ChatMessage;
+  itemId?: string;
+}
+
+/** Where a response started: its reply is inserted there, even if items were appended while it ran. */
+export interface HistoryAnchor {
+  turn: Turn | undefined;
+  after: ChatMessage | undefined;
+}
+
+export type TruncateResult = 'truncated' | 'not_found' | 'not_text';
+
 /** Rough token estimate (about 4 characters a token, plus per-message overhead); errs on the high side. */
 export function estimateTokens(message: ChatMessage): number {
   let chars = message.content?.length ?? 0;
@@ -28,18 +49,117 @@ export function estimateTokens(message: ChatMessage): number {
 }
 
 /** A user message and everything that answered it; the unit that trimming drops. */
-interface Turn {
+export interface Turn {
   messages: ChatMessage[];
   tokens: number;
 }
 
 export class ConversationHistory {
   private readonly turns: Turn[] = [];
+  /** Item ids by message object: they survive splices, and forgotten messages take their ids with them. */
+  private readonly itemIds = new WeakMap<ChatMessage, string>();
 
   /** Starts a new turn with what the user said. The user's words are kept even if the reply fails. */
   addUser(text: string): void {
     const message: ChatMessage = { role: 'user', content: text };
     this.turns.push({ messages: [message], tokens: estimateTokens(message) });
+  }
+
+  /** Appends conversation items: a user message starts a turn, anything else joins the current one. */
+  addItems(entries: readonly TaggedMessage[]): void {
+    for (const { message, itemId } of entries) {
+      if (itemId !== undefined) this.itemIds.set(message, itemId);
+      if (message.role === 'user') this.turns.push({ messages: [message], tokens: estimateTokens(message) });
+      else this.addToCurrentTurn(message);
+    }
+  }
+
+  /** The current end of the history, for insertItems. */
+  anchor(): HistoryAnchor {
+    const turn = this.turns.at(-1);
+    return { turn, after: turn?.messages.at(-1) };
+  }
+
+  /**
+   * Inserts a reply where its response started: after the anchor's message (or at the start of its turn), so
+   * items the client appended meanwhile stay after it. Falls back to appending when the anchor is gone.
+   */
+  insertItems(anchor: HistoryAnchor, entries: readonly TaggedMessage[]): void {
+    const turn = anchor.turn;
+    if (turn === undefined || !this.turns.includes(turn) || (anchor.after !== undefined && !turn.messages.includes(anchor.after))) {
+      for (const entry of entries) {
+        if (entry.itemId !== undefined) this.itemIds.set(entry.message, entry.itemId);
+        this.addToCurrentTurn(entry.message);
+      }
+      return;
+    }
+    let at = anchor.after === undefined ? 0 : turn.messages.indexOf(anchor.after) + 1;
+    for (const { message, itemId } of entries) {
+      if (itemId !== undefined) this.itemIds.set(message, itemId);
+      turn.messages.splice(at, 0, message);
+      turn.tokens += estimateTokens(message);
+      at += 1;
+    }
+  }
+
+  /** The messages of one item, in order; empty when the item is unknown (or was trimmed away). */
+  itemMessages(itemId: string): ChatMessage[] {
+    return this.turns.flatMap((turn) => turn.messages.filter((m) => this.itemIds.get(m) === itemId));
+  }
+
+  /** True when an assistant message holds a tool call with this id. */
+  hasToolCall(callId: string): boolean {
+    return this.turns.some((turn) => turn.messages.some((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.id === callId)));
+  }
+
+  /**
+   * Keeps the first `chars` characters of an assistant item's text (what the client saw, across the item's
+   * messages) and marks it interrupted, like a reply the user cut short. Tool calls in it are kept.
+   */
+  truncateItem(itemId: string, chars: number): TruncateResult {
+    let found = false;
+    let remaining = chars;
+    for (const turn of this.turns) {
+      for (let i = 0; i < turn.messages.length; i += 1) {
+        const message = turn.messages[i] as ChatMessage;
+        if (this.itemIds.get(message) !== itemId) continue;
+        if (message.role !== 'assistant' || message.content === null) return 'not_text';
+        found = true;
+        const text = unmarkReply(message.content);
+        if (remaining >= text.length) {
+          remaining -= text.length;
+          continue;
+        }
+        const kept = text.slice(0, remaining);
+        remaining = 0;
+        const content = kept.trim() === '' ? null : markReply(kept, 'interrupted');
+        turn.tokens -= estimateTokens(message);
+        if (content === null && message.tool_calls === undefined) {
+          turn.messages.splice(i, 1);
+          i -= 1;
+          continue;
+        }
+        const replacement: ChatMessage = { ...message, content };
+        this.itemIds.set(replacement, itemId);
+        turn.messages[i] = replacement;
+        turn.tokens += estimateTokens(replacement);
+      }
+    }
+    return found ? 'truncated' : 'not_found';
+  }
+
+  /** Removes every message of an item; a turn left empty is dropped. False when the item is unknown. */
+  deleteItem(itemId: string): boolean {
+    let found = false;
+    for (const turn of this.turns) {
+      const kept = turn.messages.filter((m) => this.itemIds.get(m) !== itemId);
+      if (kept.length === turn.messages.length) continue;
+      found = true;
+      for (const m of turn.messages) if (!kept.includes(m)) turn.tokens -= estimateTokens(m);
+      turn.messages = kept;
+    }
+    if (found) this.turns.splice(0, this.turns.length, ...this.turns.filter((t) => t.messages.length > 0));
+    return found;
   }
 
   /**
@@ -93,4 +213,64 @@ export class ConversationHistory {
     for (const turn of this.turns) messages.push(...turn.messages);
     return messages;
   }
+}
+
+/**
+ * Splits a reply's history messages into conversation items: its text (every text part, across tool steps) is
+ * the message item, each call in `callItemId` is its own function_call item; server tool steps stay untagged.
+ * pairToolMessages() joins the pieces back for the upstream.
+ */
+export function itemizeReply(messages: readonly ChatMessage[], messageItemId: string, callItemId: (callId: string) => string | undefined): TaggedMessage[] {
+  const entries: TaggedMessage[] = [];
+  for (const message of messages) {
+    if (message.role !== 'assistant') {
+      entries.push({ message });
+      continue;
+    }
+    if (message.content !== null && message.content !== '') entries.push({ message: { role: 'assistant', content: message.content }, itemId: messageItemId });
+    const calls = message.tool_calls ?? [];
+    const internal = calls.filter((c) => callItemId(c.id) === undefined);
+    if (internal.length > 0) entries.push({ message: { role: 'assistant', content: null, tool_calls: internal } });
+    for (const call of calls) {
+      const itemId = callItemId(call.id);
+      if (itemId !== undefined) entries.push({ message: { role: 'assistant', content: null, tool_calls: [call] }, itemId });
+    }
+  }
+  return entries;
+}
+
+/**
+ * Makes an item-edited prompt valid for chat completions: an assistant message holding only tool calls joins
+ * the assistant message before it, each tool result moves right after its call, and calls without a result (or
+ * results without a call: deleted, never answered, trimmed) are dropped. Identity on native histories.
+ */
+export function pairToolMessages(messages: readonly ChatMessage[]): ChatMessage[] {
+  const merged: ChatMessage[] = [];
+  for (const message of messages) {
+    const last = merged.at(-1);
+    if (message.role === 'assistant' && message.content === null && message.tool_calls !== undefined && last?.role === 'assistant') {
+      merged[merged.length - 1] = { ...last, tool_calls: [...(last.tool_calls ?? []), ...message.tool_calls] };
+    } else {
+      merged.push(message);
+    }
+  }
+  const results = new Map<string, ChatMessage>();
+  for (const m of merged) if (m.role === 'tool' && !results.has(m.tool_call_id)) results.set(m.tool_call_id, m);
+  const out: ChatMessage[] = [];
+  for (const message of merged) {
+    if (message.role === 'tool') continue;
+    if (message.role !== 'assistant' || message.tool_calls === undefined) {
+      out.push(message);
+      continue;
+    }
+    const answered = message.tool_calls.filter((c) => results.has(c.id));
+    if (answered.length === 0 && (message.content === null || message.content === '')) continue;
+    const { tool_calls: _calls, ...rest } = message;
+    out.push(answered.length === 0 ? rest : { ...rest, tool_calls: answered });
+    for (const call of answered) {
+      out.push(results.get(call.id) as ChatMessage);
+      results.delete(call.id);
+    }
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import { heardDisplayLength } from '../speech/heard.js';
 import type { SpeechSegment } from '../speech/segmenter.js';
 import { ToolCallAssembler, type AssembledCall, type ToolCallFragment } from '../tools/call-assembler.js';
 import type { ToolOutcome } from '../tools/registry.js';
-import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer } from '../upstream/types.js';
+import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer, UpstreamToolSpec } from '../upstream/types.js';
 import { markReply } from './history.js';
 import { SpeechTrack } from './speech-track.js';
 import type { SessionToolRunner } from './tool-runner.js';
@@ -20,6 +20,9 @@ export type ResponseState = 'created' | 'streaming' | 'tool-wait' | 'done' | 'in
 export const FILLER_DELAY_MS = 700;
 export const FILLER_TEXT = 'One moment.';
 
+/** Which tool the model must use, for the first step of a response; later steps are always `auto`. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
 export interface ResponseRunOptions {
   responseId: string;
   turnId: string;
@@ -28,6 +31,14 @@ export interface ResponseRunOptions {
   request: Omit<ChatRequest, 'signal' | 'tools' | 'toolChoice'>;
   tools: SessionToolRunner;
   maxToolSteps: number;
+  /** Default `auto`. A named tool is the only one offered on the first step (as `required`). */
+  toolChoice?: ToolChoice;
+  /**
+   * `wait` (protocol v1, the default): a client tool call waits for the client's tool.result inside the
+   * response. `end-response` (Realtime): the response completes with the call; its output arrives later as
+   * a conversation item and the client starts the next response. Server tools run inside the response either way.
+   */
+  clientCalls?: 'wait' | 'end-response';
   observer?: GatewayObserver;
   emit: (event: ServerEventBody) => void;
   onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
@@ -65,6 +76,9 @@ export class ResponseRun {
   private fillerTimer: NodeJS.Timeout | undefined;
   /** Where the current step's text starts in sentText. */
   private stepTextStart = 0;
+  /** Client calls that ended the response (clientCalls `end-response`); history has no tool message for them. */
+  private readonly deferred = new Set<string>();
+  private lastFinishReason: string | null = null;
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
@@ -73,6 +87,16 @@ export class ResponseRun {
 
   get state(): ResponseState {
     return this.stateValue;
+  }
+
+  /** The ids of the client calls the response ended with (clientCalls `end-response`). */
+  get deferredCallIds(): ReadonlySet<string> {
+    return this.deferred;
+  }
+
+  /** The upstream's last finish_reason (`stop`, `length`, `tool_calls`…), null before one arrived. */
+  get finishReason(): string | null {
+    return this.lastFinishReason;
   }
 
   get isSettled(): boolean {
@@ -139,6 +163,7 @@ export class ResponseRun {
         })),
       });
       step.calls.forEach((call, i) => {
+        if (this.deferred.has(call.id)) return;
         const outcome = step.outcomes[i];
         const content = outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
         messages.push({ role: 'tool', tool_call_id: call.id, content });
@@ -167,11 +192,12 @@ export class ResponseRun {
       };
       this.stepTextStart = textStart;
       this.requestedAt ??= performance.now();
+      const offered = this.toolsFor(step, toolsAllowed, tools);
       const outcome: ChatOutcome = await this.options.chat.stream(
         {
           ...base,
           messages: [...base.messages, ...this.stepMessages(this.sentText.length)],
-          ...(tools.length > 0 ? { tools, toolChoice: toolsAllowed ? 'auto' : 'none' } : {}),
+          ...(offered.tools.length > 0 ? offered : {}),
           signal: this.abort.signal,
           logger: this.options.logger,
         },
@@ -179,6 +205,7 @@ export class ResponseRun {
       );
       if (this.isSettled) return;
       if (outcome.aborted) throw new GatewayError('GW_INTERNAL', { message: 'The response was aborted.' });
+      this.lastFinishReason = outcome.finishReason;
       this.addUsage(outcome.usage);
       if (toolsAllowed) for (const call of assembler.finish()) running.push(this.startCall(call, running.length === 0));
       // finish_reason "tool_calls" with no calls (a recorded asi1 quirk) is simply the end of the answer.
@@ -191,12 +218,24 @@ export class ResponseRun {
       if (this.isSettled) return;
       this.stateValue = 'streaming';
       this.steps.push({ textStart, textEnd: this.sentText.length, calls: running.map((r) => r.call), outcomes });
+      if (running.some((r) => this.deferred.has(r.call.id))) return this.complete(outcome);
     }
+  }
+
+  /** The tools and tool_choice of one step: toolChoice applies to the first step only, so tool steps can end. */
+  private toolsFor(step: number, toolsAllowed: boolean, all: UpstreamToolSpec[]): { tools: UpstreamToolSpec[]; toolChoice: 'auto' | 'none' | 'required' } {
+    const choice = this.options.toolChoice ?? 'auto';
+    if (!toolsAllowed || choice === 'none') return { tools: all, toolChoice: 'none' };
+    if (step > 0 || choice === 'auto') return { tools: all, toolChoice: 'auto' };
+    if (choice === 'required') return { tools: all, toolChoice: 'required' };
+    const named = all.filter((t) => t.function.name === choice.name);
+    return named.length > 0 ? { tools: named, toolChoice: 'required' } : { tools: all, toolChoice: 'auto' };
   }
 
   private startCall(call: AssembledCall, firstOfStep: boolean): RunningCall {
     if (firstOfStep) this.track.flush();
     const runsOn = this.options.tools.runsOn(call.name);
+    const deferred = runsOn === 'client' && this.options.clientCalls === 'end-response';
     this.options.emit({
       type: 'response.tool_call',
       responseId: this.responseId,
@@ -206,6 +245,10 @@ export class ResponseRun {
       runsOn: runsOn === 'client' ? 'client' : 'server',
     });
     this.options.logger.info({ callId: call.id, tool: call.name, runsOn }, 'tool call');
+    if (deferred) {
+      this.deferred.add(call.id);
+      return { call, outcome: Promise.resolve<ToolOutcome>({ ok: true, output: '' }) };
+    }
     if (firstOfStep && !this.track.hasSpoken) {
       clearTimeout(this.fillerTimer);
       this.fillerTimer = setTimeout(() => {

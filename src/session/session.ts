@@ -1,10 +1,12 @@
 // One voice session (one connection): settings, history and at most one active response.
 // Push-based: handle(event) in, send(event) out, so it is tested without sockets. Never imports fastify/ws/undici.
+// Transports with separate items and responses (Realtime) use addItem/createResponse/truncateItem/deleteItem.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import {
+  type ClientTool,
   MODELS,
   PROTOCOL_MINOR,
   PROTOCOL_VERSION,
@@ -19,9 +21,9 @@ import {
 } from '../protocol.js';
 import type { GatewayObserver } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { ChatStreamer } from '../upstream/types.js';
-import { ConversationHistory } from './history.js';
-import { ResponseRun } from './response-run.js';
+import type { ChatMessage, ChatStreamer } from '../upstream/types.js';
+import { ConversationHistory, itemizeReply, pairToolMessages } from './history.js';
+import { ResponseRun, type ToolChoice } from './response-run.js';
 import { validateClientTools } from './tool-declarations.js';
 import { SessionToolRunner } from './tool-runner.js';
 
@@ -38,6 +40,27 @@ export interface SessionOptions {
   /** When resume is on: the token announced in session.ready, and how long a dropped session waits. */
   resume?: { token: string; ttlMs: number };
 }
+
+/** A response requested apart from the items it answers (Realtime). Every field overrides the session for it only. */
+export interface ResponseRequest {
+  instructions?: string;
+  tools?: ClientTool[];
+  toolChoice?: ToolChoice;
+  maxOutputTokens?: number;
+  temperature?: number;
+  /** False: an out-of-band response, never written to history. Default true. */
+  commit?: boolean;
+  /** The ids the reply gets as history items: its text, and each client tool call it ends with. */
+  itemIds: { message: string; call: (callId: string) => string };
+}
+
+/** The item operations of the history that transports may use. */
+export type ConversationItems = Pick<ConversationHistory, 'itemMessages' | 'hasToolCall' | 'truncateItem' | 'deleteItem'>;
+
+/** What a caller may see of a running response. */
+export type ResponseHandle = Pick<ResponseRun, 'responseId' | 'finishReason'>;
+
+export type CreateResponseResult = { ok: true; response: ResponseHandle } | { ok: false; reason: 'active_response' };
 
 /** The last completed reply, kept so a client still speaking it can later say how much was heard. */
 interface LastReply {
@@ -99,6 +122,68 @@ export class Session {
 
   get hasActiveResponse(): boolean {
     return this.active !== null;
+  }
+
+  get activeResponseId(): string | null {
+    return this.active?.responseId ?? null;
+  }
+
+  /** A copy of the effective settings. */
+  get currentSettings(): SessionSettings {
+    return { ...this.settings, tools: [...this.settings.tools] };
+  }
+
+  /** Applies a settings update without announcing it (the caller answers in its own protocol). Throws GatewayError. */
+  configure(update: Omit<SessionUpdateEvent, 'type' | 'eventId'>): SessionSettings {
+    this.applySettings({ type: 'session.update', ...update });
+    return this.currentSettings;
+  }
+
+  /**
+   * Appends a conversation item without starting a response (a user message starts a turn). User and system
+   * text obey the turn limits; throws GatewayError. Items added while a response runs come after its reply.
+   */
+  addItem(message: ChatMessage, itemId: string): void {
+    const entry = message.role === 'user' || message.role === 'system' ? { ...message, content: this.checkTurnText(message.content) } : message;
+    this.history.addItems([{ message: entry, itemId }]);
+  }
+
+  /** Reads and edits history items by id (see ConversationHistory): messages, tool calls, truncate, delete. */
+  get items(): ConversationItems {
+    return this.history;
+  }
+
+  /**
+   * Starts a response to the items so far (Realtime `response.create`). Never interrupts: with a response
+   * already active it returns `active_response`. Client tool calls end the response; their outputs come back
+   * as items. Throws GatewayError (draining, invalid tools).
+   */
+  createResponse(request: ResponseRequest): CreateResponseResult {
+    if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
+    if (this.active !== null) return { ok: false, reason: 'active_response' };
+    const clientTools = request.tools === undefined ? null : validateClientTools(request.tools, this.options.tools.names);
+    const runner = clientTools === null ? this.toolRunner : new SessionToolRunner(this.options.tools, () => clientTools, this.options.config.clientToolTimeoutMs, this.id);
+    const choice = request.toolChoice;
+    if (typeof choice === 'object' && !runner.specs().some((t) => t.function.name === choice.name)) {
+      throw new GatewayError('GW_INVALID_TOOLS', { message: `tool_choice names "${choice.name}", which is not a declared tool.` });
+    }
+    const anchor = this.history.anchor();
+    const instructions = request.instructions !== undefined && request.instructions.trim() !== '' ? request.instructions : this.settings.instructions;
+    const run = this.launch({
+      messages: pairToolMessages(this.history.toMessages(instructions, this.options.config.historyTokenBudget)),
+      maxTokens: request.maxOutputTokens ?? this.settings.maxOutputTokens,
+      temperature: request.temperature ?? this.settings.temperature,
+      tools: runner,
+      ...(choice === undefined ? {} : { toolChoice: choice }),
+      clientCalls: 'end-response',
+      commit: (settled, status, heardLength) => {
+        if (request.commit === false) return;
+        const calls = settled.deferredCallIds;
+        const entries = itemizeReply(settled.historyMessages(heardLength, status), request.itemIds.message, (id) => (calls.has(id) ? request.itemIds.call(id) : undefined));
+        this.history.insertItems(anchor, entries);
+      },
+    });
+    return { ok: true, response: run };
   }
 
   /** Handles one validated client event. Never throws: problems become `error` events. */
@@ -172,6 +257,11 @@ export class Session {
   }
 
   private updateSettings(event: SessionUpdateEvent): void {
+    this.applySettings(event);
+    this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
+  }
+
+  private applySettings(event: SessionUpdateEvent): void {
     if (event.model !== undefined && !isModel(event.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
     const tools = event.tools === undefined ? undefined : validateClientTools(event.tools, this.options.tools.names);
     if (event.model !== undefined) this.settings.model = event.model as ModelName;
@@ -181,46 +271,77 @@ export class Session {
     if (event.temperature !== undefined) this.settings.temperature = event.temperature;
     if (event.maxOutputTokens !== undefined) this.settings.maxOutputTokens = event.maxOutputTokens;
     if (tools !== undefined) this.settings.tools = tools;
-    this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
   }
 
-  private startTurn(event: TurnEvent): void {
-    if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
-    const text = event.text.trim();
+  /** The trimmed text of a turn (or user/system item); throws when it is empty or too long. */
+  private checkTurnText(raw: string): string {
+    const text = raw.trim();
     if (text === '') throw new GatewayError('GW_EMPTY_TURN');
     if (text.length > this.options.config.maxTurnChars) {
       throw new GatewayError('GW_TEXT_TOO_LONG', {
         message: `The turn text is ${text.length} characters; the limit is ${this.options.config.maxTurnChars}.`,
       });
     }
+    return text;
+  }
+
+  private startTurn(event: TurnEvent): void {
+    if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
+    const text = this.checkTurnText(event.text);
     // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
     // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
     this.active?.interrupt();
     this.history.addUser(text);
+    this.launch({
+      ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
+      messages: this.history.toMessages(this.settings.instructions, this.options.config.historyTokenBudget),
+      maxTokens: this.settings.maxOutputTokens,
+      temperature: this.settings.temperature,
+      tools: this.toolRunner,
+      commit: (run, status, heardLength) => this.commit(run, status, heardLength),
+    });
+  }
+
+  /** Creates, registers and starts a response; `commit` writes its reply to history when it settles. */
+  private launch(spec: {
+    turnId?: string;
+    messages: ChatMessage[];
+    maxTokens: number;
+    temperature: number | null;
+    tools: SessionToolRunner;
+    toolChoice?: ToolChoice;
+    clientCalls?: 'wait' | 'end-response';
+    commit: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
+  }): ResponseRun {
     this.responseCounter += 1;
     const responseId = `resp_${this.responseCounter}_${randomUUID().slice(0, 8)}`;
-    const { config } = this.options;
     const run = new ResponseRun({
       responseId,
-      turnId: event.turnId ?? `turn_${this.responseCounter}`,
+      turnId: spec.turnId ?? `turn_${this.responseCounter}`,
       chat: this.options.chat,
       request: {
         model: this.settings.model,
-        messages: this.history.toMessages(this.settings.instructions, config.historyTokenBudget),
-        maxTokens: this.settings.maxOutputTokens,
-        ...(this.settings.temperature === null ? {} : { temperature: this.settings.temperature }),
+        messages: spec.messages,
+        maxTokens: spec.maxTokens,
+        ...(spec.temperature === null ? {} : { temperature: spec.temperature }),
         sessionId: this.id,
       },
-      tools: this.toolRunner,
-      maxToolSteps: config.maxToolSteps,
+      tools: spec.tools,
+      maxToolSteps: this.options.config.maxToolSteps,
+      ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),
+      ...(spec.clientCalls === undefined ? {} : { clientCalls: spec.clientCalls }),
       ...(this.options.observer ? { observer: this.options.observer } : {}),
       emit: (body) => this.emit(body),
-      onSettled: (settledRun, status, heardLength) => this.commit(settledRun, status, heardLength),
+      onSettled: (settledRun, status, heardLength) => {
+        spec.commit(settledRun, status, heardLength);
+        this.settled(settledRun);
+      },
       logger: this.log.child({ responseId }),
     });
     this.active = run;
     this.lastReply = null;
     run.start();
+    return run;
   }
 
   private cancel(event: ResponseCancelEvent): void {
@@ -248,6 +369,10 @@ export class Session {
     if (status === 'completed' && heardLength > 0) {
       this.lastReply = { run, committedMessages: messages.length, committedLength: heardLength };
     }
+  }
+
+  /** The run is over: the session is idle again (unless a newer run already took its place). */
+  private settled(run: ResponseRun): void {
     if (this.active === run) {
       this.active = null;
       const waiters = this.idleWaiters;

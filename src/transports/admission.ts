@@ -9,6 +9,22 @@ import type { ErrorCode } from '../errors.js';
 export const TOKEN_SUBPROTOCOL_PREFIX = 'bearer.';
 /** The protocol name the native transport selects; a browser must offer it next to its token entry. */
 export const NATIVE_SUBPROTOCOL = 'asi1-voice.v1';
+/** OpenAI Realtime browser clients offer their key as `openai-insecure-api-key.<key>` (openai-node src/realtime/websocket.ts). */
+export const REALTIME_TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.';
+/** The protocol name OpenAI Realtime clients offer and expect selected; a WHATWG WebSocket fails without it. */
+export const REALTIME_SUBPROTOCOL = 'realtime';
+
+/** Subprotocol entries that carry a credential: never selected, so never echoed back. */
+export function isCredentialSubprotocol(protocol: string): boolean {
+  return protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX) || protocol.startsWith(REALTIME_TOKEN_SUBPROTOCOL_PREFIX);
+}
+
+/** The subprotocol to select: ours, else `realtime`, else the first offered one that carries no credential. */
+export function selectSubprotocol(offered: ReadonlySet<string>): string | false {
+  if (offered.has(NATIVE_SUBPROTOCOL)) return NATIVE_SUBPROTOCOL;
+  if (offered.has(REALTIME_SUBPROTOCOL)) return REALTIME_SUBPROTOCOL;
+  return [...offered].find((p) => !isCredentialSubprotocol(p)) ?? false;
+}
 
 export interface AdmissionConfig {
   gatewayTokens: readonly string[];
@@ -47,14 +63,19 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** The token a client presented: `Authorization: Bearer …` or a `bearer.…` subprotocol entry. */
+/**
+ * The token a client presented: `Authorization: Bearer …`, a `bearer.…` or `openai-insecure-api-key.…`
+ * subprotocol entry, or an `api-key` header (Azure-style Realtime clients send it).
+ */
 export function presentedToken(headers: IncomingHttpHeaders): string | null {
   const auth = headers.authorization;
   if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
   for (const protocol of offeredSubprotocols(headers)) {
     if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) return protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+    if (protocol.startsWith(REALTIME_TOKEN_SUBPROTOCOL_PREFIX)) return protocol.slice(REALTIME_TOKEN_SUBPROTOCOL_PREFIX.length);
   }
-  return null;
+  const apiKey = headers['api-key'];
+  return typeof apiKey === 'string' && apiKey.trim() !== '' ? apiKey.trim() : null;
 }
 
 export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {

@@ -1,0 +1,144 @@
+// One Realtime WebSocket: hosts a Session in the shared registry (so connection limits, metrics and drain apply
+// as on /v1/voice), wires the session's events through the translator to the sender, and the socket's frames
+// through the edge parser to the conversation. Idle timeout, heartbeats and the slow-reader cut-off live here.
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { Config } from '../../config.js';
+import type { GatewayMetrics } from '../../metrics.js';
+import { MODELS, type ModelName } from '../../protocol.js';
+import { EventLog } from '../../session/event-log.js';
+import { Session } from '../../session/session.js';
+import type { ToolRegistry } from '../../tools/registry.js';
+import type { ChatStreamer } from '../../upstream/types.js';
+import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../close-codes.js';
+import { Outbox } from '../outbox.js';
+import type { SlidingWindowLimiter } from '../rate-limiter.js';
+import { createResumeToken, type SessionRegistry } from '../session-registry.js';
+import { RealtimeConversation } from './conversation.js';
+import { detectDialect, type Dialect } from './dialect.js';
+import { parseRealtimeFrame } from './events-in.js';
+import { IdleTimer, RequestWindow, startHeartbeat } from './guards.js';
+import { ItemOrder } from './items.js';
+import { RealtimeSender } from './sender.js';
+import { createRealtimeOnlySettings } from './session-object.js';
+import { RealtimeTranslator } from './translator.js';
+
+export interface RealtimeConnectionDeps {
+  config: Readonly<Config>;
+  chat: ChatStreamer;
+  tools: ToolRegistry;
+  sessions: SessionRegistry;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Responses per minute per gateway token, shared by every Realtime connection. */
+  tokenResponses: SlidingWindowLimiter;
+}
+
+const MINUTE_MS = 60_000;
+
+export function openRealtimeConnection(socket: WebSocket, request: FastifyRequest, deps: RealtimeConnectionDeps): void {
+  const { config, sessions, metrics, logger } = deps;
+  if (sessions.isDraining) {
+    socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
+    return;
+  }
+  const dialect: { value: Dialect } = { value: detectDialect(request.headers) };
+  const sender = new RealtimeSender(socket, {
+    dialect: () => dialect.value,
+    hardLimitBytes: config.sendBufferHardBytes,
+    onOverflow: () => {
+      metrics.rejectedConnections.inc({ reason: 'slow_consumer' });
+      logger.warn({ sessionId: session.id, pendingBytes: socket.bufferedAmount }, 'slow realtime consumer disconnected');
+      session.interruptActive();
+      closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
+    },
+  });
+  const order = new ItemOrder();
+  const settings = createRealtimeOnlySettings();
+  const responses = new RequestWindow(config.turnsPerMinute, MINUTE_MS);
+  const tokenId = request.gatewayTokenId;
+  // The session's sink needs the translator, which needs the session: a holder breaks the cycle.
+  const holder: { translator?: RealtimeTranslator } = {};
+  const session = new Session({
+    config,
+    chat: deps.chat,
+    tools: deps.tools,
+    observer: metrics,
+    logger,
+    send: (body) => {
+      try {
+        holder.translator?.onNative(body);
+      } catch (err) {
+        logger.error({ err, sessionId: session.id }, 'realtime translation failed');
+      }
+    },
+  });
+  const translator = new RealtimeTranslator({
+    conversationId: `conv_${session.id.replace(/^sess_/, '')}`,
+    order,
+    emit: (event) => sender.send(event),
+    sessionCreated: () => ({ type: 'session.created', session: conversation.sessionObject() }),
+    rateLimits: () => [{ name: 'requests', limit: responses.limit, remaining: responses.remaining, reset_seconds: responses.resetSeconds }],
+  });
+  holder.translator = translator;
+  const conversation: RealtimeConversation = new RealtimeConversation({
+    session,
+    config,
+    translator,
+    order,
+    settings,
+    serverToolNames: deps.tools.names,
+    emit: (event) => sender.send(event),
+    dialect,
+    takeResponseSlot: () => Math.max(responses.take(), tokenId === null ? 0 : deps.tokenResponses.take(tokenId)),
+    logger: logger.child({ sessionId: session.id, transport: 'realtime' }),
+  });
+
+  // The registry counts, limits and drains this connection like a /v1/voice one. Resume is not offered here:
+  // the token is never disclosed, events are never logged for replay, and the outbox is never written to.
+  const log = new EventLog(0, 0);
+  const entry = sessions.host(session, log, createResumeToken());
+  sessions.attach(entry, socket, new Outbox(socket, log, { softLimitBytes: Infinity, hardLimitBytes: Infinity, onOverflow: () => {} }), request.ip);
+  metrics.openSessions.inc();
+  const model = (request.query as Record<string, unknown> | undefined)?.model;
+  if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
+  session.start(); // → session.created, at once
+
+  const idle = new IdleTimer(config.idleTimeoutMs, () => session.hasActiveResponse, () => {
+    metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
+    closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
+  });
+  const heartbeat = startHeartbeat(socket, config.heartbeatIntervalMs, () => {
+    metrics.rejectedConnections.inc({ reason: 'heartbeat_timeout' });
+    socket.close(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    socket.terminate();
+  });
+
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    idle.touch();
+    const frame = parseRealtimeFrame(toBuffer(data), isBinary, config.maxFrameBytes);
+    if (!frame.ok) return conversation.reportError(frame.error, frame.eventId);
+    conversation.handle(frame.event);
+  });
+  socket.on('error', (err) => logger.debug({ sessionId: session.id, err }, 'realtime websocket error'));
+  socket.on('close', () => {
+    idle.stop();
+    clearInterval(heartbeat);
+    // No resume on this transport: the session (and its running response) ends with the connection.
+    sessions.detach(entry, { keep: false });
+    metrics.openSessions.dec();
+  });
+}
+
+/** Closes politely, and cuts the socket if the peer does not finish the close handshake. */
+function closeOrTerminate(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), 2_000).unref();
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

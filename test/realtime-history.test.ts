@@ -1,0 +1,104 @@
+// The history operations the Realtime transport relies on, without sockets: replies split into items and
+// joined back for the upstream, tool results paired with their calls, truncation across a reply's tool steps.
+import { describe, expect, it } from 'vitest';
+import { ConversationHistory, itemizeReply, pairToolMessages } from '../src/session/history.js';
+import type { ChatMessage, UpstreamToolCall } from '../src/upstream/types.js';
+
+const call = (id: string, name = 'lookup'): UpstreamToolCall => ({ id, type: 'function', function: { name, arguments: '{}' } });
+
+/** A reply with a server tool step ("Let me check." + clock) and a final text, as ResponseRun.historyMessages gives it. */
+const SERVER_STEP_REPLY: ChatMessage[] = [
+  { role: 'assistant', content: 'Let me check.', tool_calls: [call('s1', 'clock')] },
+  { role: 'tool', tool_call_id: 's1', content: '{"time":"12:00"}' },
+  { role: 'assistant', content: ' It is noon.' },
+];
+
+describe('itemizeReply and pairToolMessages', () => {
+  it('tags every text part with the message item, keeps server steps untagged, and joins back to the native prompt', () => {
+    const entries = itemizeReply(SERVER_STEP_REPLY, 'item_msg', () => undefined);
+    expect(entries.map((e) => e.itemId)).toEqual(['item_msg', undefined, undefined, 'item_msg']);
+    expect(pairToolMessages(entries.map((e) => e.message))).toEqual(SERVER_STEP_REPLY);
+  });
+
+  it('makes each client call its own item, and pairs its later output right after the call', () => {
+    const reply: ChatMessage[] = [{ role: 'assistant', content: 'One moment.', tool_calls: [call('c1'), call('c2')] }];
+    const entries = itemizeReply(reply, 'item_msg', (id) => `item_${id}`);
+    expect(entries.map((e) => e.itemId)).toEqual(['item_msg', 'item_c1', 'item_c2']);
+    const later: ChatMessage[] = [
+      { role: 'user', content: 'Q' },
+      ...entries.map((e) => e.message),
+      { role: 'tool', tool_call_id: 'c2', content: 'two' },
+      { role: 'user', content: 'meanwhile' },
+      { role: 'tool', tool_call_id: 'c1', content: 'one' },
+    ];
+    expect(pairToolMessages(later)).toEqual([
+      { role: 'user', content: 'Q' },
+      { role: 'assistant', content: 'One moment.', tool_calls: [call('c1'), call('c2')] },
+      { role: 'tool', tool_call_id: 'c1', content: 'one' },
+      { role: 'tool', tool_call_id: 'c2', content: 'two' },
+      { role: 'user', content: 'meanwhile' },
+    ]);
+  });
+
+  it('drops calls without a result and results without a call', () => {
+    expect(pairToolMessages([
+      { role: 'user', content: 'Q' },
+      { role: 'assistant', content: null, tool_calls: [call('lost')] },
+      { role: 'tool', tool_call_id: 'orphan', content: 'x' },
+      { role: 'assistant', content: 'Text stays.', tool_calls: [call('lost2')] },
+    ])).toEqual([
+      { role: 'user', content: 'Q' },
+      { role: 'assistant', content: 'Text stays.' },
+    ]);
+  });
+});
+
+/** The upstream prompt of a history with items, as Session.createResponse builds it (without the system prompt). */
+function prompt(history: ConversationHistory): ChatMessage[] {
+  return pairToolMessages(history.toMessages('SYS', 10_000)).slice(1);
+}
+
+describe('ConversationHistory items', () => {
+  function historyWithReply(): ConversationHistory {
+    const history = new ConversationHistory();
+    history.addItems([{ message: { role: 'user', content: 'What time is it?' }, itemId: 'item_user' }]);
+    history.insertItems(history.anchor(), itemizeReply(SERVER_STEP_REPLY, 'item_msg', () => undefined));
+    return history;
+  }
+
+  it('truncates an item across its tool steps, counting the characters the client saw', () => {
+    const history = historyWithReply();
+    expect(history.truncateItem('item_msg', 'Let me check. It'.length)).toBe('truncated');
+    expect(prompt(history)).toEqual([
+      { role: 'user', content: 'What time is it?' },
+      { role: 'assistant', content: 'Let me check.', tool_calls: [call('s1', 'clock')] },
+      { role: 'tool', tool_call_id: 's1', content: '{"time":"12:00"}' },
+      { role: 'assistant', content: ' It [interrupted by the user]' },
+    ]);
+    expect(history.truncateItem('item_msg', 3)).toBe('truncated');
+    expect(history.itemMessages('item_msg').map((m) => m.content)).toEqual(['Let [interrupted by the user]']);
+    expect(history.truncateItem('item_user', 1)).toBe('not_text');
+    expect(history.truncateItem('item_none', 1)).toBe('not_found');
+  });
+
+  it('deletes every message of an item and drops a turn left empty', () => {
+    const history = historyWithReply();
+    expect(history.deleteItem('item_user')).toBe(true);
+    expect(history.deleteItem('item_msg')).toBe(true);
+    expect(history.deleteItem('item_msg')).toBe(false);
+    expect(prompt(history)).toEqual([
+      { role: 'assistant', content: null, tool_calls: [call('s1', 'clock')] },
+      { role: 'tool', tool_call_id: 's1', content: '{"time":"12:00"}' },
+    ]);
+  });
+
+  it('inserts a reply where its response started, before items added meanwhile', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: { role: 'user', content: 'First' }, itemId: 'u1' }]);
+    const anchor = history.anchor();
+    history.addItems([{ message: { role: 'user', content: 'Second' }, itemId: 'u2' }]);
+    history.insertItems(anchor, [{ message: { role: 'assistant', content: 'Reply to first' }, itemId: 'a1' }]);
+    expect(prompt(history).map((m) => m.content)).toEqual(['First', 'Reply to first', 'Second']);
+    expect(history.hasToolCall('nope')).toBe(false);
+  });
+});
