@@ -12,6 +12,7 @@ import type { SessionResumeEvent } from '../protocol.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { parseClientFrame } from './client-frames.js';
+import { closeOrTerminate, IdleTimer, startHeartbeat, toBuffer } from './connection-guards.js';
 import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_RESUMED_ELSEWHERE, CLOSE_SLOW_CONSUMER } from './close-codes.js';
 import { Outbox } from './outbox.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
@@ -145,63 +146,4 @@ function hostSession(options: VoiceTransportOptions): HostedSession {
   });
   holder.entry = options.sessions.host(session, log, resumeToken);
   return holder.entry;
-}
-
-/** Closes politely, and cuts the socket if the peer does not finish the close handshake (it may not be reading). */
-function closeOrTerminate(socket: WebSocket, code: number, reason: string): void {
-  socket.close(code, reason);
-  setTimeout(() => socket.terminate(), 2_000).unref();
-}
-
-/** ws-level pings: a peer that has not answered the previous ping by the next one is dead. */
-function startHeartbeat(socket: WebSocket, intervalMs: number, onDead: () => void): NodeJS.Timeout {
-  let alive = true;
-  socket.on('pong', () => (alive = true));
-  const timer = setInterval(() => {
-    if (!alive) {
-      clearInterval(timer);
-      onDead();
-      return;
-    }
-    alive = false;
-    socket.ping();
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}
-
-/** Fires after `timeoutMs` without client frames, unless a response is still running (then it waits again). */
-class IdleTimer {
-  private timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly busy: () => boolean,
-    private readonly onIdle: () => void,
-  ) {
-    this.timer = setTimeout(() => this.fire(), timeoutMs);
-    this.timer.unref();
-  }
-
-  touch(): void {
-    this.timer.refresh();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private fire(): void {
-    if (this.busy()) {
-      this.timer.refresh();
-      return;
-    }
-    this.onIdle();
-  }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

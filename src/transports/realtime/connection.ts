@@ -18,7 +18,8 @@ import { createResumeToken, type SessionRegistry } from '../session-registry.js'
 import { RealtimeConversation } from './conversation.js';
 import { detectDialect, type Dialect } from './dialect.js';
 import { parseRealtimeFrame } from './events-in.js';
-import { IdleTimer, RequestWindow, startHeartbeat } from './guards.js';
+import { closeOrTerminate, IdleTimer, startHeartbeat, toBuffer } from '../connection-guards.js';
+import { RequestWindow } from './guards.js';
 import { ItemOrder } from './items.js';
 import { RealtimeSender } from './sender.js';
 import { createRealtimeOnlySettings } from './session-object.js';
@@ -131,14 +132,3 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   });
 }
 
-/** Closes politely, and cuts the socket if the peer does not finish the close handshake. */
-function closeOrTerminate(socket: WebSocket, code: number, reason: string): void {
-  socket.close(code, reason);
-  setTimeout(() => socket.terminate(), 2_000).unref();
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}

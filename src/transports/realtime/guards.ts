@@ -1,53 +1,5 @@
-// Per-connection limits of the Realtime transport, the same ones /v1/voice applies: idle timeout, ws-level
-// heartbeats, and responses per minute (reported to clients in rate_limits.updated).
-import type { WebSocket } from 'ws';
-
-/** Fires after `timeoutMs` without client frames, unless a response is still running (then it waits again). */
-export class IdleTimer {
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    timeoutMs: number,
-    private readonly busy: () => boolean,
-    private readonly onIdle: () => void,
-  ) {
-    this.timer = setTimeout(() => this.fire(), timeoutMs);
-    this.timer.unref();
-  }
-
-  touch(): void {
-    this.timer.refresh();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private fire(): void {
-    if (this.busy()) {
-      this.timer.refresh();
-      return;
-    }
-    this.onIdle();
-  }
-}
-
-/** ws-level pings: a peer that has not answered the previous ping by the next one is dead. */
-export function startHeartbeat(socket: WebSocket, intervalMs: number, onDead: () => void): NodeJS.Timeout {
-  let alive = true;
-  socket.on('pong', () => (alive = true));
-  const timer = setInterval(() => {
-    if (!alive) {
-      clearInterval(timer);
-      onDead();
-      return;
-    }
-    alive = false;
-    socket.ping();
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}
+// The Realtime transport's per-connection response budget (responses per minute, reported to clients in
+// rate_limits.updated). Idle timeout and heartbeats are shared with /v1/voice (../connection-guards.ts).
 
 /** A sliding one-window budget (responses per minute for one connection) that can say what is left of it. */
 export class RequestWindow {
