@@ -6,12 +6,15 @@
 const PERIOD_US = 36 ** 6;
 
 /** Matches one stamp; group 1 is its 6 base-36 digits. */
-export const EMIT_STAMP_PATTERN = /\bt([0-9a-z]{6})\b/g;
+export const EMIT_STAMP_PATTERN = /\b[tT]([0-9a-z]{6})\b/g;
 
-/** The stamp for an emit time in epoch ms (performance.timeOrigin + performance.now()). */
-export function encodeEmitStamp(emitMs: number): string {
+/**
+ * The stamp for an emit time in epoch ms (performance.timeOrigin + performance.now()). `capital` starts it
+ * with "T", so a stamp replacing a sentence's first word still looks like the start of a sentence.
+ */
+export function encodeEmitStamp(emitMs: number, capital = false): string {
   const us = Math.round(emitMs * 1000) % PERIOD_US;
-  return `t${us.toString(36).padStart(6, '0')}`;
+  return `${capital ? 'T' : 't'}${us.toString(36).padStart(6, '0')}`;
 }
 
 /**
@@ -26,10 +29,13 @@ export function decodeEmitStamp(digits: string, receivedAtMs: number): number {
   return (receivedUs - delayUs) / 1000;
 }
 
-/** `"hello, "` → `"t1a2b3c, "`: the first word becomes the stamp; text without a word gets one in front. */
+/**
+ * `"hello, "` → `"t1a2b3c, "`, `"Hello "` → `"T1a2b3c "`: the first word becomes the stamp (keeping its
+ * capital); text without a word gets one in front.
+ */
 export function stampChunkText(text: string, emitMs: number): string {
-  const stamp = encodeEmitStamp(emitMs);
   const match = /[\p{L}\p{N}]+/u.exec(text);
-  if (match === null) return stamp + text;
+  if (match === null) return encodeEmitStamp(emitMs) + text;
+  const stamp = encodeEmitStamp(emitMs, /^\p{Lu}/u.test(match[0]));
   return text.slice(0, match.index) + stamp + text.slice(match.index + match[0].length);
 }

@@ -1,0 +1,111 @@
+// Bench-only "floor" relay (`--floor`): the least a WebSocket → SSE voice gateway must do per token, with the
+// same tools as the real one (ws server, undici pool) and none of its features: no speech, no validation, no
+// retries, no limits, no logging. It speaks just enough of protocol v1 for the load generator. Its CPU per
+// delta and its latencies are the floor any Node gateway on this machine starts from.
+// Usage: node --import tsx bench/floor-relay.ts --upstream http://127.0.0.1:PORT/v1 --port N
+
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } }, strict: true });
+const upstream = new URL(`${values.upstream ?? 'http://127.0.0.1:9000/v1'}/chat/completions`);
+const pool = new Pool(upstream.origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
+
+interface Message {
+  role: string;
+  content: string;
+}
+
+function serve(socket: WebSocket): void {
+  const sessionId = `floor_${randomUUID()}`;
+  const history: Message[] = [];
+  let counter = 0;
+  let active: { id: string; abort: AbortController; text: string } | null = null;
+  const send = (event: object): void => socket.send(JSON.stringify(event));
+  const done = (status: string): void => {
+    if (active === null) return;
+    const { id, text } = active;
+    active = null;
+    if (text !== '') history.push({ role: 'assistant', content: text });
+    send({ type: 'response.done', responseId: id, status, text });
+  };
+
+  const interrupt = (run: { abort: AbortController }): void => {
+    done('interrupted');
+    run.abort.abort();
+  };
+
+  /**
+   * One upstream call through undici's dispatch() with a handler: body bytes arrive as Buffers in
+   * onResponseData, with no Readable stream or async iterator in between (the cheapest undici API).
+   */
+  function turn(text: string): void {
+    history.push({ role: 'user', content: text });
+    const run = { id: `resp_${++counter}`, abort: new AbortController(), text: '' };
+    active = run;
+    send({ type: 'response.created', responseId: run.id });
+    let buffer = '';
+    let controller: { abort(reason: Error): void } | null = null;
+    run.abort.signal.addEventListener('abort', () => controller?.abort(new Error('cancelled')), { once: true });
+    pool.dispatch(
+      {
+        origin: upstream.origin,
+        path: upstream.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench', 'x-session-id': sessionId },
+        body: JSON.stringify({ model: 'asi1-mini', messages: history, stream: true, max_tokens: 400 }),
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (run.abort.signal.aborted) c.abort(new Error('cancelled'));
+        },
+        onResponseStart() {},
+        onResponseData(_c, chunk: Buffer) {
+          buffer += chunk.toString('utf8'); // the simulator writes whole events, so no UTF-8 sequence is split
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            const line = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            if (!line.startsWith('data: {')) continue;
+            const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content;
+            if (typeof content !== 'string' || content === '' || active !== run) continue;
+            run.text += content;
+            send({ type: 'response.delta', responseId: run.id, text: content });
+          }
+        },
+        onResponseEnd() {
+          if (active === run) done('completed');
+        },
+        onResponseError() {
+          if (active === run) done('failed');
+        },
+      },
+    );
+  }
+
+  send({ type: 'session.ready', sessionId, protocol: 1 });
+  socket.on('message', (data: Buffer) => {
+    const event = JSON.parse(data.toString()) as { type: string; text?: string };
+    if (event.type === 'turn') {
+      if (active !== null) interrupt(active);
+      turn(event.text ?? '');
+    } else if (event.type === 'response.cancel' && active !== null) {
+      interrupt(active);
+    }
+  });
+  socket.on('close', () => active?.abort.abort());
+  socket.on('error', () => {});
+}
+
+const server = new WebSocketServer({ host: '127.0.0.1', port: Number(values.port), perMessageDeflate: false });
+server.on('connection', serve);
+server.on('listening', () => {
+  const address = server.address();
+  process.stdout.write(`floor relay listening on ${typeof address === 'object' && address !== null ? address.port : String(address)}\n`);
+});
+process.once('SIGTERM', () => {
+  for (const client of server.clients) client.terminate();
+  server.close(() => void pool.close().then(() => process.exit(0)));
+});

@@ -1,0 +1,115 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per module (a node_modules
+// package, a project file, node's internals), busiest first, excluding (idle).
+
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  hitCount?: number;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+export interface ProfileEntry {
+  name: string;
+  selfMs: number;
+  /** Share of the non-idle time. */
+  percent: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  durationMs: number;
+  idleMs: number;
+  busyMs: number;
+  functions: ProfileEntry[];
+  modules: ProfileEntry[];
+}
+
+/** `file:///work/main/node_modules/ws/lib/sender.js` → `ws/lib/sender.js`; project files relative to the root. */
+export function shortUrl(url: string): string {
+  if (url === '') return '';
+  const path = url.replace(/^file:\/\//, '');
+  const nm = path.lastIndexOf('/node_modules/');
+  if (nm >= 0) return path.slice(nm + '/node_modules/'.length);
+  const project = path.search(/\/(dist\/src|src|bench)\//);
+  return project >= 0 ? path.slice(project + 1) : path;
+}
+
+function moduleOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native/builtin)';
+  if (url.startsWith('node:')) return 'node:internal';
+  const short = shortUrl(url);
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const parts = short.split('/');
+    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  }
+  return short;
+}
+
+export function summarizeProfile(file: string, top = 25): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  if (samples.length > 0) {
+    // Each sample's time is the gap to the next one (the last sample gets the mean gap).
+    const meanGap = (profile.endTime - profile.startTime) / samples.length;
+    for (let i = 0; i < samples.length; i++) {
+      const id = samples[i]!;
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i + 1] ?? meanGap));
+    }
+  } else {
+    const gap = (profile.endTime - profile.startTime) / Math.max(1, profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0));
+    for (const node of profile.nodes) selfUs.set(node.id, (node.hitCount ?? 0) * gap);
+  }
+  const functions = new Map<string, number>();
+  const modules = new Map<string, number>();
+  let idleUs = 0;
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (node === undefined) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    totalUs += us;
+    if (functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    const name = `${functionName || '(anonymous)'}${url === '' ? '' : ` ${shortUrl(url)}:${lineNumber + 1}`}`;
+    functions.set(name, (functions.get(name) ?? 0) + us);
+    const mod = moduleOf(url, functionName);
+    modules.set(mod, (modules.get(mod) ?? 0) + us);
+  }
+  const busyUs = totalUs - idleUs;
+  const rank = (map: Map<string, number>): ProfileEntry[] =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 }));
+  return { file, durationMs: totalUs / 1000, idleMs: idleUs / 1000, busyMs: busyUs / 1000, functions: rank(functions), modules: rank(modules) };
+}
+
+export function profileTable(summary: ProfileSummary, top = 20): string {
+  const lines = [
+    `Profile ${summary.file}: ${(summary.durationMs / 1000).toFixed(1)} s sampled, busy ${(summary.busyMs / 1000).toFixed(1)} s (${((100 * summary.busyMs) / Math.max(1, summary.durationMs)).toFixed(0)} %)`,
+    '',
+    '| # | self ms | % of busy | function (file:line) |',
+    '| --- | --- | --- | --- |',
+    ...summary.functions.slice(0, top).map((f, i) => `| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.percent.toFixed(1)} | \`${f.name}\` |`),
+    '',
+    '| self ms | % of busy | module |',
+    '| --- | --- | --- |',
+    ...summary.modules.slice(0, 15).map((m) => `| ${m.selfMs.toFixed(0)} | ${m.percent.toFixed(1)} | \`${m.name}\` |`),
+  ];
+  return lines.join('\n');
+}
