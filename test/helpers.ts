@@ -10,6 +10,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../src/si
 import { loadTools } from '../src/tools/load-tools.js';
 import type { ToolDefinition } from '../src/tools/types.js';
 import { ChatClient, createUpstreamPool } from '../src/upstream/chat-client.js';
+import { RecordingSocket } from './recording-socket.js';
 
 export interface GatewayUnderTest {
   gateway: GatewayApp;
@@ -94,52 +95,14 @@ export async function startStack(options: GatewayTestOptions & { simulator?: Sim
   };
 }
 
-type Predicate = (event: ServerEvent) => boolean;
-
 /** A protocol v1 client that records every server event in order. */
-export class VoiceClient {
-  readonly events: ServerEvent[] = [];
-  readonly socket: WebSocket;
-  private waiters: { predicate: Predicate; from: number; resolve: (e: ServerEvent) => void }[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(socket: WebSocket) {
-    this.socket = socket;
-    socket.on('message', (data) => {
-      const event = JSON.parse(String(data)) as ServerEvent;
-      this.events.push(event);
-      const index = this.events.length - 1;
-      this.waiters = this.waiters.filter((w) => {
-        if (index >= w.from && w.predicate(event)) {
-          w.resolve(event);
-          return false;
-        }
-        return true;
-      });
-    });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  }
-
+export class VoiceClient extends RecordingSocket<ServerEvent> {
   static async connect(url: string, options?: WebSocket.ClientOptions): Promise<VoiceClient> {
     const socket = new WebSocket(url, options);
     const client = new VoiceClient(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
+    await RecordingSocket.opened(socket);
     await client.waitFor((e) => e.type === 'session.ready');
     return client;
-  }
-
-  send(event: unknown): void {
-    this.socket.send(typeof event === 'string' ? event : JSON.stringify(event));
-  }
-
-  /** Resolves with the first event (at or after index `from`, default: any so far) matching `predicate`. */
-  waitFor(predicate: Predicate, from = 0): Promise<ServerEvent> {
-    const found = this.events.slice(from).find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiters.push({ predicate, from, resolve }));
   }
 
   waitForType<T extends ServerEvent['type']>(type: T, from = 0): Promise<Extract<ServerEvent, { type: T }>> {

@@ -1,52 +1,18 @@
 // Test helper for the Realtime transport: a raw `ws` client that records every server event in order and lets a
 // test wait on them (never on sleeps). Used by test/realtime*.test.ts.
 import WebSocket from 'ws';
+import { RecordingSocket } from './recording-socket.js';
 
 export type RtEvent = { type: string; event_id: string } & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-type Predicate = (event: RtEvent) => boolean;
-
-export class RealtimeTestClient {
-  readonly events: RtEvent[] = [];
-  private waiters: { predicate: Predicate; from: number; resolve: (e: RtEvent) => void }[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const event = JSON.parse(String(data)) as RtEvent;
-      this.events.push(event);
-      const index = this.events.length - 1;
-      this.waiters = this.waiters.filter((w) => {
-        if (index >= w.from && w.predicate(event)) {
-          w.resolve(event);
-          return false;
-        }
-        return true;
-      });
-    });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  }
-
+export class RealtimeTestClient extends RecordingSocket<RtEvent> {
   /** Connects and waits for session.created. */
   static async connect(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<RealtimeTestClient> {
     const socket = new WebSocket(url, options.protocols, options.headers ? { headers: options.headers } : {});
     const client = new RealtimeTestClient(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
+    await RecordingSocket.opened(socket);
     await client.waitForType('session.created');
     return client;
-  }
-
-  send(event: unknown): void {
-    this.socket.send(typeof event === 'string' ? event : JSON.stringify(event));
-  }
-
-  waitFor(predicate: Predicate, from = 0): Promise<RtEvent> {
-    const found = this.events.slice(from).find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiters.push({ predicate, from, resolve }));
   }
 
   waitForType(type: string, from = 0): Promise<RtEvent> {
