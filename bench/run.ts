@@ -15,7 +15,7 @@ import type { PathName } from './lib/messages.js';
 import { runPhase, type PathReport, type PhaseContext, type PhasePlan } from './lib/phase.js';
 import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './lib/portkey.js';
 import { ROOT, startFloorRelay, startGatewayProcess, startSimulatorProcess, stopProcess, type ServerProcess } from './lib/procs.js';
-import { buildLevel, buildTargets, idleTable, levelTable, targetsTable, type LevelReport } from './lib/report.js';
+import { buildLevel, buildTargets, idleTable, levelTable, phasesTable, targetsTable, type LevelReport } from './lib/report.js';
 import { WORKLOAD } from './lib/workload.js';
 
 /** "Not ours" machine CPU (all cores = 100) above which a phase counts as disturbed by other work. */
@@ -254,6 +254,8 @@ const results = {
   peer: peerInfo,
   levels: levelReports,
   idle: idleReport,
+  /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
+  phases,
   targets,
   profile,
   notes,
@@ -272,6 +274,8 @@ function renderMarkdown(): string {
     `Gateway from ${results.gateway.from}${Object.keys(gatewayEnv).length > 0 ? ` with ${JSON.stringify(gatewayEnv)}` : ''}.${peerInfo === null ? '' : peerInfo.error === undefined ? ` Peer: Portkey ${PORTKEY_VERSION}.` : ` Peer: Portkey could not run: ${peerInfo.error}`}`,
   ];
   for (const level of levelReports) parts.push('', `## ${level.sessions} concurrent session${level.sessions === 1 ? '' : 's'} (window ${level.gateway.windowSeconds.toFixed(0)} s)`, '', levelTable(level));
+  const loadPhases = phases.filter((p) => !p.idle);
+  if (levelReports.length < levels.length && loadPhases.length > 0) parts.push('', '## Phases', '', phasesTable(loadPhases));
   if (idleReport !== null) parts.push('', '## Idle sessions (gateway memory)', '', idleTable(idleReport));
   parts.push('', '## Targets', '', targetsTable(targets));
   if (profile !== null) parts.push('', `## Gateway CPU profile (the gateway process of the ${Math.max(...levels)}-session level)`, '', profileTable(profile, 20));

@@ -166,3 +166,27 @@ export function targetsTable(targets: Target[]): string {
     ...targets.map((t) => row([t.name, t.limit, `${fmt(t.measured, t.unit === 'KiB' ? 1 : 3)} ${t.unit}`, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'])),
   ].join('\n');
 }
+
+/** One row per measured phase: the only table of a partial run (--paths) that has no direct/gateway pair. */
+export function phasesTable(phases: PathReport[]): string {
+  const lines = [
+    row(['path', 'sessions', 'first token p50 / p99 (ms)', 'per-token p50 / p99 (ms)', 'cancel p50 / p99 (ms)', 'proxy CPU s per M deltas', 'proxy loop p99 (ms)', 'proxy RSS / heap per session (KiB)', 'not ours %']),
+    row(Array.from({ length: 9 }, () => '---')),
+  ];
+  for (const p of phases) {
+    lines.push(
+      row([
+        p.path,
+        String(p.sessions),
+        `${fmt(p.ttftMs.p50)} / ${fmt(p.ttftMs.p99)}`,
+        `${fmt(p.perTokenMs.p50, 3)} / ${fmt(p.perTokenMs.p99, 3)}`,
+        `${fmt(p.cancelMs.p50, 3)} / ${fmt(p.cancelMs.p99, 3)}`,
+        fmt(p.server?.cpuSecondsPerMillionChunks),
+        fmt(p.server?.loop.p99Ms),
+        p.server === null ? '–' : `${kib(p.server.rssPerSessionBytes)} / ${kib(p.server.heapPerSessionBytes)}`,
+        fmt(p.otherCpuPercent, 0),
+      ]),
+    );
+  }
+  return lines.join('\n');
+}
