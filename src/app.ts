@@ -8,11 +8,12 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { startScaleOut, type ScaleOut } from './cluster/scale-out.js';
 import type { Config } from './config.js';
 import { ERROR_CATALOGUE } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION } from './protocol.js';
-import { admit, selectSubprotocol, TokenSet } from './transports/admission.js';
+import { admit, selectSubprotocol, TokenSet, type Admission } from './transports/admission.js';
 import { registerRealtimeTransport } from './transports/realtime/route.js';
 import { SessionRegistry } from './transports/session-registry.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
@@ -46,6 +47,8 @@ export interface GatewayApp {
   sessions: SessionRegistry;
   metrics: GatewayMetrics;
   breaker: CircuitBreaker;
+  /** Scale-out through Redis (REDIS_URL), or null. */
+  scaleOut: ScaleOut | null;
   /** Graceful drain: readiness goes false, active responses get `graceMs` to finish, sockets close with 1001. */
   drain(graceMs: number): Promise<void>;
 }
@@ -84,6 +87,8 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   });
   const sessions = new SessionRegistry(config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
+  const scaleOut = config.redisUrl === undefined ? null : await startScaleOut(config, config.redisUrl, sessions, metrics, logger);
+  if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
   const breaker = new CircuitBreaker(
     new ConcurrencyLimiter(options.chat, {
@@ -119,7 +124,11 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   app.get('/v1/info', async () => ({ protocol: PROTOCOL_VERSION, minor: PROTOCOL_MINOR, tokenRequired: tokens.enabled, upstream: config.upstream }));
   app.get('/readyz', async (_request, reply) => {
     const readiness = sessions.isDraining ? { ready: false, reason: 'draining' } : await options.upstreamReadiness();
-    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness, upstream: config.upstream, breaker: breaker.state });
+    const redis = scaleOut === null ? 'off' : scaleOut.status();
+    // Redis down is degraded, not unready: new conversations still work from memory, and taking every instance
+    // out of the load balancer at once would turn a Redis outage into a full outage.
+    const status = !readiness.ready ? 'not ready' : redis === 'down' ? 'degraded' : 'ready';
+    return reply.code(readiness.ready ? 200 : 503).send({ status, ...readiness, upstream: config.upstream, breaker: breaker.state, redis });
   });
   const metricsTokens = new TokenSet(config.metricsToken === undefined ? [] : [config.metricsToken]);
   app.get('/metrics', async (request, reply) => {
@@ -134,12 +143,20 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
 
   /** Admission before the upgrade: a rejected client gets a plain HTTP error, never a WebSocket. */
   const admission = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const verdict = sessions.isDraining
-      ? ({ ok: false, status: 503, code: 'GW_SHUTTING_DOWN', reason: 'draining' } as const)
+    let verdict: Admission = sessions.isDraining
+      ? { ok: false, status: 503, code: 'GW_SHUTTING_DOWN', reason: 'draining' }
       : admit({ headers: request.headers, ip: request.ip }, config, tokens, sessions);
     if (verdict.ok) {
       request.gatewayTokenId = verdict.tokenId;
-      return;
+      if (scaleOut === null) return;
+      // Per-address limit over all instances; while Redis cannot answer, the local count above decides.
+      const shared = await scaleOut.limits.acquireConnection(request.ip);
+      if (shared !== 'over_limit') {
+        const ip = request.ip;
+        request.raw.socket.once('close', () => scaleOut.limits.releaseConnection(ip));
+        return;
+      }
+      verdict = { ok: false, status: 429, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections_per_ip' };
     }
     metrics.rejectedConnections.inc({ reason: verdict.reason });
     request.log.info({ reason: verdict.reason, ip: request.ip }, 'upgrade refused');
@@ -149,10 +166,25 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
       .send({ error: { code: verdict.code, message: ERROR_CATALOGUE[verdict.code].message } });
   };
 
-  registerVoiceTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
+  registerVoiceTransport(app, {
+    config,
+    chat: breaker,
+    tools: options.tools,
+    sessions,
+    metrics,
+    logger,
+    admission,
+    cluster: scaleOut?.cluster ?? null,
+    sharedLimits: scaleOut?.limits ?? null,
+  });
   registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
 
-  return { app, sessions, metrics, breaker, drain: (graceMs) => sessions.drain(graceMs) };
+  const drain = async (graceMs: number): Promise<void> => {
+    await sessions.drain(graceMs);
+    // Drained sessions are left in Redis for the other instances: make sure those writes landed.
+    await scaleOut?.cluster?.settle();
+  };
+  return { app, sessions, metrics, breaker, scaleOut, drain };
 }
 
 /** public/ sits at the project root: one level above src/, two above dist/src/. */

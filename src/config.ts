@@ -73,6 +73,10 @@ export const EnvSchema = Type.Object({
   BREAKER_COOLDOWN_MS: Int(100, 3_600_000, 10_000, 'How long the open breaker fails fast before a probe request'),
   RESUME_TTL_MS: Int(0, 86_400_000, 120_000, 'How long a dropped connection\'s session (and its running response) waits to be resumed; 0 disables resume'),
   REPLAY_BUFFER_EVENTS: Int(0, 1_000_000, 2_000, 'Recent server events kept per session for replay on resume'),
+  REDIS_URL: Type.Optional(
+    Type.String({ pattern: '^rediss?://', description: 'Redis for scale-out (redis:// or rediss://): shared sessions, cross-instance resume and limits; unset: everything in memory' }),
+  ),
+  REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 64, default: 'asi1gw:', description: 'Prefix of every Redis key and channel the gateway uses' }),
   SHUTDOWN_GRACE_MS: Int(0, 600_000, 10_000, 'On SIGTERM, how long active responses may finish before they are interrupted'),
   SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
   SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
@@ -102,6 +106,9 @@ export interface Config {
   shutdownGraceMs: number;
   resumeTtlMs: number;
   replayBufferEvents: number;
+  /** Unset: single instance, all state in memory. May hold a password: never log it. */
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
   gatewayTokens: readonly string[];
   allowedOrigins: readonly string[];
   metricsToken: string | undefined;
@@ -171,6 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resumeTtlMs: e.RESUME_TTL_MS,
     replayBufferEvents: e.REPLAY_BUFFER_EVENTS,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     gatewayTokens: Object.freeze(gatewayTokens),
     allowedOrigins: Object.freeze(splitList(e.ALLOWED_ORIGINS)),
     metricsToken: e.METRICS_TOKEN,
@@ -231,7 +240,7 @@ function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, message:
 function describeValue(path: string, raw: Record<string, unknown>): string {
   const key = path.slice(1);
   // Never echo the key back, even in a config error.
-  if (key === 'ASI_ONE_API_KEY' || key === 'GATEWAY_TOKENS' || key === 'METRICS_TOKEN' || !(key in raw)) return '';
+  if (key === 'ASI_ONE_API_KEY' || key === 'GATEWAY_TOKENS' || key === 'METRICS_TOKEN' || key === 'REDIS_URL' || !(key in raw)) return '';
   return ` (got ${JSON.stringify(raw[key])})`;
 }
 

@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   GW_TOO_MANY_CONNECTIONS: { message: 'Too many connections; try again later.', retryable: true },
   GW_RATE_LIMITED: { message: 'Too many turns; slow down and try again shortly.', retryable: true },
   GW_RESUME_FAILED: { message: 'That session cannot be resumed (unknown, expired, or wrong token); this connection continues as a new session.', retryable: false },
+  GW_INSTANCE_LOST: { message: 'The gateway instance running this response stopped; the reply was cut off. Ask again.', retryable: true },
   GW_SHUTTING_DOWN: { message: 'The server is shutting down; reconnect shortly.', retryable: true },
   GW_UPSTREAM_BUSY: { message: 'The gateway is at its limit of requests to the model service; retry shortly.', retryable: true },
   GW_UPSTREAM_CIRCUIT_OPEN: { message: 'The model service is failing; the gateway is pausing requests to it. Retry shortly.', retryable: true },

@@ -7,6 +7,8 @@ export const REDACT_PATHS = [
   'apiKey',
   '*.apiKey',
   'config.apiKey',
+  'redisUrl',
+  '*.redisUrl',
   'headers.authorization',
   'req.headers.authorization',
   'req.headers["sec-websocket-protocol"]',

@@ -35,6 +35,8 @@ export class GatewayMetrics implements GatewayObserver {
   readonly rejectedConnections = new Counter({ name: 'asi1_gateway_rejected_connections_total', help: 'Refused or dropped connections by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly openSessions = new Gauge({ name: 'asi1_gateway_open_sessions', help: 'Open WebSocket sessions', registers: [this.registry] });
   readonly activeResponses = new Gauge({ name: 'asi1_gateway_active_responses', help: 'Responses in progress', registers: [this.registry] });
+  readonly redisUp = new Gauge({ name: 'asi1_gateway_redis_up', help: '1 while Redis (REDIS_URL) is reachable, 0 while the gateway serves from memory; absent without Redis', registers: [this.registry] });
+  readonly redisErrors = new Counter({ name: 'asi1_gateway_redis_errors_total', help: 'Redis operations that failed, by operation', labelNames: ['operation'], registers: [this.registry] });
   readonly breakerState = new Gauge({ name: 'asi1_gateway_upstream_breaker_open', help: '1 while the upstream circuit breaker is open or probing', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -1,6 +1,6 @@
 // The numbered event stream of one session: stamps `seq` and keeps a bounded replay buffer of recent events
 // (serialised once), so a client that reconnects can be sent exactly what it missed. Outlives any one socket.
-import type { ServerEvent, ServerEventBody } from '../protocol.js';
+import type { ServerEventBody } from '../protocol.js';
 
 export interface LoggedEvent {
   seq: number;
@@ -11,6 +11,8 @@ export class EventLog {
   private seq = 0;
   private readonly buffer: LoggedEvent[] = [];
   private bufferedBytes = 0;
+  /** Sees every appended event (the shared store mirrors them for resume on another instance). Must not throw. */
+  onAppend: ((entry: LoggedEvent) => void) | null = null;
 
   constructor(
     private readonly maxEvents: number,
@@ -24,7 +26,7 @@ export class EventLog {
   /** Numbers and serialises an event, remembers it for replay, and returns it ready to write. */
   append(body: ServerEventBody): LoggedEvent {
     this.seq += 1;
-    const entry = { seq: this.seq, json: JSON.stringify({ ...body, seq: this.seq } as ServerEvent) };
+    const entry = { seq: this.seq, json: withSeq(body, this.seq) };
     if (this.maxEvents > 0) {
       this.buffer.push(entry);
       this.bufferedBytes += entry.json.length;
@@ -32,7 +34,22 @@ export class EventLog {
         this.bufferedBytes -= (this.buffer.shift() as LoggedEvent).json.length;
       }
     }
+    if (this.onAppend !== null) this.onAppend(entry);
     return entry;
+  }
+
+  /** Continues a log that another instance wrote until `lastSeq`; `recent` are its last events, oldest first. */
+  continueFrom(lastSeq: number, recent: readonly LoggedEvent[]): void {
+    this.seq = Math.max(this.seq, lastSeq);
+    if (this.maxEvents === 0) return;
+    for (const entry of recent) {
+      if (entry.seq > this.seq) continue;
+      this.buffer.push(entry);
+      this.bufferedBytes += entry.json.length;
+    }
+    while (this.buffer.length > this.maxEvents || (this.bufferedBytes > this.maxBytes && this.buffer.length > 1)) {
+      this.bufferedBytes -= (this.buffer.shift() as LoggedEvent).json.length;
+    }
   }
 
   /** Everything still buffered (after a gap, the best a resumed client can get). */
@@ -50,4 +67,13 @@ export class EventLog {
     if (first === undefined || first.seq > lastSeq + 1) return null;
     return this.buffer.slice(lastSeq + 1 - first.seq);
   }
+}
+
+/**
+ * `JSON.stringify({ ...body, seq })` without copying the body for every event (the hot path): a body is always
+ * a non-empty object without its own `seq` (ServerEventBody), so `seq` goes in before the closing brace.
+ */
+function withSeq(body: ServerEventBody, seq: number): string {
+  const json = JSON.stringify(body);
+  return `${json.slice(0, -1)},"seq":${seq}}`;
 }

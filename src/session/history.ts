@@ -193,6 +193,20 @@ export class ConversationHistory {
     return this.turns.length;
   }
 
+  /** Every turn's messages, oldest first (for a snapshot). Item ids are not part of it. */
+  exportTurns(): ChatMessage[][] {
+    return this.turns.map((turn) => [...turn.messages]);
+  }
+
+  /** Replaces the history with restored turns (a session moving here from another instance). */
+  importTurns(turns: readonly (readonly ChatMessage[])[]): void {
+    this.turns.length = 0;
+    for (const messages of turns) {
+      if (messages.length === 0) continue;
+      this.turns.push({ messages: [...messages], tokens: messages.reduce((sum, m) => sum + estimateTokens(m), 0) });
+    }
+  }
+
   /**
    * Builds the prompt: system prompt, then as many of the newest whole turns as fit `budgetTokens`.
    * The newest turn is always kept. Dropped turns are forgotten for good, which also bounds memory.

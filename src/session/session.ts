@@ -24,6 +24,7 @@ import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatMessage, ChatStreamer } from '../upstream/types.js';
 import { ConversationHistory, itemizeReply, pairToolMessages } from './history.js';
 import { ResponseRun, type ToolChoice } from './response-run.js';
+import type { SessionSnapshot } from './snapshot.js';
 import { validateClientTools } from './tool-declarations.js';
 import { SessionToolRunner } from './tool-runner.js';
 
@@ -39,6 +40,13 @@ export interface SessionOptions {
   sessionId?: string;
   /** When resume is on: the token announced in session.ready, and how long a dropped session waits. */
   resume?: { token: string; ttlMs: number };
+  /** State that moved here from another instance: settings, history and response counter. */
+  restore?: SessionSnapshot;
+  /**
+   * Called after anything a snapshot holds changed (a turn accepted, a reply committed, settings updated), so a
+   * shared store can persist it: what a user said must survive this instance. Must not throw.
+   */
+  onStateChange?: () => void;
 }
 
 /** A response requested apart from the items it answers (Realtime). Every field overrides the session for it only. */
@@ -97,6 +105,16 @@ export class Session {
       maxOutputTokens: config.maxOutputTokens,
       tools: [],
     };
+    if (options.restore !== undefined) {
+      Object.assign(this.settings, options.restore.settings, { tools: [...options.restore.settings.tools] });
+      this.history.importTurns(options.restore.turns);
+      this.responseCounter = options.restore.responseCounter;
+    }
+  }
+
+  /** What moves with the session to another instance (see snapshot.ts). */
+  snapshot(): SessionSnapshot {
+    return { v: 1, settings: this.currentSettings, turns: this.history.exportTurns(), responseCounter: this.responseCounter };
   }
 
   /** Sends session.ready; call once, before handling events. */
@@ -259,6 +277,7 @@ export class Session {
   private updateSettings(event: SessionUpdateEvent): void {
     this.applySettings(event);
     this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
+    this.options.onStateChange?.();
   }
 
   private applySettings(event: SessionUpdateEvent): void {
@@ -292,6 +311,7 @@ export class Session {
     // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
     this.active?.interrupt();
     this.history.addUser(text);
+    this.options.onStateChange?.();
     this.launch({
       ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
       messages: this.history.toMessages(this.settings.instructions, this.options.config.historyTokenBudget),
@@ -335,6 +355,7 @@ export class Session {
       onSettled: (settledRun, status, heardLength) => {
         spec.commit(settledRun, status, heardLength);
         this.settled(settledRun);
+        this.options.onStateChange?.();
       },
       logger: this.log.child({ responseId }),
     });
@@ -387,6 +408,7 @@ export class Session {
     const messages = last.run.historyMessages(heardLength, 'interrupted');
     this.history.replaceTail(last.committedMessages, messages);
     this.lastReply = null;
+    this.options.onStateChange?.();
     this.log.info({ responseId: last.run.responseId, heardChars, heardLength }, 'completed reply truncated to what was heard');
   }
 }

@@ -13,3 +13,5 @@ export const CLOSE_SLOW_CONSUMER = 4001;
 export const CLOSE_HEARTBEAT_TIMEOUT = 4002;
 /** The session was resumed on a newer connection; this one is stale. */
 export const CLOSE_RESUMED_ELSEWHERE = 4003;
+/** A resume on another instance broke off after relaying part of the session (Redis went away): resume again. */
+export const CLOSE_RESUME_INTERRUPTED = 4004;

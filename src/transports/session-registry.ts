@@ -16,11 +16,27 @@ export interface HostedSession {
   ip: string;
   readonly resumeDigest: Buffer;
   expiry: NodeJS.Timeout | undefined;
+  /** Set while the session moves to another instance (scale-out): the id of the instance taking it over. */
+  handedTo: string | null;
+}
+
+export type ForgetReason = 'expired' | 'evicted' | 'closed' | 'released' | 'drained';
+
+/** What the scale-out layer (src/cluster) hears about a session's life here. Must not throw. */
+export interface SessionRegistryHooks {
+  attached(entry: HostedSession): void;
+  detached(entry: HostedSession): void;
+  forgotten(entry: HostedSession, reason: ForgetReason): void;
 }
 
 /** A fresh resume token: 32 random bytes, base64url. Only its digest is kept. */
 export function createResumeToken(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/** The digest kept (and shared between instances) instead of a resume token. */
+export function digestToken(token: string): Buffer {
+  return digest(token);
 }
 
 function digest(token: string): Buffer {
@@ -34,6 +50,7 @@ export class SessionRegistry {
   private readonly perIp = new Map<string, number>();
   private attached = 0;
   private draining = false;
+  private hooks: SessionRegistryHooks | null = null;
 
   constructor(
     private readonly resumeTtlMs: number,
@@ -64,10 +81,53 @@ export class SessionRegistry {
     return this.perIp.get(ip) ?? 0;
   }
 
-  host(session: Session, log: EventLog, resumeToken: string): HostedSession {
-    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest: digest(resumeToken), expiry: undefined };
+  setHooks(hooks: SessionRegistryHooks): void {
+    this.hooks = hooks;
+  }
+
+  host(session: Session, log: EventLog, resumeDigest: Buffer): HostedSession {
+    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest, expiry: undefined, handedTo: null };
     this.hosted.set(session.id, entry);
     return entry;
+  }
+
+  get(sessionId: string): HostedSession | undefined {
+    return this.hosted.get(sessionId);
+  }
+
+  /** Every hosted session (attached or waiting). */
+  all(): IterableIterator<HostedSession> {
+    return this.hosted.values();
+  }
+
+  /** Open connections per client address, as counted here. */
+  ipCounts(): ReadonlyMap<string, number> {
+    return this.perIp;
+  }
+
+  /**
+   * The session is moving to instance `to`: its socket here (if any) is closed as stale (4003), and it waits,
+   * detached, until its running response ends and it can be released. A safety expiry still applies.
+   */
+  handOff(entry: HostedSession, to: string, closeStale: (socket: WebSocket) => void): void {
+    entry.handedTo = to;
+    const socket = entry.socket;
+    if (socket !== null) {
+      this.detach(entry, { keep: true });
+      closeStale(socket);
+    } else if (!this.detached.has(entry)) {
+      this.detach(entry, { keep: true });
+    }
+  }
+
+  /** The move is complete: another instance owns the session now. Forget it here without touching the store. */
+  release(entry: HostedSession): void {
+    this.forget(entry, 'released');
+  }
+
+  /** The move failed (the store went away): the session stays here, waiting for a resume as before. */
+  cancelHandOff(entry: HostedSession): void {
+    entry.handedTo = null;
   }
 
   attach(entry: HostedSession, socket: WebSocket, outbox: Outbox, ip: string): void {
@@ -80,6 +140,7 @@ export class SessionRegistry {
     entry.ip = ip;
     this.attached += 1;
     this.perIp.set(ip, this.forIp(ip) + 1);
+    this.hooks?.attached(entry);
   }
 
   /**
@@ -99,15 +160,16 @@ export class SessionRegistry {
     // A session nobody said anything in has nothing worth resuming.
     if (options.keep && this.resumeTtlMs > 0 && !this.draining && !entry.session.isPristine) {
       clearTimeout(entry.expiry);
-      entry.expiry = setTimeout(() => this.forget(entry), this.resumeTtlMs);
+      entry.expiry = setTimeout(() => this.forget(entry, 'expired'), this.resumeTtlMs);
       entry.expiry.unref();
       this.detached.add(entry);
+      this.hooks?.detached(entry);
       if (this.detached.size > this.maxDetached) {
         const oldest = this.detached.values().next().value;
-        if (oldest !== undefined) this.forget(oldest);
+        if (oldest !== undefined) this.forget(oldest, 'evicted');
       }
     } else {
-      this.forget(entry);
+      this.forget(entry, this.draining ? 'drained' : 'closed');
     }
   }
 
@@ -118,13 +180,14 @@ export class SessionRegistry {
   claim(sessionId: string, resumeToken: string): HostedSession | null {
     const entry = this.hosted.get(sessionId);
     const probe = digest(resumeToken);
+    // A session moving to another instance is returned too: the caller decides whether it can come back.
     if (entry === undefined || !timingSafeEqual(entry.resumeDigest, probe)) return null;
     return entry;
   }
 
   /** Drops a session that never connected anywhere (a fresh one replaced by a resume). */
   discard(entry: HostedSession): void {
-    this.forget(entry);
+    this.forget(entry, 'closed');
   }
 
   /**
@@ -145,16 +208,18 @@ export class SessionRegistry {
     for (const entry of this.hosted.values()) {
       entry.session.interruptActive();
       if (entry.socket !== null) closed.push(closeSocket(entry.socket));
-      else this.forget(entry);
+      else this.forget(entry, 'drained');
     }
     await Promise.all(closed);
   }
 
-  private forget(entry: HostedSession): void {
+  private forget(entry: HostedSession, reason: ForgetReason): void {
     clearTimeout(entry.expiry);
     this.detached.delete(entry);
     entry.session.close();
-    if (this.hosted.get(entry.session.id) === entry) this.hosted.delete(entry.session.id);
+    if (this.hosted.get(entry.session.id) !== entry) return;
+    this.hosted.delete(entry.session.id);
+    this.hooks?.forgotten(entry, reason);
   }
 }
 

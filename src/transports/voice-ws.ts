@@ -6,17 +6,28 @@ import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { EventLog } from '../session/event-log.js';
-import { Session } from '../session/session.js';
-import type { SessionResumeEvent } from '../protocol.js';
+import type { SessionCluster } from '../cluster/session-cluster.js';
+import type { RemoteResume, ResumeFailure, RestoredSession } from '../cluster/remote-resume.js';
+import type { SharedLimits } from '../cluster/shared-limits.js';
+import type { ClientEvent, SessionResumeEvent, TurnEvent } from '../protocol.js';
+import { EventLog, type LoggedEvent } from '../session/event-log.js';
+import { markReply } from '../session/history.js';
+import { Session, type SessionOptions } from '../session/session.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { parseClientFrame } from './client-frames.js';
 import { closeOrTerminate, IdleTimer, startHeartbeat, toBuffer } from './connection-guards.js';
-import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_RESUMED_ELSEWHERE, CLOSE_SLOW_CONSUMER } from './close-codes.js';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_RESUME_INTERRUPTED,
+  CLOSE_RESUMED_ELSEWHERE,
+  CLOSE_SLOW_CONSUMER,
+} from './close-codes.js';
 import { Outbox } from './outbox.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
-import { createResumeToken, type HostedSession, type SessionRegistry } from './session-registry.js';
+import { createResumeToken, digestToken, type HostedSession, type SessionRegistry } from './session-registry.js';
 
 export interface VoiceTransportOptions {
   config: Readonly<Config>;
@@ -27,15 +38,28 @@ export interface VoiceTransportOptions {
   logger: Logger;
   /** Rejects the upgrade (HTTP 401/403/429/503) before any WebSocket exists. */
   admission: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Scale-out (REDIS_URL): sessions mirrored to Redis and resumable on any instance. Null: memory only. */
+  cluster: SessionCluster | null;
+  /** Scale-out: turn limits shared by every instance (the local ones apply while Redis is down). */
+  sharedLimits: SharedLimits | null;
 }
 
 const MINUTE_MS = 60_000;
 /** Upper bound of one session's replay buffer, whatever REPLAY_BUFFER_EVENTS says. */
 const REPLAY_BUFFER_MAX_BYTES = 1024 * 1024;
 
+const RESUME_FAILURES: Record<ResumeFailure, string> = {
+  not_found: 'That session is unknown or has expired; this connection continues as a new session.',
+  bad_token: 'That resume token does not match the session; this connection continues as a new session.',
+  moved: 'That session was resumed on another connection meanwhile; this connection continues as a new session.',
+  unavailable: 'The shared session store is unavailable, so that session cannot be resumed here; this connection continues as a new session.',
+  aborted: 'The resume was abandoned.',
+};
+
 export function registerVoiceTransport(app: FastifyInstance, options: VoiceTransportOptions): void {
-  const { config, sessions, metrics, logger } = options;
+  const { config, sessions, metrics, logger, cluster, sharedLimits } = options;
   const tokenTurns = new SlidingWindowLimiter(config.turnsPerMinutePerToken, MINUTE_MS);
+  const sessionTurns = new SlidingWindowLimiter(config.turnsPerMinute, MINUTE_MS);
 
   app.get('/v1/voice', { websocket: true, onRequest: options.admission }, (socket: WebSocket, request) => {
     if (sessions.isDraining) {
@@ -54,6 +78,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     sessions.attach(current, socket, outbox, request.ip);
     metrics.openSessions.inc();
     current.session.start();
+    /** A resume of a session hosted elsewhere, while it is being taken over. */
+    let relay: RemoteResume | null = null;
 
     // A reader this slow would grow memory without bound: interrupt its response, flush, and close.
     const disconnectSlowConsumer = () => {
@@ -64,27 +90,113 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
     };
 
-    const resume = (event: SessionResumeEvent) => {
-      const claimed = sessions.claim(event.sessionId, event.resumeToken);
-      if (claimed === null || claimed === current) {
-        metrics.rejectedConnections.inc({ reason: 'resume_failed' });
-        return current.session.reportError(new GatewayError('GW_RESUME_FAILED'), event.eventId);
-      }
-      claimed.socket?.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
-      const replay = claimed.log.since(event.lastSeq);
+    /** This socket now speaks for `entry`: the stale socket (if any) is closed, `replay` goes out first. */
+    const switchTo = (entry: HostedSession, replay: readonly LoggedEvent[]) => {
+      entry.socket?.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
       // The fresh session this socket started with is dropped, unless the client already talked in it.
       sessions.detach(current, { keep: !current.session.isPristine });
-      current = claimed;
-      outbox = new Outbox(socket, claimed.log, outboxOptions);
-      sessions.attach(claimed, socket, outbox, request.ip);
-      const events = replay ?? claimed.log.buffered();
-      outbox.replay(events);
-      claimed.session.announce({ type: 'session.resumed', sessionId: claimed.session.id, resumedFrom: event.lastSeq, replayed: events.length, missedEvents: replay === null });
-      logger.info({ sessionId: claimed.session.id, replayed: events.length, missedEvents: replay === null }, 'session resumed');
+      current = entry;
+      outbox = new Outbox(socket, entry.log, outboxOptions);
+      sessions.attach(entry, socket, outbox, request.ip);
+      outbox.replay(replay);
     };
 
-    const sessionTurns = new SlidingWindowLimiter(config.turnsPerMinute, MINUTE_MS);
-    const idle = new IdleTimer(config.idleTimeoutMs, () => current.session.hasActiveResponse, () => {
+    const resumeFailed = (reason: ResumeFailure, eventId: string | undefined) => {
+      metrics.rejectedConnections.inc({ reason: 'resume_failed' });
+      current.session.reportError(new GatewayError('GW_RESUME_FAILED', { message: RESUME_FAILURES[reason] }), eventId);
+    };
+
+    const resume = (event: SessionResumeEvent): Promise<void> | undefined => {
+      const claimed = sessions.claim(event.sessionId, event.resumeToken);
+      if (claimed === current) return void resumeFailed('moved', event.eventId);
+      // Handed off to another instance that the client then left: take it back, or wait until it has moved.
+      const back = claimed !== null && claimed.handedTo !== null && cluster !== null ? cluster.reclaim(claimed) : true;
+      if (back !== true) return back.then(() => resumeElsewhere(event));
+      if (claimed !== null) {
+        const replay = claimed.log.since(event.lastSeq);
+        const events = replay ?? claimed.log.buffered();
+        switchTo(claimed, events);
+        claimed.session.announce({ type: 'session.resumed', sessionId: claimed.session.id, resumedFrom: event.lastSeq, replayed: events.length, missedEvents: replay === null });
+        logger.info({ sessionId: claimed.session.id, replayed: events.length, missedEvents: replay === null }, 'session resumed');
+        return undefined;
+      }
+      return resumeElsewhere(event);
+    };
+
+    /** A resume of a session this instance does not host: through the shared store, if there is one. */
+    const resumeElsewhere = (event: SessionResumeEvent): Promise<void> | undefined => {
+      if (cluster === null || config.resumeTtlMs === 0) return void resumeFailed('not_found', event.eventId);
+      const pending = cluster.resumeRemote(event, { write: (e) => socket.readyState === socket.OPEN && socket.send(e.json) });
+      relay = pending;
+      return pending.done.then((outcome) => {
+        relay = null;
+        if (!outcome.ok) {
+          if (outcome.reason === 'aborted') return;
+          // The client already holds events of the old session: it must not carry on in a fresh one here.
+          if (outcome.relayed && outcome.reason === 'moved') return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
+          if (outcome.relayed) return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
+          return resumeFailed(outcome.reason, event.eventId);
+        }
+        const { restored } = outcome;
+        const entry = hostRestored(options, restored);
+        if (socket.readyState !== socket.OPEN) return sessions.detach(entry, { keep: true });
+        switchTo(entry, restored.replay);
+        if (restored.announce !== null) entry.session.announce({ type: 'session.resumed', sessionId: restored.sessionId, ...restored.announce });
+        if (restored.unfinished !== null) {
+          const error = new GatewayError('GW_INSTANCE_LOST');
+          entry.session.announce({
+            type: 'response.done',
+            responseId: restored.unfinished.responseId,
+            status: 'failed',
+            text: restored.unfinished.text,
+            timings: { firstTokenMs: null, firstSpeechMs: null, totalMs: 0 },
+            error: { code: error.code, message: error.message, retryable: error.retryable },
+          });
+        }
+        logger.info({ sessionId: restored.sessionId, relayed: restored.announce === null, unfinished: restored.unfinished !== null }, 'session resumed from another instance');
+      });
+    };
+
+    const takeTurn = (event: TurnEvent): Promise<void> | undefined => {
+      const { session } = current;
+      const local = () => Math.max(sessionTurns.take(session.id), tokenId === null ? 0 : tokenTurns.take(tokenId));
+      const decide = (waitMs: number) => {
+        if (waitMs <= 0) return session.handle(event);
+        session.reportError(
+          new GatewayError('GW_RATE_LIMITED', { message: `Too many turns; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs }),
+          event.eventId,
+        );
+      };
+      if (sharedLimits === null) return void decide(local());
+      // Shared across instances; the local windows decide while Redis cannot answer.
+      return sharedLimits.takeTurn(session.id, tokenId).then((shared) => decide(shared ?? local()));
+    };
+
+    const handleEvent = (event: ClientEvent): Promise<void> | undefined => {
+      if (event.type === 'session.resume') return resume(event);
+      if (event.type === 'turn') return takeTurn(event);
+      current.session.handle(event);
+      return undefined;
+    };
+
+    // Frames are handled strictly in order. A step that must wait (a shared rate limit, a session moving here
+    // from another instance) holds the frames behind it; while a session moves, barge-ins go to its old owner.
+    const inbox: (() => Promise<void> | undefined)[] = [];
+    let busy = false;
+    const run = (step: () => Promise<void> | undefined) => {
+      const pending = step();
+      if (pending === undefined) return;
+      busy = true;
+      void pending
+        .catch((err: unknown) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'))
+        .finally(() => {
+          busy = false;
+          while (!busy && inbox.length > 0) run(inbox.shift() as () => Promise<void> | undefined);
+        });
+    };
+    const enqueue = (step: () => Promise<void> | undefined) => (busy ? inbox.push(step) : run(step));
+
+    const idle = new IdleTimer(config.idleTimeoutMs, () => current.session.hasActiveResponse || relay !== null, () => {
       metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
       closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
     });
@@ -97,21 +209,15 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
       idle.touch();
-      const { session } = current;
       const frame = parseClientFrame(toBuffer(data), isBinary, config.maxFrameBytes);
-      if (!frame.ok) return session.reportError(frame.error, frame.eventId);
+      if (!frame.ok) return enqueue(() => void current.session.reportError(frame.error, frame.eventId));
       const event = frame.event;
-      if (event.type === 'session.resume') return resume(event);
-      if (event.type === 'turn') {
-        const waitMs = Math.max(sessionTurns.take(session.id), tokenId === null ? 0 : tokenTurns.take(tokenId));
-        if (waitMs > 0) {
-          return session.reportError(
-            new GatewayError('GW_RATE_LIMITED', { message: `Too many turns; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs }),
-            event.eventId,
-          );
-        }
+      if (relay !== null) {
+        // The old owner still runs the response: a barge-in or a tool result must reach it now, not after it ends.
+        if (event.type === 'response.cancel' || event.type === 'tool.result') return relay.forward(event);
+        if (event.type === 'turn') relay.forward({ type: 'response.cancel' });
       }
-      session.handle(event);
+      enqueue(() => handleEvent(event));
     });
     socket.on('error', (err) => {
       // ws reports protocol violations here (a frame over the hard cap: 1009; invalid UTF-8: 1007), then closes.
@@ -120,6 +226,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     socket.on('close', () => {
       idle.stop();
       clearInterval(heartbeat);
+      relay?.abort();
       // The session may already belong to a newer connection (resumed elsewhere); only detach it from this one.
       if (current.socket === socket) sessions.detach(current, { keep: true });
       metrics.openSessions.dec();
@@ -129,12 +236,33 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
 
 /** A new session with its event log and resume token, registered but not yet attached to a socket. */
 function hostSession(options: VoiceTransportOptions): HostedSession {
-  const { config } = options;
-  const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
   const resumeToken = createResumeToken();
+  return hostWith(options, digestToken(resumeToken), (sessionOptions) => new Session({
+    ...sessionOptions,
+    ...(options.config.resumeTtlMs > 0 ? { resume: { token: resumeToken, ttlMs: options.config.resumeTtlMs } } : {}),
+  }));
+}
+
+/** A session taken over from another instance: its state restored, its numbering continued. */
+function hostRestored(options: VoiceTransportOptions, restored: RestoredSession): HostedSession {
+  const snapshot = structuredClone(restored.snapshot);
+  // What a dead owner's reply had said stays in history, marked as cut off, like any failed reply.
+  const unfinished = restored.unfinished?.text ?? '';
+  if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
+  const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
+  entry.log.continueFrom(restored.lastSeq, restored.recent);
+  options.cluster?.trackRestored(entry);
+  return entry;
+}
+
+type BaseSessionOptions = Pick<SessionOptions, 'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'>;
+
+function hostWith(options: VoiceTransportOptions, resumeDigest: Buffer, create: (base: BaseSessionOptions) => Session): HostedSession {
+  const { config, cluster } = options;
+  const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
   // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
   const holder: { entry?: HostedSession } = {};
-  const session = new Session({
+  const session = create({
     config,
     chat: options.chat,
     tools: options.tools,
@@ -142,8 +270,9 @@ function hostSession(options: VoiceTransportOptions): HostedSession {
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),
-    ...(config.resumeTtlMs > 0 ? { resume: { token: resumeToken, ttlMs: config.resumeTtlMs } } : {}),
+    ...(cluster !== null && config.resumeTtlMs > 0 ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) } : {}),
   });
-  holder.entry = options.sessions.host(session, log, resumeToken);
+  holder.entry = options.sessions.host(session, log, resumeDigest);
+  if (cluster !== null && config.resumeTtlMs > 0 && session.isPristine) cluster.track(holder.entry);
   return holder.entry;
 }

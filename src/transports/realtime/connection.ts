@@ -14,7 +14,7 @@ import type { ChatStreamer } from '../../upstream/types.js';
 import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../close-codes.js';
 import { Outbox } from '../outbox.js';
 import type { SlidingWindowLimiter } from '../rate-limiter.js';
-import { createResumeToken, type SessionRegistry } from '../session-registry.js';
+import { createResumeToken, digestToken, type SessionRegistry } from '../session-registry.js';
 import { RealtimeConversation } from './conversation.js';
 import { detectDialect, type Dialect } from './dialect.js';
 import { parseRealtimeFrame } from './events-in.js';
@@ -99,7 +99,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   // The registry counts, limits and drains this connection like a /v1/voice one. Resume is not offered here:
   // the token is never disclosed, events are never logged for replay, and the outbox is never written to.
   const log = new EventLog(0, 0);
-  const entry = sessions.host(session, log, createResumeToken());
+  const entry = sessions.host(session, log, digestToken(createResumeToken()));
   sessions.attach(entry, socket, new Outbox(socket, log, { softLimitBytes: Infinity, hardLimitBytes: Infinity, onOverflow: () => {} }), request.ip);
   metrics.openSessions.inc();
   const model = (request.query as Record<string, unknown> | undefined)?.model;

@@ -1,0 +1,116 @@
+// The gateway's connections to Redis (ioredis): one for commands, one for pub/sub, and short-lived ones for
+// blocking stream reads. Tracks whether Redis is usable, so callers degrade to in-memory state instead of
+// queueing work behind a dead server: commands fail fast while it is down, and ioredis keeps reconnecting.
+import { EventEmitter } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface RedisLinkEvents {
+  up: [];
+  down: [reason: string];
+}
+
+/** Reconnect backoff: quick at first, then at most every 2 s, forever (Redis may come back any time). */
+function retryDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 6), 2_000);
+}
+
+/** host:port of a Redis URL, for logs: the URL itself may carry a password. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+export class RedisLink extends EventEmitter<RedisLinkEvents> {
+  /** Commands (auto-pipelined: one round trip carries everything issued in the same tick). */
+  readonly commands: Redis;
+  /** Subscriptions only (a subscribed connection cannot run other commands). */
+  readonly subscriber: Redis;
+  private up = false;
+  private closing = false;
+  private readonly blockingReaders = new Set<Redis>();
+
+  constructor(
+    private readonly url: string,
+    readonly keyPrefix: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.commands = new Redis(url, this.options({ enableAutoPipelining: true }));
+    // Subscriptions may be issued before the first connect; ioredis re-subscribes after every reconnect.
+    this.subscriber = new Redis(url, this.options({ enableOfflineQueue: true, maxRetriesPerRequest: null }));
+    this.commands.on('ready', () => this.setUp(true));
+    this.commands.on('close', () => this.setUp(false, 'connection closed'));
+    // ioredis reports every failed attempt here; the state change is what matters, the rest is debug noise.
+    this.commands.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis error'));
+    this.subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis subscriber error'));
+  }
+
+  get isUp(): boolean {
+    return this.up && !this.closing;
+  }
+
+  /** Resolves once both connections are ready, or rejects after `timeoutMs` (the gateway then starts degraded). */
+  async ready(timeoutMs: number): Promise<void> {
+    const both = Promise.all([waitReady(this.commands), waitReady(this.subscriber)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis not reachable within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([both, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A separate connection for one blocking read (XREAD BLOCK would stall every other command). Close it after use. */
+  blockingReader(): Redis {
+    const reader = new Redis(this.url, this.options({ maxRetriesPerRequest: 0, enableOfflineQueue: true }));
+    reader.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis reader error'));
+    this.blockingReaders.add(reader);
+    reader.once('end', () => this.blockingReaders.delete(reader));
+    return reader;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const reader of this.blockingReaders) reader.disconnect();
+    await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
+    this.commands.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  private setUp(up: boolean, reason = ''): void {
+    if (this.closing || up === this.up) return;
+    this.up = up;
+    if (up) {
+      this.logger.info({ redis: describeRedisUrl(this.url) }, 'redis connected');
+      this.emit('up');
+    } else {
+      this.logger.warn({ redis: describeRedisUrl(this.url), reason }, 'redis unavailable: serving from memory until it returns');
+      this.emit('down', reason);
+    }
+  }
+
+  private options(overrides: Partial<RedisOptions>): RedisOptions {
+    return {
+      // Fail fast while disconnected: the caller falls back to memory instead of waiting on a queue.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: retryDelay,
+      lazyConnect: false,
+      ...overrides,
+    };
+  }
+}
+
+function waitReady(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}

@@ -1,0 +1,212 @@
+// Resuming, on this instance, a session another instance (or nobody) hosts. Two ways:
+// - relay: the owner is alive. Ask it to hand the session off; until it releases it (its running response may
+//   still be streaming), relay the owner's events from the session's Redis stream to the client, in seq order,
+//   and forward the client's barge-ins to the owner. Then restore the final state here.
+// - take over: the owner is gone (crashed, or released it earlier). Claim ownership with a compare-and-set,
+//   replay what the client missed from the stream, and restore the last stored state. A response the dead owner
+//   never finished is reported as failed, and what it had said is kept in history.
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ClientEvent, SessionResumeEvent } from '../protocol.js';
+import type { LoggedEvent } from '../session/event-log.js';
+import type { SessionSnapshot } from '../session/snapshot.js';
+import { digestToken } from '../transports/session-registry.js';
+import type { ControlChannel } from './control-channel.js';
+import type { InstancePresence } from './instance-presence.js';
+import type { RedisLink } from './redis-link.js';
+import type { SessionStore, StoredSession, StreamItem } from './session-store.js';
+
+/** Where relayed events go: the resuming client's socket. */
+export interface RelayTarget {
+  write(event: LoggedEvent): void;
+}
+
+export interface RestoredSession {
+  sessionId: string;
+  digest: Buffer;
+  snapshot: SessionSnapshot;
+  /** The restored event log continues after this seq. */
+  lastSeq: number;
+  /** The session's recent events (for the restored log's replay buffer), oldest first. */
+  recent: LoggedEvent[];
+  /** Events the client has not been sent yet (take-over only; a relay has sent them already). */
+  replay: LoggedEvent[];
+  /** Take-over only: this instance announces session.resumed itself. Null when the old owner announced it. */
+  announce: { resumedFrom: number; replayed: number; missedEvents: boolean } | null;
+  /** A response a dead owner never finished: its id and the text the client was sent. */
+  unfinished: { responseId: string; text: string } | null;
+}
+
+export type ResumeFailure = 'not_found' | 'bad_token' | 'unavailable' | 'moved' | 'aborted';
+
+export type ResumeOutcome =
+  | { ok: true; restored: RestoredSession }
+  /** `relayed`: events of the old session already reached the client, so its socket must not carry on as a fresh session. */
+  | { ok: false; reason: ResumeFailure; relayed: boolean };
+
+export interface RemoteResumeOptions {
+  store: SessionStore;
+  link: RedisLink;
+  presence: InstancePresence;
+  control: ControlChannel;
+  instanceId: string;
+  /** Store TTL to set when taking ownership. */
+  ttlMs: number;
+  request: SessionResumeEvent;
+  target: RelayTarget;
+  logger: Logger;
+}
+
+/** How long one blocking read waits before the owner's liveness is checked again. */
+const TAIL_BLOCK_MS = 1_000;
+/** Events kept for the restored log's replay buffer. */
+const RECENT_EVENTS = 2_000;
+
+class ResumeAborted extends Error {}
+
+export class RemoteResume {
+  readonly done: Promise<ResumeOutcome>;
+  private owner: string | null = null;
+  private readonly forwardQueue: ClientEvent[] = [];
+  private aborted = false;
+  private forwardedSeq: number;
+  private relayed = false;
+  private recent: LoggedEvent[] = [];
+  private reader: ReturnType<RedisLink['blockingReader']> | null = null;
+
+  constructor(private readonly options: RemoteResumeOptions) {
+    this.forwardedSeq = options.request.lastSeq;
+    this.done = this.run().catch((err: unknown) => {
+      if (!(err instanceof ResumeAborted)) options.logger.warn({ sessionId: options.request.sessionId, err: String(err) }, 'remote resume failed');
+      return { ok: false as const, reason: err instanceof ResumeAborted ? ('aborted' as const) : ('unavailable' as const), relayed: this.relayed };
+    });
+  }
+
+  get sessionId(): string {
+    return this.options.request.sessionId;
+  }
+
+  /** A client frame for the response the old owner is still running (barge-in, tool result). */
+  forward(event: ClientEvent): void {
+    if (this.owner === null) {
+      this.forwardQueue.push(event);
+      return;
+    }
+    this.options.control.send(this.owner, { t: 'frame', sessionId: this.sessionId, frame: JSON.stringify(event) }).catch(() => undefined);
+  }
+
+  /** The client went away. The hand-off still completes at the owner; whoever resumes next takes it from the store. */
+  abort(): void {
+    this.aborted = true;
+    this.reader?.disconnect();
+  }
+
+  private async run(): Promise<ResumeOutcome> {
+    const { store, request, instanceId, presence } = this.options;
+    const stored = await store.load(request.sessionId);
+    if (stored === null) return this.fail('not_found');
+    if (!timingSafeEqual(stored.digest, digestToken(request.resumeToken))) return this.fail('bad_token');
+    if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner))) return this.relay(stored.owner);
+    return this.takeOver(stored);
+  }
+
+  private async relay(owner: string): Promise<ResumeOutcome> {
+    const { store, request, control, instanceId, link } = this.options;
+    this.reader = link.blockingReader();
+    try {
+      const backlog = await store.readAll(request.sessionId);
+      // Markers already in the stream end earlier hand-offs; only one after our request counts.
+      let lastId = backlog.at(-1)?.id ?? '0-0';
+      for (const item of backlog) if ('events' in item) this.pass(item.events);
+      await control.send(owner, { t: 'handoff', sessionId: request.sessionId, to: instanceId, lastSeq: request.lastSeq });
+      this.owner = owner;
+      for (const event of this.forwardQueue.splice(0)) this.forward(event);
+      for (;;) {
+        this.checkAborted();
+        const items: StreamItem[] = await store.tail(this.reader, request.sessionId, lastId, TAIL_BLOCK_MS);
+        this.checkAborted();
+        for (const item of items) {
+          lastId = item.id;
+          if ('events' in item) {
+            this.pass(item.events);
+            continue;
+          }
+          const final = await store.load(request.sessionId);
+          if (final === null) return this.fail('not_found');
+          // Released to nobody: the owner shut down meanwhile; take it over from what it left.
+          if (item.releasedTo === '') return this.takeOver(final);
+          if (item.releasedTo !== instanceId) return this.fail('moved');
+          return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], null, null);
+        }
+        // Nothing new for a while: is the owner still there to finish the hand-off?
+        if (items.length === 0 && !(await this.options.presence.isAlive(owner))) {
+          this.options.logger.warn({ sessionId: request.sessionId, owner }, 'owner died during hand-off; taking the session over');
+          const current = await store.load(request.sessionId);
+          return current === null ? this.fail('not_found') : this.takeOver(current);
+        }
+      }
+    } finally {
+      this.reader.disconnect();
+      this.reader = null;
+    }
+  }
+
+  private async takeOver(stored: StoredSession): Promise<ResumeOutcome> {
+    const { store, request, instanceId, ttlMs } = this.options;
+    if (!(await store.takeOwnership(request.sessionId, stored.owner, instanceId, ttlMs))) return this.fail('moved');
+    const events = (await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : []));
+    const lastSeq = Math.max(stored.seq, events.at(-1)?.seq ?? 0, this.forwardedSeq);
+    const replay = events.filter((e) => e.seq > this.forwardedSeq);
+    const missedEvents = this.forwardedSeq < lastSeq && (replay[0]?.seq ?? Infinity) > this.forwardedSeq + 1;
+    this.recent = events.slice(-RECENT_EVENTS);
+    const announce = { resumedFrom: request.lastSeq, replayed: replay.length + (this.forwardedSeq - request.lastSeq), missedEvents };
+    return this.restored(stored, lastSeq, replay, announce, findUnfinished(events));
+  }
+
+  private restored(stored: StoredSession, lastSeq: number, replay: LoggedEvent[], announce: RestoredSession['announce'], unfinished: RestoredSession['unfinished']): ResumeOutcome {
+    return {
+      ok: true,
+      restored: { sessionId: this.sessionId, digest: stored.digest, snapshot: stored.snapshot, lastSeq, recent: this.recent, replay, announce, unfinished },
+    };
+  }
+
+  /** Relays events the client has not seen, in seq order, once each. */
+  private pass(events: readonly LoggedEvent[]): void {
+    for (const event of events) {
+      this.recent.push(event);
+      if (event.seq <= this.forwardedSeq) continue;
+      this.forwardedSeq = event.seq;
+      this.relayed = true;
+      this.options.target.write(event);
+    }
+    if (this.recent.length > RECENT_EVENTS * 2) this.recent = this.recent.slice(-RECENT_EVENTS);
+  }
+
+  private checkAborted(): void {
+    if (this.aborted) throw new ResumeAborted();
+  }
+
+  private fail(reason: ResumeFailure): ResumeOutcome {
+    return { ok: false, reason, relayed: this.relayed };
+  }
+}
+
+/** The last response.created with no response.done after it, and the text its deltas carried. */
+function findUnfinished(events: readonly LoggedEvent[]): RestoredSession['unfinished'] {
+  let open: { responseId: string; text: string } | null = null;
+  for (const event of events) {
+    // Only the few event types that matter are parsed in full.
+    if (!event.json.includes('"type":"response.')) continue;
+    let parsed: { type?: unknown; responseId?: unknown; text?: unknown };
+    try {
+      parsed = JSON.parse(event.json) as typeof parsed;
+    } catch {
+      continue;
+    }
+    if (parsed.type === 'response.created' && typeof parsed.responseId === 'string') open = { responseId: parsed.responseId, text: '' };
+    else if (open === null || parsed.responseId !== open.responseId) continue;
+    else if (parsed.type === 'response.done') open = null;
+    else if (parsed.type === 'response.delta' && typeof parsed.text === 'string') open.text += parsed.text;
+  }
+  return open;
+}

@@ -1,0 +1,87 @@
+// Assembles scale-out when REDIS_URL is set: the Redis link, this instance's presence, the shared session store
+// and cluster, and the shared limits. Redis being down at start-up is not fatal: the gateway starts degraded,
+// serving from memory, and catches up when Redis appears.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { SessionRegistry } from '../transports/session-registry.js';
+import { InstancePresence } from './instance-presence.js';
+import { describeRedisUrl, RedisLink } from './redis-link.js';
+import { SessionCluster } from './session-cluster.js';
+import { SessionStore } from './session-store.js';
+import { SharedLimits } from './shared-limits.js';
+
+/** How long start-up waits for Redis before starting degraded. */
+const STARTUP_WAIT_MS = 3_000;
+/** Slack on top of the idle timeout for a session's Redis TTL while a socket is attached. */
+const ATTACHED_TTL_SLACK_MS = 60_000;
+
+export interface ScaleOut {
+  readonly instanceId: string;
+  readonly link: RedisLink;
+  readonly cluster: SessionCluster | null;
+  readonly limits: SharedLimits;
+  /** 'up' or 'down' (degraded: new conversations in memory only). */
+  status(): 'up' | 'down';
+  close(): Promise<void>;
+}
+
+export async function startScaleOut(config: Readonly<Config>, redisUrl: string, registry: SessionRegistry, metrics: GatewayMetrics, logger: Logger): Promise<ScaleOut> {
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = logger.child({ component: 'scale-out', instanceId });
+  const link = new RedisLink(redisUrl, config.redisKeyPrefix, log);
+  metrics.redisUp.set(0);
+  link.on('up', () => metrics.redisUp.set(1));
+  link.on('down', () => metrics.redisUp.set(0));
+  const onStoreError = (operation: string) => metrics.redisErrors.inc({ operation });
+
+  const presence = new InstancePresence(link, instanceId);
+  const limits = new SharedLimits(link, {
+    instanceId,
+    turnsPerMinute: config.turnsPerMinute,
+    turnsPerMinutePerToken: config.turnsPerMinutePerToken,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+  });
+  // Redis may have lost this instance's connection counts (a restart): local truth rewrites them.
+  link.on('up', () => void limits.resyncConnections(registry.ipCounts()));
+  const cluster =
+    config.resumeTtlMs > 0
+      ? new SessionCluster({
+          link,
+          store: new SessionStore(link, { maxEvents: Math.max(config.replayBufferEvents, 1) }),
+          presence,
+          registry,
+          instanceId,
+          detachedTtlMs: config.resumeTtlMs,
+          attachedTtlMs: config.resumeTtlMs + config.idleTimeoutMs + ATTACHED_TTL_SLACK_MS,
+          maxFrameBytes: config.maxFrameBytes,
+          logger: log,
+          onStoreError,
+        })
+      : null;
+
+  try {
+    await link.ready(STARTUP_WAIT_MS);
+  } catch (err) {
+    log.warn({ redis: describeRedisUrl(redisUrl), err: String(err) }, 'redis not reachable at start-up: starting degraded (sessions in memory only)');
+  }
+  if (link.isUp) metrics.redisUp.set(1);
+  presence.start();
+  cluster?.start();
+  log.info({ redis: describeRedisUrl(redisUrl), up: link.isUp }, 'scale-out enabled');
+
+  return {
+    instanceId,
+    link,
+    cluster,
+    limits,
+    status: () => (link.isUp ? 'up' : 'down'),
+    async close() {
+      await cluster?.settle();
+      await presence.stop();
+      await link.close();
+    },
+  };
+}

@@ -1,0 +1,373 @@
+// Scale-out with Redis: two gateway instances share one real redis-server. A client that drops can resume on
+// either instance, between responses or in the middle of one (the rest of a response still streaming on the
+// first instance is relayed to the second); limits hold across instances; Redis can die and come back.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerEvent } from '../src/protocol.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import type { ChatMessage } from '../src/upstream/types.js';
+import { startGatewayFor, VoiceClient, type GatewayUnderTest } from './helpers.js';
+import { RedisServer } from './redis-server.js';
+
+type Ready = Extract<ServerEvent, { type: 'session.ready' }>;
+type Done = Extract<ServerEvent, { type: 'response.done' }>;
+
+const REPLY = 'One two three four five six seven eight.';
+
+let redis: RedisServer;
+let simulator: Simulator;
+let a: GatewayUnderTest;
+let b: GatewayUnderTest;
+let testNo = 0;
+const clients: VoiceClient[] = [];
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis.kill();
+});
+
+async function startPair(env: Record<string, string> = {}): Promise<void> {
+  testNo += 1;
+  simulator = await startSimulator({ port: 0, host: '127.0.0.1', defaults: { ttftMs: 0, interTokenMs: 0 } });
+  const shared = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `t${testNo}:`, ...env };
+  a = await startGatewayFor(simulator.url, { env: shared });
+  b = await startGatewayFor(simulator.url, { env: shared });
+}
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.socket.terminate();
+  await a.close();
+  await b.close();
+  await simulator.close();
+});
+
+async function connect(gateway: GatewayUnderTest): Promise<VoiceClient> {
+  const client = await VoiceClient.connect(gateway.voiceUrl);
+  clients.push(client);
+  return client;
+}
+
+function ready(client: VoiceClient): Ready {
+  return client.events[0] as Ready;
+}
+
+function lastSeq(client: VoiceClient): number {
+  return client.events.at(-1)?.seq ?? 0;
+}
+
+/** Resumes `from`'s session on `gateway`; resolves at session.resumed or an error. */
+async function resumeOn(gateway: GatewayUnderTest, from: VoiceClient, options: { lastSeq?: number; token?: string } = {}): Promise<VoiceClient> {
+  const client = await connect(gateway);
+  const { sessionId, resumeToken } = ready(from);
+  client.send({ type: 'session.resume', sessionId, resumeToken: options.token ?? resumeToken ?? '', lastSeq: options.lastSeq ?? lastSeq(from) });
+  await client.waitFor((e) => e.type === 'session.resumed' || e.type === 'error');
+  return client;
+}
+
+function deltaText(events: readonly ServerEvent[], responseId: string): string {
+  return events.flatMap((e) => (e.type === 'response.delta' && e.responseId === responseId ? [e.text] : [])).join('');
+}
+
+/** The events of one session across its connections, each after its own session.ready (dropped). */
+function sessionEvents(...connections: VoiceClient[]): ServerEvent[] {
+  const [first, ...rest] = connections;
+  return [...(first?.events ?? []), ...rest.flatMap((c) => c.events.slice(1))];
+}
+
+function expectGapless(events: readonly ServerEvent[]): void {
+  const seqs = events.map((e) => e.seq);
+  expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+}
+
+function lastMessages(): ChatMessage[] {
+  return (simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages.slice(1);
+}
+
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('scale-out: resume on another instance', () => {
+  it('resumes between responses on the other instance with history, settings and numbering intact', async () => {
+    await startPair();
+    simulator.enqueue({ reply: 'Paris.' });
+    const first = await connect(a);
+    first.send({ type: 'session.update', model: 'asi1' });
+    await first.waitForType('session.updated');
+    await first.turn('Capital of France?');
+    await first.close();
+    const second = await resumeOn(b, first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', sessionId: ready(first).sessionId, resumedFrom: lastSeq(first), replayed: 0, missedEvents: false });
+    expectGapless(sessionEvents(first, second));
+    await second.turn('And Germany?');
+    expect(simulator.requests.at(-1)?.body).toMatchObject({ model: 'asi1' });
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris.' },
+      { role: 'user', content: 'And Germany?' },
+    ]);
+    expect(simulator.requests.at(-1)?.headers['x-session-id']).toBe(simulator.requests[0]?.headers['x-session-id']);
+    // The session now lives on B: A no longer hosts it.
+    expect(a.gateway.sessions.get(ready(first).sessionId)).toBeUndefined();
+  });
+
+  it('relays the rest of a response still streaming on the first instance, then carries on there', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'mid', afterChunks: 3 } });
+    const ends: string[] = [];
+    simulator.events.on('stream-end', (end: { reason: string }) => ends.push(end.reason));
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count to eight' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('mid').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two three ');
+    first.socket.terminate();
+    await first.closed;
+    const second = await resumeOn(b, first);
+    simulator.gate('mid').release();
+    const done = (await second.waitFor((e) => e.type === 'response.done')) as Done;
+    expect(done).toMatchObject({ responseId: created.responseId, status: 'completed', text: REPLY });
+    const all = sessionEvents(first, second);
+    expect(deltaText(all, created.responseId)).toBe(REPLY);
+    expectGapless(all);
+    expect(ends).toEqual(['completed']);
+    // The next turn runs on B, with the relayed reply in its history.
+    await until(() => b.gateway.sessions.get(ready(first).sessionId) !== undefined);
+    simulator.enqueue({ reply: 'Nine.' });
+    expect((await second.turn('And then?')).status).toBe('completed');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count to eight' },
+      { role: 'assistant', content: REPLY },
+      { role: 'user', content: 'And then?' },
+    ]);
+    expectGapless(sessionEvents(first, second));
+  });
+
+  it('forwards a barge-in on the new instance to the response still running on the old one', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'hold', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('hold').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    first.socket.terminate();
+    const second = await resumeOn(b, first);
+    second.send({ type: 'response.cancel', responseId: created.responseId });
+    const done = (await second.waitFor((e) => e.type === 'response.done')) as Done;
+    expect(done).toMatchObject({ responseId: created.responseId, status: 'interrupted' });
+    simulator.enqueue({ reply: 'Sure.' });
+    await second.turn('Stop. Say sure.');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: 'One two [interrupted by the user]' },
+      { role: 'user', content: 'Stop. Say sure.' },
+    ]);
+    simulator.gate('hold').release();
+  });
+
+  it('holds a new turn sent during the hand-off until the session has moved, and loses none of it', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'slow', afterChunks: 1 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    await simulator.gate('slow').reached;
+    await first.waitForType('response.delta');
+    first.socket.terminate();
+    const second = await resumeOn(b, first);
+    simulator.enqueue({ reply: 'Here.' });
+    second.send({ type: 'turn', text: 'Are you there?' });
+    const done = await second.waitFor((e) => e.type === 'response.done' && e.status === 'completed');
+    expect(done).toMatchObject({ text: 'Here.' });
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: 'One [interrupted by the user]' },
+      { role: 'user', content: 'Are you there?' },
+    ]);
+    simulator.gate('slow').release();
+    expectGapless(sessionEvents(first, second));
+  });
+
+  it('takes a session back when the client leaves the new instance before the hand-off completed', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'back', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('back').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    first.socket.terminate();
+    const second = await resumeOn(b, first);
+    second.socket.terminate();
+    await second.closed;
+    const third = await resumeOn(a, first, { lastSeq: lastSeq(second) });
+    expect(third.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
+    simulator.gate('back').release();
+    expect(await third.waitFor((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
+    const all = sessionEvents(first, second, third);
+    expectGapless(all);
+    expect(deltaText(all, created.responseId)).toBe(REPLY);
+    simulator.enqueue({ reply: 'Done.' });
+    await third.turn('Next');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: REPLY },
+      { role: 'user', content: 'Next' },
+    ]);
+  });
+
+  it('moves a session back and forth between the instances', async () => {
+    await startPair();
+    let client = await connect(a);
+    const origin = client;
+    const connections = [client];
+    for (const [i, target] of [b, a, b].entries()) {
+      simulator.enqueue({ reply: `Reply ${i}.` });
+      await client.turn(`Turn ${i}`);
+      await client.close();
+      client = await resumeOn(target, origin, { lastSeq: lastSeq(client) });
+      expect(client.events.at(-1)?.type).toBe('session.resumed');
+      connections.push(client);
+    }
+    simulator.enqueue({ reply: 'Last.' });
+    await client.turn('Turn 3');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Turn 0', 'Turn 1', 'Turn 2', 'Turn 3']);
+    expectGapless(sessionEvents(...connections));
+  });
+
+  it('closes the stale connection on the old instance with 4003', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Hi');
+    const second = await resumeOn(b, first);
+    expect((await first.closed).code).toBe(4003);
+    expect((await second.turn('Still there?')).status).toBe('completed');
+  });
+
+  it('refuses a wrong token on the other instance and carries on as a fresh session', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Remember this');
+    await first.close();
+    const second = await resumeOn(b, first, { token: 'not-the-token' });
+    expect(second.events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED', retryable: false });
+    await second.turn('Hello again');
+    expect(lastMessages()).toEqual([{ role: 'user', content: 'Hello again' }]);
+    // The right token still works afterwards.
+    expect((await resumeOn(b, first)).events.at(-1)?.type).toBe('session.resumed');
+  });
+
+  it('forgets a session everywhere once RESUME_TTL_MS has passed', async () => {
+    await startPair({ RESUME_TTL_MS: '300' });
+    const first = await connect(a);
+    await first.turn('Short-lived');
+    await first.close();
+    const probe = redis.client();
+    await until(async () => (await probe.exists(`t${testNo}:s:${ready(first).sessionId}`)) === 0);
+    await probe.quit();
+    expect((await resumeOn(b, first)).events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+    expect((await resumeOn(a, first)).events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+  });
+
+  it('takes over from an instance that died mid-response: the user turn and what was said are kept', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'crash', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('crash').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    // A dies as far as the cluster can tell: its presence and its Redis connections are gone.
+    await a.gateway.scaleOut?.close();
+    first.socket.terminate();
+    const second = await resumeOn(b, first);
+    // Replay of what was missed, session.resumed, then the dead owner's response reported as failed.
+    expect(second.events.map((e) => e.type).slice(1)).toEqual(['session.resumed', 'response.done']);
+    expect(second.events.at(-1)).toMatchObject({ responseId: created.responseId, status: 'failed', text: 'One two ', error: { code: 'GW_INSTANCE_LOST', retryable: true } });
+    expectGapless(sessionEvents(first, second));
+    simulator.gate('crash').release();
+    simulator.enqueue({ reply: 'Again.' });
+    await second.turn('Try again');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: 'One two [cut off by a connection error]' },
+      { role: 'user', content: 'Try again' },
+    ]);
+  });
+
+  it('leaves drained sessions to the other instance on shutdown', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Before the deploy');
+    await a.gateway.drain(0);
+    expect((await first.closed).code).toBe(1001);
+    const second = await resumeOn(b, first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
+    await second.turn('After the deploy');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the deploy', 'After the deploy']);
+  });
+});
+
+describe('scale-out: limits across instances', () => {
+  it('counts connections per client address over both instances', async () => {
+    await startPair({ MAX_CONNECTIONS_PER_IP: '2' });
+    await connect(a);
+    await connect(b);
+    await expect(VoiceClient.connect(a.voiceUrl)).rejects.toThrow(/429/);
+    await expect(VoiceClient.connect(b.voiceUrl)).rejects.toThrow(/429/);
+  });
+
+  it('keeps counting a session\'s turns after it moved to the other instance', async () => {
+    await startPair({ TURNS_PER_MINUTE: '2' });
+    const first = await connect(a);
+    await first.turn('one');
+    await first.turn('two');
+    await first.close();
+    const second = await resumeOn(b, first);
+    second.send({ type: 'turn', text: 'three', eventId: 't3' });
+    expect(await second.waitForType('error')).toMatchObject({ code: 'GW_RATE_LIMITED', eventId: 't3' });
+  });
+});
+
+describe('scale-out: Redis outages', () => {
+  it('serves from memory while Redis is down, reports degraded, and catches up when it returns', async () => {
+    await startPair();
+    const before = await connect(a);
+    await before.turn('Before the outage');
+    await redis.kill();
+    try {
+      await until(async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'degraded');
+      const readyz = await fetch(`${a.httpUrl}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(await readyz.json()).toMatchObject({ status: 'degraded', redis: 'down' });
+      expect(await (await fetch(`${a.httpUrl}/metrics`)).text()).toMatch(/^asi1_gateway_redis_up 0$/m);
+      // New conversations and local resumes keep working.
+      const during = await connect(a);
+      expect((await during.turn('During the outage')).status).toBe('completed');
+      await during.close();
+      const resumedLocally = await resumeOn(a, during);
+      expect(resumedLocally.events.at(-1)?.type).toBe('session.resumed');
+      expect((await before.turn('Still here')).status).toBe('completed');
+      // Another instance cannot reach the session meanwhile: a clear error, and a fresh session.
+      await resumedLocally.close();
+      const elsewhere = await resumeOn(b, during);
+      expect(elsewhere.events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+    } finally {
+      await redis.restart();
+    }
+    await until(async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'ready');
+    expect(await (await fetch(`${a.httpUrl}/metrics`)).text()).toMatch(/^asi1_gateway_redis_up 1$/m);
+    // Redis restarted empty; the sessions A kept in memory were written again and resume on B.
+    const sessionId = ready(before).sessionId;
+    const probe = redis.client();
+    await until(async () => (await probe.exists(`t${testNo}:s:${sessionId}`)) === 1);
+    await probe.quit();
+    await before.close();
+    const moved = await resumeOn(b, before);
+    expect(moved.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
+    simulator.enqueue({ reply: 'Welcome back.' });
+    await moved.turn('After the outage');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the outage', 'Still here', 'After the outage']);
+  });
+});
