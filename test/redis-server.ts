@@ -1,4 +1,4 @@
-// A real redis-server (Debian's package; `npm test` installs it via scripts/ensure-redis.sh) on a free port,
+// A real redis-server (Debian's package; `npm test` installs it via scripts/ensure-test-deps.sh) on a free port,
 // with no persistence, that a test can stop and start again on the same port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
