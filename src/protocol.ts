@@ -140,7 +140,8 @@ export type ServerEventBody =
       upstream: UpstreamKind;
       limits: SessionLimits;
     }
-  | { type: 'session.resumed'; sessionId: string; resumedFrom: number; replayed: number; missedEvents: boolean }
+  /** `eventId` echoes the session.resume it answers (a replay may hold older ones, from resumes that never reached the client). */
+  | { type: 'session.resumed'; sessionId: string; resumedFrom: number; replayed: number; missedEvents: boolean; eventId?: string }
   | ({ type: 'session.updated' } & SessionSettings)
   | { type: 'response.created'; responseId: string; turnId: string }
   | { type: 'response.delta'; responseId: string; text: string }

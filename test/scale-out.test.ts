@@ -217,6 +217,57 @@ describe('scale-out: resume on another instance', () => {
     ]);
   });
 
+  it('resumes where the session went after a hand-off the client never saw completed', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'gone', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('gone').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    first.socket.terminate();
+    // The client starts a resume on B and leaves it at once; A still hands the session to B when its reply ends.
+    const second = await connect(b);
+    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first), eventId: 'resume-b' });
+    const bId = b.gateway.scaleOut?.instanceId;
+    await until(() => a.gateway.sessions.get(ready(first).sessionId)?.handedTo === bId);
+    second.socket.terminate();
+    await second.closed;
+    simulator.gate('gone').release();
+    const probe = redis.client();
+    await until(async () => (await probe.hget(`t${testNo}:s:${ready(first).sessionId}`, 'owner')) === bId && a.gateway.sessions.get(ready(first).sessionId) === undefined);
+    await probe.quit();
+    // B owns it without hosting it; resuming on A brings it back, announced once for this resume.
+    const third = await connect(a);
+    third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first), eventId: 'resume-a' });
+    const resumed = await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'resume-a');
+    expect(resumed).toMatchObject({ resumedFrom: lastSeq(first), missedEvents: false });
+    // The replay holds the rest of the reply (and B's unanswered announcement, told apart by its eventId).
+    expect(third.events.find((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
+    expect(third.events.filter((e) => e.type === 'session.resumed').map((e) => e.eventId)).toEqual(['resume-b', 'resume-a']);
+    expectGapless(sessionEvents(first, third));
+    simulator.enqueue({ reply: 'Nine.' });
+    await third.turn('Go on');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: REPLY },
+      { role: 'user', content: 'Go on' },
+    ]);
+  });
+
+  it('keeps a first turn whose socket dropped while the shared rate limit was being checked', async () => {
+    await startPair();
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Said just before the drop' });
+    first.socket.terminate();
+    const second = await resumeOn(a, first, { lastSeq: 1 });
+    expect(second.events.at(-1)?.type === 'session.resumed' || second.events.some((e) => e.type === 'session.resumed')).toBe(true);
+    await second.waitFor((e) => e.type === 'response.done');
+    simulator.enqueue({ reply: 'Yes.' });
+    await second.turn('Did you hear me?');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Said just before the drop', 'Did you hear me?']);
+  });
+
   it('moves a session back and forth between the instances', async () => {
     await startPair();
     let client = await connect(a);

@@ -31,7 +31,7 @@ export interface RestoredSession {
   recent: LoggedEvent[];
   /** Events the client has not been sent yet (take-over only; a relay has sent them already). */
   replay: LoggedEvent[];
-  /** Take-over only: this instance announces session.resumed itself. Null when the old owner announced it. */
+  /** This instance announces session.resumed itself (take-over, or an owner that passed it on unannounced). Null when the old owner announced it. */
   announce: { resumedFrom: number; replayed: number; missedEvents: boolean } | null;
   /** A response a dead owner never finished: its id and the text the client was sent. */
   unfinished: { responseId: string; text: string } | null;
@@ -61,6 +61,8 @@ export interface RemoteResumeOptions {
 const TAIL_BLOCK_MS = 1_000;
 /** Events kept for the restored log's replay buffer. */
 const RECENT_EVENTS = 2_000;
+/** Ownership changes followed during one resume before giving up (the client may simply resume again). */
+const MAX_HOPS = 3;
 
 class ResumeAborted extends Error {}
 
@@ -71,14 +73,20 @@ export class RemoteResume {
   private aborted = false;
   private forwardedSeq: number;
   private relayed = false;
+  /** Set once the hand-off request is out: only events after it can be the owner's answer. */
+  private afterRequest = false;
+  /** The owner's session.resumed for this resume was relayed. */
+  private announced = false;
   private recent: LoggedEvent[] = [];
   private reader: ReturnType<RedisLink['blockingReader']> | null = null;
 
   constructor(private readonly options: RemoteResumeOptions) {
     this.forwardedSeq = options.request.lastSeq;
     this.done = this.run().catch((err: unknown) => {
-      if (!(err instanceof ResumeAborted)) options.logger.warn({ sessionId: options.request.sessionId, err: String(err) }, 'remote resume failed');
-      return { ok: false as const, reason: err instanceof ResumeAborted ? ('aborted' as const) : ('unavailable' as const), relayed: this.relayed };
+      // A client that left also breaks the blocking read: that is an abort, not a failure.
+      const aborted = this.aborted || err instanceof ResumeAborted;
+      if (!aborted) options.logger.warn({ sessionId: options.request.sessionId, err: String(err) }, 'remote resume failed');
+      return { ok: false as const, reason: aborted ? ('aborted' as const) : ('unavailable' as const), relayed: this.relayed };
     });
   }
 
@@ -102,28 +110,47 @@ export class RemoteResume {
   }
 
   private async run(): Promise<ResumeOutcome> {
-    const { store, request, instanceId, presence } = this.options;
+    const { store, request } = this.options;
     const stored = await store.load(request.sessionId);
     if (stored === null) return this.fail('not_found');
     if (!timingSafeEqual(stored.digest, digestToken(request.resumeToken))) return this.fail('bad_token');
-    if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner))) return this.relay(stored.owner);
+    return this.decide(stored, 0);
+  }
+
+  /** Relay from a live owner, or take over from a dead (or no) owner. `hops` bounds ownership changes seen meanwhile. */
+  private async decide(stored: StoredSession, hops: number): Promise<ResumeOutcome> {
+    this.checkAborted();
+    const { instanceId, presence } = this.options;
+    if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner))) return this.relay(stored.owner, hops);
     return this.takeOver(stored);
   }
 
-  private async relay(owner: string): Promise<ResumeOutcome> {
+  /** The owner changed while we looked (a hand-off to here or elsewhere landed): decide again from the new state. */
+  private async reconsider(hops: number): Promise<ResumeOutcome> {
+    if (hops >= MAX_HOPS) return this.fail('moved');
+    const current = await this.options.store.load(this.sessionId);
+    return current === null ? this.fail('not_found') : this.decide(current, hops + 1);
+  }
+
+  private async relay(owner: string, hops: number): Promise<ResumeOutcome> {
     const { store, request, control, instanceId, link } = this.options;
-    this.reader = link.blockingReader();
+    const reader = link.blockingReader();
+    this.reader = reader;
     try {
       const backlog = await store.readAll(request.sessionId);
       // Markers already in the stream end earlier hand-offs; only one after our request counts.
       let lastId = backlog.at(-1)?.id ?? '0-0';
       for (const item of backlog) if ('events' in item) this.pass(item.events);
-      await control.send(owner, { t: 'handoff', sessionId: request.sessionId, to: instanceId, lastSeq: request.lastSeq });
+      // The owner may have released the session (to here, or elsewhere) between our first look and the backlog.
+      if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
+      this.checkAborted();
+      await control.send(owner, { t: 'handoff', sessionId: request.sessionId, to: instanceId, lastSeq: request.lastSeq, ...(request.eventId === undefined ? {} : { eventId: request.eventId }) });
       this.owner = owner;
+      this.afterRequest = true;
       for (const event of this.forwardQueue.splice(0)) this.forward(event);
       for (;;) {
         this.checkAborted();
-        const items: StreamItem[] = await store.tail(this.reader, request.sessionId, lastId, TAIL_BLOCK_MS);
+        const items: StreamItem[] = await store.tail(reader, request.sessionId, lastId, TAIL_BLOCK_MS);
         this.checkAborted();
         for (const item of items) {
           lastId = item.id;
@@ -134,20 +161,24 @@ export class RemoteResume {
           const final = await store.load(request.sessionId);
           if (final === null) return this.fail('not_found');
           // Released to nobody: the owner shut down meanwhile; take it over from what it left.
-          if (item.releasedTo === '') return this.takeOver(final);
+          if (item.releasedTo === '') return await this.takeOver(final);
           if (item.releasedTo !== instanceId) return this.fail('moved');
-          return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], null, null);
+          // An owner that no longer hosted the session passes it on without announcing anything: we announce.
+          const announce = this.announced ? null : { resumedFrom: request.lastSeq, replayed: this.forwardedSeq - request.lastSeq, missedEvents: false };
+          return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], announce, null);
         }
-        // Nothing new for a while: is the owner still there to finish the hand-off?
-        if (items.length === 0 && !(await this.options.presence.isAlive(owner))) {
+        if (items.length > 0) continue;
+        // Nothing new for a while: is the owner still there, and still the owner, to finish the hand-off?
+        if (!(await this.options.presence.isAlive(owner))) {
           this.options.logger.warn({ sessionId: request.sessionId, owner }, 'owner died during hand-off; taking the session over');
           const current = await store.load(request.sessionId);
-          return current === null ? this.fail('not_found') : this.takeOver(current);
+          return current === null ? this.fail('not_found') : await this.takeOver(current);
         }
+        if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
       }
     } finally {
-      this.reader.disconnect();
-      this.reader = null;
+      reader.disconnect();
+      if (this.reader === reader) this.reader = null;
     }
   }
 
@@ -176,10 +207,22 @@ export class RemoteResume {
       this.recent.push(event);
       if (event.seq <= this.forwardedSeq) continue;
       this.forwardedSeq = event.seq;
+      if (this.afterRequest && !this.announced && this.answersUs(event)) this.announced = true;
       this.relayed = true;
       this.options.target.write(event);
     }
     if (this.recent.length > RECENT_EVENTS * 2) this.recent = this.recent.slice(-RECENT_EVENTS);
+  }
+
+  /** The owner's session.resumed for this resume (older ones, from resumes that never reached a client, differ). */
+  private answersUs(event: LoggedEvent): boolean {
+    if (!event.json.startsWith('{"type":"session.resumed"')) return false;
+    try {
+      const parsed = JSON.parse(event.json) as { resumedFrom?: unknown; eventId?: unknown };
+      return parsed.resumedFrom === this.options.request.lastSeq && parsed.eventId === this.options.request.eventId;
+    } catch {
+      return false;
+    }
   }
 
   private checkAborted(): void {

@@ -162,7 +162,7 @@ export class SessionCluster {
     const entry = this.options.registry.get(message.sessionId);
     if (message.t === 'handoff') {
       if (entry === undefined) return void this.releaseUnhosted(message.sessionId, message.to);
-      this.handOff(entry, message.to, message.lastSeq);
+      this.handOff(entry, message.to, message.lastSeq, message.eventId);
       return;
     }
     // A frame for a session being handed off: its response still runs here.
@@ -171,7 +171,7 @@ export class SessionCluster {
     if (frame.ok && frame.event.type !== 'session.resume') entry.session.handle(frame.event);
   }
 
-  private handOff(entry: HostedSession, to: string, lastSeq: number): void {
+  private handOff(entry: HostedSession, to: string, lastSeq: number, eventId: string | undefined): void {
     const mirror = this.mirrors.get(entry.session.id);
     if (mirror === undefined || entry.handedTo !== null) return;
     this.options.logger.info({ sessionId: entry.session.id, to }, 'handing session off to another instance');
@@ -184,6 +184,7 @@ export class SessionCluster {
       resumedFrom: lastSeq,
       replayed: (replay ?? entry.log.buffered()).length,
       missedEvents: replay === null,
+      ...(eventId === undefined ? {} : { eventId }),
     });
     if (!entry.session.hasActiveResponse) setImmediate(() => this.release(mirror));
   }

@@ -116,7 +116,14 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         const replay = claimed.log.since(event.lastSeq);
         const events = replay ?? claimed.log.buffered();
         switchTo(claimed, events);
-        claimed.session.announce({ type: 'session.resumed', sessionId: claimed.session.id, resumedFrom: event.lastSeq, replayed: events.length, missedEvents: replay === null });
+        claimed.session.announce({
+          type: 'session.resumed',
+          sessionId: claimed.session.id,
+          resumedFrom: event.lastSeq,
+          replayed: events.length,
+          missedEvents: replay === null,
+          ...(event.eventId === undefined ? {} : { eventId: event.eventId }),
+        });
         logger.info({ sessionId: claimed.session.id, replayed: events.length, missedEvents: replay === null }, 'session resumed');
         return undefined;
       }
@@ -141,7 +148,9 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         const entry = hostRestored(options, restored);
         if (socket.readyState !== socket.OPEN) return sessions.detach(entry, { keep: true });
         switchTo(entry, restored.replay);
-        if (restored.announce !== null) entry.session.announce({ type: 'session.resumed', sessionId: restored.sessionId, ...restored.announce });
+        if (restored.announce !== null) {
+          entry.session.announce({ type: 'session.resumed', sessionId: restored.sessionId, ...restored.announce, ...(event.eventId === undefined ? {} : { eventId: event.eventId }) });
+        }
         if (restored.unfinished !== null) {
           const error = new GatewayError('GW_INSTANCE_LOST');
           entry.session.announce({
@@ -183,6 +192,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     // from another instance) holds the frames behind it; while a session moves, barge-ins go to its old owner.
     const inbox: (() => Promise<void> | undefined)[] = [];
     let busy = false;
+    /** The socket closed while frames were still being handled: detach once they are (they may hold a turn). */
+    let closedWhileBusy = false;
     const run = (step: () => Promise<void> | undefined) => {
       const pending = step();
       if (pending === undefined) return;
@@ -192,6 +203,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         .finally(() => {
           busy = false;
           while (!busy && inbox.length > 0) run(inbox.shift() as () => Promise<void> | undefined);
+          if (!busy && closedWhileBusy) detachFromSocket();
         });
     };
     const enqueue = (step: () => Promise<void> | undefined) => (busy ? inbox.push(step) : run(step));
@@ -223,13 +235,23 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       // ws reports protocol violations here (a frame over the hard cap: 1009; invalid UTF-8: 1007), then closes.
       logger.debug({ sessionId: current.session.id, err }, 'websocket error');
     });
+    const detachFromSocket = () => {
+      closedWhileBusy = false;
+      // The session may already belong to a newer connection (resumed elsewhere); only detach it from this one.
+      if (current.socket === socket) sessions.detach(current, { keep: true });
+    };
     socket.on('close', () => {
       idle.stop();
       clearInterval(heartbeat);
-      relay?.abort();
-      // The session may already belong to a newer connection (resumed elsewhere); only detach it from this one.
-      if (current.socket === socket) sessions.detach(current, { keep: true });
       metrics.openSessions.dec();
+      if (relay !== null) {
+        // Frames held for a session that never arrived here belong to nobody now.
+        relay.abort();
+        inbox.length = 0;
+      }
+      // A turn still waiting on a shared rate limit was said before the drop: handle it, then detach.
+      if (busy) closedWhileBusy = true;
+      else detachFromSocket();
     });
   });
 }
