@@ -35,6 +35,7 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
+  --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
   --attempts N            re-run a phase while other work on the host took > ${OTHER_CPU_LIMIT} % CPU during it,
                           keeping the cleanest attempt (default 2; smoke: 1)
   --out-dir DIR           where to write results (default bench/results)
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     attempts: { type: 'string' },
     'from-src': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    'gateway-entry': { type: 'string' },
     'out-dir': { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -142,8 +144,8 @@ try {
   const freshGateway = async (label: string): Promise<ServerProcess> => {
     if (gateway !== undefined) await stopProcess(gateway.child);
     gateway = undefined;
-    const started = await startGatewayProcess({ simUrl: sim.url, fromSrc, cpuProfDir: profDir, cpuProfName: `gateway-${label}`, env: gatewayEnv, echo: values.verbose });
-    log(`gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : 'dist'}) for ${label}`);
+    const started = await startGatewayProcess({ simUrl: sim.url, fromSrc, ...(values['gateway-entry'] === undefined ? {} : { entry: values['gateway-entry'] }), cpuProfDir: profDir, cpuProfName: `gateway-${label}`, env: gatewayEnv, echo: values.verbose });
+    log(`gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : (values['gateway-entry'] ?? 'dist')}) for ${label}`);
     gateway = started;
     return started;
   };
@@ -250,7 +252,7 @@ const results = {
   finishedAt: new Date().toISOString(),
   machine: { nproc: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version, kernel: release(), fdLimit },
   workload,
-  gateway: { from: fromSrc ? 'src (tsx)' : 'dist', env: gatewayEnv },
+  gateway: { from: fromSrc ? 'src (tsx)' : (values['gateway-entry'] ?? 'dist'), env: gatewayEnv },
   peer: peerInfo,
   levels: levelReports,
   idle: idleReport,

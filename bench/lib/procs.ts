@@ -155,6 +155,8 @@ export interface ServerProcess {
 export async function startGatewayProcess(options: {
   simUrl: string;
   fromSrc: boolean;
+  /** Another build's server.js to run instead of dist/src/server.js (A/B comparisons); cwd stays the repo. */
+  entry?: string;
   cpuProfDir?: string;
   cpuProfName?: string;
   env: Record<string, string>;
@@ -167,7 +169,7 @@ export async function startGatewayProcess(options: {
     if (options.cpuProfName !== undefined) args.push(`--cpu-prof-name=${options.cpuProfName}.cpuprofile`);
   }
   if (options.fromSrc) args.unshift('--import', 'tsx');
-  args.push(options.fromSrc ? 'src/server.ts' : 'dist/src/server.js');
+  args.push(options.fromSrc ? 'src/server.ts' : (options.entry ?? 'dist/src/server.js'));
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

@@ -20,6 +20,12 @@ export type ResponseState = 'created' | 'streaming' | 'tool-wait' | 'done' | 'in
 export const FILLER_DELAY_MS = 700;
 export const FILLER_TEXT = 'One moment.';
 
+/**
+ * The abort reason of a barge-in, created once: `abort()` without a reason builds a new DOMException and
+ * captures its stack on every cancel. Same name and message as the default, so tools see an ordinary AbortError.
+ */
+const INTERRUPTED = new DOMException('This operation was aborted', 'AbortError');
+
 /** Which tool the model must use, for the first step of a response; later steps are always `auto`. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -120,7 +126,7 @@ export class ResponseRun {
   interrupt(heardChars?: number): boolean {
     if (this.isSettled) return false;
     this.stateValue = 'interrupted';
-    this.abort.abort();
+    this.abort.abort(INTERRUPTED);
     this.track.cancel();
     clearTimeout(this.fillerTimer);
     const heardLength = heardChars === undefined ? this.sentText.length : this.heardLength(heardChars);

@@ -53,6 +53,7 @@ export class SpeechSegmenter {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private checkedBounds = 0; // pending boundaries already rejected by the boundary rules
   private fitsUpTo = -1; // a word end whose prefix is known to fit in splitOverChars
+  private readonly onIdleTimer = (): void => this.onIdle();
 
   constructor(
     private readonly onSegment: (segment: SpeechSegment) => void,
@@ -81,9 +82,10 @@ export class SpeechSegmenter {
     }
     this.drain('stream');
     if (this.closed) return; // a listener may have cancelled
-    // Re-armed per push: arming and clearing a Node timer is O(1), and Date-free logic keeps fake timers exact.
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.onIdle(), this.options.idleFlushMs);
+    // Re-armed per push, by refresh() while it is pending (no new timer object per delta); Date-free logic
+    // keeps fake timers exact.
+    if (this.idleTimer === undefined) this.idleTimer = setTimeout(this.onIdleTimer, this.options.idleFlushMs);
+    else this.idleTimer.refresh();
   }
 
   /** Flushes everything left (the end of the text decides every pending boundary). Idempotent. */

@@ -1,6 +1,7 @@
 // The per-connection send path: writes each server event the moment it is produced (numbered by the session's
 // event log), and applies backpressure when the client reads slowly (coalesce deltas above a soft limit, give up
-// above a hard one), so a slow reader cannot grow server memory without bound.
+// above a hard one), so a slow reader cannot grow server memory without bound. The events of one tick (a delta
+// and the speech segment it completed, a last delta and response.done) leave in one write.
 import type { WebSocket } from 'ws';
 import type { ServerEventBody } from '../protocol.js';
 import type { EventLog, LoggedEvent } from '../session/event-log.js';
@@ -11,6 +12,18 @@ export interface OutboxOptions {
   /** Above this many buffered + queued bytes, `onOverflow` is called once (the connection must be closed). */
   hardLimitBytes: number;
   onOverflow: () => void;
+}
+
+/** The part of a net.Socket used to batch one tick's frames; absent on test doubles. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** ws's underlying TCP socket (`_socket`, set while the connection is open), if it can be corked. */
+function corkableOf(socket: WebSocket): Corkable | undefined {
+  const raw = (socket as unknown as { _socket?: Partial<Corkable> | null })._socket;
+  return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as Corkable) : undefined;
 }
 
 /** Rough serialised size of an event not yet serialised: text plus JSON framing. */
@@ -24,6 +37,13 @@ export class Outbox {
   private waiting = false;
   private overflowed = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** The socket corked by this tick's first write, uncorked on process.nextTick. */
+  private corked: Corkable | undefined;
+  private readonly uncork = (): void => {
+    const raw = this.corked;
+    this.corked = undefined;
+    raw?.uncork();
+  };
 
   constructor(
     private readonly socket: WebSocket,
@@ -44,6 +64,7 @@ export class Outbox {
     }
     // The fast path: nothing queued and the socket keeps up, so the event goes out in this same tick.
     if (this.queue.length === 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) {
+      this.corkForTick();
       this.write(this.log.append(body));
       return;
     }
@@ -58,12 +79,15 @@ export class Outbox {
 
   /** Writes already-logged events (a replay after resume), ahead of anything new. */
   replay(events: readonly LoggedEvent[]): void {
+    // A replay can be large: it goes out at once, never held back in a cork (nor counted against the limits).
+    this.uncork();
     for (const event of events) this.write(event);
   }
 
   /** Numbers and writes everything still queued, whatever the buffer says: used right before closing. */
   flushAll(): void {
     clearTimeout(this.pollTimer);
+    this.uncork();
     while (this.queue.length > 0) this.write(this.log.append(this.dequeue()));
   }
 
@@ -89,6 +113,22 @@ export class Outbox {
     const body = this.queue.shift() as ServerEventBody;
     this.queuedBytes = Math.max(0, this.queuedBytes - estimateBytes(body));
     return body;
+  }
+
+  /**
+   * ws writes each frame as header + payload inside its own cork/uncork: one writev per frame. Corking the TCP
+   * socket at the first live event of a tick, and uncorking it on process.nextTick (before the loop returns to
+   * I/O), makes the few frames of one tick (a delta and the speech segment it completed; a last delta,
+   * its speech and response.done) share one writev. The corked bytes still count in bufferedAmount (they are
+   * the socket's writable length), and ws's close frame and `end()` go out after them, in order.
+   */
+  private corkForTick(): void {
+    if (this.corked !== undefined || this.socket.readyState !== this.socket.OPEN) return;
+    const raw = corkableOf(this.socket);
+    if (raw === undefined) return;
+    raw.cork();
+    this.corked = raw;
+    process.nextTick(this.uncork);
   }
 
   private write(event: LoggedEvent): void {

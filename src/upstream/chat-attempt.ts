@@ -4,7 +4,13 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { createChunkReader, readCompletionBody } from './chunk-reader.js';
-import { classifyTransportError, createUpstreamHttpError, errorCodeOf, readStreamError } from './http-errors.js';
+import {
+  classifyTransportError,
+  createUpstreamHttpError,
+  errorCodeOf,
+  readStreamError,
+  type ResponseHeaders,
+} from './http-errors.js';
 import { createSseDecoder } from './sse-decoder.js';
 import type { ChatEvent, ChatEventSink, ChatUsage } from './types.js';
 
@@ -18,6 +24,11 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
 /** How long the body may stay open after `data: [DONE]` before the answer is taken as complete anyway. */
 const DONE_GRACE_MS = 20;
+/**
+ * The reason every settled attempt aborts its own request with. Created once: `abort()` without a reason
+ * builds a DOMException and captures a stack per call, and nobody outside this module sees this one.
+ */
+const ATTEMPT_SETTLED = new DOMException('The upstream attempt settled.', 'AbortError');
 
 export interface CallState {
   /** A `text` or `tool_call` reached the sink: from now on nothing is retried. */
@@ -54,8 +65,11 @@ const headerText = (value: string | string[] | undefined): string =>
 export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {
     const { signal, state } = ctx;
-    const controller = new AbortController();
     const reader = createChunkReader();
+    /** undici's handle on the request once it has a connection; aborting it destroys that socket at once. */
+    let upstream: Dispatcher.DispatchController | null = null;
+    let abortRequested = false;
+    let complete = false;
     let settled = false;
     let gotFirst = false;
     let parsed = 0;
@@ -72,7 +86,10 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       clearTimeout(stallTimer);
       clearTimeout(doneTimer);
       signal.removeEventListener('abort', onAbort);
-      if (destroy) controller.abort();
+      if (destroy && !complete) {
+        abortRequested = true;
+        upstream?.abort(ATTEMPT_SETTLED);
+      }
       resolve(result);
     };
     const failWith = (error: GatewayError, destroy = true): void => settle({ kind: 'failed', error }, destroy);
@@ -95,7 +112,8 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
     };
     const deliver = (events: readonly ChatEvent[]): void => {
       for (const event of events) {
-        if (settled || signal.aborted) return;
+        // `settled` covers the caller's abort too: onAbort runs synchronously inside abort() and settles.
+        if (settled) return;
         if (event.type !== 'usage') clearTimeout(firstTimer);
         if (event.type === 'text' || event.type === 'tool_call') state.forwarded = true;
         else if (event.type === 'finish') state.finishReason = event.reason;
@@ -141,46 +159,37 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       onOverflow: () => fail('GW_UPSTREAM_PROTOCOL'),
     });
 
-    const readErrorBody = (response: Dispatcher.ResponseData): void => {
+    // The response, driven by undici's dispatch() handler callbacks below: body bytes arrive synchronously
+    // from the HTTP parser, with no Readable stream (and no promise) in between.
+    let responded = false;
+    let onChunk: (chunk: Buffer) => void = () => {};
+    let onEnd: () => void = () => {};
+
+    const readErrorBody = (statusCode: number, headers: ResponseHeaders): void => {
       const chunks: Buffer[] = [];
       let size = 0;
       const finish = (complete: boolean): void => {
         const text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
-        failWith(createUpstreamHttpError(response.statusCode, text, response.headers, ctx.secrets), !complete);
+        failWith(createUpstreamHttpError(statusCode, text, headers, ctx.secrets), !complete);
       };
       onErrorBodyFailure = () => finish(false);
-      response.body.on('data', (chunk: Buffer) => {
-        if (settled) return;
+      onChunk = (chunk) => {
         chunks.push(chunk);
         size += chunk.length;
         if (size >= MAX_ERROR_BODY_BYTES) finish(false);
-      });
-      response.body.on('end', () => finish(true));
+      };
+      onEnd = () => finish(true);
     };
 
-    const onResponse = (response: Dispatcher.ResponseData): void => {
-      const { body } = response;
-      body.on('error', (err: Error) => {
-        if (settled) return;
-        if (onErrorBodyFailure) return onErrorBodyFailure();
-        // The answer is complete once a finish_reason arrived; a lost trailing usage chunk is not a failure.
-        if (sawDone || state.finishReason !== null) return settle({ kind: 'done' }, true);
-        const code = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT' ? 'GW_UPSTREAM_STALLED' : 'GW_UPSTREAM_DROPPED';
-        fail(code, err);
-      });
-      if (settled) {
-        body.destroy();
-        return;
-      }
-      if (response.statusCode < 200 || response.statusCode >= 300) return readErrorBody(response);
+    const onResponse = (statusCode: number, headers: ResponseHeaders): void => {
+      if (statusCode < 200 || statusCode >= 300) return readErrorBody(statusCode, headers);
 
-      const type = headerText(response.headers['content-type']);
+      const type = headerText(headers['content-type']);
       // Unknown content type: sniff the first non-blank byte ('{' → one JSON body, else SSE).
       let mode: 'sse' | 'json' | 'sniff' = type.includes('event-stream') ? 'sse' : type.includes('json') ? 'json' : 'sniff';
       const held: Buffer[] = [];
       let heldBytes = 0;
-      body.on('data', (chunk: Buffer) => {
-        if (settled) return;
+      onChunk = (chunk) => {
         if (mode === 'sniff') {
           const text = chunk.toString('latin1').trimStart();
           if (text === '') {
@@ -200,9 +209,8 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
         heldBytes += chunk.length;
         if (heldBytes > MAX_JSON_BODY_BYTES) return fail('GW_UPSTREAM_PROTOCOL');
         held.push(chunk);
-      });
-      body.on('end', () => {
-        if (settled) return;
+      };
+      onEnd = () => {
         if (mode === 'sse') {
           decoder.end();
           if (settled) return;
@@ -222,37 +230,70 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
         if (streamError) return failWith(streamError, false);
         deliver(readCompletionBody(json));
         settle({ kind: 'done' }, false);
-      });
+      };
     };
 
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) return onAbort();
-    let pending: Promise<Dispatcher.ResponseData>;
-    try {
-      pending = ctx.dispatcher.request({
-        origin: ctx.origin,
-        path: ctx.path,
-        method: 'POST',
-        headers: ctx.headers,
-        body: ctx.body,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      return failWith(classifyTransportError(err));
-    }
-    void pending.then(
-      (response) => {
+    const onError = (err: Error): void => {
+      if (settled) return;
+      if (!responded) {
+        if (signal.aborted) return settle({ kind: 'aborted' }, false);
+        return failWith(classifyTransportError(err));
+      }
+      if (onErrorBodyFailure) return onErrorBodyFailure();
+      // The answer is complete once a finish_reason arrived; a lost trailing usage chunk is not a failure.
+      if (sawDone || state.finishReason !== null) return settle({ kind: 'done' }, true);
+      const code = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT' ? 'GW_UPSTREAM_STALLED' : 'GW_UPSTREAM_DROPPED';
+      fail(code, err);
+    };
+
+    // Nothing may throw into undici's parser: a failure here fails the attempt (and destroys the socket).
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(controller) {
+        upstream = controller;
+        // Settled while queued for a connection (timeout, abort): the request dies as soon as it gets one.
+        if (abortRequested) controller.abort(ATTEMPT_SETTLED);
+      },
+      onResponseStart(_controller, statusCode, headers) {
+        responded = true;
+        if (settled) return;
         try {
-          onResponse(response);
+          onResponse(statusCode, headers);
         } catch (err) {
           fail('GW_INTERNAL', err);
         }
       },
-      (err: unknown) => {
+      onResponseData(_controller, chunk) {
         if (settled) return;
-        if (signal.aborted) return settle({ kind: 'aborted' }, false);
-        failWith(classifyTransportError(err));
+        try {
+          onChunk(chunk);
+        } catch (err) {
+          fail('GW_INTERNAL', err);
+        }
       },
-    );
+      onResponseEnd() {
+        complete = true;
+        if (settled) return;
+        try {
+          onEnd();
+        } catch (err) {
+          fail('GW_INTERNAL', err, false);
+        }
+      },
+      onResponseError(_controller, err) {
+        complete = true;
+        onError(err);
+      },
+    };
+
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) return onAbort();
+    try {
+      ctx.dispatcher.dispatch(
+        { origin: ctx.origin, path: ctx.path, method: 'POST', headers: ctx.headers, body: ctx.body },
+        handler,
+      );
+    } catch (err) {
+      return failWith(classifyTransportError(err));
+    }
   });
 }
