@@ -289,7 +289,7 @@ class SoakSession {
       conn.fresh = { sessionId: event.sessionId, resumeToken: event.resumeToken ?? '', seq: event.seq };
       conn.phase = 'resuming';
       const { sessionId, resumeToken, lastSeq } = this.track;
-      conn.ws.send(JSON.stringify({ type: 'session.resume', sessionId, resumeToken, lastSeq }));
+      conn.ws.send(JSON.stringify({ type: 'session.resume', sessionId, resumeToken, lastSeq, eventId: `resume-${conn.no}` }));
       this.log({ c: conn.no, sent: 'session.resume', lastSeq });
       if (conn.dropDuringResumeAfter === 0) this.drop(conn, 'duringResume');
       return;
@@ -322,6 +322,15 @@ class SoakSession {
       );
     }
     track.lastSeq = Math.max(track.lastSeq, event.seq);
+    // A session.resumed answering another resume (one that never reached its client) is a past event of the
+    // session like any other; ours echoes our eventId.
+    if (event.type === 'session.resumed' && event.eventId !== `resume-${conn.no}`) {
+      totals.foreignResumedEvents += 1;
+      if (conn.phase === 'resuming') conn.resumeEvents += 1;
+      this.checkResponse(event);
+      this.applyPlan(conn, event);
+      return;
+    }
     if (conn.phase === 'resuming') {
       conn.resumeEvents += 1;
       if (event.type === 'session.resumed') {
@@ -547,6 +556,8 @@ const totals = {
   /** Responses left behind in a session whose resume failed during the Redis outage (never seen done). */
   abandonedResponses: 0,
   resumeDrops: 0,
+  /** session.resumed events answering other resumes (that never reached their client), seen as past events. */
+  foreignResumedEvents: 0,
   missedEvents: 0,
   closeCodes: {} as Record<string, number>,
   disconnects: { afterSend: 0, afterCreated: 0, midStream: 0, afterDone: 0, duringResume: 0 },

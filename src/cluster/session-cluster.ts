@@ -197,12 +197,18 @@ export class SessionCluster {
     mirror.releasing = true;
     this.dirty.delete(mirror);
     // Writes already issued must land before the marker: MULTI does not queue behind auto-pipelined commands.
-    const work = this.settle().then(() => {
+    const work = this.settle().then(async () => {
+      // A response started while those writes landed: release when it settles instead (stateChanged).
+      if (entry.session.hasActiveResponse) {
+        mirror.releasing = false;
+        return;
+      }
       const events = mirror.stale ? entry.log.buffered() : mirror.pending;
       mirror.pending = [];
-      return this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs);
+      await this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs);
     });
     void this.persist('release', work).then((ok) => {
+      if (!mirror.releasing) return;
       if (ok) {
         this.options.registry.release(entry);
         this.options.logger.info({ sessionId: entry.session.id, to }, 'session handed off');

@@ -170,6 +170,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       const { session } = current;
       const local = () => Math.max(sessionTurns.take(session.id), tokenId === null ? 0 : tokenTurns.take(tokenId));
       const decide = (waitMs: number) => {
+        // Checked after the wait: the session may have moved to another instance meanwhile (see handleEvent).
+        if (movedAway()) return;
         if (waitMs <= 0) return session.handle(event);
         session.reportError(
           new GatewayError('GW_RATE_LIMITED', { message: `Too many turns; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs }),
@@ -181,7 +183,15 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       return sharedLimits.takeTurn(session.id, tokenId).then((shared) => decide(shared ?? local()));
     };
 
+    /**
+     * Frames of a closed socket are still handled (a turn said right before the drop is kept), unless its session
+     * is moving to another instance: that instance owns what happens next, and a reply started here would be
+     * cut off by the hand-off. The client sees no response.created for such a frame, so it knows.
+     */
+    const movedAway = () => current.handedTo !== null && current.socket !== socket;
+
     const handleEvent = (event: ClientEvent): Promise<void> | undefined => {
+      if (movedAway()) return undefined;
       if (event.type === 'session.resume') return resume(event);
       if (event.type === 'turn') return takeTurn(event);
       current.session.handle(event);
