@@ -14,7 +14,7 @@ import { digestToken } from '../transports/session-registry.js';
 import type { ControlChannel } from './control-channel.js';
 import type { InstancePresence } from './instance-presence.js';
 import type { RedisLink } from './redis-link.js';
-import type { SessionStore, StoredSession, StreamItem } from './session-store.js';
+import { inSeqOrder, type SessionStore, type StoredSession, type StreamItem } from './session-store.js';
 
 /** Where relayed events go: the resuming client's socket. */
 export interface RelayTarget {
@@ -185,7 +185,7 @@ export class RemoteResume {
   private async takeOver(stored: StoredSession): Promise<ResumeOutcome> {
     const { store, request, instanceId, ttlMs } = this.options;
     if (!(await store.takeOwnership(request.sessionId, stored.owner, instanceId, ttlMs))) return this.fail('moved');
-    const events = (await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : []));
+    const events = inSeqOrder((await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : [])));
     const lastSeq = Math.max(stored.seq, events.at(-1)?.seq ?? 0, this.forwardedSeq);
     const replay = events.filter((e) => e.seq > this.forwardedSeq);
     const missedEvents = this.forwardedSeq < lastSeq && (replay[0]?.seq ?? Infinity) > this.forwardedSeq + 1;
@@ -204,7 +204,8 @@ export class RemoteResume {
   /** Relays events the client has not seen, in seq order, once each. */
   private pass(events: readonly LoggedEvent[]): void {
     for (const event of events) {
-      this.recent.push(event);
+      // `recent` must be contiguous and ordered (it becomes the restored log's replay buffer).
+      if (event.seq > (this.recent.at(-1)?.seq ?? 0)) this.recent.push(event);
       if (event.seq <= this.forwardedSeq) continue;
       this.forwardedSeq = event.seq;
       if (this.afterRequest && !this.announced && this.answersUs(event)) this.announced = true;

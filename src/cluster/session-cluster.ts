@@ -41,6 +41,8 @@ interface Mirror {
   stateDirty: boolean;
   /** Redis missed writes (it was down): the whole session is rewritten when it returns. */
   stale: boolean;
+  /** A rewrite is in flight: later events wait in `pending`, so nothing lands in the stream before it. */
+  rewriting: boolean;
   releasing: boolean;
 }
 
@@ -95,7 +97,7 @@ export class SessionCluster {
 
   /** Mirrors a (voice) session from now on. */
   track(entry: HostedSession): void {
-    const mirror: Mirror = { entry, active: false, pending: [], stateDirty: false, stale: false, releasing: false };
+    const mirror: Mirror = { entry, active: false, pending: [], stateDirty: false, stale: false, rewriting: false, releasing: false };
     this.mirrors.set(entry.session.id, mirror);
     entry.log.onAppend = (event) => {
       if (!mirror.active) return;
@@ -205,7 +207,7 @@ export class SessionCluster {
       }
       const events = mirror.stale ? entry.log.buffered() : mirror.pending;
       mirror.pending = [];
-      await this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs);
+      await this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale);
     });
     void this.persist('release', work).then((ok) => {
       if (!mirror.releasing) return;
@@ -246,7 +248,7 @@ export class SessionCluster {
       const events = mirror.stale ? entry.log.buffered() : mirror.pending;
       const to = entry.handedTo ?? '';
       const snapshot = entry.session.snapshot();
-      const work = this.settle().then(() => this.options.store.release(entry.session.id, events, to, snapshot, entry.log.lastSeq, this.options.detachedTtlMs));
+      const work = this.settle().then(() => this.options.store.release(entry.session.id, events, to, snapshot, entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale));
       void this.persist('release', work);
       return;
     }
@@ -272,7 +274,7 @@ export class SessionCluster {
     this.flushScheduled = false;
     const up = this.options.link.isUp;
     for (const mirror of this.dirty) {
-      if (mirror.releasing) continue;
+      if (mirror.releasing || mirror.rewriting) continue;
       const { entry } = mirror;
       if (!up) {
         // Redis cannot take it now; rewriteAll() sends the whole session when it is back.
@@ -298,17 +300,21 @@ export class SessionCluster {
 
   /** Redis is back (possibly empty after a restart): rewrite every session it missed. */
   private rewriteAll(): void {
-    for (const mirror of this.mirrors.values()) if (mirror.active && !mirror.releasing) this.rewrite(mirror);
+    for (const mirror of this.mirrors.values()) if (mirror.active && !mirror.releasing && !mirror.rewriting) this.rewrite(mirror);
   }
 
+  /** Replaces the session's stream and state with what this instance holds; newer events follow once it landed. */
   private rewrite(mirror: Mirror): void {
     const { entry } = mirror;
     mirror.stale = false;
+    mirror.rewriting = true;
     mirror.pending = [];
     mirror.stateDirty = false;
     const ttl = entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
     void this.persist('rewrite', this.options.store.rewrite(entry.session.id, entry.log.buffered(), this.stateOf(entry), ttl)).then((ok) => {
+      mirror.rewriting = false;
       if (!ok) mirror.stale = true;
+      if (mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) this.schedule(mirror);
     });
   }
 

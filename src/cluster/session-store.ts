@@ -51,6 +51,16 @@ function parseEntry(id: string, fields: string[]): StreamItem | null {
   return { id, events: joined.split('\n').map((json, i) => ({ seq: first + i, json })) };
 }
 
+/**
+ * Events in seq order, each once. A stream can repeat events (a release that rewrote a stream another write
+ * had just reached) or, after trimming, start late; readers never rely on its entries being disjoint.
+ */
+export function inSeqOrder(events: readonly LoggedEvent[]): LoggedEvent[] {
+  const bySeq = new Map<number, LoggedEvent>();
+  for (const event of events) if (!bySeq.has(event.seq)) bySeq.set(event.seq, event);
+  return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
+}
+
 export class SessionStore {
   private readonly redis: Redis;
 
@@ -93,8 +103,10 @@ export class SessionStore {
    * Ends this instance's ownership: the last events, the final state with its new owner, and the marker that
    * tells the new owner's relay to take over, atomically.
    */
-  async release(sessionId: string, events: readonly LoggedEvent[], to: string, snapshot: SessionSnapshot | null, lastSeq: number, ttlMs: number): Promise<void> {
+  async release(sessionId: string, events: readonly LoggedEvent[], to: string, snapshot: SessionSnapshot | null, lastSeq: number, ttlMs: number, replace = false): Promise<void> {
     const pipeline = this.redis.multi();
+    // `replace`: the stream missed writes (Redis was down), so `events` are all of them and replace it.
+    if (replace) pipeline.del(this.streamKey(sessionId));
     if (events.length > 0) pipeline.xadd(...this.eventArgs(sessionId, events));
     pipeline.hset(this.stateKey(sessionId), snapshot === null ? { owner: to, seq: String(lastSeq) } : { owner: to, snap: JSON.stringify(snapshot), seq: String(lastSeq) });
     pipeline.xadd(this.streamKey(sessionId), 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', to, 's', String(lastSeq));
@@ -131,7 +143,7 @@ export class SessionStore {
     return result === 1;
   }
 
-  /** Every stored stream item, oldest first. */
+  /** Every stored stream item, in stream order (events may repeat across items after a rewrite: see inSeqOrder). */
   async readAll(sessionId: string): Promise<StreamItem[]> {
     const entries = await this.redis.xrange(this.streamKey(sessionId), '-', '+');
     return entries.flatMap(([id, fields]) => parseEntry(id, fields) ?? []);

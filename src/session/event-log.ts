@@ -44,8 +44,20 @@ export class EventLog {
     if (this.maxEvents === 0) return;
     for (const entry of recent) {
       if (entry.seq > this.seq) continue;
+      const last = this.buffer.at(-1);
+      if (last !== undefined && entry.seq <= last.seq) continue;
+      // since() slices by position: keep only a gap-free run (a gap restarts it).
+      if (last !== undefined && entry.seq !== last.seq + 1) {
+        this.buffer.length = 0;
+        this.bufferedBytes = 0;
+      }
       this.buffer.push(entry);
       this.bufferedBytes += entry.json.length;
+    }
+    // A run that stops short of lastSeq cannot answer since() truthfully: better to report missed events.
+    if (this.buffer.at(-1)?.seq !== this.seq) {
+      this.buffer.length = 0;
+      this.bufferedBytes = 0;
     }
     while (this.buffer.length > this.maxEvents || (this.bufferedBytes > this.maxBytes && this.buffer.length > 1)) {
       this.bufferedBytes -= (this.buffer.shift() as LoggedEvent).json.length;
