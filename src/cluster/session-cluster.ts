@@ -35,8 +35,6 @@ export interface SessionClusterOptions {
 /** Per-session mirror state. */
 interface Mirror {
   entry: HostedSession;
-  /** False until something worth resuming happened (the first turn): pristine sessions never touch Redis. */
-  active: boolean;
   pending: LoggedEvent[];
   stateDirty: boolean;
   /** Redis missed writes (it was down): the whole session is rewritten when it returns. */
@@ -95,23 +93,17 @@ export class SessionCluster {
     return tracked;
   }
 
-  /** Mirrors a (voice) session from now on. */
+  /**
+   * Mirrors a (voice) session from its start. Even a session nobody has spoken in yet gets its small record at
+   * once: a client whose first turn is still in flight when its socket drops may resume on any instance.
+   */
   track(entry: HostedSession): void {
-    const mirror: Mirror = { entry, active: false, pending: [], stateDirty: false, stale: false, rewriting: false, releasing: false };
+    const mirror: Mirror = { entry, pending: entry.log.buffered(), stateDirty: true, stale: false, rewriting: false, releasing: false };
     this.mirrors.set(entry.session.id, mirror);
     entry.log.onAppend = (event) => {
-      if (!mirror.active) return;
       mirror.pending.push(event);
       this.schedule(mirror);
     };
-  }
-
-  /** A restored session (taken over from another instance) is mirrored at once: it already has a past. */
-  trackRestored(entry: HostedSession): void {
-    this.track(entry);
-    const mirror = this.mirrors.get(entry.session.id) as Mirror;
-    mirror.active = true;
-    mirror.stateDirty = true;
     this.schedule(mirror);
   }
 
@@ -119,10 +111,6 @@ export class SessionCluster {
   stateChanged(entry: HostedSession): void {
     const mirror = this.mirrors.get(entry.session.id);
     if (mirror === undefined || mirror.entry !== entry) return;
-    if (!mirror.active) {
-      mirror.active = true;
-      mirror.pending = entry.log.buffered();
-    }
     mirror.stateDirty = true;
     this.schedule(mirror);
     if (entry.handedTo !== null && !entry.session.hasActiveResponse) setImmediate(() => this.release(mirror));
@@ -240,7 +228,7 @@ export class SessionCluster {
     this.mirrors.delete(entry.session.id);
     this.dirty.delete(mirror);
     entry.log.onAppend = null;
-    if (reason === 'released' || !mirror.active) return;
+    if (reason === 'released') return;
     if (entry.handedTo !== null || reason === 'drained') {
       // Expired mid hand-off (closing it ended its response: the new instance is waiting), or this instance is
       // shutting down: leave the final state in the store, owned by the new instance or by nobody, so the
@@ -258,7 +246,7 @@ export class SessionCluster {
 
   private refreshTtl(entry: HostedSession, ttlMs: number): void {
     const mirror = this.mirrors.get(entry.session.id);
-    if (mirror === undefined || !mirror.active || !this.options.link.isUp) return;
+    if (mirror === undefined || !this.options.link.isUp) return;
     void this.persist('expire', this.options.store.expire(entry.session.id, ttlMs));
   }
 
@@ -300,7 +288,7 @@ export class SessionCluster {
 
   /** Redis is back (possibly empty after a restart): rewrite every session it missed. */
   private rewriteAll(): void {
-    for (const mirror of this.mirrors.values()) if (mirror.active && !mirror.releasing && !mirror.rewriting) this.rewrite(mirror);
+    for (const mirror of this.mirrors.values()) if (!mirror.releasing && !mirror.rewriting) this.rewrite(mirror);
   }
 
   /** Replaces the session's stream and state with what this instance holds; newer events follow once it landed. */

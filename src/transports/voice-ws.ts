@@ -283,7 +283,6 @@ function hostRestored(options: VoiceTransportOptions, restored: RestoredSession)
   if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
   const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
   entry.log.continueFrom(restored.lastSeq, restored.recent);
-  options.cluster?.trackRestored(entry);
   return entry;
 }
 
@@ -305,6 +304,6 @@ function hostWith(options: VoiceTransportOptions, resumeDigest: Buffer, create: 
     ...(cluster !== null && config.resumeTtlMs > 0 ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) } : {}),
   });
   holder.entry = options.sessions.host(session, log, resumeDigest);
-  if (cluster !== null && config.resumeTtlMs > 0 && session.isPristine) cluster.track(holder.entry);
+  if (cluster !== null && config.resumeTtlMs > 0) cluster.track(holder.entry);
   return holder.entry;
 }
