@@ -268,6 +268,24 @@ describe('scale-out: resume on another instance', () => {
     expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Said just before the drop', 'Did you hear me?']);
   });
 
+  it('refuses a hand-off asked for by a resume the client abandoned, keeping the newer live connection', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Hi');
+    await first.close();
+    const second = await resumeOn(a, first);
+    const sessionId = ready(first).sessionId;
+    const aId = a.gateway.scaleOut?.instanceId ?? '';
+    const probe = redis.client();
+    // As if B had read the session before `second` attached, then sent its request late.
+    await probe.publish(`t${testNo}:ctl:${aId}`, JSON.stringify({ t: 'handoff', sessionId, to: b.gateway.scaleOut?.instanceId, lastSeq: 0, epoch: 1 }));
+    await until(async () => (await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).some(([, fields]) => fields[0] === 'r' && fields[1] === aId));
+    await probe.quit();
+    expect(second.socket.readyState).toBe(second.socket.OPEN);
+    expect(a.gateway.sessions.get(sessionId)?.handedTo).toBeNull();
+    expect((await second.turn('Still mine?')).status).toBe('completed');
+  });
+
   it('moves a session back and forth between the instances', async () => {
     await startPair();
     let client = await connect(a);

@@ -9,7 +9,14 @@ import type { RedisLink } from './redis-link.js';
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
 export const ControlMessageSchema = Type.Union([
-  Type.Object({ t: Type.Literal('handoff'), sessionId: Id, to: Id, lastSeq: Type.Integer({ minimum: 0 }), eventId: Type.Optional(Type.String({ maxLength: 128 })) }),
+  Type.Object({
+    t: Type.Literal('handoff'),
+    sessionId: Id,
+    to: Id, lastSeq: Type.Integer({ minimum: 0 }),
+    eventId: Type.Optional(Type.String({ maxLength: 128 })),
+    /** The owner's attach count the requester saw: a newer attach means the request is stale. */
+    epoch: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
   Type.Object({ t: Type.Literal('frame'), sessionId: Id, frame: Type.String({ maxLength: 16 * 1024 * 1024 }) }),
 ]);
 

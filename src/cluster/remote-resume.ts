@@ -27,6 +27,8 @@ export interface RestoredSession {
   snapshot: SessionSnapshot;
   /** The restored event log continues after this seq. */
   lastSeq: number;
+  /** The attach count so far; attaching here goes on from it. */
+  epoch: number;
   /** The session's recent events (for the restored log's replay buffer), oldest first. */
   recent: LoggedEvent[];
   /** Events the client has not been sent yet (take-over only; a relay has sent them already). */
@@ -77,6 +79,8 @@ export class RemoteResume {
   private afterRequest = false;
   /** The owner's session.resumed for this resume was relayed. */
   private announced = false;
+  /** The owner's attach count in the record this resume acts on. */
+  private epochSeen = 0;
   private recent: LoggedEvent[] = [];
   private reader: ReturnType<RedisLink['blockingReader']> | null = null;
 
@@ -120,6 +124,7 @@ export class RemoteResume {
   /** Relay from a live owner, or take over from a dead (or no) owner. `hops` bounds ownership changes seen meanwhile. */
   private async decide(stored: StoredSession, hops: number): Promise<ResumeOutcome> {
     this.checkAborted();
+    this.epochSeen = stored.epoch;
     const { instanceId, presence } = this.options;
     if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner))) return this.relay(stored.owner, hops);
     return this.takeOver(stored);
@@ -144,7 +149,14 @@ export class RemoteResume {
       // The owner may have released the session (to here, or elsewhere) between our first look and the backlog.
       if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
       this.checkAborted();
-      await control.send(owner, { t: 'handoff', sessionId: request.sessionId, to: instanceId, lastSeq: request.lastSeq, ...(request.eventId === undefined ? {} : { eventId: request.eventId }) });
+      await control.send(owner, {
+        t: 'handoff',
+        sessionId: request.sessionId,
+        to: instanceId,
+        lastSeq: request.lastSeq,
+        epoch: this.epochSeen,
+        ...(request.eventId === undefined ? {} : { eventId: request.eventId }),
+      });
       this.owner = owner;
       this.afterRequest = true;
       for (const event of this.forwardQueue.splice(0)) this.forward(event);
@@ -197,7 +209,7 @@ export class RemoteResume {
   private restored(stored: StoredSession, lastSeq: number, replay: LoggedEvent[], announce: RestoredSession['announce'], unfinished: RestoredSession['unfinished']): ResumeOutcome {
     return {
       ok: true,
-      restored: { sessionId: this.sessionId, digest: stored.digest, snapshot: stored.snapshot, lastSeq, recent: this.recent, replay, announce, unfinished },
+      restored: { sessionId: this.sessionId, digest: stored.digest, snapshot: stored.snapshot, lastSeq, epoch: stored.epoch, recent: this.recent, replay, announce, unfinished },
     };
   }
 

@@ -16,6 +16,9 @@ import type { RedisLink } from './redis-link.js';
 import { RemoteResume, type RelayTarget } from './remote-resume.js';
 import type { SessionStore } from './session-store.js';
 
+/** How long a hand-off request that predates the attached connection waits to see whether that one is dead. */
+const STALE_REQUEST_WAIT_MS = 1_000;
+
 export interface SessionClusterOptions {
   link: RedisLink;
   store: SessionStore;
@@ -54,7 +57,7 @@ export class SessionCluster {
   constructor(private readonly options: SessionClusterOptions) {
     this.control = new ControlChannel(options.link, options.instanceId);
     options.registry.setHooks({
-      attached: (entry) => this.refreshTtl(entry, options.attachedTtlMs),
+      attached: (entry) => this.attached(entry),
       detached: (entry) => this.refreshTtl(entry, options.detachedTtlMs),
       forgotten: (entry, reason) => this.forgotten(entry, reason),
     });
@@ -152,6 +155,23 @@ export class SessionCluster {
     const entry = this.options.registry.get(message.sessionId);
     if (message.t === 'handoff') {
       if (entry === undefined) return void this.releaseUnhosted(message.sessionId, message.to);
+      const socket = entry.socket;
+      if (message.epoch !== undefined && message.epoch !== entry.attachEpoch && socket !== null) {
+        // A connection attached here after the requester looked. If it is already dead (its close not yet seen),
+        // the request stands; if it is still there after a moment, it is the newer one and the request is stale
+        // (from a resume the client abandoned).
+        const decide = (stands: boolean) => {
+          clearTimeout(timer);
+          socket.off('close', onClose);
+          if (stands) return this.handOff(entry, message.to, message.lastSeq, message.eventId);
+          this.options.logger.info({ sessionId: entry.session.id, to: message.to }, 'stale hand-off request refused');
+          void this.persist('refuse', this.settle().then(() => this.options.store.refuse(entry.session.id, this.options.instanceId)));
+        };
+        const onClose = () => setImmediate(() => decide(true));
+        const timer = setTimeout(() => decide(entry.socket === null), STALE_REQUEST_WAIT_MS);
+        socket.once('close', onClose);
+        return;
+      }
       this.handOff(entry, message.to, message.lastSeq, message.eventId);
       return;
     }
@@ -244,6 +264,12 @@ export class SessionCluster {
     void this.persist('delete', this.options.store.delete(entry.session.id));
   }
 
+  private attached(entry: HostedSession): void {
+    const mirror = this.mirrors.get(entry.session.id);
+    if (mirror === undefined || !this.options.link.isUp) return;
+    void this.persist('attach', this.options.store.attached(entry.session.id, entry.attachEpoch, this.options.attachedTtlMs));
+  }
+
   private refreshTtl(entry: HostedSession, ttlMs: number): void {
     const mirror = this.mirrors.get(entry.session.id);
     if (mirror === undefined || !this.options.link.isUp) return;
@@ -307,6 +333,6 @@ export class SessionCluster {
   }
 
   private stateOf(entry: HostedSession) {
-    return { digest: entry.resumeDigest, owner: this.options.instanceId, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq };
+    return { digest: entry.resumeDigest, owner: this.options.instanceId, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
   }
 }

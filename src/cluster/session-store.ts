@@ -14,21 +14,18 @@ export interface StoredSession {
   owner: string;
   snapshot: SessionSnapshot;
   seq: number;
+  /** The owner's attach count when last written (see HostedSession.attachEpoch). */
+  epoch: number;
 }
 
 /** One entry of a session's stream: a batch of events, or the marker that ends a handoff. */
 export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number };
 
 /** The hash fields of a session's state. */
-export interface StateRecord {
-  digest: Buffer;
-  owner: string;
-  snapshot: SessionSnapshot;
-  seq: number;
-}
+export type StateRecord = StoredSession;
 
 function stateFields(state: StateRecord): Record<string, string> {
-  return { digest: state.digest.toString('hex'), owner: state.owner, snap: JSON.stringify(state.snapshot), seq: String(state.seq) };
+  return { digest: state.digest.toString('hex'), owner: state.owner, snap: JSON.stringify(state.snapshot), seq: String(state.seq), epoch: String(state.epoch) };
 }
 
 export interface SessionStoreOptions {
@@ -120,7 +117,7 @@ export class SessionStore {
     if (hash.digest === undefined || hash.snap === undefined) return null;
     const snapshot = parseSnapshot(hash.snap);
     if (snapshot === null || !/^[0-9a-f]{64}$/.test(hash.digest)) return null;
-    return { digest: Buffer.from(hash.digest, 'hex'), owner: hash.owner ?? '', snapshot, seq: Number(hash.seq ?? 0) || 0 };
+    return { digest: Buffer.from(hash.digest, 'hex'), owner: hash.owner ?? '', snapshot, seq: Number(hash.seq ?? 0) || 0, epoch: Number(hash.epoch ?? 0) || 0 };
   }
 
   async owner(sessionId: string): Promise<string | null> {
@@ -154,6 +151,20 @@ export class SessionStore {
     const result = await reader.xread('BLOCK', blockMs, 'STREAMS', this.streamKey(sessionId), afterId);
     if (result === null) return [];
     return result.flatMap(([, entries]) => entries.flatMap(([id, fields]) => parseEntry(id, fields) ?? []));
+  }
+
+  /** A socket attached to the session on its owner: the new attach count, and the TTL for an attached session. */
+  async attached(sessionId: string, epoch: number, ttlMs: number): Promise<void> {
+    await Promise.all([
+      this.redis.hset(this.stateKey(sessionId), 'epoch', String(epoch)),
+      this.redis.pexpire(this.stateKey(sessionId), ttlMs),
+      this.redis.pexpire(this.streamKey(sessionId), ttlMs),
+    ]);
+  }
+
+  /** Refuses a hand-off (a newer connection has the session): the marker names the owner, so the relay gives up. */
+  async refuse(sessionId: string, owner: string): Promise<void> {
+    await this.redis.xadd(this.streamKey(sessionId), 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', owner, 's', '0');
   }
 
   async expire(sessionId: string, ttlMs: number): Promise<void> {

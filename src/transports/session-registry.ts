@@ -18,6 +18,11 @@ export interface HostedSession {
   expiry: NodeJS.Timeout | undefined;
   /** Set while the session moves to another instance (scale-out): the id of the instance taking it over. */
   handedTo: string | null;
+  /**
+   * How many times a socket attached to it (across instances, with scale-out). A hand-off request names the
+   * count it saw, so one from a resume the client abandoned cannot take the session from a newer connection.
+   */
+  attachEpoch: number;
 }
 
 export type ForgetReason = 'expired' | 'evicted' | 'closed' | 'released' | 'drained';
@@ -86,7 +91,7 @@ export class SessionRegistry {
   }
 
   host(session: Session, log: EventLog, resumeDigest: Buffer): HostedSession {
-    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest, expiry: undefined, handedTo: null };
+    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest, expiry: undefined, handedTo: null, attachEpoch: 0 };
     this.hosted.set(session.id, entry);
     return entry;
   }
@@ -138,6 +143,7 @@ export class SessionRegistry {
     entry.socket = socket;
     entry.outbox = outbox;
     entry.ip = ip;
+    entry.attachEpoch += 1;
     this.attached += 1;
     this.perIp.set(ip, this.forIp(ip) + 1);
     this.hooks?.attached(entry);

@@ -283,6 +283,7 @@ function hostRestored(options: VoiceTransportOptions, restored: RestoredSession)
   if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
   const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
   entry.log.continueFrom(restored.lastSeq, restored.recent);
+  entry.attachEpoch = restored.epoch;
   return entry;
 }
 
