@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 import type { ServerEvent } from '../src/protocol.js';
 import type { SimScenario } from '../src/simulator/scenario.js';
 import { startSimulator, type RecordedRequest } from '../src/simulator/server.js';
-import { RedisProcess } from './lib/redis-proc.js';
+import { RedisServer } from '../test/redis-server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -512,8 +512,7 @@ simulator.events.on('request', (request: RecordedRequest) => {
   if (typeof header === 'string') lastRequestOf.set(header, request);
 });
 
-const redis = useRedis ? new RedisProcess(await freePort()) : null;
-await redis?.start();
+const redis = useRedis ? await RedisServer.start() : null;
 
 // The built gateway, as operators run it (built first when dist/ is missing or stale).
 execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { stdio: 'inherit' });
@@ -596,7 +595,7 @@ if (redis !== null && killRedisAtS !== null) {
     await redis.kill();
     console.error(`[soak] redis-server killed at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     await sleep(2_000);
-    await redis.start();
+    await redis.restart();
     // The instances reconnect with a backoff and then rewrite their sessions: allow some seconds for that.
     outage.until = Date.now() + 10_000;
     console.error(`[soak] redis-server restarted at ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);

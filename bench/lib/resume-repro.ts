@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { startSimulator } from '../../src/simulator/server.js';
-import { RedisProcess } from './redis-proc.js';
+import { RedisServer } from '../../test/redis-server.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -21,8 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (...a: unknown[]) => console.log(...a);
 
 const simulator = await startSimulator({ port: 0, host: '127.0.0.1', defaults: { ttftMs: 40, interTokenMs: 20 } });
-const redis = new RedisProcess(await freePort());
-await redis.start();
+const redis = await RedisServer.start();
 const logFile = createWriteStream(process.env.REPRO_LOG ?? '/tmp/resume-repro-gateways.log');
 const gw: { name: string; port: number; child: ChildProcess }[] = [];
 for (const name of ['A', 'B']) {
