@@ -60,7 +60,8 @@ export function createSessionLink(connection) {
     }
     if (typeof event.seq === 'number' && event.seq <= lastSeq) return; // already seen
     track(event);
-    if (event.type !== 'session.resumed') {
+    // Ours echoes our eventId; a replay may hold older ones (resumes that never reached this page).
+    if (event.type !== 'session.resumed' || (event.eventId !== undefined && event.eventId !== resuming.eventId)) {
       emitter.emit('event', event); // a replayed (or new) event of our session
       return;
     }
