@@ -1,5 +1,6 @@
 // The native protocol v1 transport on GET /v1/voice: ws framing, frame validation, per-connection limits
-// (turn rate, idle timeout, heartbeats) and the backpressured outbox. No conversation logic: that is the Session.
+// (turn rate, idle timeout, heartbeats), the backpressured outbox, and which session a socket speaks for
+// (session.resume, here or, with Redis, from another instance). No conversation logic: that is the Session.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
@@ -7,12 +8,10 @@ import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { SessionCluster } from '../cluster/session-cluster.js';
-import type { RemoteResume, ResumeFailure, RestoredSession } from '../cluster/remote-resume.js';
+import type { RemoteResume, ResumeFailure } from '../cluster/remote-resume.js';
 import type { SharedLimits } from '../cluster/shared-limits.js';
 import type { ClientEvent, SessionResumeEvent, TurnEvent } from '../protocol.js';
-import { EventLog, type LoggedEvent } from '../session/event-log.js';
-import { markReply } from '../session/history.js';
-import { Session, type SessionOptions } from '../session/session.js';
+import type { LoggedEvent } from '../session/event-log.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { parseClientFrame } from './client-frames.js';
@@ -25,9 +24,11 @@ import {
   CLOSE_RESUMED_ELSEWHERE,
   CLOSE_SLOW_CONSUMER,
 } from './close-codes.js';
+import { FrameInbox, type FrameStep } from './frame-inbox.js';
 import { Outbox } from './outbox.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
-import { createResumeToken, digestToken, type HostedSession, type SessionRegistry } from './session-registry.js';
+import { hostRestored, hostSession } from './session-hosting.js';
+import type { HostedSession, SessionRegistry } from './session-registry.js';
 
 export interface VoiceTransportOptions {
   config: Readonly<Config>;
@@ -45,8 +46,6 @@ export interface VoiceTransportOptions {
 }
 
 const MINUTE_MS = 60_000;
-/** Upper bound of one session's replay buffer, whatever REPLAY_BUFFER_EVENTS says. */
-const REPLAY_BUFFER_MAX_BYTES = 1024 * 1024;
 
 const RESUME_FAILURES: Record<ResumeFailure, string> = {
   not_found: 'That session is unknown or has expired; this connection continues as a new session.',
@@ -200,23 +199,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
 
     // Frames are handled strictly in order. A step that must wait (a shared rate limit, a session moving here
     // from another instance) holds the frames behind it; while a session moves, barge-ins go to its old owner.
-    const inbox: (() => Promise<void> | undefined)[] = [];
-    let busy = false;
-    /** The socket closed while frames were still being handled: detach once they are (they may hold a turn). */
-    let closedWhileBusy = false;
-    const run = (step: () => Promise<void> | undefined) => {
-      const pending = step();
-      if (pending === undefined) return;
-      busy = true;
-      void pending
-        .catch((err: unknown) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'))
-        .finally(() => {
-          busy = false;
-          while (!busy && inbox.length > 0) run(inbox.shift() as () => Promise<void> | undefined);
-          if (!busy && closedWhileBusy) detachFromSocket();
-        });
-    };
-    const enqueue = (step: () => Promise<void> | undefined) => (busy ? inbox.push(step) : run(step));
+    const inbox = new FrameInbox((err) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'));
+    const enqueue = (step: FrameStep) => inbox.enqueue(step);
 
     const idle = new IdleTimer(config.idleTimeoutMs, () => current.session.hasActiveResponse || relay !== null, () => {
       metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
@@ -246,7 +230,6 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       logger.debug({ sessionId: current.session.id, err }, 'websocket error');
     });
     const detachFromSocket = () => {
-      closedWhileBusy = false;
       // The session may already belong to a newer connection (resumed elsewhere); only detach it from this one.
       if (current.socket === socket) sessions.detach(current, { keep: true });
     };
@@ -257,54 +240,10 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       if (relay !== null) {
         // Frames held for a session that never arrived here belong to nobody now.
         relay.abort();
-        inbox.length = 0;
+        inbox.dropWaiting();
       }
       // A turn still waiting on a shared rate limit was said before the drop: handle it, then detach.
-      if (busy) closedWhileBusy = true;
-      else detachFromSocket();
+      inbox.whenIdle(detachFromSocket);
     });
   });
-}
-
-/** A new session with its event log and resume token, registered but not yet attached to a socket. */
-function hostSession(options: VoiceTransportOptions): HostedSession {
-  const resumeToken = createResumeToken();
-  return hostWith(options, digestToken(resumeToken), (sessionOptions) => new Session({
-    ...sessionOptions,
-    ...(options.config.resumeTtlMs > 0 ? { resume: { token: resumeToken, ttlMs: options.config.resumeTtlMs } } : {}),
-  }));
-}
-
-/** A session taken over from another instance: its state restored, its numbering continued. */
-function hostRestored(options: VoiceTransportOptions, restored: RestoredSession): HostedSession {
-  const snapshot = structuredClone(restored.snapshot);
-  // What a dead owner's reply had said stays in history, marked as cut off, like any failed reply.
-  const unfinished = restored.unfinished?.text ?? '';
-  if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
-  const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
-  entry.log.continueFrom(restored.lastSeq, restored.recent);
-  entry.attachEpoch = restored.epoch;
-  return entry;
-}
-
-type BaseSessionOptions = Pick<SessionOptions, 'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'>;
-
-function hostWith(options: VoiceTransportOptions, resumeDigest: Buffer, create: (base: BaseSessionOptions) => Session): HostedSession {
-  const { config, cluster } = options;
-  const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
-  // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
-  const holder: { entry?: HostedSession } = {};
-  const session = create({
-    config,
-    chat: options.chat,
-    tools: options.tools,
-    observer: options.metrics,
-    logger: options.logger,
-    // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
-    send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),
-    ...(cluster !== null && config.resumeTtlMs > 0 ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) } : {}),
-  });
-  holder.entry = options.sessions.host(session, log, resumeDigest);
-  if (cluster !== null && config.resumeTtlMs > 0) cluster.track(holder.entry);
-  return holder.entry;
 }

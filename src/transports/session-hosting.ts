@@ -1,0 +1,56 @@
+// Creating the sessions a voice connection speaks for: a fresh one (with its resume token), or one taken over
+// from another instance (scale-out). Each gets its event log, its registry entry and, with Redis, its mirror.
+import type { RestoredSession } from '../cluster/remote-resume.js';
+import { EventLog } from '../session/event-log.js';
+import { markReply } from '../session/history.js';
+import { Session, type SessionOptions } from '../session/session.js';
+import { createResumeToken, digestToken, type HostedSession } from './session-registry.js';
+import type { VoiceTransportOptions } from './voice-ws.js';
+
+/** Upper bound of one session's replay buffer, whatever REPLAY_BUFFER_EVENTS says. */
+const REPLAY_BUFFER_MAX_BYTES = 1024 * 1024;
+
+export type HostingOptions = Pick<VoiceTransportOptions, 'config' | 'chat' | 'tools' | 'sessions' | 'metrics' | 'logger' | 'cluster'>;
+
+/** A new session with its event log and resume token, registered but not yet attached to a socket. */
+export function hostSession(options: HostingOptions): HostedSession {
+  const resumeToken = createResumeToken();
+  return hostWith(options, digestToken(resumeToken), (sessionOptions) => new Session({
+    ...sessionOptions,
+    ...(options.config.resumeTtlMs > 0 ? { resume: { token: resumeToken, ttlMs: options.config.resumeTtlMs } } : {}),
+  }));
+}
+
+/** A session taken over from another instance: its state restored, its numbering continued. */
+export function hostRestored(options: HostingOptions, restored: RestoredSession): HostedSession {
+  const snapshot = structuredClone(restored.snapshot);
+  // What a dead owner's reply had said stays in history, marked as cut off, like any failed reply.
+  const unfinished = restored.unfinished?.text ?? '';
+  if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
+  const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
+  entry.log.continueFrom(restored.lastSeq, restored.recent);
+  entry.attachEpoch = restored.epoch;
+  return entry;
+}
+
+type BaseSessionOptions = Pick<SessionOptions, 'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'>;
+
+function hostWith(options: HostingOptions, resumeDigest: Buffer, create: (base: BaseSessionOptions) => Session): HostedSession {
+  const { config, cluster } = options;
+  const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
+  // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
+  const holder: { entry?: HostedSession } = {};
+  const session = create({
+    config,
+    chat: options.chat,
+    tools: options.tools,
+    observer: options.metrics,
+    logger: options.logger,
+    // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
+    send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),
+    ...(cluster !== null && config.resumeTtlMs > 0 ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) } : {}),
+  });
+  holder.entry = options.sessions.host(session, log, resumeDigest);
+  if (cluster !== null && config.resumeTtlMs > 0) cluster.track(holder.entry);
+  return holder.entry;
+}
