@@ -110,6 +110,11 @@ describe('scale-out: resume on another instance', () => {
     expect(simulator.requests.at(-1)?.headers['x-session-id']).toBe(simulator.requests[0]?.headers['x-session-id']);
     // The session now lives on B: A no longer hosts it.
     expect(a.gateway.sessions.get(ready(first).sessionId)).toBeUndefined();
+    // Redis holds the token's digest only, never the token itself.
+    const probe = redis.client();
+    const stored = JSON.stringify([await probe.hgetall(`t${testNo}:s:${ready(first).sessionId}`), await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+')]);
+    await probe.quit();
+    expect(stored).not.toContain(ready(first).resumeToken ?? 'no token');
   });
 
   it('relays the rest of a response still streaming on the first instance, then carries on there', async () => {

@@ -101,10 +101,10 @@ export class SessionCluster {
    * once: a client whose first turn is still in flight when its socket drops may resume on any instance.
    */
   track(entry: HostedSession): void {
-    const mirror: Mirror = { entry, pending: entry.log.buffered(), stateDirty: true, stale: false, rewriting: false, releasing: false };
+    const mirror: Mirror = { entry, pending: entry.log.buffered().map(withoutResumeToken), stateDirty: true, stale: false, rewriting: false, releasing: false };
     this.mirrors.set(entry.session.id, mirror);
     entry.log.onAppend = (event) => {
-      mirror.pending.push(event);
+      mirror.pending.push(withoutResumeToken(event));
       this.schedule(mirror);
     };
     this.schedule(mirror);
@@ -213,7 +213,7 @@ export class SessionCluster {
         mirror.releasing = false;
         return;
       }
-      const events = mirror.stale ? entry.log.buffered() : mirror.pending;
+      const events = mirror.stale ? entry.log.buffered().map(withoutResumeToken) : mirror.pending;
       mirror.pending = [];
       await this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale);
     });
@@ -253,7 +253,7 @@ export class SessionCluster {
       // Expired mid hand-off (closing it ended its response: the new instance is waiting), or this instance is
       // shutting down: leave the final state in the store, owned by the new instance or by nobody, so the
       // client can resume on any instance.
-      const events = mirror.stale ? entry.log.buffered() : mirror.pending;
+      const events = mirror.stale ? entry.log.buffered().map(withoutResumeToken) : mirror.pending;
       const to = entry.handedTo ?? '';
       const snapshot = entry.session.snapshot();
       const work = this.settle().then(() => this.options.store.release(entry.session.id, events, to, snapshot, entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale));
@@ -325,7 +325,7 @@ export class SessionCluster {
     mirror.pending = [];
     mirror.stateDirty = false;
     const ttl = entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
-    void this.persist('rewrite', this.options.store.rewrite(entry.session.id, entry.log.buffered(), this.stateOf(entry), ttl)).then((ok) => {
+    void this.persist('rewrite', this.options.store.rewrite(entry.session.id, entry.log.buffered().map(withoutResumeToken), this.stateOf(entry), ttl)).then((ok) => {
       mirror.rewriting = false;
       if (!ok) mirror.stale = true;
       if (mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) this.schedule(mirror);
@@ -335,4 +335,11 @@ export class SessionCluster {
   private stateOf(entry: HostedSession) {
     return { digest: entry.resumeDigest, owner: this.options.instanceId, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
   }
+}
+
+/** session.ready carries the resume token: Redis keeps only its digest, so the mirrored copy drops it. */
+function withoutResumeToken(event: LoggedEvent): LoggedEvent {
+  if (!event.json.startsWith('{"type":"session.ready"')) return event;
+  const { resumeToken: _token, ...rest } = JSON.parse(event.json) as Record<string, unknown>;
+  return { seq: event.seq, json: JSON.stringify(rest) };
 }
