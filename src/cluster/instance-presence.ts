@@ -1,6 +1,6 @@
 // This gateway instance's heartbeat in Redis, so the other instances can tell whether it is still alive (and
 // ignore what a crashed instance left behind). Owns the presence keys; does not decide what to do about a dead peer.
-import type { RedisLink } from './redis-link.js';
+import { REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
 
 /** Expires on its own (PX) when the instance stops beating: liveness never compares clocks across machines. */
 export function instanceKey(keyPrefix: string, instanceId: string): string {
@@ -11,22 +11,6 @@ export function instanceKey(keyPrefix: string, instanceId: string): string {
 export function instancesKey(keyPrefix: string): string {
   return `${keyPrefix}instances`;
 }
-
-/**
- * Bounds a Redis call. Commands reject at once while the link is down, but one already in flight when the
- * connection dies waits for ioredis's reconnect and retry; callers must not hang on that.
- */
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  // The losing side may still settle later; it must not surface as an unhandled rejection.
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export const REDIS_CALL_TIMEOUT_MS = 500;
 
 // The ZSET score comes from Redis's clock, so instances with skewed clocks compare the same way. Members
 // silent for a day are pruned here, so ids of long-gone instances do not pile up.

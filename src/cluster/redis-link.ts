@@ -15,6 +15,22 @@ function retryDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 6), 2_000);
 }
 
+/**
+ * Bounds a Redis call. Commands reject at once while the link is down, but one already in flight when the
+ * connection dies waits for ioredis's reconnect and retry; callers must not hang on that.
+ */
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  // The losing side may still settle later; it must not surface as an unhandled rejection.
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const REDIS_CALL_TIMEOUT_MS = 500;
+
 /** host:port of a Redis URL, for logs: the URL itself may carry a password. */
 export function describeRedisUrl(url: string): string {
   try {
@@ -56,16 +72,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
 
   /** Resolves once both connections are ready, or rejects after `timeoutMs` (the gateway then starts degraded). */
   async ready(timeoutMs: number): Promise<void> {
-    const both = Promise.all([waitReady(this.commands), waitReady(this.subscriber)]);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis not reachable within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([both, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(Promise.all([waitReady(this.commands), waitReady(this.subscriber)]), timeoutMs);
   }
 
   /** A separate connection for one blocking read (XREAD BLOCK would stall every other command). Close it after use. */

@@ -67,7 +67,6 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
   } catch (err) {
     log.warn({ redis: describeRedisUrl(redisUrl), err: String(err) }, 'redis not reachable at start-up: starting degraded (sessions in memory only)');
   }
-  if (link.isUp) metrics.redisUp.set(1);
   presence.start();
   cluster?.start();
   log.info({ redis: describeRedisUrl(redisUrl), up: link.isUp }, 'scale-out enabled');

@@ -64,10 +64,6 @@ export class SessionCluster {
     options.link.on('up', () => this.rewriteAll());
   }
 
-  get instanceId(): string {
-    return this.options.instanceId;
-  }
-
   /** Listens for hand-off requests. Does not wait for Redis: while it is down, ioredis subscribes once it is back. */
   start(): void {
     this.control.listen((message) => this.onControl(message)).catch((err: unknown) => {

@@ -21,10 +21,7 @@ export interface StoredSession {
 /** One entry of a session's stream: a batch of events, or the marker that ends a handoff. */
 export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number };
 
-/** The hash fields of a session's state. */
-export type StateRecord = StoredSession;
-
-function stateFields(state: StateRecord): Record<string, string> {
+function stateFields(state: StoredSession): Record<string, string> {
   return { digest: state.digest.toString('hex'), owner: state.owner, snap: JSON.stringify(state.snapshot), seq: String(state.seq), epoch: String(state.epoch) };
 }
 
@@ -80,7 +77,7 @@ export class SessionStore {
    * Appends events and, when given, the session's state, then sets both keys' TTL. Issued in one tick, so
    * auto-pipelining sends it as one round trip, in order.
    */
-  async write(sessionId: string, events: readonly LoggedEvent[], state: StateRecord | null, ttlMs: number): Promise<void> {
+  async write(sessionId: string, events: readonly LoggedEvent[], state: StoredSession | null, ttlMs: number): Promise<void> {
     // No MULTI: this runs for every active session every tick it has events, and order is all it needs.
     const writes: Promise<unknown>[] = [];
     if (events.length > 0) writes.push(this.redis.xadd(...this.eventArgs(sessionId, events)));
@@ -91,7 +88,7 @@ export class SessionStore {
   }
 
   /** Replaces the stream with `events` (after Redis lost or missed them) and writes the state. */
-  async rewrite(sessionId: string, events: readonly LoggedEvent[], state: StateRecord, ttlMs: number): Promise<void> {
+  async rewrite(sessionId: string, events: readonly LoggedEvent[], state: StoredSession, ttlMs: number): Promise<void> {
     await this.redis.del(this.streamKey(sessionId));
     await this.write(sessionId, events, state, ttlMs);
   }

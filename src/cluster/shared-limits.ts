@@ -3,8 +3,8 @@
 // Redis's clock. When Redis cannot answer, methods say so and the caller falls back to its in-memory limits.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { REDIS_CALL_TIMEOUT_MS, instancesKey, withTimeout } from './instance-presence.js';
-import type { RedisLink } from './redis-link.js';
+import { instancesKey } from './instance-presence.js';
+import { REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
 
 const TURN_WINDOW_MS = 60_000;
 /** Per-IP hashes outlive any connection; refreshed on every write, so only abandoned ones expire. */

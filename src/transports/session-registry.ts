@@ -100,11 +100,6 @@ export class SessionRegistry {
     return this.hosted.get(sessionId);
   }
 
-  /** Every hosted session (attached or waiting). */
-  all(): IterableIterator<HostedSession> {
-    return this.hosted.values();
-  }
-
   /** Open connections per client address, as counted here. */
   ipCounts(): ReadonlyMap<string, number> {
     return this.perIp;
