@@ -148,12 +148,16 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
       : admit({ headers: request.headers, ip: request.ip }, config, tokens, sessions);
     if (verdict.ok) {
       request.gatewayTokenId = verdict.tokenId;
-      if (scaleOut === null) return;
+      // A plain GET (no upgrade) becomes no connection: it must not hold a count for its keep-alive socket's life.
+      if (scaleOut === null || !request.ws) return;
       // Per-address limit over all instances; while Redis cannot answer, the local count above decides.
       const shared = await scaleOut.limits.acquireConnection(request.ip);
       if (shared !== 'over_limit') {
         const ip = request.ip;
-        request.raw.socket.once('close', () => scaleOut.limits.releaseConnection(ip));
+        // An upgraded socket is the connection: its close releases the count (at once if it closed meanwhile).
+        const socket = request.raw.socket;
+        if (socket.destroyed) scaleOut.limits.releaseConnection(ip);
+        else socket.once('close', () => scaleOut.limits.releaseConnection(ip));
         return;
       }
       verdict = { ok: false, status: 429, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections_per_ip' };

@@ -10,7 +10,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 describe('FrameInbox', () => {
   it('runs synchronous steps at once and holds later steps behind a waiting one, in order', async () => {
-    const inbox = new FrameInbox(() => {});
+    const inbox = new FrameInbox(16, () => {});
     const order: string[] = [];
     const gate = deferred();
     inbox.enqueue(() => void order.push('a'));
@@ -29,7 +29,7 @@ describe('FrameInbox', () => {
 
   it('drops the waiting steps on request, and reports a failing step without stopping', async () => {
     const errors: unknown[] = [];
-    const inbox = new FrameInbox((err) => errors.push(err));
+    const inbox = new FrameInbox(16, (err: unknown) => errors.push(err));
     const order: string[] = [];
     inbox.enqueue(() => Promise.reject(new Error('boom')));
     inbox.enqueue(() => void order.push('dropped'));
@@ -40,8 +40,22 @@ describe('FrameInbox', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('refuses steps beyond its bound while one waits, and takes them again once there is room', async () => {
+    const inbox = new FrameInbox(2, () => {});
+    const order: string[] = [];
+    const gate = deferred();
+    expect(inbox.enqueue(() => gate.promise)).toBe(true);
+    expect(inbox.enqueue(() => void order.push('1'))).toBe(true);
+    expect(inbox.enqueue(() => void order.push('2'))).toBe(true);
+    expect(inbox.enqueue(() => void order.push('3'))).toBe(false);
+    gate.resolve();
+    await new Promise<void>((resolve) => inbox.whenIdle(resolve));
+    expect(inbox.enqueue(() => void order.push('4'))).toBe(true);
+    expect(order).toEqual(['1', '2', '4']);
+  });
+
   it('calls whenIdle at once when nothing waits', () => {
-    const inbox = new FrameInbox(() => {});
+    const inbox = new FrameInbox(16, () => {});
     let called = false;
     inbox.whenIdle(() => (called = true));
     expect(called).toBe(true);

@@ -383,12 +383,138 @@ describe('scale-out: resume on another instance', () => {
   });
 });
 
+describe('scale-out: ownership and hand-off edge cases', () => {
+  it('drops its copy when another instance took the session over while its heartbeat stalled', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Before the stall');
+    const sessionId = ready(first).sessionId;
+    // A's heartbeat stops (a long pause, a partition from Redis's point of view), but A itself carries on.
+    await a.gateway.scaleOut?.presence.stop();
+    const second = await resumeOn(b, first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', sessionId });
+    // A never noticed and still has the old socket. The next thing it writes bounces off the ownership fence:
+    // it drops its copy and closes that socket as stale, instead of splitting the conversation in two.
+    simulator.enqueue({ reply: 'Split brain.' });
+    first.send({ type: 'turn', text: 'Said on the stale copy' });
+    expect((await first.closed).code).toBe(4003);
+    await until(() => a.gateway.sessions.get(sessionId) === undefined);
+    const probe = redis.client();
+    expect(await probe.hget(`t${testNo}:s:${sessionId}`, 'owner')).toBe(b.gateway.scaleOut?.instanceId);
+    const stream = JSON.stringify(await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+'));
+    await probe.quit();
+    expect(stream).not.toContain('Split brain');
+    simulator.enqueue({ reply: 'Still here.' });
+    await second.turn('After the stall');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the stall', 'After the stall']);
+  });
+
+  it('follows a session handed to a third instance instead of failing, when the client resumes mid-hand-off', async () => {
+    await startPair();
+    const c = await startGatewayFor(simulator.url, { env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `t${testNo}:` } });
+    try {
+      simulator.enqueue({ reply: REPLY, gate: { name: 'three', afterChunks: 2 } });
+      const first = await connect(a);
+      first.send({ type: 'turn', text: 'Count' });
+      const created = await first.waitForType('response.created');
+      await simulator.gate('three').reached;
+      await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+      first.socket.terminate();
+      // B asks A for the session; the client leaves B before A's reply ends, and resumes on C.
+      const second = await resumeOn(b, first);
+      const bId = b.gateway.scaleOut?.instanceId;
+      expect(a.gateway.sessions.get(ready(first).sessionId)?.handedTo).toBe(bId);
+      second.socket.terminate();
+      await second.closed;
+      const third = await connect(c);
+      clients.push(third);
+      third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(second), eventId: 'on-c' });
+      simulator.gate('three').release();
+      // A hands it to B (the request it heard first); C follows it there and gets it from B.
+      const resumed = await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'on-c');
+      expect(resumed).toMatchObject({ resumedFrom: lastSeq(second), missedEvents: false });
+      const all = sessionEvents(first, second, third).filter((e) => e !== resumed);
+      expect(deltaText(all, created.responseId)).toBe(REPLY);
+      expect(all.find((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
+      expectGapless([...all, resumed].sort((x, y) => x.seq - y.seq));
+      expect(third.socket.readyState).toBe(third.socket.OPEN);
+      simulator.enqueue({ reply: 'Nine.' });
+      await third.turn('And then?');
+      expect(lastMessages()).toEqual([
+        { role: 'user', content: 'Count' },
+        { role: 'assistant', content: REPLY },
+        { role: 'user', content: 'And then?' },
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('releases a session once when its old owner drains in the middle of the hand-off', async () => {
+    await startPair();
+    simulator.enqueue({ reply: REPLY, gate: { name: 'drain', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Count' });
+    const created = await first.waitForType('response.created');
+    await simulator.gate('drain').reached;
+    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    first.socket.terminate();
+    const second = await resumeOn(b, first);
+    await a.gateway.drain(0);
+    const done = (await second.waitFor((e) => e.type === 'response.done')) as Done;
+    expect(done).toMatchObject({ responseId: created.responseId, status: 'interrupted' });
+    const bId = b.gateway.scaleOut?.instanceId;
+    await until(() => b.gateway.sessions.get(ready(first).sessionId) !== undefined);
+    const probe = redis.client();
+    const markers = (await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+')).filter(([, fields]) => fields[0] === 'r');
+    await probe.quit();
+    expect(markers.map(([, fields]) => fields[1])).toEqual([bId]);
+    simulator.gate('drain').release();
+    simulator.enqueue({ reply: 'Back.' });
+    await second.turn('Are you back?');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Count', 'Are you back?']);
+    expectGapless(sessionEvents(first, second));
+  });
+
+  it('keeps an attached session in Redis through the longest client-tool wait, and rewrites a record that expired', async () => {
+    await startPair({ CLIENT_TOOL_TIMEOUT_MS: '600000', IDLE_TIMEOUT_MS: '1000' });
+    const first = await connect(a);
+    await first.turn('Remember this');
+    const sessionId = ready(first).sessionId;
+    const key = `t${testNo}:s:${sessionId}`;
+    const probe = redis.client();
+    expect(await probe.pttl(key)).toBeGreaterThan(600_000);
+    // The record vanishes (evicted, or expired during a pause); the next write puts the whole session back.
+    await probe.del(key, `${key}:ev`);
+    await first.turn('And this');
+    await until(async () => (await probe.hget(key, 'snap'))?.includes('And this') === true);
+    expect(await probe.hget(key, 'owner')).toBe(a.gateway.scaleOut?.instanceId);
+    await probe.quit();
+    await first.close();
+    const second = await resumeOn(b, first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
+    await second.turn('What did I say?');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Remember this', 'And this', 'What did I say?']);
+  });
+});
+
 describe('scale-out: limits across instances', () => {
   it('counts connections per client address over both instances', async () => {
     await startPair({ MAX_CONNECTIONS_PER_IP: '2' });
     await connect(a);
     await connect(b);
     await expect(VoiceClient.connect(a.voiceUrl)).rejects.toThrow(/429/);
+    await expect(VoiceClient.connect(b.voiceUrl)).rejects.toThrow(/429/);
+  });
+
+  it('does not count plain requests on a keep-alive connection as WebSocket connections', async () => {
+    await startPair({ MAX_CONNECTIONS_PER_IP: '1' });
+    for (let i = 0; i < 3; i += 1) {
+      const response = await fetch(`${a.httpUrl}/v1/voice`);
+      await response.arrayBuffer();
+      expect(response.status).not.toBe(101);
+    }
+    await connect(a);
     await expect(VoiceClient.connect(b.voiceUrl)).rejects.toThrow(/429/);
   });
 

@@ -147,6 +147,23 @@ describe('shared limits across instances', () => {
     expect(await inspect((redis) => redis.hgetall(key('198.51.100.2')))).toEqual({ A: '1' });
   });
 
+  it('resyncs by default from the connections this instance admitted and has not released', async () => {
+    instances.nextTest();
+    const a = await instances.start('A');
+    const key = `${instances.prefix}conn:${IP}`;
+    expect(await a.limits.acquireConnection(IP)).toBe('ok');
+    expect(await a.limits.acquireConnection(IP)).toBe('ok');
+    expect(await a.limits.acquireConnection('198.51.100.9')).toBe('ok');
+    a.limits.releaseConnection(IP);
+    a.limits.releaseConnection('198.51.100.9');
+    await until(async () => (await inspect((redis) => redis.hget(key, 'A'))) === '1');
+    // Redis loses everything (a restart without persistence): the resync puts back exactly what is held.
+    await inspect((redis) => redis.flushall());
+    await a.limits.resyncConnections();
+    expect(await inspect((redis) => redis.hgetall(key))).toEqual({ A: '1' });
+    expect(await inspect((redis) => redis.exists(`${instances.prefix}conn:198.51.100.9`))).toBe(0);
+  });
+
   it('shares the turn window of a session across instances', async () => {
     instances.nextTest();
     const a = await instances.start('A', { turnsPerMinute: 3 });

@@ -1,6 +1,6 @@
 // This gateway instance's heartbeat in Redis, so the other instances can tell whether it is still alive (and
 // ignore what a crashed instance left behind). Owns the presence keys; does not decide what to do about a dead peer.
-import { REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
+import { LuaScript, REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
 
 /** Expires on its own (PX) when the instance stops beating: liveness never compares clocks across machines. */
 export function instanceKey(keyPrefix: string, instanceId: string): string {
@@ -14,14 +14,14 @@ export function instancesKey(keyPrefix: string): string {
 
 // The ZSET score comes from Redis's clock, so instances with skewed clocks compare the same way. Members
 // silent for a day are pruned here, so ids of long-gone instances do not pile up.
-const HEARTBEAT_LUA = `
+const HEARTBEAT = new LuaScript(`
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400000)
 return 1
-`;
+`);
 
 export interface InstancePresenceOptions {
   /** How often to beat (default 1000). */
@@ -75,7 +75,7 @@ export class InstancePresence {
 
   private beat(): void {
     const prefix = this.link.keyPrefix;
-    const beat = this.link.commands.eval(HEARTBEAT_LUA, 2, instanceKey(prefix, this.instanceId), instancesKey(prefix), this.instanceId, this.ttlMs);
+    const beat = HEARTBEAT.run(this.link.commands, [instanceKey(prefix, this.instanceId), instancesKey(prefix)], [this.instanceId, this.ttlMs]);
     // Redis being down is reported by RedisLink; a missed beat is retried on the next tick or on 'up'.
     withTimeout(beat, REDIS_CALL_TIMEOUT_MS).catch(() => undefined);
   }

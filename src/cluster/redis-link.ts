@@ -1,6 +1,7 @@
 // The gateway's connections to Redis (ioredis): one for commands, one for pub/sub, and short-lived ones for
 // blocking stream reads. Tracks whether Redis is usable, so callers degrade to in-memory state instead of
 // queueing work behind a dead server: commands fail fast while it is down, and ioredis keeps reconnecting.
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -31,6 +32,32 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<
 
 export const REDIS_CALL_TIMEOUT_MS = 500;
 
+/** Every script, so a fresh connection loads them all before anything can run them (see RedisLink). */
+const scripts = new Set<LuaScript>();
+
+/**
+ * A Lua script run by SHA. RedisLink loads every script first thing on each (re)connect, so commands issued after
+ * it find the script even on a restarted Redis, in order. The NOSCRIPT fallback (EVAL) is only a safety net: a
+ * fallback is sent later than the commands behind it, so a caller that needs order must not rely on it.
+ */
+export class LuaScript {
+  private readonly sha: string;
+
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+    scripts.add(this);
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
 /** host:port of a Redis URL, for logs: the URL itself may carry a password. */
 export function describeRedisUrl(url: string): string {
   try {
@@ -59,7 +86,11 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
     this.commands = new Redis(url, this.options({ enableAutoPipelining: true }));
     // Subscriptions may be issued before the first connect; ioredis re-subscribes after every reconnect.
     this.subscriber = new Redis(url, this.options({ enableOfflineQueue: true, maxRetriesPerRequest: null }));
-    this.commands.on('ready', () => this.setUp(true));
+    this.commands.on('ready', () => {
+      // First on the new connection, so every EVALSHA issued after it finds its script (Redis may be empty).
+      for (const script of scripts) this.commands.script('LOAD', script.lua).catch(() => undefined);
+      this.setUp(true);
+    });
     this.commands.on('close', () => this.setUp(false, 'connection closed'));
     // ioredis reports every failed attempt here; the state change is what matters, the rest is debug noise.
     this.commands.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis error'));

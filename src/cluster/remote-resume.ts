@@ -39,7 +39,8 @@ export interface RestoredSession {
   unfinished: { responseId: string; text: string } | null;
 }
 
-export type ResumeFailure = 'not_found' | 'bad_token' | 'unavailable' | 'moved' | 'aborted';
+/** `timeout`: the owner is alive but neither answered the hand-off request nor made progress in time. */
+export type ResumeFailure = 'not_found' | 'bad_token' | 'unavailable' | 'moved' | 'timeout' | 'aborted';
 
 export type ResumeOutcome =
   | { ok: true; restored: RestoredSession }
@@ -54,6 +55,10 @@ export interface RemoteResumeOptions {
   instanceId: string;
   /** Store TTL to set when taking ownership. */
   ttlMs: number;
+  /** How long the owner may stay silent before answering the hand-off request (re-sent every TAIL_BLOCK_MS meanwhile). */
+  answerMs: number;
+  /** How long the relay waits when the owner sends nothing at all (its response must end some time). */
+  stallMs: number;
   request: SessionResumeEvent;
   target: RelayTarget;
   logger: Logger;
@@ -65,6 +70,8 @@ const TAIL_BLOCK_MS = 1_000;
 const RECENT_EVENTS = 2_000;
 /** Ownership changes followed during one resume before giving up (the client may simply resume again). */
 const MAX_HOPS = 3;
+/** Client frames held for the owner before its id is known: barge-ins and tool results, never many. */
+const MAX_FORWARD_QUEUE = 32;
 
 class ResumeAborted extends Error {}
 
@@ -101,7 +108,10 @@ export class RemoteResume {
   /** A client frame for the response the old owner is still running (barge-in, tool result). */
   forward(event: ClientEvent): void {
     if (this.owner === null) {
-      this.forwardQueue.push(event);
+      // Bounded: a client flooding frames while the owner is looked up loses the excess (a repeated cancel
+      // changes nothing anyway).
+      const last = this.forwardQueue.at(-1);
+      if (this.forwardQueue.length < MAX_FORWARD_QUEUE && !(event.type === 'response.cancel' && last?.type === 'response.cancel')) this.forwardQueue.push(event);
       return;
     }
     this.options.control.send(this.owner, { t: 'frame', sessionId: this.sessionId, frame: JSON.stringify(event) }).catch(() => undefined);
@@ -149,14 +159,16 @@ export class RemoteResume {
       // The owner may have released the session (to here, or elsewhere) between our first look and the backlog.
       if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
       this.checkAborted();
-      await control.send(owner, {
-        t: 'handoff',
+      const handoff = {
+        t: 'handoff' as const,
         sessionId: request.sessionId,
         to: instanceId,
         lastSeq: request.lastSeq,
         epoch: this.epochSeen,
         ...(request.eventId === undefined ? {} : { eventId: request.eventId }),
-      });
+      };
+      await control.send(owner, handoff);
+      let progressAt = Date.now();
       this.owner = owner;
       this.afterRequest = true;
       for (const event of this.forwardQueue.splice(0)) this.forward(event);
@@ -164,22 +176,36 @@ export class RemoteResume {
         this.checkAborted();
         const items: StreamItem[] = await store.tail(reader, request.sessionId, lastId, TAIL_BLOCK_MS);
         this.checkAborted();
+        if (items.length > 0) progressAt = Date.now();
         for (const item of items) {
           lastId = item.id;
           if ('events' in item) {
             this.pass(item.events);
             continue;
           }
+          // The owner kept it (a newer connection holds it, or the client came back there): this resume is over.
+          if (item.releasedTo === owner) return this.fail('moved');
           const final = await store.load(request.sessionId);
           if (final === null) return this.fail('not_found');
           // Released to nobody: the owner shut down meanwhile; take it over from what it left.
           if (item.releasedTo === '') return await this.takeOver(final);
-          if (item.releasedTo !== instanceId) return this.fail('moved');
+          // Handed to a third instance (another resume got there first): follow it.
+          if (item.releasedTo !== instanceId) return await this.reconsider(hops);
           // An owner that no longer hosted the session passes it on without announcing anything: we announce.
           const announce = this.announced ? null : { resumedFrom: request.lastSeq, replayed: this.forwardedSeq - request.lastSeq, missedEvents: false };
           return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], announce, null);
         }
         if (items.length > 0) continue;
+        const now = Date.now();
+        if (!this.announced) {
+          // Pub/sub delivers at most once (a request sent while the owner's subscriber reconnected is gone):
+          // ask again until the owner answers; it ignores a request it already acts on. An owner still streaming
+          // (to another instance it hands the session to first) is making progress, so the wait restarts.
+          if (now - progressAt > this.options.answerMs) return this.timedOut(owner, 'the owner never answered the hand-off request');
+          await control.send(owner, handoff);
+        } else if (now - progressAt > this.options.stallMs) {
+          return this.timedOut(owner, 'the owner stopped sending during the hand-off');
+        }
         // Nothing new for a while: is the owner still there, and still the owner, to finish the hand-off?
         if (!(await this.options.presence.isAlive(owner))) {
           this.options.logger.warn({ sessionId: request.sessionId, owner }, 'owner died during hand-off; taking the session over');
@@ -236,6 +262,11 @@ export class RemoteResume {
     } catch {
       return false;
     }
+  }
+
+  private timedOut(owner: string, why: string): ResumeOutcome {
+    this.options.logger.warn({ sessionId: this.sessionId, owner }, why);
+    return this.fail('timeout');
   }
 
   private checkAborted(): void {

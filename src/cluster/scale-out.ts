@@ -15,12 +15,32 @@ import { SharedLimits } from './shared-limits.js';
 
 /** How long start-up waits for Redis before starting degraded. */
 const STARTUP_WAIT_MS = 3_000;
-/** Slack on top of the idle timeout for a session's Redis TTL while a socket is attached. */
+/** Slack on top of the longest silence for a session's Redis TTL while a socket is attached. */
 const ATTACHED_TTL_SLACK_MS = 60_000;
+/** How long a relay waits for the owner's answer to its hand-off request (re-sent every second meanwhile). */
+const HANDOFF_ANSWER_MS = 10_000;
+/** Slack on top of the longest silence before a relay whose owner sends nothing gives up. */
+const RELAY_STALL_SLACK_MS = 5_000;
+
+/**
+ * The longest an attached session may write nothing while it is alive: an idle connection, or a response
+ * waiting on the upstream queue and first token, a stalled stream, or a tool (a client tool can take minutes).
+ */
+export function longestSilenceMs(config: Readonly<Config>): number {
+  return Math.max(
+    config.idleTimeoutMs,
+    config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs,
+    config.upstreamStallTimeoutMs,
+    config.toolTimeoutMs,
+    config.clientToolTimeoutMs,
+  );
+}
 
 export interface ScaleOut {
   readonly instanceId: string;
   readonly link: RedisLink;
+  /** This instance's heartbeat (other instances take its sessions over once it stops). */
+  readonly presence: InstancePresence;
   readonly cluster: SessionCluster | null;
   readonly limits: SharedLimits;
   /** 'up' or 'down' (degraded: new conversations in memory only). */
@@ -44,8 +64,8 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
     turnsPerMinutePerToken: config.turnsPerMinutePerToken,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
   });
-  // Redis may have lost this instance's connection counts (a restart): local truth rewrites them.
-  link.on('up', () => void limits.resyncConnections(registry.ipCounts()));
+  // Redis may have lost this instance's connection counts (a restart): the connections it holds rewrite them.
+  link.on('up', () => void limits.resyncConnections());
   const cluster =
     config.resumeTtlMs > 0
       ? new SessionCluster({
@@ -55,7 +75,8 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
           registry,
           instanceId,
           detachedTtlMs: config.resumeTtlMs,
-          attachedTtlMs: config.resumeTtlMs + config.idleTimeoutMs + ATTACHED_TTL_SLACK_MS,
+          attachedTtlMs: config.resumeTtlMs + longestSilenceMs(config) + ATTACHED_TTL_SLACK_MS,
+          relayTimeouts: { answerMs: HANDOFF_ANSWER_MS, stallMs: longestSilenceMs(config) + RELAY_STALL_SLACK_MS },
           maxFrameBytes: config.maxFrameBytes,
           logger: log,
           onStoreError,
@@ -74,6 +95,7 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
   return {
     instanceId,
     link,
+    presence,
     cluster,
     limits,
     status: () => (link.isUp ? 'up' : 'down'),

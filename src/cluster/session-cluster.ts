@@ -14,7 +14,7 @@ import { ControlChannel, type ControlMessage } from './control-channel.js';
 import type { InstancePresence } from './instance-presence.js';
 import type { RedisLink } from './redis-link.js';
 import { RemoteResume, type RelayTarget } from './remote-resume.js';
-import type { SessionStore } from './session-store.js';
+import type { OwnedWrite, SessionState, SessionStore } from './session-store.js';
 
 /** How long a hand-off request that predates the attached connection waits to see whether that one is dead. */
 const STALE_REQUEST_WAIT_MS = 1_000;
@@ -27,8 +27,13 @@ export interface SessionClusterOptions {
   instanceId: string;
   /** Store TTL of a session whose socket is gone: RESUME_TTL_MS. */
   detachedTtlMs: number;
-  /** Store TTL while a socket is attached (refreshed on every write): long enough to outlive an idle connection. */
+  /**
+   * Store TTL while a socket is attached (refreshed on every write): longer than the longest silence of an
+   * attached session (an idle connection, a client tool the response waits on), plus the detached TTL.
+   */
   attachedTtlMs: number;
+  /** How long a relay waits for the owner to answer or make progress (see RemoteResume). */
+  relayTimeouts: { answerMs: number; stallMs: number };
   maxFrameBytes: number;
   logger: Logger;
   /** Counts store operations that failed (Redis down or erroring). */
@@ -52,13 +57,16 @@ export class SessionCluster {
   private readonly dirty = new Set<Mirror>();
   private flushScheduled = false;
   private readonly inFlight = new Set<Promise<boolean>>();
+  /** Sessions whose stale-request check is under way: repeated requests wait for its verdict. */
+  private readonly deciding = new Set<string>();
   readonly control: ControlChannel;
 
   constructor(private readonly options: SessionClusterOptions) {
     this.control = new ControlChannel(options.link, options.instanceId);
     options.registry.setHooks({
-      attached: (entry) => this.attached(entry),
-      detached: (entry) => this.refreshTtl(entry, options.detachedTtlMs),
+      // The attach count (in the state) and the TTL (attached or detached) change: the next flush writes them.
+      attached: (entry) => this.touch(entry, true),
+      detached: (entry) => this.touch(entry, false),
       forgotten: (entry, reason) => this.forgotten(entry, reason),
     });
     options.link.on('up', () => this.rewriteAll());
@@ -125,9 +133,13 @@ export class SessionCluster {
     if (mirror === undefined || entry.handedTo === null) return true;
     if (mirror.releasing) return this.settle();
     this.options.registry.cancelHandOff(entry);
-    const snapshot = entry.session.snapshot();
-    const work = this.settle().then(() => this.options.store.release(entry.session.id, [], this.options.instanceId, snapshot, entry.log.lastSeq, this.options.attachedTtlMs));
-    void this.persist('release', work);
+    const state = this.stateOf(entry);
+    const { instanceId } = this.options;
+    // Released to itself: the marker ends the waiting relay ("it stayed with its owner").
+    const work = this.settle().then(() => this.options.store.release(entry.session.id, instanceId, [], instanceId, state, state.seq, this.options.attachedTtlMs));
+    void this.persist('release', work).then((ok) => {
+      if (ok) void this.ownedResult(mirror, work);
+    });
     this.options.logger.info({ sessionId: entry.session.id }, 'hand-off cancelled: the client came back');
     return true;
   }
@@ -141,6 +153,7 @@ export class SessionCluster {
       control: this.control,
       instanceId: this.options.instanceId,
       ttlMs: this.options.attachedTtlMs,
+      ...this.options.relayTimeouts,
       request,
       target,
       logger: this.options.logger,
@@ -151,12 +164,17 @@ export class SessionCluster {
     const entry = this.options.registry.get(message.sessionId);
     if (message.t === 'handoff') {
       if (entry === undefined) return void this.releaseUnhosted(message.sessionId, message.to);
+      // Already moving (the requester re-sends until it sees an answer; a competing request loses), or a
+      // stale-request check for it is under way: nothing new to do.
+      if (entry.handedTo !== null || this.deciding.has(message.sessionId)) return;
       const socket = entry.socket;
       if (message.epoch !== undefined && message.epoch !== entry.attachEpoch && socket !== null) {
         // A connection attached here after the requester looked. If it is already dead (its close not yet seen),
         // the request stands; if it is still there after a moment, it is the newer one and the request is stale
         // (from a resume the client abandoned).
+        this.deciding.add(message.sessionId);
         const decide = (stands: boolean) => {
+          if (!this.deciding.delete(message.sessionId)) return;
           clearTimeout(timer);
           socket.off('close', onClose);
           if (stands) return this.handOff(entry, message.to, message.lastSeq, message.eventId);
@@ -199,41 +217,45 @@ export class SessionCluster {
   private release(mirror: Mirror): void {
     const { entry } = mirror;
     const to = entry.handedTo;
-    if (to === null || mirror.releasing || entry.session.hasActiveResponse) return;
+    // Not once it is forgotten (drained or expired meanwhile): forgotten() released it already.
+    if (to === null || mirror.releasing || entry.session.hasActiveResponse || this.mirrors.get(entry.session.id) !== mirror) return;
     mirror.releasing = true;
     this.dirty.delete(mirror);
-    // Writes already issued must land before the marker: MULTI does not queue behind auto-pipelined commands.
-    const work = this.settle().then(async () => {
+    const { store, instanceId, detachedTtlMs } = this.options;
+    // Writes already issued must land before the marker (a relay may be reading the stream right now).
+    const work = this.settle().then(async (): Promise<OwnedWrite | null> => {
       // A response started while those writes landed: release when it settles instead (stateChanged).
       if (entry.session.hasActiveResponse) {
         mirror.releasing = false;
-        return;
+        return null;
       }
-      const events = mirror.stale ? entry.log.buffered().map(withoutResumeToken) : mirror.pending;
-      mirror.pending = [];
-      await this.options.store.release(entry.session.id, events, to, entry.session.snapshot(), entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale);
+      const { events, replace } = this.unsent(mirror);
+      return store.release(entry.session.id, instanceId, events, to, this.stateOf(entry), entry.log.lastSeq, detachedTtlMs, replace);
     });
-    void this.persist('release', work).then((ok) => {
+    void this.persist('release', work).then(async (ok) => {
       if (!mirror.releasing) return;
       if (ok) {
-        this.options.registry.release(entry);
-        this.options.logger.info({ sessionId: entry.session.id, to }, 'session handed off');
+        // Released, or found owned by another instance already: either way it is not ours any more.
+        if ((await work) !== null) this.dropCopy(mirror, 'session handed off');
         return;
       }
-      // Without the store the new instance cannot take over: keep the session here, resumable as before.
+      // Without the store the new instance cannot take over: keep the session here, resumable as before. Had the
+      // release landed after all (only its reply was lost), the fenced rewrite below finds that out and drops it.
       this.options.logger.warn({ sessionId: entry.session.id }, 'hand-off failed; keeping the session here');
       mirror.releasing = false;
       mirror.stale = true;
       this.options.registry.cancelHandOff(entry);
+      if (this.mirrors.get(entry.session.id) === mirror) this.schedule(mirror);
     });
   }
 
   /** A hand-off request for a session this instance no longer hosts: pass ownership on if it is still ours. */
   private releaseUnhosted(sessionId: string, to: string): void {
+    const { store, instanceId, detachedTtlMs } = this.options;
     const work = (async () => {
-      const stored = await this.options.store.load(sessionId);
-      if (stored === null || stored.owner !== this.options.instanceId) return;
-      await this.options.store.release(sessionId, [], to, null, stored.seq, this.options.detachedTtlMs);
+      const stored = await store.load(sessionId);
+      // Fenced again in the release itself: the owner may change between these two calls.
+      if (stored !== null && stored.owner === instanceId) await store.release(sessionId, instanceId, [], to, null, stored.seq, detachedTtlMs);
     })();
     void this.persist('release', work);
   }
@@ -244,32 +266,62 @@ export class SessionCluster {
     this.mirrors.delete(entry.session.id);
     this.dirty.delete(mirror);
     entry.log.onAppend = null;
-    if (reason === 'released') return;
+    // Released (or owned elsewhere), or a release is already under way: nothing of it is this instance's to write.
+    if (reason === 'released' || mirror.releasing) return;
+    mirror.releasing = true;
+    const { store, instanceId, detachedTtlMs } = this.options;
     if (entry.handedTo !== null || reason === 'drained') {
       // Expired mid hand-off (closing it ended its response: the new instance is waiting), or this instance is
       // shutting down: leave the final state in the store, owned by the new instance or by nobody, so the
       // client can resume on any instance.
-      const events = mirror.stale ? entry.log.buffered().map(withoutResumeToken) : mirror.pending;
+      const { events, replace } = this.unsent(mirror);
       const to = entry.handedTo ?? '';
-      const snapshot = entry.session.snapshot();
-      const work = this.settle().then(() => this.options.store.release(entry.session.id, events, to, snapshot, entry.log.lastSeq, this.options.detachedTtlMs, mirror.stale));
-      void this.persist('release', work);
+      const state = this.stateOf(entry);
+      void this.persist('release', this.settle().then(() => store.release(entry.session.id, instanceId, events, to, state, state.seq, detachedTtlMs, replace)));
       return;
     }
-    // Expired, evicted or closed for good: nobody may resume it anywhere.
-    void this.persist('delete', this.options.store.delete(entry.session.id));
+    // Expired, evicted or closed for good: nobody may resume it anywhere (unless another instance owns it now).
+    void this.persist('delete', store.delete(entry.session.id, instanceId));
   }
 
-  private attached(entry: HostedSession): void {
+  /** The next flush writes this session's state (`withState`) and refreshes its TTL for the socket's new state. */
+  private touch(entry: HostedSession, withState: boolean): void {
     const mirror = this.mirrors.get(entry.session.id);
-    if (mirror === undefined || !this.options.link.isUp) return;
-    void this.persist('attach', this.options.store.attached(entry.session.id, entry.attachEpoch, this.options.attachedTtlMs));
+    if (mirror === undefined || mirror.entry !== entry) return;
+    if (withState) mirror.stateDirty = true;
+    this.schedule(mirror);
   }
 
-  private refreshTtl(entry: HostedSession, ttlMs: number): void {
-    const mirror = this.mirrors.get(entry.session.id);
-    if (mirror === undefined || !this.options.link.isUp) return;
-    void this.persist('expire', this.options.store.expire(entry.session.id, ttlMs));
+  /**
+   * Another instance owns the session now (it took it over while this one looked dead, or this one handed it
+   * off): close its socket here, if any, and forget it without writing anything more.
+   */
+  private dropCopy(mirror: Mirror, why: string): void {
+    const { entry } = mirror;
+    if (this.mirrors.get(entry.session.id) !== mirror) return;
+    this.options.logger.info({ sessionId: entry.session.id, to: entry.handedTo }, why);
+    this.options.registry.disown(entry, (socket) => socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'));
+  }
+
+  /** Acts on a fenced write's outcome (`work` has settled successfully). */
+  private async ownedResult(mirror: Mirror, work: Promise<OwnedWrite>): Promise<void> {
+    const outcome = await work;
+    if (outcome === 'lost') {
+      this.options.logger.warn({ sessionId: mirror.entry.session.id }, 'another instance took this session over; dropping the copy here');
+      this.dropCopy(mirror, 'session owned elsewhere');
+    } else if (outcome === 'missing') {
+      // Its record expired in Redis: the next flush writes it whole.
+      mirror.stale = true;
+      this.schedule(mirror);
+    }
+  }
+
+  /** Events the store has not got yet: the pending ones, or all of them when it missed some (`replace`). */
+  private unsent(mirror: Mirror): { events: LoggedEvent[]; replace: boolean } {
+    const events = mirror.stale ? mirror.entry.log.buffered().map(withoutResumeToken) : mirror.pending;
+    const replace = mirror.stale;
+    mirror.pending = [];
+    return { events, replace };
   }
 
   private schedule(mirror: Mirror): void {
@@ -300,9 +352,10 @@ export class SessionCluster {
       mirror.pending = [];
       const state = mirror.stateDirty ? this.stateOf(entry) : null;
       mirror.stateDirty = false;
-      const ttl = entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
-      void this.persist('write', this.options.store.write(entry.session.id, events, state, ttl)).then((ok) => {
-        if (!ok) mirror.stale = true;
+      const work = this.options.store.write(entry.session.id, this.options.instanceId, events, state, this.ttlOf(entry));
+      void this.persist('write', work).then((ok) => {
+        if (ok) return this.ownedResult(mirror, work);
+        mirror.stale = true;
       });
     }
     this.dirty.clear();
@@ -320,16 +373,21 @@ export class SessionCluster {
     mirror.rewriting = true;
     mirror.pending = [];
     mirror.stateDirty = false;
-    const ttl = entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
-    void this.persist('rewrite', this.options.store.rewrite(entry.session.id, entry.log.buffered().map(withoutResumeToken), this.stateOf(entry), ttl)).then((ok) => {
+    const work = this.options.store.write(entry.session.id, this.options.instanceId, entry.log.buffered().map(withoutResumeToken), this.stateOf(entry), this.ttlOf(entry), true);
+    void this.persist('rewrite', work).then(async (ok) => {
       mirror.rewriting = false;
-      if (!ok) mirror.stale = true;
-      if (mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) this.schedule(mirror);
+      if (ok) await this.ownedResult(mirror, work);
+      else mirror.stale = true;
+      if ((mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) && this.mirrors.get(entry.session.id) === mirror) this.schedule(mirror);
     });
   }
 
-  private stateOf(entry: HostedSession) {
-    return { digest: entry.resumeDigest, owner: this.options.instanceId, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
+  private stateOf(entry: HostedSession): SessionState {
+    return { digest: entry.resumeDigest, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
+  }
+
+  private ttlOf(entry: HostedSession): number {
+    return entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
   }
 }
 

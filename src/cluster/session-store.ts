@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { LoggedEvent } from '../session/event-log.js';
 import { parseSnapshot, type SessionSnapshot } from '../session/snapshot.js';
-import type { RedisLink } from './redis-link.js';
+import { LuaScript, type RedisLink } from './redis-link.js';
 
 export interface StoredSession {
   digest: Buffer;
@@ -18,11 +18,84 @@ export interface StoredSession {
   epoch: number;
 }
 
+/** What a session's state write carries (its owner is the writer). */
+export type SessionState = Omit<StoredSession, 'owner'>;
+
 /** One entry of a session's stream: a batch of events, or the marker that ends a handoff. */
 export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number };
 
-function stateFields(state: StoredSession): Record<string, string> {
-  return { digest: state.digest.toString('hex'), owner: state.owner, snap: JSON.stringify(state.snapshot), seq: String(state.seq), epoch: String(state.epoch) };
+/**
+ * The outcome of an owner's write: 'ok'; 'lost' when another instance owns the session now (the writer must drop
+ * its copy: writing on would split the conversation in two); 'missing' when the record is gone (expired) and
+ * the write carried no full state to recreate it with.
+ */
+export type OwnedWrite = 'ok' | 'lost' | 'missing';
+
+const OUTCOMES: Partial<Record<number, OwnedWrite>> = { 1: 'ok', 0: 'lost', 2: 'missing' };
+
+// Every write by an owner is fenced on the owner field, in the same script as the write, so an instance that
+// lost the session (its heartbeat stalled and another took it over, or a hand-off whose reply it never got)
+// can never overwrite the new owner's state or stream. A missing record may be recreated by a full write only.
+// ARGV: [1] writer, [2] ttl ms, [3] stream MAXLEN, [4] '1': replace the stream, [5] first seq of the batch
+// ('' for none), [6] events joined by "\n", [7] seq ('' to leave it), [8] '1': full state follows in
+// [9] digest, [10] snapshot JSON, [11] epoch.
+const FENCE_AND_APPEND = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner == false then
+  if ARGV[8] ~= '1' then return 2 end
+elseif owner ~= ARGV[1] then
+  return 0
+end
+if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
+if ARGV[5] ~= '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'f', ARGV[5], 'e', ARGV[6]) end
+`;
+
+const EXPIRE_BOTH = `
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`;
+
+const WRITE = new LuaScript(`${FENCE_AND_APPEND}
+if ARGV[8] == '1' then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'digest', ARGV[9], 'snap', ARGV[10], 'seq', ARGV[7], 'epoch', ARGV[11])
+elseif ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[7])
+end
+${EXPIRE_BOTH}`);
+
+// A release also names the new owner ([12]; '' for nobody) and ends with the marker a waiting relay acts on.
+const RELEASE = new LuaScript(`${FENCE_AND_APPEND}
+if ARGV[8] == '1' then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[12], 'digest', ARGV[9], 'snap', ARGV[10], 'seq', ARGV[7], 'epoch', ARGV[11])
+else
+  redis.call('HSET', KEYS[1], 'owner', ARGV[12], 'seq', ARGV[7])
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3] + 1, '*', 'r', ARGV[12], 's', ARGV[7])
+${EXPIRE_BOTH}`);
+
+// Compare-and-set on the owner field (no two instances ever both take over); refreshes the TTLs for the new owner.
+// ARGV: [1] expected owner, [2] ttl ms, [3] new owner.
+const TAKE_OWNERSHIP = new LuaScript(`
+if (redis.call('HGET', KEYS[1], 'owner') or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[3])
+${EXPIRE_BOTH}`);
+
+// ARGV: [1] the deleting owner.
+const DELETE = new LuaScript(`
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner ~= false and owner ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+`);
+
+const ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
+
+/** A non-negative integer field; null when damaged. */
+function count(raw: string | undefined): number | null {
+  const value = Number(raw ?? 0);
+  return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
 export interface SessionStoreOptions {
@@ -37,7 +110,10 @@ function parseEntry(id: string, fields: string[]): StreamItem | null {
     return undefined;
   };
   const releasedTo = get('r');
-  if (releasedTo !== undefined) return { id, releasedTo, lastSeq: Number(get('s') ?? 0) };
+  if (releasedTo !== undefined) {
+    const lastSeq = count(get('s'));
+    return lastSeq === null || (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) ? null : { id, releasedTo, lastSeq };
+  }
   const first = Number(get('f'));
   const joined = get('e');
   if (!Number.isInteger(first) || first < 1 || joined === undefined) return null;
@@ -74,47 +150,31 @@ export class SessionStore {
   }
 
   /**
-   * Appends events and, when given, the session's state, then sets both keys' TTL. Issued in one tick, so
-   * auto-pipelining sends it as one round trip, in order.
+   * An owner's write: events appended and, when given, the session's full state; both keys' TTLs refreshed.
+   * `replace`: the stream missed writes (Redis lost or never got them), so `events` are all of them and replace it.
    */
-  async write(sessionId: string, events: readonly LoggedEvent[], state: StoredSession | null, ttlMs: number): Promise<void> {
-    // No MULTI: this runs for every active session every tick it has events, and order is all it needs.
-    const writes: Promise<unknown>[] = [];
-    if (events.length > 0) writes.push(this.redis.xadd(...this.eventArgs(sessionId, events)));
-    if (state !== null) writes.push(this.redis.hset(this.stateKey(sessionId), stateFields(state)));
-    else if (events.length > 0) writes.push(this.redis.hset(this.stateKey(sessionId), 'seq', String(events.at(-1)?.seq ?? 0)));
-    writes.push(this.redis.pexpire(this.stateKey(sessionId), ttlMs), this.redis.pexpire(this.streamKey(sessionId), ttlMs));
-    await Promise.all(writes);
-  }
-
-  /** Replaces the stream with `events` (after Redis lost or missed them) and writes the state. */
-  async rewrite(sessionId: string, events: readonly LoggedEvent[], state: StoredSession, ttlMs: number): Promise<void> {
-    await this.redis.del(this.streamKey(sessionId));
-    await this.write(sessionId, events, state, ttlMs);
+  async write(sessionId: string, owner: string, events: readonly LoggedEvent[], state: SessionState | null, ttlMs: number, replace = false): Promise<OwnedWrite> {
+    return this.run(WRITE, sessionId, this.ownerArgs(owner, ttlMs, events, state, replace, events.at(-1)?.seq));
   }
 
   /**
-   * Ends this instance's ownership: the last events, the final state with its new owner, and the marker that
-   * tells the new owner's relay to take over, atomically.
+   * Ends `owner`'s ownership: the last events, the final state with its new owner `to` ('' for nobody), and the
+   * marker that tells the new owner's relay to take over, in one script. `state` null: the state stays as stored.
    */
-  async release(sessionId: string, events: readonly LoggedEvent[], to: string, snapshot: SessionSnapshot | null, lastSeq: number, ttlMs: number, replace = false): Promise<void> {
-    const pipeline = this.redis.multi();
-    // `replace`: the stream missed writes (Redis was down), so `events` are all of them and replace it.
-    if (replace) pipeline.del(this.streamKey(sessionId));
-    if (events.length > 0) pipeline.xadd(...this.eventArgs(sessionId, events));
-    pipeline.hset(this.stateKey(sessionId), snapshot === null ? { owner: to, seq: String(lastSeq) } : { owner: to, snap: JSON.stringify(snapshot), seq: String(lastSeq) });
-    pipeline.xadd(this.streamKey(sessionId), 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', to, 's', String(lastSeq));
-    pipeline.pexpire(this.stateKey(sessionId), ttlMs);
-    pipeline.pexpire(this.streamKey(sessionId), ttlMs);
-    await pipeline.exec();
+  async release(sessionId: string, owner: string, events: readonly LoggedEvent[], to: string, state: SessionState | null, lastSeq: number, ttlMs: number, replace = false): Promise<OwnedWrite> {
+    return this.run(RELEASE, sessionId, [...this.ownerArgs(owner, ttlMs, events, state, replace, lastSeq), to]);
   }
 
   async load(sessionId: string): Promise<StoredSession | null> {
     const hash = await this.redis.hgetall(this.stateKey(sessionId));
-    if (hash.digest === undefined || hash.snap === undefined) return null;
-    const snapshot = parseSnapshot(hash.snap);
-    if (snapshot === null || !/^[0-9a-f]{64}$/.test(hash.digest)) return null;
-    return { digest: Buffer.from(hash.digest, 'hex'), owner: hash.owner ?? '', snapshot, seq: Number(hash.seq ?? 0) || 0, epoch: Number(hash.epoch ?? 0) || 0 };
+    // Whatever Redis holds is checked like any external input: a damaged record is no record.
+    const { digest, snap, owner = '' } = hash;
+    if (digest === undefined || snap === undefined || !DIGEST_PATTERN.test(digest) || (owner !== '' && !ID_PATTERN.test(owner))) return null;
+    const snapshot = parseSnapshot(snap);
+    const seq = count(hash.seq);
+    const epoch = count(hash.epoch);
+    if (snapshot === null || seq === null || epoch === null) return null;
+    return { digest: Buffer.from(digest, 'hex'), owner, snapshot, seq, epoch };
   }
 
   async owner(sessionId: string): Promise<string | null> {
@@ -123,18 +183,7 @@ export class SessionStore {
 
   /** Takes ownership only if `expected` still owns it (no two instances ever both take over). */
   async takeOwnership(sessionId: string, expected: string, owner: string, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.eval(
-      // Compare-and-set on the owner field; the TTL refresh keeps the record alive for the new owner.
-      "if (redis.call('HGET', KEYS[1], 'owner') or '') ~= ARGV[1] then return 0 end " +
-        "redis.call('HSET', KEYS[1], 'owner', ARGV[2]) redis.call('PEXPIRE', KEYS[1], ARGV[3]) redis.call('PEXPIRE', KEYS[2], ARGV[3]) return 1",
-      2,
-      this.stateKey(sessionId),
-      this.streamKey(sessionId),
-      expected,
-      owner,
-      String(ttlMs),
-    );
-    return result === 1;
+    return (await TAKE_OWNERSHIP.run(this.redis, this.keys(sessionId), [expected, ttlMs, owner])) === 1;
   }
 
   /** Every stored stream item, in stream order (events may repeat across items after a rewrite: see inSeqOrder). */
@@ -150,32 +199,46 @@ export class SessionStore {
     return result.flatMap(([, entries]) => entries.flatMap(([id, fields]) => parseEntry(id, fields) ?? []));
   }
 
-  /** A socket attached to the session on its owner: the new attach count, and the TTL for an attached session. */
-  async attached(sessionId: string, epoch: number, ttlMs: number): Promise<void> {
-    await Promise.all([
-      this.redis.hset(this.stateKey(sessionId), 'epoch', String(epoch)),
-      this.redis.pexpire(this.stateKey(sessionId), ttlMs),
-      this.redis.pexpire(this.streamKey(sessionId), ttlMs),
-    ]);
-  }
-
-  /** Refuses a hand-off (a newer connection has the session): the marker names the owner, so the relay gives up. */
+  /**
+   * Refuses a hand-off (a newer connection has the session): the marker names the owner, so the relay gives up.
+   * NOMKSTREAM: a stream that is gone stays gone (a new key would have no TTL).
+   */
   async refuse(sessionId: string, owner: string): Promise<void> {
-    await this.redis.xadd(this.streamKey(sessionId), 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', owner, 's', '0');
+    await this.redis.call('XADD', this.streamKey(sessionId), 'NOMKSTREAM', 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', owner, 's', '0');
   }
 
-  async expire(sessionId: string, ttlMs: number): Promise<void> {
-    await this.redis.pexpire(this.stateKey(sessionId), ttlMs);
-    await this.redis.pexpire(this.streamKey(sessionId), ttlMs);
+  /** Deletes the session for good, unless another instance owns it now. */
+  async delete(sessionId: string, owner: string): Promise<void> {
+    await DELETE.run(this.redis, this.keys(sessionId), [owner]);
   }
 
-  async delete(sessionId: string): Promise<void> {
-    await this.redis.del(this.stateKey(sessionId), this.streamKey(sessionId));
+  private keys(sessionId: string): [string, string] {
+    return [this.stateKey(sessionId), this.streamKey(sessionId)];
   }
 
-  /** XADD arguments for a batch of events (trimmed to about maxEvents entries). */
-  private eventArgs(sessionId: string, events: readonly LoggedEvent[]): [string, 'MAXLEN', '~', string, '*', 'f', string, 'e', string] {
-    const first = events[0]?.seq ?? 0;
-    return [this.streamKey(sessionId), 'MAXLEN', '~', String(this.options.maxEvents), '*', 'f', String(first), 'e', events.map((e) => e.json).join('\n')];
+  private async run(script: LuaScript, sessionId: string, args: readonly string[]): Promise<OwnedWrite> {
+    const result = await script.run(this.redis, this.keys(sessionId), args);
+    const outcome = typeof result === 'number' ? OUTCOMES[result] : undefined;
+    if (outcome === undefined) throw new Error(`unexpected reply from the session store: ${String(result)}`);
+    return outcome;
+  }
+
+  /** ARGV [1]–[11] of WRITE and RELEASE (see FENCE_AND_APPEND). */
+  private ownerArgs(owner: string, ttlMs: number, events: readonly LoggedEvent[], state: SessionState | null, replace: boolean, seq: number | undefined): string[] {
+    const first = events[0]?.seq;
+    return [
+      owner,
+      String(ttlMs),
+      String(this.options.maxEvents),
+      replace ? '1' : '0',
+      first === undefined ? '' : String(first),
+      // JSON.stringify never emits a raw newline, so "\n" separates events unambiguously.
+      events.map((e) => e.json).join('\n'),
+      seq === undefined ? '' : String(seq),
+      state === null ? '0' : '1',
+      state === null ? '' : state.digest.toString('hex'),
+      state === null ? '' : JSON.stringify(state.snapshot),
+      state === null ? '' : String(state.epoch),
+    ];
   }
 }

@@ -1,34 +1,15 @@
 // Limits that hold across every gateway instance behind the load balancer: open connections per client IP and
 // turns per minute per session and per gateway token. Each check is one Lua script, so it is atomic and uses
 // Redis's clock. When Redis cannot answer, methods say so and the caller falls back to its in-memory limits.
-import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { instancesKey } from './instance-presence.js';
-import { REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
+import { LuaScript, REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
 
 const TURN_WINDOW_MS = 60_000;
 /** Per-IP hashes outlive any connection; refreshed on every write, so only abandoned ones expire. */
 const CONNECTION_KEY_TTL_MS = 86_400_000;
 /** IPs per resync script call: keeps each call short so Redis is not blocked by one big rewrite. */
 const RESYNC_BATCH = 500;
-
-/** A Lua script run by SHA; sent in full only when Redis does not know it yet (first use, or after a restart). */
-class LuaScript {
-  private readonly sha: string;
-
-  constructor(private readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      return redis.eval(this.lua, keys.length, ...keys, ...args);
-    }
-  }
-}
 
 // Sums the counts of live instances only, so a crashed instance's connections stop counting once its heartbeat
 // lapses. The caller's own field always counts: it is running this. Dead fields are left to the key's expiry
@@ -119,6 +100,8 @@ export class SharedLimits {
    * resync clears the ones local truth no longer has without scanning Redis.
    */
   private readonly written = new Set<string>();
+  /** Connections this instance admitted and has not released yet, per IP: the local truth a resync restores. */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly link: RedisLink,
@@ -142,16 +125,24 @@ export class SharedLimits {
         CONNECTION_KEY_TTL_MS,
       ]);
       if (taken !== 1) return 'over_limit';
-      this.written.add(ip);
+      this.hold(ip);
       return 'ok';
     } catch {
-      this.written.add(ip);
+      this.hold(ip);
       return 'unavailable';
     }
   }
 
+  private hold(ip: string): void {
+    this.written.add(ip);
+    this.held.set(ip, (this.held.get(ip) ?? 0) + 1);
+  }
+
   /** The connection closed. Best effort: a lost release is repaired by the next resync. Never throws. */
   releaseConnection(ip: string): void {
+    const left = (this.held.get(ip) ?? 0) - 1;
+    if (left > 0) this.held.set(ip, left);
+    else this.held.delete(ip);
     this.call(RELEASE, [this.connectionKey(ip)], [this.options.instanceId, CONNECTION_KEY_TTL_MS]).then(
       (left) => {
         if (typeof left === 'number' && left <= 0) this.written.delete(ip);
@@ -161,11 +152,12 @@ export class SharedLimits {
   }
 
   /**
-   * After Redis came back (its data may be gone): rewrites this instance's per-IP counts from `counts`, the
-   * local truth, and removes its fields for IPs not in it. Issued on the same connection as later acquires
-   * and releases, so those apply after it. Never throws.
+   * After Redis came back (its data may be gone): rewrites this instance's per-IP counts from `counts` (by
+   * default the connections it admitted and has not released: exactly what its acquires and releases count),
+   * and removes its fields for IPs not in it. Issued on the same connection as later acquires and releases, so
+   * those apply after it. Never throws.
    */
-  async resyncConnections(counts: ReadonlyMap<string, number>): Promise<void> {
+  async resyncConnections(counts: ReadonlyMap<string, number> = new Map(this.held)): Promise<void> {
     const ips = new Set([...this.written, ...counts.keys()]);
     const batches: string[][] = [];
     let batch: string[] = [];

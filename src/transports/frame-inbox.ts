@@ -10,11 +10,18 @@ export class FrameInbox {
   private busy = false;
   private idleCallback: (() => void) | null = null;
 
-  constructor(private readonly onError: (err: unknown) => void) {}
+  constructor(
+    /** Steps that may wait behind a running one; more are refused (a client cannot grow memory without bound). */
+    private readonly maxWaiting: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
-  enqueue(step: FrameStep): void {
-    if (this.busy) this.waiting.push(step);
-    else this.run(step);
+  /** Runs or queues `step`; false when the queue is full and the step was refused. */
+  enqueue(step: FrameStep): boolean {
+    if (!this.busy) this.run(step);
+    else if (this.waiting.length < this.maxWaiting) this.waiting.push(step);
+    else return false;
+    return true;
   }
 
   /** Forgets the steps not started yet (their frames belong to a session that never arrived). */

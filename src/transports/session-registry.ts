@@ -100,11 +100,6 @@ export class SessionRegistry {
     return this.hosted.get(sessionId);
   }
 
-  /** Open connections per client address, as counted here. */
-  ipCounts(): ReadonlyMap<string, number> {
-    return this.perIp;
-  }
-
   /**
    * The session is moving to instance `to`: its socket here (if any) is closed as stale (4003), and it waits,
    * detached, until its running response ends and it can be released. A safety expiry still applies.
@@ -122,6 +117,17 @@ export class SessionRegistry {
 
   /** The move is complete: another instance owns the session now. Forget it here without touching the store. */
   release(entry: HostedSession): void {
+    this.forget(entry, 'released');
+  }
+
+  /**
+   * Another instance owns the session now (scale-out): its socket here, if any, is closed as stale and the
+   * session forgotten without touching the store. Its running response, if any, is interrupted.
+   */
+  disown(entry: HostedSession, closeStale: (socket: WebSocket) => void): void {
+    const socket = entry.socket;
+    this.unplug(entry);
+    if (socket !== null) closeStale(socket);
     this.forget(entry, 'released');
   }
 
@@ -149,15 +155,7 @@ export class SessionRegistry {
    * resume; otherwise, or when `keep` is false, it is closed now (its response interrupted).
    */
   detach(entry: HostedSession, options: { keep: boolean }): void {
-    if (entry.socket !== null) {
-      entry.outbox?.dispose();
-      entry.socket = null;
-      entry.outbox = null;
-      this.attached -= 1;
-      const left = this.forIp(entry.ip) - 1;
-      if (left > 0) this.perIp.set(entry.ip, left);
-      else this.perIp.delete(entry.ip);
-    }
+    this.unplug(entry);
     // A session nobody said anything in has nothing worth resuming.
     if (options.keep && this.resumeTtlMs > 0 && !this.draining && !entry.session.isPristine) {
       clearTimeout(entry.expiry);
@@ -212,6 +210,18 @@ export class SessionRegistry {
       else this.forget(entry, 'drained');
     }
     await Promise.all(closed);
+  }
+
+  /** Unhooks the session from its socket (if any) and the connection counts. */
+  private unplug(entry: HostedSession): void {
+    if (entry.socket === null) return;
+    entry.outbox?.dispose();
+    entry.socket = null;
+    entry.outbox = null;
+    this.attached -= 1;
+    const left = this.forIp(entry.ip) - 1;
+    if (left > 0) this.perIp.set(entry.ip, left);
+    else this.perIp.delete(entry.ip);
   }
 
   private forget(entry: HostedSession, reason: ForgetReason): void {

@@ -46,12 +46,15 @@ export interface VoiceTransportOptions {
 }
 
 const MINUTE_MS = 60_000;
+/** Frames a connection may queue behind one that waits (a shared rate limit, a session moving here). */
+const MAX_WAITING_FRAMES = 256;
 
 const RESUME_FAILURES: Record<ResumeFailure, string> = {
   not_found: 'That session is unknown or has expired; this connection continues as a new session.',
   bad_token: 'That resume token does not match the session; this connection continues as a new session.',
   moved: 'That session was resumed on another connection meanwhile; this connection continues as a new session.',
   unavailable: 'The shared session store is unavailable, so that session cannot be resumed here; this connection continues as a new session.',
+  timeout: 'The instance holding that session did not hand it over in time; resume again.',
   aborted: 'The resume was abandoned.',
 };
 
@@ -129,10 +132,20 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       return resumeElsewhere(event);
     };
 
+    /** An event relayed from the session's old owner. It bypasses the outbox, so the same hard limit is checked here. */
+    const relayToClient = (event: LoggedEvent) => {
+      if (socket.readyState !== socket.OPEN) return;
+      socket.send(event.json);
+      if (socket.bufferedAmount <= config.sendBufferHardBytes) return;
+      metrics.rejectedConnections.inc({ reason: 'slow_consumer' });
+      logger.warn({ sessionId: relay?.sessionId, pendingBytes: socket.bufferedAmount }, 'slow consumer disconnected during a relay');
+      closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
+    };
+
     /** A resume of a session this instance does not host: through the shared store, if there is one. */
     const resumeElsewhere = (event: SessionResumeEvent): Promise<void> | undefined => {
       if (cluster === null || config.resumeTtlMs === 0) return void resumeFailed('not_found', event.eventId);
-      const pending = cluster.resumeRemote(event, { write: (e) => socket.readyState === socket.OPEN && socket.send(e.json) });
+      const pending = cluster.resumeRemote(event, { write: relayToClient });
       relay = pending;
       return pending.done.then((outcome) => {
         relay = null;
@@ -140,7 +153,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
           if (outcome.reason === 'aborted') return;
           // The client already holds events of the old session: it must not carry on in a fresh one here.
           if (outcome.relayed && outcome.reason === 'moved') return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
-          if (outcome.relayed) return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
+          // The session is still there (or the client holds part of it): it must resume again, not start afresh.
+          if (outcome.relayed || outcome.reason === 'timeout') return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
           return resumeFailed(outcome.reason, event.eventId);
         }
         const { restored } = outcome;
@@ -199,8 +213,12 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
 
     // Frames are handled strictly in order. A step that must wait (a shared rate limit, a session moving here
     // from another instance) holds the frames behind it; while a session moves, barge-ins go to its old owner.
-    const inbox = new FrameInbox((err) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'));
-    const enqueue = (step: FrameStep) => inbox.enqueue(step);
+    const inbox = new FrameInbox(MAX_WAITING_FRAMES, (err) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'));
+    const enqueue = (step: FrameStep, eventId?: string) => {
+      if (inbox.enqueue(step)) return;
+      // Hundreds of frames behind one that waits: a flood, not speech. The client hears which frame was dropped.
+      current.session.reportError(new GatewayError('GW_RATE_LIMITED', { message: 'Too many frames are waiting to be handled; this one was dropped.' }), eventId);
+    };
 
     const idle = new IdleTimer(config.idleTimeoutMs, () => current.session.hasActiveResponse || relay !== null, () => {
       metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
@@ -223,7 +241,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         if (event.type === 'response.cancel' || event.type === 'tool.result') return relay.forward(event);
         if (event.type === 'turn') relay.forward({ type: 'response.cancel' });
       }
-      enqueue(() => handleEvent(event));
+      enqueue(() => handleEvent(event), event.eventId);
     });
     socket.on('error', (err) => {
       // ws reports protocol violations here (a frame over the hard cap: 1009; invalid UTF-8: 1007), then closes.
