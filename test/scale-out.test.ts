@@ -282,13 +282,20 @@ describe('scale-out: resume on another instance', () => {
     const sessionId = ready(first).sessionId;
     const aId = a.gateway.scaleOut?.instanceId ?? '';
     const probe = redis.client();
-    // As if B had read the session before `second` attached, then sent its request late.
-    await probe.publish(`t${testNo}:ctl:${aId}`, JSON.stringify({ t: 'handoff', sessionId, to: b.gateway.scaleOut?.instanceId, lastSeq: 0, epoch: 1 }));
-    await until(async () => (await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).some(([, fields]) => fields[0] === 'r' && fields[1] === aId));
-    await probe.quit();
+    // As if B had read the session before `second` attached, then sent its request late (twice: a relay
+    // re-sends until answered). The second copy arrives while the first is being checked: one verdict for both.
+    const stale = JSON.stringify({ t: 'handoff', sessionId, to: b.gateway.scaleOut?.instanceId, lastSeq: 0, epoch: 1 });
+    await probe.publish(`t${testNo}:ctl:${aId}`, stale);
+    await probe.publish(`t${testNo}:ctl:${aId}`, stale);
+    const markers = async () => (await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).filter(([, fields]) => fields[0] === 'r');
+    await until(async () => (await markers()).length > 0);
     expect(second.socket.readyState).toBe(second.socket.OPEN);
     expect(a.gateway.sessions.get(sessionId)?.handedTo).toBeNull();
     expect((await second.turn('Still mine?')).status).toBe('completed');
+    // The turn's events were written after any second refusal would have been: there is none.
+    await until(async () => JSON.stringify(await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).includes('response.done'));
+    expect((await markers()).map(([, fields]) => fields[1])).toEqual([aId]);
+    await probe.quit();
   });
 
   it('moves a session back and forth between the instances', async () => {
@@ -489,6 +496,13 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     await first.turn('And this');
     await until(async () => (await probe.hget(key, 'snap'))?.includes('And this') === true);
     expect(await probe.hget(key, 'owner')).toBe(a.gateway.scaleOut?.instanceId);
+    // The stream came back whole too, from the session's first event (a take-over replays from it).
+    await until(async () => (await probe.hget(key, 'seq')) === String(lastSeq(first)));
+    const seqs = (await probe.xrange(`${key}:ev`, '-', '+')).flatMap(([, fields]) => {
+      const first = Number(fields[1]);
+      return (fields[3] ?? '').split('\n').map((_, i) => first + i);
+    });
+    expect([...new Set(seqs)].sort((x, y) => x - y)).toEqual(Array.from({ length: lastSeq(first) }, (_, i) => i + 1));
     await probe.quit();
     await first.close();
     const second = await resumeOn(b, first);

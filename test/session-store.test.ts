@@ -57,6 +57,10 @@ function state(seq: number, token = createResumeToken()): SessionState {
   return { digest: digestToken(token), snapshot: SNAPSHOT, seq, epoch: 1 };
 }
 
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 async function streamSeqs(sessionId: string): Promise<number[]> {
   return (await store.readAll(sessionId)).flatMap((item) => ('events' in item ? item.events.map((e) => e.seq) : []));
 }
@@ -81,11 +85,13 @@ describe('session store: the ownership fence', () => {
     expect((await store.load('s1'))?.seq).toBe(3);
   });
 
-  it('never recreates an expired record from a partial write, only from a full one', async () => {
+  it('recreates an expired record only from a write that brings its whole state and stream', async () => {
     await fresh();
     expect(await store.write('s2', 'A', events(1, 1), state(1), TTL)).toBe('ok');
     await raw.del(`${prefix}s:s2`, `${prefix}s:s2:ev`);
     expect(await store.write('s2', 'A', events(2, 1), null, TTL)).toBe('missing');
+    // Full state but only the newest events: the stream would start mid-session.
+    expect(await store.write('s2', 'A', events(2, 1), state(2), TTL)).toBe('missing');
     expect(await raw.exists(`${prefix}s:s2`, `${prefix}s:s2:ev`)).toBe(0);
     expect(await store.write('s2', 'A', events(1, 2), state(2), TTL, true)).toBe('ok');
     expect(await store.load('s2')).toMatchObject({ owner: 'A', seq: 2, epoch: 1 });
@@ -107,10 +113,32 @@ describe('session store: the ownership fence', () => {
     expect(await store.load('s3')).toBeNull();
   });
 
-  it('refuses without creating a stream that is gone (it would have no TTL)', async () => {
+  it('keeps the stored seq on a write that carries state but no events', async () => {
+    await fresh();
+    expect(await store.write('s6', 'A', events(1, 5), state(5), TTL)).toBe('ok');
+    expect(await store.write('s6', 'A', [], { ...state(5), epoch: 2 }, TTL)).toBe('ok');
+    expect(await store.load('s6')).toMatchObject({ seq: 5, epoch: 2 });
+  });
+
+  it('lets only the owner refuse, and never creates a stream that is gone (it would have no TTL)', async () => {
     await fresh();
     await store.refuse('s4', 'A');
     expect(await raw.exists(`${prefix}s:s4:ev`)).toBe(0);
+    await store.write('s4', 'A', events(1, 1), state(1), TTL);
+    await store.refuse('s4', 'B');
+    expect((await store.readAll('s4')).some((item) => 'releasedTo' in item)).toBe(false);
+    await store.refuse('s4', 'A');
+    expect((await store.readAll('s4')).at(-1)).toMatchObject({ releasedTo: 'A', lastSeq: 0 });
+  });
+
+  it('fails a write that meets a Redis without its script instead of replaying it out of order, then works again', async () => {
+    await fresh();
+    expect(await store.write('s7', 'A', events(1, 1), state(1), TTL)).toBe('ok');
+    await raw.script('FLUSH');
+    await expect(store.write('s7', 'A', events(2, 1), null, TTL)).rejects.toThrow(/NOSCRIPT/);
+    // The failed call loaded the script again, in order, for the calls after it.
+    expect(await store.write('s7', 'A', events(2, 1), null, TTL)).toBe('ok');
+    expect(await streamSeqs('s7')).toEqual([1, 2]);
   });
 });
 
@@ -152,7 +180,7 @@ describe('session store: what Redis hands back is checked', () => {
 });
 
 describe('relay: an owner that does not answer', () => {
-  async function relayTo(owner: string, answerMs: number) {
+  async function relayTo(owner: string, answerMs: number, stallMs = 60_000) {
     const token = createResumeToken();
     await store.write('r1', owner, events(1, 3), state(3, token), TTL);
     // The owner is alive (it beats) but its subscriber never hears the request.
@@ -168,13 +196,55 @@ describe('relay: an owner that does not answer', () => {
       instanceId: 'B',
       ttlMs: TTL,
       answerMs,
-      stallMs: 60_000,
+      stallMs,
       request: { type: 'session.resume', sessionId: 'r1', resumeToken: token, lastSeq: 1 },
       target: { write: (event) => relayed.push(event) },
       logger: pino({ level: 'silent' }),
     });
     return { resume, relayed, stop: () => ownerPresence.stop() };
   }
+
+  /** Subscribes like owner `id` would, collecting what arrives on its channel. */
+  async function listenAs(id: string): Promise<{ messages: ControlMessage[]; next: () => Promise<ControlMessage>; close: () => void }> {
+    const listener = server.client();
+    const messages: ControlMessage[] = [];
+    const waiters: ((m: ControlMessage) => void)[] = [];
+    await listener.subscribe(channelOf(link, id));
+    listener.on('message', (_channel: string, raw: string) => {
+      const message = JSON.parse(raw) as ControlMessage;
+      messages.push(message);
+      waiters.shift()?.(message);
+    });
+    return { messages, next: () => new Promise((resolve) => waiters.push(resolve)), close: () => listener.disconnect() };
+  }
+
+  /** The owner's answer to the relay's request, as its handOff writes it into the stream. */
+  async function announce(seq: number): Promise<void> {
+    const resumed = JSON.stringify({ type: 'session.resumed', sessionId: 'r1', resumedFrom: 1, replayed: 2, missedEvents: false, seq });
+    await raw.xadd(`${prefix}s:r1:ev`, '*', 'f', String(seq), 'e', resumed);
+  }
+
+  it('holds forwarded frames until the owner answered, sends at most a bounded number, then gives up on a stalled owner', async () => {
+    await fresh();
+    const owner = await listenAs('A');
+    const { resume, stop } = await relayTo('A', 30_000, 1_500);
+    expect(await owner.next()).toMatchObject({ t: 'handoff' });
+    for (let i = 0; i < 40; i += 1) resume.forward({ type: 'tool.result', callId: `c${i}`, output: 'x' });
+    resume.forward({ type: 'response.cancel' });
+    expect(owner.messages.filter((m) => m.t === 'frame')).toHaveLength(0);
+    await announce(4);
+    const outcome = await resume.done;
+    await stop();
+    // A last message on the relay's own connection: everything it published before has arrived once this has.
+    await new ControlChannel(link, 'B').send('A', { t: 'frame', sessionId: 'end', frame: '{}' });
+    await until(() => owner.messages.some((m) => m.t === 'frame' && m.sessionId === 'end'));
+    owner.close();
+    const frames = owner.messages.filter((m) => m.t === 'frame' && m.sessionId === 'r1');
+    expect(frames).toHaveLength(32);
+    expect(frames[0]).toMatchObject({ frame: JSON.stringify({ type: 'tool.result', callId: 'c0', output: 'x' }) });
+    // Answered, then silent for longer than stallMs: the client is told to resume again.
+    expect(outcome).toEqual({ ok: false, reason: 'timeout', relayed: true });
+  });
 
   it('re-sends the hand-off request until the owner answers, then gives up with a timeout', async () => {
     await fresh();

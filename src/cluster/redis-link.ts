@@ -36,9 +36,10 @@ export const REDIS_CALL_TIMEOUT_MS = 500;
 const scripts = new Set<LuaScript>();
 
 /**
- * A Lua script run by SHA. RedisLink loads every script first thing on each (re)connect, so commands issued after
- * it find the script even on a restarted Redis, in order. The NOSCRIPT fallback (EVAL) is only a safety net: a
- * fallback is sent later than the commands behind it, so a caller that needs order must not rely on it.
+ * A Lua script run by SHA. RedisLink loads every script on each (re)connect. A call that meets a Redis without it
+ * anyway (one ioredis re-sent after a reconnect, ahead of that load; a SCRIPT FLUSH) fails rather than falling
+ * back to EVAL: the fallback would be sent after commands issued later and could apply an older write over a
+ * newer one. Callers already treat a failed call as "Redis missed this" (a rewrite, a resync, a retry).
  */
 export class LuaScript {
   private readonly sha: string;
@@ -52,8 +53,9 @@ export class LuaScript {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      return redis.eval(this.lua, keys.length, ...keys, ...args);
+      // Loaded for the calls after this one (in order behind it), but this one is not retried out of order.
+      if (err instanceof Error && err.message.includes('NOSCRIPT')) redis.script('LOAD', this.lua).catch(() => undefined);
+      throw err;
     }
   }
 }

@@ -75,6 +75,9 @@ const MAX_FORWARD_QUEUE = 32;
 
 class ResumeAborted extends Error {}
 
+/** How a relay ended: an outcome, or the next step (taken after its blocking connection is closed). */
+type RelayEnd = ResumeOutcome | { next: 'reconsider' } | { next: 'takeOver'; stored: StoredSession };
+
 export class RemoteResume {
   readonly done: Promise<ResumeOutcome>;
   private owner: string | null = null;
@@ -105,11 +108,14 @@ export class RemoteResume {
     return this.options.request.sessionId;
   }
 
-  /** A client frame for the response the old owner is still running (barge-in, tool result). */
+  /**
+   * A client frame for the response the old owner is still running (barge-in, tool result). Sent once the owner
+   * has answered the hand-off request (before that it would ignore it: the session is not moving yet, as far as
+   * it knows); held until then.
+   */
   forward(event: ClientEvent): void {
-    if (this.owner === null) {
-      // Bounded: a client flooding frames while the owner is looked up loses the excess (a repeated cancel
-      // changes nothing anyway).
+    if (this.owner === null || !this.announced) {
+      // Bounded: a client flooding frames meanwhile loses the excess (a repeated cancel changes nothing anyway).
       const last = this.forwardQueue.at(-1);
       if (this.forwardQueue.length < MAX_FORWARD_QUEUE && !(event.type === 'response.cancel' && last?.type === 'response.cancel')) this.forwardQueue.push(event);
       return;
@@ -147,7 +153,20 @@ export class RemoteResume {
     return current === null ? this.fail('not_found') : this.decide(current, hops + 1);
   }
 
+  /** Relays from `owner` until the hand-off ends; then restores here, takes over, or follows the session on. */
   private async relay(owner: string, hops: number): Promise<ResumeOutcome> {
+    const end = await this.relayFrom(owner);
+    if (!('next' in end)) return end;
+    if (end.next === 'takeOver') return this.takeOver(end.stored);
+    // Another owner now: frames wait for its answer, not the old owner's.
+    this.owner = null;
+    this.afterRequest = false;
+    this.announced = false;
+    return this.reconsider(hops);
+  }
+
+  /** The relay proper, on its own blocking connection (closed before anything that follows it). */
+  private async relayFrom(owner: string): Promise<RelayEnd> {
     const { store, request, control, instanceId, link } = this.options;
     const reader = link.blockingReader();
     this.reader = reader;
@@ -157,7 +176,7 @@ export class RemoteResume {
       let lastId = backlog.at(-1)?.id ?? '0-0';
       for (const item of backlog) if ('events' in item) this.pass(item.events);
       // The owner may have released the session (to here, or elsewhere) between our first look and the backlog.
-      if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
+      if ((await store.owner(request.sessionId)) !== owner) return { next: 'reconsider' };
       this.checkAborted();
       const handoff = {
         t: 'handoff' as const,
@@ -168,15 +187,16 @@ export class RemoteResume {
         ...(request.eventId === undefined ? {} : { eventId: request.eventId }),
       };
       await control.send(owner, handoff);
-      let progressAt = Date.now();
+      let sentAt = Date.now();
+      let progressAt = sentAt;
       this.owner = owner;
       this.afterRequest = true;
-      for (const event of this.forwardQueue.splice(0)) this.forward(event);
       for (;;) {
         this.checkAborted();
         const items: StreamItem[] = await store.tail(reader, request.sessionId, lastId, TAIL_BLOCK_MS);
         this.checkAborted();
-        if (items.length > 0) progressAt = Date.now();
+        const now = Date.now();
+        if (items.length > 0) progressAt = now;
         for (const item of items) {
           lastId = item.id;
           if ('events' in item) {
@@ -188,31 +208,32 @@ export class RemoteResume {
           const final = await store.load(request.sessionId);
           if (final === null) return this.fail('not_found');
           // Released to nobody: the owner shut down meanwhile; take it over from what it left.
-          if (item.releasedTo === '') return await this.takeOver(final);
+          if (item.releasedTo === '') return { next: 'takeOver', stored: final };
           // Handed to a third instance (another resume got there first): follow it.
-          if (item.releasedTo !== instanceId) return await this.reconsider(hops);
+          if (item.releasedTo !== instanceId) return { next: 'reconsider' };
           // An owner that no longer hosted the session passes it on without announcing anything: we announce.
           const announce = this.announced ? null : { resumedFrom: request.lastSeq, replayed: this.forwardedSeq - request.lastSeq, missedEvents: false };
           return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], announce, null);
         }
-        if (items.length > 0) continue;
-        const now = Date.now();
-        if (!this.announced) {
-          // Pub/sub delivers at most once (a request sent while the owner's subscriber reconnected is gone):
-          // ask again until the owner answers; it ignores a request it already acts on. An owner still streaming
-          // (to another instance it hands the session to first) is making progress, so the wait restarts.
-          if (now - progressAt > this.options.answerMs) return this.timedOut(owner, 'the owner never answered the hand-off request');
-          await control.send(owner, handoff);
-        } else if (now - progressAt > this.options.stallMs) {
-          return this.timedOut(owner, 'the owner stopped sending during the hand-off');
+        // Pub/sub delivers at most once (a request sent while the owner's subscriber reconnected is gone), so the
+        // request goes out again every round until the hand-off ends; the owner ignores one it already acts on,
+        // and acts on it again if its hand-off failed meanwhile. A failed send is just retried next round.
+        if (now - sentAt >= TAIL_BLOCK_MS) {
+          sentAt = now;
+          control.send(owner, handoff).catch(() => undefined);
         }
+        if (items.length > 0) continue;
+        // An owner still streaming (to an instance it hands the session to first) is making progress, so both
+        // waits restart with every item.
+        if (!this.announced && now - progressAt > this.options.answerMs) return this.timedOut(owner, 'the owner never answered the hand-off request');
+        if (this.announced && now - progressAt > this.options.stallMs) return this.timedOut(owner, 'the owner stopped sending during the hand-off');
         // Nothing new for a while: is the owner still there, and still the owner, to finish the hand-off?
         if (!(await this.options.presence.isAlive(owner))) {
           this.options.logger.warn({ sessionId: request.sessionId, owner }, 'owner died during hand-off; taking the session over');
           const current = await store.load(request.sessionId);
-          return current === null ? this.fail('not_found') : await this.takeOver(current);
+          return current === null ? this.fail('not_found') : { next: 'takeOver', stored: current };
         }
-        if ((await store.owner(request.sessionId)) !== owner) return await this.reconsider(hops);
+        if ((await store.owner(request.sessionId)) !== owner) return { next: 'reconsider' };
       }
     } finally {
       reader.disconnect();
@@ -246,7 +267,10 @@ export class RemoteResume {
       if (event.seq > (this.recent.at(-1)?.seq ?? 0)) this.recent.push(event);
       if (event.seq <= this.forwardedSeq) continue;
       this.forwardedSeq = event.seq;
-      if (this.afterRequest && !this.announced && this.answersUs(event)) this.announced = true;
+      if (this.afterRequest && !this.announced && this.answersUs(event)) {
+        this.announced = true;
+        for (const held of this.forwardQueue.splice(0)) this.forward(held);
+      }
       this.relayed = true;
       this.options.target.write(event);
     }

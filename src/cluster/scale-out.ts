@@ -23,17 +23,11 @@ const HANDOFF_ANSWER_MS = 10_000;
 const RELAY_STALL_SLACK_MS = 5_000;
 
 /**
- * The longest an attached session may write nothing while it is alive: an idle connection, or a response
- * waiting on the upstream queue and first token, a stalled stream, or a tool (a client tool can take minutes).
+ * The longest a running response may write nothing: waiting on the upstream queue and first token, a stalled
+ * stream, or a tool (a client tool can take minutes).
  */
-export function longestSilenceMs(config: Readonly<Config>): number {
-  return Math.max(
-    config.idleTimeoutMs,
-    config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs,
-    config.upstreamStallTimeoutMs,
-    config.toolTimeoutMs,
-    config.clientToolTimeoutMs,
-  );
+export function longestResponseSilenceMs(config: Readonly<Config>): number {
+  return Math.max(config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs, config.upstreamStallTimeoutMs, config.toolTimeoutMs, config.clientToolTimeoutMs);
 }
 
 export interface ScaleOut {
@@ -75,8 +69,10 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
           registry,
           instanceId,
           detachedTtlMs: config.resumeTtlMs,
-          attachedTtlMs: config.resumeTtlMs + longestSilenceMs(config) + ATTACHED_TTL_SLACK_MS,
-          relayTimeouts: { answerMs: HANDOFF_ANSWER_MS, stallMs: longestSilenceMs(config) + RELAY_STALL_SLACK_MS },
+          // An attached session may also be silent for as long as its connection may idle.
+          attachedTtlMs: config.resumeTtlMs + Math.max(config.idleTimeoutMs, longestResponseSilenceMs(config)) + ATTACHED_TTL_SLACK_MS,
+          // A session being handed off has no connection: only its running response can keep it silent.
+          relayTimeouts: { answerMs: HANDOFF_ANSWER_MS, stallMs: longestResponseSilenceMs(config) + RELAY_STALL_SLACK_MS },
           maxFrameBytes: config.maxFrameBytes,
           logger: log,
           onStoreError,

@@ -267,8 +267,10 @@ export class SessionCluster {
     this.dirty.delete(mirror);
     entry.log.onAppend = null;
     // Released (or owned elsewhere), or a release is already under way: nothing of it is this instance's to write.
-    if (reason === 'released' || mirror.releasing) return;
+    // Marked as releasing either way, so a write still in flight cannot schedule anything more for it.
+    const alreadyReleasing = mirror.releasing;
     mirror.releasing = true;
+    if (reason === 'released' || alreadyReleasing) return;
     const { store, instanceId, detachedTtlMs } = this.options;
     if (entry.handedTo !== null || reason === 'drained') {
       // Expired mid hand-off (closing it ended its response: the new instance is waiting), or this instance is
@@ -306,6 +308,7 @@ export class SessionCluster {
   /** Acts on a fenced write's outcome (`work` has settled successfully). */
   private async ownedResult(mirror: Mirror, work: Promise<OwnedWrite>): Promise<void> {
     const outcome = await work;
+    if (this.mirrors.get(mirror.entry.session.id) !== mirror) return;
     if (outcome === 'lost') {
       this.options.logger.warn({ sessionId: mirror.entry.session.id }, 'another instance took this session over; dropping the copy here');
       this.dropCopy(mirror, 'session owned elsewhere');

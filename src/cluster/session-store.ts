@@ -1,9 +1,13 @@
 // Where sessions live in Redis, so any instance can resume them. Per session:
-//   <prefix>s:<id>     hash   digest (of the resume token), owner (instance id), snap (SessionSnapshot JSON), seq
+//   <prefix>s:<id>     hash   digest (of the resume token), owner (instance id), snap (SessionSnapshot JSON), seq,
+//                             epoch (attach count)
 //   <prefix>s:<id>:ev  stream the session's numbered events, batched: { f: first seq, e: events joined by "\n" };
 //                             a handoff ends with a marker entry { r: new owner, s: last seq }
 // Both keys carry a TTL: long while a socket is attached, RESUME_TTL_MS once it is gone. A stream is the natural
-// fit: ordered, bounded (MAXLEN), readable from any id, and tailable with a blocking XREAD.
+// fit: ordered, bounded, readable from any id, and tailable with a blocking XREAD. MAXLEN counts entries, and an
+// entry is one event-loop tick's batch of one session (a rewrite's is the whole replay buffer, itself bounded in
+// events and bytes), so a stream keeps at least the replay buffer's worth of events and at most MAXLEN batches.
+// Owners write through Lua scripts fenced on the owner field (see FENCE_AND_APPEND).
 import type { Redis } from 'ioredis';
 import type { LoggedEvent } from '../session/event-log.js';
 import { parseSnapshot, type SessionSnapshot } from '../session/snapshot.js';
@@ -35,14 +39,15 @@ const OUTCOMES: Partial<Record<number, OwnedWrite>> = { 1: 'ok', 0: 'lost', 2: '
 
 // Every write by an owner is fenced on the owner field, in the same script as the write, so an instance that
 // lost the session (its heartbeat stalled and another took it over, or a hand-off whose reply it never got)
-// can never overwrite the new owner's state or stream. A missing record may be recreated by a full write only.
+// can never overwrite the new owner's state or stream. A missing record is recreated only by a write that brings
+// its whole state and a whole stream (one that replaces the stream, or a new session's first batch, from seq 1).
 // ARGV: [1] writer, [2] ttl ms, [3] stream MAXLEN, [4] '1': replace the stream, [5] first seq of the batch
 // ('' for none), [6] events joined by "\n", [7] seq ('' to leave it), [8] '1': full state follows in
 // [9] digest, [10] snapshot JSON, [11] epoch.
 const FENCE_AND_APPEND = `
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if owner == false then
-  if ARGV[8] ~= '1' then return 2 end
+  if ARGV[8] ~= '1' or (ARGV[4] ~= '1' and ARGV[5] ~= '1') then return 2 end
 elseif owner ~= ARGV[1] then
   return 0
 end
@@ -81,6 +86,13 @@ if (redis.call('HGET', KEYS[1], 'owner') or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[3])
 ${EXPIRE_BOTH}`);
 
+// Only the owner refuses (a marker naming anyone else would send relays after it). ARGV: [1] owner, [2] MAXLEN.
+const REFUSE = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('XADD', KEYS[2], 'NOMKSTREAM', 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[1], 's', '0')
+return 1
+`);
+
 // ARGV: [1] the deleting owner.
 const DELETE = new LuaScript(`
 local owner = redis.call('HGET', KEYS[1], 'owner')
@@ -94,6 +106,7 @@ const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 
 /** A non-negative integer field; null when damaged. */
 function count(raw: string | undefined): number | null {
+  if (raw === '') return null;
   const value = Number(raw ?? 0);
   return Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
@@ -154,7 +167,7 @@ export class SessionStore {
    * `replace`: the stream missed writes (Redis lost or never got them), so `events` are all of them and replace it.
    */
   async write(sessionId: string, owner: string, events: readonly LoggedEvent[], state: SessionState | null, ttlMs: number, replace = false): Promise<OwnedWrite> {
-    return this.run(WRITE, sessionId, this.ownerArgs(owner, ttlMs, events, state, replace, events.at(-1)?.seq));
+    return this.run(WRITE, sessionId, this.ownerArgs(owner, ttlMs, events, state, replace, state?.seq ?? events.at(-1)?.seq));
   }
 
   /**
@@ -204,7 +217,7 @@ export class SessionStore {
    * NOMKSTREAM: a stream that is gone stays gone (a new key would have no TTL).
    */
   async refuse(sessionId: string, owner: string): Promise<void> {
-    await this.redis.call('XADD', this.streamKey(sessionId), 'NOMKSTREAM', 'MAXLEN', '~', String(this.options.maxEvents + 1), '*', 'r', owner, 's', '0');
+    await REFUSE.run(this.redis, this.keys(sessionId), [owner, this.options.maxEvents + 1]);
   }
 
   /** Deletes the session for good, unless another instance owns it now. */

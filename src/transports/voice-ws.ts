@@ -151,10 +151,17 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         relay = null;
         if (!outcome.ok) {
           if (outcome.reason === 'aborted') return;
-          // The client already holds events of the old session: it must not carry on in a fresh one here.
-          if (outcome.relayed && outcome.reason === 'moved') return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
-          // The session is still there (or the client holds part of it): it must resume again, not start afresh.
-          if (outcome.relayed || outcome.reason === 'timeout') return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
+          // The client already holds events of the old session (or the session is still there): it must not carry
+          // on in a fresh one here. Frames it sent meanwhile belonged to the old session: they are dropped, not run
+          // in this socket's throwaway one (the client saw no response.created for them, so it knows).
+          if (outcome.relayed && outcome.reason === 'moved') {
+            inbox.dropWaiting();
+            return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
+          }
+          if (outcome.relayed || outcome.reason === 'timeout') {
+            inbox.dropWaiting();
+            return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
+          }
           return resumeFailed(outcome.reason, event.eventId);
         }
         const { restored } = outcome;
