@@ -1,6 +1,7 @@
 // Scale-out with Redis: two gateway instances share one real redis-server. A client that drops can resume on
 // either instance, between responses or in the middle of one (the rest of a response still streaming on the
 // first instance is relayed to the second); limits hold across instances; Redis can die and come back.
+import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
@@ -481,6 +482,26 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     await second.turn('Are you back?');
     expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Count', 'Are you back?']);
     expectGapless(sessionEvents(first, second));
+  });
+
+  it('disconnects a client that stops reading during a relay, like any slow consumer', async () => {
+    await startPair({ SEND_BUFFER_SOFT_BYTES: '4096', SEND_BUFFER_HARD_BYTES: '262144', MAX_OUTPUT_TOKENS: '32768' });
+    // ~15 MB of events, relayed from A through Redis: more than the loopback socket buffers absorb.
+    simulator.enqueue({ reply: `${'x'.repeat(150)} `.repeat(32_768), gate: { name: 'big', afterChunks: 2 } });
+    const first = await connect(a);
+    first.send({ type: 'turn', text: 'Say a lot' });
+    await simulator.gate('big').reached;
+    await first.waitForType('response.delta');
+    first.socket.terminate();
+    const second = await connect(b);
+    const raw = (second.socket as unknown as { _socket: Socket })._socket;
+    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first) });
+    raw.pause();
+    simulator.gate('big').release();
+    const slow = /asi1_gateway_rejected_connections_total\{reason="slow_consumer"\} 1/;
+    await until(async () => slow.test(await (await fetch(`${b.httpUrl}/metrics`)).text()));
+    raw.resume();
+    expect((await second.closed).code).toBe(4001);
   });
 
   it('keeps an attached session in Redis through the longest client-tool wait, and rewrites a record that expired', async () => {
