@@ -504,6 +504,21 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     expect((await second.closed).code).toBe(4001);
   });
 
+  it('brings a session whose Redis record vanished back whole when its instance drains', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Before the eviction');
+    const key = `t${testNo}:s:${ready(first).sessionId}`;
+    const probe = redis.client();
+    await probe.del(key, `${key}:ev`);
+    await probe.quit();
+    await a.gateway.drain(0);
+    const second = await resumeOn(b, first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
+    await second.turn('After the deploy');
+    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the eviction', 'After the deploy']);
+  });
+
   it('keeps an attached session in Redis through the longest client-tool wait, and rewrites a record that expired', async () => {
     await startPair({ CLIENT_TOOL_TIMEOUT_MS: '600000', IDLE_TIMEOUT_MS: '1000' });
     const first = await connect(a);

@@ -122,13 +122,13 @@ describe('session store: the ownership fence', () => {
 
   it('lets only the owner refuse, and never creates a stream that is gone (it would have no TTL)', async () => {
     await fresh();
-    await store.refuse('s4', 'A');
+    await store.refuse('s4', 'A', 'B');
     expect(await raw.exists(`${prefix}s:s4:ev`)).toBe(0);
     await store.write('s4', 'A', events(1, 1), state(1), TTL);
-    await store.refuse('s4', 'B');
+    await store.refuse('s4', 'B', 'C');
     expect((await store.readAll('s4')).some((item) => 'releasedTo' in item)).toBe(false);
-    await store.refuse('s4', 'A');
-    expect((await store.readAll('s4')).at(-1)).toMatchObject({ releasedTo: 'A', lastSeq: 0 });
+    await store.refuse('s4', 'A', 'B');
+    expect((await store.readAll('s4')).at(-1)).toMatchObject({ releasedTo: 'A', lastSeq: 0, refused: 'B' });
   });
 
   it('fails a write that meets a Redis without its script instead of replaying it out of order, then works again', async () => {
@@ -263,6 +263,26 @@ describe('relay: an owner that does not answer', () => {
     expect(requests.every((m) => m.t === 'handoff' && m.sessionId === 'r1' && m.to === 'B' && m.lastSeq === 1)).toBe(true);
     // The session is still the owner's: nothing was taken.
     expect((await store.load('r1'))?.owner).toBe('A');
+  });
+
+  it('relays in seq order across a gap (a failed write the owner rewrites later), and ignores a refusal meant for another instance', async () => {
+    await fresh();
+    const owner = await listenAs('A');
+    const { resume, relayed, stop } = await relayTo('A', 30_000);
+    expect(await owner.next()).toMatchObject({ t: 'handoff' });
+    await announce(4);
+    // The write carrying 5 failed; 6 and 7 landed after it. Then another relay's stale request is refused.
+    await store.write('r1', 'A', events(6, 2), null, TTL);
+    await raw.xadd(`${prefix}s:r1:ev`, '*', 'r', 'A', 's', '0', 'q', 'C');
+    await until(() => relayed.length === 3);
+    await store.write('r1', 'A', [...events(1, 3), { seq: 4, json: '{"type":"session.resumed"}' }, ...events(5, 3)], state(7), TTL, true);
+    await until(() => relayed.length === 6);
+    expect(await store.release('r1', 'A', [], 'B', null, 7, TTL)).toBe('ok');
+    const outcome = await resume.done;
+    await stop();
+    owner.close();
+    expect(relayed.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(outcome.ok).toBe(true);
   });
 
   it('completes once a re-sent request reaches the owner', async () => {

@@ -92,6 +92,8 @@ export class RemoteResume {
   /** The owner's attach count in the record this resume acts on. */
   private epochSeen = 0;
   private recent: LoggedEvent[] = [];
+  /** Events relayed out of order, waiting for the gap before them to fill (see pass). */
+  private readonly held = new Map<number, LoggedEvent>();
   private reader: ReturnType<RedisLink['blockingReader']> | null = null;
 
   constructor(private readonly options: RemoteResumeOptions) {
@@ -106,6 +108,11 @@ export class RemoteResume {
 
   get sessionId(): string {
     return this.options.request.sessionId;
+  }
+
+  /** Whether events of the session were relayed to the client already. */
+  get hasRelayed(): boolean {
+    return this.relayed;
   }
 
   /**
@@ -204,15 +211,20 @@ export class RemoteResume {
             continue;
           }
           // The owner kept it (a newer connection holds it, or the client came back there): this resume is over.
-          if (item.releasedTo === owner) return this.fail('moved');
+          // A refusal of another instance's request is not about this one.
+          if (item.releasedTo === owner) {
+            if (item.refused !== undefined && item.refused !== instanceId) continue;
+            return this.fail('moved');
+          }
           const final = await store.load(request.sessionId);
           if (final === null) return this.fail('not_found');
           // Released to nobody: the owner shut down meanwhile; take it over from what it left.
           if (item.releasedTo === '') return { next: 'takeOver', stored: final };
           // Handed to a third instance (another resume got there first): follow it.
           if (item.releasedTo !== instanceId) return { next: 'reconsider' };
+          const missedEvents = this.flushHeld();
           // An owner that no longer hosted the session passes it on without announcing anything: we announce.
-          const announce = this.announced ? null : { resumedFrom: request.lastSeq, replayed: this.forwardedSeq - request.lastSeq, missedEvents: false };
+          const announce = this.announced ? null : { resumedFrom: request.lastSeq, replayed: this.forwardedSeq - request.lastSeq, missedEvents };
           return this.restored(final, Math.max(item.lastSeq, final.seq, this.forwardedSeq), [], announce, null);
         }
         // Pub/sub delivers at most once (a request sent while the owner's subscriber reconnected is gone), so the
@@ -228,10 +240,10 @@ export class RemoteResume {
         if (!this.announced && now - progressAt > this.options.answerMs) return this.timedOut(owner, 'the owner never answered the hand-off request');
         if (this.announced && now - progressAt > this.options.stallMs) return this.timedOut(owner, 'the owner stopped sending during the hand-off');
         // Nothing new for a while: is the owner still there, and still the owner, to finish the hand-off?
+        // (A dead owner's session is taken over by decide(), which checks that whoever owns it now is dead too.)
         if (!(await this.options.presence.isAlive(owner))) {
           this.options.logger.warn({ sessionId: request.sessionId, owner }, 'owner died during hand-off; taking the session over');
-          const current = await store.load(request.sessionId);
-          return current === null ? this.fail('not_found') : { next: 'takeOver', stored: current };
+          return { next: 'reconsider' };
         }
         if ((await store.owner(request.sessionId)) !== owner) return { next: 'reconsider' };
       }
@@ -244,6 +256,8 @@ export class RemoteResume {
   private async takeOver(stored: StoredSession): Promise<ResumeOutcome> {
     const { store, request, instanceId, ttlMs } = this.options;
     if (!(await store.takeOwnership(request.sessionId, stored.owner, instanceId, ttlMs))) return this.fail('moved');
+    // The whole stream is read again below: what waited for a gap is replayed from it, in order.
+    this.held.clear();
     const events = inSeqOrder((await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : [])));
     const lastSeq = Math.max(stored.seq, events.at(-1)?.seq ?? 0, this.forwardedSeq);
     const replay = events.filter((e) => e.seq > this.forwardedSeq);
@@ -263,18 +277,49 @@ export class RemoteResume {
   /** Relays events the client has not seen, in seq order, once each. */
   private pass(events: readonly LoggedEvent[]): void {
     for (const event of events) {
-      // `recent` must be contiguous and ordered (it becomes the restored log's replay buffer).
-      if (event.seq > (this.recent.at(-1)?.seq ?? 0)) this.recent.push(event);
-      if (event.seq <= this.forwardedSeq) continue;
-      this.forwardedSeq = event.seq;
-      if (this.afterRequest && !this.announced && this.answersUs(event)) {
-        this.announced = true;
-        for (const held of this.forwardQueue.splice(0)) this.forward(held);
+      if (event.seq <= this.forwardedSeq) {
+        this.remember(event);
+        continue;
       }
-      this.relayed = true;
-      this.options.target.write(event);
+      // Once relaying, never skip an event: one beyond a gap (a write that failed while later ones landed) waits
+      // until the owner's rewrite fills the gap. Only the first may jump (the stream was trimmed before it).
+      if (this.relayed && event.seq > this.forwardedSeq + 1) {
+        if (this.held.size < RECENT_EVENTS) this.held.set(event.seq, event);
+        continue;
+      }
+      this.deliver(event);
+      for (let next = this.held.get(this.forwardedSeq + 1); next !== undefined; next = this.held.get(this.forwardedSeq + 1)) {
+        this.held.delete(next.seq);
+        this.deliver(next);
+      }
     }
     if (this.recent.length > RECENT_EVENTS * 2) this.recent = this.recent.slice(-RECENT_EVENTS);
+  }
+
+  /** Relays held events whose gap never filled, in order; true when there were any (the client missed some). */
+  private flushHeld(): boolean {
+    if (this.held.size === 0) return false;
+    const rest = [...this.held.values()].sort((x, y) => x.seq - y.seq);
+    this.held.clear();
+    for (const event of rest) if (event.seq > this.forwardedSeq) this.deliver(event);
+    this.options.logger.warn({ sessionId: this.sessionId }, 'events missing from the shared stream were not relayed');
+    return true;
+  }
+
+  private deliver(event: LoggedEvent): void {
+    this.remember(event);
+    this.forwardedSeq = event.seq;
+    if (this.afterRequest && !this.announced && this.answersUs(event)) {
+      this.announced = true;
+      for (const held of this.forwardQueue.splice(0)) this.forward(held);
+    }
+    this.relayed = true;
+    this.options.target.write(event);
+  }
+
+  /** `recent` must be ordered (it becomes the restored log's replay buffer, which keeps its gap-free tail). */
+  private remember(event: LoggedEvent): void {
+    if (event.seq > (this.recent.at(-1)?.seq ?? 0)) this.recent.push(event);
   }
 
   /** The owner's session.resumed for this resume (older ones, from resumes that never reached a client, differ). */

@@ -18,6 +18,8 @@ import type { OwnedWrite, SessionState, SessionStore } from './session-store.js'
 
 /** How long a hand-off request that predates the attached connection waits to see whether that one is dead. */
 const STALE_REQUEST_WAIT_MS = 1_000;
+/** A write Redis refused while it stays up (out of memory, a read-only replica) is retried this much later. */
+const RETRY_MS = 1_000;
 
 export interface SessionClusterOptions {
   link: RedisLink;
@@ -50,6 +52,8 @@ interface Mirror {
   /** A rewrite is in flight: later events wait in `pending`, so nothing lands in the stream before it. */
   rewriting: boolean;
   releasing: boolean;
+  /** A retry of a failed write is scheduled (see retryLater). */
+  retry: NodeJS.Timeout | null;
 }
 
 export class SessionCluster {
@@ -105,7 +109,7 @@ export class SessionCluster {
    * once: a client whose first turn is still in flight when its socket drops may resume on any instance.
    */
   track(entry: HostedSession): void {
-    const mirror: Mirror = { entry, pending: entry.log.buffered().map(withoutResumeToken), stateDirty: true, stale: false, rewriting: false, releasing: false };
+    const mirror: Mirror = { entry, pending: entry.log.buffered().map(withoutResumeToken), stateDirty: true, stale: false, rewriting: false, releasing: false, retry: null };
     this.mirrors.set(entry.session.id, mirror);
     entry.log.onAppend = (event) => {
       mirror.pending.push(withoutResumeToken(event));
@@ -126,17 +130,17 @@ export class SessionCluster {
   /**
    * The client came back here while its session was being handed to another instance (it gave up there).
    * Cancels the hand-off: the session stays here, and the marker tells a still-waiting relay it moved on.
-   * Returns a promise when the release is already under way; the caller then resumes it remotely once it is done.
+   * Returns a promise when the release is already under way; the caller then tries the resume again once it is
+   * done (the session is then here again, or gone to the new owner).
    */
   reclaim(entry: HostedSession): true | Promise<void> {
     const mirror = this.mirrors.get(entry.session.id);
     if (mirror === undefined || entry.handedTo === null) return true;
     if (mirror.releasing) return this.settle();
     this.options.registry.cancelHandOff(entry);
-    const state = this.stateOf(entry);
-    const { instanceId } = this.options;
-    // Released to itself: the marker ends the waiting relay ("it stayed with its owner").
-    const work = this.settle().then(() => this.options.store.release(entry.session.id, instanceId, [], instanceId, state, state.seq, this.options.attachedTtlMs));
+    // Released to itself: the marker ends the waiting relay ("it stayed with its owner"). The state is taken
+    // when the release is issued, not now: the client's next turn may land before it.
+    const work = this.settle().then(() => this.releaseTo(mirror, this.options.instanceId, this.options.attachedTtlMs));
     void this.persist('release', work).then((ok) => {
       if (ok) void this.ownedResult(mirror, work);
     });
@@ -179,7 +183,7 @@ export class SessionCluster {
           socket.off('close', onClose);
           if (stands) return this.handOff(entry, message.to, message.lastSeq, message.eventId);
           this.options.logger.info({ sessionId: entry.session.id, to: message.to }, 'stale hand-off request refused');
-          void this.persist('refuse', this.settle().then(() => this.options.store.refuse(entry.session.id, this.options.instanceId)));
+          void this.persist('refuse', this.settle().then(() => this.options.store.refuse(entry.session.id, this.options.instanceId, message.to)));
         };
         const onClose = () => setImmediate(() => decide(true));
         const timer = setTimeout(() => decide(entry.socket === null), STALE_REQUEST_WAIT_MS);
@@ -221,7 +225,6 @@ export class SessionCluster {
     if (to === null || mirror.releasing || entry.session.hasActiveResponse || this.mirrors.get(entry.session.id) !== mirror) return;
     mirror.releasing = true;
     this.dirty.delete(mirror);
-    const { store, instanceId, detachedTtlMs } = this.options;
     // Writes already issued must land before the marker (a relay may be reading the stream right now).
     const work = this.settle().then(async (): Promise<OwnedWrite | null> => {
       // A response started while those writes landed: release when it settles instead (stateChanged).
@@ -229,8 +232,7 @@ export class SessionCluster {
         mirror.releasing = false;
         return null;
       }
-      const { events, replace } = this.unsent(mirror);
-      return store.release(entry.session.id, instanceId, events, to, this.stateOf(entry), entry.log.lastSeq, detachedTtlMs, replace);
+      return this.releaseTo(mirror, to, this.options.detachedTtlMs);
     });
     void this.persist('release', work).then(async (ok) => {
       if (!mirror.releasing) return;
@@ -270,20 +272,18 @@ export class SessionCluster {
     // Marked as releasing either way, so a write still in flight cannot schedule anything more for it.
     const alreadyReleasing = mirror.releasing;
     mirror.releasing = true;
+    clearTimeout(mirror.retry ?? undefined);
     if (reason === 'released' || alreadyReleasing) return;
-    const { store, instanceId, detachedTtlMs } = this.options;
     if (entry.handedTo !== null || reason === 'drained') {
       // Expired mid hand-off (closing it ended its response: the new instance is waiting), or this instance is
       // shutting down: leave the final state in the store, owned by the new instance or by nobody, so the
       // client can resume on any instance.
-      const { events, replace } = this.unsent(mirror);
       const to = entry.handedTo ?? '';
-      const state = this.stateOf(entry);
-      void this.persist('release', this.settle().then(() => store.release(entry.session.id, instanceId, events, to, state, state.seq, detachedTtlMs, replace)));
+      void this.persist('release', this.settle().then(() => this.releaseTo(mirror, to, this.options.detachedTtlMs)));
       return;
     }
     // Expired, evicted or closed for good: nobody may resume it anywhere (unless another instance owns it now).
-    void this.persist('delete', store.delete(entry.session.id, instanceId));
+    void this.persist('delete', this.options.store.delete(entry.session.id, this.options.instanceId));
   }
 
   /** The next flush writes this session's state (`withState`) and refreshes its TTL for the socket's new state. */
@@ -317,6 +317,35 @@ export class SessionCluster {
       mirror.stale = true;
       this.schedule(mirror);
     }
+  }
+
+  /**
+   * Releases the session to `to` (this instance itself when a hand-off is cancelled; '' for nobody) with what the
+   * store has not got yet. A record that vanished (evicted, or Redis restarted empty) is brought back whole with
+   * the release, so the new owner finds the session.
+   */
+  private async releaseTo(mirror: Mirror, to: string, ttlMs: number): Promise<OwnedWrite> {
+    const { entry } = mirror;
+    const { store, instanceId } = this.options;
+    const { events, replace } = this.unsent(mirror);
+    const state = this.stateOf(entry);
+    const outcome = await store.release(entry.session.id, instanceId, events, to, state, state.seq, ttlMs, replace);
+    if (outcome !== 'missing' || replace) return outcome;
+    return store.release(entry.session.id, instanceId, entry.log.buffered().map(withoutResumeToken), to, state, state.seq, ttlMs, true);
+  }
+
+  /**
+   * Redis refused a write while it is up (while it is down, rewriteAll() catches up on its return): the session
+   * is rewritten whole a little later, not at once, so an erroring Redis is not hammered.
+   */
+  private retryLater(mirror: Mirror): void {
+    mirror.stale = true;
+    if (mirror.retry !== null || !this.options.link.isUp) return;
+    mirror.retry = setTimeout(() => {
+      mirror.retry = null;
+      if (this.mirrors.get(mirror.entry.session.id) === mirror) this.schedule(mirror);
+    }, RETRY_MS);
+    mirror.retry.unref();
   }
 
   /** Events the store has not got yet: the pending ones, or all of them when it missed some (`replace`). */
@@ -358,7 +387,7 @@ export class SessionCluster {
       const work = this.options.store.write(entry.session.id, this.options.instanceId, events, state, this.ttlOf(entry));
       void this.persist('write', work).then((ok) => {
         if (ok) return this.ownedResult(mirror, work);
-        mirror.stale = true;
+        this.retryLater(mirror);
       });
     }
     this.dirty.clear();
@@ -379,8 +408,8 @@ export class SessionCluster {
     const work = this.options.store.write(entry.session.id, this.options.instanceId, entry.log.buffered().map(withoutResumeToken), this.stateOf(entry), this.ttlOf(entry), true);
     void this.persist('rewrite', work).then(async (ok) => {
       mirror.rewriting = false;
-      if (ok) await this.ownedResult(mirror, work);
-      else mirror.stale = true;
+      if (!ok) return this.retryLater(mirror);
+      await this.ownedResult(mirror, work);
       if ((mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) && this.mirrors.get(entry.session.id) === mirror) this.schedule(mirror);
     });
   }

@@ -25,8 +25,11 @@ export interface StoredSession {
 /** What a session's state write carries (its owner is the writer). */
 export type SessionState = Omit<StoredSession, 'owner'>;
 
-/** One entry of a session's stream: a batch of events, or the marker that ends a handoff. */
-export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number };
+/**
+ * One entry of a session's stream: a batch of events, or the marker that ends a handoff. A refusal (the owner
+ * keeps the session) names the owner as `releasedTo` and the instance whose request it answers as `refused`.
+ */
+export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number; refused?: string };
 
 /**
  * The outcome of an owner's write: 'ok'; 'lost' when another instance owns the session now (the writer must drop
@@ -51,7 +54,9 @@ if owner == false then
 elseif owner ~= ARGV[1] then
   return 0
 end
-if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
+-- Emptied rather than deleted: the stream keeps its last id, so the entries that replace it get higher ids and a
+-- relay tailing it from an old id sees them, even within the same millisecond.
+if ARGV[4] == '1' then redis.call('XTRIM', KEYS[2], 'MAXLEN', '0') end
 if ARGV[5] ~= '' then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'f', ARGV[5], 'e', ARGV[6]) end
 `;
 
@@ -86,10 +91,11 @@ if (redis.call('HGET', KEYS[1], 'owner') or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[3])
 ${EXPIRE_BOTH}`);
 
-// Only the owner refuses (a marker naming anyone else would send relays after it). ARGV: [1] owner, [2] MAXLEN.
+// Only the owner refuses (a marker naming anyone else would send relays after it).
+// ARGV: [1] owner, [2] MAXLEN, [3] the requester refused.
 const REFUSE = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[2], 'NOMKSTREAM', 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[1], 's', '0')
+redis.call('XADD', KEYS[2], 'NOMKSTREAM', 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[1], 's', '0', 'q', ARGV[3])
 return 1
 `);
 
@@ -125,7 +131,9 @@ function parseEntry(id: string, fields: string[]): StreamItem | null {
   const releasedTo = get('r');
   if (releasedTo !== undefined) {
     const lastSeq = count(get('s'));
-    return lastSeq === null || (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) ? null : { id, releasedTo, lastSeq };
+    const refused = get('q');
+    if (lastSeq === null || (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) || (refused !== undefined && !ID_PATTERN.test(refused))) return null;
+    return refused === undefined ? { id, releasedTo, lastSeq } : { id, releasedTo, lastSeq, refused };
   }
   const first = Number(get('f'));
   const joined = get('e');
@@ -213,11 +221,12 @@ export class SessionStore {
   }
 
   /**
-   * Refuses a hand-off (a newer connection has the session): the marker names the owner, so the relay gives up.
-   * NOMKSTREAM: a stream that is gone stays gone (a new key would have no TTL).
+   * Refuses `requester`'s hand-off request (a newer connection has the session): the marker names the owner and
+   * the requester, so that relay gives up and any other ignores it. NOMKSTREAM: a stream that is gone stays
+   * gone (a new key would have no TTL).
    */
-  async refuse(sessionId: string, owner: string): Promise<void> {
-    await REFUSE.run(this.redis, this.keys(sessionId), [owner, this.options.maxEvents + 1]);
+  async refuse(sessionId: string, owner: string, requester: string): Promise<void> {
+    await REFUSE.run(this.redis, this.keys(sessionId), [owner, this.options.maxEvents + 1, requester]);
   }
 
   /** Deletes the session for good, unless another instance owns it now. */

@@ -111,9 +111,10 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     const resume = (event: SessionResumeEvent): Promise<void> | undefined => {
       const claimed = sessions.claim(event.sessionId, event.resumeToken);
       if (claimed === current) return void resumeFailed('moved', event.eventId);
-      // Handed off to another instance that the client then left: take it back, or wait until it has moved.
+      // Handed off to another instance that the client then left: take it back, or wait until the release under
+      // way is over and try again (the session is then here again, or gone to its new owner).
       const back = claimed !== null && claimed.handedTo !== null && cluster !== null ? cluster.reclaim(claimed) : true;
-      if (back !== true) return back.then(() => resumeElsewhere(event));
+      if (back !== true) return back.then(() => resume(event));
       if (claimed !== null) {
         const replay = claimed.log.since(event.lastSeq);
         const events = replay ?? claimed.log.buffered();
@@ -165,6 +166,11 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
           return resumeFailed(outcome.reason, event.eventId);
         }
         const { restored } = outcome;
+        if (sessions.get(restored.sessionId) !== undefined) {
+          // Another connection resumed it here meanwhile (two tabs at once): that one has it now.
+          if (pending.hasRelayed) return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
+          return resumeFailed('moved', event.eventId);
+        }
         const entry = hostRestored(options, restored);
         if (socket.readyState !== socket.OPEN) return sessions.detach(entry, { keep: true });
         switchTo(entry, restored.replay);
