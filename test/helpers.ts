@@ -33,6 +33,18 @@ export interface GatewayTestOptions {
 }
 
 /** Starts the gateway (on port 0 unless told otherwise) in front of any OpenAI-compatible upstream at `upstreamUrl`. */
+/**
+ * Polls `condition` until it holds. Its own deadline (below vitest's per-test timeout) ends the loop with a
+ * clear error, so a failed wait never keeps polling into the tests after it.
+ */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 9_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export async function startGatewayFor(upstreamUrl: string, options: GatewayTestOptions = {}): Promise<GatewayUnderTest> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
   const pool = createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 });

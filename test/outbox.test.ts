@@ -2,6 +2,7 @@
 // one tick share one socket write, in order, and nothing corked is lost to a close or held back from a replay.
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './helpers.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import { EventLog } from '../src/session/event-log.js';
 import { Outbox } from '../src/transports/outbox.js';
@@ -48,10 +49,6 @@ async function openPair(): Promise<Pair> {
 }
 
 const options = { softLimitBytes: 64 * 1024, hardLimitBytes: 1024 * 1024, onOverflow: () => {} };
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 describe('outbox', () => {
   it('sends the events of one tick in one socket write, in order', async () => {

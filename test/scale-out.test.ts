@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import type { ChatMessage } from '../src/upstream/types.js';
-import { startGatewayFor, VoiceClient, type GatewayUnderTest } from './helpers.js';
+import { startGatewayFor, until, VoiceClient, type GatewayUnderTest } from './helpers.js';
 import { RedisServer } from './redis-server.js';
 
 type Ready = Extract<ServerEvent, { type: 'session.ready' }>;
@@ -83,10 +83,6 @@ function expectGapless(events: readonly ServerEvent[]): void {
 
 function lastMessages(): ChatMessage[] {
   return (simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages.slice(1);
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe('scale-out: resume on another instance', () => {

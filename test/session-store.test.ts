@@ -4,6 +4,7 @@
 import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers.js';
 import { channelOf, ControlChannel, type ControlMessage } from '../src/cluster/control-channel.js';
 import { InstancePresence } from '../src/cluster/instance-presence.js';
 import { RedisLink } from '../src/cluster/redis-link.js';
@@ -55,10 +56,6 @@ function events(first: number, count: number): LoggedEvent[] {
 
 function state(seq: number, token = createResumeToken()): SessionState {
   return { digest: digestToken(token), snapshot: SNAPSHOT, seq, epoch: 1 };
-}
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 async function streamSeqs(sessionId: string): Promise<number[]> {

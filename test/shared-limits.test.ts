@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers.js';
 import { InstancePresence, type InstancePresenceOptions } from '../src/cluster/instance-presence.js';
 import { RedisLink } from '../src/cluster/redis-link.js';
 import { SharedLimits, type SharedLimitsOptions } from '../src/cluster/shared-limits.js';
@@ -18,11 +19,6 @@ type Limits = Omit<SharedLimitsOptions, 'instanceId'>;
 
 const IP = '2001:db8::7';
 const DEFAULT_LIMITS: Limits = { turnsPerMinute: 100, turnsPerMinutePerToken: 100, maxConnectionsPerIp: 100 };
-
-/** Polls `check` until it holds; the per-test timeout is the upper bound. */
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 /** One gateway instance's cluster pieces; tracks everything it creates so afterEach can close it. */
 function instanceFactory(server: () => RedisServer) {
