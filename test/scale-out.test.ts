@@ -85,6 +85,17 @@ function lastMessages(): ChatMessage[] {
   return (simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages.slice(1);
 }
 
+/** A client on A whose reply to "Count" is held by gate `gate` after "One two ": the response is mid-stream. */
+async function countHeldOnA(gate: string): Promise<{ first: VoiceClient; created: Extract<ServerEvent, { type: 'response.created' }> }> {
+  simulator.enqueue({ reply: REPLY, gate: { name: gate, afterChunks: 2 } });
+  const first = await connect(a);
+  first.send({ type: 'turn', text: 'Count' });
+  const created = await first.waitForType('response.created');
+  await simulator.gate(gate).reached;
+  await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+  return { first, created };
+}
+
 describe('scale-out: resume on another instance', () => {
   it('resumes between responses on the other instance with history, settings and numbering intact', async () => {
     await startPair();
@@ -148,12 +159,7 @@ describe('scale-out: resume on another instance', () => {
 
   it('forwards a barge-in on the new instance to the response still running on the old one', async () => {
     await startPair();
-    simulator.enqueue({ reply: REPLY, gate: { name: 'hold', afterChunks: 2 } });
-    const first = await connect(a);
-    first.send({ type: 'turn', text: 'Count' });
-    const created = await first.waitForType('response.created');
-    await simulator.gate('hold').reached;
-    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    const { first, created } = await countHeldOnA('hold');
     first.socket.terminate();
     const second = await resumeOn(b, first);
     second.send({ type: 'response.cancel', responseId: created.responseId });
@@ -193,12 +199,7 @@ describe('scale-out: resume on another instance', () => {
 
   it('takes a session back when the client leaves the new instance before the hand-off completed', async () => {
     await startPair();
-    simulator.enqueue({ reply: REPLY, gate: { name: 'back', afterChunks: 2 } });
-    const first = await connect(a);
-    first.send({ type: 'turn', text: 'Count' });
-    const created = await first.waitForType('response.created');
-    await simulator.gate('back').reached;
-    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    const { first, created } = await countHeldOnA('back');
     first.socket.terminate();
     const second = await resumeOn(b, first);
     second.socket.terminate();
@@ -221,12 +222,7 @@ describe('scale-out: resume on another instance', () => {
 
   it('resumes where the session went after a hand-off the client never saw completed', async () => {
     await startPair();
-    simulator.enqueue({ reply: REPLY, gate: { name: 'gone', afterChunks: 2 } });
-    const first = await connect(a);
-    first.send({ type: 'turn', text: 'Count' });
-    const created = await first.waitForType('response.created');
-    await simulator.gate('gone').reached;
-    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    const { first } = await countHeldOnA('gone');
     first.socket.terminate();
     // The client starts a resume on B and leaves it at once; A still hands the session to B when its reply ends.
     const second = await connect(b);
@@ -350,12 +346,7 @@ describe('scale-out: resume on another instance', () => {
 
   it('takes over from an instance that died mid-response: the user turn and what was said are kept', async () => {
     await startPair();
-    simulator.enqueue({ reply: REPLY, gate: { name: 'crash', afterChunks: 2 } });
-    const first = await connect(a);
-    first.send({ type: 'turn', text: 'Count' });
-    const created = await first.waitForType('response.created');
-    await simulator.gate('crash').reached;
-    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    const { first, created } = await countHeldOnA('crash');
     // A dies as far as the cluster can tell: its presence and its Redis connections are gone.
     await a.gateway.scaleOut?.close();
     first.socket.terminate();
@@ -417,12 +408,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     await startPair();
     const c = await startGatewayFor(simulator.url, { env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `t${testNo}:` } });
     try {
-      simulator.enqueue({ reply: REPLY, gate: { name: 'three', afterChunks: 2 } });
-      const first = await connect(a);
-      first.send({ type: 'turn', text: 'Count' });
-      const created = await first.waitForType('response.created');
-      await simulator.gate('three').reached;
-      await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+      const { first, created } = await countHeldOnA('three');
       first.socket.terminate();
       // B asks A for the session; the client leaves B before A's reply ends, and resumes on C.
       const second = await resumeOn(b, first);
@@ -456,12 +442,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
 
   it('releases a session once when its old owner drains in the middle of the hand-off', async () => {
     await startPair();
-    simulator.enqueue({ reply: REPLY, gate: { name: 'drain', afterChunks: 2 } });
-    const first = await connect(a);
-    first.send({ type: 'turn', text: 'Count' });
-    const created = await first.waitForType('response.created');
-    await simulator.gate('drain').reached;
-    await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
+    const { first, created } = await countHeldOnA('drain');
     first.socket.terminate();
     const second = await resumeOn(b, first);
     await a.gateway.drain(0);
