@@ -496,6 +496,32 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the eviction', 'After the deploy']);
   });
 
+  it('rewrites a session whose writes Redis refused while it stayed up, a moment later', async () => {
+    await startPair();
+    const first = await connect(a);
+    await first.turn('Before');
+    const key = `t${testNo}:s:${ready(first).sessionId}`;
+    const writeErrors = async () => {
+      const text = await (await fetch(`${a.httpUrl}/metrics`)).text();
+      return Number(text.match(/asi1_gateway_redis_errors_total\{operation="write"\} (\d+)/)?.[1] ?? 0);
+    };
+    const before = await writeErrors();
+    const probe = redis.client();
+    try {
+      // Out of memory with no eviction: Redis stays up (no reconnect, no catch-up) but refuses every write.
+      await probe.config('SET', 'maxmemory-policy', 'noeviction');
+      await probe.config('SET', 'maxmemory', '1');
+      first.send({ type: 'session.update', instructions: 'Set while Redis refused writes' });
+      await first.waitForType('session.updated');
+      await until(async () => (await writeErrors()) > before);
+    } finally {
+      await probe.config('SET', 'maxmemory', '0');
+    }
+    // Nothing else happens in the session: only the retry can bring Redis up to date.
+    await until(async () => (await probe.hget(key, 'snap'))?.includes('Set while Redis refused writes') === true);
+    await probe.quit();
+  });
+
   it('keeps an attached session in Redis through the longest client-tool wait, and rewrites a record that expired', async () => {
     await startPair({ CLIENT_TOOL_TIMEOUT_MS: '600000', IDLE_TIMEOUT_MS: '1000' });
     const first = await connect(a);
