@@ -496,6 +496,30 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the eviction', 'After the deploy']);
   });
 
+  it('lets only one of two connections resuming one session on the same instance at once have it', async () => {
+    await startPair();
+    const { first, created } = await countHeldOnA('twins');
+    first.socket.terminate();
+    const twins = [await connect(b), await connect(b)];
+    // One event behind, so each relay sends it at once: then both relays are under way before the reply ends.
+    for (const twin of twins) twin.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first) - 1 });
+    await until(() => twins.every((twin) => twin.events.length > 1));
+    simulator.gate('twins').release();
+    // Both relayed the rest of the reply; one gets the session, the other is told it was resumed elsewhere.
+    const loser = await Promise.race(twins.map((twin) => twin.closed.then(() => twin)));
+    expect((await loser.closed).code).toBe(4003);
+    const winner = twins.find((twin) => twin !== loser) as VoiceClient;
+    expect(await winner.waitFor((e) => e.type === 'response.done')).toMatchObject({ responseId: created.responseId, status: 'completed', text: REPLY });
+    await until(() => (b.gateway.sessions.get(ready(first).sessionId)?.socket ?? null) !== null);
+    simulator.enqueue({ reply: 'One of you.' });
+    expect((await winner.turn('Who has it?')).status).toBe('completed');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: REPLY },
+      { role: 'user', content: 'Who has it?' },
+    ]);
+  });
+
   it('rewrites a session whose writes Redis refused while it stayed up, a moment later', async () => {
     await startPair();
     const first = await connect(a);
