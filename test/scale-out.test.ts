@@ -496,6 +496,30 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the eviction', 'After the deploy']);
   });
 
+  it('answers a second resume on the same new instance during a hand-off, so its barge-in reaches the owner', async () => {
+    await startPair();
+    const { first, created } = await countHeldOnA('again');
+    first.socket.terminate();
+    // The first relay to B is abandoned after A answered it; the client resumes on B once more.
+    const second = await resumeOn(b, first);
+    second.socket.terminate();
+    await second.closed;
+    const third = await connect(b);
+    third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(second), eventId: 'again' });
+    await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'again');
+    // The reply is still held upstream: only a barge-in that reaches A ends it.
+    third.send({ type: 'response.cancel', responseId: created.responseId });
+    expect(await third.waitFor((e) => e.type === 'response.done')).toMatchObject({ responseId: created.responseId, status: 'interrupted' });
+    simulator.gate('again').release();
+    simulator.enqueue({ reply: 'Yes.' });
+    expect((await third.turn('Still there?')).status).toBe('completed');
+    expect(lastMessages()).toEqual([
+      { role: 'user', content: 'Count' },
+      { role: 'assistant', content: 'One two [interrupted by the user]' },
+      { role: 'user', content: 'Still there?' },
+    ]);
+  });
+
   it('lets only one of two connections resuming one session on the same instance at once have it', async () => {
     await startPair();
     const { first, created } = await countHeldOnA('twins');

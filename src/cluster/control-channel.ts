@@ -16,6 +16,8 @@ export const ControlMessageSchema = Type.Union([
     eventId: Type.Optional(Type.String({ maxLength: 128 })),
     /** The owner's attach count the requester saw: a newer attach means the request is stale. */
     epoch: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** This resume's id (re-sent requests repeat it): the owner answers or refuses each resume once. */
+    rid: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   }),
   Type.Object({ t: Type.Literal('frame'), sessionId: Id, frame: Type.String({ maxLength: 16 * 1024 * 1024 }) }),
 ]);

@@ -31,6 +31,11 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<
 }
 
 export const REDIS_CALL_TIMEOUT_MS = 500;
+/** Longest a blocking reader's command may take (its blocks are much shorter). */
+const BLOCKING_COMMAND_TIMEOUT_MS = 10_000;
+/** Longest any other command may take: a write still pending then fails (and is retried or rewritten) rather
+ * than holding up everything that waits for writes to settle. */
+const COMMAND_TIMEOUT_MS = 5_000;
 
 /** Every script, so a fresh connection loads them all before anything can run them (see RedisLink). */
 const scripts = new Set<LuaScript>();
@@ -85,7 +90,7 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
     private readonly logger: Logger,
   ) {
     super();
-    this.commands = new Redis(url, this.options({ enableAutoPipelining: true }));
+    this.commands = new Redis(url, this.options({ enableAutoPipelining: true, commandTimeout: COMMAND_TIMEOUT_MS }));
     // Subscriptions may be issued before the first connect; ioredis re-subscribes after every reconnect.
     this.subscriber = new Redis(url, this.options({ enableOfflineQueue: true, maxRetriesPerRequest: null }));
     this.commands.on('ready', () => {
@@ -110,7 +115,8 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
 
   /** A separate connection for one blocking read (XREAD BLOCK would stall every other command). Close it after use. */
   blockingReader(): Redis {
-    const reader = new Redis(this.url, this.options({ maxRetriesPerRequest: 0, enableOfflineQueue: true }));
+    // A reply later than any block a reader asks for means a dead connection (one that vanished without a reset).
+    const reader = new Redis(this.url, this.options({ maxRetriesPerRequest: 0, enableOfflineQueue: true, commandTimeout: BLOCKING_COMMAND_TIMEOUT_MS }));
     reader.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis reader error'));
     this.blockingReaders.add(reader);
     reader.once('end', () => this.blockingReaders.delete(reader));
@@ -143,6 +149,8 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
+      // Notices a connection that vanished without a reset (a host or network gone) within seconds.
+      keepAlive: 5_000,
       retryStrategy: retryDelay,
       lazyConnect: false,
       ...overrides,

@@ -5,7 +5,7 @@
 // - take over: the owner is gone (crashed, or released it earlier). Claim ownership with a compare-and-set,
 //   replay what the client missed from the stream, and restore the last stored state. A response the dead owner
 //   never finished is reported as failed, and what it had said is kept in history.
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClientEvent, SessionResumeEvent } from '../protocol.js';
 import type { LoggedEvent } from '../session/event-log.js';
@@ -92,6 +92,8 @@ export class RemoteResume {
   /** The owner's attach count in the record this resume acts on. */
   private epochSeen = 0;
   private recent: LoggedEvent[] = [];
+  /** This resume's id in its hand-off requests: the owner answers, or refuses, each resume once. */
+  private readonly requestId = randomBytes(9).toString('base64url');
   /** Events relayed out of order, waiting for the gap before them to fill (see pass). */
   private readonly held = new Map<number, LoggedEvent>();
   private reader: ReturnType<RedisLink['blockingReader']> | null = null;
@@ -113,6 +115,14 @@ export class RemoteResume {
   /** Whether events of the session were relayed to the client already. */
   get hasRelayed(): boolean {
     return this.relayed;
+  }
+
+  /**
+   * Client frames still held when the resume ended (the owner never answered before it released the session):
+   * they belong to the restored session now (a barge-in's heardChars still trims the last reply).
+   */
+  takeHeldFrames(): ClientEvent[] {
+    return this.forwardQueue.splice(0);
   }
 
   /**
@@ -191,6 +201,7 @@ export class RemoteResume {
         to: instanceId,
         lastSeq: request.lastSeq,
         epoch: this.epochSeen,
+        rid: this.requestId,
         ...(request.eventId === undefined ? {} : { eventId: request.eventId }),
       };
       await control.send(owner, handoff);
@@ -211,9 +222,9 @@ export class RemoteResume {
             continue;
           }
           // The owner kept it (a newer connection holds it, or the client came back there): this resume is over.
-          // A refusal of another instance's request is not about this one.
+          // A refusal of another resume's request is not about this one.
           if (item.releasedTo === owner) {
-            if (item.refused !== undefined && item.refused !== instanceId) continue;
+            if (item.refused !== undefined && item.refused !== this.requestId) continue;
             return this.fail('moved');
           }
           const final = await store.load(request.sessionId);
@@ -281,9 +292,10 @@ export class RemoteResume {
         this.remember(event);
         continue;
       }
-      // Once relaying, never skip an event: one beyond a gap (a write that failed while later ones landed) waits
-      // until the owner's rewrite fills the gap. Only the first may jump (the stream was trimmed before it).
-      if (this.relayed && event.seq > this.forwardedSeq + 1) {
+      // Never skip an event: one beyond a gap (a write that failed while later ones landed) waits until the
+      // owner's rewrite fills the gap. Only a stream that starts after the client's position may jump (it was
+      // trimmed: the client missed those events for good).
+      if ((this.relayed || this.recent.length > 0) && event.seq > this.forwardedSeq + 1) {
         if (this.held.size < RECENT_EVENTS) this.held.set(event.seq, event);
         continue;
       }

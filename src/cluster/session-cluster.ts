@@ -63,6 +63,8 @@ export class SessionCluster {
   private readonly inFlight = new Set<Promise<boolean>>();
   /** Sessions whose stale-request check is under way: repeated requests wait for its verdict. */
   private readonly deciding = new Set<string>();
+  /** Per session being handed off, the resume (request id) its last session.resumed answered. */
+  private readonly answered = new Map<string, string>();
   readonly control: ControlChannel;
 
   constructor(private readonly options: SessionClusterOptions) {
@@ -141,9 +143,9 @@ export class SessionCluster {
     // Released to itself: the marker ends the waiting relay ("it stayed with its owner"). The state is taken
     // when the release is issued, not now: the client's next turn may land before it.
     const work = this.settle().then(() => this.releaseTo(mirror, this.options.instanceId, this.options.attachedTtlMs));
-    void this.persist('release', work).then((ok) => {
-      if (ok) void this.ownedResult(mirror, work);
-    });
+    // A failed release may have taken pending events with it: the session is rewritten whole a moment later.
+    void this.persist('release', work).then((ok) => (ok ? this.ownedResult(mirror, work) : this.retryLater(mirror)));
+    this.answered.delete(entry.session.id);
     this.options.logger.info({ sessionId: entry.session.id }, 'hand-off cancelled: the client came back');
     return true;
   }
@@ -168,8 +170,12 @@ export class SessionCluster {
     const entry = this.options.registry.get(message.sessionId);
     if (message.t === 'handoff') {
       if (entry === undefined) return void this.releaseUnhosted(message.sessionId, message.to);
-      // Already moving (the requester re-sends until it sees an answer; a competing request loses), or a
-      // stale-request check for it is under way: nothing new to do.
+      const rid = message.rid ?? message.to;
+      // Already moving to that instance, and the client resumed there again (its first relay was abandoned):
+      // this resume gets its own answer, or its relay would wait for one forever.
+      if (entry.handedTo === message.to && this.answered.get(message.sessionId) !== rid) return this.announceResume(entry, message.lastSeq, message.eventId, rid);
+      // Already moving (a re-sent request; a competing request from another instance loses), or a stale-request
+      // check for it is under way: nothing new to do.
       if (entry.handedTo !== null || this.deciding.has(message.sessionId)) return;
       const socket = entry.socket;
       if (message.epoch !== undefined && message.epoch !== entry.attachEpoch && socket !== null) {
@@ -181,16 +187,16 @@ export class SessionCluster {
           if (!this.deciding.delete(message.sessionId)) return;
           clearTimeout(timer);
           socket.off('close', onClose);
-          if (stands) return this.handOff(entry, message.to, message.lastSeq, message.eventId);
+          if (stands) return this.handOff(entry, message.to, message.lastSeq, message.eventId, rid);
           this.options.logger.info({ sessionId: entry.session.id, to: message.to }, 'stale hand-off request refused');
-          void this.persist('refuse', this.settle().then(() => this.options.store.refuse(entry.session.id, this.options.instanceId, message.to)));
+          void this.persist('refuse', this.settle().then(() => this.options.store.refuse(entry.session.id, this.options.instanceId, rid)));
         };
         const onClose = () => setImmediate(() => decide(true));
         const timer = setTimeout(() => decide(entry.socket === null), STALE_REQUEST_WAIT_MS);
         socket.once('close', onClose);
         return;
       }
-      this.handOff(entry, message.to, message.lastSeq, message.eventId);
+      this.handOff(entry, message.to, message.lastSeq, message.eventId, rid);
       return;
     }
     // A frame for a session being handed off: its response still runs here.
@@ -199,12 +205,18 @@ export class SessionCluster {
     if (frame.ok && frame.event.type !== 'session.resume') entry.session.handle(frame.event);
   }
 
-  private handOff(entry: HostedSession, to: string, lastSeq: number, eventId: string | undefined): void {
+  private handOff(entry: HostedSession, to: string, lastSeq: number, eventId: string | undefined, rid: string): void {
     const mirror = this.mirrors.get(entry.session.id);
     if (mirror === undefined || entry.handedTo !== null) return;
     this.options.logger.info({ sessionId: entry.session.id, to }, 'handing session off to another instance');
     this.options.registry.handOff(entry, to, (socket) => socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'));
-    // Announced here, in this session's numbered stream, so the new instance relays it in order.
+    this.announceResume(entry, lastSeq, eventId, rid);
+    if (!entry.session.hasActiveResponse) setImmediate(() => this.release(mirror));
+  }
+
+  /** Answers one resume, in this session's numbered stream, so the new instance relays it in order. */
+  private announceResume(entry: HostedSession, lastSeq: number, eventId: string | undefined, rid: string): void {
+    this.answered.set(entry.session.id, rid);
     const replay = entry.log.since(lastSeq);
     entry.session.announce({
       type: 'session.resumed',
@@ -214,7 +226,6 @@ export class SessionCluster {
       missedEvents: replay === null,
       ...(eventId === undefined ? {} : { eventId }),
     });
-    if (!entry.session.hasActiveResponse) setImmediate(() => this.release(mirror));
   }
 
   /** Hands the session to its new owner: last events, final state and the marker, atomically; then forgets it. */
@@ -267,6 +278,7 @@ export class SessionCluster {
     if (mirror === undefined || mirror.entry !== entry) return;
     this.mirrors.delete(entry.session.id);
     this.dirty.delete(mirror);
+    this.answered.delete(entry.session.id);
     entry.log.onAppend = null;
     // Released (or owned elsewhere), or a release is already under way: nothing of it is this instance's to write.
     // Marked as releasing either way, so a write still in flight cannot schedule anything more for it.
@@ -377,7 +389,8 @@ export class SessionCluster {
         continue;
       }
       if (mirror.stale) {
-        this.rewrite(mirror);
+        // A rewrite Redis refused is retried by its timer, not by every new event (up to 1 MiB each time).
+        if (mirror.retry === null) this.rewrite(mirror);
         continue;
       }
       const events = mirror.pending;

@@ -114,7 +114,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       // Handed off to another instance that the client then left: take it back, or wait until the release under
       // way is over and try again (the session is then here again, or gone to its new owner).
       const back = claimed !== null && claimed.handedTo !== null && cluster !== null ? cluster.reclaim(claimed) : true;
-      if (back !== true) return back.then(() => resume(event));
+      // (Unless this socket closed meanwhile: nothing could abort a resume started for it now.)
+      if (back !== true) return back.then(() => (socket.readyState === socket.OPEN ? resume(event) : undefined));
       if (claimed !== null) {
         const replay = claimed.log.since(event.lastSeq);
         const events = replay ?? claimed.log.buffered();
@@ -188,6 +189,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
             error: { code: error.code, message: error.message, retryable: error.retryable },
           });
         }
+        // Barge-ins or tool results the old owner never got: the session is here now.
+        for (const held of pending.takeHeldFrames()) if (held.type !== 'session.resume') entry.session.handle(held);
         logger.info({ sessionId: restored.sessionId, relayed: restored.announce === null, unfinished: restored.unfinished !== null }, 'session resumed from another instance');
       });
     };
