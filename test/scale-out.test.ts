@@ -66,6 +66,12 @@ async function resumeOn(gateway: GatewayUnderTest, from: VoiceClient, options: {
   return client;
 }
 
+/** Asks, on `client`, to resume the session `from` started, after `lastSeq`. */
+function askResume(client: VoiceClient, from: VoiceClient, lastSeq: number, eventId?: string): void {
+  const { sessionId, resumeToken } = ready(from);
+  client.send({ type: 'session.resume', sessionId, resumeToken: resumeToken ?? '', lastSeq, ...(eventId === undefined ? {} : { eventId }) });
+}
+
 function deltaText(events: readonly ServerEvent[], responseId: string): string {
   return events.flatMap((e) => (e.type === 'response.delta' && e.responseId === responseId ? [e.text] : [])).join('');
 }
@@ -226,7 +232,7 @@ describe('scale-out: resume on another instance', () => {
     first.socket.terminate();
     // The client starts a resume on B and leaves it at once; A still hands the session to B when its reply ends.
     const second = await connect(b);
-    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first), eventId: 'resume-b' });
+    askResume(second, first, lastSeq(first), 'resume-b');
     const bId = b.gateway.scaleOut?.instanceId;
     await until(() => a.gateway.sessions.get(ready(first).sessionId)?.handedTo === bId);
     second.socket.terminate();
@@ -237,7 +243,7 @@ describe('scale-out: resume on another instance', () => {
     await probe.quit();
     // B owns it without hosting it; resuming on A brings it back, announced once for this resume.
     const third = await connect(a);
-    third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first), eventId: 'resume-a' });
+    askResume(third, first, lastSeq(first), 'resume-a');
     const resumed = await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'resume-a');
     expect(resumed).toMatchObject({ resumedFrom: lastSeq(first), missedEvents: false });
     // The replay holds the rest of the reply (and B's unanswered announcement, told apart by its eventId).
@@ -418,7 +424,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
       await second.closed;
       const third = await connect(c);
       clients.push(third);
-      third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(second), eventId: 'on-c' });
+      askResume(third, first, lastSeq(second), 'on-c');
       simulator.gate('three').release();
       // A hands it to B (the request it heard first); C follows it there and gets it from B.
       const resumed = await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'on-c');
@@ -472,7 +478,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     first.socket.terminate();
     const second = await connect(b);
     const raw = (second.socket as unknown as { _socket: Socket })._socket;
-    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first) });
+    askResume(second, first, lastSeq(first));
     raw.pause();
     simulator.gate('big').release();
     const slow = /asi1_gateway_rejected_connections_total\{reason="slow_consumer"\} 1/;
@@ -505,7 +511,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     second.socket.terminate();
     await second.closed;
     const third = await connect(b);
-    third.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(second), eventId: 'again' });
+    askResume(third, first, lastSeq(second), 'again');
     await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'again');
     // The reply is still held upstream: only a barge-in that reaches A ends it.
     third.send({ type: 'response.cancel', responseId: created.responseId });
@@ -526,7 +532,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     first.socket.terminate();
     const twins = [await connect(b), await connect(b)];
     // One event behind, so each relay sends it at once: then both relays are under way before the reply ends.
-    for (const twin of twins) twin.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken ?? '', lastSeq: lastSeq(first) - 1 });
+    for (const twin of twins) askResume(twin, first, lastSeq(first) - 1);
     await until(() => twins.every((twin) => twin.events.length > 1));
     simulator.gate('twins').release();
     // Both relayed the rest of the reply; one gets the session, the other is told it was resumed elsewhere.
