@@ -70,7 +70,7 @@ const TAIL_BLOCK_MS = 1_000;
 const RECENT_EVENTS = 2_000;
 /** Ownership changes followed during one resume before giving up (the client may simply resume again). */
 const MAX_HOPS = 3;
-/** Client frames held for the owner before its id is known: barge-ins and tool results, never many. */
+/** Client frames held until the owner answers the hand-off request: barge-ins and tool results, never many. */
 const MAX_FORWARD_QUEUE = 32;
 
 class ResumeAborted extends Error {}
@@ -80,13 +80,12 @@ type RelayEnd = ResumeOutcome | { next: 'reconsider' } | { next: 'takeOver'; sto
 
 export class RemoteResume {
   readonly done: Promise<ResumeOutcome>;
+  /** The owner asked for the hand-off, once the request is out: only events after it can be its answer. */
   private owner: string | null = null;
   private readonly forwardQueue: ClientEvent[] = [];
   private aborted = false;
   private forwardedSeq: number;
   private relayed = false;
-  /** Set once the hand-off request is out: only events after it can be the owner's answer. */
-  private afterRequest = false;
   /** The owner's session.resumed for this resume was relayed. */
   private announced = false;
   /** The owner's attach count in the record this resume acts on. */
@@ -177,7 +176,6 @@ export class RemoteResume {
     if (end.next === 'takeOver') return this.takeOver(end.stored);
     // Another owner now: frames wait for its answer, not the old owner's.
     this.owner = null;
-    this.afterRequest = false;
     this.announced = false;
     return this.reconsider(hops);
   }
@@ -208,7 +206,6 @@ export class RemoteResume {
       let sentAt = Date.now();
       let progressAt = sentAt;
       this.owner = owner;
-      this.afterRequest = true;
       for (;;) {
         this.checkAborted();
         const items: StreamItem[] = await store.tail(reader, request.sessionId, lastId, TAIL_BLOCK_MS);
@@ -321,7 +318,7 @@ export class RemoteResume {
   private deliver(event: LoggedEvent): void {
     this.remember(event);
     this.forwardedSeq = event.seq;
-    if (this.afterRequest && !this.announced && this.answersUs(event)) {
+    if (this.owner !== null && !this.announced && this.answersUs(event)) {
       this.announced = true;
       for (const held of this.forwardQueue.splice(0)) this.forward(held);
     }

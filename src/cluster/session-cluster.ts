@@ -111,7 +111,7 @@ export class SessionCluster {
    * once: a client whose first turn is still in flight when its socket drops may resume on any instance.
    */
   track(entry: HostedSession): void {
-    const mirror: Mirror = { entry, pending: entry.log.buffered().map(withoutResumeToken), stateDirty: true, stale: false, rewriting: false, releasing: false, retry: null };
+    const mirror: Mirror = { entry, pending: mirrored(entry), stateDirty: true, stale: false, rewriting: false, releasing: false, retry: null };
     this.mirrors.set(entry.session.id, mirror);
     entry.log.onAppend = (event) => {
       mirror.pending.push(withoutResumeToken(event));
@@ -233,7 +233,7 @@ export class SessionCluster {
     const { entry } = mirror;
     const to = entry.handedTo;
     // Not once it is forgotten (drained or expired meanwhile): forgotten() released it already.
-    if (to === null || mirror.releasing || entry.session.hasActiveResponse || this.mirrors.get(entry.session.id) !== mirror) return;
+    if (to === null || mirror.releasing || entry.session.hasActiveResponse || !this.isTracked(mirror)) return;
     mirror.releasing = true;
     this.dirty.delete(mirror);
     // Writes already issued must land before the marker (a relay may be reading the stream right now).
@@ -258,7 +258,7 @@ export class SessionCluster {
       mirror.releasing = false;
       mirror.stale = true;
       this.options.registry.cancelHandOff(entry);
-      if (this.mirrors.get(entry.session.id) === mirror) this.schedule(mirror);
+      if (this.isTracked(mirror)) this.schedule(mirror);
     });
   }
 
@@ -312,7 +312,7 @@ export class SessionCluster {
    */
   private dropCopy(mirror: Mirror, why: string): void {
     const { entry } = mirror;
-    if (this.mirrors.get(entry.session.id) !== mirror) return;
+    if (!this.isTracked(mirror)) return;
     this.options.logger.info({ sessionId: entry.session.id, to: entry.handedTo }, why);
     this.options.registry.disown(entry, (socket) => socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'));
   }
@@ -320,7 +320,7 @@ export class SessionCluster {
   /** Acts on a fenced write's outcome (`work` has settled successfully). */
   private async ownedResult(mirror: Mirror, work: Promise<OwnedWrite>): Promise<void> {
     const outcome = await work;
-    if (this.mirrors.get(mirror.entry.session.id) !== mirror) return;
+    if (!this.isTracked(mirror)) return;
     if (outcome === 'lost') {
       this.options.logger.warn({ sessionId: mirror.entry.session.id }, 'another instance took this session over; dropping the copy here');
       this.dropCopy(mirror, 'session owned elsewhere');
@@ -343,7 +343,7 @@ export class SessionCluster {
     const state = this.stateOf(entry);
     const outcome = await store.release(entry.session.id, instanceId, events, to, state, state.seq, ttlMs, replace);
     if (outcome !== 'missing' || replace) return outcome;
-    return store.release(entry.session.id, instanceId, entry.log.buffered().map(withoutResumeToken), to, state, state.seq, ttlMs, true);
+    return store.release(entry.session.id, instanceId, mirrored(entry), to, state, state.seq, ttlMs, true);
   }
 
   /**
@@ -355,14 +355,14 @@ export class SessionCluster {
     if (mirror.retry !== null || !this.options.link.isUp) return;
     mirror.retry = setTimeout(() => {
       mirror.retry = null;
-      if (this.mirrors.get(mirror.entry.session.id) === mirror) this.schedule(mirror);
+      if (this.isTracked(mirror)) this.schedule(mirror);
     }, RETRY_MS);
     mirror.retry.unref();
   }
 
   /** Events the store has not got yet: the pending ones, or all of them when it missed some (`replace`). */
   private unsent(mirror: Mirror): { events: LoggedEvent[]; replace: boolean } {
-    const events = mirror.stale ? mirror.entry.log.buffered().map(withoutResumeToken) : mirror.pending;
+    const events = mirror.stale ? mirrored(mirror.entry) : mirror.pending;
     const replace = mirror.stale;
     mirror.pending = [];
     return { events, replace };
@@ -418,12 +418,12 @@ export class SessionCluster {
     mirror.rewriting = true;
     mirror.pending = [];
     mirror.stateDirty = false;
-    const work = this.options.store.write(entry.session.id, this.options.instanceId, entry.log.buffered().map(withoutResumeToken), this.stateOf(entry), this.ttlOf(entry), true);
+    const work = this.options.store.write(entry.session.id, this.options.instanceId, mirrored(entry), this.stateOf(entry), this.ttlOf(entry), true);
     void this.persist('rewrite', work).then(async (ok) => {
       mirror.rewriting = false;
       if (!ok) return this.retryLater(mirror);
       await this.ownedResult(mirror, work);
-      if ((mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) && this.mirrors.get(entry.session.id) === mirror) this.schedule(mirror);
+      if ((mirror.pending.length > 0 || mirror.stateDirty || mirror.stale) && this.isTracked(mirror)) this.schedule(mirror);
     });
   }
 
@@ -431,9 +431,19 @@ export class SessionCluster {
     return { digest: entry.resumeDigest, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
   }
 
+  /** Whether `mirror` is still its session's mirror here (not forgotten, released or replaced meanwhile). */
+  private isTracked(mirror: Mirror): boolean {
+    return this.mirrors.get(mirror.entry.session.id) === mirror;
+  }
+
   private ttlOf(entry: HostedSession): number {
     return entry.socket === null ? this.options.detachedTtlMs : this.options.attachedTtlMs;
   }
+}
+
+/** Every event the session's log still holds, as the store gets them (a rewrite's whole stream). */
+function mirrored(entry: HostedSession): LoggedEvent[] {
+  return entry.log.buffered().map(withoutResumeToken);
 }
 
 /** session.ready carries the resume token: Redis keeps only its digest, so the mirrored copy drops it. */

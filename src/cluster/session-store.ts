@@ -135,9 +135,9 @@ function parseEntry(id: string, fields: string[]): StreamItem | null {
     if (lastSeq === null || (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) || (refused !== undefined && !ID_PATTERN.test(refused))) return null;
     return refused === undefined ? { id, releasedTo, lastSeq } : { id, releasedTo, lastSeq, refused };
   }
-  const first = Number(get('f'));
+  const first = count(get('f'));
   const joined = get('e');
-  if (!Number.isInteger(first) || first < 1 || joined === undefined) return null;
+  if (first === null || first < 1 || joined === undefined) return null;
   // JSON.stringify never emits a raw newline, so "\n" separates events unambiguously.
   return { id, events: joined.split('\n').map((json, i) => ({ seq: first + i, json })) };
 }
