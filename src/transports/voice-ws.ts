@@ -144,6 +144,23 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
     };
 
+    /** A resume from another instance did not arrive; `relayed`: events of the session reached the client already. */
+    const remoteResumeFailed = (reason: ResumeFailure, relayed: boolean, eventId: string | undefined) => {
+      if (reason === 'aborted') return;
+      // The client already holds events of the old session (or the session is still there): it must not carry
+      // on in a fresh one here. Frames it sent meanwhile belonged to the old session: they are dropped, not run
+      // in this socket's throwaway one (the client saw no response.created for them, so it knows).
+      if (relayed && reason === 'moved') {
+        inbox.dropWaiting();
+        return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
+      }
+      if (relayed || reason === 'timeout') {
+        inbox.dropWaiting();
+        return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
+      }
+      resumeFailed(reason, eventId);
+    };
+
     /** A resume of a session this instance does not host: through the shared store, if there is one. */
     const resumeElsewhere = (event: SessionResumeEvent): Promise<void> | undefined => {
       if (cluster === null || config.resumeTtlMs === 0) return void resumeFailed('not_found', event.eventId);
@@ -151,27 +168,10 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       relay = pending;
       return pending.done.then((outcome) => {
         relay = null;
-        if (!outcome.ok) {
-          if (outcome.reason === 'aborted') return;
-          // The client already holds events of the old session (or the session is still there): it must not carry
-          // on in a fresh one here. Frames it sent meanwhile belonged to the old session: they are dropped, not run
-          // in this socket's throwaway one (the client saw no response.created for them, so it knows).
-          if (outcome.relayed && outcome.reason === 'moved') {
-            inbox.dropWaiting();
-            return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
-          }
-          if (outcome.relayed || outcome.reason === 'timeout') {
-            inbox.dropWaiting();
-            return closeOrTerminate(socket, CLOSE_RESUME_INTERRUPTED, 'resume interrupted; resume again');
-          }
-          return resumeFailed(outcome.reason, event.eventId);
-        }
+        if (!outcome.ok) return remoteResumeFailed(outcome.reason, outcome.relayed, event.eventId);
         const { restored } = outcome;
-        if (sessions.get(restored.sessionId) !== undefined) {
-          // Another connection resumed it here meanwhile (two tabs at once): that one has it now.
-          if (pending.hasRelayed) return closeOrTerminate(socket, CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection');
-          return resumeFailed('moved', event.eventId);
-        }
+        // Another connection resumed it here meanwhile (two tabs at once): that one has it now.
+        if (sessions.get(restored.sessionId) !== undefined) return remoteResumeFailed('moved', pending.hasRelayed, event.eventId);
         const entry = hostRestored(options, restored);
         if (socket.readyState !== socket.OPEN) return sessions.detach(entry, { keep: true });
         switchTo(entry, restored.replay);
