@@ -1,6 +1,7 @@
 // Bench-only preload (`node --import ./bench/gateway-probe.mjs dist/src/server.js`): measures the host
 // process from inside (event-loop delay with monitorEventLoopDelay, CPU, memory after a forced GC) and answers
 // bench/run.ts over the IPC channel. Inert when the process has no IPC channel. Never touches the gateway.
+import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import process from 'node:process';
@@ -29,6 +30,29 @@ if (typeof process.send === 'function') {
       }
     };
   }
+  // BENCH_PROBE_UPSTREAM=1 (bench --probe-upstream): undici's own diagnostics channels time each upstream
+  // request from its creation (the gateway's dispatch) to its headers being written, split by whether it went
+  // out on a socket's first request (a fresh connection) or on a reused keep-alive socket, and count connects.
+  const upstream = { connects: 0, fresh: [], reused: [] };
+  if (process.env.BENCH_PROBE_UPSTREAM === '1') {
+    const created = new WeakMap();
+    const used = new WeakSet();
+    diagnostics.subscribe('undici:client:beforeConnect', () => {
+      upstream.connects += 1;
+    });
+    diagnostics.subscribe('undici:request:create', ({ request }) => created.set(request, performance.now()));
+    diagnostics.subscribe('undici:client:sendHeaders', ({ request, socket }) => {
+      const at = created.get(request);
+      if (at === undefined) return;
+      (used.has(socket) ? upstream.reused : upstream.fresh).push(performance.now() - at);
+      used.add(socket);
+    });
+  }
+  const summary = (samples) => {
+    const sorted = [...samples].sort((a, b) => a - b);
+    const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? null;
+    return { count: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
+  };
   const late = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
 
   process.on('message', (message) => {
@@ -39,6 +63,9 @@ if (typeof process.send === 'function') {
       cpuMark = process.cpuUsage();
       writes.count = 0;
       writes.wallMs = 0;
+      upstream.connects = 0;
+      upstream.fresh.length = 0;
+      upstream.reused.length = 0;
       reply({ ok: true });
       return;
     }
@@ -54,7 +81,7 @@ if (typeof process.send === 'function') {
         gc();
         gc();
       }
-      reply({ stats: { loop, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, memory: process.memoryUsage(), writes: { ...writes } } });
+      reply({ stats: { loop, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, memory: process.memoryUsage(), writes: { ...writes }, ...(process.env.BENCH_PROBE_UPSTREAM === '1' ? { upstream: { connects: upstream.connects, fresh: summary(upstream.fresh), reused: summary(upstream.reused) } } : {}) } });
     }
   });
   // If bench/run.ts dies, do not leave an orphaned gateway behind: shut down as on SIGTERM.

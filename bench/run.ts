@@ -33,6 +33,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --gateway-env K=V       extra gateway environment (repeatable), e.g. UPSTREAM_CONNECTIONS=2048
   --paths direct,gateway  run only these paths (debugging; the differences need both)
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
+  --probe-upstream        count the proxy's upstream connects and time each request from dispatch to its headers
+                          being written, on fresh and on reused sockets (diagnosis; undici proxies only)
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
@@ -55,6 +57,7 @@ const { values } = parseArgs({
     'gateway-env': { type: 'string', multiple: true, default: [] },
     paths: { type: 'string' },
     'probe-writes': { type: 'boolean', default: false },
+    'probe-upstream': { type: 'boolean', default: false },
     floor: { type: 'boolean', default: false },
     attempts: { type: 'string' },
     'from-src': { type: 'boolean', default: false },
@@ -112,6 +115,8 @@ const gatewayEnv: Record<string, string> = {
     }),
   ),
 };
+// Every proxy (gateway, floor, peer) inherits it, so their upstream waits can be compared.
+if (values['probe-upstream']) process.env.BENCH_PROBE_UPSTREAM = '1';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const outDir = values['out-dir'] ?? join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
@@ -223,7 +228,7 @@ try {
           `per-token p50 ${report.perTokenMs.p50?.toFixed(3)} p99 ${report.perTokenMs.p99?.toFixed(3)} ms; cancel p99 ${report.cancelMs.p99?.toFixed(3)} ms; ` +
           `${report.turns.inWindow} turns; sim ${report.simulator.cpuPercent.toFixed(0)}% loop p99 ${report.simulator.loop.p99Ms.toFixed(1)} ms; ` +
           `loadgen ${report.loadgen.map((l) => `${l.cpuPercent.toFixed(0)}%/${l.loopP99Ms.toFixed(1)} ms`).join(' ')}; ` +
-          `${report.server === null ? '' : `proxy ${((100 * report.server.cpuSeconds) / report.windowSeconds).toFixed(0)}% (sys ${((100 * report.server.cpuSystemSeconds) / report.windowSeconds).toFixed(0)}%) ${report.server.cpuSecondsPerMillionChunks?.toFixed(1)} s/M loop p99 ${report.server.loop.p99Ms.toFixed(1)} ms; `}${report.server?.writes?.count ? `writes ${report.server.writes.count} avg ${((1000 * report.server.writes.wallMs) / Math.max(1, report.server.writes.count)).toFixed(1)} µs; ` : ''}machine ${report.machineCpuPercent.toFixed(0)}% (not ours ${report.otherCpuPercent.toFixed(0)}%)`,
+          `${report.server === null ? '' : `proxy ${((100 * report.server.cpuSeconds) / report.windowSeconds).toFixed(0)}% (sys ${((100 * report.server.cpuSystemSeconds) / report.windowSeconds).toFixed(0)}%) ${report.server.cpuSecondsPerMillionChunks?.toFixed(1)} s/M loop p99 ${report.server.loop.p99Ms.toFixed(1)} ms; `}${report.server?.writes?.count ? `writes ${report.server.writes.count} avg ${((1000 * report.server.writes.wallMs) / Math.max(1, report.server.writes.count)).toFixed(1)} µs; ` : ''}${report.server?.upstream ? `upstream: ${report.server.upstream.connects} connects, dispatch → headers fresh p50 ${report.server.upstream.fresh.p50Ms?.toFixed(2)} p90 ${report.server.upstream.fresh.p90Ms?.toFixed(2)} ms (${report.server.upstream.fresh.count}), reused p50 ${report.server.upstream.reused.p50Ms?.toFixed(2)} p90 ${report.server.upstream.reused.p90Ms?.toFixed(2)} ms (${report.server.upstream.reused.count}); ` : ''}machine ${report.machineCpuPercent.toFixed(0)}% (not ours ${report.otherCpuPercent.toFixed(0)}%)`,
       );
       phases.push(report);
     }

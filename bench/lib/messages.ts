@@ -102,4 +102,22 @@ export interface ProcessStats {
   memory: NodeJS.MemoryUsage;
   /** Only with BENCH_PROBE_WRITES=1: socket writes and the wall time spent inside them during the window. */
   writes?: { count: number; wallMs: number };
+  /** Only with BENCH_PROBE_UPSTREAM=1: upstream connects, and dispatch → headers written, during the window. */
+  upstream?: UpstreamProbe;
+}
+
+export interface WaitSummary {
+  count: number;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** How long upstream requests waited inside undici before their headers were written. */
+export interface UpstreamProbe {
+  connects: number;
+  /** The first request on a socket: includes connecting when the client had none. */
+  fresh: WaitSummary;
+  /** A request on a kept-alive socket: undici first lets the event loop reach its check phase. */
+  reused: WaitSummary;
 }

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { epochNow, summarize, type LoopDelay, type Summary } from './clock.js';
-import type { CancelRecord, FromWorker, PathName, StreamEndRecord, WorkerConfig, WorkerResult } from './messages.js';
+import type { CancelRecord, FromWorker, PathName, StreamEndRecord, UpstreamProbe, WorkerConfig, WorkerResult } from './messages.js';
 import { BENCH_DIR, cpuSecondsOf, cpuSplitOf, forkTs, machineCpu, waitForMessage, type ServerProcess, type SimulatorProcess } from './procs.js';
 
 export interface PhasePlan {
@@ -47,6 +47,8 @@ export interface ServerFigures {
   loop: LoopDelay;
   /** --probe-writes: socket writes (ws frames, upstream requests) and wall time inside them. */
   writes: { count: number; wallMs: number } | null;
+  /** --probe-upstream: connects, and how long requests waited in undici before their headers went out. */
+  upstream: UpstreamProbe | null;
   rssBytes: number;
   heapUsedBytes: number;
   baselineRssBytes: number;
@@ -189,6 +191,7 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
         cpuSecondsPerMillionChunks: chunks > 0 ? cpuSeconds / (chunks / 1e6) : null,
         loop: serverStats.loop,
         writes: serverStats.writes ?? null,
+        upstream: serverStats.upstream ?? null,
         rssBytes: memory.memory.rss,
         heapUsedBytes: memory.memory.heapUsed,
         baselineRssBytes: baseline.memory.rss,
