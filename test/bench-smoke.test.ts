@@ -1,6 +1,6 @@
 // The benchmark harness still works end to end: `bench/run.ts --smoke` starts the simulator, the gateway
 // (from src/) and the load workers as separate processes, runs 2 sessions × 2 turns through both paths and 10
-// idle sessions, and writes its results. Only the shape of the JSON is checked, never a timing.
+// idle sessions, and writes its results. Only the shape of the JSON and the counts are checked, never a timing.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function runSmoke(): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out-dir', outDir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--probe-upstream', '--out-dir', outDir], {
       cwd: join(import.meta.dirname, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -57,6 +57,10 @@ describe('bench harness (smoke)', () => {
     expect(Object.keys(server)).toEqual(
       expect.arrayContaining(['cpuSeconds', 'cpuSecondsPerMillionChunks', 'loop', 'rssPerSessionBytes', 'heapPerSessionBytes']),
     );
+    // --probe-upstream: each of the window's 4 turns sent one upstream request, on a fresh or a reused socket.
+    const upstream = server.upstream as { connects: number; fresh: { count: number }; reused: { count: number; p50Ms: number | null } };
+    expect(upstream.fresh.count + upstream.reused.count).toBe(4);
+    expect(upstream.connects).toBeGreaterThanOrEqual(0);
     for (const figures of [level.added, level.ratio] as Record<string, Record<string, unknown>>[]) {
       expect(Object.keys(figures.gateway!)).toEqual(
         expect.arrayContaining(['ttftP50', 'ttftP95', 'ttftP99', 'ttftMax', 'perTokenP50', 'perTokenP99', 'cancelP50', 'cancelP99']),

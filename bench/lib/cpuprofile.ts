@@ -7,6 +7,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -31,6 +32,41 @@ export interface ProfileSummary {
   busyMs: number;
   functions: ProfileEntry[];
   modules: ProfileEntry[];
+  /** Busy time by part of the gateway's work (PARTS), every part listed. */
+  parts: ProfileEntry[];
+}
+
+type Frame = ProfileNode['callFrame'];
+const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_modules/') && file.test(url);
+
+/**
+ * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
+ * matches (so a speech segment's own write counts as speech); samples matching none go by their innermost
+ * frame's module (MODULE_PARTS).
+ */
+const PARTS: [string, (frame: Frame) => boolean][] = [
+  ['garbage collection', (f) => f.functionName === '(garbage collector)'],
+  ['socket writes (the writev syscall, sampled by wall clock)', (f) => f.functionName === 'writev' && f.url === ''],
+  ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
+  ['turn start: history, request body, dispatch', (f) => f.functionName === 'startTurn' && isProject(f.url, /session\.[jt]s$/)],
+  ['barge-in: cancel, upstream socket destroyed', (f) => (f.functionName === 'cancel' && isProject(f.url, /session\.[jt]s$/)) || (f.functionName === 'interrupt' && isProject(f.url, /response-run\.[jt]s$/))],
+  ['client frames: ws receive, validation, other events', (f) => f.url.includes('/node_modules/ws/lib/receiver.js')],
+];
+const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
+  ['per-token protocol: session, event log, outbox', (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/)],
+  ['SSE decoding (eventsource-parser, UTF-8)', (f) => isProject(f.url, /sse-decoder\.[jt]s$/) || f.url.includes('/eventsource-parser/') || (f.functionName === 'decode' && (f.url === '' || f.url.startsWith('node:')))],
+  ['upstream chunks: JSON.parse, chat events', (f) => isProject(f.url, /(chat-attempt|chunk-reader|chat-client)\.[jt]s$/)],
+  ['undici: HTTP parsing and requests', (f) => f.url.includes('/node_modules/undici/')],
+  ['ws: framing', (f) => f.url.includes('/node_modules/ws/')],
+  ['Node internals: streams, net, timers, events', (f) => f.url.startsWith('node:')],
+  ['fastify, pino, prom-client', (f) => /\/node_modules\/(fastify|@fastify|avvio|pino|sonic-boom|prom-client)\//.test(f.url)],
+];
+const OTHER_PART = 'other (V8 builtins, (program), elsewhere)';
+
+function partOf(stack: Frame[]): string {
+  for (const [name, test] of PARTS) if (stack.some(test)) return name;
+  for (const frame of stack) for (const [name, test] of MODULE_PARTS) if (test(frame)) return name;
+  return OTHER_PART;
 }
 
 /** `file:///work/main/node_modules/ws/lib/sender.js` → `ws/lib/sender.js`; project files relative to the root. */
@@ -72,8 +108,20 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     const gap = (profile.endTime - profile.startTime) / Math.max(1, profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0));
     for (const node of profile.nodes) selfUs.set(node.id, (node.hitCount ?? 0) * gap);
   }
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  /** Innermost frame first. */
+  const stackOf = (id: number): Frame[] => {
+    const stack: Frame[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const node = byId.get(at);
+      if (node !== undefined) stack.push(node.callFrame);
+    }
+    return stack;
+  };
   const functions = new Map<string, number>();
   const modules = new Map<string, number>();
+  const parts = new Map<string, number>([...PARTS, ...MODULE_PARTS].map(([name]) => [name, 0]));
   let idleUs = 0;
   let totalUs = 0;
   for (const [id, us] of selfUs) {
@@ -89,14 +137,16 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     functions.set(name, (functions.get(name) ?? 0) + us);
     const mod = moduleOf(url, functionName);
     modules.set(mod, (modules.get(mod) ?? 0) + us);
+    const part = partOf(stackOf(id));
+    parts.set(part, (parts.get(part) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
-  const rank = (map: Map<string, number>): ProfileEntry[] =>
+  const rank = (map: Map<string, number>, limit = top): ProfileEntry[] =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
+      .slice(0, limit)
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 }));
-  return { file, durationMs: totalUs / 1000, idleMs: idleUs / 1000, busyMs: busyUs / 1000, functions: rank(functions), modules: rank(modules) };
+  return { file, durationMs: totalUs / 1000, idleMs: idleUs / 1000, busyMs: busyUs / 1000, functions: rank(functions), modules: rank(modules), parts: rank(parts, parts.size) };
 }
 
 export function profileTable(summary: ProfileSummary, top = 20): string {
@@ -110,6 +160,10 @@ export function profileTable(summary: ProfileSummary, top = 20): string {
     '| self ms | % of busy | module |',
     '| --- | --- | --- |',
     ...summary.modules.slice(0, 15).map((m) => `| ${m.selfMs.toFixed(0)} | ${m.percent.toFixed(1)} | \`${m.name}\` |`),
+    '',
+    '| ms (with callees) | % of busy | part of the work |',
+    '| --- | --- | --- |',
+    ...summary.parts.map((p) => `| ${p.selfMs.toFixed(0)} | ${p.percent.toFixed(1)} | ${p.name} |`),
   ];
   return lines.join('\n');
 }
