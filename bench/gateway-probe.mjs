@@ -31,8 +31,9 @@ if (typeof process.send === 'function') {
     };
   }
   // BENCH_PROBE_UPSTREAM=1 (bench --probe-upstream): undici's own diagnostics channels time each upstream
-  // request from its creation (the gateway's dispatch) to its headers being written, split by whether it went
-  // out on a socket's first request (a fresh connection) or on a reused keep-alive socket, and count connects.
+  // request from its creation by an undici client (at dispatch, unless it first queued in a pool with no free
+  // client) to its headers being written, split by whether it went out on a socket's first request or on a
+  // reused keep-alive socket, and count connects.
   const upstream = { connects: 0, fresh: [], reused: [] };
   if (process.env.BENCH_PROBE_UPSTREAM === '1') {
     const created = new WeakMap();
@@ -50,7 +51,8 @@ if (typeof process.send === 'function') {
   }
   const summary = (samples) => {
     const sorted = [...samples].sort((a, b) => a - b);
-    const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? null;
+    // Nearest rank, as bench/lib/clock.ts computes every other percentile.
+    const at = (p) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? null;
     return { count: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
   };
   const late = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS);

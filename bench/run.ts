@@ -1,4 +1,4 @@
-// `npm run bench` (full, ~4 min; ~7 with --peer portkey --floor), `npm run bench:quick` (~75 s), `--smoke` (seconds, for the test):
+// `npm run bench` (full, 4–5 min; 8–15 with --peer portkey --floor), `npm run bench:quick` (~85 s), `--smoke` (seconds, for the test):
 // the simulator, the gateway and the load generator run as separate processes on loopback; each
 // concurrency is measured direct-to-simulator (HTTP/SSE) and through the gateway (WebSocket) in the same run,
 // optionally through a peer proxy (`--peer portkey`). Prints a table; writes bench/results/<ts>.{json,md}.
@@ -15,7 +15,7 @@ import type { PathName } from './lib/messages.js';
 import { runPhase, type PathReport, type PhaseContext, type PhasePlan } from './lib/phase.js';
 import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './lib/portkey.js';
 import { ROOT, startFloorRelay, startGatewayProcess, startSimulatorProcess, stopProcess, type ServerProcess } from './lib/procs.js';
-import { buildLevel, buildTargets, idleTable, levelTable, phasesTable, targetsTable, type LevelReport } from './lib/report.js';
+import { buildLevel, buildTargets, idleTable, levelTable, phasesTable, targetsTable, waitText, type LevelReport } from './lib/report.js';
 import { WORKLOAD } from './lib/workload.js';
 
 /** "Not ours" machine CPU (all cores = 100) above which a phase counts as disturbed by other work. */
@@ -228,7 +228,7 @@ try {
           `per-token p50 ${report.perTokenMs.p50?.toFixed(3)} p99 ${report.perTokenMs.p99?.toFixed(3)} ms; cancel p99 ${report.cancelMs.p99?.toFixed(3)} ms; ` +
           `${report.turns.inWindow} turns; sim ${report.simulator.cpuPercent.toFixed(0)}% loop p99 ${report.simulator.loop.p99Ms.toFixed(1)} ms; ` +
           `loadgen ${report.loadgen.map((l) => `${l.cpuPercent.toFixed(0)}%/${l.loopP99Ms.toFixed(1)} ms`).join(' ')}; ` +
-          `${report.server === null ? '' : `proxy ${((100 * report.server.cpuSeconds) / report.windowSeconds).toFixed(0)}% (sys ${((100 * report.server.cpuSystemSeconds) / report.windowSeconds).toFixed(0)}%) ${report.server.cpuSecondsPerMillionChunks?.toFixed(1)} s/M loop p99 ${report.server.loop.p99Ms.toFixed(1)} ms; `}${report.server?.writes?.count ? `writes ${report.server.writes.count} avg ${((1000 * report.server.writes.wallMs) / Math.max(1, report.server.writes.count)).toFixed(1)} µs; ` : ''}${report.server?.upstream ? `upstream: ${report.server.upstream.connects} connects, dispatch → headers fresh p50 ${report.server.upstream.fresh.p50Ms?.toFixed(2)} p90 ${report.server.upstream.fresh.p90Ms?.toFixed(2)} ms (${report.server.upstream.fresh.count}), reused p50 ${report.server.upstream.reused.p50Ms?.toFixed(2)} p90 ${report.server.upstream.reused.p90Ms?.toFixed(2)} ms (${report.server.upstream.reused.count}); ` : ''}machine ${report.machineCpuPercent.toFixed(0)}% (not ours ${report.otherCpuPercent.toFixed(0)}%)`,
+          `${report.server === null ? '' : `proxy ${((100 * report.server.cpuSeconds) / report.windowSeconds).toFixed(0)}% (sys ${((100 * report.server.cpuSystemSeconds) / report.windowSeconds).toFixed(0)}%) ${report.server.cpuSecondsPerMillionChunks?.toFixed(1)} s/M loop p99 ${report.server.loop.p99Ms.toFixed(1)} ms; `}${report.server?.writes?.count ? `writes ${report.server.writes.count} avg ${((1000 * report.server.writes.wallMs) / Math.max(1, report.server.writes.count)).toFixed(1)} µs; ` : ''}${report.server?.upstream ? `upstream: ${report.server.upstream.connects} connects, request → headers p50 / p90 ms (n) first on a socket ${waitText(report.server.upstream.fresh)}, reused ${waitText(report.server.upstream.reused)}; ` : ''}machine ${report.machineCpuPercent.toFixed(0)}% (not ours ${report.otherCpuPercent.toFixed(0)}%)`,
       );
       phases.push(report);
     }

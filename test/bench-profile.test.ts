@@ -13,41 +13,48 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
 const root = 'file:///srv/gateway/dist/src';
 const nodes = [
-  { id: 1, callFrame: frame('(root)'), children: [2, 3, 4, 5, 8] },
+  { id: 1, callFrame: frame('(root)'), children: [2, 3, 4, 5, 8, 13] },
   { id: 2, callFrame: frame('(idle)') },
   { id: 3, callFrame: frame('(garbage collector)') },
-  // a delta: chat-attempt → session emit → writev; and the speech segmenter's own emit → writev
+  // a delta: chat-attempt → session emit → ws framing and writev; and the speech segmenter's own emit → writev
   { id: 4, callFrame: frame('onData', `${root}/upstream/chat-attempt.js`), children: [6, 7] },
   { id: 5, callFrame: frame('startTurn', `${root}/session/session.js`), children: [9] },
-  { id: 6, callFrame: frame('emit', `${root}/session/session.js`), children: [10] },
+  { id: 6, callFrame: frame('emit', `${root}/session/session.js`), children: [10, 12] },
   { id: 7, callFrame: frame('push', `${root}/speech/segmenter.js`), children: [11] },
   { id: 8, callFrame: frame('processLines', 'file:///srv/gateway/node_modules/eventsource-parser/dist/index.js') },
   { id: 9, callFrame: frame('dispatch', 'file:///srv/gateway/node_modules/undici/lib/dispatcher/pool-base.js') },
   { id: 10, callFrame: frame('writev') },
   { id: 11, callFrame: frame('writev') },
+  { id: 12, callFrame: frame('sendFrame', 'file:///srv/gateway/node_modules/ws/lib/sender.js') },
+  { id: 13, callFrame: frame('cancel', `${root}/session/session.js`), children: [14] },
+  { id: 14, callFrame: frame('destroy', 'node:net') },
 ];
-// Sample i lasts until sample i + 1 (timeDeltas[i + 1]); the last gets the mean gap.
-const samples = [2, 3, 4, 6, 10, 11, 7, 9, 8, 2];
-const timeDeltas = [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000];
+// Sample i lasts until sample i + 1 (timeDeltas[i + 1]): 1, 2, 3 … 11 ms here; the last one gets the mean gap
+// (144 ms / 12 samples = 12 ms).
+const samples = [2, 3, 4, 6, 10, 11, 7, 9, 8, 12, 14, 2];
+const timeDeltas = [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 11000];
 
 describe('cpuprofile summary', () => {
   it('adds each sample to its function, its module and one part of the work', () => {
     const file = join(dir, 'synthetic.cpuprofile');
-    writeFileSync(file, JSON.stringify({ nodes, startTime: 0, endTime: 10_000, samples, timeDeltas }));
+    writeFileSync(file, JSON.stringify({ nodes, startTime: 0, endTime: 144_000, samples, timeDeltas }));
     const summary = summarizeProfile(file);
-    expect(summary.idleMs).toBe(2);
-    expect(summary.busyMs).toBe(8);
+    expect(summary.idleMs).toBe(1 + 12);
+    expect(summary.busyMs).toBe(65);
     const part = (name: string) => summary.parts.find((p) => p.name.startsWith(name))?.selfMs;
-    expect(part('garbage collection')).toBe(1);
+    expect(part('garbage collection')).toBe(2);
     // Both writevs are socket writes, whoever wrote; the speech part keeps the rest of its stack.
-    expect(part('socket writes')).toBe(2);
-    expect(part('speech segmentation')).toBe(1);
-    expect(part('turn start')).toBe(1);
-    expect(part('per-token protocol')).toBe(1);
-    expect(part('upstream chunks')).toBe(1);
-    expect(part('SSE decoding')).toBe(1);
-    expect(summary.parts.reduce((sum, p) => sum + p.selfMs, 0)).toBe(8);
-    expect(summary.functions.find((f) => f.name === 'writev')?.selfMs).toBe(2);
-    expect(summary.modules.find((m) => m.name === 'undici')?.selfMs).toBe(1);
+    expect(part('socket writes')).toBe(5 + 6);
+    expect(part('speech segmentation')).toBe(7);
+    expect(part('turn start')).toBe(8);
+    expect(part('barge-in')).toBe(11);
+    // Otherwise the innermost frame decides: ws framing under the session's emit is ws, emit itself is the session.
+    expect(part('ws: framing')).toBe(10);
+    expect(part('per-token protocol')).toBe(4);
+    expect(part('upstream chunks')).toBe(3);
+    expect(part('SSE decoding')).toBe(9);
+    expect(summary.parts.reduce((sum, p) => sum + p.selfMs, 0)).toBe(65);
+    expect(summary.functions.find((f) => f.name === 'writev')?.selfMs).toBe(11);
+    expect(summary.modules.find((m) => m.name === 'undici')?.selfMs).toBe(8);
   });
 });

@@ -58,9 +58,8 @@ describe('bench harness (smoke)', () => {
       expect.arrayContaining(['cpuSeconds', 'cpuSecondsPerMillionChunks', 'loop', 'rssPerSessionBytes', 'heapPerSessionBytes']),
     );
     // --probe-upstream: each of the window's 4 turns sent one upstream request, on a fresh or a reused socket.
-    const upstream = server.upstream as { connects: number; fresh: { count: number }; reused: { count: number; p50Ms: number | null } };
+    const upstream = server.upstream as { fresh: { count: number }; reused: { count: number } };
     expect(upstream.fresh.count + upstream.reused.count).toBe(4);
-    expect(upstream.connects).toBeGreaterThanOrEqual(0);
     for (const figures of [level.added, level.ratio] as Record<string, Record<string, unknown>>[]) {
       expect(Object.keys(figures.gateway!)).toEqual(
         expect.arrayContaining(['ttftP50', 'ttftP95', 'ttftP99', 'ttftMax', 'perTokenP50', 'perTokenP99', 'cancelP50', 'cancelP99']),

@@ -41,8 +41,9 @@ const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_m
 
 /**
  * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
- * matches (so a speech segment's own write counts as speech); samples matching none go by their innermost
- * frame's module (MODULE_PARTS).
+ * matches: GC and the writev syscall come first, so every socket write counts as a write whoever made it,
+ * and the rest of a speech segment's stack counts as speech. A sample matching none goes to the part of the
+ * innermost frame that matches any of MODULE_PARTS.
  */
 const PARTS: [string, (frame: Frame) => boolean][] = [
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],

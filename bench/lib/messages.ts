@@ -118,6 +118,6 @@ export interface UpstreamProbe {
   connects: number;
   /** The first request on a socket: includes connecting when the client had none. */
   fresh: WaitSummary;
-  /** A request on a kept-alive socket: undici first lets the event loop reach its check phase. */
+  /** A request on a kept-alive socket: undici 7 first lets the event loop reach its check phase (6 does not). */
   reused: WaitSummary;
 }

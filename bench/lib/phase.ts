@@ -154,16 +154,19 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
     const connected = connectedCounts.reduce((a, c) => a + c.connected, 0);
     ctx.log(`${plan.path} ${plan.idle ? 'idle ' : ''}${plan.sessions}: ${connected} sessions connected in ${((epochNow() - connectStarted) / 1000).toFixed(1)} s`);
 
+    const smoke = plan.maxTurns > 0 && !plan.idle;
+    const resetProbes = async (): Promise<void> => void (await Promise.all([server?.probe.reset(), sim.probe.reset()]));
+    // Smoke counts every turn, so the probes are reset before any turn can start.
+    if (smoke) await resetProbes();
     const now = epochNow();
     const beginAt = now + 300;
-    const smoke = plan.maxTurns > 0 && !plan.idle;
     // Smoke: every turn counts (the window opens before the first turn can be sent).
     const measureStart = smoke ? now : plan.idle ? beginAt : beginAt + plan.rampMs + plan.warmMs;
     const measureEnd = smoke ? Number.POSITIVE_INFINITY : plan.idle ? beginAt + plan.measureMs : measureStart + plan.measureMs;
     for (const child of children) child.send({ type: 'begin', window: { beginAt, rampMs: plan.rampMs, measureStart, measureEnd } });
 
     await sleepUntil(measureStart);
-    await Promise.all([server?.probe.reset(), sim.probe.reset()]);
+    if (!smoke) await resetProbes();
     const splitStart = server === undefined ? { user: 0, system: 0 } : cpuSplitOf(server.pid);
     const cpuStart = { server: server === undefined ? 0 : cpuSecondsOf(server.pid), sim: cpuSecondsOf(sim.pid), machine: machineCpu(), at: epochNow() };
     if (smoke) await turnsDonePromise;

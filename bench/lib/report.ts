@@ -4,6 +4,7 @@
 
 import type { Summary } from './clock.js';
 import type { PathReport } from './phase.js';
+import type { WaitSummary } from './messages.js';
 
 export interface LevelReport {
   sessions: number;
@@ -97,6 +98,11 @@ function row(cells: string[]): string {
 }
 
 /** The per-concurrency table: figures, then Δ and ratio to direct for each through-path. */
+/** An upstream wait summary (--probe-upstream): `p50 / p90 (n)`. */
+export function waitText(wait: WaitSummary): string {
+  return wait.count === 0 ? '– (0)' : `${fmt(wait.p50Ms, 2)} / ${fmt(wait.p90Ms, 2)} (${wait.count})`;
+}
+
 export function levelTable(level: LevelReport): string {
   const { direct } = level;
   const throughs: [string, PathReport][] = [['gateway', level.gateway]];
@@ -136,6 +142,12 @@ export function levelTable(level: LevelReport): string {
   );
   plain('proxy event-loop delay p99 / max (ms)', (p) => (p.server === null ? '–' : `${fmt(p.server.loop.p99Ms)} / ${fmt(p.server.loop.maxMs)}`));
   plain('proxy RSS / heap per active session (KiB)', (p) => (p.server === null ? '–' : `${kib(p.server.rssPerSessionBytes)} / ${kib(p.server.heapPerSessionBytes)}`));
+  if ([direct, ...throughs.map(([, t]) => t)].some((p) => p.server?.upstream)) {
+    // --probe-upstream
+    plain('proxy upstream connects in window', (p) => (p.server?.upstream ? String(p.server.upstream.connects) : '–'));
+    plain('proxy request → headers written, reused socket: p50 / p90 ms (n)', (p) => (p.server?.upstream ? waitText(p.server.upstream.reused) : '–'));
+    plain('proxy request → headers written, first on a socket: p50 / p90 ms (n)', (p) => (p.server?.upstream ? waitText(p.server.upstream.fresh) : '–'));
+  }
   plain('samples: turns / deltas / cancels', (p) => `${p.turns.inWindow} / ${p.chunks} / ${p.cancelMs.n}`);
   plain('failed turns / errors / unmatched cancels', (p) => `${p.turns.failed} / ${Object.values(p.errors).reduce((a, b) => a + b, 0)} / ${p.cancelMs.unmatched}`);
   plain('load gen CPU % / loop p99 ms (per worker)', (p) => p.loadgen.map((l) => `${fmt(l.cpuPercent, 0)}/${fmt(l.loopP99Ms, 1)}`).join(', '));
