@@ -97,12 +97,12 @@ function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-/** The per-concurrency table: figures, then Δ and ratio to direct for each through-path. */
 /** An upstream wait summary (--probe-upstream): `p50 / p90 (n)`. */
 export function waitText(wait: WaitSummary): string {
   return wait.count === 0 ? '– (0)' : `${fmt(wait.p50Ms, 2)} / ${fmt(wait.p90Ms, 2)} (${wait.count})`;
 }
 
+/** The per-concurrency table: figures, then Δ and ratio to direct for each through-path. */
 export function levelTable(level: LevelReport): string {
   const { direct } = level;
   const throughs: [string, PathReport][] = [['gateway', level.gateway]];
