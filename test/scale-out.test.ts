@@ -91,6 +91,17 @@ function lastMessages(): ChatMessage[] {
   return (simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages.slice(1);
 }
 
+/** The next turn on `client` completes with the reply to `asked` (REPLY, however it reached the client) in its history. */
+async function expectNextTurnAfterReply(client: VoiceClient, asked: string, next: string): Promise<void> {
+  simulator.enqueue({ reply: 'Next.' });
+  expect((await client.turn(next)).status).toBe('completed');
+  expect(lastMessages()).toEqual([
+    { role: 'user', content: asked },
+    { role: 'assistant', content: REPLY },
+    { role: 'user', content: next },
+  ]);
+}
+
 /** A client on A whose reply to "Count" is held by gate `gate` after "One two ": the response is mid-stream. */
 async function countHeldOnA(gate: string): Promise<{ first: VoiceClient; created: Extract<ServerEvent, { type: 'response.created' }> }> {
   simulator.enqueue({ reply: REPLY, gate: { name: gate, afterChunks: 2 } });
@@ -153,13 +164,7 @@ describe('scale-out: resume on another instance', () => {
     expect(ends).toEqual(['completed']);
     // The next turn runs on B, with the relayed reply in its history.
     await until(() => b.gateway.sessions.get(ready(first).sessionId) !== undefined);
-    simulator.enqueue({ reply: 'Nine.' });
-    expect((await second.turn('And then?')).status).toBe('completed');
-    expect(lastMessages()).toEqual([
-      { role: 'user', content: 'Count to eight' },
-      { role: 'assistant', content: REPLY },
-      { role: 'user', content: 'And then?' },
-    ]);
+    await expectNextTurnAfterReply(second, 'Count to eight', 'And then?');
     expectGapless(sessionEvents(first, second));
   });
 
@@ -217,13 +222,7 @@ describe('scale-out: resume on another instance', () => {
     const all = sessionEvents(first, second, third);
     expectGapless(all);
     expect(deltaText(all, created.responseId)).toBe(REPLY);
-    simulator.enqueue({ reply: 'Done.' });
-    await third.turn('Next');
-    expect(lastMessages()).toEqual([
-      { role: 'user', content: 'Count' },
-      { role: 'assistant', content: REPLY },
-      { role: 'user', content: 'Next' },
-    ]);
+    await expectNextTurnAfterReply(third, 'Count', 'Next');
   });
 
   it('resumes where the session went after a hand-off the client never saw completed', async () => {
@@ -250,13 +249,7 @@ describe('scale-out: resume on another instance', () => {
     expect(third.events.find((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
     expect(third.events.filter((e) => e.type === 'session.resumed').map((e) => e.eventId)).toEqual(['resume-b', 'resume-a']);
     expectGapless(sessionEvents(first, third));
-    simulator.enqueue({ reply: 'Nine.' });
-    await third.turn('Go on');
-    expect(lastMessages()).toEqual([
-      { role: 'user', content: 'Count' },
-      { role: 'assistant', content: REPLY },
-      { role: 'user', content: 'Go on' },
-    ]);
+    await expectNextTurnAfterReply(third, 'Count', 'Go on');
   });
 
   it('keeps a first turn whose socket dropped while the shared rate limit was being checked', async () => {
@@ -434,13 +427,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
       expect(all.find((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
       expectGapless([...all, resumed].sort((x, y) => x.seq - y.seq));
       expect(third.socket.readyState).toBe(third.socket.OPEN);
-      simulator.enqueue({ reply: 'Nine.' });
-      await third.turn('And then?');
-      expect(lastMessages()).toEqual([
-        { role: 'user', content: 'Count' },
-        { role: 'assistant', content: REPLY },
-        { role: 'user', content: 'And then?' },
-      ]);
+      await expectNextTurnAfterReply(third, 'Count', 'And then?');
     } finally {
       await c.close();
     }
@@ -541,13 +528,7 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     const winner = twins.find((twin) => twin !== loser) as VoiceClient;
     expect(await winner.waitFor((e) => e.type === 'response.done')).toMatchObject({ responseId: created.responseId, status: 'completed', text: REPLY });
     await until(() => (b.gateway.sessions.get(ready(first).sessionId)?.socket ?? null) !== null);
-    simulator.enqueue({ reply: 'One of you.' });
-    expect((await winner.turn('Who has it?')).status).toBe('completed');
-    expect(lastMessages()).toEqual([
-      { role: 'user', content: 'Count' },
-      { role: 'assistant', content: REPLY },
-      { role: 'user', content: 'Who has it?' },
-    ]);
+    await expectNextTurnAfterReply(winner, 'Count', 'Who has it?');
   });
 
   it('rewrites a session whose writes Redis refused while it stayed up, a moment later', async () => {
