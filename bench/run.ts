@@ -101,10 +101,13 @@ const fromSrc = values['from-src'] || smoke;
 const onlyPaths = values.paths?.split(',');
 const attempts = Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2)));
 if (!fromSrc && !values['no-build']) execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
-// Every bench client connects from 127.0.0.1, so the per-address and total connection caps must be above the
-// session counts; everything else runs on the gateway's defaults unless --gateway-env says otherwise.
+// Every bench client connects from 127.0.0.1, so the per-address caps (connections, replies in progress, turns)
+// and the total connection cap must be above the load's; everything else runs on the gateway's defaults unless
+// --gateway-env says otherwise.
 const gatewayEnv: Record<string, string> = {
   MAX_CONNECTIONS_PER_IP: String(Math.max(idleSessions, ...levels) + 1_000),
+  MAX_RESPONSES_PER_IP: '100000',
+  TURNS_PER_MINUTE_PER_IP: '1000000',
   MAX_CONNECTIONS: String(Math.max(idleSessions, ...levels) + 1_000),
   ...(values['probe-writes'] ? { BENCH_PROBE_WRITES: '1' } : {}),
   ...Object.fromEntries(

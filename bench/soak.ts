@@ -532,6 +532,8 @@ for (let i = 0; i < instances; i += 1) {
       TURNS_PER_MINUTE: '100000',
       TURNS_PER_MINUTE_PER_TOKEN: '1000000',
       MAX_CONNECTIONS_PER_IP: '100000',
+      MAX_RESPONSES_PER_IP: '100000',
+      TURNS_PER_MINUTE_PER_IP: '1000000',
       ...(redis === null ? { REDIS_URL: '' } : { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `soak${process.pid}:` }),
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { AccessLogController, accessLogger } from './access-log.js';
 import { startScaleOut, type ScaleOut } from './cluster/scale-out.js';
 import type { Config } from './config.js';
 import { ERROR_CATALOGUE } from './errors.js';
@@ -16,6 +17,7 @@ import { PROTOCOL_MINOR, PROTOCOL_VERSION } from './protocol.js';
 import { admit, selectSubprotocol, TokenSet, type Admission } from './transports/admission.js';
 import { registerRealtimeTransport } from './transports/realtime/route.js';
 import { SessionRegistry } from './transports/session-registry.js';
+import { TurnGate } from './transports/turn-gate.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
 import type { ToolRegistry } from './tools/registry.js';
 import { CircuitBreaker } from './upstream/circuit-breaker.js';
@@ -77,12 +79,13 @@ const CSP_DIRECTIVES = {
 
 export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const { config, logger } = options;
-  const loggerInstance: FastifyBaseLogger = logger;
+  // URLs in access lines carry no query values (a refused client may have put a token there).
+  const loggerInstance = accessLogger(logger);
   const app = fastify({
     loggerInstance,
     trustProxy: config.trustProxy,
-    // Probes hit these every few seconds; logging each would drown the lifecycle logs.
-    logController: new LogController({ disableRequestLogging: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url) }),
+    // Probes hit /healthz, /readyz and /metrics every few seconds (with any query string): no access lines for them.
+    logController: new AccessLogController(),
     return503OnClosing: true,
   });
   const sessions = new SessionRegistry(config.resumeTtlMs, config.maxConnections);
@@ -90,6 +93,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const scaleOut = config.redisUrl === undefined ? null : await startScaleOut(config, config.redisUrl, sessions, metrics, logger);
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
+  const turns = new TurnGate(config, sessions);
   const breaker = new CircuitBreaker(
     new ConcurrencyLimiter(options.chat, {
       maxConcurrent: config.upstreamMaxConcurrency,
@@ -180,8 +184,9 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     admission,
     cluster: scaleOut?.cluster ?? null,
     sharedLimits: scaleOut?.limits ?? null,
+    turns,
   });
-  registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission });
+  registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission, turns });
 
   const drain = async (graceMs: number): Promise<void> => {
     await sessions.drain(graceMs);

@@ -46,6 +46,10 @@ export const EnvSchema = Type.Object({
   UPSTREAM_STALL_TIMEOUT_MS: Int(100, 600_000, 15_000, 'Abort when the upstream goes silent mid-stream for this long'),
   UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
   UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),
+  THINK_TAGS: Type.Union([Type.Literal('drop'), Type.Literal('display')], {
+    default: 'drop',
+    description: 'Reasoning a server sends in the reply between think tags: drop (removed) or display (kept in the shown text); never spoken nor kept in history',
+  }),
   TOOLS_MODULE: Type.Optional(
     Type.String({ minLength: 1, description: 'Path of an ES module exporting extra server tools (see examples/tools/)' }),
   ),
@@ -56,12 +60,19 @@ export const EnvSchema = Type.Object({
   GATEWAY_TOKENS: Type.Optional(Type.String({ description: 'Comma-separated tokens clients must present; unset: no token needed' })),
   GATEWAY_TOKENS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File with one gateway token per line (# comments), added to GATEWAY_TOKENS' })),
   ALLOWED_ORIGINS: Type.Optional(Type.String({ description: 'Comma-separated browser origins allowed to connect, or *; unset: same origin only' })),
+  PUBLIC_ORIGIN: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'The origin browsers reach this gateway at (scheme://host[:port]); the same-origin check compares against it instead of the Host header' }),
+  ),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Bearer token required for GET /metrics; unset: open' })),
   TRUST_PROXY: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Take client addresses from X-Forwarded-For (behind a load balancer): on or off' }),
   MAX_CONNECTIONS: Int(1, 1_000_000, 10_000, 'Most open WebSocket connections in total'),
-  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'Most open WebSocket connections per client address'),
+  MAX_CONNECTIONS_PER_IP: Int(1, 1_000_000, 100, 'Most sessions per client address: open connections plus dropped ones waiting to be resumed'),
   TURNS_PER_MINUTE: Int(1, 100_000, 30, 'Most turns per minute per session'),
   TURNS_PER_MINUTE_PER_TOKEN: Int(1, 1_000_000, 300, 'Most turns per minute per gateway token, over all its sessions'),
+  TURNS_PER_MINUTE_PER_IP: Int(1, 1_000_000, 120, 'Most turns per minute per client address, over all its sessions'),
+  MAX_RESPONSES_PER_IP: Int(1, 100_000, 16, 'Most responses in progress at once per client address (sessions waiting to be resumed included)'),
+  MAX_RESPONSES_PER_TOKEN: Int(1, 100_000, 256, 'Most responses in progress at once per gateway token (sessions waiting to be resumed included)'),
+  FRAMES_PER_SECOND: Int(1, 1_000_000, 100, 'Most client frames per second per connection (as a burst too); more are dropped with one GW_RATE_LIMITED a second'),
   IDLE_TIMEOUT_MS: Int(1_000, 86_400_000, 300_000, 'Close a connection with no client frames and no active response for this long'),
   HEARTBEAT_INTERVAL_MS: Int(100, 600_000, 30_000, 'WebSocket ping interval; a peer that misses a pong is dropped'),
   SEND_BUFFER_SOFT_BYTES: Int(1_024, 1_073_741_824, 64 * 1024, 'Above this much unsent data, deltas to a slow reader are coalesced'),
@@ -103,6 +114,8 @@ export interface Config {
   upstreamStallTimeoutMs: number;
   upstreamMaxRetries: number;
   upstreamConnections: number;
+  /** `<think>` blocks inside `content`: `drop` removes them; `display` keeps them in the shown text only. */
+  thinkTags: 'drop' | 'display';
   shutdownGraceMs: number;
   resumeTtlMs: number;
   replayBufferEvents: number;
@@ -117,6 +130,12 @@ export interface Config {
   maxConnectionsPerIp: number;
   turnsPerMinute: number;
   turnsPerMinutePerToken: number;
+  turnsPerMinutePerIp: number;
+  maxResponsesPerIp: number;
+  maxResponsesPerToken: number;
+  framesPerSecond: number;
+  /** Normalised `scheme://host[:port]` (lower case, default port dropped), or undefined. */
+  publicOrigin: string | undefined;
   idleTimeoutMs: number;
   heartbeatIntervalMs: number;
   sendBufferSoftBytes: number;
@@ -155,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (problems.length === 0 && e.SEND_BUFFER_HARD_BYTES <= e.SEND_BUFFER_SOFT_BYTES) {
     problems.push('SEND_BUFFER_HARD_BYTES: must be larger than SEND_BUFFER_SOFT_BYTES');
   }
+  const publicOrigin = problems.length > 0 ? undefined : readPublicOrigin(e.PUBLIC_ORIGIN, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind = e.ASI_ONE_API_KEY === undefined ? 'simulator' : baseUrl === DEFAULT_BASE_URL ? 'asi1' : 'custom';
@@ -175,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamStallTimeoutMs: e.UPSTREAM_STALL_TIMEOUT_MS,
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
+    thinkTags: e.THINK_TAGS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resumeTtlMs: e.RESUME_TTL_MS,
     replayBufferEvents: e.REPLAY_BUFFER_EVENTS,
@@ -188,6 +209,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
     turnsPerMinute: e.TURNS_PER_MINUTE,
     turnsPerMinutePerToken: e.TURNS_PER_MINUTE_PER_TOKEN,
+    turnsPerMinutePerIp: e.TURNS_PER_MINUTE_PER_IP,
+    maxResponsesPerIp: e.MAX_RESPONSES_PER_IP,
+    maxResponsesPerToken: e.MAX_RESPONSES_PER_TOKEN,
+    framesPerSecond: e.FRAMES_PER_SECOND,
+    publicOrigin,
     idleTimeoutMs: e.IDLE_TIMEOUT_MS,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     sendBufferSoftBytes: e.SEND_BUFFER_SOFT_BYTES,
@@ -242,6 +268,22 @@ function describeValue(path: string, raw: Record<string, unknown>): string {
   // Never echo the key back, even in a config error.
   if (key === 'ASI_ONE_API_KEY' || key === 'GATEWAY_TOKENS' || key === 'METRICS_TOKEN' || key === 'REDIS_URL' || !(key in raw)) return '';
   return ` (got ${JSON.stringify(raw[key])})`;
+}
+
+/** PUBLIC_ORIGIN as the browser's `Origin` header spells it: scheme, host and non-default port, nothing else. */
+function readPublicOrigin(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      problems.push(`PUBLIC_ORIGIN: must be an origin only, scheme://host[:port] (got ${JSON.stringify(value)})`);
+      return undefined;
+    }
+    return url.origin;
+  } catch {
+    problems.push(`PUBLIC_ORIGIN: not a valid URL (got ${JSON.stringify(value)})`);
+    return undefined;
+  }
 }
 
 function isValidUrl(value: string): boolean {

@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   GW_ORIGIN_FORBIDDEN: { message: 'This origin is not allowed to connect.', retryable: false },
   GW_TOO_MANY_CONNECTIONS: { message: 'Too many connections; try again later.', retryable: true },
   GW_RATE_LIMITED: { message: 'Too many turns; slow down and try again shortly.', retryable: true },
+  GW_TOO_MANY_RESPONSES: { message: 'Too many replies are in progress for this client; wait for one to finish.', retryable: true },
   GW_RESUME_FAILED: { message: 'That session cannot be resumed (unknown, expired, or wrong token); this connection continues as a new session.', retryable: false },
   GW_INSTANCE_LOST: { message: 'The gateway instance running this response stopped; the reply was cut off. Ask again.', retryable: true },
   GW_SHUTTING_DOWN: { message: 'The server is shutting down; reconnect shortly.', retryable: true },

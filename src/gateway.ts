@@ -48,6 +48,7 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
   if (firstProbe.ready) logger.info({ upstream: config.upstream, baseUrl }, 'upstream connection warmed');
   else logger.warn({ upstream: config.upstream, baseUrl, reason: firstProbe.reason }, 'upstream not reachable yet');
 
+  announceOpenAccess(config, logger);
   const tools = await loadTools(config);
   logger.info({ tools: tools.names }, 'server tools loaded');
   const gateway = await buildApp({
@@ -84,6 +85,33 @@ function announceSimulatorMode(logger: Logger, url: string): void {
       '  │  OFFLINE SIMULATOR MODE: ASI_ONE_API_KEY is not set.                 │',
       '  │  Replies come from the built-in asi1 simulator, NOT from asi1-mini.  │',
       '  │  Set ASI_ONE_API_KEY=... to talk to the real model.                  │',
+      '  └──────────────────────────────────────────────────────────────────────┘',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Addresses that only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Listening beyond loopback without GATEWAY_TOKENS lets anyone who reaches the port talk to the model on the
+ * operator's key; without PUBLIC_ORIGIN the browser check trusts the Host header (DNS rebinding). Say so loudly.
+ */
+function announceOpenAccess(config: Readonly<Config>, logger: Logger): void {
+  if (config.gatewayTokens.length > 0 || isLoopbackHost(config.host)) return;
+  const originCheck = config.publicOrigin !== undefined || config.allowedOrigins.length > 0 ? 'configured' : 'Host header only';
+  logger.warn({ host: config.host, originCheck }, 'GATEWAY_TOKENS is not set and the gateway listens beyond loopback: anyone who can reach it can use it');
+  process.stderr.write(
+    [
+      '',
+      '  ┌──────────────────────────────────────────────────────────────────────┐',
+      '  │  OPEN ACCESS: no GATEWAY_TOKENS, listening beyond loopback.          │',
+      '  │  Anyone who can reach this port can talk to the model on your key.   │',
+      '  │  Set GATEWAY_TOKENS (and PUBLIC_ORIGIN), or HOST=127.0.0.1.          │',
       '  └──────────────────────────────────────────────────────────────────────┘',
       '',
       '',

@@ -6,7 +6,8 @@ import { startStack, VoiceClient, type Stack } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { MAX_FRAME_BYTES: '4096', MAX_TURN_CHARS: '100' } });
+  // The frame budget has tests of its own (test/robustness.test.ts); here every frame must be handled.
+  stack = await startStack({ env: { MAX_FRAME_BYTES: '4096', MAX_TURN_CHARS: '100', FRAMES_PER_SECOND: '1000000' } });
 });
 afterAll(async () => {
   await stack.close();

@@ -70,13 +70,32 @@ describe('outbox', () => {
     expect(pair.writes()).toBe(2);
   });
 
-  it('counts corked bytes as buffered, so the send-buffer limits still see them', async () => {
+  it("does not count one tick's corked replies as a slow reader's backlog", async () => {
     const pair = await openPair();
-    const outbox = new Outbox(pair.server, new EventLog(0, 0), options);
-    outbox.send({ type: 'response.delta', responseId: 'r1', text: 'x'.repeat(1000) });
-    expect(outbox.pendingBytes).toBeGreaterThan(1000);
-    await until(() => pair.received.length === 1);
+    let overflowed = false;
+    const tight = { softLimitBytes: 2048, hardLimitBytes: 8192, onOverflow: () => (overflowed = true) };
+    const outbox = new Outbox(pair.server, new EventLog(0, 0), tight);
+    // A burst of replies produced in one tick (answers to frames the client sent at once) is 100 KB in the cork.
+    for (let i = 0; i < 100; i += 1) outbox.send({ type: 'response.speech', responseId: 'r1', index: i, text: 'x'.repeat(1000) });
+    expect(pair.server.bufferedAmount).toBeGreaterThan(100_000);
     expect(outbox.pendingBytes).toBe(0);
+    await until(() => pair.received.length === 100);
+    expect(overflowed).toBe(false);
+    expect(pair.received.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(pair.writes()).toBe(1);
+  });
+
+  it('still counts what the reader did not take before this tick, and gives up on a reader that stopped', async () => {
+    const pair = await openPair();
+    let overflowed = false;
+    const outbox = new Outbox(pair.server, new EventLog(0, 0), { ...options, onOverflow: () => (overflowed = true) });
+    pair.client.pause();
+    for (let tick = 0; tick < 400 && !overflowed; tick += 1) {
+      outbox.send({ type: 'response.delta', responseId: 'r1', text: 'x'.repeat(64 * 1024) });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(overflowed).toBe(true);
+    expect(outbox.pendingBytes).toBeGreaterThan(options.hardLimitBytes);
   });
 
   it('delivers what was sent in the same tick as a close, before the close', async () => {

@@ -26,13 +26,15 @@ function startServer(env: Record<string, string>) {
   });
   const stderrContains = (text: string) =>
     stderr.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => stderrWaiters.push({ text, resolve }));
+  const logLines: Record<string, unknown>[] = [];
   const port = new Promise<number>((resolve) => {
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       const record = JSON.parse(line) as { msg?: string; port?: number };
+      logLines.push(record);
       if (record.msg === 'voice gateway listening' && record.port !== undefined) resolve(record.port);
     });
   });
-  return { proc, port, stderr: () => stderr, stderrContains };
+  return { proc, port, stderr: () => stderr, stderrContains, logLines };
 }
 
 describe('the server process', () => {
@@ -40,6 +42,7 @@ describe('the server process', () => {
     const server = startServer({ SIMULATOR_TTFT_MS: '0', SIMULATOR_TOKEN_INTERVAL_MS: '40', SHUTDOWN_GRACE_MS: '100', LOG_LEVEL: 'info' });
     const port = await server.port;
     await server.stderrContains('OFFLINE SIMULATOR MODE');
+    expect(server.stderr()).not.toContain('OPEN ACCESS'); // listening on loopback only
     const client = await VoiceClient.connect(`ws://127.0.0.1:${port}/v1/voice`);
     expect(client.events[0]).toMatchObject({ type: 'session.ready', upstream: 'simulator' });
     client.send({ type: 'turn', text: 'Tell me a long story' });
@@ -51,6 +54,43 @@ describe('the server process', () => {
     expect(client.events.at(-1)).toMatchObject({ type: 'response.done', status: 'interrupted' });
     const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it.each(['exception', 'rejection'])('on an uncaught %s, logs its stack, drains running replies and exits 1', async (kind) => {
+    const server = startServer({
+      SIMULATOR_TTFT_MS: '0',
+      SIMULATOR_TOKEN_INTERVAL_MS: '40',
+      SHUTDOWN_GRACE_MS: '100',
+      TOOLS_MODULE: 'test/fixtures/crashing-tools.mjs',
+      CRASH_KIND: kind,
+    });
+    const port = await server.port;
+    const client = await VoiceClient.connect(`ws://127.0.0.1:${port}/v1/voice`);
+    client.send({ type: 'turn', text: 'Tell me a long story' });
+    await client.waitForType('response.delta');
+    const exited = once(server.proc, 'exit');
+    server.proc.kill('SIGUSR2');
+    // Drained like a SIGTERM: the reply in progress gets its response.done, the socket a 1001.
+    expect((await client.closed).code).toBe(1001);
+    expect(client.events.at(-1)).toMatchObject({ type: 'response.done' });
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(1);
+    const fatal = server.logLines.find((l) => l.msg === 'crash: draining, then exiting with code 1') as { level?: number; kind?: string; err?: { stack?: string } } | undefined;
+    expect(fatal).toMatchObject({ level: 60, kind: kind === 'exception' ? 'uncaughtException' : 'unhandledRejection' });
+    expect(fatal?.err?.stack).toContain('Error: deliberate');
+    expect(fatal?.err?.stack).toContain('crashing-tools.mjs');
+  });
+
+  it('warns loudly when it listens beyond loopback without GATEWAY_TOKENS, and only then', async () => {
+    const open = startServer({ HOST: '0.0.0.0', SIMULATOR_TTFT_MS: '0' });
+    await open.port;
+    await open.stderrContains('OPEN ACCESS');
+    expect(open.logLines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('GATEWAY_TOKENS is not set'))).toMatchObject({ level: 40, originCheck: 'Host header only' });
+    open.proc.kill('SIGKILL');
+    const guarded = startServer({ HOST: '0.0.0.0', SIMULATOR_TTFT_MS: '0', GATEWAY_TOKENS: 'tok-1' });
+    await guarded.port;
+    expect(guarded.stderr()).not.toContain('OPEN ACCESS');
+    guarded.proc.kill('SIGKILL');
   });
 
   it('refuses to start on bad configuration, listing every problem', async () => {

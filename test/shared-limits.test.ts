@@ -18,7 +18,7 @@ interface Instance {
 type Limits = Omit<SharedLimitsOptions, 'instanceId'>;
 
 const IP = '2001:db8::7';
-const DEFAULT_LIMITS: Limits = { turnsPerMinute: 100, turnsPerMinutePerToken: 100, maxConnectionsPerIp: 100 };
+const DEFAULT_LIMITS: Limits = { turnsPerMinute: 100, turnsPerMinutePerToken: 100, turnsPerMinutePerIp: 100, maxConnectionsPerIp: 100 };
 
 /** One gateway instance's cluster pieces; tracks everything it creates so afterEach can close it. */
 function instanceFactory(server: () => RedisServer) {
@@ -164,14 +164,14 @@ describe('shared limits across instances', () => {
     instances.nextTest();
     const a = await instances.start('A', { turnsPerMinute: 3 });
     const b = await instances.start('B', { turnsPerMinute: 3 });
-    expect(await a.limits.takeTurn('s1', null)).toBe(0);
-    expect(await a.limits.takeTurn('s1', null)).toBe(0);
-    expect(await b.limits.takeTurn('s1', null)).toBe(0);
-    const retryAfterMs = await b.limits.takeTurn('s1', null);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })).toBe(0);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })).toBe(0);
+    expect(await b.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })).toBe(0);
+    const retryAfterMs = await b.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null });
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(60_000);
-    expect(await a.limits.takeTurn('s1', null)).toBeGreaterThan(0);
-    expect(await a.limits.takeTurn('s2', null)).toBe(0);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })).toBeGreaterThan(0);
+    expect(await a.limits.takeTurn({ sessionId: 's2', ip: '127.0.0.1', tokenId: null })).toBe(0);
     expect(await inspect((redis) => redis.zcard(`${instances.prefix}turns:s:s1`))).toBe(3);
   });
 
@@ -179,22 +179,22 @@ describe('shared limits across instances', () => {
     instances.nextTest();
     const a = await instances.start('A', { turnsPerMinutePerToken: 2 });
     const b = await instances.start('B', { turnsPerMinutePerToken: 2 });
-    expect(await a.limits.takeTurn('s1', 'tok')).toBe(0);
-    expect(await b.limits.takeTurn('s2', 'tok')).toBe(0);
-    const retryAfterMs = await a.limits.takeTurn('s3', 'tok');
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' })).toBe(0);
+    expect(await b.limits.takeTurn({ sessionId: 's2', ip: '127.0.0.1', tokenId: 'tok' })).toBe(0);
+    const retryAfterMs = await a.limits.takeTurn({ sessionId: 's3', ip: '127.0.0.1', tokenId: 'tok' });
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(60_000);
     // The refused turn used up nothing: not the token's allowance, not the new session's.
     expect(await inspect((redis) => redis.zcard(`${instances.prefix}turns:t:tok`))).toBe(2);
     expect(await inspect((redis) => redis.exists(`${instances.prefix}turns:s:s3`))).toBe(0);
-    expect(await b.limits.takeTurn('s3', 'other-token')).toBe(0);
+    expect(await b.limits.takeTurn({ sessionId: 's3', ip: '127.0.0.1', tokenId: 'other-token' })).toBe(0);
   });
 
   it("does not use up the token's allowance when the session's window refuses a turn", async () => {
     instances.nextTest();
     const a = await instances.start('A', { turnsPerMinute: 1, turnsPerMinutePerToken: 10 });
-    expect(await a.limits.takeTurn('s1', 'tok')).toBe(0);
-    expect(await a.limits.takeTurn('s1', 'tok')).toBeGreaterThan(0);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' })).toBe(0);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' })).toBeGreaterThan(0);
     expect(await inspect((redis) => redis.zcard(`${instances.prefix}turns:t:tok`))).toBe(1);
   });
 
@@ -208,8 +208,8 @@ describe('shared limits across instances', () => {
       const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       await redis.zadd(key, String(nowMs - 61_000), 'gone', String(nowMs - 50_000), 'old');
     });
-    expect(await a.limits.takeTurn('s1', null)).toBe(0);
-    const retryAfterMs = await a.limits.takeTurn('s1', null);
+    expect(await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })).toBe(0);
+    const retryAfterMs = await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null });
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(10_000);
     expect(await inspect((redis) => redis.zrange(key, '0', '-1'))).not.toContain('gone');
@@ -247,14 +247,14 @@ describe('shared limits while Redis is down', () => {
     expect(await b.limits.acquireConnection(IP)).toBe('ok');
 
     // Issued just as Redis dies: settles either way (done or timed out), never hangs.
-    const inFlight = a.limits.takeTurn('s1', 'tok');
+    const inFlight = a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' });
     const down = Promise.all([once(a.link, 'down'), once(b.link, 'down')]);
     await server.kill();
     expect([0, null]).toContain(await inFlight);
     await down;
 
     expect(await a.limits.acquireConnection(IP)).toBe('unavailable');
-    expect(await b.limits.takeTurn('s1', 'tok')).toBeNull();
+    expect(await b.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' })).toBeNull();
     b.limits.releaseConnection(IP);
     await expect(a.presence.isAlive('B')).rejects.toThrow();
 
@@ -267,7 +267,7 @@ describe('shared limits while Redis is down', () => {
 
     expect(await b.limits.acquireConnection(IP)).toBe('ok');
     expect(await a.limits.acquireConnection(IP)).toBe('over_limit');
-    expect(await b.limits.takeTurn('s1', 'tok')).toBe(0);
+    expect(await b.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: 'tok' })).toBe(0);
   });
 
   it('gives up on a command Redis is too busy to answer, and the late acquire is balanced by its release', async () => {
@@ -279,7 +279,7 @@ describe('shared limits while Redis is down', () => {
     const spin = blocker
       .eval("local t0 = redis.call('TIME') while true do local t = redis.call('TIME') if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 2000000 then return 1 end end", 0)
       .finally(() => (busy = false));
-    await until(async () => (await a.limits.takeTurn('s1', null)) === null);
+    await until(async () => (await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })) === null);
     expect(await a.limits.acquireConnection(IP)).toBe('unavailable');
     expect(busy).toBe(true);
 
@@ -287,7 +287,7 @@ describe('shared limits while Redis is down', () => {
     blocker.disconnect();
     const key = `${instances.prefix}conn:${IP}`;
     // The acquire reached Redis after all: the caller releases every connection it accepted.
-    await until(async () => (await a.limits.takeTurn('s2', null)) === 0);
+    await until(async () => (await a.limits.takeTurn({ sessionId: 's2', ip: '127.0.0.1', tokenId: null })) === 0);
     expect(await a.link.commands.hget(key, 'A')).toBe('1');
     a.limits.releaseConnection(IP);
     await until(async () => (await a.link.commands.exists(key)) === 0);

@@ -56,6 +56,7 @@ export async function startScaleOut(config: Readonly<Config>, redisUrl: string, 
     instanceId,
     turnsPerMinute: config.turnsPerMinute,
     turnsPerMinutePerToken: config.turnsPerMinutePerToken,
+    turnsPerMinutePerIp: config.turnsPerMinutePerIp,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
   });
   // Redis may have lost this instance's connection counts (a restart): the connections it holds rewrite them.

@@ -59,9 +59,9 @@ return #KEYS
 `);
 
 // Sliding windows as ZSETs of event times (Redis clock). A turn is recorded in every window or in none, so a
-// refusal by the token window does not use up the session's allowance. Like SlidingWindowLimiter.take, the
+// refusal by one window (a session's flood) does not use up another's allowance (its token's or address's). Like SlidingWindowLimiter.take, the
 // wait is until enough old events leave the window, at least 1 ms.
-// KEYS: session window [, token window]. ARGV: window ms, unique member suffix, then one limit per key.
+// KEYS: session window, address window [, token window]. ARGV: window ms, unique member suffix, then one limit per key.
 const TAKE_TURN = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -88,6 +88,7 @@ export interface SharedLimitsOptions {
   instanceId: string;
   turnsPerMinute: number;
   turnsPerMinutePerToken: number;
+  turnsPerMinutePerIp: number;
   maxConnectionsPerIp: number;
   /** How long after its last heartbeat an instance's connections still count (default 5000: the presence TTL). */
   presenceTtlMs?: number;
@@ -185,13 +186,14 @@ export class SharedLimits {
   }
 
   /**
-   * A turn for a session (and its gateway token, if any). 0: allowed and recorded in both windows; above 0: ms
-   * until allowed, nothing recorded; null: Redis cannot answer, use the local limiter.
+   * A turn for a session, its client address and its gateway token (if any). 0: allowed and recorded in every
+   * window; above 0: ms until allowed, nothing recorded; null: Redis cannot answer, use the local limiter.
    */
-  async takeTurn(sessionId: string, tokenId: string | null): Promise<number | null> {
+  async takeTurn(turn: { sessionId: string; ip: string; tokenId: string | null }): Promise<number | null> {
+    const { sessionId, ip, tokenId } = turn;
     const prefix = this.link.keyPrefix;
-    const keys = [`${prefix}turns:s:${sessionId}`];
-    const limits = [this.options.turnsPerMinute];
+    const keys = [`${prefix}turns:s:${sessionId}`, `${prefix}turns:ip:${ip}`];
+    const limits = [this.options.turnsPerMinute, this.options.turnsPerMinutePerIp];
     if (tokenId !== null) {
       keys.push(`${prefix}turns:t:${tokenId}`);
       limits.push(this.options.turnsPerMinutePerToken);

@@ -25,8 +25,10 @@ export class EventLog {
 
   /** Numbers and serialises an event, remembers it for replay, and returns it ready to write. */
   append(body: ServerEventBody): LoggedEvent {
+    // Serialised before the number is taken: an event that cannot be serialised throws without leaving a gap.
+    const json = withSeq(body, this.seq + 1);
     this.seq += 1;
-    const entry = { seq: this.seq, json: withSeq(body, this.seq) };
+    const entry = { seq: this.seq, json };
     if (this.maxEvents > 0) {
       this.buffer.push(entry);
       this.bufferedBytes += entry.json.length;

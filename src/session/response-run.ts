@@ -45,6 +45,11 @@ export interface ResponseRunOptions {
    * a conversation item and the client starts the next response. Server tools run inside the response either way.
    */
   clientCalls?: 'wait' | 'end-response';
+  /**
+   * Reasoning read from `<think>` tags inside `content` (config THINK_TAGS): `drop` (the default) hides it;
+   * `display` also sends it, tags included, in response.delta and response.done.text. Never spoken, never in history.
+   */
+  thinkTags?: 'drop' | 'display';
   observer?: GatewayObserver;
   emit: (event: ServerEventBody) => void;
   onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
@@ -85,10 +90,14 @@ export class ResponseRun {
   /** Client calls that ended the response (clientCalls `end-response`); history has no tool message for them. */
   private readonly deferred = new Set<string>();
   private lastFinishReason: string | null = null;
+  /** THINK_TAGS=display: the text shown (sentText with the think blocks), which then differs from sentText. */
+  private readonly showThinking: boolean;
+  private shownText = '';
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
     this.turnId = options.turnId;
+    this.showThinking = options.thinkTags === 'display';
   }
 
   get state(): ResponseState {
@@ -277,6 +286,7 @@ export class ResponseRun {
         // Steps are one reply: "Let me check." + "It is 84." must not run together as "check.It".
         const text = this.sentText.length === this.stepTextStart && this.stepTextStart > 0 && /\S$/.test(this.sentText) && /^\S/.test(event.text) ? ` ${event.text}` : event.text;
         this.sentText += text;
+        if (this.showThinking) this.shownText += text;
         this.options.emit({ type: 'response.delta', responseId: this.responseId, text });
         this.track.push(text);
         return;
@@ -287,9 +297,15 @@ export class ResponseRun {
         // The answer is over: speak the last sentence now rather than when the HTTP body closes.
         if (event.reason !== 'tool_calls') this.track.flush();
         return;
-      case 'usage':
       case 'reasoning':
-        // Usage is taken from the outcome; reasoning is never reply text and never spoken.
+        // Reasoning is never reply text and never spoken; think blocks from `content` may be shown (THINK_TAGS).
+        if (this.showThinking && event.raw !== undefined && event.raw !== '') {
+          this.shownText += event.raw;
+          this.options.emit({ type: 'response.delta', responseId: this.responseId, text: event.raw });
+        }
+        return;
+      case 'usage':
+        // Usage is taken from the outcome.
         return;
     }
   }
@@ -339,7 +355,7 @@ export class ResponseRun {
       type: 'response.done',
       responseId: this.responseId,
       status,
-      text: this.sentText,
+      text: this.showThinking ? this.shownText : this.sentText,
       ...(usage ? { usage } : {}),
       timings,
       ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),

@@ -226,6 +226,17 @@ export class Session {
     }
   }
 
+  /** Why a turn would be refused (shutting down, empty, too long), or null: a transport checks before it spends a rate allowance. */
+  turnProblem(event: TurnEvent): GatewayError | null {
+    if (this.draining) return new GatewayError('GW_SHUTTING_DOWN');
+    try {
+      this.checkTurnText(event.text);
+      return null;
+    } catch (err) {
+      return err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err });
+    }
+  }
+
   /** Emits an event on behalf of the transport (e.g. session.resumed), in this session's numbered stream. */
   announce(body: ServerEventBody): void {
     this.emit(body);
@@ -348,6 +359,7 @@ export class Session {
       },
       tools: spec.tools,
       maxToolSteps: this.options.config.maxToolSteps,
+      thinkTags: this.options.config.thinkTags,
       ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),
       ...(spec.clientCalls === undefined ? {} : { clientCalls: spec.clientCalls }),
       ...(this.options.observer ? { observer: this.options.observer } : {}),

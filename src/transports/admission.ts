@@ -30,6 +30,8 @@ export interface AdmissionConfig {
   gatewayTokens: readonly string[];
   /** `['*']` allows any origin; empty allows only same-origin browsers (and clients that send no Origin). */
   allowedOrigins: readonly string[];
+  /** The origin browsers reach the gateway at (normalised, as URL.origin spells it); unset: the Host header decides. */
+  publicOrigin: string | undefined;
   maxConnections: number;
   maxConnectionsPerIp: number;
 }
@@ -84,16 +86,28 @@ export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
   return raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
 }
 
-/** Same-origin means the Origin's host equals the Host header (what a page served by this gateway sends). */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+/**
+ * Whether a browser page at `origin` may connect. Same-origin means the page's scheme, host and port equal
+ * PUBLIC_ORIGIN; without it, the Origin's host must equal the Host header, which a DNS-rebinding page controls
+ * (its own name, resolved to this gateway), so the gateway warns at start-up when that is the only check.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[], publicOrigin?: string): boolean {
   if (origin === undefined) return true; // not a browser: tokens, not origins, protect it
   if (allowed.includes('*')) return true;
-  const normalised = origin.toLowerCase();
-  if (allowed.some((a) => a.toLowerCase() === normalised)) return true;
+  const normalised = normaliseOrigin(origin);
+  if (normalised === null) return false;
+  if (allowed.some((a) => normaliseOrigin(a) === normalised)) return true;
+  if (publicOrigin !== undefined) return normalised === publicOrigin;
+  return host !== undefined && new URL(normalised).host === host.toLowerCase();
+}
+
+/** `scheme://host[:port]` as URL.origin spells it (lower case, default port dropped), or null when not an origin. */
+function normaliseOrigin(value: string): string | null {
   try {
-    return host !== undefined && new URL(normalised).host === host.toLowerCase();
+    const origin = new URL(value).origin;
+    return origin === 'null' ? null : origin;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -109,7 +123,7 @@ export function admit(
   counts: ConnectionCounts,
 ): Admission {
   const { headers } = request;
-  if (!originAllowed(headers.origin, headers.host, config.allowedOrigins)) {
+  if (!originAllowed(headers.origin, headers.host, config.allowedOrigins, config.publicOrigin)) {
     return { ok: false, status: 403, code: 'GW_ORIGIN_FORBIDDEN', reason: 'origin' };
   }
   let tokenId: string | null = null;

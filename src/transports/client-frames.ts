@@ -4,12 +4,12 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { GatewayError } from '../errors.js';
 import { CLIENT_EVENT_SCHEMAS, type ClientEvent } from '../protocol.js';
+import { depthMessage, exceedsJsonDepth } from './json-depth.js';
 
-type EventType = keyof typeof CLIENT_EVENT_SCHEMAS;
-
-const CHECKS = Object.fromEntries(
+/** A Map, so a client-chosen type such as "__proto__" or "toString" finds nothing inherited. */
+const CHECKS: ReadonlyMap<string, TypeCheck<TSchema>> = new Map(
   Object.entries(CLIENT_EVENT_SCHEMAS).map(([type, schema]) => [type, TypeCompiler.Compile(schema as TSchema)]),
-) as Record<EventType, TypeCheck<TSchema>>;
+);
 
 export type FrameResult = { ok: true; event: ClientEvent } | { ok: false; error: GatewayError; eventId?: string };
 
@@ -17,9 +17,9 @@ export type FrameResult = { ok: true; event: ClientEvent } | { ok: false; error:
  * Parses a frame. `byteLength` is checked against `maxFrameBytes` here (the ws hard cap sits above it), so an
  * oversized frame gets an `error` event and the connection stays usable.
  */
-export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxFrameBytes: number): FrameResult {
+export function parseClientFrame(data: Buffer, isBinary: boolean, maxFrameBytes: number): FrameResult {
   if (isBinary) return { ok: false, error: new GatewayError('GW_BINARY_FRAME') };
-  const byteLength = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  const byteLength = data.byteLength;
   if (byteLength > maxFrameBytes) {
     return {
       ok: false,
@@ -28,7 +28,7 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxFr
   }
   let value: unknown;
   try {
-    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+    value = JSON.parse(data.toString('utf8'));
   } catch {
     return { ok: false, error: new GatewayError('GW_INVALID_JSON') };
   }
@@ -38,18 +38,20 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxFr
   const record = value as Record<string, unknown>;
   const eventId = typeof record.eventId === 'string' && record.eventId.length <= 128 ? record.eventId : undefined;
   const withId = eventId === undefined ? {} : { eventId };
+  // After parsing (V8's parser takes any depth), so the refusal can echo the eventId; before anything reads it.
+  if (exceedsJsonDepth(data)) return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: depthMessage() }), ...withId };
   const type = record.type;
   if (typeof type !== 'string') {
     return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: 'The event has no string "type".' }), ...withId };
   }
-  if (!Object.hasOwn(CHECKS, type)) {
+  const check = CHECKS.get(type);
+  if (check === undefined) {
     return {
       ok: false,
       error: new GatewayError('GW_UNKNOWN_EVENT', { message: `Unknown event type "${truncate(type, 64)}".` }),
       ...withId,
     };
   }
-  const check = CHECKS[type as EventType];
   if (!check.Check(value)) {
     const first = check.Errors(value).First();
     const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';

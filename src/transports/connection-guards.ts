@@ -61,3 +61,20 @@ export function toBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
+
+/**
+ * Runs the handling of one client frame. A throw (a bug, or input nothing anticipated) ends that frame only:
+ * `onThrow` logs it with its stack and tells the client (GW_INTERNAL). Nothing a frame does may reach ws's
+ * 'message' emitter, where an exception would be uncaught and take every other session down with the process.
+ */
+export function guardFrame(handle: () => void, onThrow: (err: unknown) => void): void {
+  try {
+    handle();
+  } catch (err) {
+    try {
+      onThrow(err);
+    } catch {
+      // Reporting failed as well (the same bug on the error path): the frame is dropped, the process lives on.
+    }
+  }
+}

@@ -13,6 +13,7 @@ export class FrameInbox {
   constructor(
     /** Steps that may wait behind a running one; more are refused (a client cannot grow memory without bound). */
     private readonly maxWaiting: number,
+    /** Hears a step that threw or rejected; the steps behind it still run. Must not throw. */
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -36,7 +37,14 @@ export class FrameInbox {
   }
 
   private run(step: FrameStep): void {
-    const pending = step();
+    let pending: Promise<void> | undefined;
+    try {
+      pending = step();
+    } catch (err) {
+      // A step run from a settled promise below would otherwise turn a throw into an unhandled rejection.
+      this.onError(err);
+      return;
+    }
     if (pending === undefined) return;
     this.busy = true;
     void pending.catch(this.onError).finally(() => {

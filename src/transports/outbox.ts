@@ -39,6 +39,8 @@ export class Outbox {
   private pollTimer: NodeJS.Timeout | undefined;
   /** The socket corked by this tick's first write, uncorked on process.nextTick. */
   private corked: Corkable | undefined;
+  /** ws's buffered bytes when this tick's cork began: what the reader had not taken before this tick wrote. */
+  private backlogAtCork = 0;
   private readonly uncork = (): void => {
     const raw = this.corked;
     this.corked = undefined;
@@ -51,9 +53,19 @@ export class Outbox {
     private readonly options: OutboxOptions,
   ) {}
 
-  /** Bytes waiting in ws and in this outbox. */
+  /** Bytes the reader has not taken yet: waiting in ws (less this tick's corked writes) and in this outbox. */
   get pendingBytes(): number {
-    return this.socket.bufferedAmount + this.queuedBytes;
+    return this.unsentBytes + this.queuedBytes;
+  }
+
+  /**
+   * ws's buffered bytes that the socket could not write. This tick's own writes sit in the cork until
+   * process.nextTick: they are not the reader's backlog, so a burst of replies produced in one tick (answers to
+   * thousands of frames the client sent at once) never makes a prompt reader look slow.
+   */
+  private get unsentBytes(): number {
+    const buffered = this.socket.bufferedAmount;
+    return this.corked === undefined ? buffered : Math.min(buffered, this.backlogAtCork);
   }
 
   send(body: ServerEventBody): void {
@@ -63,7 +75,7 @@ export class Outbox {
       return;
     }
     // The fast path: nothing queued and the socket keeps up, so the event goes out in this same tick.
-    if (this.queue.length === 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) {
+    if (this.queue.length === 0 && this.unsentBytes <= this.options.softLimitBytes) {
       this.corkForTick();
       this.write(this.log.append(body));
       return;
@@ -126,6 +138,7 @@ export class Outbox {
     if (this.corked !== undefined || this.socket.readyState !== this.socket.OPEN) return;
     const raw = corkableOf(this.socket);
     if (raw === undefined) return;
+    this.backlogAtCork = this.socket.bufferedAmount;
     raw.cork();
     this.corked = raw;
     process.nextTick(this.uncork);
@@ -145,7 +158,7 @@ export class Outbox {
         this.waiting = false;
         return this.dispose();
       }
-      while (this.queue.length > 0 && this.socket.bufferedAmount <= this.options.softLimitBytes) this.write(this.log.append(this.dequeue()));
+      while (this.queue.length > 0 && this.unsentBytes <= this.options.softLimitBytes) this.write(this.log.append(this.dequeue()));
       if (this.queue.length > 0) this.pollTimer = setTimeout(poll, 10);
       else this.waiting = false;
     };

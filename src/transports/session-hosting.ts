@@ -4,6 +4,7 @@ import type { RestoredSession } from '../cluster/remote-resume.js';
 import { EventLog } from '../session/event-log.js';
 import { markReply } from '../session/history.js';
 import { Session, type SessionOptions } from '../session/session.js';
+import { stripThinkTags } from '../upstream/think-filter.js';
 import { createResumeToken, digestToken, type HostedSession } from './session-registry.js';
 import type { VoiceTransportOptions } from './voice-ws.js';
 
@@ -25,7 +26,8 @@ export function hostSession(options: HostingOptions): HostedSession {
 export function hostRestored(options: HostingOptions, restored: RestoredSession): HostedSession {
   const snapshot = structuredClone(restored.snapshot);
   // What a dead owner's reply had said stays in history, marked as cut off, like any failed reply.
-  const unfinished = restored.unfinished?.text ?? '';
+  // It is rebuilt from the deltas, which carry think blocks with THINK_TAGS=display: history never does.
+  const unfinished = stripThinkTags(restored.unfinished?.text ?? '');
   if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
   const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
   entry.log.continueFrom(restored.lastSeq, restored.recent);
@@ -44,7 +46,7 @@ function hostWith(options: HostingOptions, resumeDigest: Buffer, create: (base: 
     config,
     chat: options.chat,
     tools: options.tools,
-    observer: options.metrics,
+    observer: options.sessions.observe(options.metrics, () => holder.entry),
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),

@@ -1,11 +1,13 @@
 // Live sessions, attached to a socket or waiting to be resumed. A session outlives its connection for
 // RESUME_TTL_MS (its running response keeps streaming into the replay log), so a client that reconnects gets
-// everything it missed. Also counts connections per address and drains everything on shutdown.
+// everything it missed. Also counts sessions and responses per address and token, and drains everything on shutdown.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { GatewayObserver } from '../metrics.js';
 import type { EventLog } from '../session/event-log.js';
 import type { Session } from '../session/session.js';
 import { CLOSE_GOING_AWAY } from './close-codes.js';
+import { ClientCounts, type ClientKeys } from './client-counts.js';
 import type { Outbox } from './outbox.js';
 
 export interface HostedSession {
@@ -14,6 +16,12 @@ export interface HostedSession {
   socket: WebSocket | null;
   outbox: Outbox | null;
   ip: string;
+  /** The gateway token of the connection it was last attached to (its short id), or null. */
+  tokenId: string | null;
+  /** The address this session counts against while it is hosted here (connected or waiting), or null. */
+  countedIp: string | null;
+  /** Who each of its running responses was counted against when it started, oldest first. */
+  readonly responseKeys: ClientKeys[];
   readonly resumeDigest: Buffer;
   expiry: NodeJS.Timeout | undefined;
   /** Set while the session moves to another instance (scale-out): the id of the instance taking it over. */
@@ -52,7 +60,8 @@ export class SessionRegistry {
   private readonly hosted = new Map<string, HostedSession>();
   /** Detached sessions, oldest first, so the cap evicts the longest-waiting one. */
   private readonly detached = new Set<HostedSession>();
-  private readonly perIp = new Map<string, number>();
+  /** Sessions and running responses per address and per token. */
+  readonly clients = new ClientCounts();
   private attached = 0;
   private draining = false;
   private hooks: SessionRegistryHooks | null = null;
@@ -81,9 +90,12 @@ export class SessionRegistry {
     return this.detached.size;
   }
 
-  /** Open connections from one client address (for MAX_CONNECTIONS_PER_IP). */
+  /**
+   * Sessions of one client address, for MAX_CONNECTIONS_PER_IP: connected ones and dropped ones waiting to be
+   * resumed (their responses keep running, so dropping and reconnecting must not escape the limit).
+   */
   forIp(ip: string): number {
-    return this.perIp.get(ip) ?? 0;
+    return this.clients.sessionsOf(ip);
   }
 
   setHooks(hooks: SessionRegistryHooks): void {
@@ -91,7 +103,20 @@ export class SessionRegistry {
   }
 
   host(session: Session, log: EventLog, resumeDigest: Buffer): HostedSession {
-    const entry: HostedSession = { session, log, socket: null, outbox: null, ip: '', resumeDigest, expiry: undefined, handedTo: null, attachEpoch: 0 };
+    const entry: HostedSession = {
+      session,
+      log,
+      socket: null,
+      outbox: null,
+      ip: '',
+      tokenId: null,
+      countedIp: null,
+      responseKeys: [],
+      resumeDigest,
+      expiry: undefined,
+      handedTo: null,
+      attachEpoch: 0,
+    };
     this.hosted.set(session.id, entry);
     return entry;
   }
@@ -136,17 +161,18 @@ export class SessionRegistry {
     entry.handedTo = null;
   }
 
-  attach(entry: HostedSession, socket: WebSocket, outbox: Outbox, ip: string): void {
+  attach(entry: HostedSession, socket: WebSocket, outbox: Outbox, client: ClientKeys): void {
     if (entry.socket !== null) this.detach(entry, { keep: true });
     clearTimeout(entry.expiry);
     entry.expiry = undefined;
     this.detached.delete(entry);
     entry.socket = socket;
     entry.outbox = outbox;
-    entry.ip = ip;
+    entry.ip = client.ip;
+    entry.tokenId = client.tokenId;
     entry.attachEpoch += 1;
     this.attached += 1;
-    this.perIp.set(ip, this.forIp(ip) + 1);
+    this.countAgainst(entry, client.ip);
     this.hooks?.attached(entry);
   }
 
@@ -219,15 +245,49 @@ export class SessionRegistry {
     entry.socket = null;
     entry.outbox = null;
     this.attached -= 1;
-    const left = this.forIp(entry.ip) - 1;
-    if (left > 0) this.perIp.set(entry.ip, left);
-    else this.perIp.delete(entry.ip);
+  }
+
+  /** The session counts against `ip` (and no longer against the address it had, if it moved). */
+  private countAgainst(entry: HostedSession, ip: string | null): void {
+    if (entry.countedIp === ip) return;
+    if (entry.countedIp !== null) this.clients.sessionRemoved(entry.countedIp);
+    if (ip !== null) this.clients.sessionAdded(ip);
+    entry.countedIp = ip;
+  }
+
+  /** `base` (the metrics), plus the per-address and per-token response counts of the session `entryOf` names. */
+  observe(base: GatewayObserver, entryOf: () => HostedSession | undefined): GatewayObserver {
+    return {
+      responseStarted: () => {
+        base.responseStarted();
+        const entry = entryOf();
+        if (entry !== undefined) this.responseStarted(entry);
+      },
+      responseSettled: (summary) => {
+        base.responseSettled(summary);
+        const entry = entryOf();
+        if (entry !== undefined) this.responseSettled(entry);
+      },
+    };
+  }
+
+  /** A response of `entry` started: it counts against the session's address and token until it settles. */
+  responseStarted(entry: HostedSession): void {
+    const keys = { ip: entry.ip, tokenId: entry.tokenId };
+    entry.responseKeys.push(keys);
+    this.clients.responseStarted(keys);
+  }
+
+  responseSettled(entry: HostedSession): void {
+    const keys = entry.responseKeys.shift();
+    if (keys !== undefined) this.clients.responseSettled(keys);
   }
 
   private forget(entry: HostedSession, reason: ForgetReason): void {
     clearTimeout(entry.expiry);
     this.detached.delete(entry);
     entry.session.close();
+    this.countAgainst(entry, null);
     if (this.hosted.get(entry.session.id) !== entry) return;
     this.hosted.delete(entry.session.id);
     this.hooks?.forgotten(entry, reason);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, toGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { SessionCluster } from '../cluster/session-cluster.js';
 import type { RemoteResume, ResumeFailure } from '../cluster/remote-resume.js';
@@ -15,7 +15,7 @@ import type { LoggedEvent } from '../session/event-log.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { parseClientFrame } from './client-frames.js';
-import { closeOrTerminate, IdleTimer, startHeartbeat, toBuffer } from './connection-guards.js';
+import { closeOrTerminate, guardFrame, IdleTimer, startHeartbeat, toBuffer } from './connection-guards.js';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_HEARTBEAT_TIMEOUT,
@@ -26,9 +26,11 @@ import {
 } from './close-codes.js';
 import { FrameInbox, type FrameStep } from './frame-inbox.js';
 import { Outbox } from './outbox.js';
-import { SlidingWindowLimiter } from './rate-limiter.js';
+import { FrameBudget } from './frame-budget.js';
+import { takeAll } from './rate-limiter.js';
 import { hostRestored, hostSession } from './session-hosting.js';
 import type { HostedSession, SessionRegistry } from './session-registry.js';
+import { rateLimitedError, type TurnGate } from './turn-gate.js';
 
 export interface VoiceTransportOptions {
   config: Readonly<Config>;
@@ -43,9 +45,10 @@ export interface VoiceTransportOptions {
   cluster: SessionCluster | null;
   /** Scale-out: turn limits shared by every instance (the local ones apply while Redis is down). */
   sharedLimits: SharedLimits | null;
+  /** Response caps and turn rates per session, address and token, shared with /v1/realtime. */
+  turns: TurnGate;
 }
 
-const MINUTE_MS = 60_000;
 /** Frames a connection may queue behind one that waits (a shared rate limit, a session moving here). */
 const MAX_WAITING_FRAMES = 256;
 
@@ -59,16 +62,14 @@ const RESUME_FAILURES: Record<ResumeFailure, string> = {
 };
 
 export function registerVoiceTransport(app: FastifyInstance, options: VoiceTransportOptions): void {
-  const { config, sessions, metrics, logger, cluster, sharedLimits } = options;
-  const tokenTurns = new SlidingWindowLimiter(config.turnsPerMinutePerToken, MINUTE_MS);
-  const sessionTurns = new SlidingWindowLimiter(config.turnsPerMinute, MINUTE_MS);
+  const { config, sessions, metrics, logger, cluster, sharedLimits, turns } = options;
 
   app.get('/v1/voice', { websocket: true, onRequest: options.admission }, (socket: WebSocket, request) => {
     if (sessions.isDraining) {
       socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
       return;
     }
-    const tokenId = request.gatewayTokenId;
+    const client = { ip: request.ip, tokenId: request.gatewayTokenId };
     const outboxOptions = {
       softLimitBytes: config.sendBufferSoftBytes,
       hardLimitBytes: config.sendBufferHardBytes,
@@ -77,7 +78,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     // The session this socket speaks for; a successful session.resume swaps it for the resumed one.
     let current = hostSession(options);
     let outbox = new Outbox(socket, current.log, outboxOptions);
-    sessions.attach(current, socket, outbox, request.ip);
+    sessions.attach(current, socket, outbox, client);
     metrics.openSessions.inc();
     current.session.start();
     /** A resume of a session hosted elsewhere, while it is being taken over. */
@@ -99,7 +100,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       sessions.detach(current, { keep: !current.session.isPristine });
       current = entry;
       outbox = new Outbox(socket, entry.log, outboxOptions);
-      sessions.attach(entry, socket, outbox, request.ip);
+      sessions.attach(entry, socket, outbox, client);
       outbox.replay(replay);
     };
 
@@ -195,21 +196,22 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       });
     };
 
+    // A turn the session or a response cap would refuse is refused before any rate allowance is spent.
     const takeTurn = (event: TurnEvent): Promise<void> | undefined => {
-      const { session } = current;
-      const local = () => Math.max(sessionTurns.take(session.id), tokenId === null ? 0 : tokenTurns.take(tokenId));
+      const entry = current;
+      const { session } = entry;
+      const refused = session.turnProblem(event) ?? turns.capError(entry);
+      if (refused !== null) return void session.reportError(refused, event.eventId);
+      const local = () => takeAll(turns.windows(entry));
       const decide = (waitMs: number) => {
         // Checked after the wait: the session may have moved to another instance meanwhile (see handleEvent).
         if (movedAway()) return;
         if (waitMs <= 0) return session.handle(event);
-        session.reportError(
-          new GatewayError('GW_RATE_LIMITED', { message: `Too many turns; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs }),
-          event.eventId,
-        );
+        session.reportError(rateLimitedError(waitMs), event.eventId);
       };
       if (sharedLimits === null) return void decide(local());
       // Shared across instances; the local windows decide while Redis cannot answer.
-      return sharedLimits.takeTurn(session.id, tokenId).then((shared) => decide(shared ?? local()));
+      return sharedLimits.takeTurn({ sessionId: session.id, ip: entry.ip, tokenId: entry.tokenId }).then((shared) => decide(shared ?? local()));
     };
 
     /**
@@ -229,7 +231,9 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
 
     // Frames are handled strictly in order. A step that must wait (a shared rate limit, a session moving here
     // from another instance) holds the frames behind it; while a session moves, barge-ins go to its old owner.
-    const inbox = new FrameInbox(MAX_WAITING_FRAMES, (err) => logger.error({ sessionId: current.session.id, err }, 'frame handling failed'));
+    // A frame whose handling throws ends there: GW_INTERNAL to this client (logged with its stack), nobody else.
+    const frameFailed = (err: unknown) => current.session.reportError(toGatewayError(err));
+    const inbox = new FrameInbox(MAX_WAITING_FRAMES, (err) => guardFrame(() => frameFailed(err), () => undefined));
     const enqueue = (step: FrameStep, eventId?: string) => {
       if (inbox.enqueue(step)) return;
       // Hundreds of frames behind one that waits: a flood, not speech. The client hears which frame was dropped.
@@ -247,8 +251,14 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
       socket.terminate();
     });
 
-    socket.on('message', (data: RawData, isBinary: boolean) => {
+    const budget = new FrameBudget(config.framesPerSecond);
+    const onFrame = (data: RawData, isBinary: boolean) => {
       idle.touch();
+      const verdict = budget.take();
+      if (verdict === 'drop_and_notify') {
+        current.session.reportError(new GatewayError('GW_RATE_LIMITED', { message: budget.describeDrop(), retryAfterMs: budget.retryAfterMs }));
+      }
+      if (verdict !== 'handle') return;
       const frame = parseClientFrame(toBuffer(data), isBinary, config.maxFrameBytes);
       if (!frame.ok) return enqueue(() => void current.session.reportError(frame.error, frame.eventId));
       const event = frame.event;
@@ -258,7 +268,8 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
         if (event.type === 'turn') relay.forward({ type: 'response.cancel' });
       }
       enqueue(() => handleEvent(event), event.eventId);
-    });
+    };
+    socket.on('message', (data: RawData, isBinary: boolean) => guardFrame(() => onFrame(data, isBinary), frameFailed));
     socket.on('error', (err) => {
       // ws reports protocol violations here (a frame over the hard cap: 1009; invalid UTF-8: 1007), then closes.
       logger.debug({ sessionId: current.session.id, err }, 'websocket error');

@@ -3,6 +3,7 @@
 // timeouts and the caller's abort. Retries and backoff belong to chat-client.ts.
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import type { SecretRedactor } from '../secrets.js';
 import { createChunkReader, readCompletionBody } from './chunk-reader.js';
 import {
   classifyTransportError,
@@ -31,7 +32,10 @@ const DONE_GRACE_MS = 20;
 const ATTEMPT_SETTLED = new DOMException('The upstream attempt settled.', 'AbortError');
 
 export interface CallState {
-  /** A `text` or `tool_call` reached the sink: from now on nothing is retried. */
+  /**
+   * A `text`, a `tool_call` or reasoning read from `<think>` tags in `content` (which THINK_TAGS=display shows)
+   * reached the sink: from now on nothing is retried.
+   */
   forwarded: boolean;
   finishReason: string | null;
   usage: ChatUsage | null;
@@ -48,7 +52,7 @@ export interface AttemptContext {
   state: CallState;
   firstTokenTimeoutMs: number;
   stallTimeoutMs: number;
-  secrets: readonly string[];
+  secrets: SecretRedactor;
   logger: UpstreamLogger | undefined;
 }
 
@@ -81,6 +85,11 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
 
     const settle = (result: AttemptResult, destroy: boolean): void => {
       if (settled) return;
+      // A complete answer first gets the content its reader held back as a possible think tag.
+      if (result.kind === 'done') {
+        deliver(reader.end());
+        if (settled) return;
+      }
       settled = true;
       clearTimeout(firstTimer);
       clearTimeout(stallTimer);
@@ -115,7 +124,7 @@ export function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
         // `settled` covers the caller's abort too: onAbort runs synchronously inside abort() and settles.
         if (settled) return;
         if (event.type !== 'usage') clearTimeout(firstTimer);
-        if (event.type === 'text' || event.type === 'tool_call') state.forwarded = true;
+        if (event.type === 'text' || event.type === 'tool_call' || (event.type === 'reasoning' && event.raw !== undefined)) state.forwarded = true;
         else if (event.type === 'finish') state.finishReason = event.reason;
         else if (event.type === 'usage') state.usage = event.usage;
         try {

@@ -3,6 +3,7 @@
 // stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import { SecretRedactor } from '../secrets.js';
 import { runAttempt, type AttemptContext, type CallState, type UpstreamLogger } from './chat-attempt.js';
 import { classifyTransportError } from './http-errors.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer } from './types.js';
@@ -115,8 +116,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  * Invariants: each event reaches the sink in the same tick it was parsed; no event after an abort or after
  * the call settled; an abort resolves `{ aborted: true }` and never rejects; every other failure rejects with
  * a GatewayError whose message is client-safe (the API key never appears). Retries (connect errors, 429,
- * 5xx, and a drop) happen only while no `text` or `tool_call` was delivered; a retried attempt may repeat
- * `reasoning` events, which are never spoken.
+ * 5xx, and a drop) happen only while no `text`, `tool_call` or reasoning from `<think>` tags in `content` was
+ * delivered; a retried attempt may repeat other `reasoning` events, which are never spoken.
  */
 export class ChatClient implements ChatStreamer {
   private readonly dispatcher: Dispatcher;
@@ -129,7 +130,7 @@ export class ChatClient implements ChatStreamer {
   private readonly retryMaxDelayMs: number;
   // ES-private so that logging or serialising the client can never reveal the key.
   readonly #headers: Record<string, string>;
-  readonly #secrets: readonly string[];
+  readonly #secrets: SecretRedactor;
 
   constructor(options: ChatClientOptions) {
     const { apiKey, ...rest } = options;
@@ -141,7 +142,7 @@ export class ChatClient implements ChatStreamer {
     this.dispatcher = options.dispatcher ?? createUpstreamPool(options.baseUrl, { connections: 256 });
     this.#headers = { 'user-agent': options.userAgent ?? DEFAULT_USER_AGENT };
     if (apiKey !== undefined) this.#headers.authorization = `Bearer ${apiKey}`;
-    this.#secrets = apiKey ? [apiKey] : [];
+    this.#secrets = new SecretRedactor([apiKey]);
     this.maxRetries = options.maxRetries ?? 2;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;

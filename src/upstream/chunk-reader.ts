@@ -1,6 +1,7 @@
 // Parsed upstream JSON → ChatEvent[]: streaming `chat.completion.chunk`s (createChunkReader) and plain
 // `chat.completion` bodies (readCompletionBody), tolerant of both ASI:One wire generations
 // (research/asi1-wire.md §2–§3, §5). Pure: no I/O, no timers, no errors thrown for odd shapes.
+import { ThinkFilter } from './think-filter.js';
 import type { ChatEvent, ChatUsage } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -119,15 +120,19 @@ const finishReasonOf = (choice: Json): string | undefined => nonEmpty(choice.fin
 export interface ChunkReader {
   /** Events for one parsed `data:` payload, in wire order: reasoning, text, tool calls, finish, usage. */
   read(chunk: unknown): ChatEvent[];
+  /** At the end of the stream: the content held back as a possible think tag (think-filter.ts), if any. */
+  end(): ChatEvent[];
 }
 
 /**
- * A reader for one streamed response. It is stateful only to remember whether any text or tool call was
+ * A reader for one streamed response. It is stateful to remember whether any content or tool call was
  * yielded, for the asi1-vs-code workaround (asi1-wire.md §3.2): when a `finish_reason` arrives and nothing
- * was yielded yet, the chunk's `message.content` / `message.tool_calls` are read instead.
+ * was yielded yet, the chunk's `message.content` / `message.tool_calls` are read instead; and for the
+ * ThinkFilter that turns `<think>` blocks inside `content` into reasoning (flushed at a finish_reason too).
  */
 export function createChunkReader(): ChunkReader {
   let yielded = false;
+  const think = new ThinkFilter();
 
   return {
     read(chunk) {
@@ -147,7 +152,7 @@ export function createChunkReader(): ChunkReader {
           const nested = isRecord(delta.message) ? delta.message : undefined;
           const text = contentText(delta.content) || (nested ? contentText(nested.content) : '');
           if (text !== '') {
-            events.push({ type: 'text', text });
+            think.push(text, events);
             yielded = true;
           }
           if (pushToolCalls(events, delta.tool_calls) > 0) yielded = true;
@@ -158,11 +163,12 @@ export function createChunkReader(): ChunkReader {
           if (!yielded && message) {
             const text = contentText(message.content);
             if (text !== '') {
-              events.push({ type: 'text', text });
+              think.push(text, events);
               yielded = true;
             }
             if (pushToolCalls(events, message.tool_calls) > 0) yielded = true;
           }
+          think.end(events);
           events.push({ type: 'finish', reason: finish });
         }
       }
@@ -171,19 +177,28 @@ export function createChunkReader(): ChunkReader {
       if (usage) events.push({ type: 'usage', usage });
       return events;
     },
+    end() {
+      const events: ChatEvent[] = [];
+      think.end(events);
+      return events;
+    },
   };
 }
 
 /**
  * A whole non-stream `chat.completion` body → events (a JSON reply to a streaming request is legal,
  * asi1-wire.md §3.2): reasoning (top-level `thought` array or `message.reasoning_content`), the full
- * `message.content` as one text event, each `message.tool_calls` entry with its full arguments, finish, usage.
- * A body that is really a single stream chunk (its choice has a `delta`) is read as one.
+ * `message.content` as one text event (its `<think>` blocks as reasoning), each `message.tool_calls` entry with
+ * its full arguments, finish, usage. A body that is really a single stream chunk (its choice has a `delta`) is
+ * read as one.
  */
 export function readCompletionBody(body: unknown): ChatEvent[] {
   if (!isRecord(body)) return [];
   const choice = firstChoice(body.choices);
-  if (choice && isRecord(choice.delta)) return createChunkReader().read(body);
+  if (choice && isRecord(choice.delta)) {
+    const reader = createChunkReader();
+    return [...reader.read(body), ...reader.end()];
+  }
 
   const events: ChatEvent[] = [];
   const topThought = reasoningText(body.thought);
@@ -194,7 +209,11 @@ export function readCompletionBody(body: unknown): ChatEvent[] {
       const reasoning = innerReasoning(message);
       if (reasoning !== '' && reasoning !== topThought) events.push({ type: 'reasoning', text: reasoning });
       const text = contentText(message.content);
-      if (text !== '') events.push({ type: 'text', text });
+      if (text !== '') {
+        const think = new ThinkFilter();
+        think.push(text, events);
+        think.end(events);
+      }
       pushToolCalls(events, message.tool_calls);
     }
     const finish = finishReasonOf(choice);

@@ -2,6 +2,7 @@
 // (asi1-wire.md §4), a sanitised client-safe message (never a key), Retry-After, and in-stream error chunks.
 // Pure: no I/O. The chat client decides what to retry.
 import { GatewayError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
+import { SecretRedactor, type Secrets } from '../secrets.js';
 
 /** How much of the upstream's own message a client may see. */
 export const MAX_UPSTREAM_MESSAGE_CHARS = 300;
@@ -73,28 +74,20 @@ export function extractUpstreamMessage(bodyText: string): string | undefined {
 
 /**
  * Makes upstream text safe to show a client: removes every configured secret (and any 12-character
- * fragment of one), bearer tokens, `sk_…`-style keys, JWTs, long hex/base64 runs and `key=…` pairs,
- * strips control characters, collapses whitespace and truncates.
+ * fragment of one) in any letter case, bearer tokens, `sk_…`-style keys, JWTs, long hex/base64 runs and
+ * `key=…` pairs, strips control characters, collapses whitespace and truncates.
  */
 export function sanitizeUpstreamText(
   text: string,
-  secrets: readonly string[] = [],
+  secrets: Secrets = [],
   maxChars = MAX_UPSTREAM_MESSAGE_CHARS,
 ): string {
   // Cut first (bounded work), far beyond what is kept, so a key split by this cut is never shown.
-  let out = text.slice(0, Math.max(maxChars * 4, 4000));
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    out = out.split(secret).join('[redacted]');
-    for (let i = 0; i + SECRET_WINDOW_CHARS <= secret.length; i += 1) {
-      const fragment = secret.slice(i, i + SECRET_WINDOW_CHARS);
-      if (out.includes(fragment)) out = out.split(fragment).join('[redacted]');
-    }
-  }
+  let out = SecretRedactor.from(secrets).redactWithFragments(text.slice(0, Math.max(maxChars * 4, 4000)), SECRET_WINDOW_CHARS);
   out = out
     .replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]')
     .replace(/\b(api[_-]?key|access[_-]?token|token|secret|password)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, '$1$2[redacted]')
-    .replace(/\b(?:sk|pk|rk)[-_][A-Za-z0-9_-]{6,}/g, '[redacted]')
+    .replace(/\b(?:sk|pk|rk)[-_][A-Za-z0-9_-]{6,}/gi, '[redacted]')
     .replace(/\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){0,2}/g, '[redacted]')
     .replace(/\b[0-9a-fA-F]{32,}\b/g, '[redacted]')
     .replace(/[A-Za-z0-9+/_-]{32,}={0,2}/g, (run) => (/\d/.test(run) && /[A-Za-z]/.test(run) ? '[redacted]' : run))
@@ -127,7 +120,7 @@ export function parseRetryAfter(headers: ResponseHeaders, nowMs = Date.now()): n
 interface BuildOptions {
   status: number;
   detail: string | undefined;
-  secrets: readonly string[];
+  secrets: Secrets;
   retryAfterMs?: number | undefined;
   cause: unknown;
 }
@@ -144,7 +137,7 @@ export function createUpstreamHttpError(
   status: number,
   bodyText: string,
   headers: ResponseHeaders,
-  secrets: readonly string[] = [],
+  secrets: Secrets = [],
 ): GatewayError {
   return buildError({
     status,
@@ -162,7 +155,7 @@ export function createUpstreamHttpError(
 export function readStreamError(
   chunk: unknown,
   eventName: string | undefined,
-  secrets: readonly string[] = [],
+  secrets: Secrets = [],
 ): GatewayError | undefined {
   if (!isRecord(chunk)) return undefined;
   const hasError = (isRecord(chunk.error) || typeof chunk.error === 'string') && !Array.isArray(chunk.choices);

@@ -41,12 +41,16 @@ export interface ChatUsage {
 }
 
 /**
- * What the parser yields, in wire order. Reasoning (`thought`, `reasoning_content`) arrives only as
- * `reasoning` and must never be treated as reply text.
+ * What the parser yields, in wire order. Reasoning (`thought`, `reasoning_content`, `<think>` blocks inside
+ * `content`) arrives only as `reasoning` and must never be treated as reply text.
  */
 export type ChatEvent =
   | { type: 'text'; text: string }
-  | { type: 'reasoning'; text: string }
+  /**
+   * `raw` only for reasoning read from think tags inside `content`: that content exactly as sent (tags and the
+   * whitespace dropped after them included; `text` may then be ''), which THINK_TAGS=display shows.
+   */
+  | { type: 'reasoning'; text: string; raw?: string }
   /** A fragment of a tool call, keyed by `index`; id/name/arguments may each arrive in any fragment. */
   | { type: 'tool_call'; index: number; id?: string; name?: string; argumentsDelta?: string }
   | { type: 'usage'; usage: ChatUsage }

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../../config.js';
+import { GatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics.js';
 import { MODELS, type ModelName } from '../../protocol.js';
 import { EventLog } from '../../session/event-log.js';
@@ -13,12 +14,13 @@ import type { ToolRegistry } from '../../tools/registry.js';
 import type { ChatStreamer } from '../../upstream/types.js';
 import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../close-codes.js';
 import { Outbox } from '../outbox.js';
-import type { SlidingWindowLimiter } from '../rate-limiter.js';
+import type { TurnGate } from '../turn-gate.js';
 import { createResumeToken, digestToken, type SessionRegistry } from '../session-registry.js';
 import { RealtimeConversation } from './conversation.js';
 import { detectDialect, type Dialect } from './dialect.js';
 import { parseRealtimeFrame } from './events-in.js';
-import { closeOrTerminate, IdleTimer, startHeartbeat, toBuffer } from '../connection-guards.js';
+import { closeOrTerminate, guardFrame, IdleTimer, startHeartbeat, toBuffer } from '../connection-guards.js';
+import { FrameBudget } from '../frame-budget.js';
 import { RequestWindow } from './guards.js';
 import { ItemOrder } from './items.js';
 import { RealtimeSender } from './sender.js';
@@ -32,8 +34,8 @@ export interface RealtimeConnectionDeps {
   sessions: SessionRegistry;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** Responses per minute per gateway token, shared by every Realtime connection. */
-  tokenResponses: SlidingWindowLimiter;
+  /** Response caps and turn rates per address and token, shared with /v1/voice. */
+  turns: TurnGate;
 }
 
 const MINUTE_MS = 60_000;
@@ -58,14 +60,13 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   const order = new ItemOrder();
   const settings = createRealtimeOnlySettings();
   const responses = new RequestWindow(config.turnsPerMinute, MINUTE_MS);
-  const tokenId = request.gatewayTokenId;
   // The session's sink needs the translator, which needs the session: a holder breaks the cycle.
   const holder: { translator?: RealtimeTranslator } = {};
   const session = new Session({
     config,
     chat: deps.chat,
     tools: deps.tools,
-    observer: metrics,
+    observer: sessions.observe(metrics, () => entry),
     logger,
     send: (body) => {
       try {
@@ -92,7 +93,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     serverToolNames: deps.tools.names,
     emit: (event) => sender.send(event),
     dialect,
-    takeResponseSlot: () => Math.max(responses.take(), tokenId === null ? 0 : deps.tokenResponses.take(tokenId)),
+    admitResponse: () => deps.turns.admit(entry, responses),
     logger: logger.child({ sessionId: session.id, transport: 'realtime' }),
   });
 
@@ -100,7 +101,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   // the token is never disclosed, events are never logged for replay, and the outbox is never written to.
   const log = new EventLog(0, 0);
   const entry = sessions.host(session, log, digestToken(createResumeToken()));
-  sessions.attach(entry, socket, new Outbox(socket, log, { softLimitBytes: Infinity, hardLimitBytes: Infinity, onOverflow: () => {} }), request.ip);
+  sessions.attach(entry, socket, new Outbox(socket, log, { softLimitBytes: Infinity, hardLimitBytes: Infinity, onOverflow: () => {} }), { ip: request.ip, tokenId: request.gatewayTokenId });
   metrics.openSessions.inc();
   const model = (request.query as Record<string, unknown> | undefined)?.model;
   if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
@@ -116,12 +117,18 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     socket.terminate();
   });
 
-  socket.on('message', (data: RawData, isBinary: boolean) => {
+  const budget = new FrameBudget(config.framesPerSecond);
+  const onFrame = (data: RawData, isBinary: boolean) => {
     idle.touch();
+    const verdict = budget.take();
+    if (verdict === 'drop_and_notify') conversation.reportError(new GatewayError('GW_RATE_LIMITED', { message: budget.describeDrop(), retryAfterMs: budget.retryAfterMs }), undefined);
+    if (verdict !== 'handle') return;
     const frame = parseRealtimeFrame(toBuffer(data), isBinary, config.maxFrameBytes);
     if (!frame.ok) return conversation.reportError(frame.error, frame.eventId);
     conversation.handle(frame.event);
-  });
+  };
+  // A frame whose handling throws ends there: GW_INTERNAL to this client (logged with its stack), nobody else.
+  socket.on('message', (data: RawData, isBinary: boolean) => guardFrame(() => onFrame(data, isBinary), (err) => conversation.reportError(err, undefined)));
   socket.on('error', (err) => logger.debug({ sessionId: session.id, err }, 'realtime websocket error'));
   socket.on('close', () => {
     idle.stop();

@@ -6,6 +6,7 @@ import { GatewayError } from '../../errors.js';
 import { MODELS, type ClientTool, type ModelName } from '../../protocol.js';
 import type { ToolChoice } from '../../session/response-run.js';
 import type { Session } from '../../session/session.js';
+import type { TurnAdmission } from '../turn-gate.js';
 import type { Dialect, RealtimeEvent } from './dialect.js';
 import { RealtimeError, toErrorBody } from './errors.js';
 import type { FunctionToolWire, ItemCreateEvent, RealtimeClientEvent, ResponseCreateEvent, SessionUpdateEvent, ToolChoiceWire } from './events-in.js';
@@ -23,8 +24,11 @@ export interface ConversationOptions {
   serverToolNames: readonly string[];
   emit: (event: RealtimeEvent) => void;
   dialect: { value: Dialect };
-  /** Responses per minute for this connection, and for its gateway token over all connections. */
-  takeResponseSlot: () => number;
+  /**
+   * The response caps and rates (per connection, address and token) for one more response: the refusal, or the
+   * response recorded with an `undo` for when it does not start after all (then it costs no allowance).
+   */
+  admitResponse: () => TurnAdmission;
   logger: Logger;
 }
 
@@ -165,8 +169,8 @@ export class RealtimeConversation {
       throw new RealtimeError('invalid_value', { message: 'response.conversation must be "auto" or "none".', param: 'response.conversation' });
     }
     checkTextOnly(r.output_modalities ?? r.modalities, r.output_modalities === undefined ? 'response.modalities' : 'response.output_modalities');
-    const waitMs = this.options.takeResponseSlot();
-    if (waitMs > 0) throw new GatewayError('GW_RATE_LIMITED', { message: `Too many responses; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs });
+    const slot = this.options.admitResponse();
+    if (!slot.ok) throw slot.error;
     const maxTokens = r.max_output_tokens ?? r.max_response_output_tokens;
     const messageItemId = createItemId();
     const meta: ResponseMeta = { messageItemId, maxOutputTokens: maxTokens ?? session.currentSettings.maxOutputTokens, metadata: r.metadata ?? null, outOfBand: r.conversation === 'none' };
@@ -181,8 +185,11 @@ export class RealtimeConversation {
         commit: r.conversation !== 'none',
         itemIds: { message: messageItemId, call: (callId) => translator.callItemId(callId) },
       });
-      if (result.ok) meta.handle = result.response;
-      else throw new RealtimeError('conversation_already_has_active_response');
+      if (!result.ok) throw new RealtimeError('conversation_already_has_active_response');
+      meta.handle = result.response;
+    } catch (err) {
+      slot.undo();
+      throw err;
     } finally {
       translator.expect(null);
     }

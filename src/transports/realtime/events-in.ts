@@ -4,6 +4,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { GatewayError } from '../../errors.js';
+import { depthMessage, exceedsJsonDepth } from '../json-depth.js';
 import { RealtimeError } from './errors.js';
 
 const EventId = Type.Optional(Type.String({ maxLength: 128 }));
@@ -102,20 +103,21 @@ export type RealtimeClientEvent =
   | Static<typeof ItemRetrieve>;
 
 const compile = (schema: TSchema) => TypeCompiler.Compile(schema);
-const EVENT_CHECKS: Readonly<Record<string, TypeCheck<TSchema>>> = {
-  'session.update': compile(SessionUpdate),
-  'conversation.item.create': compile(ItemCreate),
-  'response.create': compile(ResponseCreate),
-  'response.cancel': compile(ResponseCancel),
-  'conversation.item.truncate': compile(ItemTruncate),
-  'conversation.item.delete': compile(ItemDelete),
-  'conversation.item.retrieve': compile(ItemRetrieve),
-};
-const ITEM_CHECKS: Readonly<Record<string, TypeCheck<TSchema>>> = {
-  message: compile(MessageItem),
-  function_call_output: compile(FunctionCallOutputItem),
-  function_call: compile(FunctionCallItem),
-};
+// Maps, not object literals: a client-chosen key such as "__proto__" or "toString" must find nothing.
+const EVENT_CHECKS: ReadonlyMap<string, TypeCheck<TSchema>> = new Map([
+  ['session.update', compile(SessionUpdate)],
+  ['conversation.item.create', compile(ItemCreate)],
+  ['response.create', compile(ResponseCreate)],
+  ['response.cancel', compile(ResponseCancel)],
+  ['conversation.item.truncate', compile(ItemTruncate)],
+  ['conversation.item.delete', compile(ItemDelete)],
+  ['conversation.item.retrieve', compile(ItemRetrieve)],
+]);
+const ITEM_CHECKS: ReadonlyMap<string, TypeCheck<TSchema>> = new Map([
+  ['message', compile(MessageItem)],
+  ['function_call_output', compile(FunctionCallOutputItem)],
+  ['function_call', compile(FunctionCallItem)],
+]);
 /** Client events of the audio pipeline: a text gateway answers them with `unsupported_event`. */
 const AUDIO_EVENTS = new Set(['input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'output_audio_buffer.clear', 'transcription_session.update']);
 
@@ -136,17 +138,19 @@ export function parseRealtimeFrame(data: Buffer, isBinary: boolean, maxFrameByte
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: new RealtimeError('invalid_event') };
   const record = value as Record<string, unknown>;
   const eventId = typeof record.event_id === 'string' && record.event_id.length <= 128 ? record.event_id : undefined;
-  const fail = (error: RealtimeError): ParsedFrame => ({ ok: false, error, ...(eventId === undefined ? {} : { eventId }) });
+  const fail = (error: RealtimeError | GatewayError): ParsedFrame => ({ ok: false, error, ...(eventId === undefined ? {} : { eventId }) });
+  // After parsing (V8's parser takes any depth), so the refusal can echo the event_id; before anything reads it.
+  if (exceedsJsonDepth(data)) return fail(new GatewayError('GW_INVALID_EVENT', { message: depthMessage() }));
   const type = record.type;
   if (typeof type !== 'string') return fail(new RealtimeError('invalid_event'));
   if (AUDIO_EVENTS.has(type)) return fail(new RealtimeError('unsupported_event', { message: `${type} is not supported: this gateway is text-only (send conversation.item.create with input_text).`, param: 'type' }));
-  const check = EVENT_CHECKS[type];
+  const check = EVENT_CHECKS.get(type);
   if (check === undefined) return fail(new RealtimeError('invalid_value', { message: `Unknown or unsupported event type "${clip(type, 64)}".`, param: 'type' }));
   const problem = firstProblem(check, value, '');
   if (problem !== null) return fail(problem);
   if (type === 'conversation.item.create') {
     const item = record.item as { type: string };
-    const itemCheck = ITEM_CHECKS[item.type];
+    const itemCheck = ITEM_CHECKS.get(item.type);
     if (itemCheck === undefined) return fail(new RealtimeError('invalid_value', { message: `Unsupported item type "${clip(item.type, 32)}": use message, function_call_output or function_call.`, param: 'item.type' }));
     const itemProblem = firstProblem(itemCheck, item, 'item');
     if (itemProblem !== null) return fail(itemProblem);

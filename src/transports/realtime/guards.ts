@@ -1,8 +1,10 @@
 // The Realtime transport's per-connection response budget (responses per minute, reported to clients in
 // rate_limits.updated). Idle timeout and heartbeats are shared with /v1/voice (../connection-guards.ts).
 
+import type { RateWindow } from '../rate-limiter.js';
+
 /** A sliding one-window budget (responses per minute for one connection) that can say what is left of it. */
-export class RequestWindow {
+export class RequestWindow implements RateWindow {
   private readonly times: number[] = [];
 
   constructor(
@@ -11,12 +13,20 @@ export class RequestWindow {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Records a request if within the limit: 0, or the milliseconds until one is allowed. */
-  take(): number {
+  /** 0 when one more request fits now, otherwise the milliseconds until it does. Records nothing. */
+  waitMs(): number {
     const now = this.prune();
     if (this.times.length >= this.limit) return Math.max(1, (this.times[0] ?? now) + this.windowMs - now);
-    this.times.push(now);
     return 0;
+  }
+
+  record(): () => void {
+    const at = this.now();
+    this.times.push(at);
+    return () => {
+      const index = this.times.lastIndexOf(at);
+      if (index >= 0) this.times.splice(index, 1);
+    };
   }
 
   get remaining(): number {

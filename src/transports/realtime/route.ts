@@ -3,10 +3,9 @@
 // `realtime` subprotocol. docs/realtime.md describes what is supported.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { SlidingWindowLimiter } from '../rate-limiter.js';
 import { openRealtimeConnection, type RealtimeConnectionDeps } from './connection.js';
 
-export interface RealtimeTransportOptions extends Omit<RealtimeConnectionDeps, 'tokenResponses'> {
+export interface RealtimeTransportOptions extends RealtimeConnectionDeps {
   /** Rejects the upgrade (HTTP 401/403/429/503) before any WebSocket exists: the same hook as /v1/voice. */
   admission: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
@@ -15,8 +14,7 @@ export const REALTIME_PATH = '/v1/realtime';
 
 export function registerRealtimeTransport(app: FastifyInstance, options: RealtimeTransportOptions): void {
   const { admission, ...deps } = options;
-  const tokenResponses = new SlidingWindowLimiter(deps.config.turnsPerMinutePerToken, 60_000);
   app.get(REALTIME_PATH, { websocket: true, onRequest: admission }, (socket: WebSocket, request) => {
-    openRealtimeConnection(socket, request, { ...deps, tokenResponses });
+    openRealtimeConnection(socket, request, deps);
   });
 }
