@@ -1,16 +1,11 @@
-// A safe arithmetic evaluator for the calculator tool: a hand-written recursive-descent parser that evaluates
-// as it parses. No eval, no Function, no property lookups on user-named keys. Rounding for speech is not here.
+// A safe arithmetic evaluator for the calculator tool: the tokenizer and a hand-written recursive-descent parser
+// that evaluates as it parses. No eval, no Function, no property lookups on user-named keys. What operators and
+// functions compute, and which results are errors, is in arithmetic-ops.ts; rounding for speech is not here.
+import { applyOperator, applyPercent, ArithmeticError, callFunction, constant, isFunction, literal, negate } from './arithmetic-ops.js';
+import type { Num } from './arithmetic-ops.js';
 
-/** Thrown for any expression that cannot be evaluated to a finite number. Positions are 0-based indexes. */
-export class ArithmeticError extends Error {
-  override readonly name = 'ArithmeticError';
-  /** 0-based index into the expression, when the problem has a place. */
-  readonly position: number | undefined;
-  constructor(message: string, position?: number) {
-    super(message);
-    this.position = position;
-  }
-}
+export { ArithmeticError } from './arithmetic-ops.js';
+export type { Num } from './arithmetic-ops.js';
 
 export const MAX_EXPRESSION_CHARS = 500;
 export const MAX_NESTING_DEPTH = 64;
@@ -23,29 +18,9 @@ interface Token {
   text: string;
   pos: number;
   end: number;
-  value: number;
+  /** A number token's value. */
+  num?: Num;
 }
-
-type MathFunction = (args: number[]) => number;
-
-const UNARY_FUNCTIONS: Record<string, (x: number) => number> = {
-  sqrt: Math.sqrt, abs: Math.abs, floor: Math.floor, ceil: Math.ceil, ln: Math.log, log: Math.log10, log2: Math.log2,
-  exp: Math.exp, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
-};
-
-/** A Map, never a plain object, so names like `constructor` or `__proto__` are simply unknown. */
-const FUNCTIONS = new Map<string, { fn: MathFunction; arity: readonly [min: number, max: number] }>([
-  ...Object.entries(UNARY_FUNCTIONS).map(([name, fn]) => [name, { fn: (args: number[]) => fn(args[0]!), arity: [1, 1] }] as const),
-  ['round', { fn: ([x, digits]) => roundHalfAway(x!, digits ?? 0), arity: [1, 2] }],
-  ['min', { fn: (args) => Math.min(...args), arity: [1, Infinity] }],
-  ['max', { fn: (args) => Math.max(...args), arity: [1, Infinity] }],
-]);
-
-const CONSTANTS = new Map<string, number>([
-  ['pi', Math.PI],
-  ['π', Math.PI],
-  ['e', Math.E],
-]);
 
 const OPERATOR_ALIASES = new Map<string, string>([['×', '*'], ['÷', '/'], ['−', '-']]);
 const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
@@ -61,8 +36,14 @@ const NAME = /[A-Za-z_π][A-Za-z0-9_]*/y;
  * Names are case-insensitive; trig is in radians; `round(x, digits?)` rounds half away from zero.
  * Commas separate function arguments; outside an argument list, `1,000` (groups of exactly three digits,
  * no spaces) is a thousands separator. There is no implicit multiplication (`2(3)` and `2pi` are errors).
+ * Rounding noise counts as 0, and underflow and overflow are errors (see arithmetic-ops.ts).
  */
 export function evaluateArithmetic(expression: string): number {
+  return evaluateExpression(expression).value;
+}
+
+/** The value of `expression` and whether it is exactly the integer the expression denotes (then speakable in full). */
+export function evaluateExpression(expression: string): Num {
   if (expression.length > MAX_EXPRESSION_CHARS) {
     throw new ArithmeticError(`Expression is longer than ${MAX_EXPRESSION_CHARS} characters`);
   }
@@ -74,8 +55,8 @@ export function evaluateArithmetic(expression: string): number {
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  const push = (kind: TokenKind, text: string, length: number, value = NaN): void => {
-    tokens.push({ kind, text, pos: i, end: i + length, value });
+  const push = (kind: TokenKind, text: string, length: number, num?: Num): void => {
+    tokens.push({ kind, text, pos: i, end: i + length, num });
     i += length;
   };
   while (i < source.length) {
@@ -87,9 +68,7 @@ function tokenize(source: string): Token[] {
     NUMBER.lastIndex = i;
     const number = NUMBER.exec(source)?.[0];
     if (number !== undefined) {
-      const value = Number(number);
-      if (!Number.isFinite(value)) throw new ArithmeticError(`Number too large at position ${i}`, i);
-      push('number', number, number.length, value);
+      push('number', number, number.length, literal(number, i));
       continue;
     }
     NAME.lastIndex = i;
@@ -101,7 +80,7 @@ function tokenize(source: string): Token[] {
     else if (char === '(' || char === ')' || char === ',') push(char, char, 1);
     else throw new ArithmeticError(`Unexpected character '${String.fromCodePoint(source.codePointAt(i)!)}' at position ${i}`, i);
   }
-  tokens.push({ kind: 'end', text: '', pos: source.length, end: source.length, value: NaN });
+  tokens.push({ kind: 'end', text: '', pos: source.length, end: source.length });
   return tokens;
 }
 
@@ -116,7 +95,7 @@ class Parser {
     this.#tokens = tokens;
   }
 
-  parse(): number {
+  parse(): Num {
     const value = this.#additive();
     const next = this.#peek();
     if (next.kind !== 'end') throw unexpected(next);
@@ -151,58 +130,52 @@ class Parser {
     }
   }
 
-  #additive(): number {
+  #additive(): Num {
     let value = this.#multiplicative();
     for (let op = this.#peek(); op.kind === 'op' && (op.text === '+' || op.text === '-'); op = this.#peek()) {
       this.#take();
-      const right = this.#multiplicative();
-      value = checked(op.text === '+' ? value + right : value - right, op);
+      value = applyOperator(op, value, this.#multiplicative());
     }
     return value;
   }
 
-  #multiplicative(): number {
+  #multiplicative(): Num {
     let value = this.#unary();
     for (let op = this.#peek(); op.kind === 'op' && '*/%'.includes(op.text); op = this.#peek()) {
       this.#take();
-      const right = this.#unary();
-      if (op.text !== '*' && right === 0) {
-        throw new ArithmeticError(`${op.text === '/' ? 'Division' : 'Modulo'} by zero at position ${op.pos}`, op.pos);
-      }
-      value = checked(op.text === '*' ? value * right : op.text === '/' ? value / right : value % right, op);
+      value = applyOperator(op, value, this.#unary());
     }
     return value;
   }
 
-  #unary(): number {
+  #unary(): Num {
     const op = this.#peek();
     if (op.kind === 'op' && (op.text === '-' || op.text === '+')) {
       this.#take();
       const operand = this.#nested(op, () => this.#unary());
-      return op.text === '-' ? -operand : operand;
+      return op.text === '-' ? negate(operand) : operand;
     }
     return this.#power();
   }
 
-  #power(): number {
+  #power(): Num {
     const base = this.#postfix();
     const op = this.#peek();
     if (op.kind !== 'op' || op.text !== '^') return base;
     this.#take();
     const exponent = this.#nested(op, () => this.#unary());
-    return checked(base ** exponent, op);
+    return applyOperator(op, base, exponent);
   }
 
-  #postfix(): number {
+  #postfix(): Num {
     let value = this.#primary();
     while (this.#peek().kind === 'op' && this.#peek().text === '%' && !startsOperand(this.#peek(1))) {
-      this.#take();
-      value /= 100;
+      value = applyPercent(this.#take(), value);
     }
     return value;
   }
 
-  #primary(): number {
+  #primary(): Num {
     const token = this.#take();
     if (token.kind === 'number') return this.#grouped(token);
     if (token.kind === '(') {
@@ -220,8 +193,8 @@ class Parser {
   }
 
   /** Joins `1,000,000` into one number when commas cannot be argument separators (see evaluateArithmetic). */
-  #grouped(first: Token): number {
-    if (this.#inArguments || !/^\d{1,3}$/.test(first.text)) return first.value;
+  #grouped(first: Token): Num {
+    if (this.#inArguments || !/^\d{1,3}$/.test(first.text)) return first.num!;
     let digits = first.text;
     let end = first.end;
     for (;;) {
@@ -234,31 +207,24 @@ class Parser {
       end = group.end;
       if (group.text.length > 3) break;
     }
-    return Number(digits);
+    return literal(digits, first.pos);
   }
 
-  #name(token: Token): number {
+  #name(token: Token): Num {
     const name = token.text.toLowerCase();
-    const fn = FUNCTIONS.get(name);
-    if (fn !== undefined && this.#peek().kind === '(') {
+    const callable = isFunction(name);
+    if (callable && this.#peek().kind === '(') {
       const open = this.#take();
       const args = this.#nested(open, () => this.#arguments());
-      const [min, max] = fn.arity;
-      if (args.length < min || args.length > max) {
-        const wanted = max === Infinity ? `at least ${min} argument${min === 1 ? '' : 's'}` : min === max ? `${min} argument${min === 1 ? '' : 's'}` : `${min} to ${max} arguments`;
-        throw new ArithmeticError(`${name}() at position ${token.pos} takes ${wanted}, got ${args.length}`, token.pos);
-      }
-      const value = fn.fn(args);
-      if (Number.isNaN(value)) throw new ArithmeticError(`${name}() at position ${token.pos} is undefined for ${args.join(', ')}`, token.pos);
-      return checked(value, token);
+      return callFunction(name, args, token);
     }
-    const constant = CONSTANTS.get(name);
-    if (constant !== undefined) return constant;
-    if (fn !== undefined) throw new ArithmeticError(`Expected '(' after ${name} at position ${token.end}`, token.end);
+    const value = constant(name);
+    if (value !== undefined) return value;
+    if (callable) throw new ArithmeticError(`Expected '(' after ${name} at position ${token.end}`, token.end);
     throw new ArithmeticError(`Unknown name '${token.text}' at position ${token.pos}`, token.pos);
   }
 
-  #arguments(): number[] {
+  #arguments(): Num[] {
     const outer = this.#inArguments;
     this.#inArguments = true;
     const args = [this.#additive()];
@@ -279,26 +245,4 @@ function startsOperand(token: Token): boolean {
 function unexpected(token: Token): ArithmeticError {
   if (token.kind === 'end') return new ArithmeticError(`Unexpected end of expression at position ${token.pos}`, token.pos);
   return new ArithmeticError(`Unexpected '${token.text}' at position ${token.pos}`, token.pos);
-}
-
-/** Every intermediate result must be a finite real number: NaN and ±Infinity become errors at the operator. */
-function checked(value: number, at: Token): number {
-  if (Number.isNaN(value)) throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is not a real number`, at.pos);
-  if (!Number.isFinite(value)) throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is too large`, at.pos);
-  return value;
-}
-
-/** Half away from zero (2.5 → 3, -2.5 → -3), shifting by decimal exponent so 1.005 to 2 digits gives 1.01. */
-function roundHalfAway(x: number, digits: number): number {
-  if (!Number.isInteger(digits) || digits < 0 || digits > 15) {
-    throw new ArithmeticError(`round() digits must be a whole number from 0 to 15, got ${digits}`);
-  }
-  const magnitude = Math.abs(x);
-  if (magnitude >= 1e15) return x;
-  // Shifting the decimal text avoids binary noise (1.005 * 100 is 100.49999...); tiny values use plain scaling.
-  const text = String(magnitude);
-  const rounded = text.includes('e')
-    ? Math.round(magnitude * 10 ** digits) / 10 ** digits
-    : Number(`${Math.round(Number(`${text}e${digits}`))}e-${digits}`);
-  return rounded === 0 ? 0 : Math.sign(x) * rounded;
 }
