@@ -21,7 +21,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, { secrets: configuredSecrets(config) });
-  const gateway = await startGateway(config, logger);
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (err) {
+    // Through the logger, which redacts configured secrets (a Redis error may quote its URL), never raw stderr.
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
   const address = gateway.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info({ port, url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}` }, 'voice gateway listening');

@@ -93,6 +93,17 @@ describe('the server process', () => {
     guarded.proc.kill('SIGKILL');
   });
 
+  it('reports a failed start-up through the redacting logger and exits 1, the key in no case on any stream', async () => {
+    const key = 'sk-process-secret-7f3a';
+    const server = startServer({ ASI_ONE_API_KEY: key, ASI_BASE_URL: 'http://127.0.0.1:1/v1', TOOLS_MODULE: 'test/fixtures/leaky-tools.mjs' });
+    const [code] = (await once(server.proc, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    const fatal = server.logLines.find((l) => l.msg === 'start-up failed') as { err?: { message?: string } } | undefined;
+    expect(fatal?.err?.message).toContain('cannot load tools with key [redacted]');
+    const everything = `${JSON.stringify(server.logLines)}${server.stderr()}`.toLowerCase();
+    expect(everything).not.toContain(key);
+  });
+
   it('refuses to start on bad configuration, listing every problem', async () => {
     const server = startServer({ PORT: 'x', ASI_MODEL: 'gpt-4', ASI_ONE_API_KEY: 'sk_do_not_print_me' });
     const [code] = (await once(server.proc, 'exit')) as [number | null];

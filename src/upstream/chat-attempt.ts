@@ -13,13 +13,7 @@ import {
   type ResponseHeaders,
 } from './http-errors.js';
 import { createSseDecoder } from './sse-decoder.js';
-import type { ChatEvent, ChatEventSink, ChatUsage } from './types.js';
-
-/** The subset of a pino logger the client uses. */
-export interface UpstreamLogger {
-  debug(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+import type { ChatEvent, ChatEventSink, ChatUsage, UpstreamLogger } from './types.js';
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
@@ -32,10 +26,7 @@ const DONE_GRACE_MS = 20;
 const ATTEMPT_SETTLED = new DOMException('The upstream attempt settled.', 'AbortError');
 
 export interface CallState {
-  /**
-   * A `text`, a `tool_call` or reasoning read from `<think>` tags in `content` (which THINK_TAGS=display shows)
-   * reached the sink: from now on nothing is retried.
-   */
+  /** A text, a tool call or a `<think>` block from content (THINK_TAGS=display shows it) reached the sink: no retry now. */
   forwarded: boolean;
   finishReason: string | null;
   usage: ChatUsage | null;

@@ -4,11 +4,11 @@
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { SecretRedactor } from '../secrets.js';
-import { runAttempt, type AttemptContext, type CallState, type UpstreamLogger } from './chat-attempt.js';
+import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { classifyTransportError } from './http-errors.js';
-import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer } from './types.js';
+import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
 
-export type { UpstreamLogger } from './chat-attempt.js';
+export type { UpstreamLogger } from './types.js';
 
 export interface ChatClientOptions {
   /** e.g. https://api.asi1.ai/v1 (no trailing slash); the client POSTs {baseUrl}/chat/completions. */

@@ -77,3 +77,9 @@ export interface ChatStreamer {
    */
   stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome>;
 }
+
+/** The subset of a pino logger the upstream client uses. */
+export interface UpstreamLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
