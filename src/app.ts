@@ -16,7 +16,8 @@ import { GatewayMetrics } from './metrics.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION } from './protocol.js';
 import { admit, selectSubprotocol, TokenSet, type Admission } from './transports/admission.js';
 import { registerRealtimeTransport } from './transports/realtime/route.js';
-import { SessionRegistry } from './transports/session-registry.js';
+import { ConnectionLedger } from './hosting/connection-ledger.js';
+import { SessionRegistry } from './hosting/session-registry.js';
 import { TurnGate } from './transports/turn-gate.js';
 import { registerVoiceTransport } from './transports/voice-ws.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -88,12 +89,13 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     logController: new AccessLogController(),
     return503OnClosing: true,
   });
-  const sessions = new SessionRegistry(config.resumeTtlMs, config.maxConnections);
+  const connections = new ConnectionLedger();
+  const sessions = new SessionRegistry(connections, config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
   const scaleOut = config.redisUrl === undefined ? null : await startScaleOut(config, config.redisUrl, sessions, metrics, logger);
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
-  const turns = new TurnGate(config, sessions);
+  const turns = new TurnGate(config, connections);
   const breaker = new CircuitBreaker(
     new ConcurrencyLimiter(options.chat, {
       maxConcurrent: config.upstreamMaxConcurrency,
@@ -149,7 +151,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const admission = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let verdict: Admission = sessions.isDraining
       ? { ok: false, status: 503, code: 'GW_SHUTTING_DOWN', reason: 'draining' }
-      : admit({ headers: request.headers, ip: request.ip }, config, tokens, sessions);
+      : admit({ headers: request.headers, ip: request.ip }, config, tokens, connections);
     if (verdict.ok) {
       request.gatewayTokenId = verdict.tokenId;
       // A plain GET (no upgrade) becomes no connection: it must not hold a count for its keep-alive socket's life.
@@ -186,7 +188,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     sharedLimits: scaleOut?.limits ?? null,
     turns,
   });
-  registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, sessions, metrics, logger, admission, turns });
+  registerRealtimeTransport(app, { config, chat: breaker, tools: options.tools, connections, metrics, logger, admission, turns });
 
   const drain = async (graceMs: number): Promise<void> => {
     await sessions.drain(graceMs);

@@ -4,8 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from './helpers.js';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EventLog } from '../src/session/event-log.js';
-import { Outbox } from '../src/transports/outbox.js';
+import { EventLog } from '../src/hosting/event-log.js';
+import { Outbox } from '../src/hosting/outbox.js';
 
 interface Pair {
   server: WebSocket;

@@ -179,7 +179,7 @@ describe('session resume', () => {
       dropped.push(client);
     }
     // Closing is asynchronous on the server side; wait for the registry to reflect all three drops.
-    while (stack.gateway.sessions.total > 0) await new Promise((resolve) => setImmediate(resolve));
+    while (stack.gateway.sessions.size > 0) await new Promise((resolve) => setImmediate(resolve));
     expect(stack.gateway.sessions.detachedCount).toBe(2);
     // The oldest was evicted; the newest two can still be resumed.
     expect((await resume(dropped[0] as VoiceClient)).events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });

@@ -54,7 +54,7 @@ describe('sessions dropped mid-reply', () => {
     expect(outcomes).toEqual(['dropped', 'dropped', 'dropped']);
     await until(() => stack?.gateway.sessions.size === 0);
     expect(stack.gateway.sessions.forIp(ATTACKER)).toBe(3);
-    expect(stack.gateway.sessions.clients.responsesOfIp(ATTACKER)).toBe(3);
+    expect(stack.gateway.sessions.ledger.clients.responsesOfIp(ATTACKER)).toBe(3);
     // A fourth reply from that address is refused at the cap on replies in progress, before any upstream request.
     const fourth = await VoiceClient.connect(stack.voiceUrl, from(ATTACKER));
     fourth.send({ type: 'turn', text: 'Please stall', eventId: 't4' });

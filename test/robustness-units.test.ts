@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import type { ServerEventBody } from '../src/protocol.js';
-import { EventLog } from '../src/session/event-log.js';
+import { EventLog } from '../src/hosting/event-log.js';
 import { originAllowed } from '../src/transports/admission.js';
 import { guardFrame } from '../src/transports/connection-guards.js';
 import { FrameBudget } from '../src/transports/frame-budget.js';
-import { exceedsJsonDepth } from '../src/transports/json-depth.js';
+import { exceedsJsonDepth } from '../src/hosting/json-depth.js';
 import { SlidingWindowLimiter, takeAll, windowOf } from '../src/transports/rate-limiter.js';
 
 describe('FrameBudget', () => {

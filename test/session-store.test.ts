@@ -10,9 +10,9 @@ import { InstancePresence } from '../src/cluster/instance-presence.js';
 import { RedisLink } from '../src/cluster/redis-link.js';
 import { RemoteResume } from '../src/cluster/remote-resume.js';
 import { SessionStore, type SessionState } from '../src/cluster/session-store.js';
-import type { LoggedEvent } from '../src/session/event-log.js';
+import type { LoggedEvent } from '../src/hosting/event-log.js';
 import type { SessionSnapshot } from '../src/session/snapshot.js';
-import { createResumeToken, digestToken } from '../src/transports/session-registry.js';
+import { createResumeToken, digestToken } from '../src/hosting/session-registry.js';
 import { RedisServer } from './redis-server.js';
 
 const TTL = 60_000;

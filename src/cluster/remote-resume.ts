@@ -8,44 +8,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClientEvent, SessionResumeEvent } from '../protocol.js';
-import type { LoggedEvent } from '../session/event-log.js';
-import type { SessionSnapshot } from '../session/snapshot.js';
-import { digestToken } from '../transports/session-registry.js';
+import type { LoggedEvent } from '../hosting/event-log.js';
+import type { PendingRemoteResume, RelayTarget, RestoredSession, ResumeFailure, ResumeOutcome } from '../hosting/scale-out-port.js';
+import { digestToken } from '../hosting/session-registry.js';
 import type { ControlChannel } from './control-channel.js';
 import type { InstancePresence } from './instance-presence.js';
 import type { RedisLink } from './redis-link.js';
 import { inSeqOrder, type SessionStore, type StoredSession, type StreamItem } from './session-store.js';
-
-/** Where relayed events go: the resuming client's socket. */
-export interface RelayTarget {
-  write(event: LoggedEvent): void;
-}
-
-export interface RestoredSession {
-  sessionId: string;
-  digest: Buffer;
-  snapshot: SessionSnapshot;
-  /** The restored event log continues after this seq. */
-  lastSeq: number;
-  /** The attach count so far; attaching here goes on from it. */
-  epoch: number;
-  /** The session's recent events (for the restored log's replay buffer), oldest first. */
-  recent: LoggedEvent[];
-  /** Events the client has not been sent yet (take-over only; a relay has sent them already). */
-  replay: LoggedEvent[];
-  /** This instance announces session.resumed itself (take-over, or an owner that passed it on unannounced). Null when the old owner announced it. */
-  announce: { resumedFrom: number; replayed: number; missedEvents: boolean } | null;
-  /** A response a dead owner never finished: its id and the text the client was sent. */
-  unfinished: { responseId: string; text: string } | null;
-}
-
-/** `timeout`: the owner is alive but neither answered the hand-off request nor made progress in time. */
-export type ResumeFailure = 'not_found' | 'bad_token' | 'unavailable' | 'moved' | 'timeout' | 'aborted';
-
-export type ResumeOutcome =
-  | { ok: true; restored: RestoredSession }
-  /** `relayed`: events of the old session already reached the client, so its socket must not carry on as a fresh session. */
-  | { ok: false; reason: ResumeFailure; relayed: boolean };
 
 export interface RemoteResumeOptions {
   store: SessionStore;
@@ -78,7 +47,7 @@ class ResumeAborted extends Error {}
 /** How a relay ended: an outcome, or the next step (taken after its blocking connection is closed). */
 type RelayEnd = ResumeOutcome | { next: 'reconsider' } | { next: 'takeOver'; stored: StoredSession };
 
-export class RemoteResume {
+export class RemoteResume implements PendingRemoteResume {
   readonly done: Promise<ResumeOutcome>;
   /** The owner asked for the hand-off, once the request is out: only events after it can be its answer. */
   private owner: string | null = null;
@@ -375,3 +344,4 @@ function findUnfinished(events: readonly LoggedEvent[]): RestoredSession['unfini
   }
   return open;
 }
+

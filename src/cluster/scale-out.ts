@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { SessionRegistry } from '../transports/session-registry.js';
+import type { SessionRegistry } from '../hosting/session-registry.js';
 import { InstancePresence } from './instance-presence.js';
 import { describeRedisUrl, RedisLink } from './redis-link.js';
 import { SessionCluster } from './session-cluster.js';

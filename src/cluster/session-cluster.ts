@@ -6,14 +6,15 @@
 // - resume: remote-resume.ts does the other side (taking a session over from another instance).
 import type { Logger } from 'pino';
 import type { SessionResumeEvent } from '../protocol.js';
-import type { LoggedEvent } from '../session/event-log.js';
-import { CLOSE_RESUMED_ELSEWHERE } from '../transports/close-codes.js';
-import { parseClientFrame } from '../transports/client-frames.js';
-import type { ForgetReason, HostedSession, SessionRegistry } from '../transports/session-registry.js';
+import type { LoggedEvent } from '../hosting/event-log.js';
+import { CLOSE_RESUMED_ELSEWHERE } from '../hosting/close-codes.js';
+import { parseClientFrame } from '../hosting/client-frames.js';
+import type { ForgetReason, HostedSession, SessionRegistry } from '../hosting/session-registry.js';
 import { ControlChannel, type ControlMessage } from './control-channel.js';
 import type { InstancePresence } from './instance-presence.js';
 import type { RedisLink } from './redis-link.js';
-import { RemoteResume, type RelayTarget } from './remote-resume.js';
+import type { RelayTarget, SessionScaleOut } from '../hosting/scale-out-port.js';
+import { RemoteResume } from './remote-resume.js';
 import type { OwnedWrite, SessionState, SessionStore } from './session-store.js';
 
 /** How long a hand-off request that predates the attached connection waits to see whether that one is dead. */
@@ -56,7 +57,7 @@ interface Mirror {
   retry: NodeJS.Timeout | null;
 }
 
-export class SessionCluster {
+export class SessionCluster implements SessionScaleOut {
   private readonly mirrors = new Map<string, Mirror>();
   private readonly dirty = new Set<Mirror>();
   private flushScheduled = false;

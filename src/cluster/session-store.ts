@@ -9,7 +9,7 @@
 // events and bytes), so a stream keeps at least the replay buffer's worth of events and at most MAXLEN batches.
 // Owners write through Lua scripts fenced on the owner field (see FENCE_AND_APPEND).
 import type { Redis } from 'ioredis';
-import type { LoggedEvent } from '../session/event-log.js';
+import type { LoggedEvent } from '../hosting/event-log.js';
 import { parseSnapshot, type SessionSnapshot } from '../session/snapshot.js';
 import { LuaScript, type RedisLink } from './redis-link.js';
 

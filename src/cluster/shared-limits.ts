@@ -2,6 +2,7 @@
 // turns per minute per session and per gateway token. Each check is one Lua script, so it is atomic and uses
 // Redis's clock. When Redis cannot answer, methods say so and the caller falls back to its in-memory limits.
 import { randomBytes } from 'node:crypto';
+import type { SharedTurnLimits } from '../hosting/scale-out-port.js';
 import { instancesKey } from './instance-presence.js';
 import { LuaScript, REDIS_CALL_TIMEOUT_MS, withTimeout, type RedisLink } from './redis-link.js';
 
@@ -94,7 +95,7 @@ export interface SharedLimitsOptions {
   presenceTtlMs?: number;
 }
 
-export class SharedLimits {
+export class SharedLimits implements SharedTurnLimits {
   private readonly presenceTtlMs: number;
   /**
    * IPs this instance may have a field for. A release lost while Redis was down leaves a stale field behind;

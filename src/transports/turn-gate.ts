@@ -5,7 +5,7 @@
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { SlidingWindowLimiter, waitForAll, windowOf, type RateWindow } from './rate-limiter.js';
-import type { HostedSession, SessionRegistry } from './session-registry.js';
+import type { ConnectionLedger, LedgerEntry } from '../hosting/connection-ledger.js';
 
 const MINUTE_MS = 60_000;
 
@@ -28,7 +28,7 @@ export class TurnGate {
 
   constructor(
     private readonly config: Readonly<TurnLimitsConfig>,
-    private readonly sessions: SessionRegistry,
+    private readonly connections: ConnectionLedger,
   ) {
     this.perSession = new SlidingWindowLimiter(config.turnsPerMinute, MINUTE_MS);
     this.perIp = new SlidingWindowLimiter(config.turnsPerMinutePerIp, MINUTE_MS);
@@ -39,8 +39,8 @@ export class TurnGate {
    * The cap on responses in progress that a new response of `entry` would exceed, as an error; null when it is
    * within them. A native turn interrupts its session's own running response, so that one does not count.
    */
-  capError(entry: HostedSession): GatewayError | null {
-    const { clients } = this.sessions;
+  capError(entry: LedgerEntry): GatewayError | null {
+    const { clients } = this.connections;
     const own = entry.session.hasActiveResponse ? 1 : 0;
     if (clients.responsesOfIp(entry.ip) - own >= this.config.maxResponsesPerIp) {
       return new GatewayError('GW_TOO_MANY_RESPONSES', { message: `Too many replies are in progress for this address (at most ${this.config.maxResponsesPerIp}); wait for one to finish.` });
@@ -52,7 +52,7 @@ export class TurnGate {
   }
 
   /** The local turn-rate windows a turn of `entry` counts in; `own` replaces the per-session one (Realtime's per-connection window). */
-  windows(entry: HostedSession, own?: RateWindow): RateWindow[] {
+  windows(entry: LedgerEntry, own?: RateWindow): RateWindow[] {
     const windows = [own ?? windowOf(this.perSession, entry.session.id), windowOf(this.perIp, entry.ip)];
     if (entry.tokenId !== null) windows.push(windowOf(this.perToken, entry.tokenId));
     return windows;
@@ -62,7 +62,7 @@ export class TurnGate {
    * Decides locally and, when allowed, records the response in every window. A caller that still refuses it for
    * its own reasons (invalid tools, shutting down) calls `undo`, so the refusal costs no allowance.
    */
-  admit(entry: HostedSession, own?: RateWindow): TurnAdmission {
+  admit(entry: LedgerEntry, own?: RateWindow): TurnAdmission {
     const cap = this.capError(entry);
     if (cap !== null) return { ok: false, error: cap };
     const windows = this.windows(entry, own);

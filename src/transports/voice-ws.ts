@@ -7,14 +7,12 @@ import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { SessionCluster } from '../cluster/session-cluster.js';
-import type { RemoteResume, ResumeFailure } from '../cluster/remote-resume.js';
-import type { SharedLimits } from '../cluster/shared-limits.js';
+import type { PendingRemoteResume, ResumeFailure, SessionScaleOut, SharedTurnLimits } from '../hosting/scale-out-port.js';
 import type { ClientEvent, SessionResumeEvent, TurnEvent } from '../protocol.js';
-import type { LoggedEvent } from '../session/event-log.js';
+import type { LoggedEvent } from '../hosting/event-log.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
-import { parseClientFrame } from './client-frames.js';
+import { parseClientFrame } from '../hosting/client-frames.js';
 import { closeOrTerminate, guardFrame, IdleTimer, startHeartbeat, toBuffer } from './connection-guards.js';
 import {
   CLOSE_GOING_AWAY,
@@ -23,13 +21,13 @@ import {
   CLOSE_RESUME_INTERRUPTED,
   CLOSE_RESUMED_ELSEWHERE,
   CLOSE_SLOW_CONSUMER,
-} from './close-codes.js';
+} from '../hosting/close-codes.js';
 import { FrameInbox, type FrameStep } from './frame-inbox.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from '../hosting/outbox.js';
 import { FrameBudget } from './frame-budget.js';
 import { takeAll } from './rate-limiter.js';
-import { hostRestored, hostSession } from './session-hosting.js';
-import type { HostedSession, SessionRegistry } from './session-registry.js';
+import { hostRestored, hostSession } from '../hosting/session-hosting.js';
+import type { HostedSession, SessionRegistry } from '../hosting/session-registry.js';
 import { rateLimitedError, type TurnGate } from './turn-gate.js';
 
 export interface VoiceTransportOptions {
@@ -42,9 +40,9 @@ export interface VoiceTransportOptions {
   /** Rejects the upgrade (HTTP 401/403/429/503) before any WebSocket exists. */
   admission: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Scale-out (REDIS_URL): sessions mirrored to Redis and resumable on any instance. Null: memory only. */
-  cluster: SessionCluster | null;
+  cluster: SessionScaleOut | null;
   /** Scale-out: turn limits shared by every instance (the local ones apply while Redis is down). */
-  sharedLimits: SharedLimits | null;
+  sharedLimits: SharedTurnLimits | null;
   /** Response caps and turn rates per session, address and token, shared with /v1/realtime. */
   turns: TurnGate;
 }
@@ -82,7 +80,7 @@ export function registerVoiceTransport(app: FastifyInstance, options: VoiceTrans
     metrics.openSessions.inc();
     current.session.start();
     /** A resume of a session hosted elsewhere, while it is being taken over. */
-    let relay: RemoteResume | null = null;
+    let relay: PendingRemoteResume | null = null;
 
     // A reader this slow would grow memory without bound: interrupt its response, flush, and close.
     const disconnectSlowConsumer = () => {

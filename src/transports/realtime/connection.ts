@@ -1,5 +1,5 @@
-// One Realtime WebSocket: hosts a Session in the shared registry (so connection limits, metrics and drain apply
-// as on /v1/voice), wires the session's events through the translator to the sender, and the socket's frames
+// One Realtime WebSocket: a Session counted in the connection ledger (so connection limits, metrics and drain
+// apply as on /v1/voice; no resume is offered here, so nothing else is hosted), wires the session's events through the translator to the sender, and the socket's frames
 // through the edge parser to the conversation. Idle timeout, heartbeats and the slow-reader cut-off live here.
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,14 +8,12 @@ import type { Config } from '../../config.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics.js';
 import { MODELS, type ModelName } from '../../protocol.js';
-import { EventLog } from '../../session/event-log.js';
 import { Session } from '../../session/session.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import type { ChatStreamer } from '../../upstream/types.js';
-import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../close-codes.js';
-import { Outbox } from '../outbox.js';
+import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../../hosting/close-codes.js';
 import type { TurnGate } from '../turn-gate.js';
-import { createResumeToken, digestToken, type SessionRegistry } from '../session-registry.js';
+import { ledgerEntry, type ConnectionLedger } from '../../hosting/connection-ledger.js';
 import { RealtimeConversation } from './conversation.js';
 import { detectDialect, type Dialect } from './dialect.js';
 import { parseRealtimeFrame } from './events-in.js';
@@ -31,7 +29,7 @@ export interface RealtimeConnectionDeps {
   config: Readonly<Config>;
   chat: ChatStreamer;
   tools: ToolRegistry;
-  sessions: SessionRegistry;
+  connections: ConnectionLedger;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Response caps and turn rates per address and token, shared with /v1/voice. */
@@ -41,8 +39,8 @@ export interface RealtimeConnectionDeps {
 const MINUTE_MS = 60_000;
 
 export function openRealtimeConnection(socket: WebSocket, request: FastifyRequest, deps: RealtimeConnectionDeps): void {
-  const { config, sessions, metrics, logger } = deps;
-  if (sessions.isDraining) {
+  const { config, connections, metrics, logger } = deps;
+  if (connections.isDraining) {
     socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
     return;
   }
@@ -66,7 +64,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     config,
     chat: deps.chat,
     tools: deps.tools,
-    observer: sessions.observe(metrics, () => entry),
+    observer: connections.observe(metrics, () => entry),
     logger,
     send: (body) => {
       try {
@@ -97,11 +95,9 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     logger: logger.child({ sessionId: session.id, transport: 'realtime' }),
   });
 
-  // The registry counts, limits and drains this connection like a /v1/voice one. Resume is not offered here:
-  // the token is never disclosed, events are never logged for replay, and the outbox is never written to.
-  const log = new EventLog(0, 0);
-  const entry = sessions.host(session, log, digestToken(createResumeToken()));
-  sessions.attach(entry, socket, new Outbox(socket, log, { softLimitBytes: Infinity, hardLimitBytes: Infinity, onOverflow: () => {} }), { ip: request.ip, tokenId: request.gatewayTokenId });
+  // The ledger counts, limits and drains this connection like a /v1/voice one.
+  const entry = ledgerEntry(session);
+  connections.connect(entry, socket, { ip: request.ip, tokenId: request.gatewayTokenId });
   metrics.openSessions.inc();
   const model = (request.query as Record<string, unknown> | undefined)?.model;
   if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
@@ -134,7 +130,8 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     idle.stop();
     clearInterval(heartbeat);
     // No resume on this transport: the session (and its running response) ends with the connection.
-    sessions.detach(entry, { keep: false });
+    session.close();
+    connections.release(entry);
     metrics.openSessions.dec();
   });
 }

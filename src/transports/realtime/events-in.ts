@@ -4,7 +4,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { GatewayError } from '../../errors.js';
-import { depthMessage, exceedsJsonDepth } from '../json-depth.js';
+import { depthMessage, exceedsJsonDepth } from '../../hosting/json-depth.js';
 import { RealtimeError } from './errors.js';
 
 const EventId = Type.Optional(Type.String({ maxLength: 128 }));

@@ -4,7 +4,7 @@
 // and the speech segment it completed, a last delta and response.done) leave in one write.
 import type { WebSocket } from 'ws';
 import type { ServerEventBody } from '../protocol.js';
-import type { EventLog, LoggedEvent } from '../session/event-log.js';
+import type { EventLog, LoggedEvent } from './event-log.js';
 
 export interface OutboxOptions {
   /** Above this many buffered bytes, events wait in the outbox and consecutive deltas are merged. */

@@ -1,17 +1,30 @@
 // Creating the sessions a voice connection speaks for: a fresh one (with its resume token), or one taken over
 // from another instance (scale-out). Each gets its event log, its registry entry and, with Redis, its mirror.
-import type { RestoredSession } from '../cluster/remote-resume.js';
-import { EventLog } from '../session/event-log.js';
+import { EventLog } from './event-log.js';
 import { markReply } from '../session/history.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { stripThinkTags } from '../upstream/think-filter.js';
-import { createResumeToken, digestToken, type HostedSession } from './session-registry.js';
-import type { VoiceTransportOptions } from './voice-ws.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { GatewayObserver } from '../metrics.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { ChatStreamer } from '../upstream/types.js';
+import { createResumeToken, digestToken, type HostedSession, type SessionRegistry } from './session-registry.js';
+import type { RestoredSession, SessionScaleOut } from './scale-out-port.js';
 
 /** Upper bound of one session's replay buffer, whatever REPLAY_BUFFER_EVENTS says. */
 const REPLAY_BUFFER_MAX_BYTES = 1024 * 1024;
 
-export type HostingOptions = Pick<VoiceTransportOptions, 'config' | 'chat' | 'tools' | 'sessions' | 'metrics' | 'logger' | 'cluster'>;
+/** What hosting a session takes: its collaborators, the registry, and scale-out (null: memory only). */
+export interface HostingOptions {
+  config: Readonly<Config>;
+  chat: ChatStreamer;
+  tools: ToolRegistry;
+  sessions: SessionRegistry;
+  metrics: GatewayObserver;
+  logger: Logger;
+  cluster: SessionScaleOut | null;
+}
 
 /** A new session with its event log and resume token, registered but not yet attached to a socket. */
 export function hostSession(options: HostingOptions): HostedSession {
@@ -46,7 +59,7 @@ function hostWith(options: HostingOptions, resumeDigest: Buffer, create: (base: 
     config,
     chat: options.chat,
     tools: options.tools,
-    observer: options.sessions.observe(options.metrics, () => holder.entry),
+    observer: options.sessions.ledger.observe(options.metrics, () => holder.entry),
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),

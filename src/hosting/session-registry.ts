@@ -1,27 +1,17 @@
-// Live sessions, attached to a socket or waiting to be resumed. A session outlives its connection for
-// RESUME_TTL_MS (its running response keeps streaming into the replay log), so a client that reconnects gets
-// everything it missed. Also counts sessions and responses per address and token, and drains everything on shutdown.
+// Resumable sessions (/v1/voice), attached to a socket or waiting to be resumed. A session outlives its connection
+// for RESUME_TTL_MS (its running response keeps streaming into the replay log), so a client that reconnects gets
+// everything it missed. Connection counts and the drain's socket handling belong to the ConnectionLedger below it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { GatewayObserver } from '../metrics.js';
-import type { EventLog } from '../session/event-log.js';
 import type { Session } from '../session/session.js';
-import { CLOSE_GOING_AWAY } from './close-codes.js';
-import { ClientCounts, type ClientKeys } from './client-counts.js';
+import type { ClientKeys } from './client-counts.js';
+import { ledgerEntry, type ConnectionLedger, type LedgerEntry } from './connection-ledger.js';
+import type { EventLog } from './event-log.js';
 import type { Outbox } from './outbox.js';
 
-export interface HostedSession {
-  readonly session: Session;
+export interface HostedSession extends LedgerEntry {
   readonly log: EventLog;
-  socket: WebSocket | null;
   outbox: Outbox | null;
-  ip: string;
-  /** The gateway token of the connection it was last attached to (its short id), or null. */
-  tokenId: string | null;
-  /** The address this session counts against while it is hosted here (connected or waiting), or null. */
-  countedIp: string | null;
-  /** Who each of its running responses was counted against when it started, oldest first. */
-  readonly responseKeys: ClientKeys[];
   readonly resumeDigest: Buffer;
   expiry: NodeJS.Timeout | undefined;
   /** Set while the session moves to another instance (scale-out): the id of the instance taking it over. */
@@ -60,29 +50,23 @@ export class SessionRegistry {
   private readonly hosted = new Map<string, HostedSession>();
   /** Detached sessions, oldest first, so the cap evicts the longest-waiting one. */
   private readonly detached = new Set<HostedSession>();
-  /** Sessions and running responses per address and per token. */
-  readonly clients = new ClientCounts();
-  private attached = 0;
-  private draining = false;
   private hooks: SessionRegistryHooks | null = null;
 
   constructor(
+    /** Connection counts and drain, shared with every other endpoint. */
+    readonly ledger: ConnectionLedger,
     private readonly resumeTtlMs: number,
     /** Most sessions kept waiting for a resume: connect-and-drop floods must not pile up memory. */
     private readonly maxDetached: number,
   ) {}
 
   get isDraining(): boolean {
-    return this.draining;
+    return this.ledger.isDraining;
   }
 
-  /** Connected sessions (what MAX_CONNECTIONS counts). */
-  get total(): number {
-    return this.attached;
-  }
-
+  /** Connected sessions of every endpoint (what MAX_CONNECTIONS counts). */
   get size(): number {
-    return this.attached;
+    return this.ledger.total;
   }
 
   /** Sessions waiting to be resumed. */
@@ -90,12 +74,9 @@ export class SessionRegistry {
     return this.detached.size;
   }
 
-  /**
-   * Sessions of one client address, for MAX_CONNECTIONS_PER_IP: connected ones and dropped ones waiting to be
-   * resumed (their responses keep running, so dropping and reconnecting must not escape the limit).
-   */
+  /** Sessions of one client address, connected or waiting to be resumed (see ConnectionLedger.forIp). */
   forIp(ip: string): number {
-    return this.clients.sessionsOf(ip);
+    return this.ledger.forIp(ip);
   }
 
   setHooks(hooks: SessionRegistryHooks): void {
@@ -103,20 +84,7 @@ export class SessionRegistry {
   }
 
   host(session: Session, log: EventLog, resumeDigest: Buffer): HostedSession {
-    const entry: HostedSession = {
-      session,
-      log,
-      socket: null,
-      outbox: null,
-      ip: '',
-      tokenId: null,
-      countedIp: null,
-      responseKeys: [],
-      resumeDigest,
-      expiry: undefined,
-      handedTo: null,
-      attachEpoch: 0,
-    };
+    const entry: HostedSession = { ...ledgerEntry(session), log, outbox: null, resumeDigest, expiry: undefined, handedTo: null, attachEpoch: 0 };
     this.hosted.set(session.id, entry);
     return entry;
   }
@@ -166,13 +134,9 @@ export class SessionRegistry {
     clearTimeout(entry.expiry);
     entry.expiry = undefined;
     this.detached.delete(entry);
-    entry.socket = socket;
     entry.outbox = outbox;
-    entry.ip = client.ip;
-    entry.tokenId = client.tokenId;
     entry.attachEpoch += 1;
-    this.attached += 1;
-    this.countAgainst(entry, client.ip);
+    this.ledger.connect(entry, socket, client);
     this.hooks?.attached(entry);
   }
 
@@ -183,7 +147,7 @@ export class SessionRegistry {
   detach(entry: HostedSession, options: { keep: boolean }): void {
     this.unplug(entry);
     // A session nobody said anything in has nothing worth resuming.
-    if (options.keep && this.resumeTtlMs > 0 && !this.draining && !entry.session.isPristine) {
+    if (options.keep && this.resumeTtlMs > 0 && !this.isDraining && !entry.session.isPristine) {
       clearTimeout(entry.expiry);
       entry.expiry = setTimeout(() => this.forget(entry, 'expired'), this.resumeTtlMs);
       entry.expiry.unref();
@@ -194,7 +158,7 @@ export class SessionRegistry {
         if (oldest !== undefined) this.forget(oldest, 'evicted');
       }
     } else {
-      this.forget(entry, this.draining ? 'drained' : 'closed');
+      this.forget(entry, this.isDraining ? 'drained' : 'closed');
     }
   }
 
@@ -216,93 +180,30 @@ export class SessionRegistry {
   }
 
   /**
-   * Graceful drain. Resolves once every socket is closed. Responses still active after `graceMs` are
-   * interrupted; ws flushes queued frames before the close frame, so each response.done is delivered.
+   * Graceful drain of every connection and of the sessions waiting here: responses get `graceMs` to finish, the
+   * waiting sessions are then forgotten (left in the shared store, with scale-out) and every socket closed.
    */
   async drain(graceMs: number): Promise<void> {
-    this.draining = true;
-    const entries = [...this.hosted.values()];
-    for (const entry of entries) entry.session.startDraining();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([Promise.all(entries.map((e) => e.session.whenIdle())), deadline]);
-    clearTimeout(timer);
-    const closed: Promise<void>[] = [];
-    for (const entry of this.hosted.values()) {
-      entry.session.interruptActive();
-      if (entry.socket !== null) closed.push(closeSocket(entry.socket));
-      else this.forget(entry, 'drained');
-    }
-    await Promise.all(closed);
+    await this.ledger.quiesce(graceMs, [...this.detached].map((entry) => entry.session));
+    for (const entry of [...this.hosted.values()]) if (entry.socket === null) this.forget(entry, 'drained');
+    await this.ledger.closeAll();
   }
 
-  /** Unhooks the session from its socket (if any) and the connection counts. */
+  /** Unhooks the session from its socket (if any); it still counts against its address until forgotten. */
   private unplug(entry: HostedSession): void {
     if (entry.socket === null) return;
     entry.outbox?.dispose();
-    entry.socket = null;
     entry.outbox = null;
-    this.attached -= 1;
-  }
-
-  /** The session counts against `ip` (and no longer against the address it had, if it moved). */
-  private countAgainst(entry: HostedSession, ip: string | null): void {
-    if (entry.countedIp === ip) return;
-    if (entry.countedIp !== null) this.clients.sessionRemoved(entry.countedIp);
-    if (ip !== null) this.clients.sessionAdded(ip);
-    entry.countedIp = ip;
-  }
-
-  /** `base` (the metrics), plus the per-address and per-token response counts of the session `entryOf` names. */
-  observe(base: GatewayObserver, entryOf: () => HostedSession | undefined): GatewayObserver {
-    return {
-      responseStarted: () => {
-        base.responseStarted();
-        const entry = entryOf();
-        if (entry !== undefined) this.responseStarted(entry);
-      },
-      responseSettled: (summary) => {
-        base.responseSettled(summary);
-        const entry = entryOf();
-        if (entry !== undefined) this.responseSettled(entry);
-      },
-    };
-  }
-
-  /** A response of `entry` started: it counts against the session's address and token until it settles. */
-  responseStarted(entry: HostedSession): void {
-    const keys = { ip: entry.ip, tokenId: entry.tokenId };
-    entry.responseKeys.push(keys);
-    this.clients.responseStarted(keys);
-  }
-
-  responseSettled(entry: HostedSession): void {
-    const keys = entry.responseKeys.shift();
-    if (keys !== undefined) this.clients.responseSettled(keys);
+    this.ledger.disconnect(entry);
   }
 
   private forget(entry: HostedSession, reason: ForgetReason): void {
     clearTimeout(entry.expiry);
     this.detached.delete(entry);
     entry.session.close();
-    this.countAgainst(entry, null);
+    this.ledger.release(entry);
     if (this.hosted.get(entry.session.id) !== entry) return;
     this.hosted.delete(entry.session.id);
     this.hooks?.forgotten(entry, reason);
   }
-}
-
-function closeSocket(socket: WebSocket): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.readyState === socket.CLOSED) return resolve();
-    socket.once('close', () => resolve());
-    socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
-    // A peer that never answers the close handshake must not hold shutdown hostage.
-    setTimeout(() => {
-      socket.terminate();
-      resolve();
-    }, 2_000).unref();
-  });
 }
