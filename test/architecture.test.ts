@@ -3,15 +3,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const BENCH = fileURLToPath(new URL('../bench/', import.meta.url));
 
 /** Top (0) to bottom. A module may import its own layer or a lower one. */
 const LAYERS: readonly (readonly string[])[] = [
   ['server.ts'],
   ['gateway.ts'],
-  ['app.ts'],
+  ['app.ts', 'http-routes.ts', 'upgrade-admission.ts'],
   ['transports/', 'cluster/'],
   ['hosting/'],
   ['session/'],
@@ -21,12 +23,30 @@ const LAYERS: readonly (readonly string[])[] = [
 /** Same layer, yet never each other: they meet through hosting/scale-out-port.ts. */
 const APART: readonly [string, string][] = [['transports/', 'cluster/']];
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, root = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [relative(SRC, path)] : [];
+    if (entry.isDirectory()) return entry.name === 'results' ? [] : sourceFiles(path, root);
+    return entry.name.endsWith('.ts') ? [relative(root, path)] : [];
   });
+}
+
+/** Functions (closures count toward the function that holds them) longer than `max` lines, as `file:line name (n lines)`. */
+function longFunctions(root: string, file: string, max: number): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const start = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+      const lines = source.getLineAndCharacterOfPosition(node.getEnd()).line + 2 - start;
+      const name = node.name !== undefined && ts.isIdentifier(node.name) ? node.name.text : '(anonymous)';
+      if (lines > max) found.push(`${file}:${start} ${name} (${lines} lines)`);
+      return; // nested functions are part of this one
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
 }
 
 function layerOf(file: string): number {
@@ -77,8 +97,20 @@ describe('the architecture of src/', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('has no file over 300 lines', () => {
-    const long = files.filter((file) => readFileSync(join(SRC, file), 'utf8').split('\n').length > 301);
+  it('has no function over 80 lines in src/ or bench/', () => {
+    const long = [...files.flatMap((file) => longFunctions(SRC, file, 80)), ...sourceFiles(BENCH, BENCH).flatMap((file) => longFunctions(BENCH, file, 80))];
+    expect(long).toEqual([]);
+  });
+
+  it('has no file over 300 lines in src/, bench/ or public/', () => {
+    const PUBLIC = fileURLToPath(new URL('../public/', import.meta.url));
+    const publicFiles = readdirSync(PUBLIC).filter((name) => /\.(js|css|html)$/.test(name));
+    const lines = (path: string) => readFileSync(path, 'utf8').replace(/\n$/, '').split('\n').length;
+    const long = [
+      ...files.filter((file) => lines(join(SRC, file)) > 300).map((file) => `src/${file}`),
+      ...sourceFiles(BENCH, BENCH).filter((file) => lines(join(BENCH, file)) > 300).map((file) => `bench/${file}`),
+      ...publicFiles.filter((name) => lines(join(PUBLIC, name)) > 300).map((name) => `public/${name}`),
+    ];
     expect(long).toEqual([]);
   });
 });

@@ -2,18 +2,13 @@
 // apply as on /v1/voice; no resume is offered here, so nothing else is hosted), wires the session's events through the translator to the sender, and the socket's frames
 // through the edge parser to the conversation. Idle timeout, heartbeats and the slow-reader cut-off live here.
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import type { Config } from '../../config.js';
 import { GatewayError } from '../../errors.js';
-import type { GatewayMetrics } from '../../metrics.js';
 import { MODELS, type ModelName } from '../../protocol.js';
 import { Session } from '../../session/session.js';
-import type { ToolRegistry } from '../../tools/registry.js';
-import type { ChatStreamer } from '../../upstream/types.js';
 import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../../hosting/close-codes.js';
-import type { TurnGate } from '../turn-gate.js';
-import { ledgerEntry, type ConnectionLedger } from '../../hosting/connection-ledger.js';
+import type { TransportDeps } from '../transport-deps.js';
+import { ledgerEntry, type LedgerEntry } from '../../hosting/connection-ledger.js';
 import { RealtimeConversation } from './conversation.js';
 import { detectDialect, type Dialect } from './dialect.js';
 import { parseRealtimeFrame } from './events-in.js';
@@ -25,25 +20,27 @@ import { RealtimeSender } from './sender.js';
 import { createRealtimeOnlySettings } from './session-object.js';
 import { RealtimeTranslator } from './translator.js';
 
-export interface RealtimeConnectionDeps {
-  config: Readonly<Config>;
-  chat: ChatStreamer;
-  tools: ToolRegistry;
-  connections: ConnectionLedger;
-  metrics: GatewayMetrics;
-  logger: Logger;
-  /** Response caps and turn rates per address and token, shared with /v1/voice. */
-  turns: TurnGate;
-}
-
 const MINUTE_MS = 60_000;
 
-export function openRealtimeConnection(socket: WebSocket, request: FastifyRequest, deps: RealtimeConnectionDeps): void {
-  const { config, connections, metrics, logger } = deps;
+export function openRealtimeConnection(socket: WebSocket, request: FastifyRequest, deps: TransportDeps): void {
+  const { connections, metrics } = deps;
   if (connections.isDraining) {
     socket.close(CLOSE_GOING_AWAY, 'server is shutting down');
     return;
   }
+  const { session, conversation, entry } = createConversation(socket, request, deps);
+  // The ledger counts, limits and drains this connection like a /v1/voice one.
+  connections.connect(entry, socket, { ip: request.ip, tokenId: request.gatewayTokenId });
+  metrics.openSessions.inc();
+  const model = (request.query as Record<string, unknown> | undefined)?.model;
+  if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
+  session.start(); // → session.created, at once
+  watchSocket(socket, conversation, entry, deps);
+}
+
+/** The Session, the translator of its events into Realtime ones, and the conversation applying client events. */
+function createConversation(socket: WebSocket, request: FastifyRequest, deps: TransportDeps) {
+  const { config, connections, metrics, logger } = deps;
   const dialect: { value: Dialect } = { value: detectDialect(request.headers) };
   const sender = new RealtimeSender(socket, {
     dialect: () => dialect.value,
@@ -56,11 +53,10 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     },
   });
   const order = new ItemOrder();
-  const settings = createRealtimeOnlySettings();
   const responses = new RequestWindow(config.turnsPerMinute, MINUTE_MS);
   // The session's sink needs the translator, which needs the session: a holder breaks the cycle.
   const holder: { translator?: RealtimeTranslator } = {};
-  const session = new Session({
+  const session: Session = new Session({
     config,
     chat: deps.chat,
     tools: deps.tools,
@@ -74,6 +70,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
       }
     },
   });
+  const entry = ledgerEntry(session);
   const translator = new RealtimeTranslator({
     conversationId: `conv_${session.id.replace(/^sess_/, '')}`,
     order,
@@ -87,22 +84,20 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     config,
     translator,
     order,
-    settings,
+    settings: createRealtimeOnlySettings(),
     serverToolNames: deps.tools.names,
     emit: (event) => sender.send(event),
     dialect,
     admitResponse: () => deps.turns.admit(entry, responses),
     logger: logger.child({ sessionId: session.id, transport: 'realtime' }),
   });
+  return { session, conversation, entry };
+}
 
-  // The ledger counts, limits and drains this connection like a /v1/voice one.
-  const entry = ledgerEntry(session);
-  connections.connect(entry, socket, { ip: request.ip, tokenId: request.gatewayTokenId });
-  metrics.openSessions.inc();
-  const model = (request.query as Record<string, unknown> | undefined)?.model;
-  if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
-  session.start(); // → session.created, at once
-
+/** Frames in (the budget, the edge parser, a guard around each), the idle and heartbeat guards, and the close. */
+function watchSocket(socket: WebSocket, conversation: RealtimeConversation, entry: LedgerEntry, deps: TransportDeps): void {
+  const { config, connections, metrics, logger } = deps;
+  const { session } = entry;
   const idle = new IdleTimer(config.idleTimeoutMs, () => session.hasActiveResponse, () => {
     metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
     closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
@@ -112,7 +107,6 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     socket.close(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout');
     socket.terminate();
   });
-
   const budget = new FrameBudget(config.framesPerSecond);
   const onFrame = (data: RawData, isBinary: boolean) => {
     idle.touch();
@@ -135,4 +129,3 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
     metrics.openSessions.dec();
   });
 }
-
