@@ -199,7 +199,7 @@ speaker.on('failure', ({ inRow }) => {
   if (voiceCount === 0) notify('speech', 'This browser has no speech voices, so replies are shown as text only.');
   else if (inRow >= 3) notify('speech', 'Speech output is not working in this browser, so replies are shown as text.');
 });
-// Browsers only play audio after a user gesture; iOS needs a speak() inside one (webspeech.md §2.6).
+// Browsers only play audio after a user gesture; iOS needs a speak() inside one (autoplay policy; iOS Safari ignores speechSynthesis.speak() outside a gesture).
 const unlock = () => {
   speaker.unlock();
   clearNotice('audio');

@@ -1,6 +1,6 @@
 // Hands-free barge-in gate: decides whether speech heard while the assistant talks is the user cutting in,
 // or the microphone picking up the assistant's own voice. Pure functions; no DOM, no engines.
-// Thresholds follow soca.ai's barge-in gate (≥2 words, ≥10 chars, confidence ≥0.3; webspeech.md §1.7).
+// Thresholds follow soca.ai's barge-in gate (≥2 words, ≥10 chars, confidence ≥0.3, tuned so the assistant's own voice picked up by the microphone does not count).
 
 const MIN_WORDS = 2;
 const MIN_CHARS = 8;

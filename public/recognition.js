@@ -4,7 +4,7 @@
 import { createEmitter } from './emitter.js';
 import { listen, unlisten } from './engine-events.js';
 
-/** Engine errors after which restarting cannot help (webspeech.md §1.5). */
+/** Engine errors after which restarting cannot help ('not-allowed', 'service-not-allowed', 'audio-capture', 'language-not-supported': the Web Speech API's fatal errors). */
 const FATAL = new Set(['not-allowed', 'service-not-allowed', 'audio-capture', 'language-not-supported']);
 /** `network` means the cloud recogniser is unreachable (or absent, as in Chromium builds): retry, then give up. */
 const MAX_NETWORK_FAILURES = 3;

@@ -3,7 +3,7 @@
 // speech that is not an echo of the assistant's own words interrupts it. Final transcripts become turns.
 import { isBargeIn, looksLikeEcho } from './echo-gate.js';
 
-/** Echo tail: the speaker's sound lingers and recognition lags it by up to ~2 s (webspeech.md §1.7). */
+/** Echo tail: the speaker's sound lingers and recognition lags it by up to ~2 s (Chrome keeps recognising the tail of our own speech for a moment after it stops). */
 const REOPEN_DELAY_MS = 300;
 
 export function createTurnTaking({ recognizer, speaker, conversation, showInterim, isHandsFree }) {

@@ -1,4 +1,4 @@
-// The Portkey peer (`--peer portkey`), per ../shared/research/gateway-performance.md §3: installed into a
+// The Portkey peer (`--peer portkey`), a widely used open-source AI gateway, installed into a
 // scratch folder only when asked (never a project dependency), @hono/node-server pinned to 1.13.5 (streaming
 // is broken with newer versions: Portkey issues #1389/#1550), started on loopback with the bench probe.
 

@@ -1,4 +1,4 @@
-// Segmenter options: their meaning, defaults (from DESIGN.md "Speech segments") and validation.
+// Segmenter options: their meaning, defaults (a fast first segment, whole sentences after it; docs/architecture.md) and validation.
 // How they are applied lives in segmenter.ts.
 
 export interface SegmenterOptions {

@@ -1,6 +1,7 @@
 // Assembles streamed `delta.tool_calls` fragments (keyed by index; id, name and argument pieces may arrive in
 // any fragment) into whole calls, and says the moment each call's arguments are complete, so it can start
-// before the stream ends. Tolerates the ASI:One quirks in research/asi1-wire.md §5.
+// before the stream ends. Tolerates the ASI:One quirks: a missing call id, arguments sent as an object
+// instead of a string, and finish_reason "tool_calls" without a tool_calls array.
 import { randomBytes } from 'node:crypto';
 
 export interface AssembledCall {

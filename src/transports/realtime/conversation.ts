@@ -99,7 +99,7 @@ export class RealtimeConversation {
    * Merges the update (all or nothing, except for an audio output request) and answers with the full
    * effective session. Audio output gets an `error`, but the rest of the update still applies and
    * session.updated follows, showing ["text"]: the Agents SDK asks for ["audio"] unless told otherwise, and
-   * its tools and instructions must not be lost for it (research/realtime-protocol.md §1.6).
+   * its tools and instructions must not be lost for it (OpenAI's Realtime API keeps a session's tools and instructions for every later response).
    */
   private updateSession(event: SessionUpdateEvent): void {
     const s = event.session;

@@ -1,5 +1,6 @@
 // The two wire dialects of the OpenAI Realtime API. Everything is built in the GA shape; toBeta() renames it
-// for clients that announced the beta (research/realtime-protocol.md §1.3–1.4). No other module knows the beta.
+// for clients that announced the beta (the beta says response.text.* and conversation.item.created where GA
+// says response.output_text.* and conversation.item.added). No other module knows the beta.
 import type { IncomingHttpHeaders } from 'node:http';
 import { offeredSubprotocols } from '../admission.js';
 
