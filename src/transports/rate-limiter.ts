@@ -1,5 +1,5 @@
-// Sliding-window rate limits (turns per minute per session, per address and per token). Small and exact: a window keeps the
-// timestamps of its last `limit` events, so memory per key is bounded by the limit.
+// Sliding-window rate limits (turns per minute per session, per address and per token). Small and exact: a
+// window keeps the timestamps of its last `limit` events, so memory per key is bounded by the limit.
 
 export class SlidingWindowLimiter {
   private readonly windows = new Map<string, number[]>();
@@ -12,16 +12,9 @@ export class SlidingWindowLimiter {
   ) {}
 
   /**
-   * Records an event for `key` if it is within the limit. Returns 0 when allowed, otherwise the milliseconds
-   * until the oldest event leaves the window (a Retry-After for the client).
+   * 0 when one more event for `key` is within the limit now, otherwise the milliseconds until the oldest event
+   * leaves the window (a Retry-After for the client). Records nothing.
    */
-  take(key: string): number {
-    const wait = this.waitMs(key);
-    if (wait === 0) this.record(key);
-    return wait;
-  }
-
-  /** 0 when one more event for `key` is within the limit now, otherwise ms until it is. Records nothing. */
   waitMs(key: string): number {
     const now = this.now();
     this.sweep(now);
@@ -45,6 +38,11 @@ export class SlidingWindowLimiter {
       const index = this.windows.get(key)?.lastIndexOf(at) ?? -1;
       if (index >= 0) this.windows.get(key)?.splice(index, 1);
     };
+  }
+
+  /** Keys with events still in their window (idle ones are dropped now and then). */
+  get keyCount(): number {
+    return this.windows.size;
   }
 
   /** Drops idle keys now and then, so keys of gone sessions do not accumulate. */

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// The unit-level tests mutation testing runs (stryker.config.mjs): the core modules' own tests, no browser, no
+// Redis, no spawned processes, so each mutant is judged in seconds.
+export default defineConfig({
+  test: {
+    include: [
+      'test/session/**/*.test.ts',
+      'test/upstream/**/*.test.ts',
+      'test/transports/**/*.test.ts',
+      'test/speech-*.test.ts',
+      'test/upstream-sse.test.ts',
+      'test/upstream-chunks.test.ts',
+      'test/think-filter.test.ts',
+      'test/history.test.ts',
+      'test/tools-builtin.test.ts',
+      'test/tools-calculator.test.ts',
+      'test/robustness-units.test.ts',
+    ],
+    testTimeout: 10_000,
+    pool: 'forks',
+  },
+});
