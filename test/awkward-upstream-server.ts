@@ -126,7 +126,7 @@ export function plainStream(chunks: readonly unknown[], done = true): string {
   return chunks.map(dataEvent).join('') + (done ? DONE_EVENT : '');
 }
 
-// ---- Chunk builders (research/asi1-wire.md §3) ---------------------------------------------------------------
+// ---- Chunk builders (ASI:One gen-1 and gen-2 stream chunks) --------------------------------------------------
 
 export const GEN2_ID = '083bd6ca857843c0911edf83799ca6c8';
 export const GEN1_ID = 'id_comqjiusZjAoyuXlh';
@@ -153,7 +153,7 @@ export function gen2Reply(pieces: readonly string[], usage = { prompt_tokens: 21
   ];
 }
 
-/** The exact gen-1 capture shape of asi1-wire.md §3.1, with the given thought fragments and content pieces. */
+/** The exact shape of the official gen-1 capture, with the given thought fragments and content pieces. */
 export function gen1Capture(thoughts: readonly string[], pieces: readonly string[]): Record<string, unknown>[] {
   const base = { id: GEN1_ID, model: 'asi1-mini' };
   const finish = (withUsage: boolean) => ({

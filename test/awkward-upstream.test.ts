@@ -1,8 +1,8 @@
 // The real gateway end to end in front of a raw node:http ASI:One stand-in with awkward but legal wire
 // behaviour: SSE framing per WHATWG HTML §9.2 (no space after `data:`, multi-line data, event/id/retry fields,
-// BOM, CR / CRLF endings, comments, blank lines), bytes in 1–3 byte pieces, both ASI wire generations
-// (research/asi1-wire.md §3), odd chunk shapes, plain JSON replies, error statuses, retries and resets.
-// Every case also checks the protocol v1 invariants (DESIGN.md): one response.done per response.created,
+// BOM, CR / CRLF endings, comments, blank lines), bytes in 1–3 byte pieces, both ASI wire generations (gen-1
+// `thought` chunks, gen-2 SGLang-style), odd chunk shapes, plain JSON replies, error statuses, retries and resets.
+// Every case also checks the protocol v1 invariants: one response.done per response.created,
 // nothing of a response after its done, the joined deltas equal done.text, reasoning never reaches the client.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../src/protocol.js';
@@ -691,7 +691,7 @@ describe('tool-call chunks', () => {
     },
   );
 
-  it('survives ASI finish_reason "tool_calls" with no tool_calls array at all (asi1-wire.md §5)', async () => {
+  it('survives ASI finish_reason "tool_calls" with no tool_calls array at all (a real ASI quirk)', async () => {
     const chunks = [gen2Chunk({ role: 'assistant', content: 'I would call a tool here.' }), gen2Chunk({ content: '' }, 'tool_calls')];
     const { client } = await rig(streams(plainStream(chunks)));
     const done = await turn(client);

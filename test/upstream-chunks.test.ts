@@ -1,4 +1,5 @@
-// The chunk reader: both ASI:One wire generations (research/asi1-wire.md §2–§3, §5) → ChatEvents.
+// The chunk reader: both ASI:One wire generations (gen-1 with a top-level `thought`, gen-2 SGLang-style)
+// → ChatEvents.
 import { describe, expect, it } from 'vitest';
 import { createChunkReader, readCompletionBody, readUsage } from '../src/upstream/chunk-reader.js';
 import type { ChatEvent } from '../src/upstream/types.js';
@@ -15,7 +16,7 @@ const reasoning = (events: readonly ChatEvent[]): string[] =>
 const ofType = <T extends ChatEvent['type']>(events: readonly ChatEvent[], type: T) =>
   events.filter((e): e is Extract<ChatEvent, { type: T }> => e.type === type);
 
-// §3.1: the official gen-1 capture, the lines as printed (the elided middle chunks have the same shapes).
+// The official gen-1 capture, the lines as printed (the elided middle chunks have the same shapes).
 const GEN1_CAPTURE = [
   '{"id":"id_comqjiusZjAoyuXlh","object":"chat.completion.chunk","model":"asi1-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null,"stop_reason":null}],"executable_data":[],"usage":null}',
   '{"id":"id_comqjiusZjAoyuXlh","model":"asi1-mini","choices":[{"role":"assistant","delta":{"role":"assistant","content":""}}],"init_thought":true}',
@@ -26,7 +27,7 @@ const GEN1_CAPTURE = [
   '{"id":"id_comqjiusZjAoyuXlh","model":"asi1-mini","created":1740580080150,"conversation_id":null,"tool_thought":[],"choices":[{"index":0,"finish_reason":"stop","delta":{"role":"assistant","content":""},"stop_reason":"stop"}],"usage":{"prompt_tokens":435,"completion_tokens":391,"total_tokens":826}}',
 ];
 
-// §3.2: the inferred SGLang-style gen-2 sample, with its placeholders (<32hex>, <sec>, …) filled in.
+// An inferred SGLang-style gen-2 sample, with its placeholders (<32hex>, <sec>, …) filled in.
 const ID = '083bd6ca857843c0911edf83799ca6c8';
 const GEN2_SAMPLE = [
   `{"id":"${ID}","object":"chat.completion.chunk","created":1768409272,"model":"asi1-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"","reasoning_content":null},"logprobs":null,"finish_reason":null,"matched_stop":null}]}`,
@@ -154,7 +155,7 @@ describe('chunk reader: streamed chunks', () => {
 });
 
 describe('chunk reader: non-stream bodies', () => {
-  it('reads the gen-1 body (§2.2): thought array as reasoning, content as one text, usage', () => {
+  it('reads the gen-1 body: thought array as reasoning, content as one text, usage', () => {
     const body = JSON.parse(
       '{"model":"asi1-mini","id":"id_kKg27rnGyfH4NknTL","executable_data":[],"conversation_id":null,' +
         '"thought":["The user has initiated a simple greeting. ..."],"tool_thought":[],' +
@@ -169,7 +170,7 @@ describe('chunk reader: non-stream bodies', () => {
     ]);
   });
 
-  it('reads the gen-2 body (§2.1) and ignores null reasoning and thought: [null]', () => {
+  it('reads the gen-2 body and ignores null reasoning and thought: [null]', () => {
     const body = JSON.parse(
       '{"id":"ec3e76554baa4ebb838173e7f32fdb94",' +
         '"choices":[{"finish_reason":"stop","index":0,"logprobs":null,' +
@@ -189,7 +190,7 @@ describe('chunk reader: non-stream bodies', () => {
     ]);
   });
 
-  it('reads tool calls with full arguments next to text (§5)', () => {
+  it('reads tool calls with full arguments next to text', () => {
     const body = {
       choices: [
         {

@@ -1,5 +1,5 @@
 // The chat client end to end against plain node:http servers on 127.0.0.1:0 speaking the ASI:One wire
-// format (research/asi1-wire.md): headers, streaming, retries, errors, timeouts, abort and keep-alive.
+// format: headers, streaming, retries, errors, timeouts, abort and keep-alive.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';

@@ -56,7 +56,7 @@ const PARTS: [string, (frame: Frame) => boolean][] = [
 const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
   ['per-token protocol: session, event log, outbox', (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/)],
   ['SSE decoding (eventsource-parser, UTF-8)', (f) => isProject(f.url, /sse-decoder\.[jt]s$/) || f.url.includes('/eventsource-parser/') || (f.functionName === 'decode' && (f.url === '' || f.url.startsWith('node:')))],
-  ['upstream chunks: JSON.parse, chat events', (f) => isProject(f.url, /(chat-attempt|chunk-reader|chat-client)\.[jt]s$/)],
+  ['upstream chunks: JSON.parse, chat events', (f) => isProject(f.url, /(chat-attempt|chunk-reader|chat-client|sse-stream-reader|json-body-reader|error-body-reader|think-filter)\.[jt]s$/)],
   ['undici: HTTP parsing and requests', (f) => f.url.includes('/node_modules/undici/')],
   ['ws: framing', (f) => f.url.includes('/node_modules/ws/')],
   ['Node internals: streams, net, timers, events', (f) => f.url.startsWith('node:')],

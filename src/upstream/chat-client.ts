@@ -37,7 +37,7 @@ export type WarmResult = { ok: true; status: number } | { ok: false; error: Gate
 
 const DEFAULT_USER_AGENT = 'asi1-voice-gateway/0.1';
 const WARM_TIMEOUT_MS = 10_000;
-/** Only these failures are retried, and only while nothing was forwarded (DESIGN.md "Upstream manners"). */
+/** Only these failures are retried, and only while nothing was forwarded: a client must never hear a reply twice. */
 const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_CONNECT',
   'GW_UPSTREAM_RATE_LIMITED',
@@ -213,7 +213,7 @@ export class ChatClient implements ChatStreamer {
 
   /**
    * Opens a keep-alive connection (GET {baseUrl}/models with the auth header) so the first turn does not
-   * pay TCP/TLS set-up. Any HTTP answer counts as warmed (ASI:One may have no /models, asi1-wire.md §1.3).
+   * pay TCP/TLS set-up. Any HTTP answer counts as warmed (ASI:One may have no /models).
    * Never throws: failures are logged at warn and returned.
    */
   async warm(): Promise<WarmResult> {

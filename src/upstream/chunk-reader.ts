@@ -1,6 +1,6 @@
 // Parsed upstream JSON → ChatEvent[]: streaming `chat.completion.chunk`s (createChunkReader) and plain
-// `chat.completion` bodies (readCompletionBody), tolerant of both ASI:One wire generations
-// (research/asi1-wire.md §2–§3, §5). Pure: no I/O, no timers, no errors thrown for odd shapes.
+// `chat.completion` bodies (readCompletionBody), for both ASI:One wire generations (gen-1 puts reasoning in a
+// top-level `thought`; gen-2 is SGLang-style). Pure: no I/O, no timers, no errors thrown for odd shapes.
 import { ThinkFilter } from './think-filter.js';
 import type { ChatEvent, ChatUsage } from './types.js';
 
@@ -27,7 +27,7 @@ function contentText(value: unknown): string {
 
 /**
  * Reasoning text. Gen-1 puts it in a top-level `thought`: a string fragment when streaming, an array of
- * strings or nulls (`[null]`, `["\n\n"]`) in non-stream bodies (asi1-wire.md §2.2, §3.1).
+ * strings or nulls (`[null]`, `["\n\n"]`) in non-stream bodies.
  */
 function reasoningText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -64,9 +64,9 @@ export function readUsage(value: unknown): ChatUsage | undefined {
 
 /**
  * One tool-call entry → a `tool_call` event, or undefined when it carries nothing. Accepts the OpenAI
- * shape `{index,id,function:{name,arguments}}` and the flat `{name,arguments}` some clients see
- * (asi1-wire.md §5). `arguments` may be a string fragment or an object (JSON-stringified). ASI's
- * server-side tool traces (`{tool_name,args,result}`, §2.1) are not calls for us and are skipped.
+ * shape `{index,id,function:{name,arguments}}` and the flat `{name,arguments}` some clients see.
+ * `arguments` may be a string fragment or an object (JSON-stringified). ASI's server-side tool traces
+ * (`{tool_name,args,result}`) are not calls for us and are skipped.
  */
 function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefined {
   if (!isRecord(entry)) return undefined;
@@ -126,9 +126,10 @@ export interface ChunkReader {
 
 /**
  * A reader for one streamed response. It is stateful to remember whether any content or tool call was
- * yielded, for the asi1-vs-code workaround (asi1-wire.md §3.2): when a `finish_reason` arrives and nothing
- * was yielded yet, the chunk's `message.content` / `message.tool_calls` are read instead; and for the
- * ThinkFilter that turns `<think>` blocks inside `content` into reasoning (flushed at a finish_reason too).
+ * yielded, for the asi1-vs-code workaround (a reply may come only as the finish chunk's `message`): when a
+ * `finish_reason` arrives and nothing was yielded yet, the chunk's `message.content` / `message.tool_calls` are
+ * read instead; and for the ThinkFilter that turns `<think>` blocks inside `content` into reasoning (flushed
+ * at a finish_reason too).
  */
 export function createChunkReader(): ChunkReader {
   let yielded = false;
@@ -186,11 +187,10 @@ export function createChunkReader(): ChunkReader {
 }
 
 /**
- * A whole non-stream `chat.completion` body → events (a JSON reply to a streaming request is legal,
- * asi1-wire.md §3.2): reasoning (top-level `thought` array or `message.reasoning_content`), the full
- * `message.content` as one text event (its `<think>` blocks as reasoning), each `message.tool_calls` entry with
- * its full arguments, finish, usage. A body that is really a single stream chunk (its choice has a `delta`) is
- * read as one.
+ * A whole non-stream `chat.completion` body → events (a JSON reply to a streaming request is legal): reasoning
+ * (top-level `thought` array or `message.reasoning_content`), the full `message.content` as one text event (its
+ * `<think>` blocks as reasoning), each `message.tool_calls` entry with its full arguments, finish, usage. A body
+ * that is really a single stream chunk (its choice has a `delta`) is read as one.
  */
 export function readCompletionBody(body: unknown): ChatEvent[] {
   if (!isRecord(body)) return [];

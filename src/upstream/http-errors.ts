@@ -1,5 +1,5 @@
-// Upstream failures → GatewayError: status → code, both ASI error-body shapes and HTML pages
-// (asi1-wire.md §4), a sanitised client-safe message (never a key), Retry-After, and in-stream error chunks.
+// Upstream failures → GatewayError: status → code, both ASI error-body shapes (an error object; a bare message
+// on 401) and HTML pages, a sanitised client-safe message (never a key), Retry-After, and in-stream errors.
 // Pure: no I/O. The chat client decides what to retry.
 import { GatewayError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { SecretRedactor, type Secrets } from '../secrets.js';

@@ -1,0 +1,49 @@
+// The body of a 2xx answer that is one JSON document (a whole `chat.completion`, or a single stream chunk):
+// held until its end, bounded by MAX_JSON_BODY_BYTES, then read into ChatEvents or the error it carries.
+import { GatewayError } from '../errors.js';
+import type { SecretRedactor } from '../secrets.js';
+import { readCompletionBody } from './chunk-reader.js';
+import { readStreamError } from './http-errors.js';
+import type { ChatEvent } from './types.js';
+
+/** A whole answer is far smaller; a body past this is broken or hostile. */
+export const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+
+export class JsonBodyReader {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+
+  /**
+   * Holds a blank chunk seen while sniffing the content type. Not counted against MAX_JSON_BODY_BYTES: only the
+   * first-token timer bounds an endless blank prefix (a known gap, left as it was).
+   */
+  hold(chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  /** What is held so far: the blank prefix, handed on to the SSE reader when the body turns out to be SSE. */
+  held(): readonly Buffer[] {
+    return this.chunks;
+  }
+
+  /** Holds a body chunk; false (and the chunk dropped) once the body is over MAX_JSON_BODY_BYTES. */
+  push(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    if (this.bytes > MAX_JSON_BODY_BYTES) return false;
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  /** At the body's end: its events, or the failure (empty body, not JSON, an error document). */
+  read(secrets: SecretRedactor): ChatEvent[] | GatewayError {
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    if (text.trim() === '') return new GatewayError('GW_UPSTREAM_DROPPED', { cause: new Error('empty response body') });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      return new GatewayError('GW_UPSTREAM_PROTOCOL', { cause: err });
+    }
+    return readStreamError(json, undefined, secrets) ?? readCompletionBody(json);
+  }
+}

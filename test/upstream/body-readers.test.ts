@@ -1,0 +1,130 @@
+// The upstream attempt's three body readers on small inputs: the SSE stream reader (with a recording host),
+// the one-JSON-document reader and the error-page reader, each with its limit.
+import { describe, expect, it } from 'vitest';
+import { GatewayError, type ErrorCode } from '../../src/errors.js';
+import { SecretRedactor } from '../../src/secrets.js';
+import { createChunkReader } from '../../src/upstream/chunk-reader.js';
+import { ErrorBodyReader, MAX_ERROR_BODY_BYTES } from '../../src/upstream/error-body-reader.js';
+import { JsonBodyReader, MAX_JSON_BODY_BYTES } from '../../src/upstream/json-body-reader.js';
+import { SseStreamReader, type StreamHost } from '../../src/upstream/sse-stream-reader.js';
+import type { ChatEvent } from '../../src/upstream/types.js';
+
+const KEY = 'sk-test-0123456789abcdefghij';
+const secrets = new SecretRedactor([KEY]);
+const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+function streamReader() {
+  const calls = { alive: 0, done: 0, events: [] as ChatEvent[], failed: [] as (GatewayError | ErrorCode)[], debug: [] as object[] };
+  const host: StreamHost = {
+    alive: () => void (calls.alive += 1),
+    deliver: (events) => void calls.events.push(...events),
+    fail: (code) => void calls.failed.push(code),
+    failWith: (error) => void calls.failed.push(error),
+    streamDone: () => void (calls.done += 1),
+  };
+  const logger = { debug: (obj: object) => void calls.debug.push(obj), warn: () => {} };
+  return { reader: new SseStreamReader(host, createChunkReader(), secrets, logger), calls };
+}
+
+describe('SseStreamReader', () => {
+  it('turns split SSE bytes into events, counts malformed lines and sees [DONE] once', () => {
+    const { reader, calls } = streamReader();
+    const text = 'data: {"choices":[{"index":0,"delta":{"content":"Hé"}}]}\n\ndata: not json\n\n: ping\n\n' +
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\ndata: [DONE]\n\n';
+    const all = bytes(text);
+    for (let i = 0; i < all.length; i += 7) reader.push(all.subarray(i, i + 7));
+    reader.flush();
+    expect(calls.events).toEqual([{ type: 'text', text: 'Hé' }, { type: 'finish', reason: 'stop' }]);
+    expect(calls.alive).toBe(3); // every data event, the malformed one included; not the comment
+    expect(calls.done).toBe(1);
+    expect(reader.sawDone).toBe(true);
+    expect(calls.debug).toEqual([{ bytes: 8 }]); // the size only, never the payload
+    expect(reader.verdict(false)).toBe('done');
+  });
+
+  it('judges a stream that ended without [DONE]', () => {
+    const finished = streamReader();
+    finished.reader.push(bytes('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}')); // no blank line: flush() dispatches it
+    finished.reader.flush();
+    expect(finished.calls.events).toEqual([{ type: 'text', text: 'a' }]);
+    expect(finished.reader.verdict(false)).toBe('dropped');
+    expect(finished.reader.verdict(true)).toBe('done');
+
+    const garbage = streamReader();
+    garbage.reader.push(bytes('data: {oops\n\ndata: [DONE]\n\n'));
+    expect(garbage.reader.verdict(true)).toBe('malformed');
+  });
+
+  it('hands in-stream errors, redacted, to the host', () => {
+    const { reader, calls } = streamReader();
+    reader.push(bytes(`data: {"error":{"message":"bad key ${KEY}","code":401}}\n\n`));
+    reader.push(bytes('event: error\ndata: overloaded\n\n'));
+    const [first, second] = calls.failed as GatewayError[];
+    expect(first).toMatchObject({ code: 'GW_UPSTREAM_AUTH', status: 401 });
+    expect(first!.message).not.toContain(KEY);
+    expect(second).toMatchObject({ code: 'GW_UPSTREAM_UNAVAILABLE', status: 500 });
+    expect(calls.events).toEqual([]);
+  });
+
+  it('reports an over-long line as a protocol failure', () => {
+    const { reader, calls } = streamReader();
+    reader.push(bytes(`data: ${'x'.repeat(1024 * 1024 + 16)}`));
+    expect(calls.failed).toEqual(['GW_UPSTREAM_PROTOCOL']);
+  });
+});
+
+describe('JsonBodyReader', () => {
+  it('reads a whole chat.completion split across chunks', () => {
+    const json = new JsonBodyReader();
+    json.hold(bytes('\n  '));
+    const body = bytes('{"choices":[{"index":0,"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}');
+    expect(json.push(body.subarray(0, 10))).toBe(true);
+    expect(json.push(body.subarray(10))).toBe(true);
+    expect(json.held()).toHaveLength(3);
+    expect(json.read(secrets)).toEqual([
+      { type: 'text', text: 'Hello' },
+      { type: 'finish', reason: 'stop' },
+      { type: 'usage', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+    ]);
+  });
+
+  it('returns the failure for an empty body, a body that is not JSON, and an error document', () => {
+    const codeOf = (text: string) => {
+      const json = new JsonBodyReader();
+      json.push(bytes(text));
+      const read = json.read(secrets);
+      return read instanceof GatewayError ? read.code : read;
+    };
+    expect(codeOf(' \n')).toBe('GW_UPSTREAM_DROPPED');
+    expect(codeOf('{"choices":')).toBe('GW_UPSTREAM_PROTOCOL');
+    expect(codeOf('{"error":{"message":"busy","code":503}}')).toBe('GW_UPSTREAM_UNAVAILABLE');
+  });
+
+  it('refuses a body over MAX_JSON_BODY_BYTES', () => {
+    const json = new JsonBodyReader();
+    expect(json.push(Buffer.alloc(MAX_JSON_BODY_BYTES, 0x20))).toBe(true);
+    expect(json.push(bytes('{'))).toBe(false);
+  });
+});
+
+describe('ErrorBodyReader', () => {
+  it('maps the status, the message and Retry-After, with the key redacted', () => {
+    const reader = new ErrorBodyReader(429, { 'retry-after': '2' }, secrets);
+    expect(reader.push(bytes('{"error":{"message":"slow down, '))).toBe(false);
+    expect(reader.push(bytes(`${KEY}"}}`))).toBe(false);
+    const error = reader.error();
+    expect(error).toMatchObject({ code: 'GW_UPSTREAM_RATE_LIMITED', status: 429, retryAfterMs: 2000 });
+    expect(error.message).toContain('slow down');
+    expect(error.message).not.toContain(KEY);
+    expect(JSON.stringify(error.cause)).not.toContain(KEY);
+  });
+
+  it('says stop once MAX_ERROR_BODY_BYTES are held, and reads only that much', () => {
+    const reader = new ErrorBodyReader(502, {}, secrets);
+    expect(reader.push(Buffer.alloc(MAX_ERROR_BODY_BYTES - 1, 0x61))).toBe(false);
+    expect(reader.push(bytes('a<b>tail</b>'))).toBe(true);
+    const error = reader.error();
+    expect(error).toMatchObject({ code: 'GW_UPSTREAM_UNAVAILABLE', status: 502 });
+    expect(error.message).not.toContain('tail');
+  });
+});
