@@ -5,7 +5,7 @@ import type { ChatMessage } from '../upstream/types.js';
 
 /**
  * Appended to an assistant message the user cut off, so the next prompt can see the reply was interrupted
- * (LiveKit stores such a flag but never shows it to the model; voice-anchors.md §1 calls this a gap).
+ * (LiveKit stores such a flag but never shows it to the model, which then cannot tell the reply was cut short).
  */
 export const INTERRUPTED_MARKER = ' [interrupted by the user]';
 /** Appended to a reply an upstream failure cut short, so the model does not think it chose to stop there. */

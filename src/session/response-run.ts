@@ -1,33 +1,26 @@
-// The life of one assistant reply: created → streaming (⇄ tool steps) → done | interrupted | failed. It
-// forwards each text delta the moment it arrives, feeds speech, runs tool calls as soon as their arguments are
-// complete, and guarantees exactly one response.done. The session commits what historyMessages() returns.
+// The life of one assistant reply: its states (run-state.ts), the step loop against the upstream, each event
+// forwarded the moment it arrives, and exactly one response.done. Tool calls are in tool-step.ts; text, steps,
+// usage, timings and what history gets are in reply-record.ts. The session commits what historyMessages() returns.
 import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { GatewayObserver } from '../metrics.js';
-import type { ResponseStatus, ServerEventBody, Usage } from '../protocol.js';
-import { heardDisplayLength } from '../speech/heard.js';
+import type { ResponseStatus, ServerEventBody } from '../protocol.js';
 import type { SpeechSegment } from '../speech/segmenter.js';
-import { ToolCallAssembler, type AssembledCall, type ToolCallFragment } from '../tools/call-assembler.js';
-import type { ToolOutcome } from '../tools/registry.js';
-import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer, UpstreamToolSpec } from '../upstream/types.js';
-import { markReply } from './history.js';
+import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer } from '../upstream/types.js';
+import { ReplyRecord } from './reply-record.js';
+import { RunLifecycle, type ResponseState } from './run-state.js';
 import { SpeechTrack } from './speech-track.js';
+import { Filler, ToolStep, toolsFor, type ToolChoice, type ToolStepContext } from './tool-step.js';
 import type { SessionToolRunner } from './tool-runner.js';
 
-export type ResponseState = 'created' | 'streaming' | 'tool-wait' | 'done' | 'interrupted' | 'failed';
-
-/** Spoken when a tool runs this long before anything of the response was spoken (voice-anchors.md §6). */
-export const FILLER_DELAY_MS = 700;
-export const FILLER_TEXT = 'One moment.';
+export type { ResponseState } from './run-state.js';
+export { FILLER_DELAY_MS, FILLER_TEXT, type ToolChoice } from './tool-step.js';
 
 /**
  * The abort reason of a barge-in, created once: `abort()` without a reason builds a new DOMException and
  * captures its stack on every cancel. Same name and message as the default, so tools see an ordinary AbortError.
  */
 const INTERRUPTED = new DOMException('This operation was aborted', 'AbortError');
-
-/** Which tool the model must use, for the first step of a response; later steps are always `auto`. */
-export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
 export interface ResponseRunOptions {
   responseId: string;
@@ -56,57 +49,32 @@ export interface ResponseRunOptions {
   logger: Logger;
 }
 
-interface RunningCall {
-  call: AssembledCall;
-  outcome: Promise<ToolOutcome>;
-}
-
-/** A finished tool step: its text range in the response's display text, its calls and their outcomes. */
-interface ToolStep {
-  textStart: number;
-  textEnd: number;
-  calls: AssembledCall[];
-  outcomes: ToolOutcome[];
-}
-
 export class ResponseRun {
   readonly responseId: string;
   readonly turnId: string;
-  private stateValue: ResponseState = 'created';
-  private sentText = '';
-  private usage: Usage | undefined;
-  private firstTokenMs: number | null = null;
-  private firstSpeechMs: number | null = null;
-  private readonly startedAt = performance.now();
-  /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
-  private requestedAt: number | null = null;
+  private readonly lifecycle: RunLifecycle;
+  private readonly record: ReplyRecord;
   private readonly abort = new AbortController();
   private readonly track = new SpeechTrack((segment) => this.emitSpeech(segment));
-  private readonly steps: ToolStep[] = [];
-  private onToolFragment: (fragment: ToolCallFragment) => void = () => {};
-  private fillerTimer: NodeJS.Timeout | undefined;
-  /** Where the current step's text starts in sentText. */
-  private stepTextStart = 0;
-  /** Client calls that ended the response (clientCalls `end-response`); history has no tool message for them. */
-  private readonly deferred = new Set<string>();
+  private readonly filler = new Filler(this.track, () => this.isSettled);
+  /** The tool calls of the step being streamed. */
+  private step: ToolStep | null = null;
   private lastFinishReason: string | null = null;
-  /** THINK_TAGS=display: the text shown (sentText with the think blocks), which then differs from sentText. */
-  private readonly showThinking: boolean;
-  private shownText = '';
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
     this.turnId = options.turnId;
-    this.showThinking = options.thinkTags === 'display';
+    this.lifecycle = new RunLifecycle(options.responseId);
+    this.record = new ReplyRecord(options.thinkTags === 'display');
   }
 
   get state(): ResponseState {
-    return this.stateValue;
+    return this.lifecycle.state;
   }
 
   /** The ids of the client calls the response ended with (clientCalls `end-response`). */
   get deferredCallIds(): ReadonlySet<string> {
-    return this.deferred;
+    return this.record.deferred;
   }
 
   /** The upstream's last finish_reason (`stop`, `length`, `tool_calls`…), null before one arrived. */
@@ -115,14 +83,16 @@ export class ResponseRun {
   }
 
   get isSettled(): boolean {
-    return this.stateValue === 'done' || this.stateValue === 'interrupted' || this.stateValue === 'failed';
+    return this.lifecycle.isSettled;
   }
 
   /** Emits response.created and runs the steps. Never throws; every failure ends in response.done. */
   start(): void {
-    this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
-    this.stateValue = 'streaming';
+    // Counted before response.created goes out: a send that interrupts this run settles it at once.
     this.options.observer?.responseStarted();
+    this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
+    if (this.isSettled) return;
+    this.lifecycle.moveTo('streaming');
     this.options.logger.info('response started');
     this.runSteps().catch((err: unknown) => this.fail(err));
   }
@@ -134,84 +104,41 @@ export class ResponseRun {
    */
   interrupt(heardChars?: number): boolean {
     if (this.isSettled) return false;
-    this.stateValue = 'interrupted';
+    this.lifecycle.moveTo('interrupted');
     this.abort.abort(INTERRUPTED);
     this.track.cancel();
-    clearTimeout(this.fillerTimer);
-    const heardLength = heardChars === undefined ? this.sentText.length : this.heardLength(heardChars);
-    this.options.logger.debug({ heardChars, sentChars: this.sentText.length, heardLength }, 'response interrupted');
+    this.filler.clear();
+    const sentChars = this.record.text.length;
+    const heardLength = heardChars === undefined ? sentChars : this.heardLength(heardChars);
+    this.options.logger.debug({ heardChars, sentChars, heardLength }, 'response interrupted');
     this.settle('interrupted', heardLength);
     return true;
   }
 
   /** Maps heardChars of the speech text to a prefix length of the display text (never mid-word). */
   heardLength(heardChars: number): number {
-    return heardDisplayLength(this.track.segments, heardChars, this.sentText);
+    return this.record.heardLength(this.track.segments, heardChars);
   }
 
-  /**
-   * The messages this reply adds to history, given how much of it was heard: each finished tool step (its
-   * heard text, its calls, one tool message per call) and then the heard final text, marked if cut short.
-   */
+  /** The messages this reply adds to history, given how much of it was heard (see ReplyRecord). */
   historyMessages(heardLength: number, status: ResponseStatus): ChatMessage[] {
-    const messages = this.stepMessages(heardLength);
-    const finalStart = this.steps.at(-1)?.textEnd ?? 0;
-    const finalText = this.sentText.slice(finalStart, Math.max(finalStart, heardLength));
-    if (finalText.trim() !== '') {
-      messages.push({ role: 'assistant', content: markReply(finalText, status === 'completed' ? 'none' : status) });
-    }
-    return messages;
-  }
-
-  /** Each finished tool step as the upstream expects it: the assistant's tool_calls, then one tool message per call. */
-  private stepMessages(heardLength: number): ChatMessage[] {
-    const messages: ChatMessage[] = [];
-    for (const step of this.steps) {
-      const text = this.sentText.slice(step.textStart, Math.max(step.textStart, Math.min(step.textEnd, heardLength)));
-      messages.push({
-        role: 'assistant',
-        content: text.trim() === '' ? null : text,
-        tool_calls: step.calls.map((c) => ({
-          id: c.id,
-          type: 'function',
-          function: { name: c.name, arguments: c.args.ok && c.argumentsText.trim() !== '' ? c.argumentsText : '{}' },
-        })),
-      });
-      step.calls.forEach((call, i) => {
-        if (this.deferred.has(call.id)) return;
-        const outcome = step.outcomes[i];
-        const content = outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
-        messages.push({ role: 'tool', tool_call_id: call.id, content });
-      });
-    }
-    return messages;
+    return this.record.historyMessages(heardLength, status);
   }
 
   private async runSteps(): Promise<void> {
     const tools = this.options.tools.specs();
     const base = this.options.request;
-    for (let step = 0; ; step += 1) {
+    for (let index = 0; ; index += 1) {
       // Past the cap the model is asked for a final answer without tools (tools stay declared: history refers to them).
-      const toolsAllowed = step < this.options.maxToolSteps;
-      const textStart = this.sentText.length;
-      const assembler = new ToolCallAssembler();
-      const running: RunningCall[] = [];
-      let flushed = false;
-      this.onToolFragment = (fragment) => {
-        if (!toolsAllowed) return;
-        // Speak what the model said before the call ("Let me check…") at the first sign of a call, not when
-        // the call's arguments are complete or the tool has returned.
-        if (!flushed) this.track.flush();
-        flushed = true;
-        for (const call of assembler.add(fragment)) running.push(this.startCall(call, running.length === 0));
-      };
-      this.stepTextStart = textStart;
-      this.requestedAt ??= performance.now();
-      const offered = this.toolsFor(step, toolsAllowed, tools);
+      const toolsAllowed = index < this.options.maxToolSteps;
+      const textStart = this.record.beginStep();
+      const step = new ToolStep(this.stepContext(), toolsAllowed);
+      this.step = step;
+      const offered = toolsFor(index, toolsAllowed, tools, this.options.toolChoice);
       const outcome: ChatOutcome = await this.options.chat.stream(
         {
           ...base,
-          messages: [...base.messages, ...this.stepMessages(this.sentText.length)],
+          messages: [...base.messages, ...this.record.stepMessages(this.record.text.length)],
           ...(offered.tools.length > 0 ? offered : {}),
           signal: this.abort.signal,
           logger: this.options.logger,
@@ -221,59 +148,34 @@ export class ResponseRun {
       if (this.isSettled) return;
       if (outcome.aborted) throw new GatewayError('GW_INTERNAL', { message: 'The response was aborted.' });
       this.lastFinishReason = outcome.finishReason;
-      this.addUsage(outcome.usage);
-      if (toolsAllowed) for (const call of assembler.finish()) running.push(this.startCall(call, running.length === 0));
+      this.record.addUsage(outcome.usage);
+      const running = step.finish();
+      // Announcing a call may have interrupted the run (a send that drops a slow consumer).
+      if (this.isSettled) return;
       // finish_reason "tool_calls" with no calls (a recorded asi1 quirk) is simply the end of the answer.
       if (running.length === 0) return this.complete(outcome);
-      this.stateValue = 'tool-wait';
-      // Calls start in completion order; history lists them in the model's own (index) order.
-      running.sort((a, b) => a.call.index - b.call.index);
+      this.lifecycle.moveTo('tool-wait');
       const outcomes = await Promise.all(running.map((r) => r.outcome));
-      clearTimeout(this.fillerTimer);
+      this.filler.clear();
       if (this.isSettled) return;
-      this.stateValue = 'streaming';
-      this.steps.push({ textStart, textEnd: this.sentText.length, calls: running.map((r) => r.call), outcomes });
-      if (running.some((r) => this.deferred.has(r.call.id))) return this.complete(outcome);
+      this.lifecycle.moveTo('streaming');
+      this.record.addStep({ textStart, textEnd: this.record.text.length, calls: running.map((r) => r.call), outcomes });
+      if (running.some((r) => this.record.deferred.has(r.call.id))) return this.complete(outcome);
     }
   }
 
-  /** The tools and tool_choice of one step: toolChoice applies to the first step only, so tool steps can end. */
-  private toolsFor(step: number, toolsAllowed: boolean, all: UpstreamToolSpec[]): { tools: UpstreamToolSpec[]; toolChoice: 'auto' | 'none' | 'required' } {
-    const choice = this.options.toolChoice ?? 'auto';
-    if (!toolsAllowed || choice === 'none') return { tools: all, toolChoice: 'none' };
-    if (step > 0 || choice === 'auto') return { tools: all, toolChoice: 'auto' };
-    if (choice === 'required') return { tools: all, toolChoice: 'required' };
-    const named = all.filter((t) => t.function.name === choice.name);
-    return named.length > 0 ? { tools: named, toolChoice: 'required' } : { tools: all, toolChoice: 'auto' };
-  }
-
-  private startCall(call: AssembledCall, firstOfStep: boolean): RunningCall {
-    if (firstOfStep) this.track.flush();
-    const runsOn = this.options.tools.runsOn(call.name);
-    const deferred = runsOn === 'client' && this.options.clientCalls === 'end-response';
-    this.options.emit({
-      type: 'response.tool_call',
+  private stepContext(): ToolStepContext {
+    return {
       responseId: this.responseId,
-      callId: call.id,
-      name: call.name,
-      arguments: call.argumentsText,
-      runsOn: runsOn === 'client' ? 'client' : 'server',
-    });
-    this.options.logger.info({ callId: call.id, tool: call.name, runsOn }, 'tool call');
-    if (deferred) {
-      this.deferred.add(call.id);
-      return { call, outcome: Promise.resolve<ToolOutcome>({ ok: true, output: '' }) };
-    }
-    if (firstOfStep && !this.track.hasSpoken) {
-      clearTimeout(this.fillerTimer);
-      this.fillerTimer = setTimeout(() => {
-        if (!this.isSettled && !this.track.hasSpoken) this.track.aside(FILLER_TEXT);
-      }, FILLER_DELAY_MS);
-    }
-    const outcome = call.args.ok
-      ? this.options.tools.run(call.id, call.name, call.args.value, this.abort.signal)
-      : Promise.resolve<ToolOutcome>({ ok: false, error: call.args.error });
-    return { call, outcome };
+      tools: this.options.tools,
+      endOnClientCall: this.options.clientCalls === 'end-response',
+      track: this.track,
+      signal: this.abort.signal,
+      deferred: this.record.deferred,
+      filler: this.filler,
+      emit: this.options.emit,
+      logger: this.options.logger,
+    };
   }
 
   private onChatEvent(event: ChatEvent): void {
@@ -282,25 +184,21 @@ export class ResponseRun {
     switch (event.type) {
       case 'text': {
         if (event.text === '') return;
-        if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
-        // Steps are one reply: "Let me check." + "It is 84." must not run together as "check.It".
-        const text = this.sentText.length === this.stepTextStart && this.stepTextStart > 0 && /\S$/.test(this.sentText) && /^\S/.test(event.text) ? ` ${event.text}` : event.text;
-        this.sentText += text;
-        if (this.showThinking) this.shownText += text;
+        const text = this.record.appendText(event.text);
         this.options.emit({ type: 'response.delta', responseId: this.responseId, text });
         this.track.push(text);
         return;
       }
       case 'tool_call':
-        return this.onToolFragment(event);
+        return this.step?.add(event);
       case 'finish':
         // The answer is over: speak the last sentence now rather than when the HTTP body closes.
         if (event.reason !== 'tool_calls') this.track.flush();
         return;
       case 'reasoning':
         // Reasoning is never reply text and never spoken; think blocks from `content` may be shown (THINK_TAGS).
-        if (this.showThinking && event.raw !== undefined && event.raw !== '') {
-          this.shownText += event.raw;
+        if (this.options.thinkTags === 'display' && event.raw !== undefined && event.raw !== '') {
+          this.record.appendShownReasoning(event.raw);
           this.options.emit({ type: 'response.delta', responseId: this.responseId, text: event.raw });
         }
         return;
@@ -311,25 +209,17 @@ export class ResponseRun {
   }
 
   private emitSpeech(segment: SpeechSegment): void {
-    if (this.firstSpeechMs === null) this.firstSpeechMs = performance.now() - this.startedAt;
+    this.record.speechStarted();
     this.options.emit({ type: 'response.speech', responseId: this.responseId, index: segment.index, text: segment.text });
-  }
-
-  private addUsage(usage: ChatOutcome['usage']): void {
-    if (usage === null) return;
-    const sum = this.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-    this.usage = {
-      promptTokens: sum.promptTokens + usage.promptTokens,
-      completionTokens: sum.completionTokens + usage.completionTokens,
-      totalTokens: sum.totalTokens + usage.totalTokens,
-    };
   }
 
   private complete(outcome: ChatOutcome): void {
     this.track.finish();
-    this.stateValue = 'done';
+    // Speaking the last sentence may have interrupted the run (a send that drops a slow consumer).
+    if (this.isSettled) return;
+    this.lifecycle.moveTo('done');
     this.options.logger.debug({ finishReason: outcome.finishReason, attempts: outcome.attempts }, 'upstream finished');
-    this.settle('completed', this.sentText.length);
+    this.settle('completed', this.record.text.length);
   }
 
   private fail(err: unknown): void {
@@ -337,33 +227,31 @@ export class ResponseRun {
     const error = toGatewayError(err);
     // Speak what was already shown, so the spoken and displayed text agree up to the failure.
     this.track.finish();
-    clearTimeout(this.fillerTimer);
+    if (this.isSettled) return; // that speech may have interrupted the run, as in complete()
+    this.filler.clear();
     this.abort.abort(); // running tools stop too
-    this.stateValue = 'failed';
+    this.lifecycle.moveTo('failed');
     this.options.logger.debug({ err: error.cause ?? error }, 'response failed');
-    this.settle('failed', this.sentText.length, error);
+    this.settle('failed', this.record.text.length, error);
   }
 
   private settle(status: ResponseStatus, heardLength: number, error?: GatewayError): void {
-    const timings = {
-      firstTokenMs: round(this.firstTokenMs),
-      firstSpeechMs: round(this.firstSpeechMs),
-      totalMs: round(performance.now() - this.startedAt) ?? 0,
-    };
-    const usage = status === 'completed' ? this.usage : undefined;
+    const timings = this.record.timings();
+    const usage = status === 'completed' ? this.record.usage : undefined;
     this.options.emit({
       type: 'response.done',
       responseId: this.responseId,
       status,
-      text: this.showThinking ? this.shownText : this.sentText,
+      text: this.record.displayText,
       ...(usage ? { usage } : {}),
       timings,
       ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
     });
     // One structured line per response: its outcome, timings and usage (never its text).
-    const log = status === 'failed' ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.info.bind(this.options.logger);
-    log({ status, timings, usage, toolSteps: this.steps.length, chars: this.sentText.length, errorCode: error?.code }, 'response done');
-    const addedMs = this.firstTokenMs !== null && this.requestedAt !== null ? round(this.requestedAt - this.startedAt) ?? undefined : undefined;
+    const logger = this.options.logger;
+    const log = status === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
+    log({ status, timings, usage, toolSteps: this.record.stepCount, chars: this.record.text.length, errorCode: error?.code }, 'response done');
+    const addedMs = this.record.addedMs();
     this.options.observer?.responseSettled({
       status,
       timings,
@@ -373,8 +261,4 @@ export class ResponseRun {
     });
     this.options.onSettled(this, status, heardLength);
   }
-}
-
-function round(ms: number | null): number | null {
-  return ms === null ? null : Math.round(ms * 10) / 10;
 }

@@ -1,32 +1,33 @@
-// One voice session (one connection): settings, history and at most one active response.
-// Push-based: handle(event) in, send(event) out, so it is tested without sockets. Never imports fastify/ws/undici.
-// Transports with separate items and responses (Realtime) use addItem/createResponse/truncateItem/deleteItem.
+// One voice session (one connection): client events in, server events out, settings, history, and the native
+// turn flow (a new turn interrupts and commits the active reply; response.cancel). Push-based, never imports ws/fastify.
+// Not here: the run (response-run.ts), its slot (response-slot.ts), what history keeps of a reply (turn-replies.ts), Realtime items (item-responses.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
+import type { GatewayObserver } from '../metrics.js';
 import {
-  type ClientTool,
-  MODELS,
   PROTOCOL_MINOR,
   PROTOCOL_VERSION,
-  type SessionEvent,
-  type ModelName,
   type ResponseCancelEvent,
-  type ResponseStatus,
   type ServerEventBody,
+  type SessionEvent,
   type SessionSettings,
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
-import type { GatewayObserver } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatMessage, ChatStreamer } from '../upstream/types.js';
-import { ConversationHistory, itemizeReply, pairToolMessages } from './history.js';
-import { ResponseRun, type ToolChoice } from './response-run.js';
+import { ConversationHistory } from './history.js';
+import { itemResponseSpec, type ConversationItems, type CreateResponseResult, type ResponseRequest } from './item-responses.js';
+import type { ResponseRun } from './response-run.js';
+import { ResponseSlot, type LaunchSpec } from './response-slot.js';
+import { applySettingsUpdate, checkTurnText, defaultSettings, type SettingsUpdate } from './session-settings.js';
 import type { SessionSnapshot } from './snapshot.js';
-import { validateClientTools } from './tool-declarations.js';
 import { SessionToolRunner } from './tool-runner.js';
+import { TurnReplies } from './turn-replies.js';
+
+export type { ConversationItems, CreateResponseResult, ResponseHandle, ResponseRequest } from './item-responses.js';
 
 export interface SessionOptions {
   config: Readonly<Config>;
@@ -49,45 +50,14 @@ export interface SessionOptions {
   onStateChange?: () => void;
 }
 
-/** A response requested apart from the items it answers (Realtime). Every field overrides the session for it only. */
-export interface ResponseRequest {
-  instructions?: string;
-  tools?: ClientTool[];
-  toolChoice?: ToolChoice;
-  maxOutputTokens?: number;
-  temperature?: number;
-  /** False: an out-of-band response, never written to history. Default true. */
-  commit?: boolean;
-  /** The ids the reply gets as history items: its text, and each client tool call it ends with. */
-  itemIds: { message: string; call: (callId: string) => string };
-}
-
-/** The item operations of the history that transports may use. */
-export type ConversationItems = Pick<ConversationHistory, 'itemMessages' | 'hasToolCall' | 'truncateItem' | 'deleteItem'>;
-
-/** What a caller may see of a running response. */
-export type ResponseHandle = Pick<ResponseRun, 'responseId' | 'finishReason'>;
-
-export type CreateResponseResult = { ok: true; response: ResponseHandle } | { ok: false; reason: 'active_response' };
-
-/** The last completed reply, kept so a client still speaking it can later say how much was heard. */
-interface LastReply {
-  run: ResponseRun;
-  /** How many history messages it committed, so they can be rewritten. */
-  committedMessages: number;
-  committedLength: number;
-}
-
 export class Session {
   readonly id: string;
   private readonly settings: SessionSettings;
   private readonly history = new ConversationHistory();
-  private active: ResponseRun | null = null;
-  private lastReply: LastReply | null = null;
-  private responseCounter = 0;
+  private readonly slot: ResponseSlot;
+  private readonly replies: TurnReplies;
   private closed = false;
   private draining = false;
-  private idleWaiters: (() => void)[] = [];
   private readonly options: SessionOptions;
   private readonly log: Logger;
   private readonly toolRunner: SessionToolRunner;
@@ -96,25 +66,31 @@ export class Session {
     this.options = options;
     this.id = options.sessionId ?? `sess_${randomUUID()}`;
     this.log = options.logger.child({ sessionId: this.id });
-    const { config } = options;
+    const { config, restore } = options;
     this.toolRunner = new SessionToolRunner(options.tools, () => this.settings.tools, config.clientToolTimeoutMs, this.id);
-    this.settings = {
-      model: config.model,
-      instructions: config.systemPrompt,
-      temperature: null,
-      maxOutputTokens: config.maxOutputTokens,
-      tools: [],
-    };
-    if (options.restore !== undefined) {
-      Object.assign(this.settings, options.restore.settings, { tools: [...options.restore.settings.tools] });
-      this.history.importTurns(options.restore.turns);
-      this.responseCounter = options.restore.responseCounter;
+    this.settings = defaultSettings(config);
+    this.replies = new TurnReplies(this.history, () => this.options.onStateChange?.(), this.log);
+    if (restore !== undefined) {
+      Object.assign(this.settings, restore.settings, { tools: [...restore.settings.tools] });
+      this.history.importTurns(restore.turns);
     }
+    this.slot = new ResponseSlot(
+      {
+        sessionId: this.id,
+        chat: options.chat,
+        config,
+        ...(options.observer ? { observer: options.observer } : {}),
+        emit: (body) => this.emit(body),
+        onSettled: () => this.options.onStateChange?.(),
+        logger: this.log,
+      },
+      restore?.responseCounter ?? 0,
+    );
   }
 
   /** What moves with the session to another instance (see snapshot.ts). */
   snapshot(): SessionSnapshot {
-    return { v: 1, settings: this.currentSettings, turns: this.history.exportTurns(), responseCounter: this.responseCounter };
+    return { v: 1, settings: this.currentSettings, turns: this.history.exportTurns(), responseCounter: this.slot.responseCounter };
   }
 
   /** Sends session.ready; call once, before handling events. */
@@ -135,15 +111,15 @@ export class Session {
 
   /** True until the first turn: such a session holds nothing a user said. */
   get isPristine(): boolean {
-    return this.history.turnCount === 0 && this.active === null;
+    return this.history.turnCount === 0 && this.slot.active === null;
   }
 
   get hasActiveResponse(): boolean {
-    return this.active !== null;
+    return this.slot.active !== null;
   }
 
   get activeResponseId(): string | null {
-    return this.active?.responseId ?? null;
+    return this.slot.active?.responseId ?? null;
   }
 
   /** A copy of the effective settings. */
@@ -152,8 +128,8 @@ export class Session {
   }
 
   /** Applies a settings update without announcing it (the caller answers in its own protocol). Throws GatewayError. */
-  configure(update: Omit<SessionUpdateEvent, 'type' | 'eventId'>): SessionSettings {
-    this.applySettings({ type: 'session.update', ...update });
+  configure(update: SettingsUpdate): SessionSettings {
+    applySettingsUpdate(this.settings, update, this.options.config.systemPrompt, this.options.tools.names);
     return this.currentSettings;
   }
 
@@ -162,7 +138,7 @@ export class Session {
    * text obey the turn limits; throws GatewayError. Items added while a response runs come after its reply.
    */
   addItem(message: ChatMessage, itemId: string): void {
-    const entry = message.role === 'user' || message.role === 'system' ? { ...message, content: this.checkTurnText(message.content) } : message;
+    const entry = message.role === 'user' || message.role === 'system' ? { ...message, content: checkTurnText(message.content, this.options.config.maxTurnChars) } : message;
     this.history.addItems([{ message: entry, itemId }]);
   }
 
@@ -178,30 +154,10 @@ export class Session {
    */
   createResponse(request: ResponseRequest): CreateResponseResult {
     if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
-    if (this.active !== null) return { ok: false, reason: 'active_response' };
-    const clientTools = request.tools === undefined ? null : validateClientTools(request.tools, this.options.tools.names);
-    const runner = clientTools === null ? this.toolRunner : new SessionToolRunner(this.options.tools, () => clientTools, this.options.config.clientToolTimeoutMs, this.id);
-    const choice = request.toolChoice;
-    if (typeof choice === 'object' && !runner.specs().some((t) => t.function.name === choice.name)) {
-      throw new GatewayError('GW_INVALID_TOOLS', { message: `tool_choice names "${choice.name}", which is not a declared tool.` });
-    }
-    const anchor = this.history.anchor();
-    const instructions = request.instructions !== undefined && request.instructions.trim() !== '' ? request.instructions : this.settings.instructions;
-    const run = this.launch({
-      messages: pairToolMessages(this.history.toMessages(instructions, this.options.config.historyTokenBudget)),
-      maxTokens: request.maxOutputTokens ?? this.settings.maxOutputTokens,
-      temperature: request.temperature ?? this.settings.temperature,
-      tools: runner,
-      ...(choice === undefined ? {} : { toolChoice: choice }),
-      clientCalls: 'end-response',
-      commit: (settled, status, heardLength) => {
-        if (request.commit === false) return;
-        const calls = settled.deferredCallIds;
-        const entries = itemizeReply(settled.historyMessages(heardLength, status), request.itemIds.message, (id) => (calls.has(id) ? request.itemIds.call(id) : undefined));
-        this.history.insertItems(anchor, entries);
-      },
-    });
-    return { ok: true, response: run };
+    if (this.slot.active !== null) return { ok: false, reason: 'active_response' };
+    const { config, tools: registry } = this.options;
+    const spec = itemResponseSpec(request, { history: this.history, settings: this.settings, registry, sessionTools: this.toolRunner, config, sessionId: this.id });
+    return { ok: true, response: this.launch(spec) };
   }
 
   /** Handles one validated client event. Never throws: problems become `error` events. */
@@ -230,7 +186,7 @@ export class Session {
   turnProblem(event: TurnEvent): GatewayError | null {
     if (this.draining) return new GatewayError('GW_SHUTTING_DOWN');
     try {
-      this.checkTurnText(event.text);
+      checkTurnText(event.text, this.options.config.maxTurnChars);
       return null;
     } catch (err) {
       return err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err });
@@ -263,21 +219,20 @@ export class Session {
 
   /** Resolves once no response is active. */
   whenIdle(): Promise<void> {
-    if (this.active === null) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.slot.whenIdle();
   }
 
   /** Interrupts the active response (it still gets its response.done), then stops all output. Idempotent. */
   close(): void {
     if (this.closed) return;
-    this.active?.interrupt();
+    this.slot.active?.interrupt();
     this.closed = true;
     this.log.info({ turns: this.history.turnCount }, 'session closed');
   }
 
   /** Interrupts the active response, if any; used by drain and by the transport on socket loss. */
   interruptActive(): void {
-    this.active?.interrupt();
+    this.slot.active?.interrupt();
   }
 
   private emit(body: ServerEventBody): void {
@@ -286,107 +241,45 @@ export class Session {
   }
 
   private updateSettings(event: SessionUpdateEvent): void {
-    this.applySettings(event);
+    applySettingsUpdate(this.settings, event, this.options.config.systemPrompt, this.options.tools.names);
     this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
     this.options.onStateChange?.();
   }
 
-  private applySettings(event: SessionUpdateEvent): void {
-    if (event.model !== undefined && !isModel(event.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
-    const tools = event.tools === undefined ? undefined : validateClientTools(event.tools, this.options.tools.names);
-    if (event.model !== undefined) this.settings.model = event.model as ModelName;
-    if (event.instructions !== undefined) {
-      this.settings.instructions = event.instructions.trim() === '' ? this.options.config.systemPrompt : event.instructions;
-    }
-    if (event.temperature !== undefined) this.settings.temperature = event.temperature;
-    if (event.maxOutputTokens !== undefined) this.settings.maxOutputTokens = event.maxOutputTokens;
-    if (tools !== undefined) this.settings.tools = tools;
-  }
-
-  /** The trimmed text of a turn (or user/system item); throws when it is empty or too long. */
-  private checkTurnText(raw: string): string {
-    const text = raw.trim();
-    if (text === '') throw new GatewayError('GW_EMPTY_TURN');
-    if (text.length > this.options.config.maxTurnChars) {
-      throw new GatewayError('GW_TEXT_TOO_LONG', {
-        message: `The turn text is ${text.length} characters; the limit is ${this.options.config.maxTurnChars}.`,
-      });
-    }
-    return text;
-  }
-
   private startTurn(event: TurnEvent): void {
     if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
-    const text = this.checkTurnText(event.text);
+    const text = checkTurnText(event.text, this.options.config.maxTurnChars);
     // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
     // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
-    this.active?.interrupt();
+    this.slot.active?.interrupt();
     this.history.addUser(text);
     this.options.onStateChange?.();
     this.launch({
       ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
+      model: this.settings.model,
       messages: this.history.toMessages(this.settings.instructions, this.options.config.historyTokenBudget),
       maxTokens: this.settings.maxOutputTokens,
       temperature: this.settings.temperature,
       tools: this.toolRunner,
-      commit: (run, status, heardLength) => this.commit(run, status, heardLength),
+      commit: (run, status, heardLength) => this.replies.commit(run, status, heardLength),
     });
   }
 
-  /** Creates, registers and starts a response; `commit` writes its reply to history when it settles. */
-  private launch(spec: {
-    turnId?: string;
-    messages: ChatMessage[];
-    maxTokens: number;
-    temperature: number | null;
-    tools: SessionToolRunner;
-    toolChoice?: ToolChoice;
-    clientCalls?: 'wait' | 'end-response';
-    commit: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
-  }): ResponseRun {
-    this.responseCounter += 1;
-    const responseId = `resp_${this.responseCounter}_${randomUUID().slice(0, 8)}`;
-    const run = new ResponseRun({
-      responseId,
-      turnId: spec.turnId ?? `turn_${this.responseCounter}`,
-      chat: this.options.chat,
-      request: {
-        model: this.settings.model,
-        messages: spec.messages,
-        maxTokens: spec.maxTokens,
-        ...(spec.temperature === null ? {} : { temperature: spec.temperature }),
-        sessionId: this.id,
-      },
-      tools: spec.tools,
-      maxToolSteps: this.options.config.maxToolSteps,
-      thinkTags: this.options.config.thinkTags,
-      ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),
-      ...(spec.clientCalls === undefined ? {} : { clientCalls: spec.clientCalls }),
-      ...(this.options.observer ? { observer: this.options.observer } : {}),
-      emit: (body) => this.emit(body),
-      onSettled: (settledRun, status, heardLength) => {
-        spec.commit(settledRun, status, heardLength);
-        this.settled(settledRun);
-        this.options.onStateChange?.();
-      },
-      logger: this.log.child({ responseId }),
-    });
-    this.active = run;
-    this.lastReply = null;
-    run.start();
-    return run;
+  /** Starts a response in the slot; a reply still being spoken is no longer the last one once another starts. */
+  private launch(spec: LaunchSpec): ResponseRun {
+    this.replies.forget();
+    return this.slot.launch(spec);
   }
 
   private cancel(event: ResponseCancelEvent): void {
-    const active = this.active;
+    const active = this.slot.active;
     if (active !== null && (event.responseId === undefined || event.responseId === active.responseId)) {
       active.interrupt(event.heardChars);
       return;
     }
     // The reply finished streaming but the client was still speaking it: keep only what was heard.
-    const last = this.lastReply;
-    if (last !== null && event.responseId === last.run.responseId) {
-      if (event.heardChars !== undefined) this.truncateLastReply(last, event.heardChars);
+    if (this.replies.isLast(event.responseId)) {
+      if (event.heardChars !== undefined) this.replies.truncateLast(event.heardChars);
       return;
     }
     if (active !== null) {
@@ -394,37 +287,4 @@ export class Session {
     }
     throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
   }
-
-  /** Commits a settled reply to history: what was heard, marked when cut short, or nothing at all. */
-  private commit(run: ResponseRun, status: ResponseStatus, heardLength: number): void {
-    const messages = run.historyMessages(heardLength, status);
-    for (const message of messages) this.history.addToCurrentTurn(message);
-    if (status === 'completed' && heardLength > 0) {
-      this.lastReply = { run, committedMessages: messages.length, committedLength: heardLength };
-    }
-  }
-
-  /** The run is over: the session is idle again (unless a newer run already took its place). */
-  private settled(run: ResponseRun): void {
-    if (this.active === run) {
-      this.active = null;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
-  }
-
-  private truncateLastReply(last: LastReply, heardChars: number): void {
-    const heardLength = last.run.heardLength(heardChars);
-    if (heardLength >= last.committedLength) return;
-    const messages = last.run.historyMessages(heardLength, 'interrupted');
-    this.history.replaceTail(last.committedMessages, messages);
-    this.lastReply = null;
-    this.options.onStateChange?.();
-    this.log.info({ responseId: last.run.responseId, heardChars, heardLength }, 'completed reply truncated to what was heard');
-  }
-}
-
-function isModel(value: string): value is ModelName {
-  return (MODELS as readonly string[]).includes(value);
 }

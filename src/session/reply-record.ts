@@ -1,0 +1,150 @@
+// The bookkeeping of one reply: its text (sent and shown), finished tool steps, usage and timings, and what it
+// adds to history given how much was heard. Pure state: it sends nothing and never calls the upstream or tools.
+import type { ResponseStatus, ResponseTimings, Usage } from '../protocol.js';
+import { heardDisplayLength } from '../speech/heard.js';
+import type { SpeechSegment } from '../speech/segmenter.js';
+import type { AssembledCall } from '../tools/call-assembler.js';
+import type { ToolOutcome } from '../tools/registry.js';
+import type { ChatMessage, ChatUsage } from '../upstream/types.js';
+import { markReply } from './history.js';
+
+/** A finished tool step: its text range in the reply's text, its calls and their outcomes (index order). */
+export interface FinishedStep {
+  textStart: number;
+  textEnd: number;
+  calls: AssembledCall[];
+  outcomes: ToolOutcome[];
+}
+
+export class ReplyRecord {
+  private sent = '';
+  /** THINK_TAGS=display: the text shown (the sent text with the think blocks), which then differs from it. */
+  private shown = '';
+  private stepStart = 0;
+  private readonly steps: FinishedStep[] = [];
+  /** Client calls that ended the response (clientCalls `end-response`); history has no tool message for them. */
+  readonly deferred = new Set<string>();
+  private usageSum: Usage | undefined;
+  private readonly startedAt = performance.now();
+  private firstTokenMs: number | null = null;
+  private firstSpeechMs: number | null = null;
+  /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
+  private requestedAt: number | null = null;
+
+  constructor(private readonly showThinking: boolean) {}
+
+  /** The reply text as sent in response.delta (think blocks aside): what speech and history are cut from. */
+  get text(): string {
+    return this.sent;
+  }
+
+  /** The text of response.done: the sent text, or with THINK_TAGS=display the shown one. */
+  get displayText(): string {
+    return this.showThinking ? this.shown : this.sent;
+  }
+
+  get usage(): Usage | undefined {
+    return this.usageSum;
+  }
+
+  get stepCount(): number {
+    return this.steps.length;
+  }
+
+  /** A step's request goes out: its text starts here. Returns that start. */
+  beginStep(): number {
+    this.stepStart = this.sent.length;
+    this.requestedAt ??= performance.now();
+    return this.stepStart;
+  }
+
+  /** Appends reply text and returns it as it is to be sent: steps are one reply, joined by a space where needed. */
+  appendText(delta: string): string {
+    if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
+    // "Let me check." + "It is 84." must not run together as "check.It".
+    const joined = this.sent.length === this.stepStart && this.stepStart > 0 && /\S$/.test(this.sent) && /^\S/.test(delta);
+    const text = joined ? ` ${delta}` : delta;
+    this.sent += text;
+    if (this.showThinking) this.shown += text;
+    return text;
+  }
+
+  /** Think-tag reasoning shown with THINK_TAGS=display: part of the shown text only. */
+  appendShownReasoning(raw: string): void {
+    this.shown += raw;
+  }
+
+  speechStarted(): void {
+    if (this.firstSpeechMs === null) this.firstSpeechMs = performance.now() - this.startedAt;
+  }
+
+  addUsage(usage: ChatUsage | null): void {
+    if (usage === null) return;
+    const sum = this.usageSum ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    this.usageSum = {
+      promptTokens: sum.promptTokens + usage.promptTokens,
+      completionTokens: sum.completionTokens + usage.completionTokens,
+      totalTokens: sum.totalTokens + usage.totalTokens,
+    };
+  }
+
+  addStep(step: FinishedStep): void {
+    this.steps.push(step);
+  }
+
+  timings(): ResponseTimings {
+    return { firstTokenMs: round(this.firstTokenMs), firstSpeechMs: round(this.firstSpeechMs), totalMs: round(performance.now() - this.startedAt) ?? 0 };
+  }
+
+  /** The gateway's time before its first upstream request, once a token arrived (the metric's addedMs). */
+  addedMs(): number | undefined {
+    return this.firstTokenMs !== null && this.requestedAt !== null ? (round(this.requestedAt - this.startedAt) ?? undefined) : undefined;
+  }
+
+  /** Maps heardChars of the speech text to a prefix length of the reply text (never mid-word). */
+  heardLength(segments: readonly SpeechSegment[], heardChars: number): number {
+    return heardDisplayLength(segments, heardChars, this.sent);
+  }
+
+  /**
+   * The messages this reply adds to history, given how much of it was heard: each finished tool step (its
+   * heard text, its calls, one tool message per call) and then the heard final text, marked if cut short.
+   */
+  historyMessages(heardLength: number, status: ResponseStatus): ChatMessage[] {
+    const messages = this.stepMessages(heardLength);
+    const finalStart = this.steps.at(-1)?.textEnd ?? 0;
+    const finalText = this.sent.slice(finalStart, Math.max(finalStart, heardLength));
+    if (finalText.trim() !== '') {
+      messages.push({ role: 'assistant', content: markReply(finalText, status === 'completed' ? 'none' : status) });
+    }
+    return messages;
+  }
+
+  /** Each finished tool step as the upstream expects it: the assistant's tool_calls, then one tool message per call. */
+  stepMessages(heardLength: number): ChatMessage[] {
+    const messages: ChatMessage[] = [];
+    for (const step of this.steps) {
+      const text = this.sent.slice(step.textStart, Math.max(step.textStart, Math.min(step.textEnd, heardLength)));
+      messages.push({
+        role: 'assistant',
+        content: text.trim() === '' ? null : text,
+        tool_calls: step.calls.map((c) => ({
+          id: c.id,
+          type: 'function',
+          function: { name: c.name, arguments: c.args.ok && c.argumentsText.trim() !== '' ? c.argumentsText : '{}' },
+        })),
+      });
+      step.calls.forEach((call, i) => {
+        if (this.deferred.has(call.id)) return;
+        const outcome = step.outcomes[i];
+        const content = outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
+        messages.push({ role: 'tool', tool_call_id: call.id, content });
+      });
+    }
+    return messages;
+  }
+}
+
+function round(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,58 @@
+// What history keeps of native turns' replies: the heard part of each settled reply (marked when cut short, none
+// when nothing was heard), and a completed reply rewritten later to what the client heard of it while speaking it.
+// It does not start or interrupt responses, nor read client events: the session decides when to call it.
+import type { Logger } from 'pino';
+import type { ResponseStatus } from '../protocol.js';
+import type { ConversationHistory } from './history.js';
+import type { ResponseRun } from './response-run.js';
+
+/** The last completed reply, kept so a client still speaking it can later say how much was heard. */
+interface LastReply {
+  run: ResponseRun;
+  /** How many history messages it committed, so they can be rewritten. */
+  committedMessages: number;
+  committedLength: number;
+}
+
+export class TurnReplies {
+  private last: LastReply | null = null;
+
+  constructor(
+    private readonly history: ConversationHistory,
+    /** Called after a committed reply was rewritten (what a snapshot holds changed). */
+    private readonly onRewrite: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  /** Commits a settled reply to the current turn: what was heard, marked when cut short, or nothing at all. */
+  commit(run: ResponseRun, status: ResponseStatus, heardLength: number): void {
+    const messages = run.historyMessages(heardLength, status);
+    for (const message of messages) this.history.addToCurrentTurn(message);
+    if (status === 'completed' && heardLength > 0) {
+      this.last = { run, committedMessages: messages.length, committedLength: heardLength };
+    }
+  }
+
+  /** Another response started: the last reply is no longer the tail of history. */
+  forget(): void {
+    this.last = null;
+  }
+
+  /** True when `responseId` names the last completed reply, which the client may still be speaking. */
+  isLast(responseId: string | undefined): boolean {
+    return this.last !== null && responseId === this.last.run.responseId;
+  }
+
+  /** Keeps only what was heard of the last completed reply, marked as interrupted; nothing when all of it was heard. */
+  truncateLast(heardChars: number): void {
+    const last = this.last;
+    if (last === null) return;
+    const heardLength = last.run.heardLength(heardChars);
+    if (heardLength >= last.committedLength) return;
+    const messages = last.run.historyMessages(heardLength, 'interrupted');
+    this.history.replaceTail(last.committedMessages, messages);
+    this.last = null;
+    this.onRewrite();
+    this.log.info({ responseId: last.run.responseId, heardChars, heardLength }, 'completed reply truncated to what was heard');
+  }
+}
