@@ -7,7 +7,7 @@ export default defineConfig({
     include: [
       'test/session/**/*.test.ts',
       'test/upstream/**/*.test.ts',
-      'test/transports/**/*.test.ts',
+      'test/transports/rate-limiter.test.ts',
       'test/speech-*.test.ts',
       'test/upstream-sse.test.ts',
       'test/upstream-chunks.test.ts',
@@ -15,8 +15,11 @@ export default defineConfig({
       'test/history.test.ts',
       'test/tools-builtin.test.ts',
       'test/tools-calculator.test.ts',
-      'test/robustness-units.test.ts',
+      'test/tools/**/*.test.ts',
+      'test/transports/robustness-units.test.ts',
     ],
+    // Tool tests that start the whole gateway: slow, and the built-in tools have unit tests of their own.
+    exclude: ['test/tools/tools.test.ts', 'test/tools/tools-module.test.ts'],
     testTimeout: 10_000,
     pool: 'forks',
   },

@@ -1,9 +1,9 @@
 // Barge-in: cancel-and-commit, upstream abort, and no event of a response after its response.done.
 // Simulator gates hold the stream at a known point, so nothing here sleeps.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../src/protocol.js';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import type { ServerEvent } from '../../src/protocol.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 beforeEach(async () => {

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {

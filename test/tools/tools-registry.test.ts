@@ -1,9 +1,9 @@
 // The registry and the streamed tool-call assembler on their own: validation, timeouts, aborts, fragments.
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { ToolCallAssembler } from '../src/tools/call-assembler.js';
-import { ToolRegistry } from '../src/tools/registry.js';
-import { defineTool } from '../src/tools/types.js';
+import { ToolCallAssembler } from '../../src/tools/call-assembler.js';
+import { ToolRegistry } from '../../src/tools/registry.js';
+import { defineTool } from '../../src/tools/types.js';
 
 const never = defineTool({
   name: 'never',

@@ -1,8 +1,8 @@
 // The session's numbered event log, and continuing one that another instance wrote (scale-out): the replay
 // buffer must stay a gap-free run ending at the last seq, whatever order or repeats the stored stream holds.
 import { describe, expect, it } from 'vitest';
-import { inSeqOrder } from '../src/cluster/session-store.js';
-import { EventLog, type LoggedEvent } from '../src/hosting/event-log.js';
+import { inSeqOrder } from '../../src/cluster/session-store.js';
+import { EventLog, type LoggedEvent } from '../../src/hosting/event-log.js';
 
 const ev = (seq: number): LoggedEvent => ({ seq, json: `{"type":"pong","seq":${seq}}` });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i));

@@ -1,8 +1,8 @@
 // Hostile and malformed client input: every bad frame gets a typed error, the connection stays usable where
 // that makes sense, and the server never crashes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hardFrameCap } from '../src/app.js';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import { hardFrameCap } from '../../src/app.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {

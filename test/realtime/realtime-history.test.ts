@@ -1,8 +1,8 @@
 // The history operations the Realtime transport relies on, without sockets: replies split into items and
 // joined back for the upstream, tool results paired with their calls, truncation across a reply's tool steps.
 import { describe, expect, it } from 'vitest';
-import { ConversationHistory, itemizeReply, pairToolMessages } from '../src/session/history.js';
-import type { ChatMessage, UpstreamToolCall } from '../src/upstream/types.js';
+import { ConversationHistory, itemizeReply, pairToolMessages } from '../../src/session/history.js';
+import type { ChatMessage, UpstreamToolCall } from '../../src/upstream/types.js';
 
 const call = (id: string, name = 'lookup'): UpstreamToolCall => ({ id, type: 'function', function: { name, arguments: '{}' } });
 

@@ -1,8 +1,8 @@
 // Protocol v1 end to end: real sockets, the real simulator, the real chat client.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../src/protocol.js';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import type { ServerEvent } from '../../src/protocol.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 beforeEach(async () => {

@@ -1,9 +1,9 @@
 // The OpenAI Realtime text subset on /v1/realtime, end to end: real sockets, the real simulator, the same Session
 // core as /v1/voice. Items and responses are separate requests; gates hold streams, so nothing here sleeps.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, type Stack } from './helpers.js';
-import { RealtimeTestClient, realtimeUrl, type RtEvent } from './realtime-client.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, type Stack } from '../helpers.js';
+import { RealtimeTestClient, realtimeUrl, type RtEvent } from '../realtime-client.js';
 
 let stack: Stack;
 let client: RealtimeTestClient;

@@ -1,12 +1,12 @@
 // Tool calling through the gateway: server and client tools, streamed and parallel calls, timeouts, errors,
 // barge-in during a tool, the step cap, and the asi1 upstream quirks. One response per turn, always.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../src/protocol.js';
-import { FILLER_TEXT } from '../src/session/response-run.js';
-import { defineTool } from '../src/tools/types.js';
-import type { ChatMessage } from '../src/upstream/types.js';
+import type { ServerEvent } from '../../src/protocol.js';
+import { FILLER_TEXT } from '../../src/session/response-run.js';
+import { defineTool } from '../../src/tools/types.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
 import { Type } from '@sinclair/typebox';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 afterEach(async () => {

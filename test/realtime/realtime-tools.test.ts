@@ -2,9 +2,9 @@
 // completed function_call item); the client adds a function_call_output item and starts the next response.
 // Server tools run inside the response and stay invisible. Real sockets, the real simulator, no sleeps.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, type Stack } from './helpers.js';
-import { RealtimeTestClient, realtimeUrl } from './realtime-client.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, type Stack } from '../helpers.js';
+import { RealtimeTestClient, realtimeUrl } from '../realtime-client.js';
 
 let stack: Stack;
 beforeEach(async () => {

@@ -12,8 +12,8 @@ import type { RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import type WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startStack, type Stack } from './helpers.js';
-import { realtimeUrl } from './realtime-client.js';
+import { startStack, type Stack } from '../helpers.js';
+import { realtimeUrl } from '../realtime-client.js';
 
 const WAIT_MS = 3_000;
 

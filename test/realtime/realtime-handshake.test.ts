@@ -3,8 +3,8 @@
 // registry's limits, metrics and drain. Real sockets on port 0.
 import { WebSocket as WhatwgWebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './helpers.js';
-import { RealtimeTestClient, realtimeUrl, refusedStatus } from './realtime-client.js';
+import { startStack, type Stack } from '../helpers.js';
+import { RealtimeTestClient, realtimeUrl, refusedStatus } from '../realtime-client.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {

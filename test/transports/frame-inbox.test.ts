@@ -1,6 +1,6 @@
 // The per-connection inbox keeps client frames in arrival order even when handling one must wait.
 import { describe, expect, it } from 'vitest';
-import { FrameInbox } from '../src/transports/frame-inbox.js';
+import { FrameInbox } from '../../src/transports/frame-inbox.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = () => {};

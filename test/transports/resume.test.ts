@@ -1,9 +1,9 @@
 // Session resume (protocol 1.1): a dropped connection's session, history and running response survive; a client
 // that reconnects with its resume token and last seq gets exactly what it missed, then carries on.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../src/protocol.js';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, VoiceClient, type Stack } from './helpers.js';
+import type { ServerEvent } from '../../src/protocol.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 afterEach(async () => {

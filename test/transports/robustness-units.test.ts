@@ -1,15 +1,15 @@
 // The small pieces behind issue #14's fixes, on their own: the frame budget, the frame guard, all-or-nothing rate
 // windows, the JSON depth scan, gap-free numbering when an event cannot be serialised, and origin checks.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
-import type { ServerEventBody } from '../src/protocol.js';
-import { EventLog } from '../src/hosting/event-log.js';
-import { originAllowed } from '../src/transports/admission.js';
-import { guardFrame } from '../src/transports/connection-guards.js';
-import { FrameBudget } from '../src/transports/frame-budget.js';
-import { exceedsJsonDepth } from '../src/hosting/json-depth.js';
-import { SlidingWindowLimiter, takeAll, windowOf } from '../src/transports/rate-limiter.js';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import type { ServerEventBody } from '../../src/protocol.js';
+import { EventLog } from '../../src/hosting/event-log.js';
+import { originAllowed } from '../../src/transports/admission.js';
+import { guardFrame } from '../../src/transports/connection-guards.js';
+import { FrameBudget } from '../../src/transports/frame-budget.js';
+import { exceedsJsonDepth } from '../../src/hosting/json-depth.js';
+import { SlidingWindowLimiter, takeAll, windowOf } from '../../src/transports/rate-limiter.js';
 
 describe('FrameBudget', () => {
   it('allows a burst of its size, then drops with one notice a second, and refills at its rate', () => {

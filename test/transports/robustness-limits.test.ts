@@ -3,9 +3,9 @@
 // up no allowance anywhere, and the browser-origin check compares against PUBLIC_ORIGIN when one is set.
 // TRUST_PROXY lets one test play several client addresses through X-Forwarded-For (a header, no other traffic).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimScenario } from '../src/simulator/scenario.js';
-import { startStack, until, VoiceClient, type Stack } from './helpers.js';
-import { RealtimeTestClient, realtimeUrl, refusedStatus } from './realtime-client.js';
+import type { SimScenario } from '../../src/simulator/scenario.js';
+import { startStack, until, VoiceClient, type Stack } from '../helpers.js';
+import { RealtimeTestClient, realtimeUrl, refusedStatus } from '../realtime-client.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {

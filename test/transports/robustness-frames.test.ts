@@ -4,9 +4,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_JSON_DEPTH } from '../src/hosting/json-depth.js';
-import { startStack, until, VoiceClient, type Stack } from './helpers.js';
-import { RealtimeTestClient, realtimeUrl } from './realtime-client.js';
+import { MAX_JSON_DEPTH } from '../../src/hosting/json-depth.js';
+import { startStack, until, VoiceClient, type Stack } from '../helpers.js';
+import { RealtimeTestClient, realtimeUrl } from '../realtime-client.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {

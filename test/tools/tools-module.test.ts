@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { importToolModule, loadTools } from '../src/tools/load-tools.js';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { startStack, VoiceClient } from './helpers.js';
+import { loadConfig } from '../../src/config.js';
+import { importToolModule, loadTools } from '../../src/tools/load-tools.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { startStack, VoiceClient } from '../helpers.js';
 
 describe('TOOLS_MODULE', () => {
   it('loads the example module next to the built-ins', async () => {

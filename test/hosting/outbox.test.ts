@@ -2,10 +2,10 @@
 // one tick share one socket write, in order, and nothing corked is lost to a close or held back from a replay.
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from './helpers.js';
+import { until } from '../helpers.js';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EventLog } from '../src/hosting/event-log.js';
-import { Outbox } from '../src/hosting/outbox.js';
+import { EventLog } from '../../src/hosting/event-log.js';
+import { Outbox } from '../../src/hosting/outbox.js';
 
 interface Pair {
   server: WebSocket;
