@@ -206,7 +206,8 @@ function roundHalfAway(x: number, digits: number): number {
     throw new ArithmeticError(`round() digits must be a whole number from 0 to 15, got ${digits}`);
   }
   const magnitude = Math.abs(x);
-  if (magnitude >= 1e15) return x;
+  // Past 1e21 the shifted value would be written with an exponent; a double has no digits left to round there.
+  if (magnitude >= 1e15 || magnitude * 10 ** digits >= 1e21) return x;
   // Shifting the decimal text avoids binary noise (1.005 * 100 is 100.49999...); tiny values use plain scaling.
   const text = String(magnitude);
   const rounded = text.includes('e')

@@ -1,7 +1,7 @@
 // The calculator's numbers as they are spoken (issue #14): rounding to 12 significant digits, rounding noise
 // taken for the zero it is, underflow and overflow reported as errors, and exact integers kept exact.
 import { describe, expect, it } from 'vitest';
-import { calculate } from '../src/tools/builtin/calculator.js';
+import { calculate } from '../../src/tools/builtin/calculator.js';
 
 function messageOf(expression: string): string {
   try {
@@ -77,6 +77,16 @@ describe('calculate: significant digits and exact integers', () => {
     const { result, text } = calculate(expression);
     expect(BigInt(result)).toBe(BigInt(expected));
     expect(text).toMatch(new RegExp(` is ${expected}$`));
+  });
+
+  it.each([
+    ['round(1234567.891, 15)', 1234567.891],
+    ['round(123456789012, 10)', 123456789012],
+    ['round(2500000, 15)', 2500000],
+    ['round(-2.5, 0)', -3],
+    ['round(1.005, 2)', 1.01],
+  ])('rounds with round(): %s = %d, however many digits a double has left', (expression, expected) => {
+    expect(calculate(expression).result).toBe(expected);
   });
 
   it('turns -0 into 0', () => {

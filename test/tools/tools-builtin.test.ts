@@ -1,11 +1,11 @@
 // The built-in tools: the safe arithmetic parser (precedence, associativity, functions, limits, hostile input),
 // the calculator's rounding and text, and the clock in several zones with a pinned instant.
 import { describe, expect, it } from 'vitest';
-import { ArithmeticError, evaluateArithmetic } from '../src/tools/builtin/arithmetic.js';
-import { calculatorTool } from '../src/tools/builtin/calculator.js';
-import { createClockTool } from '../src/tools/builtin/clock.js';
-import { BUILTIN_TOOLS } from '../src/tools/builtin/index.js';
-import type { ToolContext } from '../src/tools/types.js';
+import { ArithmeticError, evaluateArithmetic } from '../../src/tools/builtin/arithmetic.js';
+import { calculatorTool } from '../../src/tools/builtin/calculator.js';
+import { createClockTool } from '../../src/tools/builtin/clock.js';
+import { BUILTIN_TOOLS } from '../../src/tools/builtin/index.js';
+import type { ToolContext } from '../../src/tools/types.js';
 
 const context: ToolContext = { signal: new AbortController().signal, sessionId: 'test' };
 
