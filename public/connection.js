@@ -4,7 +4,7 @@ import { createEmitter } from './emitter.js';
 
 /** Our close code for a link that stopped answering (distinct from the server's own 4000-range codes). */
 const CLIENT_DEAD_LINK = 4100;
-/** The protocol name the gateway selects; a browser offers it next to `bearer.<token>` (README, access control). */
+/** The protocol name the gateway selects; a browser offers it next to `bearer.<token>` (docs/operations.md, access control). */
 const SUBPROTOCOL = 'asi1-voice.v1';
 
 /**

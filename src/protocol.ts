@@ -156,7 +156,8 @@ export type ServerEventBody =
       timings: ResponseTimings;
       error?: WireError;
     }
-  | ({ type: 'error'; eventId?: string; responseId?: string } & WireError)
+  /** `retryAfterMs`: how long to wait before trying again, when a limit said so (GW_RATE_LIMITED). */
+  | ({ type: 'error'; eventId?: string; responseId?: string; retryAfterMs?: number } & WireError)
   | { type: 'pong'; eventId?: string };
 
 export type ServerEvent = ServerEventBody & { seq: number };

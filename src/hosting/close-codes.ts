@@ -1,5 +1,5 @@
 // WebSocket close codes the gateway uses (RFC 6455 §7.4.1; 4000–4999 are ours), named once so transports and
-// docs agree. The README's close-code table lists them.
+// docs agree. docs/protocol.md lists them.
 
 /** The server is shutting down (graceful drain). */
 export const CLOSE_GOING_AWAY = 1001;

@@ -207,6 +207,7 @@ export class Session {
       code: error.code,
       message: error.message,
       retryable: error.retryable,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
       ...(eventId === undefined ? {} : { eventId }),
       ...(responseId === undefined ? {} : { responseId }),
     });

@@ -99,7 +99,11 @@ describe('turn rates', () => {
     expect((await a.turn('Two')).status).toBe('completed');
     expect((await b.turn('Three')).status).toBe('completed');
     b.send({ type: 'turn', text: 'Four', eventId: 'four' });
-    expect(await b.waitForType('error')).toMatchObject({ code: 'GW_RATE_LIMITED', eventId: 'four' });
+    const refused = await b.waitForType('error');
+    expect(refused).toMatchObject({ code: 'GW_RATE_LIMITED', eventId: 'four', retryable: true });
+    // The wait is a field a client can act on, not only words in the message.
+    expect(refused.retryAfterMs).toBeGreaterThan(55_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
     const other = await VoiceClient.connect(stack.voiceUrl, from(USER));
     expect((await other.turn('Hello')).status).toBe('completed');
   });
