@@ -1,0 +1,82 @@
+// What the SSE decoder (src/upstream/sse-decoder.ts) reports at the edges of the format: a padded `[DONE]`, fields
+// browsers ignore, handlers that are optional, the `finished` flag, a mangled byte-order mark, and an overflow that
+// happens only when end() flushes a cut-off character.
+import { describe, expect, it } from 'vitest';
+import { createSseDecoder, type SseDecoderHandlers } from '../../src/upstream/sse-decoder.js';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+function recorder() {
+  const seen = { data: [] as string[], done: 0, comments: [] as string[], overflow: 0 };
+  const handlers: Required<SseDecoderHandlers> = {
+    onData: (data) => void seen.data.push(data),
+    onDone: () => void (seen.done += 1),
+    onComment: (comment) => void seen.comments.push(comment),
+    onOverflow: () => void (seen.overflow += 1),
+  };
+  return { seen, handlers };
+}
+
+describe('sse decoder edges', () => {
+  it('ends the stream at a [DONE] padded with spaces', () => {
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    decoder.push(bytes('data: a\r\n\r\ndata:  [DONE] \r\n\r\ndata: b\r\n\r\n'));
+    decoder.end();
+    expect(seen).toEqual({ data: ['a'], done: 1, comments: [], overflow: 0 });
+  });
+
+  it('ignores unknown fields and a bad retry value, as browsers do, and keeps decoding', () => {
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    decoder.push(bytes('foo: bar\nretry: soon\ndata: a\n\nx-request-id: 7\n\ndata: b\n\n'));
+    decoder.end();
+    expect(seen).toEqual({ data: ['a', 'b'], done: 0, comments: [], overflow: 0 });
+    expect(decoder.finished).toBe(false);
+  });
+
+  it('says finished only once [DONE] was seen', () => {
+    const { handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    expect(decoder.finished).toBe(false);
+    decoder.push(bytes('data: a\n\n'));
+    expect(decoder.finished).toBe(false);
+    decoder.push(bytes('data: [DONE]\n\n'));
+    expect(decoder.finished).toBe(true);
+  });
+
+  it('needs no onComment or onOverflow handler: comments are skipped and an overflow just finishes', () => {
+    const data: string[] = [];
+    const decoder = createSseDecoder({ onData: (d) => void data.push(d), onDone: () => {} }, 32);
+    decoder.push(bytes(': keep-alive\n\ndata: a\n\n'));
+    expect(data).toEqual(['a']);
+    decoder.push(bytes(`data: ${'x'.repeat(64)}`));
+    expect(decoder.finished).toBe(true);
+    decoder.push(bytes('\n\ndata: b\n\n'));
+    decoder.end();
+    expect(data).toEqual(['a']);
+  });
+
+  it('skips a byte-order mark a proxy re-encoded as UTF-8 (ï»¿), even when its first byte arrives alone', () => {
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    const all = bytes('\u00ef\u00bb\u00bfdata: x\n\n');
+    decoder.push(all.subarray(0, 1)); // half of "ï": the UTF-8 decoder yields nothing yet
+    decoder.push(all.subarray(1));
+    decoder.end();
+    expect(seen.data).toEqual(['x']);
+  });
+
+  it('reports an overflow that only the flush of a cut-off character at end() causes, once, without throwing', () => {
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers, 10);
+    decoder.push(bytes('data: abcd')); // 10 characters: at the limit, not over it
+    decoder.push(new Uint8Array([0xf0, 0x9f])); // the first half of an emoji: held by the UTF-8 decoder
+    expect(seen.overflow).toBe(0);
+    expect(() => decoder.end()).not.toThrow(); // the flush yields U+FFFD: 11 characters
+    expect(seen).toEqual({ data: [], done: 0, comments: [], overflow: 1 });
+    expect(decoder.finished).toBe(true);
+    expect(() => decoder.end()).not.toThrow();
+    expect(seen.overflow).toBe(1);
+  });
+});
