@@ -65,32 +65,32 @@ async function streamSeqs(sessionId: string): Promise<number[]> {
 describe('session store: the ownership fence', () => {
   it('lets only the owner write; a loser is told and changes nothing', async () => {
     await fresh();
-    expect(await store.write('s1', 'A', events(1, 2), state(2), TTL)).toBe('ok');
+    expect(await store.write('s1', { owner: 'A', events: events(1, 2), state: state(2), ttlMs: TTL })).toBe('ok');
     expect(await store.takeOwnership('s1', 'A', 'B', TTL)).toBe(true);
     // A did not notice (its heartbeat stalled): its writes, rewrites, releases and deletes all bounce.
-    expect(await store.write('s1', 'A', events(3, 1), state(3), TTL)).toBe('lost');
-    expect(await store.write('s1', 'A', events(1, 3), state(3), TTL, true)).toBe('lost');
-    expect(await store.release('s1', 'A', events(3, 1), 'C', state(3), 3, TTL)).toBe('lost');
+    expect(await store.write('s1', { owner: 'A', events: events(3, 1), state: state(3), ttlMs: TTL })).toBe('lost');
+    expect(await store.write('s1', { owner: 'A', events: events(1, 3), state: state(3), ttlMs: TTL, replace: true })).toBe('lost');
+    expect(await store.release('s1', { owner: 'A', events: events(3, 1), to: 'C', state: state(3), lastSeq: 3, ttlMs: TTL })).toBe('lost');
     await store.delete('s1', 'A');
     const stored = await store.load('s1');
     expect(stored).toMatchObject({ owner: 'B', seq: 2 });
     expect(await streamSeqs('s1')).toEqual([1, 2]);
     expect((await store.readAll('s1')).some((item) => 'releasedTo' in item)).toBe(false);
     // The owner still writes.
-    expect(await store.write('s1', 'B', events(3, 1), null, TTL)).toBe('ok');
+    expect(await store.write('s1', { owner: 'B', events: events(3, 1), state: null, ttlMs: TTL })).toBe('ok');
     expect(await streamSeqs('s1')).toEqual([1, 2, 3]);
     expect((await store.load('s1'))?.seq).toBe(3);
   });
 
   it('recreates an expired record only from a write that brings its whole state and stream', async () => {
     await fresh();
-    expect(await store.write('s2', 'A', events(1, 1), state(1), TTL)).toBe('ok');
+    expect(await store.write('s2', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL })).toBe('ok');
     await raw.del(`${prefix}s:s2`, `${prefix}s:s2:ev`);
-    expect(await store.write('s2', 'A', events(2, 1), null, TTL)).toBe('missing');
+    expect(await store.write('s2', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).toBe('missing');
     // Full state but only the newest events: the stream would start mid-session.
-    expect(await store.write('s2', 'A', events(2, 1), state(2), TTL)).toBe('missing');
+    expect(await store.write('s2', { owner: 'A', events: events(2, 1), state: state(2), ttlMs: TTL })).toBe('missing');
     expect(await raw.exists(`${prefix}s:s2`, `${prefix}s:s2:ev`)).toBe(0);
-    expect(await store.write('s2', 'A', events(1, 2), state(2), TTL, true)).toBe('ok');
+    expect(await store.write('s2', { owner: 'A', events: events(1, 2), state: state(2), ttlMs: TTL, replace: true })).toBe('ok');
     expect(await store.load('s2')).toMatchObject({ owner: 'A', seq: 2, epoch: 1 });
     expect(await streamSeqs('s2')).toEqual([1, 2]);
     expect(await raw.pttl(`${prefix}s:s2`)).toBeGreaterThan(0);
@@ -99,12 +99,12 @@ describe('session store: the ownership fence', () => {
 
   it('releases atomically: last events, new owner, then the marker; a release to nobody leaves it free', async () => {
     await fresh();
-    await store.write('s3', 'A', events(1, 1), state(1), TTL);
-    expect(await store.release('s3', 'A', events(2, 1), 'B', state(2), 2, TTL)).toBe('ok');
+    await store.write('s3', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL });
+    expect(await store.release('s3', { owner: 'A', events: events(2, 1), to: 'B', state: state(2), lastSeq: 2, ttlMs: TTL })).toBe('ok');
     const items = await store.readAll('s3');
     expect(items.at(-1)).toMatchObject({ releasedTo: 'B', lastSeq: 2 });
     expect(await store.load('s3')).toMatchObject({ owner: 'B', seq: 2 });
-    expect(await store.release('s3', 'B', [], '', null, 2, TTL)).toBe('ok');
+    expect(await store.release('s3', { owner: 'B', events: [], to: '', state: null, lastSeq: 2, ttlMs: TTL })).toBe('ok');
     expect(await store.takeOwnership('s3', '', 'C', TTL)).toBe(true);
     await store.delete('s3', 'C');
     expect(await store.load('s3')).toBeNull();
@@ -112,8 +112,8 @@ describe('session store: the ownership fence', () => {
 
   it('keeps the stored seq on a write that carries state but no events', async () => {
     await fresh();
-    expect(await store.write('s6', 'A', events(1, 5), state(5), TTL)).toBe('ok');
-    expect(await store.write('s6', 'A', [], { ...state(5), epoch: 2 }, TTL)).toBe('ok');
+    expect(await store.write('s6', { owner: 'A', events: events(1, 5), state: state(5), ttlMs: TTL })).toBe('ok');
+    expect(await store.write('s6', { owner: 'A', events: [], state: { ...state(5), epoch: 2 }, ttlMs: TTL })).toBe('ok');
     expect(await store.load('s6')).toMatchObject({ seq: 5, epoch: 2 });
   });
 
@@ -121,7 +121,7 @@ describe('session store: the ownership fence', () => {
     await fresh();
     await store.refuse('s4', 'A', 'B');
     expect(await raw.exists(`${prefix}s:s4:ev`)).toBe(0);
-    await store.write('s4', 'A', events(1, 1), state(1), TTL);
+    await store.write('s4', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL });
     await store.refuse('s4', 'B', 'C');
     expect((await store.readAll('s4')).some((item) => 'releasedTo' in item)).toBe(false);
     await store.refuse('s4', 'A', 'B');
@@ -130,11 +130,11 @@ describe('session store: the ownership fence', () => {
 
   it('fails a write that meets a Redis without its script instead of replaying it out of order, then works again', async () => {
     await fresh();
-    expect(await store.write('s7', 'A', events(1, 1), state(1), TTL)).toBe('ok');
+    expect(await store.write('s7', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL })).toBe('ok');
     await raw.script('FLUSH');
-    await expect(store.write('s7', 'A', events(2, 1), null, TTL)).rejects.toThrow(/NOSCRIPT/);
+    await expect(store.write('s7', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).rejects.toThrow(/NOSCRIPT/);
     // The failed call loaded the script again, in order, for the calls after it.
-    expect(await store.write('s7', 'A', events(2, 1), null, TTL)).toBe('ok');
+    expect(await store.write('s7', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).toBe('ok');
     expect(await streamSeqs('s7')).toEqual([1, 2]);
   });
 });
@@ -179,7 +179,7 @@ describe('session store: what Redis hands back is checked', () => {
 describe('relay: an owner that does not answer', () => {
   async function relayTo(owner: string, answerMs: number, stallMs = 60_000) {
     const token = createResumeToken();
-    await store.write('r1', owner, events(1, 3), state(3, token), TTL);
+    await store.write('r1', { owner, events: events(1, 3), state: state(3, token), ttlMs: TTL });
     // The owner is alive (it beats) but its subscriber never hears the request.
     const ownerPresence = new InstancePresence(link, owner);
     ownerPresence.start();
@@ -269,12 +269,12 @@ describe('relay: an owner that does not answer', () => {
     expect(await owner.next()).toMatchObject({ t: 'handoff' });
     await announce(4);
     // The write carrying 5 failed; 6 and 7 landed after it. Then another relay's stale request is refused.
-    await store.write('r1', 'A', events(6, 2), null, TTL);
+    await store.write('r1', { owner: 'A', events: events(6, 2), state: null, ttlMs: TTL });
     await raw.xadd(`${prefix}s:r1:ev`, '*', 'r', 'A', 's', '0', 'q', 'C');
     await until(() => relayed.length === 3);
-    await store.write('r1', 'A', [...events(1, 3), { seq: 4, json: '{"type":"session.resumed"}' }, ...events(5, 3)], state(7), TTL, true);
+    await store.write('r1', { owner: 'A', events: [...events(1, 3), { seq: 4, json: '{"type":"session.resumed"}' }, ...events(5, 3)], state: state(7), ttlMs: TTL, replace: true });
     await until(() => relayed.length === 6);
-    expect(await store.release('r1', 'A', [], 'B', null, 7, TTL)).toBe('ok');
+    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 7, ttlMs: TTL })).toBe('ok');
     const outcome = await resume.done;
     await stop();
     owner.close();
@@ -291,7 +291,7 @@ describe('relay: an owner that does not answer', () => {
     const heard = new Promise<ControlMessage>((resolve) => listener.once('message', (_c: string, m: string) => resolve(JSON.parse(m) as ControlMessage)));
     const request = await heard;
     expect(request).toMatchObject({ t: 'handoff', to: 'B' });
-    expect(await store.release('r1', 'A', [], 'B', null, 3, TTL)).toBe('ok');
+    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 3, ttlMs: TTL })).toBe('ok');
     const outcome = await resume.done;
     await stop();
     listener.disconnect();

@@ -1,13 +1,16 @@
-// Messages between instances about one session, over Redis pub/sub (one channel per instance):
-//   handoff: "I (to) have a client resuming your session after seq N: hand it over"
-//   frame:   "this client frame (a barge-in, a tool result) belongs to the response you are still running"
-// Whatever arrives here is validated like client input: another instance is still an external party.
+// Messages between instances about one session, over Redis pub/sub (one channel per instance), validated like
+// client input (another instance is still an external party): 'handoff' asks the owner to hand a session over,
+// 'frame' carries a client frame (a barge-in, a tool result) for the response the owner is still running.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { RedisLink } from './redis-link.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
+/**
+ * handoff: "I (to) have a client resuming your session after seq N: hand it over".
+ * frame: "this client frame (a barge-in, a tool result) belongs to the response you are still running".
+ */
 export const ControlMessageSchema = Type.Union([
   Type.Object({
     t: Type.Literal('handoff'),

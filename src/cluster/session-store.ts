@@ -1,4 +1,12 @@
-// Where sessions live in Redis, so any instance can resume them. Per session:
+// Where sessions live in Redis, so any instance can resume them: each session's state record and event stream
+// (layout below), written only by its owner through Lua scripts fenced on the owner field (see FENCE_AND_APPEND),
+// and read back by any instance, checked like external input.
+import type { Redis } from 'ioredis';
+import type { LoggedEvent } from '../hosting/event-log.js';
+import { parseSnapshot, type SessionSnapshot } from '../session/snapshot.js';
+import { LuaScript, type RedisLink } from './redis-link.js';
+
+// Per session:
 //   <prefix>s:<id>     hash   digest (of the resume token), owner (instance id), snap (SessionSnapshot JSON), seq,
 //                             epoch (attach count)
 //   <prefix>s:<id>:ev  stream the session's numbered events, batched: { f: first seq, e: events joined by "\n" };
@@ -7,11 +15,6 @@
 // fit: ordered, bounded, readable from any id, and tailable with a blocking XREAD. MAXLEN counts entries, and an
 // entry is one event-loop tick's batch of one session (a rewrite's is the whole replay buffer, itself bounded in
 // events and bytes), so a stream keeps at least the replay buffer's worth of events and at most MAXLEN batches.
-// Owners write through Lua scripts fenced on the owner field (see FENCE_AND_APPEND).
-import type { Redis } from 'ioredis';
-import type { LoggedEvent } from '../hosting/event-log.js';
-import { parseSnapshot, type SessionSnapshot } from '../session/snapshot.js';
-import { LuaScript, type RedisLink } from './redis-link.js';
 
 export interface StoredSession {
   digest: Buffer;
@@ -37,6 +40,26 @@ export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; r
  * the write carried no full state to recreate it with.
  */
 export type OwnedWrite = 'ok' | 'lost' | 'missing';
+
+/** What an owner writes (see SessionStore.write). */
+export interface OwnerWrite {
+  /** The writing instance: the write is fenced on it. */
+  owner: string;
+  events: readonly LoggedEvent[];
+  /** The session's full state; null leaves the stored one (only the seq moves on). */
+  state: SessionState | null;
+  ttlMs: number;
+  /** The stream missed writes (Redis lost or never got them), so `events` are all of them and replace it. */
+  replace?: boolean;
+}
+
+/** What an owner writes when it lets the session go (see SessionStore.release). */
+export interface OwnerRelease extends OwnerWrite {
+  /** The new owner ('' for nobody). */
+  to: string;
+  /** The session's last seq, in the record and in the marker. */
+  lastSeq: number;
+}
 
 const OUTCOMES: Partial<Record<number, OwnedWrite>> = { 1: 'ok', 0: 'lost', 2: 'missing' };
 
@@ -170,20 +193,17 @@ export class SessionStore {
     return `${this.link.keyPrefix}s:${sessionId}:ev`;
   }
 
-  /**
-   * An owner's write: events appended and, when given, the session's full state; both keys' TTLs refreshed.
-   * `replace`: the stream missed writes (Redis lost or never got them), so `events` are all of them and replace it.
-   */
-  async write(sessionId: string, owner: string, events: readonly LoggedEvent[], state: SessionState | null, ttlMs: number, replace = false): Promise<OwnedWrite> {
-    return this.run(WRITE, sessionId, this.ownerArgs(owner, ttlMs, events, state, replace, state?.seq ?? events.at(-1)?.seq));
+  /** An owner's write: events appended and, when given, the session's full state; both keys' TTLs refreshed. */
+  async write(sessionId: string, write: OwnerWrite): Promise<OwnedWrite> {
+    return this.run(WRITE, sessionId, this.ownerArgs(write, write.state?.seq ?? write.events.at(-1)?.seq));
   }
 
   /**
-   * Ends `owner`'s ownership: the last events, the final state with its new owner `to` ('' for nobody), and the
-   * marker that tells the new owner's relay to take over, in one script. `state` null: the state stays as stored.
+   * Ends the writer's ownership: the last events, the final state with its new owner `to` ('' for nobody), and
+   * the marker that tells the new owner's relay to take over, in one script. `state` null: the state stays as stored.
    */
-  async release(sessionId: string, owner: string, events: readonly LoggedEvent[], to: string, state: SessionState | null, lastSeq: number, ttlMs: number, replace = false): Promise<OwnedWrite> {
-    return this.run(RELEASE, sessionId, [...this.ownerArgs(owner, ttlMs, events, state, replace, lastSeq), to]);
+  async release(sessionId: string, release: OwnerRelease): Promise<OwnedWrite> {
+    return this.run(RELEASE, sessionId, [...this.ownerArgs(release, release.lastSeq), release.to]);
   }
 
   async load(sessionId: string): Promise<StoredSession | null> {
@@ -245,8 +265,9 @@ export class SessionStore {
     return outcome;
   }
 
-  /** ARGV [1]–[11] of WRITE and RELEASE (see FENCE_AND_APPEND). */
-  private ownerArgs(owner: string, ttlMs: number, events: readonly LoggedEvent[], state: SessionState | null, replace: boolean, seq: number | undefined): string[] {
+  /** ARGV [1]–[11] of WRITE and RELEASE (see FENCE_AND_APPEND); `seq` ends up in the record (none: unchanged). */
+  private ownerArgs(write: OwnerWrite, seq: number | undefined): string[] {
+    const { owner, ttlMs, events, state, replace = false } = write;
     const first = events[0]?.seq;
     return [
       owner,
