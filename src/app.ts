@@ -89,7 +89,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const connections = new ConnectionLedger();
   const sessions = new SessionRegistry(connections, config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
-  const scaleOut = config.redisUrl === undefined ? null : await startScaleOut(config, config.redisUrl, sessions, metrics, logger);
+  const scaleOut = config.redisUrl === undefined ? null : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger });
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
   const breaker = guardUpstream(options.chat, config, metrics, logger);

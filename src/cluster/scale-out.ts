@@ -42,7 +42,15 @@ export interface ScaleOut {
   close(): Promise<void>;
 }
 
-export async function startScaleOut(config: Readonly<Config>, redisUrl: string, registry: SessionRegistry, metrics: GatewayMetrics, logger: Logger): Promise<ScaleOut> {
+export interface ScaleOutOptions {
+  config: Readonly<Config>;
+  redisUrl: string;
+  registry: SessionRegistry;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+export async function startScaleOut({ config, redisUrl, registry, metrics, logger }: ScaleOutOptions): Promise<ScaleOut> {
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ component: 'scale-out', instanceId });
   const link = new RedisLink(redisUrl, config.redisKeyPrefix, log);
