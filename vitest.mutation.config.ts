@@ -10,15 +10,18 @@ export default defineConfig({
       'test/transports/rate-limiter.test.ts',
       'test/speech-*.test.ts',
       'test/speech/**/*.test.ts',
-      'test/upstream-sse.test.ts',
-      'test/upstream-chunks.test.ts',
-      'test/think-filter.test.ts',
       'test/history.test.ts',
       'test/tools/**/*.test.ts',
       'test/transports/robustness-units.test.ts',
     ],
-    // Tool tests that start the whole gateway: slow, and the built-in tools have unit tests of their own.
-    exclude: ['test/tools/tools.test.ts', 'test/tools/tools-module.test.ts'],
+    // Tests that start the whole gateway or real HTTP servers: slow, and the modules have unit tests of their own.
+    exclude: [
+      'test/tools/tools.test.ts',
+      'test/tools/tools-module.test.ts',
+      'test/upstream/awkward-*.test.ts',
+      'test/upstream/client-*.test.ts',
+      'test/upstream/think-tags.test.ts',
+    ],
     testTimeout: 10_000,
     pool: 'forks',
   },

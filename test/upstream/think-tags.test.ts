@@ -2,9 +2,9 @@
 // gateway in front of a raw scripted upstream that sends the tags split across chunks. Nothing of a block may be
 // spoken or reach the history sent upstream; the shown text keeps it only with THINK_TAGS=display.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../src/protocol.js';
-import { gen2Reply, plainStream, startAwkwardUpstream, startStream, writePiece, type AwkwardUpstream, type Script } from './awkward-upstream-server.js';
-import { startGatewayFor, VoiceClient, type GatewayUnderTest } from './helpers.js';
+import type { ServerEvent } from '../../src/protocol.js';
+import { gen2Reply, plainStream, startAwkwardUpstream, startStream, writePiece, type AwkwardUpstream, type Script } from '../awkward-upstream-server.js';
+import { startGatewayFor, VoiceClient, type GatewayUnderTest } from '../helpers.js';
 
 type Done = Extract<ServerEvent, { type: 'response.done' }>;
 

@@ -1,8 +1,8 @@
 // The chunk reader: both ASI:One wire generations (gen-1 with a top-level `thought`, gen-2 SGLang-style)
 // → ChatEvents.
 import { describe, expect, it } from 'vitest';
-import { createChunkReader, readCompletionBody, readUsage } from '../src/upstream/chunk-reader.js';
-import type { ChatEvent } from '../src/upstream/types.js';
+import { createChunkReader, readCompletionBody, readUsage } from '../../src/upstream/chunk-reader.js';
+import type { ChatEvent } from '../../src/upstream/types.js';
 
 function readAll(lines: readonly string[]): ChatEvent[] {
   const reader = createChunkReader();

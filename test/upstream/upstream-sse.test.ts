@@ -1,6 +1,6 @@
 // The SSE decoder: bytes → data payloads at every split point, in every line-ending style.
 import { describe, expect, it } from 'vitest';
-import { createSseDecoder } from '../src/upstream/sse-decoder.js';
+import { createSseDecoder } from '../../src/upstream/sse-decoder.js';
 
 interface Collected {
   data: string[];

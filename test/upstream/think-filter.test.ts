@@ -2,9 +2,9 @@
 // at every position over two and three pieces, unclosed blocks, unrelated `<`, case variants, the whitespace
 // after a closing tag, and the bound on what is held back.
 import { describe, expect, it } from 'vitest';
-import { createChunkReader, readCompletionBody } from '../src/upstream/chunk-reader.js';
-import { stripThinkTags, ThinkFilter } from '../src/upstream/think-filter.js';
-import type { ChatEvent } from '../src/upstream/types.js';
+import { createChunkReader, readCompletionBody } from '../../src/upstream/chunk-reader.js';
+import { stripThinkTags, ThinkFilter } from '../../src/upstream/think-filter.js';
+import type { ChatEvent } from '../../src/upstream/types.js';
 
 interface Split {
   /** The reply: every `text` event joined. */
