@@ -3,11 +3,11 @@
 import { once } from 'node:events';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './helpers.js';
-import { InstancePresence, type InstancePresenceOptions } from '../src/cluster/instance-presence.js';
-import { RedisLink } from '../src/cluster/redis-link.js';
-import { SharedLimits, type SharedLimitsOptions } from '../src/cluster/shared-limits.js';
-import { RedisServer } from './redis-server.js';
+import { until } from '../helpers.js';
+import { InstancePresence, type InstancePresenceOptions } from '../../src/cluster/instance-presence.js';
+import { RedisLink } from '../../src/cluster/redis-link.js';
+import { SharedLimits, type SharedLimitsOptions } from '../../src/cluster/shared-limits.js';
+import { RedisServer } from '../redis-server.js';
 
 interface Instance {
   link: RedisLink;

@@ -4,16 +4,16 @@
 import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './helpers.js';
-import { channelOf, ControlChannel, type ControlMessage } from '../src/cluster/control-channel.js';
-import { InstancePresence } from '../src/cluster/instance-presence.js';
-import { RedisLink } from '../src/cluster/redis-link.js';
-import { RemoteResume } from '../src/cluster/remote-resume.js';
-import { SessionStore, type SessionState } from '../src/cluster/session-store.js';
-import type { LoggedEvent } from '../src/hosting/event-log.js';
-import type { SessionSnapshot } from '../src/session/snapshot.js';
-import { createResumeToken, digestToken } from '../src/hosting/session-registry.js';
-import { RedisServer } from './redis-server.js';
+import { until } from '../helpers.js';
+import { channelOf, ControlChannel, type ControlMessage } from '../../src/cluster/control-channel.js';
+import { InstancePresence } from '../../src/cluster/instance-presence.js';
+import { RedisLink } from '../../src/cluster/redis-link.js';
+import { RemoteResume } from '../../src/cluster/remote-resume.js';
+import { SessionStore, type SessionState } from '../../src/cluster/session-store.js';
+import type { LoggedEvent } from '../../src/hosting/event-log.js';
+import type { SessionSnapshot } from '../../src/session/snapshot.js';
+import { createResumeToken, digestToken } from '../../src/hosting/session-registry.js';
+import { RedisServer } from '../redis-server.js';
 
 const TTL = 60_000;
 const SNAPSHOT: SessionSnapshot = {
