@@ -55,7 +55,7 @@ export interface WireEncoder {
   completion(plan: ReplyPlan): string;
 }
 
-/** Prompt tokens include ASI's server-side system prompt (§2.1: 2,105 prompt tokens for a one-liner). */
+/** Prompt tokens include ASI's server-side system prompt (the real API counts 2,105 prompt tokens for a one-liner). */
 const SYSTEM_PROMPT_TOKENS = 2000;
 const TOOL_ARGUMENT_FRAGMENTS = 3;
 
@@ -88,7 +88,7 @@ export function buildPlan(requested: SimScenario, body: Record<string, unknown>)
     : wantsTools ? '' : buildDemoReply(body.messages);
   let tokens = tokenize(scenario.reply ?? defaultReply);
   const maxTokens = positiveInt(body.max_tokens) ?? positiveInt(body.max_completion_tokens);
-  // max_tokens 0 means unlimited on ASI (§1.2: the official example sends 0 and gets 391 tokens).
+  // max_tokens 0 means unlimited on ASI (ASI's official example sends 0 and gets 391 tokens).
   const truncated = maxTokens !== undefined && tokens.length > maxTokens;
   if (truncated) tokens = tokens.slice(0, maxTokens);
   const reasoningTokens = scenario.reasoning === undefined ? [] : tokenize(scenario.reasoning);

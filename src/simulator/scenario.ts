@@ -4,7 +4,7 @@
 /** A tool call the simulator emits. `id: null` omits the id on the wire (a quirk clients must repair). */
 export interface SimToolCall {
   name: string;
-  /** A string is streamed in fragments; an object is sent as a raw JSON object (a real quirk, §5). */
+  /** A string is streamed in fragments; an object is sent as a raw JSON object (a quirk of the real API). */
   arguments: string | Record<string, unknown>;
   id?: string | null;
 }

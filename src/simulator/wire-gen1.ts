@@ -1,5 +1,5 @@
-// Gen-1 (legacy asi1-mini, Feb 2025) chunk and body encoder, reproducing the quirks of the official capture
-// in research/asi1-wire.md §3.1 and the body in §2.2. Tool calls in OpenAI delta.tool_calls are an
+// Gen-1 (legacy asi1-mini, Feb 2025) chunk and body encoder, reproducing the quirks of the official streamed
+// capture and non-streaming body of that API. Tool calls in OpenAI delta.tool_calls are an
 // assumption: no gen-1 streamed tool-call capture exists.
 
 import { randomBytes } from 'node:crypto';

@@ -1,11 +1,11 @@
-// Gen-2 (current ASI:One, SGLang-style) chunk and body encoder, per research/asi1-wire.md §2.1 and §3.2:
+// Gen-2 (current ASI:One, SGLang-style) chunk and body encoder, as the live API sends them:
 // 32-hex id, `created` in seconds, reasoning_content null or string, logprobs null, matched_stop.
 // Per-stream constant JSON is pre-serialised once; only the delta text is stringified per chunk.
 
 import { randomBytes } from 'node:crypto';
 import type { ToolFragment, Usage, WireEncoder } from './plan.js';
 
-/** GLM-4.x `<|user|>` token id that SGLang reports as matched_stop (§0). */
+/** GLM-4.x `<|user|>` token id that SGLang reports as matched_stop (seen in real ASI:One replies). */
 const MATCHED_STOP = 151336;
 
 export interface EncoderContext {

@@ -1,0 +1,197 @@
+// What one measured phase reports (PathReport) and how it is computed from the workers' results, the CPU and
+// memory samples at the window's edges, and the simulator's stream ends (cancel latency matching).
+
+import { availableParallelism } from 'node:os';
+import { summarize, type LoopDelay, type Summary } from './clock.js';
+import type { CancelRecord, PathName, ProcessStats, StreamEndRecord, UpstreamProbe, WorkerResult } from './messages.js';
+
+export interface ServerFigures {
+  cpuSeconds: number;
+  /** utime and stime: stime is the kernel's share (socket syscalls, loopback TCP). */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  cpuSecondsPerMillionChunks: number | null;
+  loop: LoopDelay;
+  /** --probe-writes: socket writes (ws frames, upstream requests) and wall time inside them. */
+  writes: { count: number; wallMs: number } | null;
+  /** --probe-upstream: connects, and how long requests waited in undici before their headers went out. */
+  upstream: UpstreamProbe | null;
+  rssBytes: number;
+  heapUsedBytes: number;
+  baselineRssBytes: number;
+  baselineHeapUsedBytes: number;
+  rssPerSessionBytes: number;
+  heapPerSessionBytes: number;
+}
+
+export interface PathReport {
+  path: PathName;
+  sessions: number;
+  idle: boolean;
+  workers: number;
+  connected: number;
+  connectFailed: number;
+  windowSeconds: number;
+  turns: { inWindow: number; started: number; completed: number; interrupted: number; failed: number };
+  errors: Record<string, number>;
+  ttftMs: Summary;
+  perTokenMs: Summary;
+  cancelMs: Summary & { unmatched: number };
+  chunks: number;
+  deltaEvents: number;
+  stampAnomalies: number;
+  server: ServerFigures | null;
+  simulator: { cpuPercent: number; loop: LoopDelay };
+  loadgen: { cpuPercent: number; loopP99Ms: number; loopMaxMs: number }[];
+  machineCpuPercent: number;
+  /** Machine CPU not used by the bench's own processes (other work on the host), same units. */
+  otherCpuPercent: number;
+}
+
+/** CPU seconds of the proxy (0 without one) and the simulator, and the machine's /proc/stat counters, at one moment. */
+export interface CpuPoint {
+  server: number;
+  sim: number;
+  machine: { busy: number; total: number };
+  at: number;
+}
+
+/** The samples taken at the measurement window's edges. */
+export interface PhaseWindow {
+  cpuStart: CpuPoint;
+  cpuEnd: CpuPoint;
+  splitStart: { user: number; system: number };
+  splitEnd: { user: number; system: number };
+  serverStats: ProcessStats | undefined;
+  simStats: ProcessStats;
+  /** The proxy's memory after a full GC, the sessions still connected. */
+  memory: ProcessStats | undefined;
+}
+
+export interface PhaseOutcome {
+  path: PathName;
+  sessions: number;
+  idle: boolean;
+  workers: number;
+  connected: number;
+  results: WorkerResult[];
+  ends: StreamEndRecord[];
+  window: PhaseWindow;
+  /** The proxy's stats (after a full GC) before the workers started; undefined without a proxy. */
+  baseline: ProcessStats | undefined;
+}
+
+export function buildPathReport(outcome: PhaseOutcome): PathReport {
+  const { results, window, connected } = outcome;
+  const { cpuStart, cpuEnd } = window;
+  const windowSeconds = (cpuEnd.at - cpuStart.at) / 1000;
+  const chunks = sum(results, (r) => r.chunks);
+  const machineTotal = cpuEnd.machine.total - cpuStart.machine.total;
+  const machineCpuPercent = machineTotal > 0 ? (100 * (cpuEnd.machine.busy - cpuStart.machine.busy)) / machineTotal : 0;
+  // Own processes, in the same "all cores = 100" units as /proc/stat.
+  const cores = Math.max(1, availableParallelism());
+  const ownCpuSeconds = cpuEnd.sim - cpuStart.sim + (cpuEnd.server - cpuStart.server) + sum(results, (r) => r.cpuMs) / 1000;
+  const ownCpuPercent = (100 * ownCpuSeconds) / Math.max(windowSeconds, 1e-9) / cores;
+  const cancels = results.flatMap((r) => r.cancels);
+  const matched = matchCancels(cancels, outcome.ends);
+  return {
+    path: outcome.path,
+    sessions: outcome.sessions,
+    idle: outcome.idle,
+    workers: outcome.workers,
+    connected,
+    connectFailed: sum(results, (r) => r.connectFailed),
+    windowSeconds,
+    turns: {
+      inWindow: sum(results, (r) => r.turnsInWindow),
+      started: sum(results, (r) => r.turnsStarted),
+      completed: sum(results, (r) => r.completed),
+      interrupted: sum(results, (r) => r.interrupted),
+      failed: sum(results, (r) => r.failed),
+    },
+    errors: mergeCounts(results.map((r) => r.errors)),
+    ttftMs: summarize(concat(results.map((r) => r.ttft))),
+    perTokenMs: summarize(concat(results.map((r) => r.perToken))),
+    cancelMs: { ...summarize(matched.latencies), unmatched: matched.unmatched },
+    chunks,
+    deltaEvents: sum(results, (r) => r.deltaEvents),
+    stampAnomalies: sum(results, (r) => r.stampAnomalies),
+    server: serverFigures(window, outcome.baseline, chunks, connected),
+    simulator: { cpuPercent: (100 * (cpuEnd.sim - cpuStart.sim)) / Math.max(windowSeconds, 1e-9), loop: window.simStats.loop },
+    loadgen: results.map((r) => ({ cpuPercent: r.windowMs > 0 ? (100 * r.cpuMs) / r.windowMs : 0, loopP99Ms: r.loop.p99Ms, loopMaxMs: r.loop.maxMs })),
+    machineCpuPercent,
+    otherCpuPercent: Math.max(0, machineCpuPercent - ownCpuPercent),
+  };
+}
+
+/** The proxy's CPU, loop, probes and memory per session; null for the direct path. */
+function serverFigures(window: PhaseWindow, baseline: ProcessStats | undefined, chunks: number, connected: number): ServerFigures | null {
+  const { serverStats, memory, cpuStart, cpuEnd, splitStart, splitEnd } = window;
+  if (serverStats === undefined || memory === undefined || baseline === undefined) return null;
+  const cpuSeconds = cpuEnd.server - cpuStart.server;
+  return {
+    cpuSeconds,
+    cpuUserSeconds: splitEnd.user - splitStart.user,
+    cpuSystemSeconds: splitEnd.system - splitStart.system,
+    cpuSecondsPerMillionChunks: chunks > 0 ? cpuSeconds / (chunks / 1e6) : null,
+    loop: serverStats.loop,
+    writes: serverStats.writes ?? null,
+    upstream: serverStats.upstream ?? null,
+    rssBytes: memory.memory.rss,
+    heapUsedBytes: memory.memory.heapUsed,
+    baselineRssBytes: baseline.memory.rss,
+    baselineHeapUsedBytes: baseline.memory.heapUsed,
+    rssPerSessionBytes: (memory.memory.rss - baseline.memory.rss) / Math.max(1, connected),
+    heapPerSessionBytes: (memory.memory.heapUsed - baseline.memory.heapUsed) / Math.max(1, connected),
+  };
+}
+
+/**
+ * Pairs each cancel with the upstream stream of its session that was running when it was sent (the latest
+ * one started before it). Its latency is that stream's close time minus the send time. A cancel whose
+ * stream was not closed by the client (it completed, or it was never closed early because the proxy kept
+ * reading), or that has no stream, is counted as unmatched rather than paired with some later stream.
+ */
+export function matchCancels(cancels: CancelRecord[], ends: StreamEndRecord[]): { latencies: number[]; unmatched: number } {
+  const bySession = new Map<string, StreamEndRecord[]>();
+  for (const end of ends) {
+    const list = bySession.get(end.sessionId) ?? [];
+    list.push(end);
+    bySession.set(end.sessionId, list);
+  }
+  const latencies: number[] = [];
+  let unmatched = 0;
+  for (const cancel of cancels) {
+    let stream: StreamEndRecord | undefined;
+    for (const end of bySession.get(cancel.sessionId) ?? []) {
+      if (end.startedAt <= cancel.sentAt && (stream === undefined || end.startedAt > stream.startedAt)) stream = end;
+    }
+    // 0.05 ms of tolerance for the two processes' clock correction.
+    if (stream === undefined || stream.reason !== 'client-closed' || stream.at < cancel.sentAt - 0.05) {
+      unmatched += 1;
+      continue;
+    }
+    latencies.push(Math.max(0, stream.at - cancel.sentAt));
+  }
+  return { latencies, unmatched };
+}
+
+function sum<T>(items: T[], pick: (item: T) => number): number {
+  return items.reduce((total, item) => total + pick(item), 0);
+}
+
+function concat(arrays: Float64Array[]): Float64Array {
+  const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const array of arrays) {
+    out.set(array, offset);
+    offset += array.length;
+  }
+  return out;
+}
+
+function mergeCounts(counts: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counts) for (const [key, value] of Object.entries(c)) out[key] = (out[key] ?? 0) + value;
+  return out;
+}

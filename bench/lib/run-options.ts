@@ -1,0 +1,164 @@
+// `bench/run.ts`'s command line and the settings derived from it: mode, levels, idle sessions, workload,
+// measurement windows, the open-file limit, and the environment every gateway of the run gets.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { PORTKEY_VERSION } from './portkey.js';
+import { WORKLOAD } from './workload.js';
+
+/** "Not ours" machine CPU (all cores = 100) above which a phase counts as disturbed by other work. */
+export const OTHER_CPU_LIMIT = 10;
+const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
+  --levels 1,100,1000     concurrent sessions per level (default 1,100,1000; smoke: 2)
+  --idle 10000            idle sessions for the memory phase (0 skips it; smoke: 10)
+  --measure-s N           measurement window per phase, seconds (default 40/20/30 full, 4/5/6 quick)
+  --workers N             load-generator processes at >= 500 sessions (default 3)
+  --peer portkey          also run every level through Portkey ${PORTKEY_VERSION} (installed into --peer-dir)
+  --peer-dir DIR          default /tmp/portkey-bench
+  --floor                 also run every level through bench/floor-relay.ts (the least a WS → SSE relay does)
+  --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
+                          is summarised in the results)
+  --gateway-env K=V       extra gateway environment (repeatable), e.g. UPSTREAM_CONNECTIONS=2048
+  --paths direct,gateway  run only these paths (debugging; the differences need both)
+  --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
+  --probe-upstream        count the proxy's upstream connects and time each request from dispatch to its headers
+                          being written, on fresh and on reused sockets (diagnosis; undici proxies only)
+  --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
+  --no-build              do not rebuild dist/ when it is older than src/
+  --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
+  --attempts N            re-run a phase while other work on the host took > ${OTHER_CPU_LIMIT} % CPU during it,
+                          keeping the cleanest attempt (default 2; smoke: 1)
+  --out-dir DIR           where to write results (default bench/results)
+  --verbose               echo the gateway's and the peer's output`;
+
+export const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+
+/** The parsed options; prints USAGE and exits on --help. */
+export function parseBenchArgs() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      levels: { type: 'string' },
+      idle: { type: 'string' },
+      'measure-s': { type: 'string' },
+      workers: { type: 'string', default: '3' },
+      peer: { type: 'string' },
+      'peer-dir': { type: 'string', default: '/tmp/portkey-bench' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'gateway-env': { type: 'string', multiple: true, default: [] },
+      paths: { type: 'string' },
+      'probe-writes': { type: 'boolean', default: false },
+      'probe-upstream': { type: 'boolean', default: false },
+      floor: { type: 'boolean', default: false },
+      attempts: { type: 'string' },
+      'from-src': { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      'gateway-entry': { type: 'string' },
+      'out-dir': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return values;
+}
+
+export type BenchArgs = ReturnType<typeof parseBenchArgs>;
+/** The workload every session runs (WORKLOAD, or a tiny one for --smoke). */
+export interface BenchWorkload {
+  ttftMs: number;
+  itlMs: number;
+  tokens: number;
+  thinkMs: number;
+  cancelEvery: number;
+  cancelAfterChunks: number;
+}
+
+export interface BenchSettings {
+  mode: 'smoke' | 'quick' | 'full';
+  smoke: boolean;
+  levels: number[];
+  /** Lowered by fitToFileLimit when the open-file limit is too low for it. */
+  idleSessions: number;
+  workload: BenchWorkload;
+  /** One turn of the workload: TTFT, the tokens, and the think time (the ramp of a phase). */
+  cycleMs: number;
+  measureMsFor: (sessions: number) => number;
+  fromSrc: boolean;
+  onlyPaths: string[] | undefined;
+  attempts: number;
+}
+
+export function benchSettings(values: BenchArgs): BenchSettings {
+  const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const smoke = mode === 'smoke';
+  const workload = smoke
+    ? { ttftMs: 20, itlMs: 5, tokens: 10, thinkMs: 50, cancelEvery: 2, cancelAfterChunks: 3 }
+    : { ...WORKLOAD };
+  return {
+    mode,
+    smoke,
+    levels: (values.levels ?? (smoke ? '2' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0),
+    idleSessions: Number(values.idle ?? (smoke ? 10 : 10_000)),
+    workload,
+    cycleMs: workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs,
+    measureMsFor: (sessions: number): number => {
+      if (values['measure-s'] !== undefined) return Number(values['measure-s']) * 1000;
+      if (mode === 'quick') return sessions >= 1000 ? 6_000 : sessions >= 100 ? 5_000 : 4_000;
+      return sessions === 1 ? 40_000 : sessions >= 1000 ? 30_000 : 20_000;
+    },
+    fromSrc: values['from-src'] || smoke,
+    onlyPaths: values.paths?.split(','),
+    attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
+  };
+}
+
+/** The open-file limit; lowers settings.idleSessions (with a note) when the idle phase would not fit under it. */
+export function fitToFileLimit(settings: BenchSettings, notes: string[]): number {
+  const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
+  if (settings.idleSessions + 1_000 > fdLimit) {
+    notes.push(`idle sessions reduced from ${settings.idleSessions} to ${fdLimit - 1_000}: the open-file limit is ${fdLimit}`);
+    settings.idleSessions = Math.max(0, fdLimit - 1_000);
+  }
+  return fdLimit;
+}
+
+/**
+ * Every bench client connects from 127.0.0.1, so the per-address caps (connections, replies in progress, turns)
+ * and the total connection cap must be above the load's; everything else runs on the gateway's defaults unless
+ * --gateway-env says otherwise.
+ */
+export function gatewayEnvFor(values: BenchArgs, settings: BenchSettings): Record<string, string> {
+  const { idleSessions, levels } = settings;
+  return {
+    MAX_CONNECTIONS_PER_IP: String(Math.max(idleSessions, ...levels) + 1_000),
+    MAX_RESPONSES_PER_IP: '100000',
+    TURNS_PER_MINUTE_PER_IP: '1000000',
+    MAX_CONNECTIONS: String(Math.max(idleSessions, ...levels) + 1_000),
+    ...(values['probe-writes'] ? { BENCH_PROBE_WRITES: '1' } : {}),
+    ...Object.fromEntries(
+      values['gateway-env'].map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new Error(`--gateway-env expects K=V, got "${kv}"`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+    ),
+  };
+}
+
+/** Re-executes this process once with a raised open-file limit when 10,000 idle sockets would not fit. */
+export function raiseFileLimit(needed: number): void {
+  const soft = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  if (!(soft < needed) || process.env.BENCH_ULIMIT_RAISED === '1') return;
+  const script = `ulimit -n ${Math.max(needed, 65_535)} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
+  const child = spawnSync('bash', ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_ULIMIT_RAISED: '1' },
+  });
+  process.exit(child.status ?? 1);
+}

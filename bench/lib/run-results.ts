@@ -1,0 +1,79 @@
+// The results of one `bench/run.ts` run: the JSON document (machine, workload, levels, idle, targets, profile)
+// and its markdown rendering, written to <out-dir>/<stamp>.{json,md}.
+
+import { writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { profileTable, type ProfileSummary } from './cpuprofile.js';
+import { PORTKEY_VERSION } from './portkey.js';
+import { buildTargets, idleTable, levelTable, phasesTable, targetsTable } from './report.js';
+import type { Measured } from './run-levels.js';
+import type { BenchSettings } from './run-options.js';
+import type { PeerInfo } from './run-servers.js';
+
+export interface RunFacts {
+  settings: BenchSettings;
+  startedAt: Date;
+  fdLimit: number;
+  /** How the gateway ran: 'src (tsx)', 'dist' or the --gateway-entry file. */
+  gatewayFrom: string;
+  gatewayEnv: Record<string, string>;
+  peerInfo: PeerInfo | null;
+  profile: ProfileSummary | null;
+  notes: string[];
+}
+
+export function buildResults(facts: RunFacts, measured: Measured) {
+  const { settings, gatewayEnv, notes } = facts;
+  const { mode, workload } = settings;
+  const cpu = cpus();
+  return {
+    schema: 1,
+    mode,
+    command: `npm run ${mode === 'quick' ? 'bench:quick' : 'bench'}${process.argv.slice(2).filter((a) => a !== '--quick').length > 0 ? ` -- ${process.argv.slice(2).filter((a) => a !== '--quick').join(' ')}` : ''}`,
+    startedAt: facts.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { nproc: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version, kernel: release(), fdLimit: facts.fdLimit },
+    workload,
+    gateway: { from: facts.gatewayFrom, env: gatewayEnv },
+    peer: facts.peerInfo,
+    levels: measured.levelReports,
+    idle: measured.idleReport,
+    /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
+    phases: measured.phases,
+    targets: buildTargets(measured.levelReports.at(-1), measured.idleReport),
+    profile: facts.profile,
+    notes,
+  };
+}
+
+export type BenchResults = ReturnType<typeof buildResults>;
+
+/** The results as markdown; `levels` are the levels asked for (a partial run has fewer level tables). */
+export function renderMarkdown(results: BenchResults, levels: number[]): string {
+  const { workload, peer: peerInfo, levels: levelReports, phases, idle: idleReport, profile, notes } = results;
+  const gatewayEnv = results.gateway.env;
+  const parts = [
+    `# Benchmark ${results.mode} run, ${results.startedAt}`,
+    '',
+    `Command: \`${results.command}\`. Machine: ${results.machine.nproc} × ${results.machine.cpuModel}, ${results.machine.memoryMiB} MiB, Node ${results.machine.node}, Linux ${results.machine.kernel}.`,
+    `Workload: TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms between tokens, ${workload.tokens} tokens, think ${workload.thinkMs} ms; one turn in ${workload.cancelEvery} (staggered across sessions) cancelled after ${workload.cancelAfterChunks} deltas.`,
+    `Gateway from ${results.gateway.from}${Object.keys(gatewayEnv).length > 0 ? ` with ${JSON.stringify(gatewayEnv)}` : ''}.${peerInfo === null ? '' : peerInfo.error === undefined ? ` Peer: Portkey ${PORTKEY_VERSION}.` : ` Peer: Portkey could not run: ${peerInfo.error}`}`,
+  ];
+  for (const level of levelReports) parts.push('', `## ${level.sessions} concurrent session${level.sessions === 1 ? '' : 's'} (window ${level.gateway.windowSeconds.toFixed(0)} s)`, '', levelTable(level));
+  const loadPhases = phases.filter((p) => !p.idle);
+  if (levelReports.length < levels.length && loadPhases.length > 0) parts.push('', '## Phases', '', phasesTable(loadPhases));
+  if (idleReport !== null) parts.push('', '## Idle sessions (gateway memory)', '', idleTable(idleReport));
+  parts.push('', '## Targets', '', targetsTable(results.targets));
+  if (profile !== null) parts.push('', `## Gateway CPU profile (the gateway process of the ${Math.max(...levels)}-session level)`, '', profileTable(profile, 20));
+  if (notes.length > 0) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
+  return parts.join('\n');
+}
+
+/** Writes <stamp>.json and <stamp>.md into `outDir` and prints the markdown. */
+export function writeResults(results: BenchResults, levels: number[], outDir: string, stamp: string): void {
+  const markdown = renderMarkdown(results, levels);
+  writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, `${stamp}.md`), `${markdown}\n`);
+  process.stdout.write(`\n${markdown}\n\nwrote ${join(outDir, `${stamp}.json`)} and .md\n`);
+}

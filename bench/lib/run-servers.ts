@@ -1,0 +1,124 @@
+// The processes one `bench/run.ts` run measures through: the simulator, a fresh gateway per level, the
+// optional Portkey peer and floor relay; where each path's clients connect, and stopping everything.
+
+import { DEFAULT_SYSTEM_PROMPT } from '../../src/config.js';
+import type { PathName } from './messages.js';
+import type { PhaseContext } from './phase.js';
+import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './portkey.js';
+import { startFloorRelay, startGatewayProcess, stopProcess, type ServerProcess, type SimulatorProcess } from './procs.js';
+import type { BenchWorkload } from './run-options.js';
+
+export interface PeerInfo {
+  name: string;
+  version?: string;
+  error?: string;
+  install?: string[];
+}
+
+/** How every gateway of the run is started. */
+export interface GatewayLaunch {
+  fromSrc: boolean;
+  entry: string | undefined;
+  profDir: string | undefined;
+  env: Record<string, string>;
+  verbose: boolean;
+}
+
+export class BenchServers {
+  gateway: ServerProcess | undefined;
+  peer: ServerProcess | undefined;
+  floor: ServerProcess | undefined;
+  peerInfo: PeerInfo | null = null;
+
+  constructor(
+    readonly sim: SimulatorProcess,
+    private readonly launch: GatewayLaunch,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /**
+   * Interrupted (Ctrl-C, timeout): stop what this run started; the children also stop themselves when our IPC
+   * channel closes, so nothing outlives the run either way.
+   */
+  stopOnSignals(): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.log(`${signal}: stopping`);
+        for (const child of [this.gateway?.child, this.peer?.child, this.floor?.child, this.sim.child]) child?.kill('SIGTERM');
+        setTimeout(() => process.exit(130), 500);
+      });
+    }
+  }
+
+  /**
+   * A fresh gateway per level (and for the idle phase): sessions that closed in an earlier phase may stay
+   * resumable for RESUME_TTL_MS, and their memory must not leak into the next phase's figures.
+   */
+  async freshGateway(label: string): Promise<ServerProcess> {
+    const { fromSrc, entry, profDir, env, verbose } = this.launch;
+    if (this.gateway !== undefined) await stopProcess(this.gateway.child);
+    this.gateway = undefined;
+    const started = await startGatewayProcess({ simUrl: this.sim.url, fromSrc, ...(entry === undefined ? {} : { entry }), cpuProfDir: profDir, cpuProfName: `gateway-${label}`, env, echo: verbose });
+    this.log(`gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : (entry ?? 'dist')}) for ${label}`);
+    this.gateway = started;
+    return started;
+  }
+
+  /** --peer portkey: installs and starts it; when that fails the run goes on without it (peerInfo.error says why). */
+  async startPeer(name: string | undefined, dir: string, verbose: boolean): Promise<void> {
+    if (name === undefined) return;
+    if (name !== 'portkey') throw new Error(`--peer: only "portkey" is supported, got "${name}"`);
+    const peerInfo: PeerInfo = { name: 'portkey', version: PORTKEY_VERSION };
+    this.peerInfo = peerInfo;
+    try {
+      peerInfo.install = installPortkey(dir);
+      this.peer = await startPortkey(dir, verbose);
+      this.log(`peer Portkey http://127.0.0.1:${this.peer.port} (pid ${this.peer.pid})`);
+    } catch (err) {
+      peerInfo.error = err instanceof Error ? err.message : String(err);
+      this.log(`peer Portkey unavailable: ${peerInfo.error}`);
+    }
+  }
+
+  async startFloor(verbose: boolean): Promise<void> {
+    this.floor = await startFloorRelay(this.sim.url, verbose);
+    this.log(`floor relay ws://127.0.0.1:${this.floor.port}/ (pid ${this.floor.pid})`);
+  }
+
+  /** The paths a level measures: direct and gateway, then the peer and the floor when they run. */
+  paths(): PathName[] {
+    const paths: PathName[] = ['direct', 'gateway'];
+    if (this.peer !== undefined) paths.push('peer');
+    if (this.floor !== undefined) paths.push('floor');
+    return paths;
+  }
+
+  contextFor(path: PathName, workload: BenchWorkload, smoke: boolean): PhaseContext {
+    const server = ({ direct: undefined, gateway: this.gateway, peer: this.peer, floor: this.floor })[path];
+    return {
+      sim: this.sim,
+      server,
+      url:
+        path === 'gateway' || path === 'floor'
+          ? `ws://127.0.0.1:${server!.port}/v1/voice`
+          : path === 'peer'
+            ? `http://127.0.0.1:${this.peer!.port}/v1/chat/completions`
+            : `${this.sim.url}/chat/completions`,
+      kind: path === 'gateway' || path === 'floor' ? 'ws' : 'sse',
+      headers: path === 'peer' ? portkeyHeaders(this.sim.url) : {},
+      workload,
+      model: 'asi1-mini',
+      systemPrompt: DEFAULT_SYSTEM_PROMPT,
+      maxTokens: 400,
+      log: this.log,
+      waitForQuiet: !smoke,
+    };
+  }
+
+  async stopAll(): Promise<void> {
+    if (this.gateway !== undefined) await stopProcess(this.gateway.child);
+    if (this.peer !== undefined) await stopProcess(this.peer.child);
+    if (this.floor !== undefined) await stopProcess(this.floor.child);
+    await stopProcess(this.sim.child);
+  }
+}
