@@ -72,6 +72,9 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
   const children: ChildProcess[] = [];
   try {
     const started = startWorkers(ctx, plan, workers, children);
+    // If the phase fails early, the workers are killed below and their pending results reject: the phase's own
+    // error is the one to report, not an unhandled rejection from a worker that was told to go.
+    for (const pending of [...started.results, ...started.connecting, started.turnsDone]) pending.catch(() => undefined);
     const connectStarted = epochNow();
     const connectedCounts = await Promise.all(started.connecting);
     const connected = connectedCounts.reduce((a, c) => a + c.connected, 0);

@@ -137,7 +137,7 @@ export class SoakSession implements SoakClient {
   private async ensureLive(): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       if (this.conn !== null && !this.conn.dead && !this.conn.closed && this.conn.phase === 'live') return;
-      if (attempt > 20) throw new Error('could not get a live connection in 20 attempts');
+      if (attempt > 20) throw new Error('could not get a live connection in 21 attempts');
       if (this.conn !== null && !this.conn.closed) {
         this.conn.dead = true;
         this.conn.ws.terminate();
