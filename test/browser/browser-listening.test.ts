@@ -3,8 +3,8 @@
 // the recogniser restarts without ever double-starting, and its fatal errors fall back to the text box.
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchBrowser, SPEECH_IDLE, VoicePage, type OpenOptions } from './browser/fixture.js';
-import { startStack, type Stack } from './helpers.js';
+import { launchBrowser, SPEECH_IDLE, VoicePage, type OpenOptions } from './fixture.js';
+import { startStack, type Stack } from '../helpers.js';
 
 const REPLY = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
 

@@ -3,8 +3,8 @@
 // still measure per-token delay. Real sockets on port 0; asserts content and order, never durations.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEmitStamp, EMIT_STAMP_PATTERN, encodeEmitStamp, stampChunkText } from '../src/simulator/emit-stamp.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { decodeEmitStamp, EMIT_STAMP_PATTERN, encodeEmitStamp, stampChunkText } from '../../src/simulator/emit-stamp.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 
 interface Chunk {
   choices: { delta: { content?: string | null } }[];

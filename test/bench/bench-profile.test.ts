@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { summarizeProfile } from '../bench/lib/cpuprofile.js';
+import { summarizeProfile } from '../../bench/lib/cpuprofile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,8 +3,8 @@
 
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimScenario } from '../src/simulator/scenario.js';
-import { startSimulator, type Simulator, type StreamEnd } from '../src/simulator/server.js';
+import type { SimScenario } from '../../src/simulator/scenario.js';
+import { startSimulator, type Simulator, type StreamEnd } from '../../src/simulator/server.js';
 
 interface ToolDelta {
   index: number;

@@ -1,11 +1,11 @@
 // The simulator calls the demo tools as asi1-mini would (preamble, then streamed calls) and reads their results
 // back as plain speech. Real sockets on port 0; the built-in tools run with a pinned clock.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
-import { cityTimeZone, toArithmeticExpression } from '../src/simulator/tool-intents.js';
-import { calculatorTool } from '../src/tools/builtin/calculator.js';
-import { createClockTool } from '../src/tools/builtin/clock.js';
-import type { ToolDefinition } from '../src/tools/types.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { cityTimeZone, toArithmeticExpression } from '../../src/simulator/tool-intents.js';
+import { calculatorTool } from '../../src/tools/builtin/calculator.js';
+import { createClockTool } from '../../src/tools/builtin/clock.js';
+import type { ToolDefinition } from '../../src/tools/types.js';
 
 interface ToolDelta { index: number; id?: string; function: { name?: string; arguments?: string } }
 interface Chunk { choices: { delta: { content?: string | null; tool_calls?: ToolDelta[] }; finish_reason?: string | null }[] }

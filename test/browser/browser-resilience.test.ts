@@ -3,9 +3,9 @@
 // shows it, reconnects with backoff on the same address and carries on in a new session).
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
-import { LAST_REPLY_DONE, launchBrowser, VoicePage, type OpenOptions } from './browser/fixture.js';
-import { startGatewayAt, type RunningGateway } from './browser/gateway-at.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { LAST_REPLY_DONE, launchBrowser, VoicePage, type OpenOptions } from './fixture.js';
+import { startGatewayAt, type RunningGateway } from './gateway-at.js';
 
 let browser: Browser;
 let page: VoicePage | null = null;

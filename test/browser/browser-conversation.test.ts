@@ -3,9 +3,9 @@
 // next prompt shows the cut, tools are shown and spoken, and a finished conversation is screenshotted.
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../src/upstream/types.js';
-import { launchBrowser, SPEECH_IDLE, VoicePage, type Frame } from './browser/fixture.js';
-import { startStack, type Stack } from './helpers.js';
+import type { ChatMessage } from '../../src/upstream/types.js';
+import { launchBrowser, SPEECH_IDLE, VoicePage, type Frame } from './fixture.js';
+import { startStack, type Stack } from '../helpers.js';
 
 const REPLY = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
 
