@@ -50,7 +50,7 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
  * only shorten it), pipelining 1 (an SSE stream must not block requests queued behind it), 10 s connect
  * timeout, 60 s header/body backstops (the client's own first-token/stall timers are stricter).
  * Nagle: undici 7 already calls `socket.setNoDelay(true)` on every TCP and TLS socket it opens
- * (lib/core/connect.js), so no custom connector is needed; test/upstream-client.test.ts checks it.
+ * (lib/core/connect.js), so no custom connector is needed; test/upstream/client-pool.test.ts checks it.
  */
 export function createUpstreamPool(
   baseUrl: string,
