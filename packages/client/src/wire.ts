@@ -1,0 +1,62 @@
+// The wire contract, taken from the gateway's own definitions with type-only imports, so a protocol change that
+// breaks this client breaks its typecheck and build. The build points these imports at dist/server/ instead.
+import type * as ServerCloseCodes from '../../../src/hosting/close-codes.js';
+import type {
+  PROTOCOL_MINOR as ServerMinor,
+  PROTOCOL_VERSION as ServerMajor,
+  ServerEvent,
+  SessionUpdateEvent,
+  TurnEvent,
+} from '../../../src/protocol.js';
+
+export type {
+  ClientEvent,
+  ClientTool,
+  ModelName,
+  ResponseStatus,
+  ResponseTimings,
+  ServerEvent,
+  ServerEventBody,
+  SessionLimits,
+  SessionSettings,
+  Usage,
+  WireError,
+} from '../../../src/protocol.js';
+export type { ErrorCode } from '../../../src/errors.js';
+
+/** The protocol major this client speaks; a server announcing another one is refused. */
+export const PROTOCOL_VERSION: typeof ServerMajor = 1;
+/** The newest minor this client knows. Newer minors only add fields and events, so they are accepted. */
+export const PROTOCOL_MINOR: typeof ServerMinor = 1;
+/** The subprotocol the gateway selects; browsers offer it next to `bearer.<token>`. */
+export const NATIVE_SUBPROTOCOL = 'asi1-voice.v1';
+
+/** Close codes of the gateway this client acts on (their meaning is src/hosting/close-codes.ts's). */
+export const CLOSE_IDLE_TIMEOUT: typeof ServerCloseCodes.CLOSE_IDLE_TIMEOUT = 4000;
+export const CLOSE_RESUMED_ELSEWHERE: typeof ServerCloseCodes.CLOSE_RESUMED_ELSEWHERE = 4003;
+
+/** The server event of one `type`. */
+export type ServerEventOf<T extends ServerEvent['type']> = Extract<ServerEvent, { type: T }>;
+export type SessionReady = ServerEventOf<'session.ready'>;
+export type SessionResumed = ServerEventOf<'session.resumed'>;
+export type ResponseDone = ServerEventOf<'response.done'>;
+export type ToolCall = ServerEventOf<'response.tool_call'>;
+export type ServerError = ServerEventOf<'error'>;
+
+/** The settings fields of `session.update` (tools are declared through `ClientTools`, see tools.ts). */
+export type SettingsFields = Omit<SessionUpdateEvent, 'type' | 'eventId' | 'tools'>;
+
+/**
+ * Provisional: an interim (not final) transcript, for servers announcing minor 2 or newer. Protocol 1.1 has no
+ * such event, so the client refuses to send it to a 1.1 server.
+ */
+export interface InterimEvent {
+  type: 'turn.interim';
+  eventId?: string;
+  text: string;
+}
+
+/** A `turn` frame as this client sends it: always with a turnId, echoed as eventId by any error about it. */
+export type TurnEventFrame = TurnEvent & { turnId: string; eventId: string };
+/** A `session.update` frame as this client sends it: always with an eventId. */
+export type UpdateEventFrame = SessionUpdateEvent & { eventId: string };
