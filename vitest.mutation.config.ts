@@ -10,7 +10,6 @@ export default defineConfig({
       'test/transports/rate-limiter.test.ts',
       'test/speech-*.test.ts',
       'test/speech/**/*.test.ts',
-      'test/history.test.ts',
       'test/tools/**/*.test.ts',
       'test/transports/robustness-units.test.ts',
     ],

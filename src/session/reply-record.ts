@@ -116,6 +116,9 @@ export class ReplyRecord {
     const finalText = this.sent.slice(finalStart, Math.max(finalStart, heardLength));
     if (finalText.trim() !== '') {
       messages.push({ role: 'assistant', content: markReply(finalText, status === 'completed' ? 'none' : status) });
+    } else if (status !== 'completed' && messages.length > 0) {
+      // Cut off inside or right after a tool step: the model must still learn the reply did not end there.
+      messages.push({ role: 'assistant', content: markReply('', status).trim() });
     }
     return messages;
   }

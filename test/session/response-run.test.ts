@@ -175,5 +175,21 @@ describe('response run: the transition guard', () => {
   it('names the run and both states in the error', () => {
     const lifecycle = new RunLifecycle('resp_x', 'done');
     expect(() => lifecycle.moveTo('streaming')).toThrow('resp_x: illegal state change done → streaming');
+    const error = (() => {
+      try {
+        lifecycle.moveTo('failed');
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(IllegalTransitionError);
+    expect(error).toMatchObject({ name: 'IllegalTransitionError', responseId: 'resp_x', from: 'done', to: 'failed' });
+  });
+
+  it('starts a run in "created", not yet settled', () => {
+    const lifecycle = new RunLifecycle('resp_new');
+    expect(lifecycle.state).toBe('created');
+    expect(lifecycle.isSettled).toBe(false);
   });
 });

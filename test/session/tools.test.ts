@@ -39,6 +39,20 @@ describe('session core: tool steps', () => {
     expect((historyOf(h.chat.requests[2])[3] as Assistant).content?.trim()).toBe('It is PARIS.');
   });
 
+  it('marks a reply cut off inside a tool step as interrupted, even though no final text was heard', async () => {
+    const h = createSession();
+    h.chat.enqueue(toolStep('Let me check that for you.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]), answer('It is PARIS.'));
+    const done = await turn(h, 'Look up Paris');
+    // The listener heard only "Let me check", still inside the first step, and barged in.
+    h.session.handle({ type: 'response.cancel', responseId: done.responseId, heardChars: 'Let me check'.length });
+    h.chat.enqueue(answer('Sure.'));
+    await turn(h, 'Never mind');
+    const history = historyOf(h.chat.requests[2]);
+    expect(history.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+    expect((history[3] as Assistant).content).toBe('[interrupted by the user]');
+    expect(JSON.stringify(history)).not.toContain('PARIS.');
+  });
+
   it('waits inside the response for a client tool\'s tool.result and gives it to the model', async () => {
     const h = createSession();
     h.session.handle({ type: 'session.update', tools: [{ name: 'get_location', parameters: { type: 'object', properties: {} } }] });
@@ -65,6 +79,9 @@ describe('session core: tool steps', () => {
     await slow.running;
     h.session.handle({ type: 'response.cancel', responseId: call.responseId });
     expect(slow.calls[0]?.signal.aborted).toBe(true);
+    // The tool sees an ordinary AbortError, as from abort() without a reason.
+    expect(slow.calls[0]?.signal.reason).toBeInstanceOf(DOMException);
+    expect(slow.calls[0]?.signal.reason).toMatchObject({ name: 'AbortError', message: 'This operation was aborted' });
     expect(h.recorder.events.at(-1)).toMatchObject({ type: 'response.done', status: 'interrupted' });
     await turn(h, 'Never mind');
     expect(historyOf(h.chat.requests[1])).toEqual([
