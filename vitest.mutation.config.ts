@@ -8,7 +8,6 @@ export default defineConfig({
       'test/session/**/*.test.ts',
       'test/upstream/**/*.test.ts',
       'test/transports/rate-limiter.test.ts',
-      'test/speech-*.test.ts',
       'test/speech/**/*.test.ts',
       'test/tools/**/*.test.ts',
       'test/transports/robustness-units.test.ts',

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { CODE_BLOCK_NOTE, normaliseForSpeech } from '../src/speech/normalise.js';
+import { CODE_BLOCK_NOTE, normaliseForSpeech } from '../../src/speech/normalise.js';
 
 describe('normaliseForSpeech', () => {
   it('strips bold, italic, underscore and strikethrough markers but keeps their words', () => {

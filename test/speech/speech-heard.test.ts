@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from 'vitest';
-import { heardDisplayLength } from '../src/speech/heard.js';
-import { SpeechSegmenter, type SpeechSegment } from '../src/speech/segmenter.js';
+import { heardDisplayLength } from '../../src/speech/heard.js';
+import { SpeechSegmenter, type SpeechSegment } from '../../src/speech/segmenter.js';
 
 const display = 'Hello there. This is **really** great news for you.';
 // As the segmenter would cut it: ranges contiguous, text normalised.

@@ -1,6 +1,6 @@
 // Shared helpers for the speech segmenter tests (not a test file itself).
 import { expect } from 'vitest';
-import { SpeechSegmenter, type SegmenterOptions, type SpeechSegment } from '../src/speech/segmenter.js';
+import { SpeechSegmenter, type SegmenterOptions, type SpeechSegment } from '../../src/speech/segmenter.js';
 
 export function start(options?: SegmenterOptions) {
   const out: SpeechSegment[] = [];

@@ -1,6 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
-import { SpeechSegmenter } from '../src/speech/segmenter.js';
-import { CODE_BLOCK_NOTE } from '../src/speech/normalise.js';
+import { SpeechSegmenter } from '../../src/speech/segmenter.js';
+import { CODE_BLOCK_NOTE } from '../../src/speech/normalise.js';
 import { expectContiguous, mulberry32, segmentText, start, texts } from './speech-segmenter-helpers.js';
 
 // Fake timers everywhere: streaming tests never advance them, so no timer can change their result.
