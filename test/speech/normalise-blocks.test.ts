@@ -89,7 +89,11 @@ describe('normaliseForSpeech: list items and rules', () => {
   });
 
   it('keeps a lone rule character, which is not a rule', () => {
-    expect(normaliseForSpeech('One\n*\nTwo\n=\nThree')).toBe('One * Two = Three');
+    expect(normaliseForSpeech('One\n*\nTwo\n=\nThree\n_\nFour\n-\nFive')).toBe('One * Two = Three _ Four - Five');
+  });
+
+  it('adds a pause after a list item that ends in a number with a dot inside', () => {
+    expect(normaliseForSpeech('- Version 2.0\n- Node 20')).toBe('Version 2.0. Node 20.');
   });
 });
 
@@ -106,6 +110,16 @@ describe('normaliseForSpeech: tables', () => {
 
   it('skips empty cells', () => {
     expect(normaliseForSpeech('| Name | Notes |\n|---|---|\n| Bob |  |\n|  |  |')).toBe('Name, Notes. Bob.');
+  });
+
+  it('reads a dash in a cell, meaning "none", as part of the row', () => {
+    expect(normaliseForSpeech('| Name | Score |\n|---|---|\n| Bob | - |\n| - | 5 |')).toBe(
+      'Name, Score. Bob, -. -, 5.',
+    );
+  });
+
+  it('keeps a sentence that has both a pipe and a dash', () => {
+    expect(normaliseForSpeech('Choose red | blue - or both.')).toBe('Choose red blue - or both.');
   });
 
   it('treats a single pipe inside a sentence as prose, not a table row', () => {

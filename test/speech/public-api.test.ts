@@ -9,9 +9,8 @@ afterEach(() => {
 describe('speech public API', () => {
   it('loads, speaks a markdown reply in sentences and maps what was heard back onto the display text', async () => {
     vi.useFakeTimers();
-    const { SpeechSegmenter, normaliseForSpeech, heardDisplayLength, CODE_BLOCK_NOTE } = await import(
-      '../../src/speech/index.js'
-    );
+    const { SpeechSegmenter, normaliseForSpeech, heardDisplayLength, CODE_BLOCK_NOTE } =
+      await import('../../src/speech/index.js');
     const spoken: string[] = [];
     const segmenter = new SpeechSegmenter((segment) => spoken.push(segment.text));
     const reply = 'Sure 🎉! Here is **the** plan for today.\n```sh\nls\n```\nSee [docs](https://www.example.com/x).';

@@ -24,7 +24,8 @@ describe('SpeechSegmenter options', () => {
   });
 
   it('reports every invalid option in one RangeError, separated by semicolons', () => {
-    const create = () => new SpeechSegmenter(() => {}, { idleFlushMs: -1, firstMinChars: Number.NaN, splitOverChars: 0 });
+    const create = () =>
+      new SpeechSegmenter(() => {}, { idleFlushMs: -1, firstMinChars: Number.NaN, splitOverChars: 0 });
     expect(create).toThrow(RangeError);
     expect(create).toThrow(
       'Invalid segmenter options: firstMinChars must be a finite number >= 0; idleFlushMs must be a finite number >= 0; ' +
