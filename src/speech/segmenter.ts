@@ -189,7 +189,8 @@ export class SpeechSegmenter {
 
   private qualifies(isSentence: boolean, text: string): boolean {
     const { firstMinChars, firstMinWords, mergeUnderChars } = this.options;
-    if (this.firstDone) return isSentence && text.length >= mergeUnderChars;
+    // Never an empty segment, even with mergeUnderChars 0 (emoji-only lines and blank lines speak as nothing).
+    if (this.firstDone) return isSentence && text !== '' && text.length >= mergeUnderChars;
     if (isSentence) return text !== '';
     return text.length >= firstMinChars && countWords(text, firstMinWords) >= firstMinWords;
   }
@@ -230,7 +231,9 @@ export class SpeechSegmenter {
     while (lo <= hi) {
       let mid = (lo + hi) >> 1;
       const code = sc.text.charCodeAt(mid);
-      if (code >= 0xdc00 && code <= 0xdfff && mid > lo) mid--;
+      // A cut before a low surrogate would halve its pair: cut one earlier, or one later at the search's floor.
+      if (code >= 0xdc00 && code <= 0xdfff) mid = mid > lo ? mid - 1 : mid + 1;
+      if (mid > hi) break;
       const text = normaliseForSpeech(sc.text.slice(0, mid));
       if (text.length > maxChars) hi = mid - 1;
       else {

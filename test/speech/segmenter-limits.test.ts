@@ -127,3 +127,20 @@ describe('SpeechSegmenter: the end of the reply', () => {
     expect(spoken()).toEqual([]);
   });
 });
+
+describe('SpeechSegmenter: no segment is ever empty or broken', () => {
+  it('speaks no empty segment with mergeUnderChars 0, whatever unspeakable text sits between sentences', () => {
+    const { out } = segmentText('Okay. 🎉\n\nThe next sentence is here.', undefined, { mergeUnderChars: 0 });
+    expect(texts(out).every((text) => text.trim() !== '')).toBe(true);
+    expect(texts(out).join(' ')).toContain('The next sentence is here.');
+  });
+
+  it('never cuts an enormous word between the two halves of a surrogate pair', () => {
+    const { out } = segmentText(`Okay. a${'𝒳'.repeat(100)} done.`);
+    for (const text of texts(out)) {
+      expect(text).not.toMatch(/^[\udc00-\udfff]/);
+      expect(text).not.toMatch(/[\ud800-\udbff]$/);
+    }
+    expect(texts(out).join('').replace(/\s/g, '')).toBe(`Okay.a${'𝒳'.repeat(100)}done.`);
+  });
+});
