@@ -18,7 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['hosting/'],
   ['session/'],
   ['upstream/', 'tools/', 'speech/', 'simulator/'],
-  ['protocol.ts', 'errors.ts', 'config.ts', 'metrics.ts', 'logger.ts', 'secrets.ts', 'access-log.ts'],
+  ['protocol.ts', 'errors.ts', 'config.ts', 'config-schema.ts', 'metrics.ts', 'logger.ts', 'secrets.ts', 'access-log.ts'],
 ];
 /** Same layer, yet never each other: they meet through hosting/scale-out-port.ts. */
 const APART: readonly [string, string][] = [['transports/', 'cluster/']];

@@ -3,12 +3,8 @@
 // Not here: the run (response-run.ts), its slot (response-slot.ts), what history keeps of a reply (turn-replies.ts), Realtime items (item-responses.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayObserver } from '../metrics.js';
 import {
-  PROTOCOL_MINOR,
-  PROTOCOL_VERSION,
   type ResponseCancelEvent,
   type ServerEventBody,
   type SessionEvent,
@@ -16,39 +12,20 @@ import {
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
-import type { ToolRegistry } from '../tools/registry.js';
-import type { ChatMessage, ChatStreamer } from '../upstream/types.js';
+import type { ChatMessage } from '../upstream/types.js';
 import { ConversationHistory } from './history.js';
 import { itemResponseSpec, type ConversationItems, type CreateResponseResult, type ResponseRequest } from './item-responses.js';
 import type { ResponseRun } from './response-run.js';
 import { ResponseSlot, type LaunchSpec } from './response-slot.js';
 import { applySettingsUpdate, checkTurnText, defaultSettings, type SettingsUpdate } from './session-settings.js';
 import type { SessionSnapshot } from './snapshot.js';
+import { errorEvent, readyEvent, type SessionOptions } from './session-options.js';
 import { SessionToolRunner } from './tool-runner.js';
 import { TurnReplies } from './turn-replies.js';
 
 export type { ConversationItems, CreateResponseResult, ResponseHandle, ResponseRequest } from './item-responses.js';
+export type { SessionOptions } from './session-options.js';
 
-export interface SessionOptions {
-  config: Readonly<Config>;
-  chat: ChatStreamer;
-  /** Server tools, shared by every session. */
-  tools: ToolRegistry;
-  observer?: GatewayObserver;
-  /** Receives every server event in order; the transport stamps `seq` as it writes them. Must not throw. */
-  send: (event: ServerEventBody) => void;
-  logger: Logger;
-  sessionId?: string;
-  /** When resume is on: the token announced in session.ready, and how long a dropped session waits. */
-  resume?: { token: string; ttlMs: number };
-  /** State that moved here from another instance: settings, history and response counter. */
-  restore?: SessionSnapshot;
-  /**
-   * Called after anything a snapshot holds changed (a turn accepted, a reply committed, settings updated), so a
-   * shared store can persist it: what a user said must survive this instance. Must not throw.
-   */
-  onStateChange?: () => void;
-}
 
 export class Session {
   readonly id: string;
@@ -95,18 +72,8 @@ export class Session {
 
   /** Sends session.ready; call once, before handling events. */
   start(): void {
-    const { config } = this.options;
-    this.emit({
-      type: 'session.ready',
-      sessionId: this.id,
-      protocol: PROTOCOL_VERSION,
-      minor: PROTOCOL_MINOR,
-      ...(this.options.resume ? { resumeToken: this.options.resume.token } : {}),
-      model: this.settings.model,
-      upstream: config.upstream,
-      limits: { maxFrameBytes: config.maxFrameBytes, maxTurnChars: config.maxTurnChars, resumeTtlMs: this.options.resume?.ttlMs ?? 0 },
-    });
-    this.log.info({ upstream: config.upstream }, 'session started');
+    this.emit(readyEvent(this.id, this.settings, this.options));
+    this.log.info({ upstream: this.options.config.upstream }, 'session started');
   }
 
   /** True until the first turn: such a session holds nothing a user said. */
@@ -202,15 +169,7 @@ export class Session {
   reportError(error: GatewayError, eventId?: string, responseId?: string): void {
     if (error.code === 'GW_INTERNAL') this.log.error({ err: error.cause ?? error }, 'internal error');
     else this.log.debug({ code: error.code }, 'client error');
-    this.emit({
-      type: 'error',
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-      ...(eventId === undefined ? {} : { eventId }),
-      ...(responseId === undefined ? {} : { responseId }),
-    });
+    this.emit(errorEvent(error, eventId, responseId));
   }
 
   /** Refuses new turns from now on (graceful drain); the active response may finish. */

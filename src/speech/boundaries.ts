@@ -1,5 +1,6 @@
 // Incremental boundary scanner: owns the not-yet-spoken display text and finds sentence and clause
 // boundaries in it, looking only at new text plus a few characters of lookback. Policy lives in segmenter.ts.
+import { CLOSERS, isLowercase, isProtectedDotAt, isSpaceCode } from './boundary-rules.js';
 
 /** `sentence`: . ! ? … 。！？ or a newline; `clause`: , ; : or a dash. */
 export type BoundaryKind = 'sentence' | 'clause';
@@ -16,25 +17,7 @@ export interface Boundary {
  */
 export type ScanMode = 'stream' | 'idle' | 'final';
 
-// Abbreviations that never end a sentence. Letter-dot runs (e.g. i.e. U.S. a.m. J.) are matched by pattern.
-const ABBREVIATIONS = new Set([
-  'mr.', 'mrs.', 'ms.', 'dr.', 'st.', 'vs.', 'etc.', 'prof.', 'sr.', 'jr.', 'mt.', 'ph.d.', 'approx.', 'fig.',
-]);
-const LETTER_DOTS = /^(?:\p{L}\.)+$/u;
-const DIGITS_DOT = /^\d+\.$/;
-const WORD_PREFIX = /^[*_~`(["'“‘]+/;
-const CLOSERS = '"\'”’)]}»」』*_~';
-const OPENERS = '(["\'“‘';
-const MAX_WORD_LOOKBACK = 16;
-
-export function isSpaceCode(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0xfeff;
-}
-
-function isLowercase(ch: string): boolean {
-  return ch !== ch.toUpperCase() && ch === ch.toLowerCase();
-}
+export { isSpaceCode } from './boundary-rules.js';
 
 export class BoundaryScanner {
   /** Pending display text; `text[0]` is at absolute offset `start`. */
@@ -270,16 +253,7 @@ export class BoundaryScanner {
 
   /** Whether the dot at relative i closes an abbreviation, an initial or a line-start list number. */
   private isProtectedDot(i: number): boolean {
-    const t = this.text;
-    let k = i;
-    const lowest = Math.max(0, i - MAX_WORD_LOOKBACK);
-    while (k > lowest && !isSpaceCode(t.charCodeAt(k - 1)) && !OPENERS.includes(t[k - 1]!)) k--;
-    const word = t.slice(k, i + 1).replace(WORD_PREFIX, '');
-    if (LETTER_DOTS.test(word) || ABBREVIATIONS.has(word.toLowerCase())) return true;
-    if (!DIGITS_DOT.test(word)) return false;
-    let p = k - 1; // a list marker is alone at its line start: "\n  2. "
-    while (p >= 0 && (t[p] === ' ' || t[p] === '\t')) p--;
-    return p < 0 ? this.charBefore === '\n' : t[p] === '\n';
+    return isProtectedDotAt(this.text, i, this.charBefore);
   }
 
   private charAt(i: number): string {
