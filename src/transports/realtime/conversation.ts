@@ -3,15 +3,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { GatewayError } from '../../errors.js';
-import { MODELS, type ClientTool, type ModelName } from '../../protocol.js';
-import type { ToolChoice } from '../../session/response-run.js';
 import type { Session } from '../../session/session.js';
 import type { TurnAdmission } from '../turn-gate.js';
 import type { Dialect, RealtimeEvent } from './dialect.js';
 import { RealtimeError, toErrorBody } from './errors.js';
-import type { FunctionToolWire, ItemCreateEvent, RealtimeClientEvent, ResponseCreateEvent, SessionUpdateEvent, ToolChoiceWire } from './events-in.js';
+import type { ItemCreateEvent, RealtimeClientEvent, ResponseCreateEvent, SessionUpdateEvent } from './events-in.js';
 import { createItemId, renderItem, toChatMessage, type ItemOrder } from './items.js';
 import { renderSession, type RealtimeOnlySettings } from './session-object.js';
+import { checkNamedTool, checkTextOnly, isModel, toClientTool, toCoreChoice } from './settings-rules.js';
 import type { RealtimeTranslator, ResponseMeta } from './translator.js';
 
 export interface ConversationOptions {
@@ -194,28 +193,4 @@ export class RealtimeConversation {
       translator.expect(null);
     }
   }
-}
-
-/** Audio output cannot be produced here: refuse it plainly rather than silently send text. */
-function checkTextOnly(modalities: readonly string[] | undefined, param: string): void {
-  if (modalities === undefined) return;
-  if (modalities.length === 0 || modalities.some((m) => m !== 'text')) {
-    throw new RealtimeError('unsupported_modality', { message: `This gateway is text-only: ${param} must be ["text"].`, param });
-  }
-}
-
-function checkNamedTool(name: string, tools: string[], param: string): void {
-  if (!tools.includes(name)) throw new RealtimeError('invalid_value', { message: `tool_choice names "${name}", which is not a declared tool.`, param });
-}
-
-function toClientTool(tool: FunctionToolWire): ClientTool {
-  return { name: tool.name, ...(tool.description === undefined ? {} : { description: tool.description }), ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }) };
-}
-
-function toCoreChoice(choice: ToolChoiceWire): ToolChoice {
-  return typeof choice === 'string' ? choice : { name: choice.name };
-}
-
-function isModel(value: string): value is ModelName {
-  return (MODELS as readonly string[]).includes(value);
 }
