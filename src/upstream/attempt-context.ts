@@ -1,5 +1,5 @@
-// What one upstream attempt (chat-attempt.ts) is given and what it resolves to, and the state it shares with
-// the chat client across the attempts of one call.
+// What one upstream attempt (chat-attempt.ts) is given and what it resolves to, the state it shares with the
+// chat client across the attempts of one call, and the attempt's fixed values (results, abort reason, grace).
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from '../errors.js';
 import type { SecretRedactor } from '../secrets.js';
@@ -28,3 +28,17 @@ export interface AttemptContext {
 }
 
 export type AttemptResult = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError };
+
+/** How long the body may stay open after `data: [DONE]` before the answer is taken as complete anyway. */
+export const DONE_GRACE_MS = 20;
+/**
+ * The reason every settled attempt aborts its own request with. Created once: `abort()` without a reason
+ * builds a DOMException and captures a stack per call, and nobody outside the attempt sees this one.
+ */
+export const ATTEMPT_SETTLED = new DOMException('The upstream attempt settled.', 'AbortError');
+
+export const DONE: AttemptResult = Object.freeze({ kind: 'done' });
+export const ABORTED: AttemptResult = Object.freeze({ kind: 'aborted' });
+
+export const headerText = (value: string | string[] | undefined): string =>
+  (Array.isArray(value) ? value.join(',') : (value ?? '')).toLowerCase();

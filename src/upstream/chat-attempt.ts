@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { AttemptContext, AttemptResult } from './attempt-context.js';
+import { ABORTED, ATTEMPT_SETTLED, DONE, DONE_GRACE_MS, headerText } from './attempt-context.js';
 import { CONNECTING, ENDED, SETTLED, checkTransition, type Phase } from './attempt-phases.js';
 import { createChunkReader } from './chunk-reader.js';
 import { ErrorBodyReader } from './error-body-reader.js';
@@ -14,20 +15,6 @@ import { SseStreamReader, type StreamHost } from './sse-stream-reader.js';
 import type { ChatEvent } from './types.js';
 
 export type { AttemptContext, AttemptResult, CallState } from './attempt-context.js';
-
-/** How long the body may stay open after `data: [DONE]` before the answer is taken as complete anyway. */
-const DONE_GRACE_MS = 20;
-/**
- * The reason every settled attempt aborts its own request with. Created once: `abort()` without a reason
- * builds a DOMException and captures a stack per call, and nobody outside this module sees this one.
- */
-const ATTEMPT_SETTLED = new DOMException('The upstream attempt settled.', 'AbortError');
-
-const DONE: AttemptResult = Object.freeze({ kind: 'done' });
-const ABORTED: AttemptResult = Object.freeze({ kind: 'aborted' });
-
-const headerText = (value: string | string[] | undefined): string =>
-  (Array.isArray(value) ? value.join(',') : (value ?? '')).toLowerCase();
 
 /**
  * One HTTP attempt. Never rejects. Settles exactly once; on settling it clears its timers, removes its
@@ -282,8 +269,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
       case 'streaming':
       case 'reading-json': {
         // The answer is complete once a finish_reason arrived; a lost trailing usage chunk is not a failure.
-        if ((from.name === 'streaming' && from.sse.sawDone) || this.ctx.state.finishReason !== null) return this.settle(DONE);
-        return this.fail(errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT' ? 'GW_UPSTREAM_STALLED' : 'GW_UPSTREAM_DROPPED', err);
+        const complete = (from.name === 'streaming' && from.sse.sawDone) || this.ctx.state.finishReason !== null;
+        if (complete) return this.settle(DONE);
+        const stalled = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT';
+        return this.fail(stalled ? 'GW_UPSTREAM_STALLED' : 'GW_UPSTREAM_DROPPED', err);
       }
     }
   }
