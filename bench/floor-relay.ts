@@ -18,6 +18,18 @@ interface Message {
   content: string;
 }
 
+/** Splits SSE bytes into events and hands on each delta's content (the simulator writes whole events). */
+function readContents(sse: { buffer: string }, chunk: Buffer, onContent: (content: string) => void): void {
+  sse.buffer += chunk.toString('utf8');
+  for (let end = sse.buffer.indexOf('\n\n'); end >= 0; end = sse.buffer.indexOf('\n\n')) {
+    const line = sse.buffer.slice(0, end);
+    sse.buffer = sse.buffer.slice(end + 2);
+    if (!line.startsWith('data: {')) continue;
+    const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content;
+    if (typeof content === 'string' && content !== '') onContent(content);
+  }
+}
+
 function serve(socket: WebSocket): void {
   const sessionId = `floor_${randomUUID()}`;
   const history: Message[] = [];
@@ -46,7 +58,7 @@ function serve(socket: WebSocket): void {
     const run = { id: `resp_${++counter}`, abort: new AbortController(), text: '' };
     active = run;
     send({ type: 'response.created', responseId: run.id });
-    let buffer = '';
+    const sse = { buffer: '' };
     let controller: { abort(reason: Error): void } | null = null;
     run.abort.signal.addEventListener('abort', () => controller?.abort(new Error('cancelled')), { once: true });
     pool.dispatch(
@@ -64,16 +76,11 @@ function serve(socket: WebSocket): void {
         },
         onResponseStart() {},
         onResponseData(_c, chunk: Buffer) {
-          buffer += chunk.toString('utf8'); // the simulator writes whole events, so no UTF-8 sequence is split
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const line = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            if (!line.startsWith('data: {')) continue;
-            const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content;
-            if (typeof content !== 'string' || content === '' || active !== run) continue;
+          readContents(sse, chunk, (content) => {
+            if (active !== run) return;
             run.text += content;
             send({ type: 'response.delta', responseId: run.id, text: content });
-          }
+          });
         },
         onResponseEnd() {
           if (active === run) done('completed');

@@ -1,22 +1,15 @@
 // Starting and talking to the bench's separate processes: the simulator wrapper, the gateway (with the
-// probe preloaded), a peer proxy and the load workers; plus /proc readers for CPU. Everything binds 127.0.0.1.
+// probe preloaded), a peer proxy and the load workers. Everything binds 127.0.0.1. CPU readers: cpu.ts.
 
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ProcessStats, StreamEndRecord } from './messages.js';
 
+export { cpuSecondsOf, cpuSplitOf, machineCpu } from './cpu.js';
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BENCH_DIR = fileURLToPath(new URL('../', import.meta.url));
-const CLK_TCK = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 /** Request/response over a child's IPC channel: `{ id, probe }` out, `{ probeReply: id, ... }` back. */
 export class Probe {
   #next = 1;
@@ -219,28 +212,6 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
     });
     child.kill('SIGTERM');
   });
-}
-
-/** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks). */
-export function cpuSecondsOf(pid: number): number {
-  const { user, system } = cpuSplitOf(pid);
-  return user + system;
-}
-
-export function cpuSplitOf(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
-}
-
-/** Busy and total jiffies of the whole machine (/proc/stat). */
-export function machineCpu(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-  const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = values.reduce((a, b) => a + b, 0);
-  const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  return { busy: total - idle, total };
 }
 
 /** The bench's floor relay (bench/floor-relay.ts): the least a WS → SSE relay does per token. */

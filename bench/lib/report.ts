@@ -2,9 +2,8 @@
 // figures side by side with differences and ratios to direct, the idle-memory figures, the targets, and
 // the markdown table printed to the console and written next to the JSON.
 
-import type { Summary } from './clock.js';
 import type { PathReport } from './phase.js';
-import type { WaitSummary } from './messages.js';
+import { apply, fmt, kib, row, type Op } from './report-format.js';
 
 export interface LevelReport {
   sessions: number;
@@ -39,8 +38,6 @@ export interface Target {
   met: boolean | null;
 }
 
-type Op = (a: number, b: number) => number;
-const apply = (a: number | null, b: number | null, op: Op): number | null => (a === null || b === null ? null : op(a, b));
 
 function compare(through: PathReport, direct: PathReport, op: Op): AddedFigures {
   return {
@@ -87,74 +84,8 @@ export function buildTargets(level: LevelReport | undefined, idle: PathReport | 
   ];
 }
 
-const fmt = (value: number | null | undefined, digits = 2): string =>
-  value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
-const signed = (value: number | null | undefined, digits = 2): string =>
-  value === null || value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
-const kib = (bytes: number | null | undefined): string => (bytes === null || bytes === undefined ? '–' : (bytes / 1024).toFixed(1));
-
-function row(cells: string[]): string {
-  return `| ${cells.join(' | ')} |`;
-}
-
-/** An upstream wait summary (--probe-upstream): `p50 / p90 (n)`. */
-export function waitText(wait: WaitSummary): string {
-  return wait.count === 0 ? '– (0)' : `${fmt(wait.p50Ms, 2)} / ${fmt(wait.p90Ms, 2)} (${wait.count})`;
-}
-
-/** The per-concurrency table: figures, then Δ and ratio to direct for each through-path. */
-export function levelTable(level: LevelReport): string {
-  const { direct } = level;
-  const throughs: [string, PathReport][] = [['gateway', level.gateway]];
-  if (level.peer !== null) throughs.push(['peer', level.peer]);
-  if (level.floor !== null) throughs.push(['floor', level.floor]);
-  const head = ['figure', 'direct'];
-  for (const [name] of throughs) head.push(name, `${name} − direct`, `${name} / direct`);
-  const lines = [row(head), row(head.map(() => '---'))];
-  const figure = (label: string, pick: (s: Summary) => number | null, source: (p: PathReport) => Summary, digits = 2, ratio = true): void => {
-    const d = pick(source(direct));
-    const cells = [label, fmt(d, digits)];
-    for (const [, through] of throughs) {
-      const t = pick(source(through));
-      cells.push(fmt(t, digits), signed(apply(t, d, (a, b) => a - b), digits), ratio ? fmt(apply(t, d, (a, b) => (b === 0 ? Number.NaN : a / b)), 3) : '');
-    }
-    lines.push(row(cells));
-  };
-  const ttft = (p: PathReport): Summary => p.ttftMs;
-  const tok = (p: PathReport): Summary => p.perTokenMs;
-  const cancel = (p: PathReport): Summary => p.cancelMs;
-  figure('first token p50 (ms)', (s) => s.p50, ttft);
-  figure('first token p95 (ms)', (s) => s.p95, ttft);
-  figure('first token p99 (ms)', (s) => s.p99, ttft);
-  figure('first token max (ms)', (s) => s.max, ttft);
-  figure('per-token p50 (ms)', (s) => s.p50, tok, 3);
-  figure('per-token p99 (ms)', (s) => s.p99, tok, 3);
-  figure('cancel p50 (ms)', (s) => s.p50, cancel, 3);
-  figure('cancel p99 (ms)', (s) => s.p99, cancel, 3);
-  const plain = (label: string, pick: (p: PathReport) => string): void => {
-    const cells = [label, pick(direct)];
-    for (const [, through] of throughs) cells.push(pick(through), '', '');
-    lines.push(row(cells));
-  };
-  plain('proxy CPU s per million deltas', (p) => fmt(p.server?.cpuSecondsPerMillionChunks, 2));
-  plain('proxy CPU % of one core (user + system)', (p) =>
-    p.server === null ? '–' : `${fmt((100 * p.server.cpuSeconds) / p.windowSeconds, 1)} (${fmt((100 * p.server.cpuUserSeconds) / p.windowSeconds, 0)} + ${fmt((100 * p.server.cpuSystemSeconds) / p.windowSeconds, 0)})`,
-  );
-  plain('proxy event-loop delay p99 / max (ms)', (p) => (p.server === null ? '–' : `${fmt(p.server.loop.p99Ms)} / ${fmt(p.server.loop.maxMs)}`));
-  plain('proxy RSS / heap per active session (KiB)', (p) => (p.server === null ? '–' : `${kib(p.server.rssPerSessionBytes)} / ${kib(p.server.heapPerSessionBytes)}`));
-  if ([direct, ...throughs.map(([, t]) => t)].some((p) => p.server?.upstream)) {
-    // --probe-upstream
-    plain('proxy upstream connects in window', (p) => (p.server?.upstream ? String(p.server.upstream.connects) : '–'));
-    plain('proxy request → headers written, reused socket: p50 / p90 ms (n)', (p) => (p.server?.upstream ? waitText(p.server.upstream.reused) : '–'));
-    plain('proxy request → headers written, first on a socket: p50 / p90 ms (n)', (p) => (p.server?.upstream ? waitText(p.server.upstream.fresh) : '–'));
-  }
-  plain('samples: turns / deltas / cancels', (p) => `${p.turns.inWindow} / ${p.chunks} / ${p.cancelMs.n}`);
-  plain('failed turns / errors / unmatched cancels', (p) => `${p.turns.failed} / ${Object.values(p.errors).reduce((a, b) => a + b, 0)} / ${p.cancelMs.unmatched}`);
-  plain('load gen CPU % / loop p99 ms (per worker)', (p) => p.loadgen.map((l) => `${fmt(l.cpuPercent, 0)}/${fmt(l.loopP99Ms, 1)}`).join(', '));
-  plain('simulator CPU % / loop p99 (ms)', (p) => `${fmt(p.simulator.cpuPercent, 0)} / ${fmt(p.simulator.loop.p99Ms, 1)}`);
-  plain('machine CPU % (all cores = 100) / not ours', (p) => `${fmt(p.machineCpuPercent, 0)} / ${fmt(p.otherCpuPercent, 0)}${p.otherCpuPercent > 10 ? ' ⚠' : ''}`);
-  return lines.join('\n');
-}
+export { levelTable } from './level-table.js';
+export { waitText } from './report-format.js';
 
 export function idleTable(idle: PathReport): string {
   const s = idle.server;

@@ -5,6 +5,8 @@ import { delayFor } from './backoff.js';
 import { VoiceGatewayError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { CLOSE_DEAD_LINK, isFinalClose, OPEN, openSocket, parseFrame, timers, type SocketEvent, type WebSocketLike } from './socket.js';
+import * as linkErrors from './link-errors.js';
+import { seqOf, sessionBound } from './link-errors.js';
 import { checkVersion } from './version.js';
 import type { ConnectionState, LinkOptions, LinkOwner, OutgoingEvent } from './link-types.js';
 import type { ServerEvent, SessionReady } from './wire.js';
@@ -15,17 +17,6 @@ type Phase =
   | { name: 'waiting'; timer: unknown }
   | { name: 'resuming'; eventId: string | null; fresh: SessionReady | null }
   | { name: 'closed' };
-
-/** An event's seq, or 0 when a (non-conforming) server sent none. */
-function seqOf(event: ServerEvent): number {
-  return typeof event.seq === 'number' ? event.seq : 0;
-}
-
-/** Frames that only make sense in the session they were made for (a reset drops them from the queue). */
-function sessionBound(event: OutgoingEvent): boolean {
-  // A cancel without responseId stops the active response: it follows a queued turn into the new session.
-  return event.type === 'tool.result' || event.type === 'ping' || (event.type === 'response.cancel' && event.responseId !== undefined);
-}
 
 export class Link {
   private socket: WebSocketLike | null = null;
@@ -102,7 +93,7 @@ export class Link {
     try {
       socket = openSocket(this.options.WebSocket, this.options.url, this.options.token, this.options.tokenVia);
     } catch (err) {
-      const error = new VoiceGatewayError('CLIENT_CONNECT_FAILED', `Could not open a WebSocket to ${this.options.url}: ${String(err)}`, { cause: err });
+      const error = linkErrors.openFailed(this.options.url, err);
       return this.phase.name === 'handshake' ? this.finish(error) : this.lost(undefined);
     }
     this.socket = socket;
@@ -155,7 +146,7 @@ export class Link {
       }
       phase.fresh = event;
       if (this.session?.resumeToken === undefined) {
-        this.restore(() => this.reset(event, new VoiceGatewayError('CLIENT_SESSION_LOST', 'The gateway does not offer session resume; the client continues in a new session.', { retryable: true })));
+        this.restore(() => this.reset(event, linkErrors.noResume()));
         return true;
       }
       phase.eventId = `resume-${++this.resumes}`;
@@ -217,16 +208,15 @@ export class Link {
     this.socket = null;
     const detail = closeCode === undefined ? {} : { closeCode };
     if (this.phase.name === 'handshake') {
-      const hint = 'the gateway may have refused the token or origin (GET /v1/info says whether a token is required)';
-      return this.finish(new VoiceGatewayError('CLIENT_CONNECT_FAILED', `The connection to ${this.options.url} closed before session.ready (${closeCode ?? 'no close code'}); ${hint}.`, { retryable: true, ...detail }));
+      return this.finish(linkErrors.closedBeforeReady(this.options.url, closeCode));
     }
     if (this.phase.name === 'open') this.owner.dropped();
     const { backoff } = this.options;
     if (closeCode !== undefined && isFinalClose(closeCode)) {
-      return this.finish(new VoiceGatewayError('CLIENT_CONNECTION_LOST', `The gateway closed the connection with ${closeCode}; reconnecting would not help.`, detail));
+      return this.finish(linkErrors.finalClose(closeCode));
     }
     if (backoff === null || this.attempt >= backoff.maxAttempts) {
-      return this.finish(new VoiceGatewayError('CLIENT_CONNECTION_LOST', `The connection dropped and ${this.attempt} reconnect attempts failed.`, { retryable: true, ...detail }));
+      return this.finish(linkErrors.reconnectsFailed(this.attempt, closeCode));
     }
     const retryInMs = delayFor(backoff, this.attempt);
     this.attempt += 1;
@@ -257,7 +247,7 @@ export class Link {
     this.socket = null;
     if (error !== null && socket !== null && socket.readyState === OPEN) socket.close(1000, 'client gave up');
     this.queue = [];
-    this.handshake?.reject(error ?? new VoiceGatewayError('CLIENT_CLOSED', 'The session was closed before it was ready.'));
+    this.handshake?.reject(error ?? linkErrors.closedBeforeReadyByClient());
     this.handshake = null;
     this.owner.state('closed', error === null ? {} : { error });
     this.owner.closed(error);
