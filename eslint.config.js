@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'packages/*/dist/**', '.stryker-tmp/**', 'reports/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'bench/results/**',
+      'packages/*/dist/**',
+      '.stryker-tmp/**',
+      'reports/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,10 +32,21 @@ export default tseslint.config(
     files: ['public/**/*.js'],
     languageOptions: {
       globals: {
-        window: 'readonly', document: 'readonly', navigator: 'readonly', localStorage: 'readonly',
-        WebSocket: 'readonly', speechSynthesis: 'readonly', SpeechSynthesisUtterance: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', performance: 'readonly', console: 'readonly',
-        location: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        localStorage: 'readonly',
+        WebSocket: 'readonly',
+        speechSynthesis: 'readonly',
+        SpeechSynthesisUtterance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        performance: 'readonly',
+        console: 'readonly',
+        location: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
       },
     },
   },

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } }, strict: true });
+const { values } = parseArgs({
+  options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },
+  strict: true,
+});
 const upstream = new URL(`${values.upstream ?? 'http://127.0.0.1:9000/v1'}/chat/completions`);
 const pool = new Pool(upstream.origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
 
@@ -25,7 +28,8 @@ function readContents(sse: { buffer: string }, chunk: Buffer, onContent: (conten
     const line = sse.buffer.slice(0, end);
     sse.buffer = sse.buffer.slice(end + 2);
     if (!line.startsWith('data: {')) continue;
-    const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]?.delta?.content;
+    const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]
+      ?.delta?.content;
     if (typeof content === 'string' && content !== '') onContent(content);
   }
 }
@@ -110,7 +114,9 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: Number(values.port
 server.on('connection', serve);
 server.on('listening', () => {
   const address = server.address();
-  process.stdout.write(`floor relay listening on ${typeof address === 'object' && address !== null ? address.port : String(address)}\n`);
+  process.stdout.write(
+    `floor relay listening on ${typeof address === 'object' && address !== null ? address.port : String(address)}\n`,
+  );
 });
 process.once('SIGTERM', () => {
   for (const client of server.clients) client.terminate();

@@ -83,7 +83,24 @@ if (typeof process.send === 'function') {
         gc();
         gc();
       }
-      reply({ stats: { loop, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, memory: process.memoryUsage(), writes: { ...writes }, ...(process.env.BENCH_PROBE_UPSTREAM === '1' ? { upstream: { connects: upstream.connects, fresh: summary(upstream.fresh), reused: summary(upstream.reused) } } : {}) } });
+      reply({
+        stats: {
+          loop,
+          cpuUserMs: cpu.user / 1000,
+          cpuSystemMs: cpu.system / 1000,
+          memory: process.memoryUsage(),
+          writes: { ...writes },
+          ...(process.env.BENCH_PROBE_UPSTREAM === '1'
+            ? {
+                upstream: {
+                  connects: upstream.connects,
+                  fresh: summary(upstream.fresh),
+                  reused: summary(upstream.reused),
+                },
+              }
+            : {}),
+        },
+      });
     }
   });
   // If bench/run.ts dies, do not leave an orphaned gateway behind: shut down as on SIGTERM.

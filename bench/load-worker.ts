@@ -62,11 +62,14 @@ function begin(window: Window): void {
   if (!cfg.idle) {
     for (const session of sessions) session.start(window.beginAt - now + Math.random() * window.rampMs);
   }
-  setTimeout(() => {
-    monitor.histogram.reset();
-    cpuMark = process.cpuUsage();
-    measuring = true;
-  }, Math.max(0, window.measureStart - now));
+  setTimeout(
+    () => {
+      monitor.histogram.reset();
+      cpuMark = process.cpuUsage();
+      measuring = true;
+    },
+    Math.max(0, window.measureStart - now),
+  );
   const endIn = window.measureEnd - now;
   if (Number.isFinite(endIn)) setTimeout(closeWindow, Math.max(0, endIn));
 }

@@ -7,8 +7,15 @@ net.Server.prototype.listen = function listenOnLoopback(...args) {
   const [first] = args;
   if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
     if (typeof args[1] === 'function' || args.length === 1) args.splice(1, 0, '127.0.0.1');
-    else if (args[1] === undefined || args[1] === null || args[1] === '0.0.0.0' || args[1] === '::') args[1] = '127.0.0.1';
-  } else if (first !== null && typeof first === 'object' && !('path' in first) && !('fd' in first) && !('_handle' in first)) {
+    else if (args[1] === undefined || args[1] === null || args[1] === '0.0.0.0' || args[1] === '::')
+      args[1] = '127.0.0.1';
+  } else if (
+    first !== null &&
+    typeof first === 'object' &&
+    !('path' in first) &&
+    !('fd' in first) &&
+    !('_handle' in first)
+  ) {
     args[0] = { ...first, host: '127.0.0.1' };
   }
   return listen.apply(this, args);

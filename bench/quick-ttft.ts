@@ -35,4 +35,6 @@ const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 console.log(`turns: ${samples.length}, configured simulator TTFT: ${configuredTtftMs} ms`);
 console.log(`turn → first delta: p50 ${fmt(pct(50))}, p95 ${fmt(pct(95))}, max ${fmt(samples.at(-1) ?? NaN)}`);
-console.log(`above the simulator's TTFT: p50 ${fmt(pct(50) - configuredTtftMs)}, p95 ${fmt(pct(95) - configuredTtftMs)}`);
+console.log(
+  `above the simulator's TTFT: p50 ${fmt(pct(50) - configuredTtftMs)}, p95 ${fmt(pct(95) - configuredTtftMs)}`,
+);

@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { ROOT, startSimulatorProcess } from './lib/procs.js';
 import { measureLevels, type Measured } from './lib/run-levels.js';
-import { benchSettings, fitToFileLimit, gatewayEnvFor, log, parseBenchArgs, raiseFileLimit } from './lib/run-options.js';
+import {
+  benchSettings,
+  fitToFileLimit,
+  gatewayEnvFor,
+  log,
+  parseBenchArgs,
+  raiseFileLimit,
+} from './lib/run-options.js';
 import { buildResults, writeResults } from './lib/run-results.js';
 import { BenchServers } from './lib/run-servers.js';
 
@@ -20,7 +27,8 @@ const { mode, levels, workload, fromSrc } = settings;
 raiseFileLimit(settings.idleSessions + Math.max(...levels, 0) + 2_000);
 const notes: string[] = [];
 const fdLimit = fitToFileLimit(settings, notes);
-if (!fromSrc && !values['no-build']) execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+if (!fromSrc && !values['no-build'])
+  execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const gatewayEnv = gatewayEnvFor(values, settings);
 // Every proxy (gateway, floor, peer) inherits it, so their upstream waits can be compared.
 if (values['probe-upstream']) process.env.BENCH_PROBE_UPSTREAM = '1';
@@ -30,11 +38,17 @@ mkdirSync(outDir, { recursive: true });
 const profDir = values['cpu-prof'] ? join(outDir, `prof-${stamp}`) : undefined;
 
 const startedAt = new Date();
-log(`${mode}: levels ${levels.join(', ')}; idle ${settings.idleSessions}; workload TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms/token, ${workload.tokens} tokens, think ${workload.thinkMs} ms`);
+log(
+  `${mode}: levels ${levels.join(', ')}; idle ${settings.idleSessions}; workload TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms/token, ${workload.tokens} tokens, think ${workload.thinkMs} ms`,
+);
 const sim = await startSimulatorProcess(workload);
 log(`simulator ${sim.url} (pid ${sim.pid})`);
 const gatewayEntry = values['gateway-entry'];
-const servers = new BenchServers(sim, { fromSrc, entry: gatewayEntry, profDir, env: gatewayEnv, verbose: values.verbose }, log);
+const servers = new BenchServers(
+  sim,
+  { fromSrc, entry: gatewayEntry, profDir, env: gatewayEnv, verbose: values.verbose },
+  log,
+);
 servers.stopOnSignals();
 let measured: Measured;
 try {
@@ -52,5 +66,8 @@ if (profDir !== undefined) {
 }
 
 const gatewayFrom = fromSrc ? 'src (tsx)' : (gatewayEntry ?? 'dist');
-const results = buildResults({ settings, startedAt, fdLimit, gatewayFrom, gatewayEnv, peerInfo: servers.peerInfo, profile, notes }, measured);
+const results = buildResults(
+  { settings, startedAt, fdLimit, gatewayFrom, gatewayEnv, peerInfo: servers.peerInfo, profile, notes },
+  measured,
+);
 writeResults(results, levels, outDir, stamp);

@@ -39,7 +39,8 @@ const sim = await startSimulator({
 
 sim.events.on('request', (request: RecordedRequest) => {
   const header = request.headers['x-session-id'];
-  if (typeof header === 'string') streamOf.set(request.id, { sessionId: header, startedAt: performance.timeOrigin + request.receivedAt });
+  if (typeof header === 'string')
+    streamOf.set(request.id, { sessionId: header, startedAt: performance.timeOrigin + request.receivedAt });
 });
 sim.events.on('stream-end', (end: StreamEnd) => {
   const stream = streamOf.get(end.id);
@@ -61,7 +62,12 @@ process.on('message', (message: Request) => {
     reply({ ok: true });
   } else if (message.probe === 'stats') {
     const cpu = process.cpuUsage(cpuMark);
-    const stats: ProcessStats = { loop: monitor.read(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, memory: process.memoryUsage() };
+    const stats: ProcessStats = {
+      loop: monitor.read(),
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+      memory: process.memoryUsage(),
+    };
     reply({ stats, endReasons, activeStreams: sim.activeStreams() });
   } else if (message.probe === 'ends') {
     reply({ ends });

@@ -50,7 +50,12 @@ const bargeInRate = Number(args['barge-in-rate']);
 // Several instances: disconnect more often, so that many resumes cross instances.
 const disconnectRate = Number(args['disconnect-rate'] ?? (instances > 1 ? '0.15' : '0.05'));
 
-const simulator = await startSimulator({ port: 0, host: '127.0.0.1', defaults: { ttftMs: 40, interTokenMs: 8 }, scenarioFor: () => randomScenario(faultRate) });
+const simulator = await startSimulator({
+  port: 0,
+  host: '127.0.0.1',
+  defaults: { ttftMs: 40, interTokenMs: 8 },
+  scenarioFor: () => randomScenario(faultRate),
+});
 /** The most recent upstream request of each gateway session (by x-session-id), whatever simulator.requests keeps. */
 const lastRequestOf = new Map<string, RecordedRequest>();
 simulator.events.on('request', (request: RecordedRequest) => {
@@ -65,7 +70,8 @@ const memory: MemorySample[] = [];
 const startedAt = Date.now();
 const sampler = setInterval(() => void sampleMemory(gateways, startedAt).then((sample) => memory.push(sample)), 1_000);
 const outage = new RedisOutage();
-const redisKiller = redis !== null && killRedisAtS !== null ? killRedisLater(redis, killRedisAtS, outage, startedAt) : Promise.resolve();
+const redisKiller =
+  redis !== null && killRedisAtS !== null ? killRedisLater(redis, killRedisAtS, outage, startedAt) : Promise.resolve();
 const run: SoakRun = {
   turns,
   bargeInRate,
@@ -89,7 +95,20 @@ await stopGateways(gateways);
 await redis?.kill();
 await simulator.close();
 
-const settings = { sessions, turns, instances, redis: redis !== null, killRedisAtS, faultRate, bargeInRate, disconnectRate };
-const report = buildReport(settings, { startedAt, upstreamRequests: simulator.requests.length, gatewayCount: gateways.length, totals, memory }, accounting);
+const settings = {
+  sessions,
+  turns,
+  instances,
+  redis: redis !== null,
+  killRedisAtS,
+  faultRate,
+  bargeInRate,
+  disconnectRate,
+};
+const report = buildReport(
+  settings,
+  { startedAt, upstreamRequests: simulator.requests.length, gatewayCount: gateways.length, totals, memory },
+  accounting,
+);
 writeReport(report, memory, clients, args.out, args['trace-dir']);
 process.exit(totals.lost === 0 && totals.violations.length === 0 ? 0 : 1);

@@ -20,23 +20,32 @@ if (process.argv[2] === 'reader') {
     const port = await new Promise((resolve) => reader.once('message', resolve));
     // (1) 350 sockets, one 92-byte frame each every 20 ms (~17,500 writes/s): the gateway's load at 1,000 sessions.
     const sockets = await Promise.all(
-      Array.from({ length: 350 }, () => new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-        socket.setNoDelay(true);
-      })),
+      Array.from(
+        { length: 350 },
+        () =>
+          new Promise((resolve) => {
+            const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+            socket.setNoDelay(true);
+          }),
+      ),
     );
     const header = Buffer.from([0x81, 90]);
     const payload = Buffer.alloc(90, 120);
     let writes = 0;
-    const timers = sockets.map((socket, i) => setTimeout(() => {
-      timers[i] = setInterval(() => {
-        socket.cork();
-        socket.write(header);
-        socket.write(payload);
-        socket.uncork();
-        writes += 1;
-      }, 20);
-    }, (i * 7) % 20));
+    const timers = sockets.map((socket, i) =>
+      setTimeout(
+        () => {
+          timers[i] = setInterval(() => {
+            socket.cork();
+            socket.write(header);
+            socket.write(payload);
+            socket.uncork();
+            writes += 1;
+          }, 20);
+        },
+        (i * 7) % 20,
+      ),
+    );
     await sleep(1_000);
     const cpu0 = process.cpuUsage();
     const writes0 = writes;
@@ -45,7 +54,9 @@ if (process.argv[2] === 'reader') {
     const n = writes - writes0;
     for (const t of timers) clearInterval(t);
     for (const s of sockets) s.destroy();
-    console.log(`loopback write: ${(n / 5).toFixed(0)} writes/s, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per write (${(cpu.system / n).toFixed(1)} µs in the kernel)`);
+    console.log(
+      `loopback write: ${(n / 5).toFixed(0)} writes/s, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per write (${(cpu.system / n).toFixed(1)} µs in the kernel)`,
+    );
 
     // (2) A fixed piece of work, back to back vs after 2 s idle.
     const obj = { type: 'response.delta', responseId: 'resp_1_abcdef12', text: 'word ', seq: 42 };
@@ -67,7 +78,9 @@ if (process.argv[2] === 'reader') {
       work();
       runs.idle.push(performance.now() - t);
     }
-    console.log(`same JS work: ${median(runs.hot).toFixed(2)} ms back to back, ${median(runs.idle).toFixed(2)} ms right after 2 s idle (medians of 6)`);
+    console.log(
+      `same JS work: ${median(runs.hot).toFixed(2)} ms back to back, ${median(runs.idle).toFixed(2)} ms right after 2 s idle (medians of 6)`,
+    );
   } finally {
     reader.kill();
   }

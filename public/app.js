@@ -57,7 +57,14 @@ const turnTaking = createTurnTaking({
   isHandsFree: () => settings.handsFree,
 });
 const panel = createSettingsPanel({
-  controls: { voice: $('voice'), rate: $('rate'), rateValue: $('rate-value'), speakReplies: $('speak-replies'), handsFree: $('hands-free'), token: $('token') },
+  controls: {
+    voice: $('voice'),
+    rate: $('rate'),
+    rateValue: $('rate-value'),
+    speakReplies: $('speak-replies'),
+    handsFree: $('hands-free'),
+    token: $('token'),
+  },
   settings,
   speaker,
   lang,
@@ -77,12 +84,14 @@ const notify = (source, text) => view.setNotice(source, text);
 const clearNotice = (source) => view.setNotice(source, '');
 
 function refresh() {
-  view.setState(deriveState({
-    connected,
-    listening: recognizer.listening,
-    awaitingReply: conversation.awaitingReply,
-    speaking: speaker.busy,
-  }));
+  view.setState(
+    deriveState({
+      connected,
+      listening: recognizer.listening,
+      awaitingReply: conversation.awaitingReply,
+      speaking: speaker.busy,
+    }),
+  );
   stop.setAttribute('aria-disabled', String(!conversation.canStop));
   talk.setAttribute('aria-pressed', String(recognizer.wanted));
 }
@@ -138,14 +147,21 @@ function askForToken(text) {
 
 connection.on('bad-token', () => {
   view.setConnection({ state: 'needs-token' });
-  askForToken('That access token has characters a browser cannot send (spaces, commas or quotes). Check it under “Voice and listening”.');
+  askForToken(
+    'That access token has characters a browser cannot send (spaces, commas or quotes). Check it under “Voice and listening”.',
+  );
 });
 // The socket never opened, twice. Browsers cannot see why; /v1/info tells whether a token is the reason.
 connection.on('refused', async () => {
   const info = await fetchInfo();
   if (!info || connected) return; // down, or back already: the connection status says so
-  if (info.tokenRequired) askForToken('The server did not accept the access token. Check it under “Voice and listening”.');
-  else notify('refused', 'The server is up but refused the voice connection: this page’s address may not be allowed, or it is busy.');
+  if (info.tokenRequired)
+    askForToken('The server did not accept the access token. Check it under “Voice and listening”.');
+  else
+    notify(
+      'refused',
+      'The server is up but refused the voice connection: this page’s address may not be allowed, or it is busy.',
+    );
 });
 $('reconnect').addEventListener('click', () => connection.reconnectNow());
 window.addEventListener('online', () => connection.reconnectNow());
@@ -153,7 +169,8 @@ window.addEventListener('online', () => connection.reconnectNow());
 // Listening
 
 const RECOGNITION_PROBLEMS = {
-  'not-allowed': 'Microphone access is blocked. Allow it in the browser’s site settings and press Talk again, or type below.',
+  'not-allowed':
+    'Microphone access is blocked. Allow it in the browser’s site settings and press Talk again, or type below.',
   'service-not-allowed': 'Speech recognition is turned off in this browser. Type your message below instead.',
   'audio-capture': 'No microphone was found. Connect one and press Talk again, or type below.',
   'language-not-supported': `Speech recognition does not support your language (${lang}). Type your message below instead.`,
@@ -163,7 +180,10 @@ const RECOGNITION_PROBLEMS = {
 
 if (!recognizer.supported) {
   talk.disabled = true;
-  notify('recognition', 'Speech recognition is not available in this browser (it works in Chrome, Edge and Safari). Type your message below; replies are still read aloud.');
+  notify(
+    'recognition',
+    'Speech recognition is not available in this browser (it works in Chrome, Edge and Safari). Type your message below; replies are still read aloud.',
+  );
 }
 recognizer.on('listening', (on) => {
   if (on) clearNotice('recognition');
@@ -194,7 +214,12 @@ talk.addEventListener('click', () => {
 
 speaker.on('start', refresh);
 speaker.on('idle', refresh);
-speaker.on('blocked', () => notify('audio', 'The browser is holding the reply’s audio until you interact with the page. Click anywhere or press a key to hear it.'));
+speaker.on('blocked', () =>
+  notify(
+    'audio',
+    'The browser is holding the reply’s audio until you interact with the page. Click anywhere or press a key to hear it.',
+  ),
+);
 speaker.on('failure', ({ inRow }) => {
   if (voiceCount === 0) notify('speech', 'This browser has no speech voices, so replies are shown as text only.');
   else if (inRow >= 3) notify('speech', 'Speech output is not working in this browser, so replies are shown as text.');

@@ -14,7 +14,13 @@ const SUBPROTOCOL = 'asi1-voice.v1';
  * `send` returns false when the socket is not open, so callers can tell the user. `token()` gives the gateway
  * token to offer, if any.
  */
-export function createConnection({ url, token = () => '', pingIntervalMs = 20_000, minDelayMs = 500, maxDelayMs = 8_000 }) {
+export function createConnection({
+  url,
+  token = () => '',
+  pingIntervalMs = 20_000,
+  minDelayMs = 500,
+  maxDelayMs = 8_000,
+}) {
   const emitter = createEmitter();
   let socket = null;
   let opened = false;

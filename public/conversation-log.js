@@ -16,7 +16,10 @@ function wrenchIcon() {
   svg.setAttribute('aria-hidden', 'true');
   svg.setAttribute('focusable', 'false');
   const path = document.createElementNS(ns, 'path');
-  path.setAttribute('d', 'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z');
+  path.setAttribute(
+    'd',
+    'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z',
+  );
   svg.append(path);
   return svg;
 }
@@ -38,9 +41,13 @@ export function createConversationLog({ list, scroller, empty }) {
   // Follow the newest entry while the reader is at the bottom; leave them alone once they scroll up.
   let pinned = true;
   const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 96;
-  scroller.addEventListener('scroll', () => {
-    pinned = atBottom();
-  }, { passive: true });
+  scroller.addEventListener(
+    'scroll',
+    () => {
+      pinned = atBottom();
+    },
+    { passive: true },
+  );
   // A phone keyboard opening shrinks the log: stay at the bottom if that is where the reader was.
   if (window.ResizeObserver) {
     new window.ResizeObserver(() => {
@@ -139,7 +146,11 @@ export function createConversationLog({ list, scroller, empty }) {
             const start = wordStart(text, at);
             const tail = el('span', 'unheard', text.slice(start));
             tail.title = 'Not heard: the assistant will not remember this part';
-            node.replaceChildren(document.createTextNode(text.slice(0, start)), el('span', 'visually-hidden', ' (not heard from here) '), tail);
+            node.replaceChildren(
+              document.createTextNode(text.slice(0, start)),
+              el('span', 'visually-hidden', ' (not heard from here) '),
+              tail,
+            );
             cut = true;
           }
         },

@@ -69,7 +69,9 @@ export function createConversation({ link, speaker, log }) {
         // A new session (not a resumed one): whatever was in flight in the old one is gone.
         abandon('The connection was lost');
         if (turnsThisSession > 0) {
-          log.addNotice('Reconnected. This is a new session, so the assistant does not remember the earlier conversation.');
+          log.addNotice(
+            'Reconnected. This is a new session, so the assistant does not remember the earlier conversation.',
+          );
         }
         turnsThisSession = 0;
         break;
@@ -176,7 +178,11 @@ export function createConversation({ link, speaker, log }) {
     speaker.cancel();
     reply.cancelled = true;
     if (!reply.done) {
-      link.send({ type: 'response.cancel', responseId: reply.responseId, ...(heard.reliable ? { heardChars: heard.chars } : {}) });
+      link.send({
+        type: 'response.cancel',
+        responseId: reply.responseId,
+        ...(heard.reliable ? { heardChars: heard.chars } : {}),
+      });
     } else if (reply.status === 'completed' && heard.reliable) {
       link.send({ type: 'response.cancel', responseId: reply.responseId, heardChars: heard.chars });
     }

@@ -16,7 +16,9 @@ export function createEmitter() {
           fn(detail);
         } catch (error) {
           // A broken listener must not break the speech or socket callback that emitted.
-          setTimeout(() => { throw error; }, 0);
+          setTimeout(() => {
+            throw error;
+          }, 0);
         }
       }
     },

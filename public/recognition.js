@@ -95,10 +95,22 @@ export function createRecognizer({ lang, Recognition = findRecognition() }) {
     const mine = (fn) => (event) => {
       if (rec === engine) fn(event);
     };
-    listen(rec, 'start', mine(() => setCapturing(true)));
-    listen(rec, 'audiostart', mine(() => setCapturing(true)));
+    listen(
+      rec,
+      'start',
+      mine(() => setCapturing(true)),
+    );
+    listen(
+      rec,
+      'audiostart',
+      mine(() => setCapturing(true)),
+    );
     listen(rec, 'result', mine(onResult));
-    listen(rec, 'error', mine((event) => onError(event.error)));
+    listen(
+      rec,
+      'error',
+      mine((event) => onError(event.error)),
+    );
     listen(rec, 'end', mine(onEnd));
     return rec;
   }

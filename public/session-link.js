@@ -31,7 +31,13 @@ export function createSessionLink(connection) {
     if (!session?.resumeToken) return;
     // The first thing on the new socket: everything after lastSeq is replayed, then session.resumed.
     resuming = { eventId: `resume-${++attempts}`, fresh: null };
-    connection.send({ type: 'session.resume', sessionId: session.id, resumeToken: session.resumeToken, lastSeq, eventId: resuming.eventId });
+    connection.send({
+      type: 'session.resume',
+      sessionId: session.id,
+      resumeToken: session.resumeToken,
+      lastSeq,
+      eventId: resuming.eventId,
+    });
   });
 
   connection.on('lost', () => {

@@ -16,7 +16,8 @@ const RECENT_MS = 3_000;
  * WebKit (Safari, every iOS browser) ignores speak() outside a user gesture unless one utterance was spoken
  * inside one; Chromium only needs the page to have had a gesture at all (§2.6, §2.4).
  */
-const NEEDS_GESTURE_UTTERANCE = /AppleWebKit/.test(navigator.userAgent) && !/Chrome|Chromium|CriOS|Edg|OPR|Android/.test(navigator.userAgent);
+const NEEDS_GESTURE_UTTERANCE =
+  /AppleWebKit/.test(navigator.userAgent) && !/Chrome|Chromium|CriOS|Edg|OPR|Android/.test(navigator.userAgent);
 
 /**
  * Emits `start` and `end` (the segment { responseId, index, text }), `idle` (nothing left to speak),

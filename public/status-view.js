@@ -2,7 +2,19 @@
 // live region), the connection, the simulator banner and notices. Owns those elements only.
 import { STATES } from './state.js';
 
-export function createStatusView({ body, state, stateLabel, stateHint, interim, connection, connectionText, retry, banner, bannerClose, notice }) {
+export function createStatusView({
+  body,
+  state,
+  stateLabel,
+  stateHint,
+  interim,
+  connection,
+  connectionText,
+  retry,
+  banner,
+  bannerClose,
+  notice,
+}) {
   let countdown = 0;
   let bannerDismissed = false;
   const notices = new Map(); // source → text, shown in insertion order
@@ -42,8 +54,7 @@ export function createStatusView({ body, state, stateLabel, stateHint, interim, 
           detail.textContent = ` · ${model}`;
           connectionText.append(detail);
         }
-      }
-      else if (connState === 'connecting') setConnectionText('Connecting…');
+      } else if (connState === 'connecting') setConnectionText('Connecting…');
       else if (connState === 'needs-token') setConnectionText('Access token needed');
       else {
         const until = performance.now() + retryInMs;
@@ -64,11 +75,13 @@ export function createStatusView({ body, state, stateLabel, stateHint, interim, 
     setNotice(source, text) {
       if (text) notices.set(source, text);
       else notices.delete(source);
-      notice.replaceChildren(...[...notices.values()].map((t) => {
-        const line = document.createElement('p');
-        line.textContent = t;
-        return line;
-      }));
+      notice.replaceChildren(
+        ...[...notices.values()].map((t) => {
+          const line = document.createElement('p');
+          line.textContent = t;
+          return line;
+        }),
+      );
       notice.hidden = notices.size === 0;
     },
   };

@@ -34,7 +34,9 @@ export function watchVoices(synth, fn) {
 
 /** `en_US`, `EN-us` → `en-us` (Android uses underscores; casing varies). */
 export function normaliseLang(lang) {
-  return String(lang ?? '').replace(/_/g, '-').toLowerCase();
+  return String(lang ?? '')
+    .replace(/_/g, '-')
+    .toLowerCase();
 }
 
 function langScore(voice, preferred) {
@@ -62,13 +64,19 @@ export function sortVoices(voices, preferredLang) {
 export function chooseVoice(voices, { voiceName, voiceLang }, preferredLang) {
   if (voices.length === 0) return null;
   if (voiceName) {
-    const saved = voices.find((v) => v.name === voiceName && (!voiceLang || v.lang === voiceLang)) ?? voices.find((v) => v.name === voiceName);
+    const saved =
+      voices.find((v) => v.name === voiceName && (!voiceLang || v.lang === voiceLang)) ??
+      voices.find((v) => v.name === voiceName);
     if (saved) return saved;
   }
   const sorted = sortVoices(voices, preferredLang);
   const first = sorted[0];
   if (langScore(first, preferredLang) === 0) return voices.find((v) => v.default) ?? first;
-  return sorted.find((v) => v.default && langScore(v, preferredLang) === langScore(first, preferredLang) && v.localService) ?? first;
+  return (
+    sorted.find(
+      (v) => v.default && langScore(v, preferredLang) === langScore(first, preferredLang) && v.localService,
+    ) ?? first
+  );
 }
 
 /** The picker label: name, language and whether it needs the network. */

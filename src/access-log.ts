@@ -62,7 +62,12 @@ export function serializeRequest(req: LoggedRequest) {
 export function accessLogger(logger: Logger): FastifyBaseLogger {
   return logger.child(
     {},
-    { serializers: { req: serializeRequest, path: (path: unknown) => (typeof path === 'string' ? redactQuery(path) : path) } },
+    {
+      serializers: {
+        req: serializeRequest,
+        path: (path: unknown) => (typeof path === 'string' ? redactQuery(path) : path),
+      },
+    },
   );
 }
 

@@ -89,7 +89,10 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const connections = new ConnectionLedger();
   const sessions = new SessionRegistry(connections, config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
-  const scaleOut = config.redisUrl === undefined ? null : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger });
+  const scaleOut =
+    config.redisUrl === undefined
+      ? null
+      : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger });
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
   const breaker = guardUpstream(options.chat, config, metrics, logger);
@@ -105,7 +108,15 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     },
   });
   await app.register(fastifyStatic, { root: findPublicDir(), index: 'index.html' });
-  registerHttpRoutes(app, { config, tokens, connections, metrics, breaker, scaleOut, upstreamReadiness: options.upstreamReadiness });
+  registerHttpRoutes(app, {
+    config,
+    tokens,
+    connections,
+    metrics,
+    breaker,
+    scaleOut,
+    upstreamReadiness: options.upstreamReadiness,
+  });
 
   const sharedLimits = scaleOut?.limits ?? null;
   const deps: TransportDeps = {
@@ -133,7 +144,12 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
 }
 
 /** The upstream behind a concurrency cap and a circuit breaker, whose state is a metric and a log line. */
-function guardUpstream(chat: ChatStreamer, config: Readonly<Config>, metrics: GatewayMetrics, logger: Logger): CircuitBreaker {
+function guardUpstream(
+  chat: ChatStreamer,
+  config: Readonly<Config>,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): CircuitBreaker {
   const limited = new ConcurrencyLimiter(chat, {
     maxConcurrent: config.upstreamMaxConcurrency,
     queueSize: config.upstreamQueueSize,

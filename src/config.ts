@@ -77,7 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
   const problems = [...Value.Errors(EnvSchema, withDefaults)].map(
-    (e) => `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema as { anyOf?: { const?: unknown }[] }, e.message)}${describeValue(e.path, raw)}`,
+    (e) =>
+      `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema as { anyOf?: { const?: unknown }[] }, e.message)}${describeValue(e.path, raw)}`,
   );
   if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
     problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);
@@ -90,7 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const publicOrigin = problems.length > 0 ? undefined : readPublicOrigin(e.PUBLIC_ORIGIN, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
-  const upstream: UpstreamKind = e.ASI_ONE_API_KEY === undefined ? 'simulator' : baseUrl === DEFAULT_BASE_URL ? 'asi1' : 'custom';
+  const upstream: UpstreamKind =
+    e.ASI_ONE_API_KEY === undefined ? 'simulator' : baseUrl === DEFAULT_BASE_URL ? 'asi1' : 'custom';
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -147,7 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 }
 
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** GATEWAY_TOKENS plus the lines of GATEWAY_TOKENS_FILE. Token values are never echoed in problems. */
@@ -160,12 +165,14 @@ function readTokens(e: Env, problems: string[]): string[] {
         if (token !== '' && !token.startsWith('#')) tokens.push(token);
       }
     } catch (err) {
-      problems.push(`GATEWAY_TOKENS_FILE: cannot read ${JSON.stringify(e.GATEWAY_TOKENS_FILE)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      problems.push(
+        `GATEWAY_TOKENS_FILE: cannot read ${JSON.stringify(e.GATEWAY_TOKENS_FILE)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
   // A token travels as a Sec-WebSocket-Protocol entry for browsers, so it must be an HTTP token (RFC 9110 §5.6.2).
   if (tokens.some((t) => !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(t))) {
-    problems.push('GATEWAY_TOKENS: tokens may contain only letters, digits and !#$%&\'*+.^_`|~-');
+    problems.push("GATEWAY_TOKENS: tokens may contain only letters, digits and !#$%&'*+.^_`|~-");
   }
   return tokens;
 }
@@ -179,7 +186,14 @@ function describeExpectation(schema: { anyOf?: { const?: unknown }[] }, message:
 function describeValue(path: string, raw: Record<string, unknown>): string {
   const key = path.slice(1);
   // Never echo the key back, even in a config error.
-  if (key === 'ASI_ONE_API_KEY' || key === 'GATEWAY_TOKENS' || key === 'METRICS_TOKEN' || key === 'REDIS_URL' || !(key in raw)) return '';
+  if (
+    key === 'ASI_ONE_API_KEY' ||
+    key === 'GATEWAY_TOKENS' ||
+    key === 'METRICS_TOKEN' ||
+    key === 'REDIS_URL' ||
+    !(key in raw)
+  )
+    return '';
   return ` (got ${JSON.stringify(raw[key])})`;
 }
 

@@ -20,15 +20,34 @@ export const ERROR_CATALOGUE = {
   GW_ORIGIN_FORBIDDEN: { message: 'This origin is not allowed to connect.', retryable: false },
   GW_TOO_MANY_CONNECTIONS: { message: 'Too many connections; try again later.', retryable: true },
   GW_RATE_LIMITED: { message: 'Too many turns; slow down and try again shortly.', retryable: true },
-  GW_TOO_MANY_RESPONSES: { message: 'Too many replies are in progress for this client; wait for one to finish.', retryable: true },
-  GW_RESUME_FAILED: { message: 'That session cannot be resumed (unknown, expired, or wrong token); this connection continues as a new session.', retryable: false },
-  GW_INSTANCE_LOST: { message: 'The gateway instance running this response stopped; the reply was cut off. Ask again.', retryable: true },
+  GW_TOO_MANY_RESPONSES: {
+    message: 'Too many replies are in progress for this client; wait for one to finish.',
+    retryable: true,
+  },
+  GW_RESUME_FAILED: {
+    message:
+      'That session cannot be resumed (unknown, expired, or wrong token); this connection continues as a new session.',
+    retryable: false,
+  },
+  GW_INSTANCE_LOST: {
+    message: 'The gateway instance running this response stopped; the reply was cut off. Ask again.',
+    retryable: true,
+  },
   GW_SHUTTING_DOWN: { message: 'The server is shutting down; reconnect shortly.', retryable: true },
-  GW_UPSTREAM_BUSY: { message: 'The gateway is at its limit of requests to the model service; retry shortly.', retryable: true },
-  GW_UPSTREAM_CIRCUIT_OPEN: { message: 'The model service is failing; the gateway is pausing requests to it. Retry shortly.', retryable: true },
+  GW_UPSTREAM_BUSY: {
+    message: 'The gateway is at its limit of requests to the model service; retry shortly.',
+    retryable: true,
+  },
+  GW_UPSTREAM_CIRCUIT_OPEN: {
+    message: 'The model service is failing; the gateway is pausing requests to it. Retry shortly.',
+    retryable: true,
+  },
   GW_UPSTREAM_BAD_REQUEST: { message: 'The model service rejected the request.', retryable: false },
   GW_UPSTREAM_AUTH: { message: 'The model service rejected the gateway credentials.', retryable: false },
-  GW_UPSTREAM_RATE_LIMITED: { message: 'The model service is rate limiting requests; try again shortly.', retryable: true },
+  GW_UPSTREAM_RATE_LIMITED: {
+    message: 'The model service is rate limiting requests; try again shortly.',
+    retryable: true,
+  },
   GW_UPSTREAM_UNAVAILABLE: { message: 'The model service is unavailable; try again shortly.', retryable: true },
   GW_UPSTREAM_CONNECT: { message: 'Could not connect to the model service.', retryable: true },
   GW_UPSTREAM_TIMEOUT: { message: 'The model service did not start answering in time.', retryable: true },

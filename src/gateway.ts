@@ -24,7 +24,9 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
   }
 
   // Never fewer sockets than concurrent requests allowed, or requests queue invisibly inside undici (bench: +1.8 s at 1,000 sessions).
-  const pool = createUpstreamPool(baseUrl, { connections: Math.max(config.upstreamConnections, config.upstreamMaxConcurrency) });
+  const pool = createUpstreamPool(baseUrl, {
+    connections: Math.max(config.upstreamConnections, config.upstreamMaxConcurrency),
+  });
   const chat = new ChatClient({
     baseUrl,
     apiKey: config.apiKey,
@@ -40,7 +42,9 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
   const probe = async (): Promise<Readiness> => {
     lastProbeAt = Date.now();
     const warmed = await chat.warm();
-    readiness = warmed.ok ? { ready: true } : { ready: false, reason: `upstream unreachable: ${warmed.error ?? 'unknown'}` };
+    readiness = warmed.ok
+      ? { ready: true }
+      : { ready: false, reason: `upstream unreachable: ${warmed.error ?? 'unknown'}` };
     return readiness;
   };
   // Warm before listening, so the first turn does not pay TCP/TLS set-up.
@@ -77,7 +81,10 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
 }
 
 function announceSimulatorMode(logger: Logger, url: string): void {
-  logger.warn({ upstream: 'simulator', url }, 'ASI_ONE_API_KEY is not set: using the built-in OFFLINE SIMULATOR, not asi1-mini');
+  logger.warn(
+    { upstream: 'simulator', url },
+    'ASI_ONE_API_KEY is not set: using the built-in OFFLINE SIMULATOR, not asi1-mini',
+  );
   process.stderr.write(
     [
       '',
@@ -103,8 +110,12 @@ function isLoopbackHost(host: string): boolean {
  */
 function announceOpenAccess(config: Readonly<Config>, logger: Logger): void {
   if (config.gatewayTokens.length > 0 || isLoopbackHost(config.host)) return;
-  const originCheck = config.publicOrigin !== undefined || config.allowedOrigins.length > 0 ? 'configured' : 'Host header only';
-  logger.warn({ host: config.host, originCheck }, 'GATEWAY_TOKENS is not set and the gateway listens beyond loopback: anyone who can reach it can use it');
+  const originCheck =
+    config.publicOrigin !== undefined || config.allowedOrigins.length > 0 ? 'configured' : 'Host header only';
+  logger.warn(
+    { host: config.host, originCheck },
+    'GATEWAY_TOKENS is not set and the gateway listens beyond loopback: anyone who can reach it can use it',
+  );
   process.stderr.write(
     [
       '',

@@ -29,21 +29,30 @@ export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): v
   const { config, tokens, connections, metrics, breaker, scaleOut } = deps;
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Browsers cannot read the HTTP status of a refused WebSocket, so the page asks here whether it needs a token.
-  app.get('/v1/info', async () => ({ protocol: PROTOCOL_VERSION, minor: PROTOCOL_MINOR, tokenRequired: tokens.enabled, upstream: config.upstream }));
+  app.get('/v1/info', async () => ({
+    protocol: PROTOCOL_VERSION,
+    minor: PROTOCOL_MINOR,
+    tokenRequired: tokens.enabled,
+    upstream: config.upstream,
+  }));
   app.get('/readyz', async (_request, reply) => {
     const readiness = connections.isDraining ? { ready: false, reason: 'draining' } : await deps.upstreamReadiness();
     const redis = scaleOut === null ? 'off' : scaleOut.status();
     // Redis down is degraded, not unready: new conversations still work from memory, and taking every instance
     // out of the load balancer at once would turn a Redis outage into a full outage.
     const status = !readiness.ready ? 'not ready' : redis === 'down' ? 'degraded' : 'ready';
-    return reply.code(readiness.ready ? 200 : 503).send({ status, ...readiness, upstream: config.upstream, breaker: breaker.state, redis });
+    return reply
+      .code(readiness.ready ? 200 : 503)
+      .send({ status, ...readiness, upstream: config.upstream, breaker: breaker.state, redis });
   });
   const metricsTokens = new TokenSet(config.metricsToken === undefined ? [] : [config.metricsToken]);
   app.get('/metrics', async (request, reply) => {
     if (metricsTokens.enabled) {
       const auth = request.headers.authorization ?? '';
       if (!/^bearer\s+/i.test(auth) || metricsTokens.match(auth.replace(/^bearer\s+/i, '').trim()) === null) {
-        return reply.code(401).send({ error: { code: 'GW_UNAUTHORIZED', message: ERROR_CATALOGUE.GW_UNAUTHORIZED.message } });
+        return reply
+          .code(401)
+          .send({ error: { code: 'GW_UNAUTHORIZED', message: ERROR_CATALOGUE.GW_UNAUTHORIZED.message } });
       }
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -24,20 +24,81 @@ const ADDED_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
 export class GatewayMetrics implements GatewayObserver {
   readonly registry = new Registry();
-  private readonly firstToken = this.histogram('asi1_gateway_first_token_ms', 'Time from turn to first forwarded delta', LATENCY_BUCKETS_MS);
-  private readonly firstSpeech = this.histogram('asi1_gateway_first_speech_ms', 'Time from turn to first speech segment', LATENCY_BUCKETS_MS);
-  private readonly duration = this.histogram('asi1_gateway_response_duration_ms', 'Time from turn to response.done', LATENCY_BUCKETS_MS);
-  private readonly added = this.histogram('asi1_gateway_added_latency_ms', 'Gateway share of first-token latency', ADDED_BUCKETS_MS);
-  private readonly responses = new Counter({ name: 'asi1_gateway_responses_total', help: 'Responses by final status', labelNames: ['status'], registers: [this.registry] });
-  private readonly upstreamErrors = new Counter({ name: 'asi1_gateway_upstream_errors_total', help: 'Failed responses by error code', labelNames: ['code'], registers: [this.registry] });
-  private readonly interruptions = new Counter({ name: 'asi1_gateway_interruptions_total', help: 'Responses interrupted (barge-in, new turn, disconnect, drain)', registers: [this.registry] });
-  private readonly tokens = new Counter({ name: 'asi1_gateway_tokens_total', help: 'Upstream tokens by direction', labelNames: ['direction'], registers: [this.registry] });
-  readonly rejectedConnections = new Counter({ name: 'asi1_gateway_rejected_connections_total', help: 'Refused or dropped connections by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly openSessions = new Gauge({ name: 'asi1_gateway_open_sessions', help: 'Open WebSocket sessions', registers: [this.registry] });
-  readonly activeResponses = new Gauge({ name: 'asi1_gateway_active_responses', help: 'Responses in progress', registers: [this.registry] });
-  readonly redisUp = new Gauge({ name: 'asi1_gateway_redis_up', help: '1 while Redis (REDIS_URL) is reachable, 0 while the gateway serves from memory; absent without Redis', registers: [this.registry] });
-  readonly redisErrors = new Counter({ name: 'asi1_gateway_redis_errors_total', help: 'Redis operations that failed, by operation', labelNames: ['operation'], registers: [this.registry] });
-  readonly breakerState = new Gauge({ name: 'asi1_gateway_upstream_breaker_open', help: '1 while the upstream circuit breaker is open or probing', registers: [this.registry] });
+  private readonly firstToken = this.histogram(
+    'asi1_gateway_first_token_ms',
+    'Time from turn to first forwarded delta',
+    LATENCY_BUCKETS_MS,
+  );
+  private readonly firstSpeech = this.histogram(
+    'asi1_gateway_first_speech_ms',
+    'Time from turn to first speech segment',
+    LATENCY_BUCKETS_MS,
+  );
+  private readonly duration = this.histogram(
+    'asi1_gateway_response_duration_ms',
+    'Time from turn to response.done',
+    LATENCY_BUCKETS_MS,
+  );
+  private readonly added = this.histogram(
+    'asi1_gateway_added_latency_ms',
+    'Gateway share of first-token latency',
+    ADDED_BUCKETS_MS,
+  );
+  private readonly responses = new Counter({
+    name: 'asi1_gateway_responses_total',
+    help: 'Responses by final status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: 'asi1_gateway_upstream_errors_total',
+    help: 'Failed responses by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  private readonly interruptions = new Counter({
+    name: 'asi1_gateway_interruptions_total',
+    help: 'Responses interrupted (barge-in, new turn, disconnect, drain)',
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'asi1_gateway_tokens_total',
+    help: 'Upstream tokens by direction',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly rejectedConnections = new Counter({
+    name: 'asi1_gateway_rejected_connections_total',
+    help: 'Refused or dropped connections by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly openSessions = new Gauge({
+    name: 'asi1_gateway_open_sessions',
+    help: 'Open WebSocket sessions',
+    registers: [this.registry],
+  });
+  readonly activeResponses = new Gauge({
+    name: 'asi1_gateway_active_responses',
+    help: 'Responses in progress',
+    registers: [this.registry],
+  });
+  readonly redisUp = new Gauge({
+    name: 'asi1_gateway_redis_up',
+    help: '1 while Redis (REDIS_URL) is reachable, 0 while the gateway serves from memory; absent without Redis',
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'asi1_gateway_redis_errors_total',
+    help: 'Redis operations that failed, by operation',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  readonly breakerState = new Gauge({
+    name: 'asi1_gateway_upstream_breaker_open',
+    help: '1 while the upstream circuit breaker is open or probing',
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

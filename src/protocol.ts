@@ -141,12 +141,26 @@ export type ServerEventBody =
       limits: SessionLimits;
     }
   /** `eventId` echoes the session.resume it answers (a replay may hold older ones, from resumes that never reached the client). */
-  | { type: 'session.resumed'; sessionId: string; resumedFrom: number; replayed: number; missedEvents: boolean; eventId?: string }
+  | {
+      type: 'session.resumed';
+      sessionId: string;
+      resumedFrom: number;
+      replayed: number;
+      missedEvents: boolean;
+      eventId?: string;
+    }
   | ({ type: 'session.updated' } & SessionSettings)
   | { type: 'response.created'; responseId: string; turnId: string }
   | { type: 'response.delta'; responseId: string; text: string }
   | { type: 'response.speech'; responseId: string; index: number; text: string }
-  | { type: 'response.tool_call'; responseId: string; callId: string; name: string; arguments: string; runsOn: 'server' | 'client' }
+  | {
+      type: 'response.tool_call';
+      responseId: string;
+      callId: string;
+      name: string;
+      arguments: string;
+      runsOn: 'server' | 'client';
+    }
   | {
       type: 'response.done';
       responseId: string;

@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   }
   const address = gateway.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info({ port, url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}` }, 'voice gateway listening');
+  logger.info(
+    { port, url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}` },
+    'voice gateway listening',
+  );
 
   let shuttingDown = false;
   /** Drains (active responses get SHUTDOWN_GRACE_MS), then exits with `code`, within a deadline whatever hangs. */

@@ -18,7 +18,16 @@ const LAYERS: readonly (readonly string[])[] = [
   ['hosting/'],
   ['session/'],
   ['upstream/', 'tools/', 'speech/', 'simulator/'],
-  ['protocol.ts', 'errors.ts', 'config.ts', 'config-schema.ts', 'metrics.ts', 'logger.ts', 'secrets.ts', 'access-log.ts'],
+  [
+    'protocol.ts',
+    'errors.ts',
+    'config.ts',
+    'config-schema.ts',
+    'metrics.ts',
+    'logger.ts',
+    'secrets.ts',
+    'access-log.ts',
+  ],
 ];
 /** Same layer, yet never each other: they meet through hosting/scale-out-port.ts. */
 const APART: readonly [string, string][] = [['transports/', 'cluster/']];
@@ -73,7 +82,8 @@ describe('the architecture of src/', () => {
       for (const target of targets) {
         if (layerOf(target) < layerOf(file)) violations.push(`${file} → ${target} (upwards)`);
         for (const [a, b] of APART) {
-          if ((file.startsWith(a) && target.startsWith(b)) || (file.startsWith(b) && target.startsWith(a))) violations.push(`${file} → ${target}`);
+          if ((file.startsWith(a) && target.startsWith(b)) || (file.startsWith(b) && target.startsWith(a)))
+            violations.push(`${file} → ${target}`);
         }
       }
     }
@@ -98,7 +108,10 @@ describe('the architecture of src/', () => {
   });
 
   it('has no function over 80 lines in src/ or bench/', () => {
-    const long = [...files.flatMap((file) => longFunctions(SRC, file, 80)), ...sourceFiles(BENCH, BENCH).flatMap((file) => longFunctions(BENCH, file, 80))];
+    const long = [
+      ...files.flatMap((file) => longFunctions(SRC, file, 80)),
+      ...sourceFiles(BENCH, BENCH).flatMap((file) => longFunctions(BENCH, file, 80)),
+    ];
     expect(long).toEqual([]);
   });
 
@@ -108,7 +121,9 @@ describe('the architecture of src/', () => {
     const lines = (path: string) => readFileSync(path, 'utf8').replace(/\n$/, '').split('\n').length;
     const long = [
       ...files.filter((file) => lines(join(SRC, file)) > 300).map((file) => `src/${file}`),
-      ...sourceFiles(BENCH, BENCH).filter((file) => lines(join(BENCH, file)) > 300).map((file) => `bench/${file}`),
+      ...sourceFiles(BENCH, BENCH)
+        .filter((file) => lines(join(BENCH, file)) > 300)
+        .map((file) => `bench/${file}`),
       ...publicFiles.filter((name) => lines(join(PUBLIC, name)) > 300).map((name) => `public/${name}`),
     ];
     expect(long).toEqual([]);

@@ -44,7 +44,14 @@ export async function startAwkwardUpstream(script: Script): Promise<AwkwardUpstr
       } catch {
         body = undefined;
       }
-      const recorded: UpstreamRequest = { n: requests.length, method: req.method, url: req.url, headers: req.headers, rawBody, body };
+      const recorded: UpstreamRequest = {
+        n: requests.length,
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        rawBody,
+        body,
+      };
       requests.push(recorded);
       Promise.resolve()
         .then(() => script(recorded, res))
@@ -96,7 +103,11 @@ export function writePiece(res: ServerResponse, piece: Buffer | string): Promise
 }
 
 /** Writes `data` in pieces whose byte sizes cycle through `sizes` (e.g. [1] = byte by byte). */
-export async function writeInPieces(res: ServerResponse, data: Buffer | string, sizes: readonly number[]): Promise<void> {
+export async function writeInPieces(
+  res: ServerResponse,
+  data: Buffer | string,
+  sizes: readonly number[],
+): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let offset = 0;
   for (let i = 0; offset < bytes.length; i += 1) {
@@ -109,8 +120,16 @@ export async function writeInPieces(res: ServerResponse, data: Buffer | string, 
 export const SSE_TYPE = 'text/event-stream';
 
 /** Sends the status line and headers of a 200 event stream now (before any body byte). */
-export function startStream(res: ServerResponse, contentType: string | null = SSE_TYPE, extra: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(200, { ...(contentType === null ? {} : { 'content-type': contentType }), 'cache-control': 'no-cache', ...extra });
+export function startStream(
+  res: ServerResponse,
+  contentType: string | null = SSE_TYPE,
+  extra: http.OutgoingHttpHeaders = {},
+): void {
+  res.writeHead(200, {
+    ...(contentType === null ? {} : { 'content-type': contentType }),
+    'cache-control': 'no-cache',
+    ...extra,
+  });
   res.flushHeaders();
 }
 
@@ -132,19 +151,34 @@ export const GEN2_ID = '083bd6ca857843c0911edf83799ca6c8';
 export const GEN1_ID = 'id_comqjiusZjAoyuXlh';
 
 /** A gen-2 (SGLang) chat.completion.chunk with one choice. */
-export function gen2Chunk(delta: Record<string, unknown>, finishReason: string | null = null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function gen2Chunk(
+  delta: Record<string, unknown>,
+  finishReason: string | null = null,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     id: GEN2_ID,
     object: 'chat.completion.chunk',
     created: 1768409272,
     model: 'asi1-mini',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason, matched_stop: finishReason === 'stop' ? 151336 : null }],
+    choices: [
+      {
+        index: 0,
+        delta,
+        logprobs: null,
+        finish_reason: finishReason,
+        matched_stop: finishReason === 'stop' ? 151336 : null,
+      },
+    ],
     ...extra,
   };
 }
 
 /** A gen-2 reply: role chunk, one chunk per text piece, a finish chunk, a `choices: []` usage chunk. */
-export function gen2Reply(pieces: readonly string[], usage = { prompt_tokens: 2105, completion_tokens: 7, total_tokens: 2112 }): Record<string, unknown>[] {
+export function gen2Reply(
+  pieces: readonly string[],
+  usage = { prompt_tokens: 2105, completion_tokens: 7, total_tokens: 2112 },
+): Record<string, unknown>[] {
   return [
     gen2Chunk({ role: 'assistant', content: '', reasoning_content: null }),
     ...pieces.map((content) => gen2Chunk({ content, reasoning_content: null })),

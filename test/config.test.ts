@@ -6,7 +6,13 @@ import { ConfigError } from '../src/errors.js';
 describe('loadConfig', () => {
   it('defaults to the simulator on port 8080 with asi1-mini', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', model: 'asi1-mini', upstream: 'simulator', baseUrl: DEFAULT_BASE_URL });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      model: 'asi1-mini',
+      upstream: 'simulator',
+      baseUrl: DEFAULT_BASE_URL,
+    });
     expect(config.apiKey).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -25,7 +31,13 @@ describe('loadConfig', () => {
   it('lists every problem at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', ASI_MODEL: 'gpt-4', ASI_BASE_URL: 'ftp://x', MAX_TURN_CHARS: '0', LOG_LEVEL: 'loud' });
+      loadConfig({
+        PORT: 'eighty',
+        ASI_MODEL: 'gpt-4',
+        ASI_BASE_URL: 'ftp://x',
+        MAX_TURN_CHARS: '0',
+        LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       error = err;
     }

@@ -36,7 +36,8 @@ describe('Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile.globalArgs.NODE_IMAGE).toMatch(/^node:(22|24)-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
     for (const stage of stages) {
-      if (!stageNames.has(stage.from) || stage.from === stage.name) expect(stage.fromRaw, `stage ${stage.name}`).toBe('${NODE_IMAGE}');
+      if (!stageNames.has(stage.from) || stage.from === stage.name)
+        expect(stage.fromRaw, `stage ${stage.name}`).toBe('${NODE_IMAGE}');
     }
     // The runtime starts again from the bare base image, not from a stage that holds the build toolchain.
     expect(runtime.fromRaw).toBe('${NODE_IMAGE}');
@@ -94,7 +95,8 @@ describe('Dockerfile', () => {
       const steps = stage.instructions.map((i) => i.raw);
       const install = steps.findIndex((s) => /^RUN .*npm ci\b/.test(s));
       const sources = steps.findIndex((s) => /^COPY (src|public|\.)\b/.test(s));
-      if (install >= 0 && sources >= 0) expect(install, `stage ${stage.name}: npm ci before COPY of sources`).toBeLessThan(sources);
+      if (install >= 0 && sources >= 0)
+        expect(install, `stage ${stage.name}: npm ci before COPY of sources`).toBeLessThan(sources);
       const lockfile = steps.findIndex((s) => s.startsWith('COPY package.json package-lock.json'));
       if (install >= 0) expect(lockfile, `stage ${stage.name}: package files copied first`).toBeGreaterThanOrEqual(0);
       if (install >= 0) expect(lockfile).toBeLessThan(install);
@@ -102,7 +104,10 @@ describe('Dockerfile', () => {
   });
 
   it('copies into the runtime only package files, production node_modules, dist/ and public/', () => {
-    const copies = all(runtime, 'COPY').map((c) => ({ from: c.flags.from as string | undefined, parts: c.args.split(/\s+/) }));
+    const copies = all(runtime, 'COPY').map((c) => ({
+      from: c.flags.from as string | undefined,
+      parts: c.args.split(/\s+/),
+    }));
     const fromContext = copies.filter((c) => c.from === undefined).flatMap((c) => c.parts.slice(0, -1));
     expect(new Set(fromContext)).toEqual(new Set(['package.json', 'package-lock.json', 'public']));
     const fromStages = copies.filter((c) => c.from !== undefined);
@@ -116,7 +121,9 @@ describe('Dockerfile', () => {
     expect(installs.length).toBe(1);
     expect(installs[0]).toMatch(/^npm ci\b.*--omit=dev/);
     // ...and it is not built on top of the build stage.
-    expect(depsStage.from).not.toBe(stages.find((s) => all(s, 'RUN').some((r) => r.raw.includes('npm run build')))?.name);
+    expect(depsStage.from).not.toBe(
+      stages.find((s) => all(s, 'RUN').some((r) => r.raw.includes('npm run build')))?.name,
+    );
   });
 
   it('carries OCI labels, with the version from a build ARG', () => {
@@ -142,18 +149,35 @@ describe('Dockerfile', () => {
 });
 
 describe('.dockerignore', () => {
-  it.each(['node_modules/fastify/package.json', '.git/HEAD', 'test/helpers.ts', 'dist/src/server.js', '.env', '.env.production',
-    'src/node_modules/x.js', 'src/.env', 'bench/run.ts', 'coverage/index.html', '.ci/run', 'docs/docker.md', 'README.md',
-    'src/debug.log'])('excludes %s', (path) => {
+  it.each([
+    'node_modules/fastify/package.json',
+    '.git/HEAD',
+    'test/helpers.ts',
+    'dist/src/server.js',
+    '.env',
+    '.env.production',
+    'src/node_modules/x.js',
+    'src/.env',
+    'bench/run.ts',
+    'coverage/index.html',
+    '.ci/run',
+    'docs/docker.md',
+    'README.md',
+    'src/debug.log',
+  ])('excludes %s', (path) => {
     expect(isIgnored(path, ignoreRules)).toBe(true);
   });
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/server.ts', 'public/index.html'])(
-    'keeps %s',
-    (path) => {
-      expect(isIgnored(path, ignoreRules)).toBe(false);
-    },
-  );
+  it.each([
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'src/server.ts',
+    'public/index.html',
+  ])('keeps %s', (path) => {
+    expect(isIgnored(path, ignoreRules)).toBe(false);
+  });
 
   it('keeps every file that the Dockerfile copies from the context', () => {
     for (const stage of stages) {
@@ -205,7 +229,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the load balancer on 8080 with the config from deploy/', () => {
-    const lb = Object.values(services).find((s) => (s.volumes as string[] | undefined)?.some((v) => v.startsWith('./deploy/')));
+    const lb = Object.values(services).find((s) =>
+      (s.volumes as string[] | undefined)?.some((v) => v.startsWith('./deploy/')),
+    );
     expect(lb).toBeDefined();
     expect(lb?.ports).toEqual(['${PUBLISH_PORT:-8080}:8080']);
     expect(lb?.image).toMatch(/^nginx:/);

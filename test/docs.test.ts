@@ -8,7 +8,10 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 function tableRow(name: string): string[] | undefined {
   const line = readme.split('\n').find((l) => l.startsWith(`| \`${name}\` |`));
-  return line?.split('|').slice(1, -1).map((cell) => cell.trim());
+  return line
+    ?.split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
 }
 
 describe('README', () => {

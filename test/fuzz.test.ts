@@ -35,23 +35,44 @@ afterAll(async () => {
 });
 
 const PROTO = ['__proto__', 'toString', 'hasOwnProperty', 'constructor', 'valueOf'];
-const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(...PROTO), fc.string({ unit: 'binary', maxLength: 40 }));
+const anyValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom(...PROTO),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+);
 const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 
 /** A frame: raw text, binary bytes, or a JSON object (sent stringified). */
 type Frame = { text: string } | { bytes: Uint8Array } | { json: Record<string, unknown> };
 
-function frames(types: readonly string[], fields: readonly string[], extra: fc.Arbitrary<Frame>[]): fc.Arbitrary<Frame[]> {
+function frames(
+  types: readonly string[],
+  fields: readonly string[],
+  extra: fc.Arbitrary<Frame>[],
+): fc.Arbitrary<Frame[]> {
   const event = fc
-    .tuple(fc.constantFrom(...types, ...PROTO), fc.dictionary(fc.constantFrom(...fields, ...PROTO), anyValue, { maxKeys: 4 }))
+    .tuple(
+      fc.constantFrom(...types, ...PROTO),
+      fc.dictionary(fc.constantFrom(...fields, ...PROTO), anyValue, { maxKeys: 4 }),
+    )
     .map(([type, rest]): Frame => ({ json: { ...rest, type } }));
   const frame = fc.oneof(
     { weight: 6, arbitrary: event },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v): Frame => ({ text: JSON.stringify(v) ?? 'null' })) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 60 }).map((text): Frame => ({ text })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes): Frame => ({ bytes })) },
-    { weight: 1, arbitrary: fc.integer({ min: 60, max: 5_000 }).map((n): Frame => ({ text: `{"type":"${types[0] ?? 'x'}","x":${nested(n)}}` })) },
-    { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 80_000 }).map((n): Frame => ({ json: { type: types[1] ?? 'x', text: 'é'.repeat(n) } })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 60, max: 5_000 })
+        .map((n): Frame => ({ text: `{"type":"${types[0] ?? 'x'}","x":${nested(n)}}` })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 1_000, max: 80_000 })
+        .map((n): Frame => ({ json: { type: types[1] ?? 'x', text: 'é'.repeat(n) } })),
+    },
     ...extra.map((arbitrary) => ({ weight: 3, arbitrary })),
   );
   return fc.array(frame, { maxLength: 25 });
@@ -109,60 +130,127 @@ function shortReport<Ts>(details: fc.RunDetails<Ts>): void {
   const example = JSON.stringify(details.counterexample) ?? '';
   const clipped = example.length > 2_000 ? `${example.slice(0, 2_000)}… (${example.length} characters)` : example;
   const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-  throw new Error(`fuzz property failed: ${cause}\nreplay with FUZZ_SEED=${details.seed} (path ${details.counterexamplePath ?? ''})\n${clipped}`);
+  throw new Error(
+    `fuzz property failed: ${cause}\nreplay with FUZZ_SEED=${details.seed} (path ${details.counterexamplePath ?? ''})\n${clipped}`,
+  );
 }
 
 function params<Ts>(): fc.Parameters<Ts> {
-  return { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: true, asyncReporter: async (details) => shortReport(details) };
+  return {
+    numRuns: RUNS,
+    ...(SEED === undefined ? {} : { seed: SEED }),
+    endOnFailure: true,
+    asyncReporter: async (details) => shortReport(details),
+  };
 }
 
 describe('fuzzing /v1/voice', () => {
-  const cancel = fc.record({ type: fc.constant('response.cancel'), heardChars: fc.nat(500) }).map((json): Frame => ({ json }));
-  const resumeStranger = fc.record({ type: fc.constant('session.resume'), sessionId: fc.string(), resumeToken: fc.string(), lastSeq: fc.nat() }).map((json): Frame => ({ json }));
+  const cancel = fc
+    .record({ type: fc.constant('response.cancel'), heardChars: fc.nat(500) })
+    .map((json): Frame => ({ json }));
+  const resumeStranger = fc
+    .record({
+      type: fc.constant('session.resume'),
+      sessionId: fc.string(),
+      resumeToken: fc.string(),
+      lastSeq: fc.nat(),
+    })
+    .map((json): Frame => ({ json }));
   const turn = fc.string({ minLength: 1, maxLength: 40 }).map((text): Frame => ({ json: { type: 'turn', text } }));
-  const voiceFrames = frames(['session.update', 'turn', 'response.cancel', 'tool.result', 'ping', 'session.resume'], ['text', 'model', 'heardChars', 'responseId', 'callId', 'output', 'tools', 'temperature', 'eventId', 'maxOutputTokens', 'instructions', 'turnId', 'sessionId', 'resumeToken', 'lastSeq'], [cancel, resumeStranger, turn]);
+  const voiceFrames = frames(
+    ['session.update', 'turn', 'response.cancel', 'tool.result', 'ping', 'session.resume'],
+    [
+      'text',
+      'model',
+      'heardChars',
+      'responseId',
+      'callId',
+      'output',
+      'tools',
+      'temperature',
+      'eventId',
+      'maxOutputTokens',
+      'instructions',
+      'turnId',
+      'sessionId',
+      'resumeToken',
+      'lastSeq',
+    ],
+    [cancel, resumeStranger, turn],
+  );
 
-  it('keeps every invariant over random frames, a drop and a resume in the middle', { timeout: TIMEOUT_MS }, async () => {
-    const calm = bystander();
-    await fc.assert(
-      fc.asyncProperty(voiceFrames, voiceFrames, async (before, after) => {
-        const first = await VoiceClient.connect(stack.voiceUrl);
-        const { sessionId, resumeToken } = first.events[0] as { sessionId: string; resumeToken: string };
-        for (const frame of before) send(first.socket, frame);
-        first.send({ type: 'ping', eventId: 'barrier' });
-        await first.waitFor((e) => e.type === 'pong' && e.eventId === 'barrier');
-        const lastSeq = first.events.at(-1)?.seq ?? 0;
-        first.socket.terminate();
-        // A new connection resumes the dropped session, then carries on with more random frames.
-        const second = await VoiceClient.connect(stack.voiceUrl);
-        const from = second.events.length;
-        second.send({ type: 'session.resume', sessionId, resumeToken, lastSeq });
-        await second.waitFor((e) => e.type === 'session.resumed' || e.type === 'error', from);
-        for (const frame of after) send(second.socket, frame);
-        second.send({ type: 'ping', eventId: 'end' });
-        await second.waitFor((e) => e.type === 'pong' && e.eventId === 'end');
-        const resumed = second.events.some((e) => e.type === 'session.resumed');
-        // The resumed session's stream: what the first connection saw, then what the second got after its own ready.
-        const stream = () => (resumed ? [...first.events, ...second.events.slice(from)] : second.events);
-        const count = (type: string) => stream().filter((e) => e.type === type).length;
-        await until(() => count('response.created') === count('response.done'));
-        expect(stream().map((e) => e.seq)).toEqual(stream().map((_, i) => i + 1));
-        checkResponses(stream() as never);
-        second.socket.terminate();
-        expect(await healthy()).toBe(true);
-      }),
-      params(),
-    );
-    await calm.finish();
-  });
+  it(
+    'keeps every invariant over random frames, a drop and a resume in the middle',
+    { timeout: TIMEOUT_MS },
+    async () => {
+      const calm = bystander();
+      await fc.assert(
+        fc.asyncProperty(voiceFrames, voiceFrames, async (before, after) => {
+          const first = await VoiceClient.connect(stack.voiceUrl);
+          const { sessionId, resumeToken } = first.events[0] as { sessionId: string; resumeToken: string };
+          for (const frame of before) send(first.socket, frame);
+          first.send({ type: 'ping', eventId: 'barrier' });
+          await first.waitFor((e) => e.type === 'pong' && e.eventId === 'barrier');
+          const lastSeq = first.events.at(-1)?.seq ?? 0;
+          first.socket.terminate();
+          // A new connection resumes the dropped session, then carries on with more random frames.
+          const second = await VoiceClient.connect(stack.voiceUrl);
+          const from = second.events.length;
+          second.send({ type: 'session.resume', sessionId, resumeToken, lastSeq });
+          await second.waitFor((e) => e.type === 'session.resumed' || e.type === 'error', from);
+          for (const frame of after) send(second.socket, frame);
+          second.send({ type: 'ping', eventId: 'end' });
+          await second.waitFor((e) => e.type === 'pong' && e.eventId === 'end');
+          const resumed = second.events.some((e) => e.type === 'session.resumed');
+          // The resumed session's stream: what the first connection saw, then what the second got after its own ready.
+          const stream = () => (resumed ? [...first.events, ...second.events.slice(from)] : second.events);
+          const count = (type: string) => stream().filter((e) => e.type === type).length;
+          await until(() => count('response.created') === count('response.done'));
+          expect(stream().map((e) => e.seq)).toEqual(stream().map((_, i) => i + 1));
+          checkResponses(stream() as never);
+          second.socket.terminate();
+          expect(await healthy()).toBe(true);
+        }),
+        params(),
+      );
+      await calm.finish();
+    },
+  );
 });
 
 describe('fuzzing /v1/realtime', () => {
   const itemCreate = fc
-    .record({ type: fc.constantFrom('message', 'function_call_output', 'function_call', ...PROTO), role: fc.constantFrom('user', 'assistant', 'system', 'x'), content: fc.constantFrom([{ type: 'input_text', text: 'Hi there' }], [], 'x') })
+    .record({
+      type: fc.constantFrom('message', 'function_call_output', 'function_call', ...PROTO),
+      role: fc.constantFrom('user', 'assistant', 'system', 'x'),
+      content: fc.constantFrom([{ type: 'input_text', text: 'Hi there' }], [], 'x'),
+    })
     .map((item): Frame => ({ json: { type: 'conversation.item.create', item } }));
   const respond = fc.constant<Frame>({ json: { type: 'response.create' } });
-  const realtimeFrames = frames(['session.update', 'conversation.item.create', 'response.create', 'response.cancel', 'conversation.item.truncate', 'conversation.item.delete', 'conversation.item.retrieve', 'input_audio_buffer.append'], ['event_id', 'session', 'item', 'response', 'item_id', 'content_index', 'audio_end_ms', 'response_id', 'previous_item_id'], [itemCreate, respond]);
+  const realtimeFrames = frames(
+    [
+      'session.update',
+      'conversation.item.create',
+      'response.create',
+      'response.cancel',
+      'conversation.item.truncate',
+      'conversation.item.delete',
+      'conversation.item.retrieve',
+      'input_audio_buffer.append',
+    ],
+    [
+      'event_id',
+      'session',
+      'item',
+      'response',
+      'item_id',
+      'content_index',
+      'audio_end_ms',
+      'response_id',
+      'previous_item_id',
+    ],
+    [itemCreate, respond],
+  );
 
   it('keeps every invariant over random frames', { timeout: TIMEOUT_MS }, async () => {
     const calm = bystander();

@@ -45,7 +45,10 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
   }
 }
 
-export async function startGatewayFor(upstreamUrl: string, options: GatewayTestOptions = {}): Promise<GatewayUnderTest> {
+export async function startGatewayFor(
+  upstreamUrl: string,
+  options: GatewayTestOptions = {},
+): Promise<GatewayUnderTest> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env });
   const pool = createUpstreamPool(upstreamUrl, { connections: 16, keepAliveTimeoutMs: 1_000 });
   const chat = new ChatClient({
@@ -126,10 +129,10 @@ export class VoiceClient extends RecordingSocket<ServerEvent> {
     const from = this.events.length;
     this.send({ type: 'turn', text });
     const created = await this.waitForType('response.created', from);
-    return (await this.waitFor((e) => e.type === 'response.done' && e.responseId === created.responseId, from)) as Extract<
-      ServerEvent,
-      { type: 'response.done' }
-    >;
+    return (await this.waitFor(
+      (e) => e.type === 'response.done' && e.responseId === created.responseId,
+      from,
+    )) as Extract<ServerEvent, { type: 'response.done' }>;
   }
 
   ofResponse(responseId: string): ServerEvent[] {

@@ -19,7 +19,10 @@ function captureLogs() {
       callback();
     },
   });
-  return { lines, logger: pino({ level: 'trace', redact: { paths: ['*.authorization', 'headers.authorization'] } }, destination) };
+  return {
+    lines,
+    logger: pino({ level: 'trace', redact: { paths: ['*.authorization', 'headers.authorization'] } }, destination),
+  };
 }
 
 describe('operations', () => {
@@ -56,7 +59,11 @@ describe('operations', () => {
     const draining = stack.gateway.drain(10_000);
     expect((await fetch(`${stack.httpUrl}/readyz`)).status).toBe(503);
     client.send({ type: 'turn', text: 'Another one', eventId: 'late' });
-    expect(await client.waitForType('error')).toMatchObject({ code: 'GW_SHUTTING_DOWN', retryable: true, eventId: 'late' });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'GW_SHUTTING_DOWN',
+      retryable: true,
+      eventId: 'late',
+    });
     stack.simulator.gate('drain-finish').release();
     const done = await client.waitForType('response.done');
     expect(done).toMatchObject({ status: 'completed', text: 'One two three four.' });
@@ -96,7 +103,11 @@ describe('operations', () => {
     stack.simulator.enqueue({ reply: 'One two three.', stallAfterChunks: 1 });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Hi');
-    expect(done).toMatchObject({ status: 'failed', text: 'One ', error: { code: 'GW_UPSTREAM_STALLED', retryable: true } });
+    expect(done).toMatchObject({
+      status: 'failed',
+      text: 'One ',
+      error: { code: 'GW_UPSTREAM_STALLED', retryable: true },
+    });
     await client.close();
   });
 
@@ -112,7 +123,11 @@ describe('operations', () => {
   it('never leaks the API key into logs or client events, even when the upstream echoes it', async () => {
     const key = 'sk_live_0123456789abcdef0123456789abcdef';
     const { lines, logger } = captureLogs();
-    stack = await startStack({ env: { ASI_ONE_API_KEY: key, LOG_LEVEL: 'trace' }, simulator: { apiKey: 'a-different-key' }, logger });
+    stack = await startStack({
+      env: { ASI_ONE_API_KEY: key, LOG_LEVEL: 'trace' },
+      simulator: { apiKey: 'a-different-key' },
+      logger,
+    });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Hi');
     expect(done.error?.code).toBe('GW_UPSTREAM_AUTH');
@@ -130,7 +145,9 @@ describe('operations', () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('my secret medical question');
     await client.close();
-    const records = lines.map((l) => JSON.parse(l) as { level: number; msg: string; sessionId?: string; responseId?: string });
+    const records = lines.map(
+      (l) => JSON.parse(l) as { level: number; msg: string; sessionId?: string; responseId?: string },
+    );
     const started = records.find((r) => r.msg === 'response started');
     expect(started?.sessionId).toMatch(/^sess_/);
     expect(started?.responseId).toBe(done.responseId);

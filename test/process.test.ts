@@ -39,7 +39,12 @@ function startServer(env: Record<string, string>) {
 
 describe('the server process', () => {
   it('runs on the simulator without a key, says so loudly, and drains on SIGTERM', async () => {
-    const server = startServer({ SIMULATOR_TTFT_MS: '0', SIMULATOR_TOKEN_INTERVAL_MS: '40', SHUTDOWN_GRACE_MS: '100', LOG_LEVEL: 'info' });
+    const server = startServer({
+      SIMULATOR_TTFT_MS: '0',
+      SIMULATOR_TOKEN_INTERVAL_MS: '40',
+      SHUTDOWN_GRACE_MS: '100',
+      LOG_LEVEL: 'info',
+    });
     const port = await server.port;
     await server.stderrContains('OFFLINE SIMULATOR MODE');
     expect(server.stderr()).not.toContain('OPEN ACCESS'); // listening on loopback only
@@ -56,36 +61,45 @@ describe('the server process', () => {
     expect(code).toBe(0);
   });
 
-  it.each(['exception', 'rejection'])('on an uncaught %s, logs its stack, drains running replies and exits 1', async (kind) => {
-    const server = startServer({
-      SIMULATOR_TTFT_MS: '0',
-      SIMULATOR_TOKEN_INTERVAL_MS: '40',
-      SHUTDOWN_GRACE_MS: '100',
-      TOOLS_MODULE: 'test/fixtures/crashing-tools.mjs',
-      CRASH_KIND: kind,
-    });
-    const port = await server.port;
-    const client = await VoiceClient.connect(`ws://127.0.0.1:${port}/v1/voice`);
-    client.send({ type: 'turn', text: 'Tell me a long story' });
-    await client.waitForType('response.delta');
-    const exited = once(server.proc, 'exit');
-    server.proc.kill('SIGUSR2');
-    // Drained like a SIGTERM: the reply in progress gets its response.done, the socket a 1001.
-    expect((await client.closed).code).toBe(1001);
-    expect(client.events.at(-1)).toMatchObject({ type: 'response.done' });
-    const [code] = (await exited) as [number | null];
-    expect(code).toBe(1);
-    const fatal = server.logLines.find((l) => l.msg === 'crash: draining, then exiting with code 1') as { level?: number; kind?: string; err?: { stack?: string } } | undefined;
-    expect(fatal).toMatchObject({ level: 60, kind: kind === 'exception' ? 'uncaughtException' : 'unhandledRejection' });
-    expect(fatal?.err?.stack).toContain('Error: deliberate');
-    expect(fatal?.err?.stack).toContain('crashing-tools.mjs');
-  });
+  it.each(['exception', 'rejection'])(
+    'on an uncaught %s, logs its stack, drains running replies and exits 1',
+    async (kind) => {
+      const server = startServer({
+        SIMULATOR_TTFT_MS: '0',
+        SIMULATOR_TOKEN_INTERVAL_MS: '40',
+        SHUTDOWN_GRACE_MS: '100',
+        TOOLS_MODULE: 'test/fixtures/crashing-tools.mjs',
+        CRASH_KIND: kind,
+      });
+      const port = await server.port;
+      const client = await VoiceClient.connect(`ws://127.0.0.1:${port}/v1/voice`);
+      client.send({ type: 'turn', text: 'Tell me a long story' });
+      await client.waitForType('response.delta');
+      const exited = once(server.proc, 'exit');
+      server.proc.kill('SIGUSR2');
+      // Drained like a SIGTERM: the reply in progress gets its response.done, the socket a 1001.
+      expect((await client.closed).code).toBe(1001);
+      expect(client.events.at(-1)).toMatchObject({ type: 'response.done' });
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(1);
+      const fatal = server.logLines.find((l) => l.msg === 'crash: draining, then exiting with code 1') as
+        { level?: number; kind?: string; err?: { stack?: string } } | undefined;
+      expect(fatal).toMatchObject({
+        level: 60,
+        kind: kind === 'exception' ? 'uncaughtException' : 'unhandledRejection',
+      });
+      expect(fatal?.err?.stack).toContain('Error: deliberate');
+      expect(fatal?.err?.stack).toContain('crashing-tools.mjs');
+    },
+  );
 
   it('warns loudly when it listens beyond loopback without GATEWAY_TOKENS, and only then', async () => {
     const open = startServer({ HOST: '0.0.0.0', SIMULATOR_TTFT_MS: '0' });
     await open.port;
     await open.stderrContains('OPEN ACCESS');
-    expect(open.logLines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('GATEWAY_TOKENS is not set'))).toMatchObject({ level: 40, originCheck: 'Host header only' });
+    expect(
+      open.logLines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('GATEWAY_TOKENS is not set')),
+    ).toMatchObject({ level: 40, originCheck: 'Host header only' });
     open.proc.kill('SIGKILL');
     const guarded = startServer({ HOST: '0.0.0.0', SIMULATOR_TTFT_MS: '0', GATEWAY_TOKENS: 'tok-1' });
     await guarded.port;
@@ -95,10 +109,15 @@ describe('the server process', () => {
 
   it('reports a failed start-up through the redacting logger and exits 1, the key in no case on any stream', async () => {
     const key = 'sk-process-secret-7f3a';
-    const server = startServer({ ASI_ONE_API_KEY: key, ASI_BASE_URL: 'http://127.0.0.1:1/v1', TOOLS_MODULE: 'test/fixtures/leaky-tools.mjs' });
+    const server = startServer({
+      ASI_ONE_API_KEY: key,
+      ASI_BASE_URL: 'http://127.0.0.1:1/v1',
+      TOOLS_MODULE: 'test/fixtures/leaky-tools.mjs',
+    });
     const [code] = (await once(server.proc, 'exit')) as [number | null];
     expect(code).toBe(1);
-    const fatal = server.logLines.find((l) => l.msg === 'start-up failed') as { err?: { message?: string } } | undefined;
+    const fatal = server.logLines.find((l) => l.msg === 'start-up failed') as
+      { err?: { message?: string } } | undefined;
     expect(fatal?.err?.message).toContain('cannot load tools with key [redacted]');
     const everything = `${JSON.stringify(server.logLines)}${server.stderr()}`.toLowerCase();
     expect(everything).not.toContain(key);

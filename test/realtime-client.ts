@@ -7,7 +7,10 @@ export type RtEvent = { type: string; event_id: string } & Record<string, any>; 
 
 export class RealtimeTestClient extends RecordingSocket<RtEvent> {
   /** Connects and waits for session.created. */
-  static async connect(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<RealtimeTestClient> {
+  static async connect(
+    url: string,
+    options: { protocols?: string[]; headers?: Record<string, string> } = {},
+  ): Promise<RealtimeTestClient> {
     const socket = new WebSocket(url, options.protocols, options.headers ? { headers: options.headers } : {});
     const client = new RealtimeTestClient(socket);
     await RecordingSocket.opened(socket);
@@ -22,8 +25,15 @@ export class RealtimeTestClient extends RecordingSocket<RtEvent> {
   /** Adds a user text item (waits for its conversation.item.done, or .created in the beta) and returns the item. */
   async addUserText(text: string, extra: Record<string, unknown> = {}): Promise<RtEvent['item']> {
     const from = this.events.length;
-    this.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] }, ...extra });
-    const event = await this.waitFor((e) => e.type === 'conversation.item.done' || e.type === 'conversation.item.created' || e.type === 'error', from);
+    this.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+      ...extra,
+    });
+    const event = await this.waitFor(
+      (e) => e.type === 'conversation.item.done' || e.type === 'conversation.item.created' || e.type === 'error',
+      from,
+    );
     if (event.type === 'error') throw new Error(`item refused: ${JSON.stringify(event.error)}`);
     return event.item;
   }

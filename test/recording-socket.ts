@@ -20,7 +20,9 @@ export class RecordingSocket<E extends { type: string }> {
         return true;
       });
     });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
   }
 
   /** Resolves once the socket is open; rejects on a refused upgrade. */

@@ -98,7 +98,10 @@ describe('secrets in any letter case', () => {
     for (const secret of ['gw-token-alpha-77', 'other-token-22', 'p4ssw0rd-long', 'metrics-token-99']) {
       expect(everything).not.toContain(secret);
     }
-    expect(records[0]).toMatchObject({ msg: 'redis error', err: { message: 'NOAUTH for redis://:[redacted]@127.0.0.1:6379 (token [redacted])' } });
+    expect(records[0]).toMatchObject({
+      msg: 'redis error',
+      err: { message: 'NOAUTH for redis://:[redacted]@127.0.0.1:6379 (token [redacted])' },
+    });
     expect(records[1]).toMatchObject({ msg: 'client sent [redacted] and [redacted] in a frame' });
     expect(records[2]).toMatchObject({ token: '[redacted]', nested: { list: ['x [redacted] y'] } });
     expect(lines[3]).toMatch(/"msg":"nothing secret here"\}\n$/);
@@ -130,7 +133,10 @@ describe('tokens in URLs', () => {
 
   it('never access-logs a query value, and never access-logs the probes, query string or not', async () => {
     const { lines, logger } = captureLogs('trace');
-    const stack = await startStack({ env: { GATEWAY_TOKENS: 'the-real-token', METRICS_TOKEN: 'the-metrics-token' }, logger });
+    const stack = await startStack({
+      env: { GATEWAY_TOKENS: 'the-real-token', METRICS_TOKEN: 'the-metrics-token' },
+      logger,
+    });
     try {
       await attempt(`${stack.voiceUrl}?token=${TOKEN}`);
       expect((await fetch(`${stack.httpUrl}/v1/voice?token=${TOKEN}&${TOKEN}`)).status).toBe(401);
@@ -146,9 +152,15 @@ describe('tokens in URLs', () => {
       const incoming = records().filter((r) => r.msg === 'incoming request');
       // The refused requests are logged, with the parameter names and no values.
       expect(incoming.map((r) => r.req?.url)).toEqual(
-        expect.arrayContaining(['/v1/voice?token=[redacted]', '/v1/voice?token=[redacted]&[redacted]', '/nowhere?token=[redacted]']),
+        expect.arrayContaining([
+          '/v1/voice?token=[redacted]',
+          '/v1/voice?token=[redacted]&[redacted]',
+          '/nowhere?token=[redacted]',
+        ]),
       );
-      expect(records().find((r) => r.msg?.startsWith('Route GET:/nowhere'))?.msg).toBe('Route GET:/nowhere?token=[redacted] not found');
+      expect(records().find((r) => r.msg?.startsWith('Route GET:/nowhere'))?.msg).toBe(
+        'Route GET:/nowhere?token=[redacted] not found',
+      );
       // The probes are not, whatever their query string; nor is their completion.
       expect(incoming.filter((r) => /^\/(metrics|healthz|readyz)\b/.test(r.req?.url ?? ''))).toEqual([]);
       const logged = new Set(incoming.map((r) => r.reqId));

@@ -49,18 +49,45 @@ const PARTS: [string, (frame: Frame) => boolean][] = [
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],
   ['socket writes (the writev syscall, sampled by wall clock)', (f) => f.functionName === 'writev' && f.url === ''],
   ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
-  ['turn start: history, request body, dispatch', (f) => f.functionName === 'startTurn' && isProject(f.url, /session\.[jt]s$/)],
-  ['barge-in: cancel, upstream socket destroyed', (f) => (f.functionName === 'cancel' && isProject(f.url, /session\.[jt]s$/)) || (f.functionName === 'interrupt' && isProject(f.url, /response-run\.[jt]s$/))],
+  [
+    'turn start: history, request body, dispatch',
+    (f) => f.functionName === 'startTurn' && isProject(f.url, /session\.[jt]s$/),
+  ],
+  [
+    'barge-in: cancel, upstream socket destroyed',
+    (f) =>
+      (f.functionName === 'cancel' && isProject(f.url, /session\.[jt]s$/)) ||
+      (f.functionName === 'interrupt' && isProject(f.url, /response-run\.[jt]s$/)),
+  ],
   ['client frames: ws receive, validation, other events', (f) => f.url.includes('/node_modules/ws/lib/receiver.js')],
 ];
 const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
-  ['per-token protocol: session, event log, outbox', (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/)],
-  ['SSE decoding (eventsource-parser, UTF-8)', (f) => isProject(f.url, /sse-decoder\.[jt]s$/) || f.url.includes('/eventsource-parser/') || (f.functionName === 'decode' && (f.url === '' || f.url.startsWith('node:')))],
-  ['upstream chunks: JSON.parse, chat events', (f) => isProject(f.url, /(chat-attempt|chunk-reader|chat-client|sse-stream-reader|json-body-reader|error-body-reader|think-filter)\.[jt]s$/)],
+  [
+    'per-token protocol: session, event log, outbox',
+    (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/),
+  ],
+  [
+    'SSE decoding (eventsource-parser, UTF-8)',
+    (f) =>
+      isProject(f.url, /sse-decoder\.[jt]s$/) ||
+      f.url.includes('/eventsource-parser/') ||
+      (f.functionName === 'decode' && (f.url === '' || f.url.startsWith('node:'))),
+  ],
+  [
+    'upstream chunks: JSON.parse, chat events',
+    (f) =>
+      isProject(
+        f.url,
+        /(chat-attempt|chunk-reader|chat-client|sse-stream-reader|json-body-reader|error-body-reader|think-filter)\.[jt]s$/,
+      ),
+  ],
   ['undici: HTTP parsing and requests', (f) => f.url.includes('/node_modules/undici/')],
   ['ws: framing', (f) => f.url.includes('/node_modules/ws/')],
   ['Node internals: streams, net, timers, events', (f) => f.url.startsWith('node:')],
-  ['fastify, pino, prom-client', (f) => /\/node_modules\/(fastify|@fastify|avvio|pino|sonic-boom|prom-client)\//.test(f.url)],
+  [
+    'fastify, pino, prom-client',
+    (f) => /\/node_modules\/(fastify|@fastify|avvio|pino|sonic-boom|prom-client)\//.test(f.url),
+  ],
 ];
 const OTHER_PART = 'other (V8 builtins, (program), elsewhere)';
 
@@ -106,7 +133,12 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
       selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i + 1] ?? meanGap));
     }
   } else {
-    const gap = (profile.endTime - profile.startTime) / Math.max(1, profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0));
+    const gap =
+      (profile.endTime - profile.startTime) /
+      Math.max(
+        1,
+        profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0),
+      );
     for (const node of profile.nodes) selfUs.set(node.id, (node.hitCount ?? 0) * gap);
   }
   const parentOf = new Map<number, number>();
@@ -147,7 +179,15 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 }));
-  return { file, durationMs: totalUs / 1000, idleMs: idleUs / 1000, busyMs: busyUs / 1000, functions: rank(functions), modules: rank(modules), parts: rank(parts, parts.size) };
+  return {
+    file,
+    durationMs: totalUs / 1000,
+    idleMs: idleUs / 1000,
+    busyMs: busyUs / 1000,
+    functions: rank(functions),
+    modules: rank(modules),
+    parts: rank(parts, parts.size),
+  };
 }
 
 export function profileTable(summary: ProfileSummary, top = 20): string {
@@ -156,7 +196,9 @@ export function profileTable(summary: ProfileSummary, top = 20): string {
     '',
     '| # | self ms | % of busy | function (file:line) |',
     '| --- | --- | --- | --- |',
-    ...summary.functions.slice(0, top).map((f, i) => `| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.percent.toFixed(1)} | \`${f.name}\` |`),
+    ...summary.functions
+      .slice(0, top)
+      .map((f, i) => `| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.percent.toFixed(1)} | \`${f.name}\` |`),
     '',
     '| self ms | % of busy | module |',
     '| --- | --- | --- |',

@@ -73,10 +73,7 @@ export interface WorkerResult {
   windowMs: number;
 }
 
-export type ToWorker =
-  | { type: 'config'; config: WorkerConfig }
-  | { type: 'begin'; window: Window }
-  | { type: 'stop' };
+export type ToWorker = { type: 'config'; config: WorkerConfig } | { type: 'begin'; window: Window } | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'connected'; connected: number; failed: number }

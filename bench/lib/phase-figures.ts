@@ -90,7 +90,8 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
   const machineCpuPercent = machineTotal > 0 ? (100 * (cpuEnd.machine.busy - cpuStart.machine.busy)) / machineTotal : 0;
   // Own processes, in the same "all cores = 100" units as /proc/stat.
   const cores = Math.max(1, availableParallelism());
-  const ownCpuSeconds = cpuEnd.sim - cpuStart.sim + (cpuEnd.server - cpuStart.server) + sum(results, (r) => r.cpuMs) / 1000;
+  const ownCpuSeconds =
+    cpuEnd.sim - cpuStart.sim + (cpuEnd.server - cpuStart.server) + sum(results, (r) => r.cpuMs) / 1000;
   const ownCpuPercent = (100 * ownCpuSeconds) / Math.max(windowSeconds, 1e-9) / cores;
   const cancels = results.flatMap((r) => r.cancels);
   const matched = matchCancels(cancels, outcome.ends);
@@ -117,15 +118,27 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
     deltaEvents: sum(results, (r) => r.deltaEvents),
     stampAnomalies: sum(results, (r) => r.stampAnomalies),
     server: serverFigures(window, outcome.baseline, chunks, connected),
-    simulator: { cpuPercent: (100 * (cpuEnd.sim - cpuStart.sim)) / Math.max(windowSeconds, 1e-9), loop: window.simStats.loop },
-    loadgen: results.map((r) => ({ cpuPercent: r.windowMs > 0 ? (100 * r.cpuMs) / r.windowMs : 0, loopP99Ms: r.loop.p99Ms, loopMaxMs: r.loop.maxMs })),
+    simulator: {
+      cpuPercent: (100 * (cpuEnd.sim - cpuStart.sim)) / Math.max(windowSeconds, 1e-9),
+      loop: window.simStats.loop,
+    },
+    loadgen: results.map((r) => ({
+      cpuPercent: r.windowMs > 0 ? (100 * r.cpuMs) / r.windowMs : 0,
+      loopP99Ms: r.loop.p99Ms,
+      loopMaxMs: r.loop.maxMs,
+    })),
     machineCpuPercent,
     otherCpuPercent: Math.max(0, machineCpuPercent - ownCpuPercent),
   };
 }
 
 /** The proxy's CPU, loop, probes and memory per session; null for the direct path. */
-function serverFigures(window: PhaseWindow, baseline: ProcessStats | undefined, chunks: number, connected: number): ServerFigures | null {
+function serverFigures(
+  window: PhaseWindow,
+  baseline: ProcessStats | undefined,
+  chunks: number,
+  connected: number,
+): ServerFigures | null {
   const { serverStats, memory, cpuStart, cpuEnd, splitStart, splitEnd } = window;
   if (serverStats === undefined || memory === undefined || baseline === undefined) return null;
   const cpuSeconds = cpuEnd.server - cpuStart.server;
@@ -152,7 +165,10 @@ function serverFigures(window: PhaseWindow, baseline: ProcessStats | undefined, 
  * stream was not closed by the client (it completed, or it was never closed early because the proxy kept
  * reading), or that has no stream, is counted as unmatched rather than paired with some later stream.
  */
-export function matchCancels(cancels: CancelRecord[], ends: StreamEndRecord[]): { latencies: number[]; unmatched: number } {
+export function matchCancels(
+  cancels: CancelRecord[],
+  ends: StreamEndRecord[],
+): { latencies: number[]; unmatched: number } {
   const bySession = new Map<string, StreamEndRecord[]>();
   for (const end of ends) {
     const list = bySession.get(end.sessionId) ?? [];

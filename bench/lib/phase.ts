@@ -7,7 +7,16 @@ import type { ChildProcess } from 'node:child_process';
 import { epochNow } from './clock.js';
 import type { FromWorker, PathName, WorkerConfig, WorkerResult } from './messages.js';
 import { buildPathReport, type CpuPoint, type PathReport, type PhaseWindow } from './phase-figures.js';
-import { BENCH_DIR, cpuSecondsOf, cpuSplitOf, forkTs, machineCpu, waitForMessage, type ServerProcess, type SimulatorProcess } from './procs.js';
+import {
+  BENCH_DIR,
+  cpuSecondsOf,
+  cpuSplitOf,
+  forkTs,
+  machineCpu,
+  waitForMessage,
+  type ServerProcess,
+  type SimulatorProcess,
+} from './procs.js';
 
 export { matchCancels, type PathReport, type ServerFigures } from './phase-figures.js';
 
@@ -40,13 +49,18 @@ export interface PhaseContext {
   waitForQuiet: boolean;
 }
 
-const sleepUntil = (epoch: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, epoch - epochNow())));
+const sleepUntil = (epoch: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, epoch - epochNow())));
 
 /**
  * Waits (up to `maxWaitMs`) until the machine is quiet: under `busyPercent` CPU over one second while the
  * bench's own processes are idle between phases. Other work on a shared host would land in the figures.
  */
-export async function waitForQuietMachine(log: (line: string) => void, busyPercent = 15, maxWaitMs = 90_000): Promise<number> {
+export async function waitForQuietMachine(
+  log: (line: string) => void,
+  busyPercent = 15,
+  maxWaitMs = 90_000,
+): Promise<number> {
   const deadline = Date.now() + maxWaitMs;
   let warned = false;
   for (;;) {
@@ -55,7 +69,8 @@ export async function waitForQuietMachine(log: (line: string) => void, busyPerce
     const b = machineCpu();
     const busy = (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
     if (busy < busyPercent || Date.now() > deadline) {
-      if (busy >= busyPercent) log(`machine still ${busy.toFixed(0)}% busy with other work; measuring anyway (see "not ours")`);
+      if (busy >= busyPercent)
+        log(`machine still ${busy.toFixed(0)}% busy with other work; measuring anyway (see "not ours")`);
       return busy;
     }
     if (!warned) log(`machine ${busy.toFixed(0)}% busy with other work; waiting for it to settle`);
@@ -74,18 +89,31 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
     const started = startWorkers(ctx, plan, workers, children);
     // If the phase fails early, the workers are killed below and their pending results reject: the phase's own
     // error is the one to report, not an unhandled rejection from a worker that was told to go.
-    for (const pending of [...started.results, ...started.connecting, started.turnsDone]) pending.catch(() => undefined);
+    for (const pending of [...started.results, ...started.connecting, started.turnsDone])
+      pending.catch(() => undefined);
     const connectStarted = epochNow();
     const connectedCounts = await Promise.all(started.connecting);
     const connected = connectedCounts.reduce((a, c) => a + c.connected, 0);
-    ctx.log(`${plan.path} ${plan.idle ? 'idle ' : ''}${plan.sessions}: ${connected} sessions connected in ${((epochNow() - connectStarted) / 1000).toFixed(1)} s`);
+    ctx.log(
+      `${plan.path} ${plan.idle ? 'idle ' : ''}${plan.sessions}: ${connected} sessions connected in ${((epochNow() - connectStarted) / 1000).toFixed(1)} s`,
+    );
 
     const window = await measureWindow(ctx, plan, children, started.turnsDone);
     for (const child of children) child.send({ type: 'stop' });
     const results = await Promise.all(started.results);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const ends = await sim.ends();
-    return buildPathReport({ path: plan.path, sessions: plan.sessions, idle: plan.idle, workers, connected, results, ends, window, baseline });
+    return buildPathReport({
+      path: plan.path,
+      sessions: plan.sessions,
+      idle: plan.idle,
+      workers,
+      connected,
+      results,
+      ends,
+      window,
+      baseline,
+    });
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -97,7 +125,11 @@ function startWorkers(
   plan: PhasePlan,
   workers: number,
   children: ChildProcess[],
-): { connecting: Promise<{ connected: number; failed: number }>[]; results: Promise<WorkerResult>[]; turnsDone: Promise<void> } {
+): {
+  connecting: Promise<{ connected: number; failed: number }>[];
+  results: Promise<WorkerResult>[];
+  turnsDone: Promise<void>;
+} {
   let turnsDone = 0;
   let allTurnsDone: () => void = () => {};
   const turnsDonePromise = new Promise<void>((resolve) => (allTurnsDone = resolve));
@@ -111,8 +143,22 @@ function startWorkers(
       if (message.type === 'fatal') ctx.log(`worker ${w} failed: ${message.message}`);
       if (message.type === 'turns-done' && ++turnsDone === workers) allTurnsDone();
     });
-    resultPromises.push(waitForMessage(child, (m) => ((m as FromWorker).type === 'result' ? (m as { result: WorkerResult }).result : undefined), 600_000, `worker ${w} result`));
-    connecting.push(waitForMessage(child, (m) => ((m as FromWorker).type === 'connected' ? (m as { connected: number; failed: number }) : undefined), 120_000 + sessions * 20, `worker ${w} connect`));
+    resultPromises.push(
+      waitForMessage(
+        child,
+        (m) => ((m as FromWorker).type === 'result' ? (m as { result: WorkerResult }).result : undefined),
+        600_000,
+        `worker ${w} result`,
+      ),
+    );
+    connecting.push(
+      waitForMessage(
+        child,
+        (m) => ((m as FromWorker).type === 'connected' ? (m as { connected: number; failed: number }) : undefined),
+        120_000 + sessions * 20,
+        `worker ${w} connect`,
+      ),
+    );
     const config: WorkerConfig = {
       workerIndex: w,
       path: plan.path,
@@ -138,7 +184,12 @@ function startWorkers(
 }
 
 /** Starts the turns, opens the window, and samples CPU, event-loop delay and memory at its edges. */
-async function measureWindow(ctx: PhaseContext, plan: PhasePlan, children: ChildProcess[], turnsDone: Promise<void>): Promise<PhaseWindow> {
+async function measureWindow(
+  ctx: PhaseContext,
+  plan: PhasePlan,
+  children: ChildProcess[],
+  turnsDone: Promise<void>,
+): Promise<PhaseWindow> {
   const { sim, server } = ctx;
   const smoke = plan.maxTurns > 0 && !plan.idle;
   const resetProbes = async (): Promise<void> => void (await Promise.all([server?.probe.reset(), sim.probe.reset()]));
@@ -148,8 +199,13 @@ async function measureWindow(ctx: PhaseContext, plan: PhasePlan, children: Child
   const beginAt = now + 300;
   // Smoke: every turn counts (the window opens before the first turn can be sent).
   const measureStart = smoke ? now : plan.idle ? beginAt : beginAt + plan.rampMs + plan.warmMs;
-  const measureEnd = smoke ? Number.POSITIVE_INFINITY : plan.idle ? beginAt + plan.measureMs : measureStart + plan.measureMs;
-  for (const child of children) child.send({ type: 'begin', window: { beginAt, rampMs: plan.rampMs, measureStart, measureEnd } });
+  const measureEnd = smoke
+    ? Number.POSITIVE_INFINITY
+    : plan.idle
+      ? beginAt + plan.measureMs
+      : measureStart + plan.measureMs;
+  for (const child of children)
+    child.send({ type: 'begin', window: { beginAt, rampMs: plan.rampMs, measureStart, measureEnd } });
 
   await sleepUntil(measureStart);
   if (!smoke) await resetProbes();
@@ -166,5 +222,10 @@ async function measureWindow(ctx: PhaseContext, plan: PhasePlan, children: Child
 }
 
 function cpuPoint(server: ServerProcess | undefined, sim: SimulatorProcess): CpuPoint {
-  return { server: server === undefined ? 0 : cpuSecondsOf(server.pid), sim: cpuSecondsOf(sim.pid), machine: machineCpu(), at: epochNow() };
+  return {
+    server: server === undefined ? 0 : cpuSecondsOf(server.pid),
+    sim: cpuSecondsOf(sim.pid),
+    machine: machineCpu(),
+    at: epochNow(),
+  };
 }

@@ -24,12 +24,18 @@ export function installPortkey(dir: string): string[] {
     JSON.stringify({ name: 'portkey-bench', private: true, overrides: { '@hono/node-server': HONO_PIN } }, null, 2),
   );
   log.push(`npm install @portkey-ai/gateway@${PORTKEY_VERSION} (overrides @hono/node-server ${HONO_PIN}) in ${dir}`);
-  execFileSync('npm', ['install', `@portkey-ai/gateway@${PORTKEY_VERSION}`, '--no-fund', '--no-audit'], { cwd: dir, stdio: 'inherit' });
+  execFileSync('npm', ['install', `@portkey-ai/gateway@${PORTKEY_VERSION}`, '--no-fund', '--no-audit'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
   // Portkey's own patch of hono (patches/@hono+node-server+1.13.5.patch): await the response so stream errors are caught.
   const hono = join(dir, 'node_modules/@hono/node-server/dist/index.mjs');
   if (existsSync(hono)) {
     const source = readFileSync(hono, 'utf8');
-    const patched = source.replace('      return responseViaResponseObject(res, outgoing, options);', '      return await responseViaResponseObject(res, outgoing, options);');
+    const patched = source.replace(
+      '      return responseViaResponseObject(res, outgoing, options);',
+      '      return await responseViaResponseObject(res, outgoing, options);',
+    );
     if (patched !== source) {
       writeFileSync(hono, patched);
       log.push('applied the @hono/node-server await patch');
@@ -42,7 +48,15 @@ export async function startPortkey(dir: string, echo: boolean): Promise<ServerPr
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', `${BENCH_DIR}portkey-loopback.mjs`, '--import', `${BENCH_DIR}gateway-probe.mjs`, join(dir, ENTRY), `--port=${port}`, '--headless'],
+    [
+      '--import',
+      `${BENCH_DIR}portkey-loopback.mjs`,
+      '--import',
+      `${BENCH_DIR}gateway-probe.mjs`,
+      join(dir, ENTRY),
+      `--port=${port}`,
+      '--headless',
+    ],
     { cwd: dir, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   const output: string[] = [];

@@ -24,7 +24,11 @@ export class Probe {
     });
   }
 
-  ask<T extends Record<string, unknown>>(probe: string, extra: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+  ask<T extends Record<string, unknown>>(
+    probe: string,
+    extra: Record<string, unknown> = {},
+    timeoutMs = 30_000,
+  ): Promise<T> {
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -74,7 +78,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function forkTs(script: string, args: string[] = [], options: { cwd?: string; execArgv?: string[] } = {}): ChildProcess {
+export function forkTs(
+  script: string,
+  args: string[] = [],
+  options: { cwd?: string; execArgv?: string[] } = {},
+): ChildProcess {
   return fork(script, args, {
     cwd: options.cwd ?? ROOT,
     execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
@@ -84,7 +92,12 @@ export function forkTs(script: string, args: string[] = [], options: { cwd?: str
 }
 
 /** Resolves with the first IPC message `accept` returns non-undefined for; rejects if the child exits first. */
-export function waitForMessage<T>(child: ChildProcess, accept: (message: unknown) => T | undefined, timeoutMs: number, what: string): Promise<T> {
+export function waitForMessage<T>(
+  child: ChildProcess,
+  accept: (message: unknown) => T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: unknown): void => {
       const value = accept(message);
@@ -119,9 +132,28 @@ export interface SimulatorProcess {
   ends(): Promise<StreamEndRecord[]>;
 }
 
-export async function startSimulatorProcess(workload: { ttftMs: number; itlMs: number; tokens: number }): Promise<SimulatorProcess> {
-  const child = forkTs(`${BENCH_DIR}sim-server.ts`, ['--ttft', String(workload.ttftMs), '--itl', String(workload.itlMs), '--tokens', String(workload.tokens)]);
-  const ready = await waitForMessage(child, (m) => ((m as { ready?: boolean }).ready === true ? (m as { url: string; pid: number; clockOffsetMs: number }) : undefined), 30_000, 'simulator');
+export async function startSimulatorProcess(workload: {
+  ttftMs: number;
+  itlMs: number;
+  tokens: number;
+}): Promise<SimulatorProcess> {
+  const child = forkTs(`${BENCH_DIR}sim-server.ts`, [
+    '--ttft',
+    String(workload.ttftMs),
+    '--itl',
+    String(workload.itlMs),
+    '--tokens',
+    String(workload.tokens),
+  ]);
+  const ready = await waitForMessage(
+    child,
+    (m) =>
+      (m as { ready?: boolean }).ready === true
+        ? (m as { url: string; pid: number; clockOffsetMs: number })
+        : undefined,
+    30_000,
+    'simulator',
+  );
   const probe = new Probe(child);
   return {
     child,
@@ -183,11 +215,19 @@ export async function startGatewayProcess(options: {
 }
 
 /** Polls `url` until it answers 200 (any answer when `anyStatus`). */
-export async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number, output: string[], anyStatus = false): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: string[],
+  anyStatus = false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${url}: the process exited (code ${child.exitCode}, signal ${child.signalCode}):\n${output.join('\n')}`);
+      throw new Error(
+        `${url}: the process exited (code ${child.exitCode}, signal ${child.signalCode}):\n${output.join('\n')}`,
+      );
     }
     try {
       const response = await fetch(url);
@@ -196,7 +236,8 @@ export async function waitForHttp(url: string, child: ChildProcess, timeoutMs: n
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${url} did not become ready within ${timeoutMs} ms:\n${output.join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not become ready within ${timeoutMs} ms:\n${output.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -219,7 +260,17 @@ export async function startFloorRelay(simUrl: string, echo: boolean): Promise<Se
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', `${BENCH_DIR}gateway-probe.mjs`, `${BENCH_DIR}floor-relay.ts`, '--upstream', simUrl, '--port', String(port)],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      `${BENCH_DIR}gateway-probe.mjs`,
+      `${BENCH_DIR}floor-relay.ts`,
+      '--upstream',
+      simUrl,
+      '--port',
+      String(port),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   const output: string[] = [];

@@ -3,13 +3,17 @@
 import type { WaitSummary } from './messages.js';
 
 export type Op = (a: number, b: number) => number;
-export const apply = (a: number | null, b: number | null, op: Op): number | null => (a === null || b === null ? null : op(a, b));
+export const apply = (a: number | null, b: number | null, op: Op): number | null =>
+  a === null || b === null ? null : op(a, b);
 
 export const fmt = (value: number | null | undefined, digits = 2): string =>
   value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
 export const signed = (value: number | null | undefined, digits = 2): string =>
-  value === null || value === undefined || Number.isNaN(value) ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
-export const kib = (bytes: number | null | undefined): string => (bytes === null || bytes === undefined ? '–' : (bytes / 1024).toFixed(1));
+  value === null || value === undefined || Number.isNaN(value)
+    ? '–'
+    : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+export const kib = (bytes: number | null | undefined): string =>
+  bytes === null || bytes === undefined ? '–' : (bytes / 1024).toFixed(1);
 
 export function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;

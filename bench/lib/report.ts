@@ -38,7 +38,6 @@ export interface Target {
   met: boolean | null;
 }
 
-
 function compare(through: PathReport, direct: PathReport, op: Op): AddedFigures {
   return {
     ttftP50: apply(through.ttftMs.p50, direct.ttftMs.p50, op),
@@ -52,10 +51,16 @@ function compare(through: PathReport, direct: PathReport, op: Op): AddedFigures 
   };
 }
 
-export function buildLevel(direct: PathReport, gateway: PathReport, peer: PathReport | null, floor: PathReport | null): LevelReport {
+export function buildLevel(
+  direct: PathReport,
+  gateway: PathReport,
+  peer: PathReport | null,
+  floor: PathReport | null,
+): LevelReport {
   const minus: Op = (a, b) => a - b;
   const divide: Op = (a, b) => (b === 0 ? Number.NaN : a / b);
-  const with_ = (through: PathReport | null, op: Op): AddedFigures | null => (through === null ? null : compare(through, direct, op));
+  const with_ = (through: PathReport | null, op: Op): AddedFigures | null =>
+    through === null ? null : compare(through, direct, op);
   return {
     sessions: direct.sessions,
     direct,
@@ -75,11 +80,41 @@ export function buildTargets(level: LevelReport | undefined, idle: PathReport | 
   const cpu = g?.server?.cpuSecondsPerMillionChunks ?? null;
   const at = level === undefined ? '' : ` @${level.sessions}`;
   return [
-    { name: `added first-token p50${at}`, limit: '≤ 1 ms', measured: add?.ttftP50 ?? null, unit: 'ms', met: le(add?.ttftP50 ?? null, 1) },
-    { name: `added first-token p99${at}`, limit: '≤ 5 ms', measured: add?.ttftP99 ?? null, unit: 'ms', met: le(add?.ttftP99 ?? null, 5) },
-    { name: `added per-token p99${at}`, limit: '≤ 2 ms', measured: add?.perTokenP99 ?? null, unit: 'ms', met: le(add?.perTokenP99 ?? null, 2) },
-    { name: `cancel p99${at}`, limit: '≤ 5 ms', measured: g?.cancelMs.p99 ?? null, unit: 'ms', met: le(g?.cancelMs.p99 ?? null, 5) },
-    { name: `RSS per idle session @${idle?.sessions ?? '-'}`, limit: '≤ 64 KiB', measured: rssIdle, unit: 'KiB', met: le(rssIdle, 64) },
+    {
+      name: `added first-token p50${at}`,
+      limit: '≤ 1 ms',
+      measured: add?.ttftP50 ?? null,
+      unit: 'ms',
+      met: le(add?.ttftP50 ?? null, 1),
+    },
+    {
+      name: `added first-token p99${at}`,
+      limit: '≤ 5 ms',
+      measured: add?.ttftP99 ?? null,
+      unit: 'ms',
+      met: le(add?.ttftP99 ?? null, 5),
+    },
+    {
+      name: `added per-token p99${at}`,
+      limit: '≤ 2 ms',
+      measured: add?.perTokenP99 ?? null,
+      unit: 'ms',
+      met: le(add?.perTokenP99 ?? null, 2),
+    },
+    {
+      name: `cancel p99${at}`,
+      limit: '≤ 5 ms',
+      measured: g?.cancelMs.p99 ?? null,
+      unit: 'ms',
+      met: le(g?.cancelMs.p99 ?? null, 5),
+    },
+    {
+      name: `RSS per idle session @${idle?.sessions ?? '-'}`,
+      limit: '≤ 64 KiB',
+      measured: rssIdle,
+      unit: 'KiB',
+      met: le(rssIdle, 64),
+    },
     { name: `gateway CPU per million deltas${at}`, limit: '≤ 20 s', measured: cpu, unit: 's', met: le(cpu, 20) },
   ];
 }
@@ -90,7 +125,13 @@ export { waitText } from './report-format.js';
 export function idleTable(idle: PathReport): string {
   const s = idle.server;
   return [
-    row(['idle sessions', 'connected', 'gateway RSS before → after (MiB)', 'RSS per session (KiB)', 'heap per session (KiB)']),
+    row([
+      'idle sessions',
+      'connected',
+      'gateway RSS before → after (MiB)',
+      'RSS per session (KiB)',
+      'heap per session (KiB)',
+    ]),
     row(['---', '---', '---', '---', '---']),
     row([
       String(idle.sessions),
@@ -106,14 +147,31 @@ export function targetsTable(targets: Target[]): string {
   return [
     row(['target (gateway)', 'limit', 'measured', 'met']),
     row(['---', '---', '---', '---']),
-    ...targets.map((t) => row([t.name, t.limit, `${fmt(t.measured, t.unit === 'KiB' ? 1 : 3)} ${t.unit}`, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'])),
+    ...targets.map((t) =>
+      row([
+        t.name,
+        t.limit,
+        `${fmt(t.measured, t.unit === 'KiB' ? 1 : 3)} ${t.unit}`,
+        t.met === null ? 'n/a' : t.met ? 'yes' : '**no**',
+      ]),
+    ),
   ].join('\n');
 }
 
 /** One row per measured phase: the only table of a partial run (--paths) that has no direct/gateway pair. */
 export function phasesTable(phases: PathReport[]): string {
   const lines = [
-    row(['path', 'sessions', 'first token p50 / p99 (ms)', 'per-token p50 / p99 (ms)', 'cancel p50 / p99 (ms)', 'proxy CPU s per M deltas', 'proxy loop p99 (ms)', 'proxy RSS / heap per session (KiB)', 'not ours %']),
+    row([
+      'path',
+      'sessions',
+      'first token p50 / p99 (ms)',
+      'per-token p50 / p99 (ms)',
+      'cancel p50 / p99 (ms)',
+      'proxy CPU s per M deltas',
+      'proxy loop p99 (ms)',
+      'proxy RSS / heap per session (KiB)',
+      'not ours %',
+    ]),
     row(Array.from({ length: 9 }, () => '---')),
   ];
   for (const p of phases) {

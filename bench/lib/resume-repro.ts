@@ -27,7 +27,15 @@ const gw: { name: string; port: number; child: ChildProcess }[] = [];
 for (const name of ['A', 'B']) {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/server.js'], {
-    env: { ...process.env, ASI_ONE_API_KEY: 'x', ASI_BASE_URL: simulator.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', REDIS_URL: redis.url },
+    env: {
+      ...process.env,
+      ASI_ONE_API_KEY: 'x',
+      ASI_BASE_URL: simulator.url,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      REDIS_URL: redis.url,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => logFile.write(d.toString().replace(/^/gm, `${name} `)));
@@ -61,7 +69,10 @@ function open(g: (typeof gw)[number], label: string) {
       resumeToken = String(e.resumeToken);
     }
     if (e.type !== 'session.ready' || label === 'ws1') lastSeq = e.seq;
-    const brief = e.type === 'response.delta' || e.type === 'response.speech' ? `${e.type} ${String(e.responseId)}` : JSON.stringify(e).slice(0, 160);
+    const brief =
+      e.type === 'response.delta' || e.type === 'response.speech'
+        ? `${e.type} ${String(e.responseId)}`
+        : JSON.stringify(e).slice(0, 160);
     log(`${label}@${g.name} <- seq ${e.seq} ${brief}`);
   });
   ws.on('close', (code) => log(`${label}@${g.name} closed ${code}${dead ? ' (by us)' : ''}`));
@@ -87,7 +98,10 @@ const c1 = open(A, 'ws1');
 await c1.opened;
 await c1.waitFor((e) => e.type === 'session.ready', 5000);
 c1.ws.send(JSON.stringify({ type: 'turn', text: 'Tell me something long.' }));
-await c1.waitFor((e) => e.type === 'response.delta' && c1.events.filter((x) => x.type === 'response.delta').length >= 3, 5000);
+await c1.waitFor(
+  (e) => e.type === 'response.delta' && c1.events.filter((x) => x.type === 'response.delta').length >= 3,
+  5000,
+);
 c1.kill();
 
 // 2) B: resume, wait for session.resumed (relayed), then drop while A still streams the response.
@@ -108,7 +122,10 @@ await c3.opened;
 await c3.waitFor((e) => e.type === 'session.ready', 5000);
 c3.ws.send(JSON.stringify({ type: 'session.resume', sessionId, resumeToken, lastSeq }));
 log(`ws3@A -> session.resume lastSeq ${lastSeq}`);
-const answered = await c3.waitFor((e) => e.type === 'session.resumed' || (e.type === 'error' && e.code === 'GW_RESUME_FAILED'), 10_000);
+const answered = await c3.waitFor(
+  (e) => e.type === 'session.resumed' || (e.type === 'error' && e.code === 'GW_RESUME_FAILED'),
+  10_000,
+);
 log(answered ? 'OK: the resume was answered' : 'BUG: no session.resumed and no GW_RESUME_FAILED within 10 s');
 // The socket does speak for the session though: a ping is answered in the old numbering.
 c3.ws.send(JSON.stringify({ type: 'ping', eventId: 'p1' }));

@@ -15,14 +15,23 @@ export interface Measured {
 }
 
 /** Runs every phase of the run; `workers` is the load-generator count at >= 500 sessions. */
-export async function measureLevels(servers: BenchServers, settings: BenchSettings, workers: number): Promise<Measured> {
+export async function measureLevels(
+  servers: BenchServers,
+  settings: BenchSettings,
+  workers: number,
+): Promise<Measured> {
   const { idleSessions, onlyPaths } = settings;
   const measured: Measured = { levelReports: [], phases: [], idleReport: null };
   if (idleSessions > 0 && (onlyPaths === undefined || onlyPaths.includes('gateway'))) {
     await servers.freshGateway(`idle-${idleSessions}`);
-    const idleReport = await runPhase(servers.contextFor('gateway', settings.workload, settings.smoke), planFor(settings, workers, 'gateway', idleSessions, true));
+    const idleReport = await runPhase(
+      servers.contextFor('gateway', settings.workload, settings.smoke),
+      planFor(settings, workers, 'gateway', idleSessions, true),
+    );
     measured.idleReport = idleReport;
-    log(`  idle @${idleSessions}: RSS per session ${((idleReport.server?.rssPerSessionBytes ?? 0) / 1024).toFixed(1)} KiB`);
+    log(
+      `  idle @${idleSessions}: RSS per session ${((idleReport.server?.rssPerSessionBytes ?? 0) / 1024).toFixed(1)} KiB`,
+    );
   }
   for (const sessions of settings.levels) {
     const reports: Partial<Record<PathName, PathReport>> = {};
@@ -34,22 +43,35 @@ export async function measureLevels(servers: BenchServers, settings: BenchSettin
       measured.phases.push(report);
     }
     if (reports.direct !== undefined && reports.gateway !== undefined) {
-      measured.levelReports.push(buildLevel(reports.direct, reports.gateway, reports.peer ?? null, reports.floor ?? null));
+      measured.levelReports.push(
+        buildLevel(reports.direct, reports.gateway, reports.peer ?? null, reports.floor ?? null),
+      );
     }
   }
   return measured;
 }
 
 /** One path at one level: the cleanest of up to settings.attempts phases (a fresh gateway for each). */
-async function measurePath(servers: BenchServers, settings: BenchSettings, workers: number, path: PathName, sessions: number): Promise<PathReport | undefined> {
+async function measurePath(
+  servers: BenchServers,
+  settings: BenchSettings,
+  workers: number,
+  path: PathName,
+  sessions: number,
+): Promise<PathReport | undefined> {
   const { attempts } = settings;
   let report: PathReport | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (path === 'gateway') await servers.freshGateway(`${sessions}`);
-    const tried = await runPhase(servers.contextFor(path, settings.workload, settings.smoke), planFor(settings, workers, path, sessions));
+    const tried = await runPhase(
+      servers.contextFor(path, settings.workload, settings.smoke),
+      planFor(settings, workers, path, sessions),
+    );
     if (report === undefined || tried.otherCpuPercent < report.otherCpuPercent) report = tried;
     if (tried.otherCpuPercent <= OTHER_CPU_LIMIT) break;
-    log(`  ${path} @${sessions}: other work took ${tried.otherCpuPercent.toFixed(0)} % of the machine during attempt ${attempt}${attempt < attempts ? '; measuring again' : ''}`);
+    log(
+      `  ${path} @${sessions}: other work took ${tried.otherCpuPercent.toFixed(0)} % of the machine during attempt ${attempt}${attempt < attempts ? '; measuring again' : ''}`,
+    );
   }
   return report;
 }
@@ -75,7 +97,9 @@ function phaseLine(path: PathName, sessions: number, report: PathReport): string
     server === null
       ? ''
       : `proxy ${((100 * server.cpuSeconds) / report.windowSeconds).toFixed(0)}% (sys ${((100 * server.cpuSystemSeconds) / report.windowSeconds).toFixed(0)}%) ${server.cpuSecondsPerMillionChunks?.toFixed(1)} s/M loop p99 ${server.loop.p99Ms.toFixed(1)} ms; `;
-  const writes = server?.writes?.count ? `writes ${server.writes.count} avg ${((1000 * server.writes.wallMs) / Math.max(1, server.writes.count)).toFixed(1)} µs; ` : '';
+  const writes = server?.writes?.count
+    ? `writes ${server.writes.count} avg ${((1000 * server.writes.wallMs) / Math.max(1, server.writes.count)).toFixed(1)} µs; `
+    : '';
   const upstream = server?.upstream
     ? `upstream: ${server.upstream.connects} connects, request → headers p50 / p90 ms (n) first on a socket ${waitText(server.upstream.fresh)}, reused ${waitText(server.upstream.reused)}; `
     : '';

@@ -103,7 +103,10 @@ export function benchSettings(values: BenchArgs): BenchSettings {
   return {
     mode,
     smoke,
-    levels: (values.levels ?? (smoke ? '2' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0),
+    levels: (values.levels ?? (smoke ? '2' : '1,100,1000'))
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     idleSessions: Number(values.idle ?? (smoke ? 10 : 10_000)),
     workload,
     cycleMs: workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs,
@@ -122,7 +125,9 @@ export function benchSettings(values: BenchArgs): BenchSettings {
 export function fitToFileLimit(settings: BenchSettings, notes: string[]): number {
   const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
   if (settings.idleSessions + 1_000 > fdLimit) {
-    notes.push(`idle sessions reduced from ${settings.idleSessions} to ${fdLimit - 1_000}: the open-file limit is ${fdLimit}`);
+    notes.push(
+      `idle sessions reduced from ${settings.idleSessions} to ${fdLimit - 1_000}: the open-file limit is ${fdLimit}`,
+    );
     settings.idleSessions = Math.max(0, fdLimit - 1_000);
   }
   return fdLimit;
@@ -156,9 +161,13 @@ export function raiseFileLimit(needed: number): void {
   const soft = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
   if (!(soft < needed) || process.env.BENCH_ULIMIT_RAISED === '1') return;
   const script = `ulimit -n ${Math.max(needed, 65_535)} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
-  const child = spawnSync('bash', ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_ULIMIT_RAISED: '1' },
-  });
+  const child = spawnSync(
+    'bash',
+    ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_ULIMIT_RAISED: '1' },
+    },
+  );
   process.exit(child.status ?? 1);
 }

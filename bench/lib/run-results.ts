@@ -30,10 +30,24 @@ export function buildResults(facts: RunFacts, measured: Measured) {
   return {
     schema: 1,
     mode,
-    command: `npm run ${mode === 'quick' ? 'bench:quick' : 'bench'}${process.argv.slice(2).filter((a) => a !== '--quick').length > 0 ? ` -- ${process.argv.slice(2).filter((a) => a !== '--quick').join(' ')}` : ''}`,
+    command: `npm run ${mode === 'quick' ? 'bench:quick' : 'bench'}${
+      process.argv.slice(2).filter((a) => a !== '--quick').length > 0
+        ? ` -- ${process.argv
+            .slice(2)
+            .filter((a) => a !== '--quick')
+            .join(' ')}`
+        : ''
+    }`,
     startedAt: facts.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: { nproc: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version, kernel: release(), fdLimit: facts.fdLimit },
+    machine: {
+      nproc: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryMiB: Math.round(totalmem() / 2 ** 20),
+      node: process.version,
+      kernel: release(),
+      fdLimit: facts.fdLimit,
+    },
     workload,
     gateway: { from: facts.gatewayFrom, env: gatewayEnv },
     peer: facts.peerInfo,
@@ -60,12 +74,25 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
     `Workload: TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms between tokens, ${workload.tokens} tokens, think ${workload.thinkMs} ms; one turn in ${workload.cancelEvery} (staggered across sessions) cancelled after ${workload.cancelAfterChunks} deltas.`,
     `Gateway from ${results.gateway.from}${Object.keys(gatewayEnv).length > 0 ? ` with ${JSON.stringify(gatewayEnv)}` : ''}.${peerInfo === null ? '' : peerInfo.error === undefined ? ` Peer: Portkey ${PORTKEY_VERSION}.` : ` Peer: Portkey could not run: ${peerInfo.error}`}`,
   ];
-  for (const level of levelReports) parts.push('', `## ${level.sessions} concurrent session${level.sessions === 1 ? '' : 's'} (window ${level.gateway.windowSeconds.toFixed(0)} s)`, '', levelTable(level));
+  for (const level of levelReports)
+    parts.push(
+      '',
+      `## ${level.sessions} concurrent session${level.sessions === 1 ? '' : 's'} (window ${level.gateway.windowSeconds.toFixed(0)} s)`,
+      '',
+      levelTable(level),
+    );
   const loadPhases = phases.filter((p) => !p.idle);
-  if (levelReports.length < levels.length && loadPhases.length > 0) parts.push('', '## Phases', '', phasesTable(loadPhases));
+  if (levelReports.length < levels.length && loadPhases.length > 0)
+    parts.push('', '## Phases', '', phasesTable(loadPhases));
   if (idleReport !== null) parts.push('', '## Idle sessions (gateway memory)', '', idleTable(idleReport));
   parts.push('', '## Targets', '', targetsTable(results.targets));
-  if (profile !== null) parts.push('', `## Gateway CPU profile (the gateway process of the ${Math.max(...levels)}-session level)`, '', profileTable(profile, 20));
+  if (profile !== null)
+    parts.push(
+      '',
+      `## Gateway CPU profile (the gateway process of the ${Math.max(...levels)}-session level)`,
+      '',
+      profileTable(profile, 20),
+    );
   if (notes.length > 0) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   return parts.join('\n');
 }

@@ -5,7 +5,13 @@ import { DEFAULT_SYSTEM_PROMPT } from '../../src/config.js';
 import type { PathName } from './messages.js';
 import type { PhaseContext } from './phase.js';
 import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './portkey.js';
-import { startFloorRelay, startGatewayProcess, stopProcess, type ServerProcess, type SimulatorProcess } from './procs.js';
+import {
+  startFloorRelay,
+  startGatewayProcess,
+  stopProcess,
+  type ServerProcess,
+  type SimulatorProcess,
+} from './procs.js';
 import type { BenchWorkload } from './run-options.js';
 
 export interface PeerInfo {
@@ -44,7 +50,8 @@ export class BenchServers {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         this.log(`${signal}: stopping`);
-        for (const child of [this.gateway?.child, this.peer?.child, this.floor?.child, this.sim.child]) child?.kill('SIGTERM');
+        for (const child of [this.gateway?.child, this.peer?.child, this.floor?.child, this.sim.child])
+          child?.kill('SIGTERM');
         setTimeout(() => process.exit(130), 500);
       });
     }
@@ -58,8 +65,18 @@ export class BenchServers {
     const { fromSrc, entry, profDir, env, verbose } = this.launch;
     if (this.gateway !== undefined) await stopProcess(this.gateway.child);
     this.gateway = undefined;
-    const started = await startGatewayProcess({ simUrl: this.sim.url, fromSrc, ...(entry === undefined ? {} : { entry }), cpuProfDir: profDir, cpuProfName: `gateway-${label}`, env, echo: verbose });
-    this.log(`gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : (entry ?? 'dist')}) for ${label}`);
+    const started = await startGatewayProcess({
+      simUrl: this.sim.url,
+      fromSrc,
+      ...(entry === undefined ? {} : { entry }),
+      cpuProfDir: profDir,
+      cpuProfName: `gateway-${label}`,
+      env,
+      echo: verbose,
+    });
+    this.log(
+      `gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : (entry ?? 'dist')}) for ${label}`,
+    );
     this.gateway = started;
     return started;
   }
@@ -94,7 +111,7 @@ export class BenchServers {
   }
 
   contextFor(path: PathName, workload: BenchWorkload, smoke: boolean): PhaseContext {
-    const server = ({ direct: undefined, gateway: this.gateway, peer: this.peer, floor: this.floor })[path];
+    const server = { direct: undefined, gateway: this.gateway, peer: this.peer, floor: this.floor }[path];
     return {
       sim: this.sim,
       server,

@@ -6,7 +6,15 @@ import type { ServerEvent } from '../../src/protocol.js';
 import type { RecordedRequest } from '../../src/simulator/server.js';
 import { planTurn } from './soak-faults.js';
 import { handleEvent } from './soak-invariants.js';
-import { sleep, type Connection, type DisconnectKind, type SoakClient, type SoakRun, type Track, type TurnPlan } from './soak-state.js';
+import {
+  sleep,
+  type Connection,
+  type DisconnectKind,
+  type SoakClient,
+  type SoakRun,
+  type Track,
+  type TurnPlan,
+} from './soak-state.js';
 
 /**
  * One client: M turns, with random barge-ins and dropped connections, each connection to a random instance.
@@ -113,10 +121,15 @@ export class SoakSession implements SoakClient {
       // A turn sent on a socket that dropped may never have reached the gateway: give it a moment to show up.
       const pending = this.pendingTurn;
       const orphan = pending !== null && pending.conn !== conn;
-      const ok = await this.until(() => conn.dead || conn.closed || (openOk() && (this.pendingTurn === null || (orphan && this.open.size === 0))), orphan ? 20_000 : 30_000);
+      const ok = await this.until(
+        () => conn.dead || conn.closed || (openOk() && (this.pendingTurn === null || (orphan && this.open.size === 0))),
+        orphan ? 20_000 : 30_000,
+      );
       if (conn.dead || conn.closed) continue;
       if (!ok) {
-        this.violation(`stuck: open responses ${JSON.stringify([...this.open.keys()])}, pending turn ${this.pendingTurn?.turnId ?? 'none'}`);
+        this.violation(
+          `stuck: open responses ${JSON.stringify([...this.open.keys()])}, pending turn ${this.pendingTurn?.turnId ?? 'none'}`,
+        );
         this.open.clear();
         this.pendingTurn = null;
         return;
@@ -146,7 +159,9 @@ export class SoakSession implements SoakClient {
       const conn = await this.connect(instance);
       await this.until(() => conn.phase === 'live' || conn.dead || conn.closed, 30_000);
       if (conn.phase !== 'live' && !conn.dead && !conn.closed) {
-        this.violation(`connection ${conn.no} to instance ${instance}: no session.resumed or GW_RESUME_FAILED within 30 s`);
+        this.violation(
+          `connection ${conn.no} to instance ${instance}: no session.resumed or GW_RESUME_FAILED within 30 s`,
+        );
         conn.dead = true;
         conn.ws.terminate();
       }
@@ -183,7 +198,8 @@ export class SoakSession implements SoakClient {
       if (!conn.dead) {
         totals.closeCodes[code] = (totals.closeCodes[code] ?? 0) + 1;
         this.log({ c: conn.no, closed: code });
-        if (code !== 4004 || !this.run.inOutage()) this.violation(`connection ${conn.no} (instance ${instance}) closed by the server with ${code}`);
+        if (code !== 4004 || !this.run.inOutage())
+          this.violation(`connection ${conn.no} (instance ${instance}) closed by the server with ${code}`);
       }
       this.notify();
     });

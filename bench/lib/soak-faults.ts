@@ -25,9 +25,16 @@ export function randomScenario(faultRate: number): Partial<SimScenario> | undefi
 }
 
 /** The plan for a new turn: with `withFaults`, maybe a drop (at a random point) and maybe a barge-in. */
-export function planTurn(turnId: string, withFaults: boolean, rates: { disconnectRate: number; bargeInRate: number }): TurnPlan {
+export function planTurn(
+  turnId: string,
+  withFaults: boolean,
+  rates: { disconnectRate: number; bargeInRate: number },
+): TurnPlan {
   const modes = ['after-send', 'after-created', 'mid-stream', 'after-done'] as const;
-  const drop = withFaults && Math.random() < rates.disconnectRate ? modes[Math.floor(Math.random() * modes.length)] ?? null : null;
+  const drop =
+    withFaults && Math.random() < rates.disconnectRate
+      ? (modes[Math.floor(Math.random() * modes.length)] ?? null)
+      : null;
   return {
     turnId,
     responseId: null,
@@ -44,7 +51,13 @@ export function applyPlan(client: SoakClient, conn: Connection, event: ServerEve
   if (client.relayBargeIn && event.type === 'response.delta' && client.open.has(event.responseId)) {
     client.relayBargeIn = false;
     totals.bargeInsDuringRelay += 1;
-    conn.ws.send(JSON.stringify({ type: 'response.cancel', responseId: event.responseId, heardChars: Math.floor(Math.random() * 40) }));
+    conn.ws.send(
+      JSON.stringify({
+        type: 'response.cancel',
+        responseId: event.responseId,
+        heardChars: Math.floor(Math.random() * 40),
+      }),
+    );
   }
   const plan = client.plan;
   if (plan === null) return;
@@ -56,7 +69,8 @@ export function applyPlan(client: SoakClient, conn: Connection, event: ServerEve
   if (plan.responseId === null || !('responseId' in event) || event.responseId !== plan.responseId) return;
   if (event.type === 'response.delta') {
     plan.deltas += 1;
-    if (plan.deltas === plan.bargeAfter) conn.ws.send(JSON.stringify({ type: 'response.cancel', heardChars: Math.floor(Math.random() * 40) }));
+    if (plan.deltas === plan.bargeAfter)
+      conn.ws.send(JSON.stringify({ type: 'response.cancel', heardChars: Math.floor(Math.random() * 40) }));
     if (plan.drop === 'mid-stream' && plan.deltas === plan.dropAfterDeltas) return client.drop(conn, 'midStream');
   }
   if (event.type === 'response.done') {
@@ -73,7 +87,12 @@ export class RedisOutage {
 }
 
 /** SIGKILLs redis-server `atS` seconds in and restarts it 2 s later on the same port, marking the outage window. */
-export async function killRedisLater(redis: RedisServer, atS: number, outage: RedisOutage, startedAt: number): Promise<void> {
+export async function killRedisLater(
+  redis: RedisServer,
+  atS: number,
+  outage: RedisOutage,
+  startedAt: number,
+): Promise<void> {
   await sleep(atS * 1000);
   outage.from = Date.now();
   outage.until = Infinity;

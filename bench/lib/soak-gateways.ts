@@ -26,7 +26,11 @@ export interface ServerAccounting {
 }
 
 /** The built gateway, as operators run it (built first when dist/ is missing or stale), `count` times. */
-export async function startGateways(count: number, simulatorUrl: string, redis: RedisServer | null): Promise<SoakGateway[]> {
+export async function startGateways(
+  count: number,
+  simulatorUrl: string,
+  redis: RedisServer | null,
+): Promise<SoakGateway[]> {
   execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { stdio: 'inherit' });
   const gateways: SoakGateway[] = [];
   for (let i = 0; i < count; i += 1) {
@@ -74,13 +78,21 @@ export async function serverAccounting(gateways: SoakGateway[]): Promise<ServerA
   const processGauges: Record<string, number>[] = [];
   for (const g of gateways) {
     const metrics = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
-    serverSettled += [...metrics.matchAll(/^asi1_gateway_responses_total\{status="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    serverSettled += [...metrics.matchAll(/^asi1_gateway_responses_total\{status="\w+"\} (\d+)/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
     serverActive += Number(/^asi1_gateway_active_responses (\d+)/m.exec(metrics)?.[1] ?? NaN);
     processGauges.push(
       Object.fromEntries(
-        ['nodejs_external_memory_bytes', 'nodejs_heap_size_used_bytes', 'process_open_fds', 'nodejs_active_handles_total', 'asi1_gateway_open_sessions', 'asi1_gateway_redis_up'].map(
-          (name) => [name, Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)],
-        ),
+        [
+          'nodejs_external_memory_bytes',
+          'nodejs_heap_size_used_bytes',
+          'process_open_fds',
+          'nodejs_active_handles_total',
+          'asi1_gateway_open_sessions',
+          'asi1_gateway_redis_up',
+        ].map((name) => [name, Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)]),
       ),
     );
   }
@@ -90,7 +102,11 @@ export async function serverAccounting(gateways: SoakGateway[]): Promise<ServerA
 /** SIGTERM to every gateway, then waits until each has exited. */
 export async function stopGateways(gateways: SoakGateway[]): Promise<void> {
   for (const g of gateways) g.child.kill('SIGTERM');
-  await Promise.all(gateways.map((g) => (g.child.exitCode === null ? new Promise((resolve) => g.child.once('exit', resolve)) : undefined)));
+  await Promise.all(
+    gateways.map((g) =>
+      g.child.exitCode === null ? new Promise((resolve) => g.child.once('exit', resolve)) : undefined,
+    ),
+  );
 }
 
 function rssMiB(pid: number): number {

@@ -11,7 +11,8 @@ type EventOf<T extends ServerEvent['type']> = Extract<ServerEvent, { type: T }>;
 export function handleEvent(client: SoakClient, conn: Connection, event: ServerEvent): void {
   if (conn.phase === 'ready') return onFirstEvent(client, conn, event);
   const track = client.track as Track;
-  if (conn.phase === 'resuming' && event.type === 'error' && event.code === 'GW_RESUME_FAILED') return onResumeFailed(client, conn, track, event);
+  if (conn.phase === 'resuming' && event.type === 'error' && event.code === 'GW_RESUME_FAILED')
+    return onResumeFailed(client, conn, track, event);
   // Everything else is in the session's own numbering: exactly the next seq.
   if (event.seq !== track.lastSeq + 1) {
     client.violation(
@@ -45,7 +46,8 @@ export function handleEvent(client: SoakClient, conn: Connection, event: ServerE
 
 /** session.ready: the client's first session, or (on a reconnect) the start of the resume handshake. */
 function onFirstEvent(client: SoakClient, conn: Connection, event: ServerEvent): void {
-  if (event.type !== 'session.ready') return client.violation(`connection ${conn.no}: first event ${event.type}, not session.ready`);
+  if (event.type !== 'session.ready')
+    return client.violation(`connection ${conn.no}: first event ${event.type}, not session.ready`);
   if (client.track === null) {
     client.track = { sessionId: event.sessionId, resumeToken: event.resumeToken ?? '', lastSeq: event.seq };
     client.accepted.set(event.sessionId, []);
@@ -56,7 +58,9 @@ function onFirstEvent(client: SoakClient, conn: Connection, event: ServerEvent):
   conn.fresh = { sessionId: event.sessionId, resumeToken: event.resumeToken ?? '', seq: event.seq };
   conn.phase = 'resuming';
   const { sessionId, resumeToken, lastSeq } = client.track;
-  conn.ws.send(JSON.stringify({ type: 'session.resume', sessionId, resumeToken, lastSeq, eventId: `resume-${conn.no}` }));
+  conn.ws.send(
+    JSON.stringify({ type: 'session.resume', sessionId, resumeToken, lastSeq, eventId: `resume-${conn.no}` }),
+  );
   client.log({ c: conn.no, sent: 'session.resume', lastSeq });
   if (conn.dropDuringResumeAfter === 0) client.drop(conn, 'duringResume');
 }
@@ -67,8 +71,12 @@ function onResumeFailed(client: SoakClient, conn: Connection, track: Track, even
   const fresh = conn.fresh as NonNullable<Connection['fresh']>;
   totals.resumeFailed.total += 1;
   if (client.run.inOutage()) totals.resumeFailed.duringRedisOutage += 1;
-  else client.violation(`connection ${conn.no} (instance ${conn.instance}): GW_RESUME_FAILED resuming ${track.sessionId} at ${track.lastSeq}: ${event.message}`);
-  if (event.seq !== fresh.seq + 1) client.violation(`GW_RESUME_FAILED has seq ${event.seq} in the fresh session, expected ${fresh.seq + 1}`);
+  else
+    client.violation(
+      `connection ${conn.no} (instance ${conn.instance}): GW_RESUME_FAILED resuming ${track.sessionId} at ${track.lastSeq}: ${event.message}`,
+    );
+  if (event.seq !== fresh.seq + 1)
+    client.violation(`GW_RESUME_FAILED has seq ${event.seq} in the fresh session, expected ${fresh.seq + 1}`);
   // Carry on in the fresh session: what was outstanding in the old one is abandoned.
   for (const [id, response] of client.open) {
     if (response.sessionId !== track.sessionId) continue;
@@ -87,7 +95,8 @@ function onResumeFailed(client: SoakClient, conn: Connection, track: Track, even
 function onResumed(client: SoakClient, conn: Connection, track: Track, event: EventOf<'session.resumed'>): void {
   const totals = client.run.totals;
   conn.phase = 'live';
-  if (event.sessionId !== track.sessionId) client.violation(`session.resumed for ${event.sessionId}, expected ${track.sessionId}`);
+  if (event.sessionId !== track.sessionId)
+    client.violation(`session.resumed for ${event.sessionId}, expected ${track.sessionId}`);
   if (event.missedEvents) {
     totals.missedEvents += 1;
     client.violation(`connection ${conn.no}: session.resumed with missedEvents`);
@@ -118,7 +127,8 @@ function checkResponse(client: SoakClient, event: ServerEvent): void {
       client.open.set(id, { text: '', sessionId: track.sessionId });
       const text = client.turnText.get(event.turnId);
       if (text === undefined) client.violation(`response.created ${id} for unknown turn ${event.turnId}`);
-      else if (client.createdTurns.has(event.turnId)) client.violation(`second response.created for turn ${event.turnId}`);
+      else if (client.createdTurns.has(event.turnId))
+        client.violation(`second response.created for turn ${event.turnId}`);
       else {
         client.createdTurns.add(event.turnId);
         totals.turnsAccepted += 1;
@@ -142,7 +152,10 @@ function checkResponse(client: SoakClient, event: ServerEvent): void {
       totals.status[event.status] = (totals.status[event.status] ?? 0) + 1;
       if (event.error) totals.errors[event.error.code] = (totals.errors[event.error.code] ?? 0) + 1;
       if (response === undefined) client.violation(`response.done for ${id} without response.created`);
-      else if (response.text !== event.text) client.violation(`deltas of ${id} do not join to its text (${response.text.length} vs ${event.text.length} chars)`);
+      else if (response.text !== event.text)
+        client.violation(
+          `deltas of ${id} do not join to its text (${response.text.length} vs ${event.text.length} chars)`,
+        );
       return;
     }
     default:

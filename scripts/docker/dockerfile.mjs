@@ -34,7 +34,10 @@ export function parseInstructions(text) {
     if (logical === '') continue;
     const match = /^(\S+)\s*([\s\S]*)$/.exec(logical);
     if (!match) continue;
-    out.push({ ...toInstruction(match[1].toUpperCase(), match[2].trim(), startLine), raw: logical.replace(/\s+/g, ' ') });
+    out.push({
+      ...toInstruction(match[1].toUpperCase(), match[2].trim(), startLine),
+      raw: logical.replace(/\s+/g, ' '),
+    });
   }
   return out;
 }
@@ -56,7 +59,8 @@ function toInstruction(keyword, rest, line) {
     const cmd = /^CMD\s+([\s\S]*)$/i.exec(args);
     instruction.healthcheck = args.trim().toUpperCase() === 'NONE' ? 'NONE' : cmd ? parseCommand(cmd[1]) : undefined;
   }
-  if (keyword === 'CMD' || keyword === 'ENTRYPOINT' || keyword === 'RUN' || keyword === 'SHELL') instruction.command = parseCommand(args);
+  if (keyword === 'CMD' || keyword === 'ENTRYPOINT' || keyword === 'RUN' || keyword === 'SHELL')
+    instruction.command = parseCommand(args);
   return instruction;
 }
 
@@ -95,11 +99,14 @@ export function parsePairs(args) {
 
 /** Expands ${VAR}, ${VAR:-default} and $VAR from `vars`. */
 export function expand(text, vars) {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, def, bare) => {
-    const name = braced ?? bare;
-    const value = vars[name];
-    return value !== undefined && value !== '' ? value : (def ?? '');
-  });
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_m, braced, def, bare) => {
+      const name = braced ?? bare;
+      const value = vars[name];
+      return value !== undefined && value !== '' ? value : (def ?? '');
+    },
+  );
 }
 
 /**
@@ -114,7 +121,14 @@ export function parseDockerfile(text) {
     if (ins.keyword === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
       if (!m) throw new Error(`line ${ins.line}: cannot read FROM ${ins.args}`);
-      stages.push({ index: stages.length, fromRaw: m[1], from: expand(m[1], globalArgs), name: m[2] ?? String(stages.length), line: ins.line, instructions: [] });
+      stages.push({
+        index: stages.length,
+        fromRaw: m[1],
+        from: expand(m[1], globalArgs),
+        name: m[2] ?? String(stages.length),
+        line: ins.line,
+        instructions: [],
+      });
     } else if (stages.length === 0) {
       if (ins.keyword !== 'ARG') throw new Error(`line ${ins.line}: only ARG may precede the first FROM`);
       for (const [k, v] of parsePairs(ins.args)) globalArgs[k] = v ?? '';
@@ -134,7 +148,10 @@ export function parseDockerignore(text) {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
       const negate = l.startsWith('!');
-      const pattern = posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+|\/+$/g, '').replace(/^\.\//, '');
+      const pattern = posix
+        .normalize((negate ? l.slice(1) : l).trim())
+        .replace(/^\/+|\/+$/g, '')
+        .replace(/^\.\//, '');
       return { negate, pattern, re: globToRegExp(pattern) };
     });
 }
@@ -145,13 +162,25 @@ function globToRegExp(glob) {
     const c = glob[i];
     if (c === '*' && glob[i + 1] === '*') {
       // `**/` matches any number of directories, including none; a trailing `**` matches everything.
-      if (glob[i + 2] === '/') { re += '(?:.*/)?'; i += 2; } else { re += '.*'; i += 1; }
+      if (glob[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        re += '.*';
+        i += 1;
+      }
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
       const end = glob.indexOf(']', i);
       if (end === -1) re += '\\[';
-      else { re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`; i = end; }
+      else {
+        re += `[${glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
@@ -204,7 +233,8 @@ export function stageDependencies(dockerfile, stage) {
   const deps = [];
   if (names.has(stage.from)) deps.push(stage.from);
   for (const ins of stage.instructions) {
-    if (ins.keyword === 'COPY' && typeof ins.flags.from === 'string' && names.has(ins.flags.from)) deps.push(ins.flags.from);
+    if (ins.keyword === 'COPY' && typeof ins.flags.from === 'string' && names.has(ins.flags.from))
+      deps.push(ins.flags.from);
   }
   return [...new Set(deps)];
 }
@@ -235,8 +265,17 @@ export function plan(dockerfileText, rootDir, selfPath) {
     if (parent) {
       lines.push(`cp -a "$PLAN_ROOT/${parent.name}" "${dir}"`);
       for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${q(v)}`);
-    } else lines.push(`# base image ${stage.from}: an empty root; node and npm are this machine's`, `mkdir -p "${dir}"`);
-    const stageMeta = { user: parent?.meta?.user ?? '', labels: {}, expose: [], healthcheck: undefined, entrypoint: undefined, cmd: undefined, stopsignal: undefined };
+    } else
+      lines.push(`# base image ${stage.from}: an empty root; node and npm are this machine's`, `mkdir -p "${dir}"`);
+    const stageMeta = {
+      user: parent?.meta?.user ?? '',
+      labels: {},
+      expose: [],
+      healthcheck: undefined,
+      entrypoint: undefined,
+      cmd: undefined,
+      stopsignal: undefined,
+    };
     // Global ARGs are visible in a stage only when redeclared there (`ARG NAME`), as in Docker.
     const args = {};
     const enter = () => `cd "${dir}${workdir}"`;
@@ -262,29 +301,40 @@ export function plan(dockerfileText, rootDir, selfPath) {
           const parts = ins.args.startsWith('[') ? JSON.parse(ins.args) : ins.args.split(/\s+/);
           const rawDest = expand(parts.at(-1), vars);
           // Keep a trailing slash: `COPY a b ./` copies into the directory, `COPY a /x/b` names the file.
-          const dest = posix.resolve(workdir, rawDest) + (/(^|\/)\.?\/?$/.test(rawDest) || rawDest.endsWith('/') ? '/' : '');
+          const dest =
+            posix.resolve(workdir, rawDest) + (/(^|\/)\.?\/?$/.test(rawDest) || rawDest.endsWith('/') ? '/' : '');
           const sources = parts.slice(0, -1).map((s) => expand(s, vars));
           const from = typeof ins.flags.from === 'string' ? ins.flags.from : undefined;
           if (from === undefined) {
-            lines.push(`node ${q(selfPath)} copy "$CONTEXT" "$CONTEXT/.dockerignore" "${dir}${dest}" ${sources.map(q).join(' ')}`);
+            lines.push(
+              `node ${q(selfPath)} copy "$CONTEXT" "$CONTEXT/.dockerignore" "${dir}${dest}" ${sources.map(q).join(' ')}`,
+            );
           } else if (byName.has(from)) {
             const devModules = sources.find((s) => fullInstalls.has(from) && /node_modules/.test(s));
-            if (devModules) throw new Error(`line ${ins.line}: COPY --from=${from} ${devModules}: that is the stage's full install, development dependencies included`);
-            for (const s of sources) lines.push(`node ${q(selfPath)} copy-dir "$PLAN_ROOT/${from}${posix.resolve('/', s)}" "${dir}${dest}"`);
+            if (devModules)
+              throw new Error(
+                `line ${ins.line}: COPY --from=${from} ${devModules}: that is the stage's full install, development dependencies included`,
+              );
+            for (const s of sources)
+              lines.push(`node ${q(selfPath)} copy-dir "$PLAN_ROOT/${from}${posix.resolve('/', s)}" "${dir}${dest}"`);
           } else {
-            throw new Error(`line ${ins.line}: COPY --from=${from} (an external image) cannot be performed outside a container`);
+            throw new Error(
+              `line ${ins.line}: COPY --from=${from} (an external image) cannot be performed outside a container`,
+            );
           }
           break;
         }
         case 'RUN': {
           const script = ins.command.form === 'exec' ? ins.command.argv.map(q).join(' ') : ins.command.script;
           // Build ARGs are in the environment of RUN, as in Docker.
-          const argExports = Object.entries(args).map(([k, v]) => `export ${k}=${q(v)}; `).join('');
+          const argExports = Object.entries(args)
+            .map(([k, v]) => `export ${k}=${q(v)}; `)
+            .join('');
           lines.push(enter());
           if (/^npm ci\b/.test(script) && !/--omit[= ]dev|--production|--only[= ]prod/.test(script)) {
             fullInstalls.add(stage.name);
             lines.push(
-              '# substituted: the full install is this checkout\'s node_modules (same lockfile)',
+              "# substituted: the full install is this checkout's node_modules (same lockfile)",
               'cmp -s package-lock.json "$CONTEXT/package-lock.json" || { echo "package-lock.json differs from the checkout" >&2; exit 1; }',
               'ln -s "$CONTEXT/node_modules" node_modules',
             );
@@ -319,7 +369,9 @@ export function plan(dockerfileText, rootDir, selfPath) {
         case 'ONBUILD':
         case 'VOLUME':
         case 'MAINTAINER':
-          throw new Error(`line ${ins.line}: ${ins.keyword} is not supported by this emulation; extend scripts/docker/dockerfile.mjs`);
+          throw new Error(
+            `line ${ins.line}: ${ins.keyword} is not supported by this emulation; extend scripts/docker/dockerfile.mjs`,
+          );
         default:
           throw new Error(`line ${ins.line}: unknown instruction ${ins.keyword}`);
       }
@@ -338,7 +390,9 @@ export function plan(dockerfileText, rootDir, selfPath) {
     `IMAGE_WORKDIR=${q(meta.workdir)}`,
     `IMAGE_USER=${q(meta.user)}`,
     `IMAGE_STOPSIGNAL=${q(meta.stopsignal ?? 'SIGTERM')}`,
-    `IMAGE_ENV=(${Object.entries(meta.env).map(([k, v]) => q(`${k}=${v}`)).join(' ')})`,
+    `IMAGE_ENV=(${Object.entries(meta.env)
+      .map(([k, v]) => q(`${k}=${v}`))
+      .join(' ')})`,
     `IMAGE_ARGV=(${argv.map(q).join(' ')})`,
     `IMAGE_HEALTHCHECK=(${meta.healthcheck && meta.healthcheck !== 'NONE' ? meta.healthcheck.argv.map(q).join(' ') : ''})`,
   );
@@ -356,7 +410,8 @@ function copyContext(context, ignoreFile, dest, sources) {
     for (const file of files) {
       // A directory's contents land in dest; a file lands in dest/ (or as dest when copying one file to a name).
       const rel = isDir ? posix.relative(posix.normalize(src).replace(/\/+$/, ''), file) : posix.basename(file);
-      const intoDir = isDir || sources.length > 1 || dest.endsWith('/') || (existsSync(dest) && statSync(dest).isDirectory());
+      const intoDir =
+        isDir || sources.length > 1 || dest.endsWith('/') || (existsSync(dest) && statSync(dest).isDirectory());
       const target = intoDir ? join(dest, rel) : dest;
       mkdirSync(dirname(target), { recursive: true });
       cpSync(join(context, file), target, { preserveTimestamps: true });
@@ -367,7 +422,8 @@ function copyContext(context, ignoreFile, dest, sources) {
 function copyDir(src, dest) {
   if (!existsSync(src)) throw new Error(`COPY --from: ${src} does not exist in that stage`);
   mkdirSync(dest, { recursive: true });
-  if (statSync(src).isDirectory()) cpSync(src, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  if (statSync(src).isDirectory())
+    cpSync(src, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   else cpSync(src, join(dest, posix.basename(src)));
 }
 
@@ -383,7 +439,9 @@ if (process.argv[1] === self) {
     } else if (command === 'copy-dir') {
       copyDir(rest[0], rest[1]);
     } else {
-      process.stderr.write('usage: dockerfile.mjs plan <Dockerfile> <root> | copy <context> <.dockerignore> <dest> <src>... | copy-dir <src> <dest>\n');
+      process.stderr.write(
+        'usage: dockerfile.mjs plan <Dockerfile> <root> | copy <context> <.dockerignore> <dest> <src>... | copy-dir <src> <dest>\n',
+      );
       process.exit(2);
     }
   } catch (err) {

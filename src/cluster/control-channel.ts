@@ -15,7 +15,8 @@ export const ControlMessageSchema = Type.Union([
   Type.Object({
     t: Type.Literal('handoff'),
     sessionId: Id,
-    to: Id, lastSeq: Type.Integer({ minimum: 0 }),
+    to: Id,
+    lastSeq: Type.Integer({ minimum: 0 }),
     eventId: Type.Optional(Type.String({ maxLength: 128 })),
     /** The owner's attach count the requester saw: a newer attach means the request is stale. */
     epoch: Type.Optional(Type.Integer({ minimum: 0 })),

@@ -44,12 +44,14 @@ export class ControlHandler {
     const request: HandOffRequest = { to, lastSeq: message.lastSeq, eventId: message.eventId, rid: message.rid ?? to };
     // Already moving to that instance, and the client resumed there again (its first relay was abandoned):
     // this resume gets its own answer, or its relay would wait for one forever.
-    if (entry.handedTo === to && !this.handOff.hasAnswered(sessionId, request.rid)) return this.handOff.announce(entry, request);
+    if (entry.handedTo === to && !this.handOff.hasAnswered(sessionId, request.rid))
+      return this.handOff.announce(entry, request);
     // Already moving (a re-sent request; a competing request from another instance loses), or a stale-request
     // check for it is under way: nothing new to do.
     if (entry.handedTo !== null || this.deciding.has(sessionId)) return;
     const socket = entry.socket;
-    if (message.epoch !== undefined && message.epoch !== entry.attachEpoch && socket !== null) return this.checkStale(entry, socket, request);
+    if (message.epoch !== undefined && message.epoch !== entry.attachEpoch && socket !== null)
+      return this.checkStale(entry, socket, request);
     this.handOff.start(entry, request);
   }
 

@@ -41,10 +41,16 @@ export class FrameForwarder {
     if (this.owner === null || !this.answered) {
       // Bounded: a client flooding frames meanwhile loses the excess (a repeated cancel changes nothing anyway).
       const last = this.queue.at(-1);
-      if (this.queue.length < MAX_FORWARD_QUEUE && !(event.type === 'response.cancel' && last?.type === 'response.cancel')) this.queue.push(event);
+      if (
+        this.queue.length < MAX_FORWARD_QUEUE &&
+        !(event.type === 'response.cancel' && last?.type === 'response.cancel')
+      )
+        this.queue.push(event);
       return;
     }
-    this.control.send(this.owner, { t: 'frame', sessionId: this.request.sessionId, frame: JSON.stringify(event) }).catch(() => undefined);
+    this.control
+      .send(this.owner, { t: 'frame', sessionId: this.request.sessionId, frame: JSON.stringify(event) })
+      .catch(() => undefined);
   }
 
   /** The frames still held (the owner never answered before it released the session). */

@@ -48,8 +48,13 @@ export class HandOff {
   start(entry: HostedSession, request: HandOffRequest): void {
     const mirror = this.writer.get(entry.session.id);
     if (mirror === undefined || entry.handedTo !== null) return;
-    this.options.logger.info({ sessionId: entry.session.id, to: request.to }, 'handing session off to another instance');
-    this.options.registry.handOff(entry, request.to, (socket) => socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'));
+    this.options.logger.info(
+      { sessionId: entry.session.id, to: request.to },
+      'handing session off to another instance',
+    );
+    this.options.registry.handOff(entry, request.to, (socket) =>
+      socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'),
+    );
     this.announce(entry, request);
     if (!entry.session.hasActiveResponse) setImmediate(() => this.release(mirror));
   }
@@ -115,9 +120,13 @@ export class HandOff {
     this.options.registry.cancelHandOff(entry);
     // Released to itself: the marker ends the waiting relay ("it stayed with its owner"). The state is taken
     // when the release is issued, not now: the client's next turn may land before it.
-    const work = this.writes.settle().then(() => this.writer.releaseTo(mirror, this.options.instanceId, this.options.attachedTtlMs));
+    const work = this.writes
+      .settle()
+      .then(() => this.writer.releaseTo(mirror, this.options.instanceId, this.options.attachedTtlMs));
     // A failed release may have taken pending events with it: the session is rewritten whole a moment later.
-    void this.writes.persist('release', work).then((ok) => (ok ? this.writer.ownedResult(mirror, work) : this.writer.retryLater(mirror)));
+    void this.writes
+      .persist('release', work)
+      .then((ok) => (ok ? this.writer.ownedResult(mirror, work) : this.writer.retryLater(mirror)));
     this.answered.delete(entry.session.id);
     this.options.logger.info({ sessionId: entry.session.id }, 'hand-off cancelled: the client came back');
     return true;
@@ -130,7 +139,14 @@ export class HandOff {
       const stored = await store.load(sessionId);
       // Fenced again in the release itself: the owner may change between these two calls.
       if (stored !== null && stored.owner === instanceId) {
-        await store.release(sessionId, { owner: instanceId, events: [], to, state: null, lastSeq: stored.seq, ttlMs: detachedTtlMs });
+        await store.release(sessionId, {
+          owner: instanceId,
+          events: [],
+          to,
+          state: null,
+          lastSeq: stored.seq,
+          ttlMs: detachedTtlMs,
+        });
       }
     })();
     void this.writes.persist('release', work);
@@ -139,7 +155,10 @@ export class HandOff {
   /** Refuses resume `rid`'s request (a newer connection holds the session), after the writes issued so far. */
   refuse(sessionId: string, rid: string): void {
     const { store, instanceId } = this.options;
-    void this.writes.persist('refuse', this.writes.settle().then(() => store.refuse(sessionId, instanceId, rid)));
+    void this.writes.persist(
+      'refuse',
+      this.writes.settle().then(() => store.refuse(sessionId, instanceId, rid)),
+    );
   }
 
   /** The session is gone from here. */

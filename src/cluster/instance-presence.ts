@@ -69,13 +69,20 @@ export class InstancePresence {
 
   /** Whether `instanceId` beat within its TTL. Rejects when Redis cannot answer: the caller decides what that means. */
   async isAlive(instanceId: string): Promise<boolean> {
-    const count = await withTimeout(this.link.commands.exists(instanceKey(this.link.keyPrefix, instanceId)), REDIS_CALL_TIMEOUT_MS);
+    const count = await withTimeout(
+      this.link.commands.exists(instanceKey(this.link.keyPrefix, instanceId)),
+      REDIS_CALL_TIMEOUT_MS,
+    );
     return count > 0;
   }
 
   private beat(): void {
     const prefix = this.link.keyPrefix;
-    const beat = HEARTBEAT.run(this.link.commands, [instanceKey(prefix, this.instanceId), instancesKey(prefix)], [this.instanceId, this.ttlMs]);
+    const beat = HEARTBEAT.run(
+      this.link.commands,
+      [instanceKey(prefix, this.instanceId), instancesKey(prefix)],
+      [this.instanceId, this.ttlMs],
+    );
     // Redis being down is reported by RedisLink; a missed beat is retried on the next tick or on 'up'.
     withTimeout(beat, REDIS_CALL_TIMEOUT_MS).catch(() => undefined);
   }

@@ -87,7 +87,10 @@ export class MirrorWriter {
     if (mirror.forget(finalRelease) || reason === 'released') return true;
     if (finalRelease) {
       const to = entry.handedTo ?? '';
-      void this.writes.persist('release', this.writes.settle().then(() => this.releaseTo(mirror, to, this.options.detachedTtlMs)));
+      void this.writes.persist(
+        'release',
+        this.writes.settle().then(() => this.releaseTo(mirror, to, this.options.detachedTtlMs)),
+      );
     } else {
       // Expired, evicted or closed for good: nobody may resume it anywhere (unless another instance owns it now).
       void this.writes.persist('delete', this.options.store.delete(entry.session.id, this.options.instanceId));
@@ -109,7 +112,9 @@ export class MirrorWriter {
     const { entry } = mirror;
     if (!this.isTracked(mirror)) return;
     this.options.logger.info({ sessionId: entry.session.id, to: entry.handedTo }, why);
-    this.options.registry.disown(entry, (socket) => socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'));
+    this.options.registry.disown(entry, (socket) =>
+      socket.close(CLOSE_RESUMED_ELSEWHERE, 'session resumed on another connection'),
+    );
   }
 
   /** Acts on a fenced write's outcome (`work` has settled successfully). */
@@ -117,7 +122,10 @@ export class MirrorWriter {
     const outcome = await work;
     if (!this.isTracked(mirror)) return;
     if (outcome === 'lost') {
-      this.options.logger.warn({ sessionId: mirror.entry.session.id }, 'another instance took this session over; dropping the copy here');
+      this.options.logger.warn(
+        { sessionId: mirror.entry.session.id },
+        'another instance took this session over; dropping the copy here',
+      );
       this.dropCopy(mirror, 'session owned elsewhere');
     } else if (outcome === 'missing') {
       // Its record expired in Redis: the next flush writes it whole.
@@ -192,7 +200,12 @@ export class MirrorWriter {
     mirror.pending = [];
     const state = mirror.owesState ? this.stateOf(entry) : null;
     mirror.wrote();
-    const work = this.options.store.write(entry.session.id, { owner: this.options.instanceId, events, state, ttlMs: this.ttlOf(entry) });
+    const work = this.options.store.write(entry.session.id, {
+      owner: this.options.instanceId,
+      events,
+      state,
+      ttlMs: this.ttlOf(entry),
+    });
     void this.writes.persist('write', work).then((ok) => {
       if (ok) return this.ownedResult(mirror, work);
       this.retryLater(mirror);
@@ -209,7 +222,13 @@ export class MirrorWriter {
     const { entry } = mirror;
     mirror.startRewrite();
     mirror.pending = [];
-    const write = { owner: this.options.instanceId, events: mirrored(entry), state: this.stateOf(entry), ttlMs: this.ttlOf(entry), replace: true };
+    const write = {
+      owner: this.options.instanceId,
+      events: mirrored(entry),
+      state: this.stateOf(entry),
+      ttlMs: this.ttlOf(entry),
+      replace: true,
+    };
     const work = this.options.store.write(entry.session.id, write);
     void this.writes.persist('rewrite', work).then(async (ok) => {
       mirror.rewriteEnded();
@@ -220,7 +239,12 @@ export class MirrorWriter {
   }
 
   private stateOf(entry: HostedSession): SessionState {
-    return { digest: entry.resumeDigest, snapshot: entry.session.snapshot(), seq: entry.log.lastSeq, epoch: entry.attachEpoch };
+    return {
+      digest: entry.resumeDigest,
+      snapshot: entry.session.snapshot(),
+      seq: entry.log.lastSeq,
+      epoch: entry.attachEpoch,
+    };
   }
 
   private ttlOf(entry: HostedSession): number {

@@ -135,7 +135,10 @@ class OwnerRelay {
   private async atMarker(item: Marker): Promise<RelayEnd | null> {
     const { store, request, instanceId, events, frames } = this.options;
     // The owner kept it (a newer connection holds it, or the client came back there): this resume is over.
-    if (item.releasedTo === this.owner) return item.refused !== undefined && item.refused !== this.options.requestId ? null : { end: 'failed', reason: 'moved' };
+    if (item.releasedTo === this.owner)
+      return item.refused !== undefined && item.refused !== this.options.requestId
+        ? null
+        : { end: 'failed', reason: 'moved' };
     const final = await store.load(request.sessionId);
     if (final === null) return { end: 'failed', reason: 'not_found' };
     // Released to nobody: the owner shut down meanwhile; take it over from what it left.
@@ -143,22 +146,38 @@ class OwnerRelay {
     // Handed to a third instance (another resume got there first): follow it.
     if (item.releasedTo !== instanceId) return { end: 'reconsider' };
     const missedEvents = events.flushHeld();
-    if (missedEvents) this.options.logger.warn({ sessionId: request.sessionId }, 'events missing from the shared stream were not relayed');
+    if (missedEvents)
+      this.options.logger.warn(
+        { sessionId: request.sessionId },
+        'events missing from the shared stream were not relayed',
+      );
     // An owner that no longer hosted the session passes it on without announcing anything: we announce.
-    const announce = frames.ownerAnswered ? null : { resumedFrom: request.lastSeq, replayed: events.forwardedSeq - request.lastSeq, missedEvents };
-    return { end: 'restored', stored: final, lastSeq: Math.max(item.lastSeq, final.seq, events.forwardedSeq), announce };
+    const announce = frames.ownerAnswered
+      ? null
+      : { resumedFrom: request.lastSeq, replayed: events.forwardedSeq - request.lastSeq, missedEvents };
+    return {
+      end: 'restored',
+      stored: final,
+      lastSeq: Math.max(item.lastSeq, final.seq, events.forwardedSeq),
+      announce,
+    };
   }
 
   /** Nothing new for a while: did the owner give up, die, or pass the session on? null: read on. */
   private async whenQuiet(now: number): Promise<RelayEnd | null> {
     const { frames, presence, store, request } = this.options;
     // An owner still streaming (to an instance it hands the session to first) is making progress: progressAt.
-    if (!frames.ownerAnswered && now - this.progressAt > this.options.answerMs) return { end: 'timeout', why: 'the owner never answered the hand-off request' };
-    if (frames.ownerAnswered && now - this.progressAt > this.options.stallMs) return { end: 'timeout', why: 'the owner stopped sending during the hand-off' };
+    if (!frames.ownerAnswered && now - this.progressAt > this.options.answerMs)
+      return { end: 'timeout', why: 'the owner never answered the hand-off request' };
+    if (frames.ownerAnswered && now - this.progressAt > this.options.stallMs)
+      return { end: 'timeout', why: 'the owner stopped sending during the hand-off' };
     // Is the owner still there, and still the owner, to finish the hand-off? (A dead owner's session is taken
     // over by RemoteResume.decide, which checks that whoever owns it now is dead too.)
     if (!(await presence.isAlive(this.owner))) {
-      this.options.logger.warn({ sessionId: request.sessionId, owner: this.owner }, 'owner died during hand-off; taking the session over');
+      this.options.logger.warn(
+        { sessionId: request.sessionId, owner: this.owner },
+        'owner died during hand-off; taking the session over',
+      );
       return { end: 'reconsider' };
     }
     if ((await store.owner(request.sessionId)) !== this.owner) return { end: 'reconsider' };

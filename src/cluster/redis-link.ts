@@ -59,7 +59,8 @@ export class LuaScript {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       // Loaded for the calls after this one (in order behind it), but this one is not retried out of order.
-      if (err instanceof Error && err.message.includes('NOSCRIPT')) redis.script('LOAD', this.lua).catch(() => undefined);
+      if (err instanceof Error && err.message.includes('NOSCRIPT'))
+        redis.script('LOAD', this.lua).catch(() => undefined);
       throw err;
     }
   }
@@ -116,7 +117,10 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
   /** A separate connection for one blocking read (XREAD BLOCK would stall every other command). Close it after use. */
   blockingReader(): Redis {
     // A reply later than any block a reader asks for means a dead connection (one that vanished without a reset).
-    const reader = new Redis(this.url, this.options({ maxRetriesPerRequest: 0, enableOfflineQueue: true, commandTimeout: BLOCKING_COMMAND_TIMEOUT_MS }));
+    const reader = new Redis(
+      this.url,
+      this.options({ maxRetriesPerRequest: 0, enableOfflineQueue: true, commandTimeout: BLOCKING_COMMAND_TIMEOUT_MS }),
+    );
     reader.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'redis reader error'));
     this.blockingReaders.add(reader);
     reader.once('end', () => this.blockingReaders.delete(reader));
@@ -138,7 +142,10 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       this.logger.info({ redis: describeRedisUrl(this.url) }, 'redis connected');
       this.emit('up');
     } else {
-      this.logger.warn({ redis: describeRedisUrl(this.url), reason }, 'redis unavailable: serving from memory until it returns');
+      this.logger.warn(
+        { redis: describeRedisUrl(this.url), reason },
+        'redis unavailable: serving from memory until it returns',
+      );
       this.emit('down', reason);
     }
   }

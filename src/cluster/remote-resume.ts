@@ -6,7 +6,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClientEvent, SessionResumeEvent } from '../protocol.js';
 import type { LoggedEvent } from '../hosting/event-log.js';
-import type { PendingRemoteResume, RelayTarget, RestoredSession, ResumeFailure, ResumeOutcome } from '../hosting/scale-out-port.js';
+import type {
+  PendingRemoteResume,
+  RelayTarget,
+  RestoredSession,
+  ResumeFailure,
+  ResumeOutcome,
+} from '../hosting/scale-out-port.js';
 import { digestToken } from '../hosting/session-registry.js';
 import type { ControlChannel } from './control-channel.js';
 import { FrameForwarder } from './frame-forwarder.js';
@@ -67,8 +73,13 @@ export class RemoteResume implements PendingRemoteResume {
     this.done = this.run().catch((err: unknown) => {
       // A client that left also breaks the blocking read: that is an abort, not a failure.
       const aborted = this.aborted || err instanceof ResumeAborted;
-      if (!aborted) options.logger.warn({ sessionId: options.request.sessionId, err: String(err) }, 'remote resume failed');
-      return { ok: false as const, reason: aborted ? ('aborted' as const) : ('unavailable' as const), relayed: this.events.relayed };
+      if (!aborted)
+        options.logger.warn({ sessionId: options.request.sessionId, err: String(err) }, 'remote resume failed');
+      return {
+        ok: false as const,
+        reason: aborted ? ('aborted' as const) : ('unavailable' as const),
+        relayed: this.events.relayed,
+      };
     });
   }
 
@@ -113,7 +124,8 @@ export class RemoteResume implements PendingRemoteResume {
     this.checkAborted();
     this.epochSeen = stored.epoch;
     const { instanceId, presence } = this.options;
-    if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner))) return this.relay(stored.owner, hops);
+    if (stored.owner !== '' && stored.owner !== instanceId && (await presence.isAlive(stored.owner)))
+      return this.relay(stored.owner, hops);
     return this.takeOver(stored);
   }
 
@@ -137,7 +149,12 @@ export class RemoteResume implements PendingRemoteResume {
     });
     switch (end.end) {
       case 'restored':
-        return this.restored(end.stored, { lastSeq: end.lastSeq, replay: [], announce: end.announce, unfinished: null });
+        return this.restored(end.stored, {
+          lastSeq: end.lastSeq,
+          replay: [],
+          announce: end.announce,
+          unfinished: null,
+        });
       case 'failed':
         return this.fail(end.reason);
       case 'timeout':
@@ -157,13 +174,19 @@ export class RemoteResume implements PendingRemoteResume {
     if (!(await store.takeOwnership(request.sessionId, stored.owner, instanceId, ttlMs))) return this.fail('moved');
     // The whole stream is read again below: what waited for a gap is replayed from it, in order.
     this.events.dropHeld();
-    const events = inSeqOrder((await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : [])));
+    const events = inSeqOrder(
+      (await store.readAll(request.sessionId)).flatMap((item) => ('events' in item ? item.events : [])),
+    );
     const forwardedSeq = this.events.forwardedSeq;
     const lastSeq = Math.max(stored.seq, events.at(-1)?.seq ?? 0, forwardedSeq);
     const replay = events.filter((e) => e.seq > forwardedSeq);
     const missedEvents = forwardedSeq < lastSeq && (replay[0]?.seq ?? Infinity) > forwardedSeq + 1;
     this.events.keepRecent(events);
-    const announce = { resumedFrom: request.lastSeq, replayed: replay.length + (forwardedSeq - request.lastSeq), missedEvents };
+    const announce = {
+      resumedFrom: request.lastSeq,
+      replayed: replay.length + (forwardedSeq - request.lastSeq),
+      missedEvents,
+    };
     return this.restored(stored, { lastSeq, replay, announce, unfinished: findUnfinished(events) });
   }
 
@@ -171,7 +194,17 @@ export class RemoteResume implements PendingRemoteResume {
     const { lastSeq, replay, announce, unfinished } = restoring;
     return {
       ok: true,
-      restored: { sessionId: this.sessionId, digest: stored.digest, snapshot: stored.snapshot, lastSeq, epoch: stored.epoch, recent: this.events.recent, replay, announce, unfinished },
+      restored: {
+        sessionId: this.sessionId,
+        digest: stored.digest,
+        snapshot: stored.snapshot,
+        lastSeq,
+        epoch: stored.epoch,
+        recent: this.events.recent,
+        replay,
+        announce,
+        unfinished,
+      },
     };
   }
 
@@ -196,11 +229,11 @@ function findUnfinished(events: readonly LoggedEvent[]): RestoredSession['unfini
     } catch {
       continue;
     }
-    if (parsed.type === 'response.created' && typeof parsed.responseId === 'string') open = { responseId: parsed.responseId, text: '' };
+    if (parsed.type === 'response.created' && typeof parsed.responseId === 'string')
+      open = { responseId: parsed.responseId, text: '' };
     else if (open === null || parsed.responseId !== open.responseId) continue;
     else if (parsed.type === 'response.done') open = null;
     else if (parsed.type === 'response.delta' && typeof parsed.text === 'string') open.text += parsed.text;
   }
   return open;
 }
-

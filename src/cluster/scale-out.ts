@@ -27,7 +27,12 @@ const RELAY_STALL_SLACK_MS = 5_000;
  * stream, or a tool (a client tool can take minutes).
  */
 export function longestResponseSilenceMs(config: Readonly<Config>): number {
-  return Math.max(config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs, config.upstreamStallTimeoutMs, config.toolTimeoutMs, config.clientToolTimeoutMs);
+  return Math.max(
+    config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs,
+    config.upstreamStallTimeoutMs,
+    config.toolTimeoutMs,
+    config.clientToolTimeoutMs,
+  );
 }
 
 export interface ScaleOut {
@@ -50,7 +55,13 @@ export interface ScaleOutOptions {
   logger: Logger;
 }
 
-export async function startScaleOut({ config, redisUrl, registry, metrics, logger }: ScaleOutOptions): Promise<ScaleOut> {
+export async function startScaleOut({
+  config,
+  redisUrl,
+  registry,
+  metrics,
+  logger,
+}: ScaleOutOptions): Promise<ScaleOut> {
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ component: 'scale-out', instanceId });
   const link = new RedisLink(redisUrl, config.redisKeyPrefix, log);
@@ -79,9 +90,15 @@ export async function startScaleOut({ config, redisUrl, registry, metrics, logge
           instanceId,
           detachedTtlMs: config.resumeTtlMs,
           // An attached session may also be silent for as long as its connection may idle.
-          attachedTtlMs: config.resumeTtlMs + Math.max(config.idleTimeoutMs, longestResponseSilenceMs(config)) + ATTACHED_TTL_SLACK_MS,
+          attachedTtlMs:
+            config.resumeTtlMs +
+            Math.max(config.idleTimeoutMs, longestResponseSilenceMs(config)) +
+            ATTACHED_TTL_SLACK_MS,
           // A session being handed off has no connection: only its running response can keep it silent.
-          relayTimeouts: { answerMs: HANDOFF_ANSWER_MS, stallMs: longestResponseSilenceMs(config) + RELAY_STALL_SLACK_MS },
+          relayTimeouts: {
+            answerMs: HANDOFF_ANSWER_MS,
+            stallMs: longestResponseSilenceMs(config) + RELAY_STALL_SLACK_MS,
+          },
           maxFrameBytes: config.maxFrameBytes,
           logger: log,
           onStoreError,
@@ -91,7 +108,10 @@ export async function startScaleOut({ config, redisUrl, registry, metrics, logge
   try {
     await link.ready(STARTUP_WAIT_MS);
   } catch (err) {
-    log.warn({ redis: describeRedisUrl(redisUrl), err: String(err) }, 'redis not reachable at start-up: starting degraded (sessions in memory only)');
+    log.warn(
+      { redis: describeRedisUrl(redisUrl), err: String(err) },
+      'redis not reachable at start-up: starting degraded (sessions in memory only)',
+    );
   }
   presence.start();
   cluster?.start();

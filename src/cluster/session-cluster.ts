@@ -61,10 +61,12 @@ export class SessionCluster implements SessionScaleOut {
 
   /** Listens for hand-off requests. Does not wait for Redis: while it is down, ioredis subscribes once it is back. */
   start(): void {
-    this.control.listen((message) => this.handler.handle(message)).catch((err: unknown) => {
-      this.options.onStoreError('subscribe');
-      this.options.logger.warn({ err: String(err) }, 'cannot listen for hand-offs yet');
-    });
+    this.control
+      .listen((message) => this.handler.handle(message))
+      .catch((err: unknown) => {
+        this.options.onStoreError('subscribe');
+        this.options.logger.warn({ err: String(err) }, 'cannot listen for hand-offs yet');
+      });
   }
 
   /** Resolves once every store write issued so far has finished (before closing Redis on shutdown). */
@@ -80,7 +82,8 @@ export class SessionCluster implements SessionScaleOut {
   /** The session's state changed (Session.onStateChange): persist it, and finish a pending hand-off once idle. */
   stateChanged(entry: HostedSession): void {
     const mirror = this.writer.touch(entry, true);
-    if (mirror !== undefined && entry.handedTo !== null && !entry.session.hasActiveResponse) setImmediate(() => this.handOff.release(mirror));
+    if (mirror !== undefined && entry.handedTo !== null && !entry.session.hasActiveResponse)
+      setImmediate(() => this.handOff.release(mirror));
   }
 
   /** Takes back a session being handed off (see HandOff.reclaim). */

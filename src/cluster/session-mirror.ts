@@ -56,7 +56,11 @@ const SETTLED: Partial<Record<MirrorState, 'current' | 'dirty' | 'stale'>> = {
 };
 
 /** Where a state change leaves each state that does not owe the state already. */
-const DIRTIED: Partial<Record<MirrorState, MirrorState>> = { current: 'dirty', rewriting: 'rewriting:dirty', releasing: 'releasing:dirty' };
+const DIRTIED: Partial<Record<MirrorState, MirrorState>> = {
+  current: 'dirty',
+  rewriting: 'rewriting:dirty',
+  releasing: 'releasing:dirty',
+};
 
 /** Where a missed write leaves each state that is not stale already ('stale' resolves as in SETTLED). */
 const STALED: Partial<Record<MirrorState, MirrorState>> = {
@@ -154,7 +158,8 @@ export class SessionMirror {
 
   startRelease(): void {
     const next = RELEASING_FROM[this.current];
-    if (next === undefined) throw new Error(`session mirror ${this.entry.session.id}: cannot release from ${this.current}`);
+    if (next === undefined)
+      throw new Error(`session mirror ${this.entry.session.id}: cannot release from ${this.current}`);
     this.transition(next);
   }
 
@@ -196,12 +201,14 @@ export class SessionMirror {
 
   private settle(): void {
     const settled = SETTLED[this.current];
-    if (settled === undefined) throw new Error(`session mirror ${this.entry.session.id}: nothing in flight in ${this.current}`);
+    if (settled === undefined)
+      throw new Error(`session mirror ${this.entry.session.id}: nothing in flight in ${this.current}`);
     this.transition(settled === 'stale' ? this.staleOrBackoff() : settled);
   }
 
   private expectReleasing(what: string): void {
-    if (!this.isReleasing) throw new Error(`session mirror ${this.entry.session.id}: no release to ${what} in ${this.current}`);
+    if (!this.isReleasing)
+      throw new Error(`session mirror ${this.entry.session.id}: no release to ${what} in ${this.current}`);
   }
 
   private staleOrBackoff(): 'stale' | 'backoff' {

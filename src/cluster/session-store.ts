@@ -32,7 +32,8 @@ export type SessionState = Omit<StoredSession, 'owner'>;
  * One entry of a session's stream: a batch of events, or the marker that ends a handoff. A refusal (the owner
  * keeps the session) names the owner as `releasedTo` and the instance whose request it answers as `refused`.
  */
-export type StreamItem = { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number; refused?: string };
+export type StreamItem =
+  { id: string; events: LoggedEvent[] } | { id: string; releasedTo: string; lastSeq: number; refused?: string };
 
 /**
  * The outcome of an owner's write: 'ok'; 'lost' when another instance owns the session now (the writer must drop
@@ -155,7 +156,12 @@ function parseEntry(id: string, fields: string[]): StreamItem | null {
   if (releasedTo !== undefined) {
     const lastSeq = count(get('s'));
     const refused = get('q');
-    if (lastSeq === null || (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) || (refused !== undefined && !ID_PATTERN.test(refused))) return null;
+    if (
+      lastSeq === null ||
+      (releasedTo !== '' && !ID_PATTERN.test(releasedTo)) ||
+      (refused !== undefined && !ID_PATTERN.test(refused))
+    )
+      return null;
     return refused === undefined ? { id, releasedTo, lastSeq } : { id, releasedTo, lastSeq, refused };
   }
   const first = count(get('f'));
@@ -210,7 +216,13 @@ export class SessionStore {
     const hash = await this.redis.hgetall(this.stateKey(sessionId));
     // Whatever Redis holds is checked like any external input: a damaged record is no record.
     const { digest, snap, owner = '' } = hash;
-    if (digest === undefined || snap === undefined || !DIGEST_PATTERN.test(digest) || (owner !== '' && !ID_PATTERN.test(owner))) return null;
+    if (
+      digest === undefined ||
+      snap === undefined ||
+      !DIGEST_PATTERN.test(digest) ||
+      (owner !== '' && !ID_PATTERN.test(owner))
+    )
+      return null;
     const snapshot = parseSnapshot(snap);
     const seq = count(hash.seq);
     const epoch = count(hash.epoch);

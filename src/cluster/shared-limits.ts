@@ -120,12 +120,11 @@ export class SharedLimits implements SharedTurnLimits {
    */
   async acquireConnection(ip: string): Promise<'ok' | 'over_limit' | 'unavailable'> {
     try {
-      const taken = await this.call(ACQUIRE, [this.connectionKey(ip), instancesKey(this.link.keyPrefix)], [
-        this.options.instanceId,
-        this.options.maxConnectionsPerIp,
-        this.presenceTtlMs,
-        CONNECTION_KEY_TTL_MS,
-      ]);
+      const taken = await this.call(
+        ACQUIRE,
+        [this.connectionKey(ip), instancesKey(this.link.keyPrefix)],
+        [this.options.instanceId, this.options.maxConnectionsPerIp, this.presenceTtlMs, CONNECTION_KEY_TTL_MS],
+      );
       if (taken !== 1) return 'over_limit';
       this.hold(ip);
       return 'ok';

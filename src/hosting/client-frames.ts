@@ -23,7 +23,9 @@ export function parseClientFrame(data: Buffer, isBinary: boolean, maxFrameBytes:
   if (byteLength > maxFrameBytes) {
     return {
       ok: false,
-      error: new GatewayError('GW_FRAME_TOO_LARGE', { message: `The frame is ${byteLength} bytes; the limit is ${maxFrameBytes}.` }),
+      error: new GatewayError('GW_FRAME_TOO_LARGE', {
+        message: `The frame is ${byteLength} bytes; the limit is ${maxFrameBytes}.`,
+      }),
     };
   }
   let value: unknown;
@@ -33,16 +35,24 @@ export function parseClientFrame(data: Buffer, isBinary: boolean, maxFrameBytes:
     return { ok: false, error: new GatewayError('GW_INVALID_JSON') };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: 'A frame must be a JSON object with a "type".' }) };
+    return {
+      ok: false,
+      error: new GatewayError('GW_INVALID_EVENT', { message: 'A frame must be a JSON object with a "type".' }),
+    };
   }
   const record = value as Record<string, unknown>;
   const eventId = typeof record.eventId === 'string' && record.eventId.length <= 128 ? record.eventId : undefined;
   const withId = eventId === undefined ? {} : { eventId };
   // After parsing (V8's parser takes any depth), so the refusal can echo the eventId; before anything reads it.
-  if (exceedsJsonDepth(data)) return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: depthMessage() }), ...withId };
+  if (exceedsJsonDepth(data))
+    return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: depthMessage() }), ...withId };
   const type = record.type;
   if (typeof type !== 'string') {
-    return { ok: false, error: new GatewayError('GW_INVALID_EVENT', { message: 'The event has no string "type".' }), ...withId };
+    return {
+      ok: false,
+      error: new GatewayError('GW_INVALID_EVENT', { message: 'The event has no string "type".' }),
+      ...withId,
+    };
   }
   const check = CHECKS.get(type);
   if (check === undefined) {

@@ -108,7 +108,9 @@ export class ConnectionLedger {
 
   /** Closes every open socket with 1001; resolves once they are closed. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.connected].flatMap((entry) => (entry.socket === null ? [] : [closeSocket(entry.socket)])));
+    await Promise.all(
+      [...this.connected].flatMap((entry) => (entry.socket === null ? [] : [closeSocket(entry.socket)])),
+    );
   }
 
   /** Graceful drain of connections that hold nothing else (see quiesce and closeAll). */

@@ -158,7 +158,8 @@ export class Outbox {
         this.waiting = false;
         return this.dispose();
       }
-      while (this.queue.length > 0 && this.unsentBytes <= this.options.softLimitBytes) this.write(this.log.append(this.dequeue()));
+      while (this.queue.length > 0 && this.unsentBytes <= this.options.softLimitBytes)
+        this.write(this.log.append(this.dequeue()));
       if (this.queue.length > 0) this.pollTimer = setTimeout(poll, 10);
       else this.waiting = false;
     };

@@ -29,10 +29,17 @@ export interface HostingOptions {
 /** A new session with its event log and resume token, registered but not yet attached to a socket. */
 export function hostSession(options: HostingOptions): HostedSession {
   const resumeToken = createResumeToken();
-  return hostWith(options, digestToken(resumeToken), (sessionOptions) => new Session({
-    ...sessionOptions,
-    ...(options.config.resumeTtlMs > 0 ? { resume: { token: resumeToken, ttlMs: options.config.resumeTtlMs } } : {}),
-  }));
+  return hostWith(
+    options,
+    digestToken(resumeToken),
+    (sessionOptions) =>
+      new Session({
+        ...sessionOptions,
+        ...(options.config.resumeTtlMs > 0
+          ? { resume: { token: resumeToken, ttlMs: options.config.resumeTtlMs } }
+          : {}),
+      }),
+  );
 }
 
 /** A session taken over from another instance: its state restored, its numbering continued. */
@@ -41,16 +48,28 @@ export function hostRestored(options: HostingOptions, restored: RestoredSession)
   // What a dead owner's reply had said stays in history, marked as cut off, like any failed reply.
   // It is rebuilt from the deltas, which carry think blocks with THINK_TAGS=display: history never does.
   const unfinished = stripThinkTags(restored.unfinished?.text ?? '');
-  if (unfinished.trim() !== '') snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
-  const entry = hostWith(options, restored.digest, (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }));
+  if (unfinished.trim() !== '')
+    snapshot.turns.at(-1)?.push({ role: 'assistant', content: markReply(unfinished, 'failed') });
+  const entry = hostWith(
+    options,
+    restored.digest,
+    (sessionOptions) => new Session({ ...sessionOptions, sessionId: restored.sessionId, restore: snapshot }),
+  );
   entry.log.continueFrom(restored.lastSeq, restored.recent);
   entry.attachEpoch = restored.epoch;
   return entry;
 }
 
-type BaseSessionOptions = Pick<SessionOptions, 'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'>;
+type BaseSessionOptions = Pick<
+  SessionOptions,
+  'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'
+>;
 
-function hostWith(options: HostingOptions, resumeDigest: Buffer, create: (base: BaseSessionOptions) => Session): HostedSession {
+function hostWith(
+  options: HostingOptions,
+  resumeDigest: Buffer,
+  create: (base: BaseSessionOptions) => Session,
+): HostedSession {
   const { config, cluster } = options;
   const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
   // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
@@ -63,7 +82,9 @@ function hostWith(options: HostingOptions, resumeDigest: Buffer, create: (base: 
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),
-    ...(cluster !== null && config.resumeTtlMs > 0 ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) } : {}),
+    ...(cluster !== null && config.resumeTtlMs > 0
+      ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) }
+      : {}),
   });
   holder.entry = options.sessions.host(session, log, resumeDigest);
   if (cluster !== null && config.resumeTtlMs > 0) cluster.track(holder.entry);

@@ -84,7 +84,15 @@ export class SessionRegistry {
   }
 
   host(session: Session, log: EventLog, resumeDigest: Buffer): HostedSession {
-    const entry: HostedSession = { ...ledgerEntry(session), log, outbox: null, resumeDigest, expiry: undefined, handedTo: null, attachEpoch: 0 };
+    const entry: HostedSession = {
+      ...ledgerEntry(session),
+      log,
+      outbox: null,
+      resumeDigest,
+      expiry: undefined,
+      handedTo: null,
+      attachEpoch: 0,
+    };
     this.hosted.set(session.id, entry);
     return entry;
   }
@@ -184,7 +192,10 @@ export class SessionRegistry {
    * waiting sessions are then forgotten (left in the shared store, with scale-out) and every socket closed.
    */
   async drain(graceMs: number): Promise<void> {
-    await this.ledger.quiesce(graceMs, [...this.detached].map((entry) => entry.session));
+    await this.ledger.quiesce(
+      graceMs,
+      [...this.detached].map((entry) => entry.session),
+    );
     for (const entry of [...this.hosted.values()]) if (entry.socket === null) this.forget(entry, 'drained');
     await this.ledger.closeAll();
   }

@@ -13,20 +13,26 @@ export interface TaggedMessage {
  * the message item, each call in `callItemId` is its own function_call item; server tool steps stay untagged.
  * pairToolMessages() joins the pieces back for the upstream.
  */
-export function itemizeReply(messages: readonly ChatMessage[], messageItemId: string, callItemId: (callId: string) => string | undefined): TaggedMessage[] {
+export function itemizeReply(
+  messages: readonly ChatMessage[],
+  messageItemId: string,
+  callItemId: (callId: string) => string | undefined,
+): TaggedMessage[] {
   const entries: TaggedMessage[] = [];
   for (const message of messages) {
     if (message.role !== 'assistant') {
       entries.push({ message });
       continue;
     }
-    if (message.content !== null && message.content !== '') entries.push({ message: { role: 'assistant', content: message.content }, itemId: messageItemId });
+    if (message.content !== null && message.content !== '')
+      entries.push({ message: { role: 'assistant', content: message.content }, itemId: messageItemId });
     const calls = message.tool_calls ?? [];
     const internal = calls.filter((c) => callItemId(c.id) === undefined);
     if (internal.length > 0) entries.push({ message: { role: 'assistant', content: null, tool_calls: internal } });
     for (const call of calls) {
       const itemId = callItemId(call.id);
-      if (itemId !== undefined) entries.push({ message: { role: 'assistant', content: null, tool_calls: [call] }, itemId });
+      if (itemId !== undefined)
+        entries.push({ message: { role: 'assistant', content: null, tool_calls: [call] }, itemId });
     }
   }
   return entries;
@@ -41,7 +47,12 @@ export function pairToolMessages(messages: readonly ChatMessage[]): ChatMessage[
   const merged: ChatMessage[] = [];
   for (const message of messages) {
     const last = merged.at(-1);
-    if (message.role === 'assistant' && message.content === null && message.tool_calls !== undefined && last?.role === 'assistant') {
+    if (
+      message.role === 'assistant' &&
+      message.content === null &&
+      message.tool_calls !== undefined &&
+      last?.role === 'assistant'
+    ) {
       merged[merged.length - 1] = { ...last, tool_calls: [...(last.tool_calls ?? []), ...message.tool_calls] };
     } else {
       merged.push(message);

@@ -22,7 +22,8 @@ export function markReply(text: string, cutOff: CutOff): string {
 
 /** The text a reply had before markReply: what the client was shown (trailing space aside). */
 export function unmarkReply(text: string): string {
-  for (const marker of [INTERRUPTED_MARKER, CUT_OFF_MARKER]) if (text.endsWith(marker)) return text.slice(0, -marker.length);
+  for (const marker of [INTERRUPTED_MARKER, CUT_OFF_MARKER])
+    if (text.endsWith(marker)) return text.slice(0, -marker.length);
   return text;
 }
 
@@ -81,7 +82,11 @@ export class ConversationHistory {
    */
   insertItems(anchor: HistoryAnchor, entries: readonly TaggedMessage[]): void {
     const turn = anchor.turn;
-    if (turn === undefined || !this.turns.includes(turn) || (anchor.after !== undefined && !turn.messages.includes(anchor.after))) {
+    if (
+      turn === undefined ||
+      !this.turns.includes(turn) ||
+      (anchor.after !== undefined && !turn.messages.includes(anchor.after))
+    ) {
       for (const entry of entries) {
         if (entry.itemId !== undefined) this.itemIds.set(entry.message, entry.itemId);
         this.addToCurrentTurn(entry.message);
@@ -104,7 +109,9 @@ export class ConversationHistory {
 
   /** True when an assistant message holds a tool call with this id. */
   hasToolCall(callId: string): boolean {
-    return this.turns.some((turn) => turn.messages.some((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.id === callId)));
+    return this.turns.some((turn) =>
+      turn.messages.some((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.id === callId)),
+    );
   }
 
   /**

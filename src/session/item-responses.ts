@@ -25,7 +25,10 @@ export interface ResponseRequest {
 }
 
 /** The item operations of the history that transports may use. */
-export type ConversationItems = Pick<ConversationHistory, 'itemMessages' | 'hasToolCall' | 'truncateItem' | 'deleteItem'>;
+export type ConversationItems = Pick<
+  ConversationHistory,
+  'itemMessages' | 'hasToolCall' | 'truncateItem' | 'deleteItem'
+>;
 
 /** What a caller may see of a running response. */
 export type ResponseHandle = Pick<ResponseRun, 'responseId' | 'finishReason'>;
@@ -51,13 +54,21 @@ export interface ItemResponseContext {
 export function itemResponseSpec(request: ResponseRequest, context: ItemResponseContext): LaunchSpec {
   const { history, settings, registry, config } = context;
   const clientTools = request.tools === undefined ? null : validateClientTools(request.tools, registry.names);
-  const runner = clientTools === null ? context.sessionTools : new SessionToolRunner(registry, () => clientTools, config.clientToolTimeoutMs, context.sessionId);
+  const runner =
+    clientTools === null
+      ? context.sessionTools
+      : new SessionToolRunner(registry, () => clientTools, config.clientToolTimeoutMs, context.sessionId);
   const choice = request.toolChoice;
   if (typeof choice === 'object' && !runner.specs().some((t) => t.function.name === choice.name)) {
-    throw new GatewayError('GW_INVALID_TOOLS', { message: `tool_choice names "${choice.name}", which is not a declared tool.` });
+    throw new GatewayError('GW_INVALID_TOOLS', {
+      message: `tool_choice names "${choice.name}", which is not a declared tool.`,
+    });
   }
   const anchor = history.anchor();
-  const instructions = request.instructions !== undefined && request.instructions.trim() !== '' ? request.instructions : settings.instructions;
+  const instructions =
+    request.instructions !== undefined && request.instructions.trim() !== ''
+      ? request.instructions
+      : settings.instructions;
   return {
     model: settings.model,
     messages: pairToolMessages(history.toMessages(instructions, config.historyTokenBudget)),
@@ -69,7 +80,9 @@ export function itemResponseSpec(request: ResponseRequest, context: ItemResponse
     commit: (settled, status, heardLength) => {
       if (request.commit === false) return;
       const calls = settled.deferredCallIds;
-      const entries = itemizeReply(settled.historyMessages(heardLength, status), request.itemIds.message, (id) => (calls.has(id) ? request.itemIds.call(id) : undefined));
+      const entries = itemizeReply(settled.historyMessages(heardLength, status), request.itemIds.message, (id) =>
+        calls.has(id) ? request.itemIds.call(id) : undefined,
+      );
       history.insertItems(anchor, entries);
     },
   };

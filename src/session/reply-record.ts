@@ -62,7 +62,8 @@ export class ReplyRecord {
   appendText(delta: string): string {
     if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
     // "Let me check." + "It is 84." must not run together as "check.It".
-    const joined = this.sent.length === this.stepStart && this.stepStart > 0 && /\S$/.test(this.sent) && /^\S/.test(delta);
+    const joined =
+      this.sent.length === this.stepStart && this.stepStart > 0 && /\S$/.test(this.sent) && /^\S/.test(delta);
     const text = joined ? ` ${delta}` : delta;
     this.sent += text;
     if (this.showThinking) this.shown += text;
@@ -93,12 +94,18 @@ export class ReplyRecord {
   }
 
   timings(): ResponseTimings {
-    return { firstTokenMs: round(this.firstTokenMs), firstSpeechMs: round(this.firstSpeechMs), totalMs: round(performance.now() - this.startedAt) ?? 0 };
+    return {
+      firstTokenMs: round(this.firstTokenMs),
+      firstSpeechMs: round(this.firstSpeechMs),
+      totalMs: round(performance.now() - this.startedAt) ?? 0,
+    };
   }
 
   /** The gateway's time before its first upstream request, once a token arrived (the metric's addedMs). */
   addedMs(): number | undefined {
-    return this.firstTokenMs !== null && this.requestedAt !== null ? (round(this.requestedAt - this.startedAt) ?? undefined) : undefined;
+    return this.firstTokenMs !== null && this.requestedAt !== null
+      ? (round(this.requestedAt - this.startedAt) ?? undefined)
+      : undefined;
   }
 
   /** Maps heardChars of the speech text to a prefix length of the reply text (never mid-word). */
@@ -140,7 +147,8 @@ export class ReplyRecord {
       step.calls.forEach((call, i) => {
         if (this.deferred.has(call.id)) return;
         const outcome = step.outcomes[i];
-        const content = outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
+        const content =
+          outcome === undefined ? '' : outcome.ok ? outcome.output : JSON.stringify({ error: outcome.error });
         messages.push({ role: 'tool', tool_call_id: call.id, content });
       });
     }

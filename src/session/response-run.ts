@@ -210,7 +210,12 @@ export class ResponseRun {
 
   private emitSpeech(segment: SpeechSegment): void {
     this.record.speechStarted();
-    this.options.emit({ type: 'response.speech', responseId: this.responseId, index: segment.index, text: segment.text });
+    this.options.emit({
+      type: 'response.speech',
+      responseId: this.responseId,
+      index: segment.index,
+      text: segment.text,
+    });
   }
 
   private complete(outcome: ChatOutcome): void {
@@ -250,7 +255,17 @@ export class ResponseRun {
     // One structured line per response: its outcome, timings and usage (never its text).
     const logger = this.options.logger;
     const log = status === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log({ status, timings, usage, toolSteps: this.record.stepCount, chars: this.record.text.length, errorCode: error?.code }, 'response done');
+    log(
+      {
+        status,
+        timings,
+        usage,
+        toolSteps: this.record.stepCount,
+        chars: this.record.text.length,
+        errorCode: error?.code,
+      },
+      'response done',
+    );
     const addedMs = this.record.addedMs();
     this.options.observer?.responseSettled({
       status,

@@ -54,7 +54,8 @@ export class RunLifecycle {
 
   /** Changes the state; throws IllegalTransitionError (and changes nothing) unless RUN_TRANSITIONS allows it. */
   moveTo(next: ResponseState): void {
-    if (!RUN_TRANSITIONS[this.current].includes(next)) throw new IllegalTransitionError(this.responseId, this.current, next);
+    if (!RUN_TRANSITIONS[this.current].includes(next))
+      throw new IllegalTransitionError(this.responseId, this.current, next);
     this.current = next;
   }
 }

@@ -8,18 +8,30 @@ import { validateClientTools } from './tool-declarations.js';
 export type SettingsUpdate = Omit<SessionUpdateEvent, 'type' | 'eventId'>;
 
 export function defaultSettings(config: Readonly<Config>): SessionSettings {
-  return { model: config.model, instructions: config.systemPrompt, temperature: null, maxOutputTokens: config.maxOutputTokens, tools: [] };
+  return {
+    model: config.model,
+    instructions: config.systemPrompt,
+    temperature: null,
+    maxOutputTokens: config.maxOutputTokens,
+    tools: [],
+  };
 }
 
 /**
  * Applies an update to `settings` in place, all or nothing: throws GatewayError (unknown model, invalid tools)
  * before changing anything. Blank instructions restore the configured system prompt.
  */
-export function applySettingsUpdate(settings: SessionSettings, update: SettingsUpdate, systemPrompt: string, serverToolNames: readonly string[]): void {
+export function applySettingsUpdate(
+  settings: SessionSettings,
+  update: SettingsUpdate,
+  systemPrompt: string,
+  serverToolNames: readonly string[],
+): void {
   if (update.model !== undefined && !isModel(update.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
   const tools = update.tools === undefined ? undefined : validateClientTools(update.tools, serverToolNames);
   if (update.model !== undefined) settings.model = update.model as ModelName;
-  if (update.instructions !== undefined) settings.instructions = update.instructions.trim() === '' ? systemPrompt : update.instructions;
+  if (update.instructions !== undefined)
+    settings.instructions = update.instructions.trim() === '' ? systemPrompt : update.instructions;
   if (update.temperature !== undefined) settings.temperature = update.temperature;
   if (update.maxOutputTokens !== undefined) settings.maxOutputTokens = update.maxOutputTokens;
   if (tools !== undefined) settings.tools = tools;
@@ -30,7 +42,9 @@ export function checkTurnText(raw: string, maxTurnChars: number): string {
   const text = raw.trim();
   if (text === '') throw new GatewayError('GW_EMPTY_TURN');
   if (text.length > maxTurnChars) {
-    throw new GatewayError('GW_TEXT_TOO_LONG', { message: `The turn text is ${text.length} characters; the limit is ${maxTurnChars}.` });
+    throw new GatewayError('GW_TEXT_TOO_LONG', {
+      message: `The turn text is ${text.length} characters; the limit is ${maxTurnChars}.`,
+    });
   }
   return text;
 }

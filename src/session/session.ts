@@ -14,7 +14,12 @@ import {
 } from '../protocol.js';
 import type { ChatMessage } from '../upstream/types.js';
 import { ConversationHistory } from './history.js';
-import { itemResponseSpec, type ConversationItems, type CreateResponseResult, type ResponseRequest } from './item-responses.js';
+import {
+  itemResponseSpec,
+  type ConversationItems,
+  type CreateResponseResult,
+  type ResponseRequest,
+} from './item-responses.js';
 import type { ResponseRun } from './response-run.js';
 import { ResponseSlot, type LaunchSpec } from './response-slot.js';
 import { applySettingsUpdate, checkTurnText, defaultSettings, type SettingsUpdate } from './session-settings.js';
@@ -25,7 +30,6 @@ import { TurnReplies } from './turn-replies.js';
 
 export type { ConversationItems, CreateResponseResult, ResponseHandle, ResponseRequest } from './item-responses.js';
 export type { SessionOptions } from './session-options.js';
-
 
 export class Session {
   readonly id: string;
@@ -44,7 +48,12 @@ export class Session {
     this.id = options.sessionId ?? `sess_${randomUUID()}`;
     this.log = options.logger.child({ sessionId: this.id });
     const { config, restore } = options;
-    this.toolRunner = new SessionToolRunner(options.tools, () => this.settings.tools, config.clientToolTimeoutMs, this.id);
+    this.toolRunner = new SessionToolRunner(
+      options.tools,
+      () => this.settings.tools,
+      config.clientToolTimeoutMs,
+      this.id,
+    );
     this.settings = defaultSettings(config);
     this.replies = new TurnReplies(this.history, () => this.options.onStateChange?.(), this.log);
     if (restore !== undefined) {
@@ -67,7 +76,12 @@ export class Session {
 
   /** What moves with the session to another instance (see snapshot.ts). */
   snapshot(): SessionSnapshot {
-    return { v: 1, settings: this.currentSettings, turns: this.history.exportTurns(), responseCounter: this.slot.responseCounter };
+    return {
+      v: 1,
+      settings: this.currentSettings,
+      turns: this.history.exportTurns(),
+      responseCounter: this.slot.responseCounter,
+    };
   }
 
   /** Sends session.ready; call once, before handling events. */
@@ -105,7 +119,10 @@ export class Session {
    * text obey the turn limits; throws GatewayError. Items added while a response runs come after its reply.
    */
   addItem(message: ChatMessage, itemId: string): void {
-    const entry = message.role === 'user' || message.role === 'system' ? { ...message, content: checkTurnText(message.content, this.options.config.maxTurnChars) } : message;
+    const entry =
+      message.role === 'user' || message.role === 'system'
+        ? { ...message, content: checkTurnText(message.content, this.options.config.maxTurnChars) }
+        : message;
     this.history.addItems([{ message: entry, itemId }]);
   }
 
@@ -123,7 +140,14 @@ export class Session {
     if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
     if (this.slot.active !== null) return { ok: false, reason: 'active_response' };
     const { config, tools: registry } = this.options;
-    const spec = itemResponseSpec(request, { history: this.history, settings: this.settings, registry, sessionTools: this.toolRunner, config, sessionId: this.id });
+    const spec = itemResponseSpec(request, {
+      history: this.history,
+      settings: this.settings,
+      registry,
+      sessionTools: this.toolRunner,
+      config,
+      sessionId: this.id,
+    });
     return { ok: true, response: this.launch(spec) };
   }
 
@@ -139,13 +163,17 @@ export class Session {
         case 'response.cancel':
           return this.cancel(event);
         case 'tool.result':
-          if (!this.toolRunner.resolveClientCall(event.callId, event.output)) throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
+          if (!this.toolRunner.resolveClientCall(event.callId, event.output))
+            throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
           return;
         case 'ping':
           return this.emit({ type: 'pong', ...(event.eventId === undefined ? {} : { eventId: event.eventId }) });
       }
     } catch (err) {
-      this.reportError(err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err }), event.eventId);
+      this.reportError(
+        err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err }),
+        event.eventId,
+      );
     }
   }
 
@@ -243,7 +271,9 @@ export class Session {
       return;
     }
     if (active !== null) {
-      throw new GatewayError('GW_RESPONSE_MISMATCH', { message: `Response ${event.responseId ?? ''} is not active; ${active.responseId} is.` });
+      throw new GatewayError('GW_RESPONSE_MISMATCH', {
+        message: `Response ${event.responseId ?? ''} is not active; ${active.responseId} is.`,
+      });
     }
     throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
   }

@@ -14,7 +14,11 @@ const ToolCall = Type.Object({
 const Message = Type.Union([
   Type.Object({ role: Type.Literal('system'), content: Type.String() }),
   Type.Object({ role: Type.Literal('user'), content: Type.String() }),
-  Type.Object({ role: Type.Literal('assistant'), content: Type.Union([Type.String(), Type.Null()]), tool_calls: Type.Optional(Type.Array(ToolCall)) }),
+  Type.Object({
+    role: Type.Literal('assistant'),
+    content: Type.Union([Type.String(), Type.Null()]),
+    tool_calls: Type.Optional(Type.Array(ToolCall)),
+  }),
   Type.Object({ role: Type.Literal('tool'), content: Type.String(), tool_call_id: Type.String() }),
 ]);
 

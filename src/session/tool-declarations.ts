@@ -4,7 +4,10 @@ import { GatewayError } from '../errors.js';
 import type { ClientTool } from '../protocol.js';
 
 /** Returns the tools unchanged when valid; throws GW_INVALID_TOOLS naming every problem otherwise. */
-export function validateClientTools(tools: readonly ClientTool[], serverToolNames: readonly string[] = []): ClientTool[] {
+export function validateClientTools(
+  tools: readonly ClientTool[],
+  serverToolNames: readonly string[] = [],
+): ClientTool[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   tools.forEach((tool, i) => {
@@ -13,12 +16,17 @@ export function validateClientTools(tools: readonly ClientTool[], serverToolName
     seen.add(tool.name);
     const params = tool.parameters;
     if (params !== undefined) {
-      if (params.type !== 'object') problems.push(`tools[${i}].parameters: must be a JSON Schema with "type": "object"`);
-      if (params.properties !== undefined && (typeof params.properties !== 'object' || params.properties === null || Array.isArray(params.properties))) {
+      if (params.type !== 'object')
+        problems.push(`tools[${i}].parameters: must be a JSON Schema with "type": "object"`);
+      if (
+        params.properties !== undefined &&
+        (typeof params.properties !== 'object' || params.properties === null || Array.isArray(params.properties))
+      ) {
         problems.push(`tools[${i}].parameters.properties: must be an object`);
       }
     }
   });
-  if (problems.length > 0) throw new GatewayError('GW_INVALID_TOOLS', { message: `Invalid tools: ${problems.join('; ')}.` });
+  if (problems.length > 0)
+    throw new GatewayError('GW_INVALID_TOOLS', { message: `Invalid tools: ${problems.join('; ')}.` });
   return tools.map((t) => ({ ...t }));
 }

@@ -26,12 +26,14 @@ export class SessionToolRunner {
 
   /** Declarations for the upstream: server tools, then the client's. */
   specs(): UpstreamToolSpec[] {
-    const client = this.clientTools().map(
-      (t): UpstreamToolSpec => ({
-        type: 'function',
-        function: { name: t.name, ...(t.description === undefined ? {} : { description: t.description }), parameters: t.parameters ?? { type: 'object', properties: {} } },
-      }),
-    );
+    const client = this.clientTools().map((t): UpstreamToolSpec => ({
+      type: 'function',
+      function: {
+        name: t.name,
+        ...(t.description === undefined ? {} : { description: t.description }),
+        parameters: t.parameters ?? { type: 'object', properties: {} },
+      },
+    }));
     return [...this.registry.specs(), ...client];
   }
 
@@ -64,7 +66,11 @@ export class SessionToolRunner {
       };
       const onAbort = () => finish({ ok: false, error: `${name} was cancelled.` });
       const timer = setTimeout(
-        () => finish({ ok: false, error: `The client did not return a result for ${name} within ${this.clientTimeoutMs} ms.` }),
+        () =>
+          finish({
+            ok: false,
+            error: `The client did not return a result for ${name} within ${this.clientTimeoutMs} ms.`,
+          }),
         this.clientTimeoutMs,
       );
       if (signal.aborted) return onAbort();

@@ -53,6 +53,9 @@ export class TurnReplies {
     this.history.replaceTail(last.committedMessages, messages);
     this.last = null;
     this.onRewrite();
-    this.log.info({ responseId: last.run.responseId, heardChars, heardLength }, 'completed reply truncated to what was heard');
+    this.log.info(
+      { responseId: last.run.responseId, heardChars, heardLength },
+      'completed reply truncated to what was heard',
+    );
   }
 }

@@ -36,7 +36,13 @@ export function sendJson(res: ServerResponse, status: number, body: string, extr
 }
 
 /** Error bodies in the shapes ASI clients must parse: an error object, a bare message, or a proxy's HTML page. */
-export function sendError(res: ServerResponse, status: number, shape: NonNullable<SimScenario['errorBody']>, message: string, retryAfter?: string): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  shape: NonNullable<SimScenario['errorBody']>,
+  message: string,
+  retryAfter?: string,
+): void {
   const extra: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
   if (shape === 'html') {
     const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
@@ -49,6 +55,8 @@ export function sendError(res: ServerResponse, status: number, shape: NonNullabl
     sendJson(res, status, JSON.stringify({ message }), extra);
     return;
   }
-  const [type, code] = ERROR_KINDS[status] ?? (status >= 500 ? ['server_error', `http_${status}`] : ['invalid_request_error', `http_${status}`]);
+  const [type, code] =
+    ERROR_KINDS[status] ??
+    (status >= 500 ? ['server_error', `http_${status}`] : ['invalid_request_error', `http_${status}`]);
   sendJson(res, status, JSON.stringify({ error: { message, type, code } }), extra);
 }

@@ -83,19 +83,25 @@ export function buildPlan(requested: SimScenario, body: Record<string, unknown>)
   // Unscripted requests that offer the demo tools get the calls a model would make (tool-intents.ts).
   const scenario = applyToolIntents(requested, body);
   const wantsTools = scenario.toolCalls !== undefined && scenario.toolCalls.length > 0;
-  const defaultReply = scenario.toolCallsWithoutArray === true
-    ? `I'll use the ${scenario.toolCalls?.[0]?.name ?? 'right'} tool to look that up for you.`
-    : wantsTools ? '' : buildDemoReply(body.messages);
+  const defaultReply =
+    scenario.toolCallsWithoutArray === true
+      ? `I'll use the ${scenario.toolCalls?.[0]?.name ?? 'right'} tool to look that up for you.`
+      : wantsTools
+        ? ''
+        : buildDemoReply(body.messages);
   let tokens = tokenize(scenario.reply ?? defaultReply);
   const maxTokens = positiveInt(body.max_tokens) ?? positiveInt(body.max_completion_tokens);
   // max_tokens 0 means unlimited on ASI (ASI's official example sends 0 and gets 391 tokens).
   const truncated = maxTokens !== undefined && tokens.length > maxTokens;
   if (truncated) tokens = tokens.slice(0, maxTokens);
   const reasoningTokens = scenario.reasoning === undefined ? [] : tokenize(scenario.reasoning);
-  const toolCalls = truncated || scenario.toolCallsWithoutArray === true ? [] : (scenario.toolCalls ?? []).map(resolveToolCall);
+  const toolCalls =
+    truncated || scenario.toolCallsWithoutArray === true ? [] : (scenario.toolCalls ?? []).map(resolveToolCall);
   const finishReason: FinishReason = truncated
     ? 'length'
-    : wantsTools || scenario.toolCallsWithoutArray === true ? 'tool_calls' : 'stop';
+    : wantsTools || scenario.toolCallsWithoutArray === true
+      ? 'tool_calls'
+      : 'stop';
   let toolTokens = 0;
   for (const call of toolCalls) toolTokens += Math.ceil(argumentsText(call.arguments).length / 4) + 1;
   return {
@@ -124,7 +130,8 @@ function fragmentToolCalls(calls: ResolvedToolCall[]): ToolFragment[] {
   const perCall = calls.map((call, index): ToolFragment[] => {
     if (typeof call.arguments !== 'string') return [{ index, call, first: true, arguments: call.arguments }];
     const fragments: ToolFragment[] = [{ index, call, first: true, arguments: '' }];
-    for (const piece of splitEven(call.arguments, TOOL_ARGUMENT_FRAGMENTS)) fragments.push({ index, call, first: false, arguments: piece });
+    for (const piece of splitEven(call.arguments, TOOL_ARGUMENT_FRAGMENTS))
+      fragments.push({ index, call, first: false, arguments: piece });
     return fragments;
   });
   const out: ToolFragment[] = [];
@@ -157,7 +164,8 @@ export function argumentsText(args: string | Record<string, unknown>): string {
 function promptChars(body: Record<string, unknown>): number {
   let chars = 0;
   try {
-    chars = JSON.stringify(body.messages ?? '').length + (body.tools === undefined ? 0 : JSON.stringify(body.tools).length);
+    chars =
+      JSON.stringify(body.messages ?? '').length + (body.tools === undefined ? 0 : JSON.stringify(body.tools).length);
   } catch {
     chars = 0;
   }

@@ -51,7 +51,8 @@ function toolReply(list: LooseMessage[]): string {
   const calls = list[i]?.tool_calls;
   if (Array.isArray(calls)) {
     for (const call of calls as { id?: unknown; function?: { name?: unknown } }[]) {
-      if (typeof call?.id === 'string' && typeof call.function?.name === 'string') names.set(call.id, call.function.name);
+      if (typeof call?.id === 'string' && typeof call.function?.name === 'string')
+        names.set(call.id, call.function.name);
     }
   }
   let quoted = false;
@@ -64,8 +65,10 @@ function toolReply(list: LooseMessage[]): string {
     return `The ${name === undefined ? 'tool' : `${name} tool`} returned: ${value}.`;
   });
   if (!quoted) return parts.join(' ');
-  return `${parts.join(' ')} This is the offline simulator, so I can only read tool results back to you. ` +
-    'Set ASI_ONE_API_KEY to let the real model use them.';
+  return (
+    `${parts.join(' ')} This is the offline simulator, so I can only read tool results back to you. ` +
+    'Set ASI_ONE_API_KEY to let the real model use them.'
+  );
 }
 
 /** The sentence for a JSON object result with a `text` or an `error` (a string or `{ message }`); else null. */
@@ -97,7 +100,9 @@ export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part: unknown) => (typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : ''))
+      .map((part: unknown) =>
+        typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : '',
+      )
       .join(' ');
   }
   return content === null || content === undefined ? '' : JSON.stringify(content);
@@ -105,7 +110,10 @@ export function textOf(content: unknown): string {
 
 /** Collapses whitespace, drops double quotes and cuts long text at a word boundary. */
 function quote(text: string): string {
-  const flat = text.replace(/["\u201c\u201d]/g, '').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/["\u201c\u201d]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (flat.length <= MAX_QUOTE_CHARS) return flat;
   const cut = flat.slice(0, MAX_QUOTE_CHARS);
   const space = cut.lastIndexOf(' ');

@@ -74,7 +74,12 @@ export function route(state: SimState, req: IncomingMessage, res: ServerResponse
     void readBody(req).then((raw) => handleChat(state, req, res, raw));
     return;
   }
-  sendError(res, path === '/v1/chat/completions' || path === '/v1/models' ? 405 : 404, 'error-object', `No route for ${req.method ?? 'GET'} ${path ?? '/'}.`);
+  sendError(
+    res,
+    path === '/v1/chat/completions' || path === '/v1/models' ? 405 : 404,
+    'error-object',
+    `No route for ${req.method ?? 'GET'} ${path ?? '/'}.`,
+  );
 }
 
 /** Checks the bearer key; a wrong or missing one gets the real API's 401 body (a bare message). */
@@ -91,7 +96,12 @@ function record(state: SimState, req: IncomingMessage, raw: string | null): { re
   } catch {
     json = undefined;
   }
-  const entry: RecordedRequest = { id: state.nextId++, headers: { ...req.headers }, body: json === undefined ? raw : json, receivedAt: performance.now() };
+  const entry: RecordedRequest = {
+    id: state.nextId++,
+    headers: { ...req.headers },
+    body: json === undefined ? raw : json,
+    receivedAt: performance.now(),
+  };
   if (state.requests.length >= MAX_RECORDED) state.requests.splice(0, MAX_RECORDED / 10);
   state.requests.push(entry);
   state.events.emit('request', entry);
@@ -102,27 +112,44 @@ function handleChat(state: SimState, req: IncomingMessage, res: ServerResponse, 
   if (raw === null) return sendError(res, 413, 'error-object', 'Request body too large.');
   const { record: entry, json } = record(state, req, raw);
   if (!authorised(state, req, res)) return;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return sendError(res, 400, 'error-object', 'Invalid JSON body.');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return sendError(res, 400, 'error-object', 'Invalid JSON body.');
   const body = json as Record<string, unknown>;
   if (typeof body.model !== 'string') return sendError(res, 400, 'error-object', 'Field required: model.');
-  if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 400, 'error-object', 'Field required: messages (a non-empty array).');
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    return sendError(res, 400, 'error-object', 'Field required: messages (a non-empty array).');
   if (!(SIMULATED_MODELS as readonly string[]).includes(body.model)) {
     return sendError(res, 404, 'error-object', `The model \`${body.model}\` does not exist.`);
   }
   const scenario = mergeScenario(state.defaults, state.queue.shift() ?? state.options.scenarioFor?.(body));
   const stream = body.stream === true;
   if (state.options.logRequests === true) {
-    process.stderr.write(`[simulator] #${entry.id} ${scenario.profile} model=${body.model} stream=${stream}${scenario.status === undefined ? '' : ` status=${scenario.status}`}\n`);
+    process.stderr.write(
+      `[simulator] #${entry.id} ${scenario.profile} model=${body.model} stream=${stream}${scenario.status === undefined ? '' : ` status=${scenario.status}`}\n`,
+    );
   }
   if (scenario.status !== undefined && scenario.status >= 300) {
     const shape = scenario.errorBody ?? (scenario.status === 401 ? 'message' : 'error-object');
-    return sendError(res, scenario.status, shape, ERROR_MESSAGES[scenario.status] ?? STATUS_CODES[scenario.status] ?? 'Error', scenario.retryAfter);
+    return sendError(
+      res,
+      scenario.status,
+      shape,
+      ERROR_MESSAGES[scenario.status] ?? STATUS_CODES[scenario.status] ?? 'Error',
+      scenario.retryAfter,
+    );
   }
   startStream(state, res, entry.id, scenario, body, stream);
 }
 
 /** Hands a valid request to a SimStream, tracked until it ends (then 'stream-end' is emitted). */
-function startStream(state: SimState, res: ServerResponse, id: number, scenario: SimScenario, body: Record<string, unknown>, stream: boolean): void {
+function startStream(
+  state: SimState,
+  res: ServerResponse,
+  id: number,
+  scenario: SimScenario,
+  body: Record<string, unknown>,
+  stream: boolean,
+): void {
   const ctx = { model: body.model as string, stampEmitTime: scenario.stampEmitTime === true };
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
   const sim = new SimStream({

@@ -29,7 +29,11 @@ export interface SimStreamOptions {
   onEnd(end: StreamEnd): void;
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
 const MAX_SPLIT_PIECE_BYTES = 6;
 
 export class SimStream {
@@ -101,7 +105,11 @@ export class SimStream {
     const contentCount = plan.contentChunks.length;
     if (k < contentCount + plan.toolFragments.length) {
       this.#ping();
-      this.#frame(k < contentCount ? encoder.content(this.#contentText(plan.contentChunks[k]!)) : encoder.toolCall(plan.toolFragments[k - contentCount]!));
+      this.#frame(
+        k < contentCount
+          ? encoder.content(this.#contentText(plan.contentChunks[k]!))
+          : encoder.toolCall(plan.toolFragments[k - contentCount]!),
+      );
       this.#cursor++;
       this.#counted++;
       if (this.#checkpoint(this.#counted)) return;
@@ -115,7 +123,9 @@ export class SimStream {
   }
 
   #contentText(text: string): string {
-    return this.#o.scenario.stampEmitTimeInText === true ? stampChunkText(text, performance.timeOrigin + performance.now()) : text;
+    return this.#o.scenario.stampEmitTimeInText === true
+      ? stampChunkText(text, performance.timeOrigin + performance.now())
+      : text;
   }
 
   /** Applies the gate, drop and stall knobs at `count` chunks; true when the stream must not continue now. */

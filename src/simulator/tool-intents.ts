@@ -26,8 +26,28 @@ const CITY_ZONES: readonly (readonly [RegExp, string])[] = [
   [/\bsydney\b/i, 'Australia/Sydney'],
 ];
 
-const UNITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven',
-  'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const UNITS = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const TENS = ['twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 
 /** Spoken operators → symbols, applied in order (longer phrases first). */
@@ -51,11 +71,13 @@ const PHRASES: readonly (readonly [RegExp, string])[] = [
 const TOKEN = /sqrt|\d+(?:\.\d+)?|\.\d+|[-+*/^%()]|\S/g;
 const MATH_TOKEN = /^(?:sqrt|\d+(?:\.\d+)?|\.\d+|[-+*/^%()])$/;
 const isNumber = (token: string | undefined): boolean => token !== undefined && /^[\d.]/.test(token);
-const isBinary = (token: string | undefined): boolean => token !== undefined && '+-*/^%'.includes(token) && token.length === 1;
+const isBinary = (token: string | undefined): boolean =>
+  token !== undefined && '+-*/^%'.includes(token) && token.length === 1;
 
 /** Replaces `scenario`'s default reply with tool calls when an intent applies; returns it unchanged otherwise. */
 export function applyToolIntents(scenario: SimScenario, body: Record<string, unknown>): SimScenario {
-  if (scenario.reply !== undefined || scenario.toolCalls !== undefined || scenario.toolCallsWithoutArray === true) return scenario;
+  if (scenario.reply !== undefined || scenario.toolCalls !== undefined || scenario.toolCallsWithoutArray === true)
+    return scenario;
   const intent = detectToolIntent(body);
   return intent === null ? scenario : { ...scenario, reply: intent.preamble, toolCalls: intent.toolCalls };
 }
@@ -70,7 +92,10 @@ export function detectToolIntent(body: Record<string, unknown>): ToolIntent | nu
   const toolCalls: SimToolCall[] = [];
   if (tools.has('get_current_time') && TIME_WORDS.test(text)) {
     const zone = cityTimeZone(text);
-    toolCalls.push({ name: 'get_current_time', arguments: JSON.stringify(zone === undefined ? {} : { timeZone: zone }) });
+    toolCalls.push({
+      name: 'get_current_time',
+      arguments: JSON.stringify(zone === undefined ? {} : { timeZone: zone }),
+    });
   }
   const expression = tools.has('calculate') ? toArithmeticExpression(text) : null;
   if (expression !== null) toolCalls.push({ name: 'calculate', arguments: JSON.stringify({ expression }) });
@@ -119,7 +144,8 @@ function numberWordsToDigits(text: string): string {
   const unit = UNITS.slice(1, 10).join('|');
   return text
     .replace(new RegExp(`\\b(${TENS.join('|')})[\\s-]+(${unit})\\b`, 'g'), (_m, tens: string, ones: string) =>
-      String((TENS.indexOf(tens) + 2) * 10 + UNITS.indexOf(ones)))
+      String((TENS.indexOf(tens) + 2) * 10 + UNITS.indexOf(ones)),
+    )
     .replace(new RegExp(`\\b(${TENS.join('|')})\\b`, 'g'), (word: string) => String((TENS.indexOf(word) + 2) * 10))
     .replace(new RegExp(`\\b(${UNITS.join('|')})\\b`, 'g'), (word: string) => String(UNITS.indexOf(word)));
 }
@@ -129,7 +155,12 @@ function trimRun(run: string[]): string[] {
   let start = 0;
   let end = run.length;
   while (start < end && isBinary(run[start]) && run[start] !== '-') start++;
-  while (end > start && (isBinary(run[end - 1]) || run[end - 1] === 'sqrt') && !(run[end - 1] === '%' && isNumber(run[end - 2]))) end--;
+  while (
+    end > start &&
+    (isBinary(run[end - 1]) || run[end - 1] === 'sqrt') &&
+    !(run[end - 1] === '%' && isNumber(run[end - 2]))
+  )
+    end--;
   return run.slice(start, end);
 }
 

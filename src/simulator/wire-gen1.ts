@@ -66,12 +66,12 @@ export function createGen1Encoder(ctx: EncoderContext): WireEncoder {
               ...(plan.toolCalls.length === 0
                 ? {}
                 : {
-                  tool_calls: plan.toolCalls.map((call) => ({
-                    ...(call.id === null ? {} : { id: call.id }),
-                    type: 'function',
-                    function: { name: call.name, arguments: call.arguments },
-                  })),
-                }),
+                    tool_calls: plan.toolCalls.map((call) => ({
+                      ...(call.id === null ? {} : { id: call.id }),
+                      type: 'function',
+                      function: { name: call.name, arguments: call.arguments },
+                    })),
+                  }),
             },
           },
         ],

@@ -22,14 +22,17 @@ export function createGen2Encoder(ctx: EncoderContext): WireEncoder {
   const contentTail = `,"reasoning_content":null}${choiceTail}`;
   const stamp = ctx.stampEmitTime;
   return {
-    opening: () => `${head}[{"index":0,"delta":{"role":"assistant","content":"","reasoning_content":null}${choiceTail}}`,
+    opening: () =>
+      `${head}[{"index":0,"delta":{"role":"assistant","content":"","reasoning_content":null}${choiceTail}}`,
     reasoningStart: () => null,
-    reasoning: (text) => `${head}[{"index":0,"delta":{"content":null,"reasoning_content":${JSON.stringify(text)}}${choiceTail}}`,
+    reasoning: (text) =>
+      `${head}[{"index":0,"delta":{"content":null,"reasoning_content":${JSON.stringify(text)}}${choiceTail}}`,
     content: (text) =>
       stamp
         ? `${contentHead}${JSON.stringify(text)}${contentTail},"x_emit_ts":${performance.timeOrigin + performance.now()}}`
         : `${contentHead}${JSON.stringify(text)}${contentTail}}`,
-    toolCall: (fragment) => `${head}[{"index":0,"delta":{"tool_calls":[${JSON.stringify(toolFragmentJson(fragment))}]}${choiceTail}}`,
+    toolCall: (fragment) =>
+      `${head}[{"index":0,"delta":{"tool_calls":[${JSON.stringify(toolFragmentJson(fragment))}]}${choiceTail}}`,
     finish(plan, includeUsage) {
       const matched = plan.finishReason === 'length' ? null : MATCHED_STOP;
       const frames = [
@@ -54,13 +57,14 @@ export function createGen2Encoder(ctx: EncoderContext): WireEncoder {
               annotations: null,
               audio: null,
               function_call: null,
-              tool_calls: plan.toolCalls.length === 0
-                ? null
-                : plan.toolCalls.map((call) => ({
-                  ...(call.id === null ? {} : { id: call.id }),
-                  type: 'function',
-                  function: { name: call.name, arguments: call.arguments },
-                })),
+              tool_calls:
+                plan.toolCalls.length === 0
+                  ? null
+                  : plan.toolCalls.map((call) => ({
+                      ...(call.id === null ? {} : { id: call.id }),
+                      type: 'function',
+                      function: { name: call.name, arguments: call.arguments },
+                    })),
               reasoning_content: plan.reasoning,
             },
             matched_stop: plan.finishReason === 'length' ? null : MATCHED_STOP,

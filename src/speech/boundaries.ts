@@ -166,20 +166,31 @@ export class BoundaryScanner {
         this.addBound(i, 'sentence');
         this.lineStartPending = true;
         return i + 1;
-      case '.': case '!': case '?': case '…':
+      case '.':
+      case '!':
+      case '?':
+      case '…':
         return this.checkTerminator(i, mode);
-      case '。': case '！': case '？':
+      case '。':
+      case '！':
+      case '？':
         // CJK has no spaces after a full stop: the boundary is right after it (and its closing quotes).
         return this.afterClosers(i + 1, mode, (end) => this.addBound(end, 'sentence'));
-      case '，': case '；': case '：': case '、':
+      case '，':
+      case '；':
+      case '：':
+      case '、':
         this.addBound(i + 1, 'clause');
         return i + 1;
-      case ',': case ';': case ':':
+      case ',':
+      case ';':
+      case ':':
         // Needs whitespace after: "1,000", "10:30" and "https://" are not clause ends.
         return this.afterClosers(i + 1, mode, (end) => {
           if (end === n ? mode === 'final' : isSpaceCode(t.charCodeAt(end))) this.addBound(end, 'clause');
         });
-      case '—': case '–': {
+      case '—':
+      case '–': {
         if (i + 1 === n) return mode === 'final' ? n : -1;
         const digitsAround = /\d/.test(this.charAt(i - 1)) && /\d/.test(t[i + 1]!); // 1990–2000
         if (!digitsAround) this.addBound(i + 1, 'clause');

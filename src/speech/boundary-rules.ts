@@ -2,7 +2,20 @@
 // list numbers), which characters are spaces, closers and openers. Pure functions of the text, no state.
 // Abbreviations that never end a sentence. Letter-dot runs (e.g. i.e. U.S. a.m. J.) are matched by pattern.
 export const ABBREVIATIONS = new Set([
-  'mr.', 'mrs.', 'ms.', 'dr.', 'st.', 'vs.', 'etc.', 'prof.', 'sr.', 'jr.', 'mt.', 'ph.d.', 'approx.', 'fig.',
+  'mr.',
+  'mrs.',
+  'ms.',
+  'dr.',
+  'st.',
+  'vs.',
+  'etc.',
+  'prof.',
+  'sr.',
+  'jr.',
+  'mt.',
+  'ph.d.',
+  'approx.',
+  'fig.',
 ]);
 export const LETTER_DOTS = /^(?:\p{L}\.)+$/u;
 export const DIGITS_DOT = /^\d+\.$/;
@@ -12,8 +25,18 @@ export const OPENERS = '(["\'“‘';
 export const MAX_WORD_LOOKBACK = 16;
 
 export function isSpaceCode(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0xfeff;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x3000 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0xfeff
+  );
 }
 
 export function isLowercase(ch: string): boolean {

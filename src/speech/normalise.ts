@@ -104,7 +104,11 @@ function stripBlocks(text: string): string {
       block = true;
     }
     if (isTableRow(line.trim())) {
-      line = line.split('|').map((cell) => cell.trim()).filter((cell) => cell !== '').join(', ');
+      line = line
+        .split('|')
+        .map((cell) => cell.trim())
+        .filter((cell) => cell !== '')
+        .join(', ');
       block = true;
     }
     if (block && line.trim() !== '' && !ENDS_WITH_PAUSE.test(line)) line = line.trimEnd() + '.';

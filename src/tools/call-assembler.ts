@@ -90,9 +90,13 @@ export function parseArguments(text: string): AssembledCall['args'] {
   if (text.trim() === '') return { ok: true, value: {} };
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return { ok: true, value: value as Record<string, unknown> };
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return { ok: true, value: value as Record<string, unknown> };
     return { ok: false, error: 'The arguments must be a JSON object.' };
   } catch {
-    return { ok: false, error: `The arguments are not valid JSON: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}` };
+    return {
+      ok: false,
+      error: `The arguments are not valid JSON: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`,
+    };
   }
 }

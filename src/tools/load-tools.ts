@@ -14,11 +14,20 @@ import type { ToolDefinition } from './types.js';
 export async function importToolModule(path: string): Promise<ToolDefinition[]> {
   const module = (await import(pathToFileURL(resolve(path)).href)) as { tools?: unknown; default?: unknown };
   const exported = module.tools ?? module.default;
-  if (!Array.isArray(exported)) throw new Error(`TOOLS_MODULE ${path} must export "tools" (or a default export) as an array of tool definitions`);
+  if (!Array.isArray(exported))
+    throw new Error(`TOOLS_MODULE ${path} must export "tools" (or a default export) as an array of tool definitions`);
   return exported.map((tool: unknown, i) => {
     const t = tool as Partial<ToolDefinition> | null;
-    if (typeof t !== 'object' || t === null || typeof t.name !== 'string' || typeof t.execute !== 'function' || typeof t.parameters !== 'object') {
-      throw new Error(`TOOLS_MODULE ${path}: tools[${i}] needs a name, parameters (JSON Schema) and an execute function`);
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      typeof t.name !== 'string' ||
+      typeof t.execute !== 'function' ||
+      typeof t.parameters !== 'object'
+    ) {
+      throw new Error(
+        `TOOLS_MODULE ${path}: tools[${i}] needs a name, parameters (JSON Schema) and an execute function`,
+      );
     }
     return { description: '', ...t } as ToolDefinition;
   });

@@ -27,12 +27,14 @@ export class ToolRegistry {
 
   /** Throws on a malformed definition or a duplicate name: a start-up error, not a runtime one. */
   register(definition: ToolDefinition): void {
-    if (!TOOL_NAME_PATTERN.test(definition.name)) throw new Error(`Tool name "${definition.name}" must match ${TOOL_NAME_PATTERN}`);
+    if (!TOOL_NAME_PATTERN.test(definition.name))
+      throw new Error(`Tool name "${definition.name}" must match ${TOOL_NAME_PATTERN}`);
     if (this.tools.has(definition.name)) throw new Error(`Tool "${definition.name}" is defined twice`);
     if (typeof definition.execute !== 'function') throw new Error(`Tool "${definition.name}" has no execute function`);
     // TypeBox schemas carry symbol keys; a JSON round trip leaves the plain JSON Schema the upstream expects.
     const parameters = JSON.parse(JSON.stringify(definition.parameters)) as Record<string, unknown>;
-    if (parameters.type !== 'object') throw new Error(`Tool "${definition.name}": parameters must be a JSON Schema with "type": "object"`);
+    if (parameters.type !== 'object')
+      throw new Error(`Tool "${definition.name}": parameters must be a JSON Schema with "type": "object"`);
     this.tools.set(definition.name, {
       definition,
       validate: this.ajv.compile(parameters),
@@ -62,7 +64,9 @@ export class ToolRegistry {
     if (tool === undefined) return { ok: false, error: `Unknown tool "${name}".` };
     if (!tool.validate(args)) {
       const first = tool.validate.errors?.[0];
-      const where = first ? `${first.instancePath || 'arguments'} ${first.message ?? 'is invalid'}` : 'arguments are invalid';
+      const where = first
+        ? `${first.instancePath || 'arguments'} ${first.message ?? 'is invalid'}`
+        : 'arguments are invalid';
       return { ok: false, error: `Invalid arguments for ${name}: ${where}.` };
     }
     const timeoutMs = tool.definition.timeoutMs ?? this.defaultTimeoutMs;
@@ -71,7 +75,10 @@ export class ToolRegistry {
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<ToolOutcome>((resolve) => {
       onAbort = () =>
-        resolve({ ok: false, error: timeout.aborted ? `${name} timed out after ${timeoutMs} ms.` : `${name} was cancelled.` });
+        resolve({
+          ok: false,
+          error: timeout.aborted ? `${name} timed out after ${timeoutMs} ms.` : `${name} was cancelled.`,
+        });
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
@@ -79,7 +86,10 @@ export class ToolRegistry {
         .then(() => tool.definition.execute(args, { ...context, signal }))
         .then(
           (value): ToolOutcome => ({ ok: true, output: stringifyOutput(value) }),
-          (err: unknown): ToolOutcome => ({ ok: false, error: `${name} failed: ${err instanceof Error ? err.message : String(err)}` }),
+          (err: unknown): ToolOutcome => ({
+            ok: false,
+            error: `${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+          }),
         );
       return await Promise.race([execution, aborted]);
     } finally {

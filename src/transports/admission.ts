@@ -37,8 +37,7 @@ export interface AdmissionConfig {
 }
 
 export type Admission =
-  | { ok: true; tokenId: string | null }
-  | { ok: false; status: number; code: ErrorCode; reason: string };
+  { ok: true; tokenId: string | null } | { ok: false; status: number; code: ErrorCode; reason: string };
 
 /** Hashes tokens once, so comparison is constant-time over equal-length digests and tokens are never kept. */
 export class TokenSet {
@@ -74,7 +73,8 @@ export function presentedToken(headers: IncomingHttpHeaders): string | null {
   if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
   for (const protocol of offeredSubprotocols(headers)) {
     if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) return protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
-    if (protocol.startsWith(REALTIME_TOKEN_SUBPROTOCOL_PREFIX)) return protocol.slice(REALTIME_TOKEN_SUBPROTOCOL_PREFIX.length);
+    if (protocol.startsWith(REALTIME_TOKEN_SUBPROTOCOL_PREFIX))
+      return protocol.slice(REALTIME_TOKEN_SUBPROTOCOL_PREFIX.length);
   }
   const apiKey = headers['api-key'];
   return typeof apiKey === 'string' && apiKey.trim() !== '' ? apiKey.trim() : null;
@@ -83,7 +83,10 @@ export function presentedToken(headers: IncomingHttpHeaders): string | null {
 export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
   const raw = headers['sec-websocket-protocol'];
   if (typeof raw !== 'string') return [];
-  return raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
 
 /**
@@ -91,7 +94,12 @@ export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
  * PUBLIC_ORIGIN; without it, the Origin's host must equal the Host header, which a DNS-rebinding page controls
  * (its own name, resolved to this gateway), so the gateway warns at start-up when that is the only check.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[], publicOrigin?: string): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+  publicOrigin?: string,
+): boolean {
   if (origin === undefined) return true; // not a browser: tokens, not origins, protect it
   if (allowed.includes('*')) return true;
   const normalised = normaliseOrigin(origin);
@@ -130,9 +138,16 @@ export function admit(
   if (tokens.enabled) {
     const token = presentedToken(headers);
     tokenId = token === null ? null : tokens.match(token);
-    if (tokenId === null) return { ok: false, status: 401, code: 'GW_UNAUTHORIZED', reason: token === null ? 'missing_token' : 'bad_token' };
+    if (tokenId === null)
+      return {
+        ok: false,
+        status: 401,
+        code: 'GW_UNAUTHORIZED',
+        reason: token === null ? 'missing_token' : 'bad_token',
+      };
   }
-  if (counts.total >= config.maxConnections) return { ok: false, status: 503, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections' };
+  if (counts.total >= config.maxConnections)
+    return { ok: false, status: 503, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections' };
   if (counts.forIp(request.ip) >= config.maxConnectionsPerIp) {
     return { ok: false, status: 429, code: 'GW_TOO_MANY_CONNECTIONS', reason: 'max_connections_per_ip' };
   }

@@ -18,7 +18,10 @@ export type TurnLimitsConfig = Pick<
 
 /** A turn refused by a rate: when the client may try again. */
 export function rateLimitedError(waitMs: number, what = 'turns'): GatewayError {
-  return new GatewayError('GW_RATE_LIMITED', { message: `Too many ${what}; try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs });
+  return new GatewayError('GW_RATE_LIMITED', {
+    message: `Too many ${what}; try again in ${Math.ceil(waitMs / 1000)} s.`,
+    retryAfterMs: waitMs,
+  });
 }
 
 export class TurnGate {
@@ -43,10 +46,14 @@ export class TurnGate {
     const { clients } = this.connections;
     const own = entry.session.hasActiveResponse ? 1 : 0;
     if (clients.responsesOfIp(entry.ip) - own >= this.config.maxResponsesPerIp) {
-      return new GatewayError('GW_TOO_MANY_RESPONSES', { message: `Too many replies are in progress for this address (at most ${this.config.maxResponsesPerIp}); wait for one to finish.` });
+      return new GatewayError('GW_TOO_MANY_RESPONSES', {
+        message: `Too many replies are in progress for this address (at most ${this.config.maxResponsesPerIp}); wait for one to finish.`,
+      });
     }
     if (entry.tokenId !== null && clients.responsesOfToken(entry.tokenId) - own >= this.config.maxResponsesPerToken) {
-      return new GatewayError('GW_TOO_MANY_RESPONSES', { message: `Too many replies are in progress for this gateway token (at most ${this.config.maxResponsesPerToken}); wait for one to finish.` });
+      return new GatewayError('GW_TOO_MANY_RESPONSES', {
+        message: `Too many replies are in progress for this gateway token (at most ${this.config.maxResponsesPerToken}); wait for one to finish.`,
+      });
     }
     return null;
   }

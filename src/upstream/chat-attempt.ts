@@ -137,7 +137,12 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
       // Covers the caller's abort too: onAbort runs synchronously inside abort() and settles.
       if (this.settled) return;
       if (event.type !== 'usage') clearTimeout(this.firstTimer);
-      if (event.type === 'text' || event.type === 'tool_call' || (event.type === 'reasoning' && event.raw !== undefined)) state.forwarded = true;
+      if (
+        event.type === 'text' ||
+        event.type === 'tool_call' ||
+        (event.type === 'reasoning' && event.raw !== undefined)
+      )
+        state.forwarded = true;
       else if (event.type === 'finish') state.finishReason = event.reason;
       else if (event.type === 'usage') state.usage = event.usage;
       try {
@@ -197,8 +202,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   /** A response head: its status and content type choose the body's reader. */
   private open(statusCode: number, headers: IncomingHttpHeaders): void {
     const { secrets } = this.ctx;
-    if (statusCode < 200) return this.enter({ name: 'interim', body: new ErrorBodyReader(statusCode, headers, secrets) });
-    if (statusCode >= 300) return this.enter({ name: 'reading-error', body: new ErrorBodyReader(statusCode, headers, secrets) });
+    if (statusCode < 200)
+      return this.enter({ name: 'interim', body: new ErrorBodyReader(statusCode, headers, secrets) });
+    if (statusCode >= 300)
+      return this.enter({ name: 'reading-error', body: new ErrorBodyReader(statusCode, headers, secrets) });
     // A 1xx head before it (103 Early Hints from a proxy or CDN) was informational: it is forgotten here.
     const type = headerText(headers['content-type']);
     if (type.includes('event-stream')) return this.enter({ name: 'streaming', sse: this.openStream() });

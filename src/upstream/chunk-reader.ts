@@ -37,9 +37,7 @@ function reasoningText(value: unknown): string {
 
 /** The first non-empty reasoning field of a delta or message (`reasoning_content`, `reasoning`, `thought`). */
 function innerReasoning(holder: Json): string {
-  return (
-    reasoningText(holder.reasoning_content) || reasoningText(holder.reasoning) || reasoningText(holder.thought)
-  );
+  return reasoningText(holder.reasoning_content) || reasoningText(holder.reasoning) || reasoningText(holder.thought);
 }
 
 const num = (...values: unknown[]): number | undefined => {

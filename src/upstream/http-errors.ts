@@ -83,10 +83,16 @@ export function sanitizeUpstreamText(
   maxChars = MAX_UPSTREAM_MESSAGE_CHARS,
 ): string {
   // Cut first (bounded work), far beyond what is kept, so a key split by this cut is never shown.
-  let out = SecretRedactor.from(secrets).redactWithFragments(text.slice(0, Math.max(maxChars * 4, 4000)), SECRET_WINDOW_CHARS);
+  let out = SecretRedactor.from(secrets).redactWithFragments(
+    text.slice(0, Math.max(maxChars * 4, 4000)),
+    SECRET_WINDOW_CHARS,
+  );
   out = out
     .replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]')
-    .replace(/\b(api[_-]?key|access[_-]?token|token|secret|password)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, '$1$2[redacted]')
+    .replace(
+      /\b(api[_-]?key|access[_-]?token|token|secret|password)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi,
+      '$1$2[redacted]',
+    )
     .replace(/\b(?:sk|pk|rk)[-_][A-Za-z0-9_-]{6,}/gi, '[redacted]')
     .replace(/\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){0,2}/g, '[redacted]')
     .replace(/\b[0-9a-fA-F]{32,}\b/g, '[redacted]')
@@ -177,8 +183,16 @@ export function readStreamError(
 
 /** Errors that mean "we never reached a usable upstream": safe to retry before anything was forwarded. */
 const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'ENOTFOUND', 'EAI_AGAIN', // DNS
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN', // DNS
   'UND_ERR_SOCKET', // "other side closed" before headers: typically a keep-alive socket the server had closed
   'UND_ERR_CONNECT_TIMEOUT',
 ]);

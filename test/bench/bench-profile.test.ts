@@ -10,7 +10,13 @@ import { summarizeProfile } from '../../bench/lib/cpuprofile.js';
 const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+const frame = (functionName: string, url = '') => ({
+  functionName,
+  url,
+  lineNumber: 0,
+  columnNumber: 0,
+  scriptId: '0',
+});
 const root = 'file:///srv/gateway/dist/src';
 const nodes = [
   { id: 1, callFrame: frame('(root)'), children: [2, 3, 4, 5, 8, 13] },

@@ -42,7 +42,10 @@ function messagesOfRequest(index: number): ChatMessage[] {
 }
 
 function speechOf(p: VoicePage, responseId: unknown): string[] {
-  return p.receivedOfType('response.speech').filter((f) => f.responseId === responseId).map((f) => String(f.text));
+  return p
+    .receivedOfType('response.speech')
+    .filter((f) => f.responseId === responseId)
+    .map((f) => String(f.text));
 }
 
 function doneOf(p: VoicePage, responseId: unknown): Frame | undefined {
@@ -100,7 +103,11 @@ describe('the browser page', () => {
     await p.page.keyboard.press('Escape');
     const created = p.receivedOfType('response.created')[0];
     const cancel = await p.waitForSent((f) => f.type === 'response.cancel', 'response.cancel');
-    expect(cancel).toEqual({ type: 'response.cancel', responseId: created?.responseId, heardChars: 'The first sentence is here.'.length + at + 'little'.length });
+    expect(cancel).toEqual({
+      type: 'response.cancel',
+      responseId: created?.responseId,
+      heardChars: 'The first sentence is here.'.length + at + 'little'.length,
+    });
     // Speech stopped at once: nothing current, nothing queued, the utterance was interrupted.
     await p.until('window.__speechTest.current === null');
     expect(await p.eval<string[]>('window.__speechTest.queued')).toEqual([]);
@@ -115,11 +122,15 @@ describe('the browser page', () => {
     stack.simulator.gate('hold').release();
 
     await p.say('Wait, what?');
-    await p.until(`document.querySelectorAll('#log .assistant')[1]?.dataset.status === 'streaming' || document.querySelectorAll('#log .assistant')[1]?.dataset.status === 'completed'`);
+    await p.until(
+      `document.querySelectorAll('#log .assistant')[1]?.dataset.status === 'streaming' || document.querySelectorAll('#log .assistant')[1]?.dataset.status === 'completed'`,
+    );
     const history = messagesOfRequest(1).slice(1);
     expect(history[0]).toEqual({ role: 'user', content: 'Tell me three things' });
     expect(history[1]?.role).toBe('assistant');
-    expect(history[1]?.content).toMatch(/^The first sentence is here\. The second sentence is a( little)? \[interrupted by the user\]$/);
+    expect(history[1]?.content).toMatch(
+      /^The first sentence is here\. The second sentence is a( little)? \[interrupted by the user\]$/,
+    );
     expect(history[2]).toEqual({ role: 'user', content: 'Wait, what?' });
     const [first] = await p.replies();
     expect(first?.text).not.toContain('LATE');
@@ -172,11 +183,9 @@ describe('the browser page', () => {
     expect(replies.map((r) => r.status)).toEqual(['completed', 'interrupted', 'completed']);
     expect(replies[2]?.tools).toEqual(['calculate']);
     for (const reply of replies) expect(reply.meta).toMatch(/first token \d+ ms · first speech \d+ ms/);
-    expect(await p.eval<string[]>(`[...document.querySelectorAll('#log .user .bubble')].map((b) => b.textContent)`)).toEqual([
-      'Hi! What can you do?',
-      'Tell me three things about the Moon',
-      'What is 12 times 7?',
-    ]);
+    expect(
+      await p.eval<string[]>(`[...document.querySelectorAll('#log .user .bubble')].map((b) => b.textContent)`),
+    ).toEqual(['Hi! What can you do?', 'Tell me three things about the Moon', 'What is 12 times 7?']);
 
     await p.page.locator('#text').blur();
     await p.screenshot('conversation.png');

@@ -59,7 +59,11 @@ describe('listening', () => {
     await p.page.keyboard.press('Space');
     const created = p.receivedOfType('response.created')[0];
     const cancel = await p.waitForSent((f) => f.type === 'response.cancel', 'response.cancel');
-    expect(cancel).toEqual({ type: 'response.cancel', responseId: created?.responseId, heardChars: 'The first'.length });
+    expect(cancel).toEqual({
+      type: 'response.cancel',
+      responseId: created?.responseId,
+      heardChars: 'The first'.length,
+    });
     await p.until(`window.__speechTest.current === null && window.__speechTest.listening`);
     expect(await p.state()).toBe('listening');
 
@@ -156,7 +160,9 @@ describe('listening', () => {
     await p.startTalking();
     await p.eval(`window.__speechTest.recognitionError('not-allowed')`);
     await p.until(`!document.getElementById('notice').hidden`);
-    expect(await p.eval<string>(`document.getElementById('notice').textContent`)).toMatch(/microphone access is blocked/i);
+    expect(await p.eval<string>(`document.getElementById('notice').textContent`)).toMatch(
+      /microphone access is blocked/i,
+    );
     // Not wanted any more, so nothing can restart it.
     expect(await p.eval<string>(`document.getElementById('talk').getAttribute('aria-pressed')`)).toBe('false');
     expect(await p.listening()).toBe(false);

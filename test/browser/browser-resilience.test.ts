@@ -25,7 +25,10 @@ afterEach(async () => {
   expect(errors).toEqual([]);
 });
 
-async function startServer(port = 0, env: Record<string, string> = {}): Promise<{ simulator: Simulator; gateway: RunningGateway }> {
+async function startServer(
+  port = 0,
+  env: Record<string, string> = {},
+): Promise<{ simulator: Simulator; gateway: RunningGateway }> {
   const simulator = await startSimulator({ port: 0, host: '127.0.0.1', defaults: { ttftMs: 0, interTokenMs: 0 } });
   cleanups.push(() => simulator.close());
   const gateway = await startGatewayAt(simulator.url, port, env);
@@ -44,7 +47,9 @@ describe('resilience', () => {
     const { gateway } = await startServer();
     const p = await open(gateway.httpUrl, { speech: { recognition: false, autoFinishMsPerChar: 1 } });
     expect(await p.eval<boolean>(`'SpeechRecognition' in window || 'webkitSpeechRecognition' in window`)).toBe(false);
-    expect(await p.eval<string>(`document.getElementById('notice').textContent`)).toMatch(/speech recognition is not available.*type your message/i);
+    expect(await p.eval<string>(`document.getElementById('notice').textContent`)).toMatch(
+      /speech recognition is not available.*type your message/i,
+    );
     expect(await p.eval<boolean>(`document.getElementById('talk').disabled`)).toBe(true);
 
     await p.page.fill('#text', 'Hello from the keyboard');
@@ -84,14 +89,18 @@ describe('resilience', () => {
 
     await first.gateway.close();
     await p.until(`document.getElementById('connection').dataset.connection === 'waiting'`);
-    expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toMatch(/connection lost · reconnecting in \d+ s/i);
+    expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toMatch(
+      /connection lost · reconnecting in \d+ s/i,
+    );
     expect(await p.state()).toBe('offline');
     expect(await p.eval<boolean>(`document.getElementById('reconnect').hidden`)).toBe(false);
 
     const second = await startGatewayAt(first.simulator.url, first.gateway.port);
     cleanups.push(() => second.close());
     await p.until(`document.getElementById('connection').dataset.connection === 'connected'`, 6_000);
-    expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toBe('Connected · asi1-mini');
+    expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toBe(
+      'Connected · asi1-mini',
+    );
     expect(await p.eval<string>(`document.querySelector('#log .notice')?.textContent`)).toMatch(/new session/i);
 
     await p.page.fill('#text', 'After the restart');
@@ -101,7 +110,8 @@ describe('resilience', () => {
   }, 12_000);
 
   it('resumes the session after a dropped connection: the reply keeps streaming and is spoken to the end', async () => {
-    const reply = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
+    const reply =
+      'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
     const { simulator, gateway } = await startServer();
     simulator.enqueue({ reply, gate: { name: 'mid', afterChunks: 8 } });
     const p = await open(gateway.httpUrl, { proxy: true, speech: { autoFinishMsPerChar: 1 } });
@@ -127,7 +137,9 @@ describe('resilience', () => {
     await p.page.fill('#text', 'And then?');
     await p.page.press('#text', 'Enter');
     await p.until(`document.querySelectorAll('#log .assistant').length === 2 && ${LAST_REPLY_DONE}`);
-    const history = (simulator.requests[1]?.body as { messages: { role: string; content: string }[] }).messages.slice(1);
+    const history = (simulator.requests[1]?.body as { messages: { role: string; content: string }[] }).messages.slice(
+      1,
+    );
     expect(history).toEqual([
       { role: 'user', content: 'Tell me three things' },
       { role: 'assistant', content: reply },

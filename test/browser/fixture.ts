@@ -30,7 +30,15 @@ export async function launchBrowser(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -164,11 +172,23 @@ export class VoicePage {
     return this.waitForFrame('received', predicate, what);
   }
 
-  private waitForFrame(direction: 'sent' | 'received', predicate: (frame: Frame) => boolean, what: string): Promise<Frame> {
+  private waitForFrame(
+    direction: 'sent' | 'received',
+    predicate: (frame: Frame) => boolean,
+    what: string,
+  ): Promise<Frame> {
     const found = this[direction].find(predicate);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the page ${direction === 'sent' ? 'did not send' : 'did not receive'} ${what}; ${direction}: ${JSON.stringify(this[direction])}`)), WAIT_MS);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the page ${direction === 'sent' ? 'did not send' : 'did not receive'} ${what}; ${direction}: ${JSON.stringify(this[direction])}`,
+            ),
+          ),
+        WAIT_MS,
+      );
       this.waiters.push({
         direction,
         predicate,

@@ -112,9 +112,18 @@
         const last = this._results.at(-1);
         if (last && !last.isFinal) this._results.pop(); // a new hypothesis replaces the interim one
         if (!isFinal && !this.interimResults) return;
-        const result = Object.assign([{ transcript, confidence }], { isFinal, item(i) { return this[i] ?? null; } });
+        const result = Object.assign([{ transcript, confidence }], {
+          isFinal,
+          item(i) {
+            return this[i] ?? null;
+          },
+        });
         this._results.push(result);
-        const results = Object.assign([...this._results], { item(i) { return this[i] ?? null; } });
+        const results = Object.assign([...this._results], {
+          item(i) {
+            return this[i] ?? null;
+          },
+        });
         emit(this, 'result', { resultIndex: this._results.length - 1, results });
         if (isFinal && !this.continuous) this._end();
       }

@@ -2,10 +2,31 @@
 // hand-off, slow readers during a relay, vanished or refused Redis records, two resumes at once).
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { VoiceClient} from '../helpers.js';
+import type { VoiceClient } from '../helpers.js';
 import { until, startGatewayFor } from '../helpers.js';
-import type { Done} from './scale-out-rig.js';
-import { a, askResume, b, clients, connect, countHeldOnA, deltaText, expectGapless, expectNextTurnAfterReply, lastMessages, lastSeq, ready, redis, REPLY, resumeOn, sessionEvents, simulator, startPair, testNo, useScaleOutRig } from './scale-out-rig.js';
+import type { Done } from './scale-out-rig.js';
+import {
+  a,
+  askResume,
+  b,
+  clients,
+  connect,
+  countHeldOnA,
+  deltaText,
+  expectGapless,
+  expectNextTurnAfterReply,
+  lastMessages,
+  lastSeq,
+  ready,
+  redis,
+  REPLY,
+  resumeOn,
+  sessionEvents,
+  simulator,
+  startPair,
+  testNo,
+  useScaleOutRig,
+} from './scale-out-rig.js';
 
 useScaleOutRig();
 
@@ -32,7 +53,11 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     expect(stream).not.toContain('Split brain');
     simulator.enqueue({ reply: 'Still here.' });
     await second.turn('After the stall');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the stall', 'After the stall']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Before the stall', 'After the stall']);
   });
 
   it('follows a session handed to a third instance instead of failing, when the client resumes mid-hand-off', async () => {
@@ -76,13 +101,19 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     const bId = b.gateway.scaleOut?.instanceId;
     await until(() => b.gateway.sessions.get(ready(first).sessionId) !== undefined);
     const probe = redis.client();
-    const markers = (await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+')).filter(([, fields]) => fields[0] === 'r');
+    const markers = (await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+')).filter(
+      ([, fields]) => fields[0] === 'r',
+    );
     await probe.quit();
     expect(markers.map(([, fields]) => fields[1])).toEqual([bId]);
     simulator.gate('drain').release();
     simulator.enqueue({ reply: 'Back.' });
     await second.turn('Are you back?');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Count', 'Are you back?']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Count', 'Are you back?']);
     expectGapless(sessionEvents(first, second));
   });
 
@@ -118,7 +149,11 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     const second = await resumeOn(b, first);
     expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
     await second.turn('After the deploy');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the eviction', 'After the deploy']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Before the eviction', 'After the deploy']);
   });
 
   it('answers a second resume on the same new instance during a hand-off, so its barge-in reaches the owner', async () => {
@@ -134,7 +169,10 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     await third.waitFor((e) => e.type === 'session.resumed' && e.eventId === 'again');
     // The reply is still held upstream: only a barge-in that reaches A ends it.
     third.send({ type: 'response.cancel', responseId: created.responseId });
-    expect(await third.waitFor((e) => e.type === 'response.done')).toMatchObject({ responseId: created.responseId, status: 'interrupted' });
+    expect(await third.waitFor((e) => e.type === 'response.done')).toMatchObject({
+      responseId: created.responseId,
+      status: 'interrupted',
+    });
     simulator.gate('again').release();
     simulator.enqueue({ reply: 'Yes.' });
     expect((await third.turn('Still there?')).status).toBe('completed');
@@ -158,7 +196,11 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     const loser = await Promise.race(twins.map((twin) => twin.closed.then(() => twin)));
     expect((await loser.closed).code).toBe(4003);
     const winner = twins.find((twin) => twin !== loser) as VoiceClient;
-    expect(await winner.waitFor((e) => e.type === 'response.done')).toMatchObject({ responseId: created.responseId, status: 'completed', text: REPLY });
+    expect(await winner.waitFor((e) => e.type === 'response.done')).toMatchObject({
+      responseId: created.responseId,
+      status: 'completed',
+      text: REPLY,
+    });
     await until(() => (b.gateway.sessions.get(ready(first).sessionId)?.socket ?? null) !== null);
     await expectNextTurnAfterReply(winner, 'Count', 'Who has it?');
   });
@@ -214,6 +256,10 @@ describe('scale-out: ownership and hand-off edge cases', () => {
     const second = await resumeOn(b, first);
     expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
     await second.turn('What did I say?');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Remember this', 'And this', 'What did I say?']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Remember this', 'And this', 'What did I say?']);
   });
 });

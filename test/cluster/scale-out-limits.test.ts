@@ -2,7 +2,19 @@
 // readiness, caught up when Redis returns).
 import { describe, expect, it } from 'vitest';
 import { until, VoiceClient } from '../helpers.js';
-import { a, b, connect, lastMessages, ready, redis, resumeOn, simulator, startPair, testNo, useScaleOutRig } from './scale-out-rig.js';
+import {
+  a,
+  b,
+  connect,
+  lastMessages,
+  ready,
+  redis,
+  resumeOn,
+  simulator,
+  startPair,
+  testNo,
+  useScaleOutRig,
+} from './scale-out-rig.js';
 
 useScaleOutRig();
 
@@ -29,7 +41,7 @@ describe('scale-out: limits across instances', () => {
     await expect(VoiceClient.connect(a.voiceUrl)).rejects.toThrow(/429/);
   });
 
-  it('keeps counting a session\'s turns after it moved to the other instance', async () => {
+  it("keeps counting a session's turns after it moved to the other instance", async () => {
     await startPair({ TURNS_PER_MINUTE: '2' });
     const first = await connect(a);
     await first.turn('one');
@@ -48,7 +60,9 @@ describe('scale-out: Redis outages', () => {
     await before.turn('Before the outage');
     await redis.kill();
     try {
-      await until(async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'degraded');
+      await until(
+        async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'degraded',
+      );
       const readyz = await fetch(`${a.httpUrl}/readyz`);
       expect(readyz.status).toBe(200);
       expect(await readyz.json()).toMatchObject({ status: 'degraded', redis: 'down' });
@@ -67,7 +81,9 @@ describe('scale-out: Redis outages', () => {
     } finally {
       await redis.restart();
     }
-    await until(async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'ready');
+    await until(
+      async () => ((await (await fetch(`${a.httpUrl}/readyz`)).json()) as { status: string }).status === 'ready',
+    );
     expect(await (await fetch(`${a.httpUrl}/metrics`)).text()).toMatch(/^asi1_gateway_redis_up 1$/m);
     // Redis restarted empty; the sessions A kept in memory were written again and resume on B.
     const sessionId = ready(before).sessionId;
@@ -79,6 +95,10 @@ describe('scale-out: Redis outages', () => {
     expect(moved.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
     simulator.enqueue({ reply: 'Welcome back.' });
     await moved.turn('After the outage');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the outage', 'Still here', 'After the outage']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Before the outage', 'Still here', 'After the outage']);
   });
 });

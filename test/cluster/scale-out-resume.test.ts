@@ -2,8 +2,28 @@
 // rest of a response still streaming on the first instance is relayed), and sessions move back and forth.
 import { describe, expect, it } from 'vitest';
 import { until } from '../helpers.js';
-import type { Done} from './scale-out-rig.js';
-import { a, askResume, b, connect, countHeldOnA, deltaText, expectGapless, expectNextTurnAfterReply, lastMessages, lastSeq, ready, redis, REPLY, resumeOn, sessionEvents, simulator, startPair, testNo, useScaleOutRig } from './scale-out-rig.js';
+import type { Done } from './scale-out-rig.js';
+import {
+  a,
+  askResume,
+  b,
+  connect,
+  countHeldOnA,
+  deltaText,
+  expectGapless,
+  expectNextTurnAfterReply,
+  lastMessages,
+  lastSeq,
+  ready,
+  redis,
+  REPLY,
+  resumeOn,
+  sessionEvents,
+  simulator,
+  startPair,
+  testNo,
+  useScaleOutRig,
+} from './scale-out-rig.js';
 
 useScaleOutRig();
 
@@ -17,7 +37,13 @@ describe('scale-out: resume on another instance', () => {
     await first.turn('Capital of France?');
     await first.close();
     const second = await resumeOn(b, first);
-    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', sessionId: ready(first).sessionId, resumedFrom: lastSeq(first), replayed: 0, missedEvents: false });
+    expect(second.events.at(-1)).toMatchObject({
+      type: 'session.resumed',
+      sessionId: ready(first).sessionId,
+      resumedFrom: lastSeq(first),
+      replayed: 0,
+      missedEvents: false,
+    });
     expectGapless(sessionEvents(first, second));
     await second.turn('And Germany?');
     expect(simulator.requests.at(-1)?.body).toMatchObject({ model: 'asi1' });
@@ -31,7 +57,10 @@ describe('scale-out: resume on another instance', () => {
     expect(a.gateway.sessions.get(ready(first).sessionId)).toBeUndefined();
     // Redis holds the token's digest only, never the token itself.
     const probe = redis.client();
-    const stored = JSON.stringify([await probe.hgetall(`t${testNo}:s:${ready(first).sessionId}`), await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+')]);
+    const stored = JSON.stringify([
+      await probe.hgetall(`t${testNo}:s:${ready(first).sessionId}`),
+      await probe.xrange(`t${testNo}:s:${ready(first).sessionId}:ev`, '-', '+'),
+    ]);
     await probe.quit();
     expect(stored).not.toContain(ready(first).resumeToken ?? 'no token');
   });
@@ -132,7 +161,11 @@ describe('scale-out: resume on another instance', () => {
     await second.closed;
     simulator.gate('gone').release();
     const probe = redis.client();
-    await until(async () => (await probe.hget(`t${testNo}:s:${ready(first).sessionId}`, 'owner')) === bId && a.gateway.sessions.get(ready(first).sessionId) === undefined);
+    await until(
+      async () =>
+        (await probe.hget(`t${testNo}:s:${ready(first).sessionId}`, 'owner')) === bId &&
+        a.gateway.sessions.get(ready(first).sessionId) === undefined,
+    );
     await probe.quit();
     // B owns it without hosting it; resuming on A brings it back, announced once for this resume.
     const third = await connect(a);
@@ -141,7 +174,10 @@ describe('scale-out: resume on another instance', () => {
     expect(resumed).toMatchObject({ resumedFrom: lastSeq(first), missedEvents: false });
     // The replay holds the rest of the reply (and B's unanswered announcement, told apart by its eventId).
     expect(third.events.find((e) => e.type === 'response.done')).toMatchObject({ status: 'completed', text: REPLY });
-    expect(third.events.filter((e) => e.type === 'session.resumed').map((e) => e.eventId)).toEqual(['resume-b', 'resume-a']);
+    expect(third.events.filter((e) => e.type === 'session.resumed').map((e) => e.eventId)).toEqual([
+      'resume-b',
+      'resume-a',
+    ]);
     expectGapless(sessionEvents(first, third));
     await expectNextTurnAfterReply(third, 'Count', 'Go on');
   });
@@ -152,11 +188,17 @@ describe('scale-out: resume on another instance', () => {
     first.send({ type: 'turn', text: 'Said just before the drop' });
     first.socket.terminate();
     const second = await resumeOn(a, first, { lastSeq: 1 });
-    expect(second.events.at(-1)?.type === 'session.resumed' || second.events.some((e) => e.type === 'session.resumed')).toBe(true);
+    expect(
+      second.events.at(-1)?.type === 'session.resumed' || second.events.some((e) => e.type === 'session.resumed'),
+    ).toBe(true);
     await second.waitFor((e) => e.type === 'response.done');
     simulator.enqueue({ reply: 'Yes.' });
     await second.turn('Did you hear me?');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Said just before the drop', 'Did you hear me?']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Said just before the drop', 'Did you hear me?']);
   });
 
   it('refuses a hand-off asked for by a resume the client abandoned, keeping the newer live connection', async () => {
@@ -173,13 +215,16 @@ describe('scale-out: resume on another instance', () => {
     const stale = JSON.stringify({ t: 'handoff', sessionId, to: b.gateway.scaleOut?.instanceId, lastSeq: 0, epoch: 1 });
     await probe.publish(`t${testNo}:ctl:${aId}`, stale);
     await probe.publish(`t${testNo}:ctl:${aId}`, stale);
-    const markers = async () => (await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).filter(([, fields]) => fields[0] === 'r');
+    const markers = async () =>
+      (await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).filter(([, fields]) => fields[0] === 'r');
     await until(async () => (await markers()).length > 0);
     expect(second.socket.readyState).toBe(second.socket.OPEN);
     expect(a.gateway.sessions.get(sessionId)?.handedTo).toBeNull();
     expect((await second.turn('Still mine?')).status).toBe('completed');
     // The turn's events were written after any second refusal would have been: there is none.
-    await until(async () => JSON.stringify(await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).includes('response.done'));
+    await until(async () =>
+      JSON.stringify(await probe.xrange(`t${testNo}:s:${sessionId}:ev`, '-', '+')).includes('response.done'),
+    );
     expect((await markers()).map(([, fields]) => fields[1])).toEqual([aId]);
     await probe.quit();
   });
@@ -199,7 +244,11 @@ describe('scale-out: resume on another instance', () => {
     }
     simulator.enqueue({ reply: 'Last.' });
     await client.turn('Turn 3');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Turn 0', 'Turn 1', 'Turn 2', 'Turn 3']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Turn 0', 'Turn 1', 'Turn 2', 'Turn 3']);
     expectGapless(sessionEvents(...connections));
   });
 
@@ -246,7 +295,12 @@ describe('scale-out: resume on another instance', () => {
     const second = await resumeOn(b, first);
     // Replay of what was missed, session.resumed, then the dead owner's response reported as failed.
     expect(second.events.map((e) => e.type).slice(1)).toEqual(['session.resumed', 'response.done']);
-    expect(second.events.at(-1)).toMatchObject({ responseId: created.responseId, status: 'failed', text: 'One two ', error: { code: 'GW_INSTANCE_LOST', retryable: true } });
+    expect(second.events.at(-1)).toMatchObject({
+      responseId: created.responseId,
+      status: 'failed',
+      text: 'One two ',
+      error: { code: 'GW_INSTANCE_LOST', retryable: true },
+    });
     expectGapless(sessionEvents(first, second));
     simulator.gate('crash').release();
     simulator.enqueue({ reply: 'Again.' });
@@ -267,6 +321,10 @@ describe('scale-out: resume on another instance', () => {
     const second = await resumeOn(b, first);
     expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', missedEvents: false });
     await second.turn('After the deploy');
-    expect(lastMessages().filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Before the deploy', 'After the deploy']);
+    expect(
+      lastMessages()
+        .filter((m) => m.role === 'user')
+        .map((m) => m.content),
+    ).toEqual(['Before the deploy', 'After the deploy']);
   });
 });

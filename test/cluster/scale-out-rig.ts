@@ -44,7 +44,6 @@ export async function startPair(env: Record<string, string> = {}): Promise<void>
   b = await startGatewayFor(simulator.url, { env: shared });
 }
 
-
 export async function connect(gateway: GatewayUnderTest): Promise<VoiceClient> {
   const client = await VoiceClient.connect(gateway.voiceUrl);
   clients.push(client);
@@ -60,10 +59,19 @@ export function lastSeq(client: VoiceClient): number {
 }
 
 /** Resumes `from`'s session on `gateway`; resolves at session.resumed or an error. */
-export async function resumeOn(gateway: GatewayUnderTest, from: VoiceClient, options: { lastSeq?: number; token?: string } = {}): Promise<VoiceClient> {
+export async function resumeOn(
+  gateway: GatewayUnderTest,
+  from: VoiceClient,
+  options: { lastSeq?: number; token?: string } = {},
+): Promise<VoiceClient> {
   const client = await connect(gateway);
   const { sessionId, resumeToken } = ready(from);
-  client.send({ type: 'session.resume', sessionId, resumeToken: options.token ?? resumeToken ?? '', lastSeq: options.lastSeq ?? lastSeq(from) });
+  client.send({
+    type: 'session.resume',
+    sessionId,
+    resumeToken: options.token ?? resumeToken ?? '',
+    lastSeq: options.lastSeq ?? lastSeq(from),
+  });
   await client.waitFor((e) => e.type === 'session.resumed' || e.type === 'error');
   return client;
 }
@@ -71,7 +79,13 @@ export async function resumeOn(gateway: GatewayUnderTest, from: VoiceClient, opt
 /** Asks, on `client`, to resume the session `from` started, after `lastSeq`. */
 export function askResume(client: VoiceClient, from: VoiceClient, lastSeq: number, eventId?: string): void {
   const { sessionId, resumeToken } = ready(from);
-  client.send({ type: 'session.resume', sessionId, resumeToken: resumeToken ?? '', lastSeq, ...(eventId === undefined ? {} : { eventId }) });
+  client.send({
+    type: 'session.resume',
+    sessionId,
+    resumeToken: resumeToken ?? '',
+    lastSeq,
+    ...(eventId === undefined ? {} : { eventId }),
+  });
 }
 
 export function deltaText(events: readonly ServerEvent[], responseId: string): string {
@@ -105,7 +119,9 @@ export async function expectNextTurnAfterReply(client: VoiceClient, asked: strin
 }
 
 /** A client on A whose reply to "Count" is held by gate `gate` after "One two ": the response is mid-stream. */
-export async function countHeldOnA(gate: string): Promise<{ first: VoiceClient; created: Extract<ServerEvent, { type: 'response.created' }> }> {
+export async function countHeldOnA(
+  gate: string,
+): Promise<{ first: VoiceClient; created: Extract<ServerEvent, { type: 'response.created' }> }> {
   simulator.enqueue({ reply: REPLY, gate: { name: gate, afterChunks: 2 } });
   const first = await connect(a);
   first.send({ type: 'turn', text: 'Count' });
@@ -114,4 +130,3 @@ export async function countHeldOnA(gate: string): Promise<{ first: VoiceClient; 
   await first.waitFor(() => deltaText(first.events, created.responseId) === 'One two ');
   return { first, created };
 }
-

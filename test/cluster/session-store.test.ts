@@ -19,7 +19,12 @@ const TTL = 60_000;
 const SNAPSHOT: SessionSnapshot = {
   v: 1,
   settings: { model: 'asi1-mini', instructions: '', temperature: null, maxOutputTokens: 256, tools: [] },
-  turns: [[{ role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi.' }]],
+  turns: [
+    [
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi.' },
+    ],
+  ],
   responseCounter: 1,
 };
 
@@ -51,7 +56,10 @@ async function fresh(): Promise<void> {
 }
 
 function events(first: number, count: number): LoggedEvent[] {
-  return Array.from({ length: count }, (_, i) => ({ seq: first + i, json: JSON.stringify({ type: 'response.delta', seq: first + i, text: `w${first + i} ` }) }));
+  return Array.from({ length: count }, (_, i) => ({
+    seq: first + i,
+    json: JSON.stringify({ type: 'response.delta', seq: first + i, text: `w${first + i} ` }),
+  }));
 }
 
 function state(seq: number, token = createResumeToken()): SessionState {
@@ -69,8 +77,12 @@ describe('session store: the ownership fence', () => {
     expect(await store.takeOwnership('s1', 'A', 'B', TTL)).toBe(true);
     // A did not notice (its heartbeat stalled): its writes, rewrites, releases and deletes all bounce.
     expect(await store.write('s1', { owner: 'A', events: events(3, 1), state: state(3), ttlMs: TTL })).toBe('lost');
-    expect(await store.write('s1', { owner: 'A', events: events(1, 3), state: state(3), ttlMs: TTL, replace: true })).toBe('lost');
-    expect(await store.release('s1', { owner: 'A', events: events(3, 1), to: 'C', state: state(3), lastSeq: 3, ttlMs: TTL })).toBe('lost');
+    expect(
+      await store.write('s1', { owner: 'A', events: events(1, 3), state: state(3), ttlMs: TTL, replace: true }),
+    ).toBe('lost');
+    expect(
+      await store.release('s1', { owner: 'A', events: events(3, 1), to: 'C', state: state(3), lastSeq: 3, ttlMs: TTL }),
+    ).toBe('lost');
     await store.delete('s1', 'A');
     const stored = await store.load('s1');
     expect(stored).toMatchObject({ owner: 'B', seq: 2 });
@@ -90,7 +102,9 @@ describe('session store: the ownership fence', () => {
     // Full state but only the newest events: the stream would start mid-session.
     expect(await store.write('s2', { owner: 'A', events: events(2, 1), state: state(2), ttlMs: TTL })).toBe('missing');
     expect(await raw.exists(`${prefix}s:s2`, `${prefix}s:s2:ev`)).toBe(0);
-    expect(await store.write('s2', { owner: 'A', events: events(1, 2), state: state(2), ttlMs: TTL, replace: true })).toBe('ok');
+    expect(
+      await store.write('s2', { owner: 'A', events: events(1, 2), state: state(2), ttlMs: TTL, replace: true }),
+    ).toBe('ok');
     expect(await store.load('s2')).toMatchObject({ owner: 'A', seq: 2, epoch: 1 });
     expect(await streamSeqs('s2')).toEqual([1, 2]);
     expect(await raw.pttl(`${prefix}s:s2`)).toBeGreaterThan(0);
@@ -100,11 +114,15 @@ describe('session store: the ownership fence', () => {
   it('releases atomically: last events, new owner, then the marker; a release to nobody leaves it free', async () => {
     await fresh();
     await store.write('s3', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL });
-    expect(await store.release('s3', { owner: 'A', events: events(2, 1), to: 'B', state: state(2), lastSeq: 2, ttlMs: TTL })).toBe('ok');
+    expect(
+      await store.release('s3', { owner: 'A', events: events(2, 1), to: 'B', state: state(2), lastSeq: 2, ttlMs: TTL }),
+    ).toBe('ok');
     const items = await store.readAll('s3');
     expect(items.at(-1)).toMatchObject({ releasedTo: 'B', lastSeq: 2 });
     expect(await store.load('s3')).toMatchObject({ owner: 'B', seq: 2 });
-    expect(await store.release('s3', { owner: 'B', events: [], to: '', state: null, lastSeq: 2, ttlMs: TTL })).toBe('ok');
+    expect(await store.release('s3', { owner: 'B', events: [], to: '', state: null, lastSeq: 2, ttlMs: TTL })).toBe(
+      'ok',
+    );
     expect(await store.takeOwnership('s3', '', 'C', TTL)).toBe(true);
     await store.delete('s3', 'C');
     expect(await store.load('s3')).toBeNull();
@@ -113,7 +131,9 @@ describe('session store: the ownership fence', () => {
   it('keeps the stored seq on a write that carries state but no events', async () => {
     await fresh();
     expect(await store.write('s6', { owner: 'A', events: events(1, 5), state: state(5), ttlMs: TTL })).toBe('ok');
-    expect(await store.write('s6', { owner: 'A', events: [], state: { ...state(5), epoch: 2 }, ttlMs: TTL })).toBe('ok');
+    expect(await store.write('s6', { owner: 'A', events: [], state: { ...state(5), epoch: 2 }, ttlMs: TTL })).toBe(
+      'ok',
+    );
     expect(await store.load('s6')).toMatchObject({ seq: 5, epoch: 2 });
   });
 
@@ -132,7 +152,9 @@ describe('session store: the ownership fence', () => {
     await fresh();
     expect(await store.write('s7', { owner: 'A', events: events(1, 1), state: state(1), ttlMs: TTL })).toBe('ok');
     await raw.script('FLUSH');
-    await expect(store.write('s7', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).rejects.toThrow(/NOSCRIPT/);
+    await expect(store.write('s7', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).rejects.toThrow(
+      /NOSCRIPT/,
+    );
     // The failed call loaded the script again, in order, for the calls after it.
     expect(await store.write('s7', { owner: 'A', events: events(2, 1), state: null, ttlMs: TTL })).toBe('ok');
     expect(await streamSeqs('s7')).toEqual([1, 2]);
@@ -202,7 +224,9 @@ describe('relay: an owner that does not answer', () => {
   }
 
   /** Subscribes like owner `id` would, collecting what arrives on its channel. */
-  async function listenAs(id: string): Promise<{ messages: ControlMessage[]; next: () => Promise<ControlMessage>; close: () => void }> {
+  async function listenAs(
+    id: string,
+  ): Promise<{ messages: ControlMessage[]; next: () => Promise<ControlMessage>; close: () => void }> {
     const listener = server.client();
     const messages: ControlMessage[] = [];
     const waiters: ((m: ControlMessage) => void)[] = [];
@@ -212,12 +236,23 @@ describe('relay: an owner that does not answer', () => {
       messages.push(message);
       waiters.shift()?.(message);
     });
-    return { messages, next: () => new Promise((resolve) => waiters.push(resolve)), close: () => listener.disconnect() };
+    return {
+      messages,
+      next: () => new Promise((resolve) => waiters.push(resolve)),
+      close: () => listener.disconnect(),
+    };
   }
 
   /** The owner's answer to the relay's request, as its handOff writes it into the stream. */
   async function announce(seq: number): Promise<void> {
-    const resumed = JSON.stringify({ type: 'session.resumed', sessionId: 'r1', resumedFrom: 1, replayed: 2, missedEvents: false, seq });
+    const resumed = JSON.stringify({
+      type: 'session.resumed',
+      sessionId: 'r1',
+      resumedFrom: 1,
+      replayed: 2,
+      missedEvents: false,
+      seq,
+    });
     await raw.xadd(`${prefix}s:r1:ev`, '*', 'f', String(seq), 'e', resumed);
   }
 
@@ -257,7 +292,9 @@ describe('relay: an owner that does not answer', () => {
     // What the client missed was relayed from the stream at once; the request went out again every round.
     expect(relayed.map((e) => e.seq)).toEqual([2, 3]);
     expect(requests.length).toBeGreaterThanOrEqual(2);
-    expect(requests.every((m) => m.t === 'handoff' && m.sessionId === 'r1' && m.to === 'B' && m.lastSeq === 1)).toBe(true);
+    expect(requests.every((m) => m.t === 'handoff' && m.sessionId === 'r1' && m.to === 'B' && m.lastSeq === 1)).toBe(
+      true,
+    );
     // The session is still the owner's: nothing was taken.
     expect((await store.load('r1'))?.owner).toBe('A');
   });
@@ -272,9 +309,17 @@ describe('relay: an owner that does not answer', () => {
     await store.write('r1', { owner: 'A', events: events(6, 2), state: null, ttlMs: TTL });
     await raw.xadd(`${prefix}s:r1:ev`, '*', 'r', 'A', 's', '0', 'q', 'C');
     await until(() => relayed.length === 3);
-    await store.write('r1', { owner: 'A', events: [...events(1, 3), { seq: 4, json: '{"type":"session.resumed"}' }, ...events(5, 3)], state: state(7), ttlMs: TTL, replace: true });
+    await store.write('r1', {
+      owner: 'A',
+      events: [...events(1, 3), { seq: 4, json: '{"type":"session.resumed"}' }, ...events(5, 3)],
+      state: state(7),
+      ttlMs: TTL,
+      replace: true,
+    });
     await until(() => relayed.length === 6);
-    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 7, ttlMs: TTL })).toBe('ok');
+    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 7, ttlMs: TTL })).toBe(
+      'ok',
+    );
     const outcome = await resume.done;
     await stop();
     owner.close();
@@ -288,14 +333,23 @@ describe('relay: an owner that does not answer', () => {
     // The owner starts listening late (its subscriber was reconnecting when the first request went out).
     const listener = server.client();
     await listener.subscribe(channelOf(link, 'A'));
-    const heard = new Promise<ControlMessage>((resolve) => listener.once('message', (_c: string, m: string) => resolve(JSON.parse(m) as ControlMessage)));
+    const heard = new Promise<ControlMessage>((resolve) =>
+      listener.once('message', (_c: string, m: string) => resolve(JSON.parse(m) as ControlMessage)),
+    );
     const request = await heard;
     expect(request).toMatchObject({ t: 'handoff', to: 'B' });
-    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 3, ttlMs: TTL })).toBe('ok');
+    expect(await store.release('r1', { owner: 'A', events: [], to: 'B', state: null, lastSeq: 3, ttlMs: TTL })).toBe(
+      'ok',
+    );
     const outcome = await resume.done;
     await stop();
     listener.disconnect();
     expect(outcome.ok).toBe(true);
-    if (outcome.ok) expect(outcome.restored).toMatchObject({ sessionId: 'r1', lastSeq: 3, announce: { resumedFrom: 1, replayed: 2 } });
+    if (outcome.ok)
+      expect(outcome.restored).toMatchObject({
+        sessionId: 'r1',
+        lastSeq: 3,
+        announce: { resumedFrom: 1, replayed: 2 },
+      });
   });
 });

@@ -18,7 +18,12 @@ interface Instance {
 type Limits = Omit<SharedLimitsOptions, 'instanceId'>;
 
 const IP = '2001:db8::7';
-const DEFAULT_LIMITS: Limits = { turnsPerMinute: 100, turnsPerMinutePerToken: 100, turnsPerMinutePerIp: 100, maxConnectionsPerIp: 100 };
+const DEFAULT_LIMITS: Limits = {
+  turnsPerMinute: 100,
+  turnsPerMinutePerToken: 100,
+  turnsPerMinutePerIp: 100,
+  maxConnectionsPerIp: 100,
+};
 
 /** One gateway instance's cluster pieces; tracks everything it creates so afterEach can close it. */
 function instanceFactory(server: () => RedisServer) {
@@ -34,7 +39,11 @@ function instanceFactory(server: () => RedisServer) {
       tests += 1;
       prefix = `t${tests}:`;
     },
-    async start(instanceId: string, limits: Partial<Limits> = {}, presenceOptions: InstancePresenceOptions = {}): Promise<Instance> {
+    async start(
+      instanceId: string,
+      limits: Partial<Limits> = {},
+      presenceOptions: InstancePresenceOptions = {},
+    ): Promise<Instance> {
       const link = new RedisLink(server().url, prefix, pino({ level: 'silent' }));
       await link.ready(5_000);
       const presence = new InstancePresence(link, instanceId, presenceOptions);
@@ -48,10 +57,12 @@ function instanceFactory(server: () => RedisServer) {
     },
     async closeAll(): Promise<void> {
       const all = opened.splice(0);
-      await Promise.all(all.map(async ({ link, presence }) => {
-        await presence.stop();
-        await link.close();
-      }));
+      await Promise.all(
+        all.map(async ({ link, presence }) => {
+          await presence.stop();
+          await link.close();
+        }),
+      );
     },
   };
 }
@@ -137,7 +148,12 @@ describe('shared limits across instances', () => {
     expect(await a.limits.acquireConnection('198.51.100.1')).toBe('ok');
     expect(await b.limits.acquireConnection(IP)).toBe('ok');
 
-    await a.limits.resyncConnections(new Map([[IP, 4], ['198.51.100.2', 1]]));
+    await a.limits.resyncConnections(
+      new Map([
+        [IP, 4],
+        ['198.51.100.2', 1],
+      ]),
+    );
     expect(await inspect((redis) => redis.hgetall(key(IP)))).toEqual({ A: '4', B: '1' });
     expect(await inspect((redis) => redis.exists(key('198.51.100.1')))).toBe(0);
     expect(await inspect((redis) => redis.hgetall(key('198.51.100.2')))).toEqual({ A: '1' });
@@ -277,7 +293,10 @@ describe('shared limits while Redis is down', () => {
     // A script that keeps Redis busy for 2 s: the connection stays open, but nothing is answered meanwhile.
     let busy = true;
     const spin = blocker
-      .eval("local t0 = redis.call('TIME') while true do local t = redis.call('TIME') if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 2000000 then return 1 end end", 0)
+      .eval(
+        "local t0 = redis.call('TIME') while true do local t = redis.call('TIME') if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 2000000 then return 1 end end",
+        0,
+      )
       .finally(() => (busy = false));
     await until(async () => (await a.limits.takeTurn({ sessionId: 's1', ip: '127.0.0.1', tokenId: null })) === null);
     expect(await a.limits.acquireConnection(IP)).toBe('unavailable');

@@ -16,7 +16,7 @@ describe('EventLog', () => {
     expect(log.since(1)).toEqual([]);
   });
 
-  it('continues another instance\'s numbering with its recent events as the replay buffer', () => {
+  it("continues another instance's numbering with its recent events as the replay buffer", () => {
     const log = new EventLog(100, 1_000_000);
     log.continueFrom(5, range(1, 5));
     expect(log.since(3)?.map((e) => e.seq)).toEqual([4, 5]);

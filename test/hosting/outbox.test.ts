@@ -32,7 +32,8 @@ async function openPair(): Promise<Pair> {
   const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
   await new Promise<void>((resolve) => client.once('open', resolve));
   const server = await accepted;
-  const raw = (server as unknown as { _socket: Socket & Record<'_write' | '_writev', (...args: unknown[]) => void> })._socket;
+  const raw = (server as unknown as { _socket: Socket & Record<'_write' | '_writev', (...args: unknown[]) => void> })
+    ._socket;
   let count = 0;
   for (const name of ['_write', '_writev'] as const) {
     const original = raw[name].bind(raw);
@@ -76,7 +77,8 @@ describe('outbox', () => {
     const tight = { softLimitBytes: 2048, hardLimitBytes: 8192, onOverflow: () => (overflowed = true) };
     const outbox = new Outbox(pair.server, new EventLog(0, 0), tight);
     // A burst of replies produced in one tick (answers to frames the client sent at once) is 100 KB in the cork.
-    for (let i = 0; i < 100; i += 1) outbox.send({ type: 'response.speech', responseId: 'r1', index: i, text: 'x'.repeat(1000) });
+    for (let i = 0; i < 100; i += 1)
+      outbox.send({ type: 'response.speech', responseId: 'r1', index: i, text: 'x'.repeat(1000) });
     expect(pair.server.bufferedAmount).toBeGreaterThan(100_000);
     expect(outbox.pendingBytes).toBe(0);
     await until(() => pair.received.length === 100);

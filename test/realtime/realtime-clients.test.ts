@@ -2,7 +2,18 @@
 // `ws`) and @openai/agents-realtime's `OpenAIRealtimeWebSocket` transport. Each test waits on the clients' own
 // events (never on sleeps); a guard fails a wait that hangs, naming the events seen so far.
 import net from 'node:net';
-import { OpenAIRealtimeWebSocket, RealtimeAgent, RealtimeSession, tool, type RealtimeItem, type TransportError, type TransportEvent, type TransportLayerOutputTextDelta, type TransportLayerResponseCompleted, type TransportToolCallEvent } from '@openai/agents-realtime';
+import {
+  OpenAIRealtimeWebSocket,
+  RealtimeAgent,
+  RealtimeSession,
+  tool,
+  type RealtimeItem,
+  type TransportError,
+  type TransportEvent,
+  type TransportLayerOutputTextDelta,
+  type TransportLayerResponseCompleted,
+  type TransportToolCallEvent,
+} from '@openai/agents-realtime';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS as BetaRealtimeWS } from 'openai/beta/realtime/ws';
 import type { OpenAIRealtimeError } from 'openai/realtime/index';
@@ -40,7 +51,15 @@ class Recorder<E> {
     const found = this.items.slice(from).find(predicate);
     if (found !== undefined) return Promise.resolve(found);
     return new Promise<E>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw: ${this.items.slice(from).map(this.describeItem).join(', ')}`)), WAIT_MS);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; saw: ${this.items.slice(from).map(this.describeItem).join(', ')}`,
+            ),
+          ),
+        WAIT_MS,
+      );
       this.waiters.push({ predicate, from, resolve: (item) => (clearTimeout(timer), resolve(item)) });
     });
   }
@@ -74,7 +93,12 @@ const WEATHER_TOOL = {
   type: 'function' as const,
   name: 'get_weather',
   description: 'Gets the weather for a city.',
-  parameters: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  parameters: {
+    type: 'object' as const,
+    properties: { city: { type: 'string' } },
+    required: ['city'],
+    additionalProperties: false,
+  },
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -94,7 +118,10 @@ interface GaClient {
 function openGa(s: Stack, apiKey = 'unused-key'): GaClient {
   const client = new OpenAI({ apiKey, baseURL: `${s.httpUrl}/v1` });
   const port = portOf(s);
-  const rt = new OpenAIRealtimeWS({ model: 'asi1-mini', options: { createConnection: () => net.connect(port, '127.0.0.1') } }, client);
+  const rt = new OpenAIRealtimeWS(
+    { model: 'asi1-mini', options: { createConnection: () => net.connect(port, '127.0.0.1') } },
+    client,
+  );
   const events = new Recorder<RealtimeServerEvent>((e) => e.type);
   const errors = new Recorder<OpenAIRealtimeError>((e) => e.message);
   rt.on('event', events.push);
@@ -115,14 +142,22 @@ async function connectGa(s: Stack, apiKey?: string): Promise<GaClient> {
 
 type Of<T extends RealtimeServerEvent['type']> = Extract<RealtimeServerEvent, { type: T }>;
 
-function waitType<T extends RealtimeServerEvent['type']>(ga: GaClient, type: T, from = 0, predicate: (e: Of<T>) => boolean = () => true): Promise<Of<T>> {
+function waitType<T extends RealtimeServerEvent['type']>(
+  ga: GaClient,
+  type: T,
+  from = 0,
+  predicate: (e: Of<T>) => boolean = () => true,
+): Promise<Of<T>> {
   return ga.events.waitFor((e) => e.type === type && predicate(e as Of<T>), from, type) as Promise<Of<T>>;
 }
 
 /** Sends a user text item and then response.create; resolves with that response's response.done. */
 async function gaTurn(ga: GaClient, text: string): Promise<Of<'response.done'>> {
   const from = ga.events.items.length;
-  ga.rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+  ga.rt.send({
+    type: 'conversation.item.create',
+    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+  });
   ga.rt.send({ type: 'response.create' });
   const created = await waitType(ga, 'response.created', from);
   return waitType(ga, 'response.done', from, (e) => e.response.id === created.response.id);
@@ -130,7 +165,10 @@ async function gaTurn(ga: GaClient, text: string): Promise<Of<'response.done'>> 
 
 function gaDeltas(ga: GaClient, responseId: string | undefined): string {
   return ga.events.items
-    .filter((e): e is Of<'response.output_text.delta'> => e.type === 'response.output_text.delta' && e.response_id === responseId)
+    .filter(
+      (e): e is Of<'response.output_text.delta'> =>
+        e.type === 'response.output_text.delta' && e.response_id === responseId,
+    )
     .map((e) => e.delta)
     .join('');
 }
@@ -140,7 +178,10 @@ describe('openai@6 GA OpenAIRealtimeWS', () => {
     const s = await start();
     const ga = await connectGa(s);
     expect(ga.rt.url.toString()).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/v1\/realtime\?model=asi1-mini$/);
-    ga.rt.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], instructions: 'Be brief.' } });
+    ga.rt.send({
+      type: 'session.update',
+      session: { type: 'realtime', output_modalities: ['text'], instructions: 'Be brief.' },
+    });
     const updated = await waitType(ga, 'session.updated');
     expect(updated.session).toMatchObject({ type: 'realtime', output_modalities: ['text'], instructions: 'Be brief.' });
 
@@ -149,28 +190,54 @@ describe('openai@6 GA OpenAIRealtimeWS', () => {
     const done = await gaTurn(ga, 'Why is the sky blue?');
     const types = ga.events.items.slice(from).map((e) => e.type);
     expect(types.filter((t) => t === 'response.output_text.delta').length).toBeGreaterThan(3);
-    expect(types).toEqual(expect.arrayContaining(['conversation.item.added', 'conversation.item.done', 'response.output_text.done', 'response.output_item.done']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'conversation.item.added',
+        'conversation.item.done',
+        'response.output_text.done',
+        'response.output_item.done',
+      ]),
+    );
     expect(gaDeltas(ga, done.response.id)).toBe('Hello from the gateway. The sky is blue.');
     expect(done.response).toMatchObject({
       status: 'completed',
       output_modalities: ['text'],
-      output: [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello from the gateway. The sky is blue.' }] }],
+      output: [
+        {
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: 'Hello from the gateway. The sky is blue.' }],
+        },
+      ],
     });
     const usage = done.response.usage;
     expect(usage?.output_tokens).toBeGreaterThan(0);
     expect(usage?.input_tokens).toBeGreaterThan(0);
     expect(usage?.total_tokens).toBe((usage?.input_tokens ?? 0) + (usage?.output_tokens ?? 0));
-    expect(s.simulator.requests.at(-1)?.body).toMatchObject({ model: 'asi1-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Why is the sky blue?' }] });
+    expect(s.simulator.requests.at(-1)?.body).toMatchObject({
+      model: 'asi1-mini',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Why is the sky blue?' },
+      ],
+    });
     expect(ga.errors.items).toEqual([]);
   });
 
   it('cancels a response held mid-stream: response.done cancelled with client_cancelled', async () => {
     const s = await start();
     const ga = await connectGa(s);
-    s.simulator.enqueue({ reply: 'One two three four five six seven eight nine ten.', gate: { name: 'ga-cancel', afterChunks: 2 } });
+    s.simulator.enqueue({
+      reply: 'One two three four five six seven eight nine ten.',
+      gate: { name: 'ga-cancel', afterChunks: 2 },
+    });
     const gate = s.simulator.gate('ga-cancel');
     const from = ga.events.items.length;
-    ga.rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Count to ten.' }] } });
+    ga.rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Count to ten.' }] },
+    });
     ga.rt.send({ type: 'response.create' });
     const created = await waitType(ga, 'response.created', from);
     await gate.reached;
@@ -198,29 +265,57 @@ describe('openai@6 GA OpenAIRealtimeWS', () => {
     expect(itemId).toMatch(/^item_/);
     const from = ga.events.items.length;
     ga.rt.send({ type: 'conversation.item.truncate', item_id: itemId ?? '', content_index: 0, audio_end_ms: 16 });
-    expect(await waitType(ga, 'conversation.item.truncated', from)).toMatchObject({ item_id: itemId, content_index: 0, audio_end_ms: 16 });
+    expect(await waitType(ga, 'conversation.item.truncated', from)).toMatchObject({
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: 16,
+    });
     ga.rt.send({ type: 'conversation.item.retrieve', item_id: itemId ?? '' });
     const retrieved = await waitType(ga, 'conversation.item.retrieved', from);
-    expect(retrieved.item).toMatchObject({ id: itemId, role: 'assistant', status: 'incomplete', content: [{ type: 'output_text', text: 'Once upon a time' }] });
+    expect(retrieved.item).toMatchObject({
+      id: itemId,
+      role: 'assistant',
+      status: 'incomplete',
+      content: [{ type: 'output_text', text: 'Once upon a time' }],
+    });
     await gaTurn(ga, 'Go on.');
-    expect((s.simulator.requests.at(-1)?.body as { messages: unknown[] }).messages[2]).toEqual({ role: 'assistant', content: 'Once upon a time [interrupted by the user]' });
+    expect((s.simulator.requests.at(-1)?.body as { messages: unknown[] }).messages[2]).toEqual({
+      role: 'assistant',
+      content: 'Once upon a time [interrupted by the user]',
+    });
     expect(ga.errors.items).toEqual([]);
   });
 
   it('runs a client function call round trip', async () => {
     const s = await start();
     const ga = await connectGa(s);
-    ga.rt.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], tools: [WEATHER_TOOL] } });
-    expect((await waitType(ga, 'session.updated')).session).toMatchObject({ tools: [{ type: 'function', name: 'get_weather' }] });
+    ga.rt.send({
+      type: 'session.update',
+      session: { type: 'realtime', output_modalities: ['text'], tools: [WEATHER_TOOL] },
+    });
+    expect((await waitType(ga, 'session.updated')).session).toMatchObject({
+      tools: [{ type: 'function', name: 'get_weather' }],
+    });
 
     s.simulator.enqueue({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_ga' }] });
     const from = ga.events.items.length;
     const first = await gaTurn(ga, 'What is the weather in Paris?');
     const argsDone = await waitType(ga, 'response.function_call_arguments.done', from);
-    expect(argsDone).toMatchObject({ call_id: 'call_ga', name: 'get_weather', arguments: '{"city":"Paris"}', response_id: first.response.id });
-    expect(first.response).toMatchObject({ status: 'completed', output: [{ type: 'function_call', status: 'completed', call_id: 'call_ga', name: 'get_weather' }] });
+    expect(argsDone).toMatchObject({
+      call_id: 'call_ga',
+      name: 'get_weather',
+      arguments: '{"city":"Paris"}',
+      response_id: first.response.id,
+    });
+    expect(first.response).toMatchObject({
+      status: 'completed',
+      output: [{ type: 'function_call', status: 'completed', call_id: 'call_ga', name: 'get_weather' }],
+    });
 
-    ga.rt.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: argsDone.call_id, output: '{"temp":21}' } });
+    ga.rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'function_call_output', call_id: argsDone.call_id, output: '{"temp":21}' },
+    });
     const fromOutput = ga.events.items.length;
     ga.rt.send({ type: 'response.create' });
     const created = await waitType(ga, 'response.created', fromOutput);
@@ -229,7 +324,13 @@ describe('openai@6 GA OpenAIRealtimeWS', () => {
     expect(gaDeltas(ga, second.response.id)).toContain('get_weather tool returned');
     expect((s.simulator.requests.at(-1)?.body as { messages: unknown[] }).messages.slice(1)).toEqual([
       { role: 'user', content: 'What is the weather in Paris?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_ga', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_ga', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_ga', content: '{"temp":21}' },
     ]);
     expect(ga.errors.items).toEqual([]);
@@ -241,13 +342,20 @@ describe('openai@6 GA OpenAIRealtimeWS', () => {
     s.simulator.enqueue({ reply: 'A reply that is held for a while.', gate: { name: 'ga-second', afterChunks: 1 } });
     const gate = s.simulator.gate('ga-second');
     const from = ga.events.items.length;
-    ga.rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] } });
+    ga.rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] },
+    });
     ga.rt.send({ type: 'response.create' });
     const created = await waitType(ga, 'response.created', from);
     await gate.reached;
     ga.rt.send({ type: 'response.create', event_id: 'evt_second_create' });
     const error = await ga.errors.waitFor(() => true, 0, 'an OpenAIRealtimeError');
-    expect(error.error).toMatchObject({ type: 'invalid_request_error', code: 'conversation_already_has_active_response', event_id: 'evt_second_create' });
+    expect(error.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'conversation_already_has_active_response',
+      event_id: 'evt_second_create',
+    });
     expect(error.event_id).toMatch(/^event_/);
     expect(error.message).toContain('event_id=evt_second_create');
     gate.release();
@@ -282,7 +390,10 @@ describe('openai@6 beta OpenAIRealtimeWS', () => {
     const s = await start();
     const client = new OpenAI({ apiKey: 'unused-key', baseURL: `${s.httpUrl}/v1` });
     const port = portOf(s);
-    const rt = new BetaRealtimeWS({ model: 'asi1-mini', options: { createConnection: () => net.connect(port, '127.0.0.1') } }, client);
+    const rt = new BetaRealtimeWS(
+      { model: 'asi1-mini', options: { createConnection: () => net.connect(port, '127.0.0.1') } },
+      client,
+    );
     const events = new Recorder<BetaServerEvent>((e) => e.type);
     const errors: unknown[] = [];
     rt.on('event', events.push);
@@ -299,7 +410,10 @@ describe('openai@6 beta OpenAIRealtimeWS', () => {
 
     s.simulator.enqueue({ reply: 'Hi from the beta. It still works.' });
     const from = events.items.length;
-    rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] } });
+    rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] },
+    });
     rt.send({ type: 'response.create', response: { modalities: ['text'] } });
     const done = await events.waitFor((e) => e.type === 'response.done', from, 'response.done');
     const deltas = events.items.slice(from).flatMap((e) => (e.type === 'response.text.delta' ? [e.delta] : []));
@@ -309,7 +423,12 @@ describe('openai@6 beta OpenAIRealtimeWS', () => {
     expect(types).toContain('response.text.done');
     expect(types).toContain('conversation.item.created');
     expect(types).not.toContain('response.output_text.delta');
-    expect(done).toMatchObject({ response: { status: 'completed', output: [{ role: 'assistant', content: [{ type: 'text', text: 'Hi from the beta. It still works.' }] }] } });
+    expect(done).toMatchObject({
+      response: {
+        status: 'completed',
+        output: [{ role: 'assistant', content: [{ type: 'text', text: 'Hi from the beta. It still works.' }] }],
+      },
+    });
     expect(errors).toEqual([]);
   });
 });
@@ -360,21 +479,42 @@ function textOf(agents: AgentsClient): string {
 
 /** The `error` body of the server `error` event the transport forwards as `{ type: 'error', error: <event> }`. */
 function serverError(e: TransportError): { code?: string; event_id?: string | null; param?: string | null } {
-  return (e.error as { type?: string; error?: { code?: string; event_id?: string | null; param?: string | null } }).error ?? {};
+  return (
+    (e.error as { type?: string; error?: { code?: string; event_id?: string | null; param?: string | null } }).error ??
+    {}
+  );
 }
 
 describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
   it('connects, sends a message, streams output_text_delta and ends the turn with usage', async () => {
     const s = await start();
     const agents = openAgents(s);
-    await agents.transport.connect({ apiKey: 'unused-key', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'], instructions: 'Be brief.' } });
+    await agents.transport.connect({
+      apiKey: 'unused-key',
+      model: 'asi1-mini',
+      initialSessionConfig: { outputModalities: ['text'], instructions: 'Be brief.' },
+    });
     expect(agents.transport.status).toBe('connected');
     // connect() sends its session config, and on session.created a {tracing: "auto"} update (in either order).
-    await agents.raw.waitFor((e) => e.type === 'session.updated' && e.session?.instructions === 'Be brief.', 0, 'session.updated with the config');
-    await agents.raw.waitFor((e) => e.type === 'session.updated' && e.session?.tracing === 'auto', 0, 'session.updated with tracing');
+    await agents.raw.waitFor(
+      (e) => e.type === 'session.updated' && e.session?.instructions === 'Be brief.',
+      0,
+      'session.updated with the config',
+    );
+    await agents.raw.waitFor(
+      (e) => e.type === 'session.updated' && e.session?.tracing === 'auto',
+      0,
+      'session.updated with tracing',
+    );
     const updates = agents.raw.items.filter((e) => e.type === 'session.updated');
     expect(updates).toHaveLength(2);
-    expect(updates.at(-1)?.session).toMatchObject({ type: 'realtime', output_modalities: ['text'], model: 'asi1-mini', instructions: 'Be brief.', tracing: 'auto' });
+    expect(updates.at(-1)?.session).toMatchObject({
+      type: 'realtime',
+      output_modalities: ['text'],
+      model: 'asi1-mini',
+      instructions: 'Be brief.',
+      tracing: 'auto',
+    });
 
     s.simulator.enqueue({ reply: 'Hello from the agents transport. All good.' });
     agents.transport.sendMessage('Hello!', {});
@@ -383,13 +523,22 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
     expect(agents.deltas.items.length).toBeGreaterThan(3);
     expect(turn.response.usage.outputTokens).toBeGreaterThan(0);
     expect(turn.response.usage.totalTokens).toBe(turn.response.usage.inputTokens + turn.response.usage.outputTokens);
-    expect(turn.response.output).toEqual([expect.objectContaining({ type: 'message', role: 'assistant', status: 'completed' })]);
+    expect(turn.response.output).toEqual([
+      expect.objectContaining({ type: 'message', role: 'assistant', status: 'completed' }),
+    ]);
     // The SDK's own response.create carries its event_id; a second turn goes through the same sequencer.
     s.simulator.enqueue({ reply: 'Second answer.' });
     agents.transport.sendMessage('And again?', {});
     await agents.turns.waitFor(() => true, 1, 'the second turn_done');
     expect(textOf(agents)).toBe('Hello from the agents transport. All good.Second answer.');
-    expect(s.simulator.requests.at(-1)?.body).toMatchObject({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello!' }, { role: 'assistant' }, { role: 'user', content: 'And again?' }] });
+    expect(s.simulator.requests.at(-1)?.body).toMatchObject({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello!' },
+        { role: 'assistant' },
+        { role: 'user', content: 'And again?' },
+      ],
+    });
     expect(agents.errors.items).toEqual([]);
   });
 
@@ -401,29 +550,49 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
       model: 'asi1-mini',
       initialSessionConfig: { outputModalities: ['text'], tools: [{ ...WEATHER_TOOL, strict: false }] },
     });
-    await agents.raw.waitFor((e) => e.type === 'session.updated' && (e.session?.tools as unknown[] | undefined)?.length === 1, 0, 'session.updated with the tool');
+    await agents.raw.waitFor(
+      (e) => e.type === 'session.updated' && (e.session?.tools as unknown[] | undefined)?.length === 1,
+      0,
+      'session.updated with the tool',
+    );
 
     s.simulator.enqueue({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_agents' }] });
     agents.transport.sendMessage('What is the weather in Paris?', {});
     const call = await agents.calls.waitFor(() => true, 0, 'function_call');
-    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', callId: 'call_agents', arguments: '{"city":"Paris"}' });
+    expect(call).toMatchObject({
+      type: 'function_call',
+      name: 'get_weather',
+      callId: 'call_agents',
+      arguments: '{"city":"Paris"}',
+    });
     const first = await agents.turns.waitFor(() => true, 0, 'the first turn_done');
     expect(first.response.output).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_agents' })]);
     expect(agents.calls.items).toHaveLength(1);
 
     agents.transport.sendFunctionCallOutput(call, JSON.stringify({ temp: 21 }), true);
     const second = await agents.turns.waitFor(() => true, 1, 'the second turn_done');
-    expect(second.response.output).toEqual([expect.objectContaining({ type: 'message', role: 'assistant', status: 'completed' })]);
+    expect(second.response.output).toEqual([
+      expect.objectContaining({ type: 'message', role: 'assistant', status: 'completed' }),
+    ]);
     expect(textOf(agents)).toContain('get_weather tool returned');
-    expect((s.simulator.requests.at(-1)?.body as { messages: unknown[] }).messages.slice(-1)).toEqual([{ role: 'tool', tool_call_id: 'call_agents', content: '{"temp":21}' }]);
+    expect((s.simulator.requests.at(-1)?.body as { messages: unknown[] }).messages.slice(-1)).toEqual([
+      { role: 'tool', tool_call_id: 'call_agents', content: '{"temp":21}' },
+    ]);
     expect(agents.errors.items).toEqual([]);
   });
 
   it('cancels with sendEvent({type: "response.cancel"}): response.done cancelled, and the SDK sequencer frees for the next turn', async () => {
     const s = await start();
     const agents = openAgents(s);
-    await agents.transport.connect({ apiKey: 'unused-key', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } });
-    s.simulator.enqueue({ reply: 'One two three four five six seven eight.', gate: { name: 'agents-cancel', afterChunks: 2 } });
+    await agents.transport.connect({
+      apiKey: 'unused-key',
+      model: 'asi1-mini',
+      initialSessionConfig: { outputModalities: ['text'] },
+    });
+    s.simulator.enqueue({
+      reply: 'One two three four five six seven eight.',
+      gate: { name: 'agents-cancel', afterChunks: 2 },
+    });
     const gate = s.simulator.gate('agents-cancel');
     agents.transport.sendMessage('Count.', {});
     await gate.reached;
@@ -432,8 +601,18 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
     const turn = await agents.turns.waitFor(() => true, 0, 'turn_done');
     gate.release();
     const done = agents.raw.items.find((e) => e.type === 'response.done');
-    expect(done?.response).toMatchObject({ id: turn.response.id, status: 'cancelled', status_details: { type: 'cancelled', reason: 'client_cancelled' } });
-    expect(turn.response.output).toEqual([expect.objectContaining({ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text: 'One two ' }] })]);
+    expect(done?.response).toMatchObject({
+      id: turn.response.id,
+      status: 'cancelled',
+      status_details: { type: 'cancelled', reason: 'client_cancelled' },
+    });
+    expect(turn.response.output).toEqual([
+      expect.objectContaining({
+        type: 'message',
+        status: 'incomplete',
+        content: [{ type: 'output_text', text: 'One two ' }],
+      }),
+    ]);
 
     s.simulator.enqueue({ reply: 'Next.' });
     agents.transport.sendMessage('Go on.', {});
@@ -447,17 +626,28 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
     expect(agents.errors.items).toEqual([]);
   });
 
-  it('holds a second sendMessage\'s response.create until response.done (its sequencer), so both turns are answered in order', async () => {
+  it("holds a second sendMessage's response.create until response.done (its sequencer), so both turns are answered in order", async () => {
     const s = await start();
     const agents = openAgents(s);
-    await agents.transport.connect({ apiKey: 'unused-key', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } });
-    s.simulator.enqueue({ reply: 'First answer.', gate: { name: 'agents-first', afterChunks: 1 } }, { reply: 'Second answer.' });
+    await agents.transport.connect({
+      apiKey: 'unused-key',
+      model: 'asi1-mini',
+      initialSessionConfig: { outputModalities: ['text'] },
+    });
+    s.simulator.enqueue(
+      { reply: 'First answer.', gate: { name: 'agents-first', afterChunks: 1 } },
+      { reply: 'Second answer.' },
+    );
     const gate = s.simulator.gate('agents-first');
     agents.transport.sendMessage('First question?', {});
     await gate.reached;
     agents.transport.sendMessage('Second question?', {});
     // The second user item is added at once (after the running reply); its response.create waits for response.done.
-    await agents.raw.waitFor((e) => e.type === 'conversation.item.done' && JSON.stringify(e).includes('Second question?'), 0, 'the second user item');
+    await agents.raw.waitFor(
+      (e) => e.type === 'conversation.item.done' && JSON.stringify(e).includes('Second question?'),
+      0,
+      'the second user item',
+    );
     expect(agents.raw.items.filter((e) => e.type === 'response.created')).toHaveLength(1);
     gate.release();
     await agents.turns.waitFor(() => true, 1, 'the second turn_done');
@@ -476,16 +666,36 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
     const agents = openAgents(s);
     const updates = new Recorder<RealtimeItem>((item) => item.itemId);
     agents.transport.on('item_update', updates.push);
-    await agents.transport.connect({ apiKey: 'unused-key', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } });
+    await agents.transport.connect({
+      apiKey: 'unused-key',
+      model: 'asi1-mini',
+      initialSessionConfig: { outputModalities: ['text'] },
+    });
     s.simulator.enqueue({ reply: 'Once upon a time there was a gateway.' });
     agents.transport.sendMessage('Tell me a story.', {});
     const turn = await agents.turns.waitFor(() => true, 0, 'turn_done');
     const itemId = (turn.response.output[0] as { id?: string } | undefined)?.id ?? '';
     const from = updates.items.length;
-    agents.transport.sendEvent({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: 16 });
-    const update = await updates.waitFor((item) => item.itemId === itemId, from, 'the item_update of the retrieved item');
-    expect(update).toMatchObject({ type: 'message', role: 'assistant', status: 'incomplete', content: [{ type: 'output_text', text: 'Once upon a time' }] });
-    expect(agents.raw.items.map((e) => e.type)).toEqual(expect.arrayContaining(['conversation.item.truncated', 'conversation.item.retrieved']));
+    agents.transport.sendEvent({
+      type: 'conversation.item.truncate',
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: 16,
+    });
+    const update = await updates.waitFor(
+      (item) => item.itemId === itemId,
+      from,
+      'the item_update of the retrieved item',
+    );
+    expect(update).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      status: 'incomplete',
+      content: [{ type: 'output_text', text: 'Once upon a time' }],
+    });
+    expect(agents.raw.items.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['conversation.item.truncated', 'conversation.item.retrieved']),
+    );
     expect(agents.errors.items).toEqual([]);
   });
 
@@ -495,7 +705,11 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
     // No initialSessionConfig: the SDK sends output_modalities ["audio"] with semantic_vad and transcription.
     await agents.transport.connect({ apiKey: 'unused-key', model: 'asi1-mini' });
     const error = await agents.errors.waitFor(() => true, 0, 'the transport error event');
-    expect(serverError(error)).toMatchObject({ code: 'unsupported_modality', param: 'session.output_modalities', event_id: null });
+    expect(serverError(error)).toMatchObject({
+      code: 'unsupported_modality',
+      param: 'session.output_modalities',
+      event_id: null,
+    });
     const updated = await agents.raw.waitFor((e) => e.type === 'session.updated', 0, 'session.updated');
     expect(updated.session).toMatchObject({ output_modalities: ['text'] });
     expect(agents.transport.status).toBe('connected');
@@ -510,20 +724,28 @@ describe('@openai/agents-realtime OpenAIRealtimeWebSocket', () => {
   it('presents the apiKey as the gateway token; a wrong key fails connect()', async () => {
     const s = await start({ GATEWAY_TOKENS: 'tok-agents' });
     const good = openAgents(s);
-    await good.transport.connect({ apiKey: 'tok-agents', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } });
+    await good.transport.connect({
+      apiKey: 'tok-agents',
+      model: 'asi1-mini',
+      initialSessionConfig: { outputModalities: ['text'] },
+    });
     s.simulator.enqueue({ reply: 'Let in.' });
     good.transport.sendMessage('Hi', {});
     await good.turns.waitFor(() => true, 0, 'turn_done');
     expect(textOf(good)).toBe('Let in.');
 
     const bad = openAgents(s);
-    const refused = await bad.transport.connect({ apiKey: 'tok-wrong', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } }).then(
-      () => null,
-      (err: unknown) => err,
-    );
+    const refused = await bad.transport
+      .connect({ apiKey: 'tok-wrong', model: 'asi1-mini', initialSessionConfig: { outputModalities: ['text'] } })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     // connect() rejects with the `ws` ErrorEvent of the refused upgrade, also reported on the 'error' event.
     expect((refused as { message?: string } | null)?.message).toContain('Unexpected server response: 401');
-    expect(bad.errors.items.map((e) => (e.error as { message?: string }).message)).toContain('Unexpected server response: 401');
+    expect(bad.errors.items.map((e) => (e.error as { message?: string }).message)).toContain(
+      'Unexpected server response: 401',
+    );
     expect(bad.transport.status).toBe('disconnected');
     expect(bad.raw.items).toEqual([]);
   });
@@ -540,7 +762,11 @@ describe('@openai/agents-realtime RealtimeSession over the OpenAIRealtimeWebSock
     });
     const agent = new RealtimeAgent({ name: 'Assistant', instructions: 'Be brief.', tools: [weather] });
     const transport = new OpenAIRealtimeWebSocket({ url: realtimeUrl(s.voiceUrl, '?model=asi1-mini') });
-    const session = new RealtimeSession(agent, { transport, model: 'asi1-mini', config: { outputModalities: ['text'] } });
+    const session = new RealtimeSession(agent, {
+      transport,
+      model: 'asi1-mini',
+      config: { outputModalities: ['text'] },
+    });
     const errors: unknown[] = [];
     session.on('error', (e) => errors.push(e));
     const ends = new Recorder<string>((text) => text);
@@ -560,7 +786,11 @@ describe('@openai/agents-realtime RealtimeSession over the OpenAIRealtimeWebSock
     const answer = await ends.waitFor((text) => text !== '', 0, 'the agent_end with the answer');
     expect(answer).toContain('Sunny in Paris');
     expect(session.history.map((item) => item.type)).toEqual(['message', 'function_call', 'message']);
-    expect(session.history.at(-1)).toMatchObject({ role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: answer }] });
+    expect(session.history.at(-1)).toMatchObject({
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: answer }],
+    });
     expect(s.simulator.requests.at(-1)?.body).toMatchObject({
       messages: [
         { role: 'system', content: 'Be brief.' },

@@ -16,7 +16,11 @@ afterEach(async () => {
   await stack.close();
 });
 
-const WEATHER = { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
+const WEATHER = {
+  type: 'function',
+  name: 'get_weather',
+  parameters: { type: 'object', properties: { city: { type: 'string' } } },
+};
 const REPLY = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
 
 function upstreamBody(index = -1): { messages: ChatMessage[] } & Record<string, unknown> {
@@ -24,11 +28,17 @@ function upstreamBody(index = -1): { messages: ChatMessage[] } & Record<string, 
 }
 
 function deltasOf(responseId: string): string {
-  return client.events.filter((e) => e.type === 'response.output_text.delta' && e.response_id === responseId).map((e) => e.delta as string).join('');
+  return client.events
+    .filter((e) => e.type === 'response.output_text.delta' && e.response_id === responseId)
+    .map((e) => e.delta as string)
+    .join('');
 }
 
 /** Starts a response whose stream holds after `afterChunks` chunks; resolves once those deltas reached the client. */
-async function heldResponse(gateName: string, afterChunks: number): Promise<{ responseId: string; gate: { release(): void } }> {
+async function heldResponse(
+  gateName: string,
+  afterChunks: number,
+): Promise<{ responseId: string; gate: { release(): void } }> {
   stack.simulator.enqueue({ reply: REPLY, gate: { name: gateName, afterChunks } });
   const gate = stack.simulator.gate(gateName);
   await client.addUserText('Tell me three things.');
@@ -36,7 +46,9 @@ async function heldResponse(gateName: string, afterChunks: number): Promise<{ re
   client.send({ type: 'response.create' });
   const created = await client.waitForType('response.created', from);
   await gate.reached;
-  const expected = REPLY.split(/(?<=\s)/).slice(0, afterChunks).join('');
+  const expected = REPLY.split(/(?<=\s)/)
+    .slice(0, afterChunks)
+    .join('');
   await client.waitFor(() => deltasOf(created.response.id) === expected, from);
   return { responseId: created.response.id, gate };
 }
@@ -46,17 +58,30 @@ describe('realtime text turns', () => {
     stack.simulator.enqueue({ reply: 'Hello there! The sky is blue. Anything else?' });
     const from = client.events.length;
     const user = await client.addUserText('Why is the sky blue?');
-    expect(user).toMatchObject({ object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'Why is the sky blue?' }] });
+    expect(user).toMatchObject({
+      object: 'realtime.item',
+      type: 'message',
+      role: 'user',
+      status: 'completed',
+      content: [{ type: 'input_text', text: 'Why is the sky blue?' }],
+    });
     const done = await client.respond();
     const types = client.typesFrom(from);
     const deltas = types.filter((t) => t === 'response.output_text.delta').length;
     expect(deltas).toBeGreaterThan(3);
     expect(types).toEqual([
-      'conversation.item.added', 'conversation.item.done',
-      'response.created', 'rate_limits.updated',
-      'response.output_item.added', 'conversation.item.added', 'response.content_part.added',
+      'conversation.item.added',
+      'conversation.item.done',
+      'response.created',
+      'rate_limits.updated',
+      'response.output_item.added',
+      'conversation.item.added',
+      'response.content_part.added',
       ...Array<string>(deltas).fill('response.output_text.delta'),
-      'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'conversation.item.done',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'conversation.item.done',
       'response.done',
     ]);
     const responseId = done.response.id as string;
@@ -68,7 +93,14 @@ describe('realtime text turns', () => {
       status: 'completed',
       status_details: null,
       output_modalities: ['text'],
-      output: [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: deltasOf(responseId) }] }],
+      output: [
+        {
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: deltasOf(responseId) }],
+        },
+      ],
     });
     expect(done.response.usage.output_tokens).toBeGreaterThan(0);
     expect(done.response.usage.total_tokens).toBe(done.response.usage.input_tokens + done.response.usage.output_tokens);
@@ -103,9 +135,26 @@ describe('realtime text turns', () => {
   });
 
   it('applies session.update (text) and answers with the full effective session', async () => {
-    client.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], instructions: 'Be terse.', max_output_tokens: 50, audio: { input: { turn_detection: { type: 'semantic_vad' } } } } });
+    client.send({
+      type: 'session.update',
+      session: {
+        type: 'realtime',
+        output_modalities: ['text'],
+        instructions: 'Be terse.',
+        max_output_tokens: 50,
+        audio: { input: { turn_detection: { type: 'semantic_vad' } } },
+      },
+    });
     const updated = await client.waitForType('session.updated');
-    expect(updated.session).toMatchObject({ type: 'realtime', object: 'realtime.session', output_modalities: ['text'], instructions: 'Be terse.', max_output_tokens: 50, tools: [], tool_choice: 'auto' });
+    expect(updated.session).toMatchObject({
+      type: 'realtime',
+      object: 'realtime.session',
+      output_modalities: ['text'],
+      instructions: 'Be terse.',
+      max_output_tokens: 50,
+      tools: [],
+      tool_choice: 'auto',
+    });
     await client.addUserText('Hi');
     await client.respond();
     expect(upstreamBody()).toMatchObject({ max_tokens: 50 });
@@ -113,13 +162,30 @@ describe('realtime text turns', () => {
   });
 
   it('refuses audio output with a clear error: session.update keeps its other fields, response.create is refused', async () => {
-    client.send({ type: 'session.update', event_id: 'su-1', session: { type: 'realtime', output_modalities: ['audio'], instructions: 'Still applied.' } });
+    client.send({
+      type: 'session.update',
+      event_id: 'su-1',
+      session: { type: 'realtime', output_modalities: ['audio'], instructions: 'Still applied.' },
+    });
     const error = await client.waitForType('error');
-    expect(error.error).toEqual({ type: 'invalid_request_error', code: 'unsupported_modality', message: expect.stringContaining('text-only'), param: 'session.output_modalities', event_id: 'su-1' });
-    expect((await client.waitForType('session.updated')).session).toMatchObject({ output_modalities: ['text'], instructions: 'Still applied.' });
+    expect(error.error).toEqual({
+      type: 'invalid_request_error',
+      code: 'unsupported_modality',
+      message: expect.stringContaining('text-only'),
+      param: 'session.output_modalities',
+      event_id: 'su-1',
+    });
+    expect((await client.waitForType('session.updated')).session).toMatchObject({
+      output_modalities: ['text'],
+      instructions: 'Still applied.',
+    });
     await client.addUserText('Hi');
     const refused = await client.respond({ modalities: ['text', 'audio'] }, { event_id: 'rc-1' });
-    expect(refused.error).toMatchObject({ code: 'unsupported_modality', param: 'response.modalities', event_id: 'rc-1' });
+    expect(refused.error).toMatchObject({
+      code: 'unsupported_modality',
+      param: 'response.modalities',
+      event_id: 'rc-1',
+    });
     expect(stack.simulator.requests).toHaveLength(0);
     const done = await client.respond();
     expect(done.response.status).toBe('completed');
@@ -127,7 +193,11 @@ describe('realtime text turns', () => {
   });
 
   it('applies no part of a session.update that fails validation', async () => {
-    client.send({ type: 'session.update', event_id: 'su-2', session: { type: 'realtime', instructions: 'Never applied.', tools: [WEATHER, WEATHER] } });
+    client.send({
+      type: 'session.update',
+      event_id: 'su-2',
+      session: { type: 'realtime', instructions: 'Never applied.', tools: [WEATHER, WEATHER] },
+    });
     expect((await client.waitForType('error')).error).toMatchObject({ code: 'GW_INVALID_TOOLS', event_id: 'su-2' });
     expect(client.events.map((e) => e.type)).not.toContain('session.updated');
     await client.addUserText('Hi');
@@ -141,11 +211,22 @@ describe('realtime text turns', () => {
       instructions: 'Answer in French.',
       max_output_tokens: 42,
       metadata: { topic: 'greeting' },
-      tools: [{ type: 'function', name: 'lookup', description: 'Looks things up.', parameters: { type: 'object', properties: { q: { type: 'string' } } } }],
+      tools: [
+        {
+          type: 'function',
+          name: 'lookup',
+          description: 'Looks things up.',
+          parameters: { type: 'object', properties: { q: { type: 'string' } } },
+        },
+      ],
       tool_choice: 'required',
     });
     expect(done.response).toMatchObject({ max_output_tokens: 42, metadata: { topic: 'greeting' } });
-    expect(upstreamBody()).toMatchObject({ max_tokens: 42, tool_choice: 'required', tools: [{ type: 'function', function: { name: 'lookup', description: 'Looks things up.' } }] });
+    expect(upstreamBody()).toMatchObject({
+      max_tokens: 42,
+      tool_choice: 'required',
+      tools: [{ type: 'function', function: { name: 'lookup', description: 'Looks things up.' } }],
+    });
     expect(upstreamBody().messages[0]).toEqual({ role: 'system', content: 'Answer in French.' });
     await client.addUserText('Again');
     await client.respond();
@@ -158,15 +239,25 @@ describe('realtime text turns', () => {
     stack.simulator.enqueue({ reply: 'One two three four five six seven eight.' });
     await client.addUserText('Count');
     const done = await client.respond({ max_output_tokens: 3 });
-    expect(done.response).toMatchObject({ status: 'incomplete', status_details: { type: 'incomplete', reason: 'max_output_tokens' } });
-    expect(done.response.output[0]).toMatchObject({ status: 'incomplete', content: [{ type: 'output_text', text: 'One two three ' }] });
+    expect(done.response).toMatchObject({
+      status: 'incomplete',
+      status_details: { type: 'incomplete', reason: 'max_output_tokens' },
+    });
+    expect(done.response.output[0]).toMatchObject({
+      status: 'incomplete',
+      content: [{ type: 'output_text', text: 'One two three ' }],
+    });
   });
 
   it('reports an upstream failure as a failed response and keeps the session usable', async () => {
     stack.simulator.enqueue({ status: 401, errorBody: 'message' });
     await client.addUserText('Hi');
     const failed = await client.respond();
-    expect(failed.response).toMatchObject({ status: 'failed', status_details: { type: 'failed', error: { type: 'server_error', code: 'GW_UPSTREAM_AUTH' } }, output: [] });
+    expect(failed.response).toMatchObject({
+      status: 'failed',
+      status_details: { type: 'failed', error: { type: 'server_error', code: 'GW_UPSTREAM_AUTH' } },
+      output: [],
+    });
     expect((await client.respond()).response.status).toBe('completed');
   });
 
@@ -185,11 +276,19 @@ describe('realtime text turns', () => {
 describe('realtime cancellation and concurrency', () => {
   it('cancels mid-stream: response.done cancelled, item incomplete, upstream closed, history marked', async () => {
     const { responseId, gate } = await heldResponse('g1', 3);
-    const upstreamClosed = new Promise<void>((resolve) => stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'client-closed' && resolve()));
+    const upstreamClosed = new Promise<void>((resolve) =>
+      stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'client-closed' && resolve()),
+    );
     client.send({ type: 'response.cancel' });
     const done = await client.waitFor((e) => e.type === 'response.done' && e.response.id === responseId);
-    expect(done.response).toMatchObject({ status: 'cancelled', status_details: { type: 'cancelled', reason: 'client_cancelled' } });
-    expect(done.response.output[0]).toMatchObject({ status: 'incomplete', content: [{ type: 'output_text', text: 'The first sentence ' }] });
+    expect(done.response).toMatchObject({
+      status: 'cancelled',
+      status_details: { type: 'cancelled', reason: 'client_cancelled' },
+    });
+    expect(done.response.output[0]).toMatchObject({
+      status: 'incomplete',
+      content: [{ type: 'output_text', text: 'The first sentence ' }],
+    });
     await upstreamClosed;
     gate.release();
     const after = client.events.indexOf(done);
@@ -204,7 +303,10 @@ describe('realtime cancellation and concurrency', () => {
 
   it('answers response.cancel with nothing active with response_cancel_not_active', async () => {
     client.send({ type: 'response.cancel', event_id: 'c-1' });
-    expect((await client.waitForType('error')).error).toMatchObject({ code: 'response_cancel_not_active', event_id: 'c-1' });
+    expect((await client.waitForType('error')).error).toMatchObject({
+      code: 'response_cancel_not_active',
+      event_id: 'c-1',
+    });
   });
 
   it('refuses a second response.create while one is active, and the first one completes', async () => {
@@ -212,7 +314,11 @@ describe('realtime cancellation and concurrency', () => {
     const from = client.events.length;
     client.send({ type: 'response.create', event_id: 'second' });
     const error = await client.waitForType('error', from);
-    expect(error.error).toMatchObject({ type: 'invalid_request_error', code: 'conversation_already_has_active_response', event_id: 'second' });
+    expect(error.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'conversation_already_has_active_response',
+      event_id: 'second',
+    });
     expect(client.events.slice(from).filter((e) => e.type === 'response.created')).toEqual([]);
     gate.release();
     const done = await client.waitFor((e) => e.type === 'response.done' && e.response.id === responseId);
@@ -220,11 +326,15 @@ describe('realtime cancellation and concurrency', () => {
     expect(stack.simulator.requests).toHaveLength(1);
   });
 
-  it('refuses to edit the active response\'s item, or to cancel another response', async () => {
+  it("refuses to edit the active response's item, or to cancel another response", async () => {
     const { responseId, gate } = await heldResponse('g4', 1);
     const itemId = client.events.find((e) => e.type === 'response.output_item.added')?.item.id as string;
     client.send({ type: 'conversation.item.delete', event_id: 'del', item_id: itemId });
-    expect((await client.waitForType('error')).error).toMatchObject({ code: 'invalid_value', param: 'item_id', event_id: 'del' });
+    expect((await client.waitForType('error')).error).toMatchObject({
+      code: 'invalid_value',
+      param: 'item_id',
+      event_id: 'del',
+    });
     client.send({ type: 'response.cancel', event_id: 'other', response_id: 'resp_other' });
     expect((await client.waitFor((e) => e.error?.event_id === 'other')).error.code).toBe('response_cancel_not_active');
     gate.release();
@@ -233,13 +343,17 @@ describe('realtime cancellation and concurrency', () => {
     expect(await client.waitForType('conversation.item.deleted')).toMatchObject({ item_id: itemId });
   });
 
-  it('places an item added during a response after that response\'s reply', async () => {
+  it("places an item added during a response after that response's reply", async () => {
     const { responseId, gate } = await heldResponse('g3', 2);
     await client.addUserText('Meanwhile, this.');
     gate.release();
     await client.waitFor((e) => e.type === 'response.done' && e.response.id === responseId);
     await client.respond();
-    expect(upstreamBody().messages.slice(1).map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(
+      upstreamBody()
+        .messages.slice(1)
+        .map((m) => m.role),
+    ).toEqual(['user', 'assistant', 'user']);
     expect(upstreamBody().messages.at(-1)).toEqual({ role: 'user', content: 'Meanwhile, this.' });
   });
 });
@@ -255,21 +369,49 @@ describe('realtime item editing', () => {
   it('truncates an assistant item to a number of characters (audio_end_ms counts characters for text)', async () => {
     const { assistantId } = await exchange('Once upon a time there was a gateway.');
     client.send({ type: 'conversation.item.truncate', item_id: assistantId, content_index: 0, audio_end_ms: 16 });
-    expect(await client.waitForType('conversation.item.truncated')).toMatchObject({ item_id: assistantId, content_index: 0, audio_end_ms: 16 });
+    expect(await client.waitForType('conversation.item.truncated')).toMatchObject({
+      item_id: assistantId,
+      content_index: 0,
+      audio_end_ms: 16,
+    });
     client.send({ type: 'conversation.item.retrieve', item_id: assistantId });
     const retrieved = await client.waitForType('conversation.item.retrieved');
-    expect(retrieved.item).toMatchObject({ id: assistantId, role: 'assistant', status: 'incomplete', content: [{ type: 'output_text', text: 'Once upon a time' }] });
+    expect(retrieved.item).toMatchObject({
+      id: assistantId,
+      role: 'assistant',
+      status: 'incomplete',
+      content: [{ type: 'output_text', text: 'Once upon a time' }],
+    });
     await client.addUserText('Go on.');
     await client.respond();
-    expect(upstreamBody().messages[2]).toEqual({ role: 'assistant', content: 'Once upon a time [interrupted by the user]' });
+    expect(upstreamBody().messages[2]).toEqual({
+      role: 'assistant',
+      content: 'Once upon a time [interrupted by the user]',
+    });
   });
 
   it('refuses to truncate unknown or non-assistant items', async () => {
     const { user } = await exchange('Fine.');
-    client.send({ type: 'conversation.item.truncate', event_id: 't-1', item_id: 'item_nope', content_index: 0, audio_end_ms: 3 });
-    expect((await client.waitForType('error')).error).toMatchObject({ code: 'item_not_found', event_id: 't-1', param: 'item_id' });
+    client.send({
+      type: 'conversation.item.truncate',
+      event_id: 't-1',
+      item_id: 'item_nope',
+      content_index: 0,
+      audio_end_ms: 3,
+    });
+    expect((await client.waitForType('error')).error).toMatchObject({
+      code: 'item_not_found',
+      event_id: 't-1',
+      param: 'item_id',
+    });
     const from = client.events.length;
-    client.send({ type: 'conversation.item.truncate', event_id: 't-2', item_id: user.id, content_index: 0, audio_end_ms: 3 });
+    client.send({
+      type: 'conversation.item.truncate',
+      event_id: 't-2',
+      item_id: user.id,
+      content_index: 0,
+      audio_end_ms: 3,
+    });
     expect((await client.waitForType('error', from)).error).toMatchObject({ code: 'invalid_value', event_id: 't-2' });
   });
 
@@ -286,16 +428,35 @@ describe('realtime item editing', () => {
       { role: 'user', content: 'Another one.' },
     ]);
     client.send({ type: 'conversation.item.retrieve', item_id: user.id });
-    expect((await client.waitForType('conversation.item.retrieved')).item).toMatchObject({ id: user.id, type: 'message', role: 'user' });
+    expect((await client.waitForType('conversation.item.retrieved')).item).toMatchObject({
+      id: user.id,
+      type: 'message',
+      role: 'user',
+    });
   });
 
   it('keeps client item ids, refuses duplicates, and takes system and assistant items', async () => {
     await client.addUserText('Hello');
-    client.send({ type: 'conversation.item.create', item: { id: 'sys_1', type: 'message', role: 'system', content: [{ type: 'input_text', text: 'Speak like a pirate.' }] } });
+    client.send({
+      type: 'conversation.item.create',
+      item: {
+        id: 'sys_1',
+        type: 'message',
+        role: 'system',
+        content: [{ type: 'input_text', text: 'Speak like a pirate.' }],
+      },
+    });
     await client.waitFor((e) => e.type === 'conversation.item.done' && e.item.id === 'sys_1');
-    client.send({ type: 'conversation.item.create', item: { id: 'asst_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Arr.' }] } });
+    client.send({
+      type: 'conversation.item.create',
+      item: { id: 'asst_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Arr.' }] },
+    });
     await client.waitFor((e) => e.type === 'conversation.item.done' && e.item.id === 'asst_1');
-    client.send({ type: 'conversation.item.create', event_id: 'dup', item: { id: 'sys_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'x' }] } });
+    client.send({
+      type: 'conversation.item.create',
+      event_id: 'dup',
+      item: { id: 'sys_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'x' }] },
+    });
     expect((await client.waitForType('error')).error).toMatchObject({ code: 'item_already_exists', event_id: 'dup' });
     await client.respond();
     expect(upstreamBody().messages.slice(1)).toEqual([
@@ -310,7 +471,13 @@ describe('realtime bad input', () => {
   it('answers audio-only events with unsupported_event, echoing the client event_id', async () => {
     client.send({ type: 'input_audio_buffer.append', event_id: 'audio-1', audio: 'AAAA' });
     const error = await client.waitForType('error');
-    expect(error.error).toEqual({ type: 'invalid_request_error', code: 'unsupported_event', message: expect.stringContaining('text-only'), param: 'type', event_id: 'audio-1' });
+    expect(error.error).toEqual({
+      type: 'invalid_request_error',
+      code: 'unsupported_event',
+      message: expect.stringContaining('text-only'),
+      param: 'type',
+      event_id: 'audio-1',
+    });
     client.send({ type: 'input_audio_buffer.commit' });
     await client.waitFor((e) => e.type === 'error' && e.error.event_id === null);
   });
@@ -322,10 +489,38 @@ describe('realtime bad input', () => {
       [{ event_id: 'e1' }, 'invalid_event', 'e1'],
       [{ type: 'no.such.event', event_id: 'e2' }, 'invalid_value', 'e2'],
       [{ type: 'conversation.item.create', event_id: 'e3' }, 'missing_required_parameter', 'e3'],
-      [{ type: 'conversation.item.create', event_id: 'e4', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: 'AA' }] } }, 'unsupported_feature', 'e4'],
-      [{ type: 'conversation.item.create', event_id: 'e5', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: '   ' }] } }, 'GW_EMPTY_TURN', 'e5'],
-      [{ type: 'conversation.item.create', event_id: 'e6', item: { type: 'function_call_output', call_id: 'call_unknown', output: '{}' } }, 'invalid_value', 'e6'],
-      [{ type: 'session.update', event_id: 'e7', session: { tools: [{ type: 'function', name: 'bad name!' }] } }, 'invalid_value', 'e7'],
+      [
+        {
+          type: 'conversation.item.create',
+          event_id: 'e4',
+          item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio: 'AA' }] },
+        },
+        'unsupported_feature',
+        'e4',
+      ],
+      [
+        {
+          type: 'conversation.item.create',
+          event_id: 'e5',
+          item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: '   ' }] },
+        },
+        'GW_EMPTY_TURN',
+        'e5',
+      ],
+      [
+        {
+          type: 'conversation.item.create',
+          event_id: 'e6',
+          item: { type: 'function_call_output', call_id: 'call_unknown', output: '{}' },
+        },
+        'invalid_value',
+        'e6',
+      ],
+      [
+        { type: 'session.update', event_id: 'e7', session: { tools: [{ type: 'function', name: 'bad name!' }] } },
+        'invalid_value',
+        'e7',
+      ],
       [{ type: 'session.update', event_id: 'e8', session: { type: 'transcription' } }, 'unsupported_feature', 'e8'],
       [{ type: 'response.create', event_id: 'e9', response: { input: [] } }, 'unsupported_feature', 'e9'],
     ];

@@ -19,7 +19,9 @@ async function metricsText(): Promise<string> {
 describe('realtime handshake', () => {
   it('selects the realtime subprotocol and never the key-bearing entry, whatever the order', async () => {
     stack = await startStack();
-    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { protocols: ['openai-insecure-api-key.sk-test', 'realtime'] });
+    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), {
+      protocols: ['openai-insecure-api-key.sk-test', 'realtime'],
+    });
     expect(client.socket.protocol).toBe('realtime');
     await client.close();
   });
@@ -41,9 +43,15 @@ describe('realtime handshake', () => {
 
   it('completes the handshake of a WHATWG WebSocket (undici), which fails unless a subprotocol is selected', async () => {
     stack = await startStack({ env: { GATEWAY_TOKENS: 'x' } });
-    const socket = new WhatwgWebSocket(realtimeUrl(stack.voiceUrl, '?model=gpt-realtime'), ['realtime', 'openai-insecure-api-key.x', 'openai-agents-sdk.0.14.3']);
+    const socket = new WhatwgWebSocket(realtimeUrl(stack.voiceUrl, '?model=gpt-realtime'), [
+      'realtime',
+      'openai-insecure-api-key.x',
+      'openai-agents-sdk.0.14.3',
+    ]);
     const first = await new Promise<{ type: string }>((resolve, reject) => {
-      socket.addEventListener('message', (event) => resolve(JSON.parse(String(event.data)) as { type: string }), { once: true });
+      socket.addEventListener('message', (event) => resolve(JSON.parse(String(event.data)) as { type: string }), {
+        once: true,
+      });
       socket.addEventListener('error', () => reject(new Error('handshake failed')), { once: true });
     });
     expect(socket.protocol).toBe('realtime');
@@ -60,7 +68,15 @@ describe('realtime handshake', () => {
     expect(client.events[0]).toMatchObject({
       type: 'session.created',
       event_id: expect.stringMatching(/^event_/),
-      session: { type: 'realtime', object: 'realtime.session', id: expect.stringMatching(/^sess_/), model: 'asi1-mini', output_modalities: ['text'], tools: [], tool_choice: 'auto' },
+      session: {
+        type: 'realtime',
+        object: 'realtime.session',
+        id: expect.stringMatching(/^sess_/),
+        model: 'asi1-mini',
+        output_modalities: ['text'],
+        tools: [],
+        tool_choice: 'auto',
+      },
     });
     await client.close();
   });
@@ -81,33 +97,66 @@ describe('realtime beta dialect', () => {
     stack?.simulator.enqueue({ reply: 'Hi from the beta.' });
     await client.addUserText('Hello');
     const done = await client.respond();
-    expect(done.response).toMatchObject({ status: 'completed', modalities: ['text'], output: [{ content: [{ type: 'text', text: 'Hi from the beta.' }] }] });
+    expect(done.response).toMatchObject({
+      status: 'completed',
+      modalities: ['text'],
+      output: [{ content: [{ type: 'text', text: 'Hi from the beta.' }] }],
+    });
     expect(done.response.output_modalities).toBeUndefined();
   }
 
   it('speaks the beta names to clients that send OpenAI-Beta: realtime=v1', async () => {
     stack = await startStack();
-    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { headers: { 'OpenAI-Beta': 'realtime=v1' } });
-    expect(client.events[0]?.session).toMatchObject({ object: 'realtime.session', modalities: ['text'], turn_detection: null });
+    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), {
+      headers: { 'OpenAI-Beta': 'realtime=v1' },
+    });
+    expect(client.events[0]?.session).toMatchObject({
+      object: 'realtime.session',
+      modalities: ['text'],
+      turn_detection: null,
+    });
     expect(client.events[0]?.session.type).toBeUndefined();
-    client.send({ type: 'session.update', session: { modalities: ['text'], instructions: 'Be brief.', max_response_output_tokens: 77, voice: 'alloy', input_audio_format: 'pcm16' } });
-    expect((await client.waitForType('session.updated')).session).toMatchObject({ modalities: ['text'], instructions: 'Be brief.', max_response_output_tokens: 77 });
+    client.send({
+      type: 'session.update',
+      session: {
+        modalities: ['text'],
+        instructions: 'Be brief.',
+        max_response_output_tokens: 77,
+        voice: 'alloy',
+        input_audio_format: 'pcm16',
+      },
+    });
+    expect((await client.waitForType('session.updated')).session).toMatchObject({
+      modalities: ['text'],
+      instructions: 'Be brief.',
+      max_response_output_tokens: 77,
+    });
     const from = client.events.length;
     await betaTurn(client);
     const types = client.typesFrom(from);
     expect(types).toContain('response.text.delta');
     expect(types).toContain('response.text.done');
     expect(types.filter((t) => t === 'conversation.item.created')).toHaveLength(2);
-    for (const gaOnly of ['conversation.item.added', 'conversation.item.done', 'response.output_text.delta', 'response.output_text.done']) expect(types).not.toContain(gaOnly);
+    for (const gaOnly of [
+      'conversation.item.added',
+      'conversation.item.done',
+      'response.output_text.delta',
+      'response.output_text.done',
+    ])
+      expect(types).not.toContain(gaOnly);
     // The assistant item is announced before its content part and deltas, as the beta reference client requires.
-    expect(types.indexOf('conversation.item.created', types.indexOf('response.created'))).toBeLessThan(types.indexOf('response.content_part.added'));
+    expect(types.indexOf('conversation.item.created', types.indexOf('response.created'))).toBeLessThan(
+      types.indexOf('response.content_part.added'),
+    );
     expect(stack.simulator.requests.at(-1)?.body).toMatchObject({ max_tokens: 77 });
     await client.close();
   });
 
   it('speaks the beta to browser clients that offer the openai-beta.realtime-v1 subprotocol', async () => {
     stack = await startStack();
-    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { protocols: ['realtime', 'openai-insecure-api-key.k', 'openai-beta.realtime-v1'] });
+    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), {
+      protocols: ['realtime', 'openai-insecure-api-key.k', 'openai-beta.realtime-v1'],
+    });
     expect(client.socket.protocol).toBe('realtime');
     await betaTurn(client);
     await client.close();
@@ -115,9 +164,14 @@ describe('realtime beta dialect', () => {
 
   it('switches to GA when a session.update says type "realtime" (openai 5.18–5.23 sent the beta header from GA classes)', async () => {
     stack = await startStack();
-    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), {
+      headers: { 'OpenAI-Beta': 'realtime=v1' },
+    });
     client.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'] } });
-    expect((await client.waitForType('session.updated')).session).toMatchObject({ type: 'realtime', output_modalities: ['text'] });
+    expect((await client.waitForType('session.updated')).session).toMatchObject({
+      type: 'realtime',
+      output_modalities: ['text'],
+    });
     const from = client.events.length;
     await client.addUserText('Hello');
     await client.respond();
@@ -142,7 +196,9 @@ describe('realtime shares limits, metrics and drain with /v1/voice', () => {
     const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl));
     await client.addUserText('One');
     expect((await client.respond()).response.status).toBe('completed');
-    expect(client.events.find((e) => e.type === 'rate_limits.updated')?.rate_limits).toEqual([{ name: 'requests', limit: 1, remaining: 0, reset_seconds: expect.any(Number) }]);
+    expect(client.events.find((e) => e.type === 'rate_limits.updated')?.rate_limits).toEqual([
+      { name: 'requests', limit: 1, remaining: 0, reset_seconds: expect.any(Number) },
+    ]);
     const refused = await client.respond(undefined, { event_id: 'r2' });
     expect(refused.error).toMatchObject({ code: 'GW_RATE_LIMITED', event_id: 'r2' });
     await client.close();

@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { ConversationHistory, itemizeReply, pairToolMessages } from '../../src/session/history.js';
 import type { ChatMessage, UpstreamToolCall } from '../../src/upstream/types.js';
 
-const call = (id: string, name = 'lookup'): UpstreamToolCall => ({ id, type: 'function', function: { name, arguments: '{}' } });
+const call = (id: string, name = 'lookup'): UpstreamToolCall => ({
+  id,
+  type: 'function',
+  function: { name, arguments: '{}' },
+});
 
 /** A reply with a server tool step ("Let me check." + clock) and a final text, as ResponseRun.historyMessages gives it. */
 const SERVER_STEP_REPLY: ChatMessage[] = [
@@ -41,12 +45,14 @@ describe('itemizeReply and pairToolMessages', () => {
   });
 
   it('drops calls without a result and results without a call', () => {
-    expect(pairToolMessages([
-      { role: 'user', content: 'Q' },
-      { role: 'assistant', content: null, tool_calls: [call('lost')] },
-      { role: 'tool', tool_call_id: 'orphan', content: 'x' },
-      { role: 'assistant', content: 'Text stays.', tool_calls: [call('lost2')] },
-    ])).toEqual([
+    expect(
+      pairToolMessages([
+        { role: 'user', content: 'Q' },
+        { role: 'assistant', content: null, tool_calls: [call('lost')] },
+        { role: 'tool', tool_call_id: 'orphan', content: 'x' },
+        { role: 'assistant', content: 'Text stays.', tool_calls: [call('lost2')] },
+      ]),
+    ).toEqual([
       { role: 'user', content: 'Q' },
       { role: 'assistant', content: 'Text stays.' },
     ]);
@@ -62,7 +68,10 @@ describe('ConversationHistory items', () => {
   function historyWithReply(): ConversationHistory {
     const history = new ConversationHistory();
     history.addItems([{ message: { role: 'user', content: 'What time is it?' }, itemId: 'item_user' }]);
-    history.insertItems(history.anchor(), itemizeReply(SERVER_STEP_REPLY, 'item_msg', () => undefined));
+    history.insertItems(
+      history.anchor(),
+      itemizeReply(SERVER_STEP_REPLY, 'item_msg', () => undefined),
+    );
     return history;
   }
 

@@ -27,45 +27,78 @@ function upstreamBody(index = -1): { messages: ChatMessage[] } & Record<string, 
 
 /** Connects and declares the client tool, as a GA client (or, with `beta`, as a beta client: no session.type). */
 async function connect(beta = false): Promise<RealtimeTestClient> {
-  const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), beta ? { headers: { 'OpenAI-Beta': 'realtime=v1' } } : { protocols: ['realtime'] });
-  const session = beta ? { modalities: ['text'], tools: [WEATHER_TOOL] } : { type: 'realtime', output_modalities: ['text'], tools: [WEATHER_TOOL] };
+  const client = await RealtimeTestClient.connect(
+    realtimeUrl(stack.voiceUrl),
+    beta ? { headers: { 'OpenAI-Beta': 'realtime=v1' } } : { protocols: ['realtime'] },
+  );
+  const session = beta
+    ? { modalities: ['text'], tools: [WEATHER_TOOL] }
+    : { type: 'realtime', output_modalities: ['text'], tools: [WEATHER_TOOL] };
   client.send({ type: 'session.update', session });
   await client.waitForType('session.updated');
   return client;
 }
 
 describe('realtime function calling', () => {
-  it('ends the response with the call, then answers from the client\'s function_call_output', async () => {
+  it("ends the response with the call, then answers from the client's function_call_output", async () => {
     const client = await connect();
-    stack.simulator.enqueue({ reply: 'Let me check.', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_abc' }] });
+    stack.simulator.enqueue({
+      reply: 'Let me check.',
+      toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_abc' }],
+    });
     await client.addUserText('What is the weather in Paris?');
     const from = client.events.length;
     const first = await client.respond();
     const types = client.typesFrom(from);
     const callStart = types.lastIndexOf('response.output_item.added');
     expect(types.slice(callStart)).toEqual([
-      'response.output_item.added', 'conversation.item.added',
-      'response.function_call_arguments.delta', 'response.function_call_arguments.done',
-      'response.output_item.done', 'conversation.item.done',
+      'response.output_item.added',
+      'conversation.item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'conversation.item.done',
       'response.done',
     ]);
     const added = client.events[from + callStart];
-    expect(added).toMatchObject({ output_index: 1, item: { type: 'function_call', status: 'in_progress', name: 'get_weather', call_id: 'call_abc', arguments: '' } });
+    expect(added).toMatchObject({
+      output_index: 1,
+      item: { type: 'function_call', status: 'in_progress', name: 'get_weather', call_id: 'call_abc', arguments: '' },
+    });
     const argsDone = client.events.find((e) => e.type === 'response.function_call_arguments.done');
-    expect(argsDone).toMatchObject({ call_id: 'call_abc', name: 'get_weather', arguments: '{"city":"Paris"}', output_index: 1, item_id: added?.item.id });
-    const argDeltas = client.events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta as string);
+    expect(argsDone).toMatchObject({
+      call_id: 'call_abc',
+      name: 'get_weather',
+      arguments: '{"city":"Paris"}',
+      output_index: 1,
+      item_id: added?.item.id,
+    });
+    const argDeltas = client.events
+      .filter((e) => e.type === 'response.function_call_arguments.delta')
+      .map((e) => e.delta as string);
     expect(argDeltas.join('')).toBe('{"city":"Paris"}');
     expect(first.response).toMatchObject({
       status: 'completed',
       output: [
         { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Let me check.' }] },
-        { type: 'function_call', status: 'completed', name: 'get_weather', call_id: 'call_abc', arguments: '{"city":"Paris"}' },
+        {
+          type: 'function_call',
+          status: 'completed',
+          name: 'get_weather',
+          call_id: 'call_abc',
+          arguments: '{"city":"Paris"}',
+        },
       ],
     });
     expect(stack.simulator.requests).toHaveLength(1);
 
-    client.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: 'call_abc', output: '{"temp":21}' } });
-    const output = await client.waitFor((e) => e.type === 'conversation.item.done' && e.item.type === 'function_call_output');
+    client.send({
+      type: 'conversation.item.create',
+      item: { type: 'function_call_output', call_id: 'call_abc', output: '{"temp":21}' },
+    });
+    const output = await client.waitFor(
+      (e) => e.type === 'conversation.item.done' && e.item.type === 'function_call_output',
+    );
     expect(output.item).toMatchObject({ call_id: 'call_abc', output: '{"temp":21}', status: 'completed' });
     expect(output.previous_item_id).toBe(added?.item.id);
     const second = await client.respond();
@@ -73,7 +106,13 @@ describe('realtime function calling', () => {
     expect(second.response.output[0].content[0].text).toContain('get_weather tool returned');
     expect(upstreamBody().messages.slice(1)).toEqual([
       { role: 'user', content: 'What is the weather in Paris?' },
-      { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: 'Let me check.',
+        tool_calls: [
+          { id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_abc', content: '{"temp":21}' },
     ]);
     await client.close();
@@ -114,8 +153,14 @@ describe('realtime function calling', () => {
     await client.addUserText('Rome?');
     await client.respond({ tool_choice: { type: 'function', name: 'get_weather' } });
     expect(upstreamBody()).toMatchObject({ tool_choice: 'required' });
-    expect((upstreamBody().tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual(['get_weather']);
-    client.send({ type: 'response.create', event_id: 'tc', response: { tool_choice: { type: 'function', name: 'nope' } } });
+    expect((upstreamBody().tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual([
+      'get_weather',
+    ]);
+    client.send({
+      type: 'response.create',
+      event_id: 'tc',
+      response: { tool_choice: { type: 'function', name: 'nope' } },
+    });
     expect((await client.waitForType('error')).error).toMatchObject({ code: 'GW_INVALID_TOOLS', event_id: 'tc' });
     await client.close();
   });

@@ -10,7 +10,13 @@ const REPLY = 'The first sentence is here. The second sentence is a little longe
 function held(afterChunks: number, options: { ignoreAbort?: boolean } = {}): { reply: Reply; gate: Gate } {
   const gate = new Gate();
   const all = words(REPLY);
-  return { gate, reply: { beats: [...all.slice(0, afterChunks), gate, ...all.slice(afterChunks), { type: 'finish', reason: 'stop' }], ...options } };
+  return {
+    gate,
+    reply: {
+      beats: [...all.slice(0, afterChunks), gate, ...all.slice(afterChunks), { type: 'finish', reason: 'stop' }],
+      ...options,
+    },
+  };
 }
 
 /** Starts a turn whose reply holds at its gate; resolves with its response.created once the gate is reached. */
@@ -23,7 +29,10 @@ async function heldTurn(h: Harness, gate: Gate, text = 'Tell me three things.'):
 }
 
 function deltaText(h: Harness, responseId: string): string {
-  return h.recorder.ofResponse(responseId).flatMap((e) => (e.type === 'response.delta' ? [e.text] : [])).join('');
+  return h.recorder
+    .ofResponse(responseId)
+    .flatMap((e) => (e.type === 'response.delta' ? [e.text] : []))
+    .join('');
 }
 
 describe('session core: barge-in', () => {
@@ -34,11 +43,20 @@ describe('session core: barge-in', () => {
     const first = await heldTurn(h, gate);
     const from = h.recorder.events.length;
     h.session.handle({ type: 'turn', text: 'Actually, stop.' });
-    const second = await h.recorder.waitFor((e) => e.type === 'response.created' && e.responseId !== first.responseId, from);
+    const second = await h.recorder.waitFor(
+      (e) => e.type === 'response.created' && e.responseId !== first.responseId,
+      from,
+    );
     const trail = h.recorder.trail(from);
     expect(trail.indexOf(`response.done:${first.responseId}`)).toBeGreaterThanOrEqual(0);
-    expect(trail.indexOf(`response.done:${first.responseId}`)).toBeLessThan(trail.indexOf(`response.created:${(second as EventOf<'response.created'>).responseId}`));
-    expect(h.recorder.ofResponse(first.responseId).at(-1)).toMatchObject({ type: 'response.done', status: 'interrupted', text: 'The first sentence ' });
+    expect(trail.indexOf(`response.done:${first.responseId}`)).toBeLessThan(
+      trail.indexOf(`response.created:${(second as EventOf<'response.created'>).responseId}`),
+    );
+    expect(h.recorder.ofResponse(first.responseId).at(-1)).toMatchObject({
+      type: 'response.done',
+      status: 'interrupted',
+      text: 'The first sentence ',
+    });
     // The upstream request of the interrupted response was aborted at once.
     expect(h.chat.calls[0]?.signal.aborted).toBe(true);
     await h.session.whenIdle();
@@ -99,9 +117,16 @@ describe('session core: barge-in', () => {
     h.chat.enqueue(answer(REPLY), answer('Okay.'));
     const done = await turn(h, 'Tell me three things.');
     const firstSegment = h.recorder.ofType('response.speech').find((e) => e.responseId === done.responseId);
-    h.session.handle({ type: 'response.cancel', responseId: done.responseId, heardChars: firstSegment?.text.length ?? 0 });
+    h.session.handle({
+      type: 'response.cancel',
+      responseId: done.responseId,
+      heardChars: firstSegment?.text.length ?? 0,
+    });
     await turn(h, 'Stop there.');
-    expect(historyOf(h.chat.requests[1])[1]).toEqual({ role: 'assistant', content: 'The first sentence is here. [interrupted by the user]' });
+    expect(historyOf(h.chat.requests[1])[1]).toEqual({
+      role: 'assistant',
+      content: 'The first sentence is here. [interrupted by the user]',
+    });
     expect(h.recorder.ofType('error')).toEqual([]);
   });
 
@@ -125,7 +150,11 @@ describe('session core: barge-in', () => {
     const created = await heldTurn(h, gate);
     h.session.close();
     const after = h.recorder.events.length;
-    expect(h.recorder.events.at(-1)).toMatchObject({ type: 'response.done', responseId: created.responseId, status: 'interrupted' });
+    expect(h.recorder.events.at(-1)).toMatchObject({
+      type: 'response.done',
+      responseId: created.responseId,
+      status: 'interrupted',
+    });
     gate.release();
     await h.chat.calls[0]?.ended;
     h.session.handle({ type: 'ping', eventId: 'p' });

@@ -154,5 +154,8 @@ export async function turn(h: Harness, text: string): Promise<EventOf<'response.
   const from = h.recorder.events.length;
   h.session.handle({ type: 'turn', text });
   const created = await h.recorder.waitForType('response.created', from);
-  return (await h.recorder.waitFor((e) => e.type === 'response.done' && e.responseId === created.responseId, from)) as EventOf<'response.done'>;
+  return (await h.recorder.waitFor(
+    (e) => e.type === 'response.done' && e.responseId === created.responseId,
+    from,
+  )) as EventOf<'response.done'>;
 }

@@ -21,7 +21,7 @@ function toolPairsIntact(messages: ChatMessage[]): boolean {
 }
 
 describe('session core: the history token budget', () => {
-  it('drops the oldest whole turns to fit the budget and keeps the system prompt (the session\'s instructions)', async () => {
+  it("drops the oldest whole turns to fit the budget and keeps the system prompt (the session's instructions)", async () => {
     const h = createSession({ env: { HISTORY_TOKEN_BUDGET: '1000' } });
     h.session.handle({ type: 'session.update', instructions: 'Be brief.' });
     for (let i = 1; i <= 5; i += 1) {
@@ -49,7 +49,10 @@ describe('session core: the history token budget', () => {
     const h = createSession({ env: { HISTORY_TOKEN_BUDGET: '1000' } });
     // Turn 1 asks a tool with large arguments (and a large result); turns 2 and 3 are small.
     const big = 'q'.repeat(2000);
-    h.chat.enqueue(toolStep('Looking.', [{ name: 'lookup', arguments: JSON.stringify({ q: big }), id: 'call_big' }]), answer('Found it.'));
+    h.chat.enqueue(
+      toolStep('Looking.', [{ name: 'lookup', arguments: JSON.stringify({ q: big }), id: 'call_big' }]),
+      answer('Found it.'),
+    );
     await turn(h, 'Look up the big one');
     expect(toolPairsIntact(h.chat.requests[1]?.messages ?? [])).toBe(true);
     h.chat.enqueue(answer('Sure.'), answer('Bye.'));

@@ -31,7 +31,12 @@ describe('ConversationHistory', () => {
     const messages = history.toMessages('SYS', perTurn * 3 + 20);
     expect(messages[0]).toEqual({ role: 'system', content: 'SYS' });
     expect(messages.slice(1).map((m) => m.content?.split(' ').slice(0, 2).join(' '))).toEqual([
-      'question 7', 'answer 7', 'question 8', 'answer 8', 'question 9', 'answer 9',
+      'question 7',
+      'answer 7',
+      'question 8',
+      'answer 8',
+      'question 9',
+      'answer 9',
     ]);
     expect(history.turnCount).toBe(3);
   });
@@ -48,7 +53,11 @@ describe('ConversationHistory', () => {
   it('never separates a tool result from the call that asked for it', () => {
     const history = new ConversationHistory();
     history.addUser('old question');
-    history.addToCurrentTurn({ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'clock', arguments: '{}' } }] });
+    history.addToCurrentTurn({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'c1', type: 'function', function: { name: 'clock', arguments: '{}' } }],
+    });
     history.addToCurrentTurn({ role: 'tool', tool_call_id: 'c1', content: 'x'.repeat(4000) });
     addReply(history, 'It is noon.', 'none');
     history.addUser('new question');
@@ -79,7 +88,10 @@ describe('ConversationHistory', () => {
     history.addUser('a');
     addReply(history, 'Full reply.', 'none');
     history.replaceTail(1, [{ role: 'assistant', content: 'Full [interrupted by the user]' }]);
-    expect(history.toMessages('S', 10_000)[2]).toEqual({ role: 'assistant', content: 'Full [interrupted by the user]' });
+    expect(history.toMessages('S', 10_000)[2]).toEqual({
+      role: 'assistant',
+      content: 'Full [interrupted by the user]',
+    });
     history.replaceTail(1, []);
     expect(history.toMessages('S', 10_000)).toHaveLength(2);
   });
@@ -88,7 +100,11 @@ describe('ConversationHistory', () => {
 // ——— The budget at its edges: what a turn costs decides whether the model still sees it. ———
 
 type Msg = ChatMessage;
-const call = (id: string, name = 'lookup', args = '{"q":"paris"}') => ({ id, type: 'function' as const, function: { name, arguments: args } });
+const call = (id: string, name = 'lookup', args = '{"q":"paris"}') => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: args },
+});
 const user = (content: string): Msg => ({ role: 'user', content });
 const said = (content: string): Msg => ({ role: 'assistant', content });
 
@@ -102,11 +118,15 @@ describe('ConversationHistory: the token budget at its edges', () => {
   }
 
   it('keeps an older turn that fits the budget exactly, and drops it one token short', () => {
-    expect(twoTurns().toMessages('SYS', 7 + 7 + 16)).toEqual([{ role: 'system', content: 'SYS' }, user('a'.repeat(35)), user('b')]);
+    expect(twoTurns().toMessages('SYS', 7 + 7 + 16)).toEqual([
+      { role: 'system', content: 'SYS' },
+      user('a'.repeat(35)),
+      user('b'),
+    ]);
     expect(twoTurns().toMessages('SYS', 7 + 7 + 16 - 1)).toEqual([{ role: 'system', content: 'SYS' }, user('b')]);
   });
 
-  it('counts a tool call\'s name and arguments (plus 16 characters a call) against the budget', () => {
+  it("counts a tool call's name and arguments (plus 16 characters a call) against the budget", () => {
     // The old turn: "q" (7) + a call to lookup({"q":"paris"}) ((6 + 13 + 16) / 3.5 → 10, + 6 = 16) + a 7-character result (8).
     const build = () => {
       const history = new ConversationHistory();
@@ -156,11 +176,17 @@ describe('ConversationHistory: the token budget at its edges', () => {
   const LONG = 'This answer is rather long, so that cutting it short matters to the budget.';
 
   it.each<[string, (history: ConversationHistory) => void]>([
-    ['a reply inserted where its response started', (history) => {
-      const anchor = history.anchor();
-      history.addItems([{ message: user('Meanwhile, this.'), itemId: 'u3' }]);
-      history.insertItems(anchor, [{ message: said(LONG), itemId: 'a3' }, { message: said('And more.'), itemId: 'a3' }]);
-    }],
+    [
+      'a reply inserted where its response started',
+      (history) => {
+        const anchor = history.anchor();
+        history.addItems([{ message: user('Meanwhile, this.'), itemId: 'u3' }]);
+        history.insertItems(anchor, [
+          { message: said(LONG), itemId: 'a3' },
+          { message: said('And more.'), itemId: 'a3' },
+        ]);
+      },
+    ],
     ['an item truncated to a few characters', (history) => expect(history.truncateItem('a1', 10)).toBe('truncated')],
     ['an item truncated to nothing', (history) => expect(history.truncateItem('a1', 0)).toBe('truncated')],
     ['an item deleted', (history) => expect(history.deleteItem('a1')).toBe(true)],
@@ -168,8 +194,14 @@ describe('ConversationHistory: the token budget at its edges', () => {
   ])('after %s, trims exactly as a history holding those messages from the start', (_name, edit) => {
     const build = () => {
       const history = new ConversationHistory();
-      history.addItems([{ message: user('First question?'), itemId: 'u1' }, { message: said(LONG), itemId: 'a1' }]);
-      history.addItems([{ message: user('Second question?'), itemId: 'u2' }, { message: said(LONG), itemId: 'a2' }]);
+      history.addItems([
+        { message: user('First question?'), itemId: 'u1' },
+        { message: said(LONG), itemId: 'a1' },
+      ]);
+      history.addItems([
+        { message: user('Second question?'), itemId: 'u2' },
+        { message: said(LONG), itemId: 'a2' },
+      ]);
       edit(history);
       return history;
     };
@@ -222,7 +254,12 @@ describe('ConversationHistory: editing items', () => {
     early.truncateItem('a', 6);
     expect(early.itemMessages('a')).toEqual([interrupted('Let me')]);
     // The tool step itself is not text: it stays.
-    expect(early.toMessages('SYS', 10_000).slice(1).map((m) => m.role)).toEqual(['user', 'assistant', 'assistant', 'tool']);
+    expect(
+      early
+        .toMessages('SYS', 10_000)
+        .slice(1)
+        .map((m) => m.role),
+    ).toEqual(['user', 'assistant', 'assistant', 'tool']);
   });
 
   it('leaves an item heard in full as it is, unmarked', () => {
@@ -242,7 +279,10 @@ describe('ConversationHistory: editing items', () => {
     expect(history.itemMessages('a')).toEqual([interrupted('Let')]);
     // A reply a connection error cut off: its marker is not text the client was shown either.
     const failed = new ConversationHistory();
-    failed.addItems([{ message: user('Hi'), itemId: 'u' }, { message: said(markReply('Half an answer', 'failed')), itemId: 'f' }]);
+    failed.addItems([
+      { message: user('Hi'), itemId: 'u' },
+      { message: said(markReply('Half an answer', 'failed')), itemId: 'f' },
+    ]);
     failed.truncateItem('f', 20);
     expect(failed.itemMessages('f')).toEqual([said('Half an answer [cut off by a connection error]')]);
     failed.truncateItem('f', 4);
@@ -261,7 +301,10 @@ describe('ConversationHistory: editing items', () => {
     history.truncateItem('a', 0);
     history.truncateItem('b', 1);
     history.truncateItem('c', 0);
-    expect(history.toMessages('SYS', 10_000).slice(1)).toEqual([user('Hi'), { role: 'assistant', content: null, tool_calls: [call('c1')] }]);
+    expect(history.toMessages('SYS', 10_000).slice(1)).toEqual([
+      user('Hi'),
+      { role: 'assistant', content: null, tool_calls: [call('c1')] },
+    ]);
     expect(history.itemMessages('a')).toEqual([]);
   });
 
@@ -279,7 +322,11 @@ describe('ConversationHistory: editing items', () => {
     history.addItems([{ message: user('Thanks'), itemId: 'u2' }]);
     expect(history.deleteItem('a')).toBe(true);
     expect(history.exportTurns()).toEqual([
-      [user('Weather?'), { role: 'assistant', content: null, tool_calls: [call('c1')] }, { role: 'tool', tool_call_id: 'c1', content: 'sunny' }],
+      [
+        user('Weather?'),
+        { role: 'assistant', content: null, tool_calls: [call('c1')] },
+        { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      ],
       [user('Thanks')],
     ]);
     expect(history.deleteItem('u2')).toBe(true);
@@ -290,7 +337,10 @@ describe('ConversationHistory: editing items', () => {
 
   it('knows every tool call of every turn by id, and no other id', () => {
     const history = new ConversationHistory();
-    history.addItems([{ message: user('Hi'), itemId: 'u' }, { message: { role: 'assistant', content: null, tool_calls: [call('c1'), call('c2')] } }]);
+    history.addItems([
+      { message: user('Hi'), itemId: 'u' },
+      { message: { role: 'assistant', content: null, tool_calls: [call('c1'), call('c2')] } },
+    ]);
     history.addItems([{ message: { role: 'tool', tool_call_id: 'c9', content: 'orphan' } }, { message: user('Next') }]);
     expect(history.hasToolCall('c1')).toBe(true);
     expect(history.hasToolCall('c2')).toBe(true);

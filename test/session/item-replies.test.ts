@@ -13,7 +13,11 @@ function request(n: number, extra: Partial<ResponseRequest> = {}): ResponseReque
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const said = (content: string): ChatMessage => ({ role: 'assistant', content });
-const fn = (id: string, name: string, args = '{}') => ({ id, type: 'function' as const, function: { name, arguments: args } });
+const fn = (id: string, name: string, args = '{}') => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: args },
+});
 
 const CLIENT_TOOLS = [
   { name: 'get_location', parameters: { type: 'object', properties: {} } },
@@ -108,17 +112,22 @@ describe('session core: where an item reply lands', () => {
 });
 
 describe('session core: a reply with tool steps, as items', () => {
-  it('keeps a server tool step untagged between the parts of the reply\'s text item', async () => {
+  it("keeps a server tool step untagged between the parts of the reply's text item", async () => {
     const h = createSession();
     h.session.addItem(user('Look up Paris'), 'item_u1');
-    h.chat.enqueue(toolStep('Let me check.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]), answer('It is PARIS.'));
+    h.chat.enqueue(
+      toolStep('Let me check.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]),
+      answer('It is PARIS.'),
+    );
     h.session.createResponse(request(1));
     await h.session.whenIdle();
     const lookupCall = fn('call_1', 'lookup', '{"q":"paris"}');
     const lookupResult: ChatMessage = { role: 'tool', tool_call_id: 'call_1', content: '{"answer":"PARIS"}' };
     const step: ChatMessage[] = [{ role: 'assistant', content: null, tool_calls: [lookupCall] }, lookupResult];
     // (The final part keeps the space that joined it to the step before, as the native flow does.)
-    expect(h.session.snapshot().turns).toEqual([[user('Look up Paris'), said('Let me check.'), ...step, said(' It is PARIS.')]]);
+    expect(h.session.snapshot().turns).toEqual([
+      [user('Look up Paris'), said('Let me check.'), ...step, said(' It is PARIS.')],
+    ]);
     expect(h.session.items.itemMessages('item_reply_1')).toEqual([said('Let me check.'), said(' It is PARIS.')]);
     expect(h.session.items.itemMessages('item_call_1')).toEqual([]);
     // The model gets the step back whole: its text and call in one message, the result right after.
@@ -134,12 +143,21 @@ describe('session core: a reply with tool steps, as items', () => {
     const h = createSession();
     h.session.configure({ tools: CLIENT_TOOLS });
     h.session.addItem(user('Where and when?'), 'item_u1');
-    h.chat.enqueue(toolStep('', [{ name: 'get_location', arguments: '{}', id: 'c_loc' }, { name: 'get_time', arguments: '{}', id: 'c_time' }]));
+    h.chat.enqueue(
+      toolStep('', [
+        { name: 'get_location', arguments: '{}', id: 'c_loc' },
+        { name: 'get_time', arguments: '{}', id: 'c_time' },
+      ]),
+    );
     h.session.createResponse(request(1));
     await h.session.whenIdle();
     expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'completed' }]);
-    expect(h.session.items.itemMessages('item_c_loc')).toEqual([{ role: 'assistant', content: null, tool_calls: [fn('c_loc', 'get_location')] }]);
-    expect(h.session.items.itemMessages('item_c_time')).toEqual([{ role: 'assistant', content: null, tool_calls: [fn('c_time', 'get_time')] }]);
+    expect(h.session.items.itemMessages('item_c_loc')).toEqual([
+      { role: 'assistant', content: null, tool_calls: [fn('c_loc', 'get_location')] },
+    ]);
+    expect(h.session.items.itemMessages('item_c_time')).toEqual([
+      { role: 'assistant', content: null, tool_calls: [fn('c_time', 'get_time')] },
+    ]);
     expect(h.session.items.itemMessages('item_reply_1')).toEqual([]);
     h.session.addItem({ role: 'tool', tool_call_id: 'c_time', content: 'noon' }, 'item_out_time');
     h.session.addItem({ role: 'tool', tool_call_id: 'c_loc', content: 'Lisbon' }, 'item_out_loc');
@@ -155,19 +173,33 @@ describe('session core: a reply with tool steps, as items', () => {
     const h = createSession();
     h.session.configure({ tools: CLIENT_TOOLS });
     h.session.addItem(user('Both'), 'item_u1');
-    h.chat.enqueue(toolStep('', [{ name: 'lookup', arguments: '{"q":"x"}', id: 'c_srv' }, { name: 'get_location', arguments: '{}', id: 'c_cli' }]));
+    h.chat.enqueue(
+      toolStep('', [
+        { name: 'lookup', arguments: '{"q":"x"}', id: 'c_srv' },
+        { name: 'get_location', arguments: '{}', id: 'c_cli' },
+      ]),
+    );
     h.session.createResponse(request(1));
     await h.session.whenIdle();
     expect(h.chat.requests).toHaveLength(1);
-    expect(h.recorder.ofType('response.tool_call').map((c) => [c.callId, c.runsOn])).toEqual([['c_srv', 'server'], ['c_cli', 'client']]);
+    expect(h.recorder.ofType('response.tool_call').map((c) => [c.callId, c.runsOn])).toEqual([
+      ['c_srv', 'server'],
+      ['c_cli', 'client'],
+    ]);
     expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'completed' }]);
-    expect(h.session.items.itemMessages('item_c_cli')).toEqual([{ role: 'assistant', content: null, tool_calls: [fn('c_cli', 'get_location')] }]);
+    expect(h.session.items.itemMessages('item_c_cli')).toEqual([
+      { role: 'assistant', content: null, tool_calls: [fn('c_cli', 'get_location')] },
+    ]);
     expect(h.session.items.itemMessages('item_c_srv')).toEqual([]);
     expect(h.session.items.hasToolCall('c_srv')).toBe(true);
     h.session.addItem({ role: 'tool', tool_call_id: 'c_cli', content: 'Lisbon' }, 'item_out');
     expect(await nextPrompt(h, 2)).toEqual([
       user('Both'),
-      { role: 'assistant', content: null, tool_calls: [fn('c_srv', 'lookup', '{"q":"x"}'), fn('c_cli', 'get_location')] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [fn('c_srv', 'lookup', '{"q":"x"}'), fn('c_cli', 'get_location')],
+      },
       { role: 'tool', tool_call_id: 'c_srv', content: '{"answer":"X"}' },
       { role: 'tool', tool_call_id: 'c_cli', content: 'Lisbon' },
     ]);

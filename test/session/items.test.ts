@@ -31,7 +31,10 @@ describe('session core: items and responses', () => {
   it('inserts the reply where its response started, before items added while it ran', async () => {
     const h = createSession();
     const gate = new Gate();
-    h.chat.enqueue({ beats: [...words('First answer.'), gate, { type: 'finish', reason: 'stop' }] }, answer('Second answer.'));
+    h.chat.enqueue(
+      { beats: [...words('First answer.'), gate, { type: 'finish', reason: 'stop' }] },
+      answer('Second answer.'),
+    );
     h.session.addItem({ role: 'user', content: 'One' }, 'item_u1');
     h.session.createResponse(request(1));
     await gate.reached;
@@ -56,13 +59,19 @@ describe('session core: items and responses', () => {
     expect(h.chat.requests[0]?.messages[0]).toEqual({ role: 'system', content: 'Summarise.' });
     h.session.createResponse(request(2));
     await h.session.whenIdle();
-    expect(h.chat.requests[1]?.messages).toEqual([{ role: 'system', content: 'SYS' }, { role: 'user', content: 'Hi' }]);
+    expect(h.chat.requests[1]?.messages).toEqual([
+      { role: 'system', content: 'SYS' },
+      { role: 'user', content: 'Hi' },
+    ]);
   });
 
   it('ends the response with a client tool call, which becomes its own item; its output item pairs with it next time', async () => {
     const h = createSession();
     h.session.configure({ tools: [{ name: 'get_location', parameters: { type: 'object', properties: {} } }] });
-    h.chat.enqueue(toolStep('Let me see.', [{ name: 'get_location', arguments: '{}', id: 'call_loc' }]), answer('Lisbon.'));
+    h.chat.enqueue(
+      toolStep('Let me see.', [{ name: 'get_location', arguments: '{}', id: 'call_loc' }]),
+      answer('Lisbon.'),
+    );
     h.session.addItem({ role: 'user', content: 'Where am I?' }, 'item_u1');
     h.session.createResponse(request(1));
     await h.session.whenIdle();
@@ -70,14 +79,22 @@ describe('session core: items and responses', () => {
     expect(h.chat.requests).toHaveLength(1);
     expect(h.session.items.hasToolCall('call_loc')).toBe(true);
     expect(h.session.items.itemMessages('item_call_loc')).toEqual([
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_loc', type: 'function', function: { name: 'get_location', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_loc', type: 'function', function: { name: 'get_location', arguments: '{}' } }],
+      },
     ]);
     h.session.addItem({ role: 'tool', tool_call_id: 'call_loc', content: '{"city":"Lisbon"}' }, 'item_out');
     h.session.createResponse(request(2));
     await h.session.whenIdle();
     expect(historyOf(h.chat.requests[1])).toEqual([
       { role: 'user', content: 'Where am I?' },
-      { role: 'assistant', content: 'Let me see.', tool_calls: [{ id: 'call_loc', type: 'function', function: { name: 'get_location', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: 'Let me see.',
+        tool_calls: [{ id: 'call_loc', type: 'function', function: { name: 'get_location', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'call_loc', content: '{"city":"Lisbon"}' },
     ]);
   });

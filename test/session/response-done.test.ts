@@ -8,7 +8,16 @@ import { ResponseRun } from '../../src/session/response-run.js';
 import { SessionToolRunner } from '../../src/session/tool-runner.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import type { ChatStreamer, ChatUsage } from '../../src/upstream/types.js';
-import { createSession, EventRecorder, historyOf, lookupTool, ObserverLog, PendingTool, turn, type EventOf } from './harness.js';
+import {
+  createSession,
+  EventRecorder,
+  historyOf,
+  lookupTool,
+  ObserverLog,
+  PendingTool,
+  turn,
+  type EventOf,
+} from './harness.js';
 import { answer, Gate, ScriptedChat, toolStep, words } from './scripted-chat.js';
 
 afterEach(() => {
@@ -16,7 +25,11 @@ afterEach(() => {
 });
 
 /** A ResponseRun on its own (created now, started by the test), with an observer. */
-function standaloneRun(chat: ChatStreamer, tools = new ToolRegistry([lookupTool], { defaultTimeoutMs: 1_000 }), logger = pino({ level: 'silent' })) {
+function standaloneRun(
+  chat: ChatStreamer,
+  tools = new ToolRegistry([lookupTool], { defaultTimeoutMs: 1_000 }),
+  logger = pino({ level: 'silent' }),
+) {
   const recorder = new EventRecorder();
   const observer = new ObserverLog();
   const run = new ResponseRun({
@@ -35,15 +48,28 @@ function standaloneRun(chat: ChatStreamer, tools = new ToolRegistry([lookupTool]
   return { run, recorder, observer, done };
 }
 
-const usage = (prompt: number, completion: number): ChatUsage => ({ promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion });
+const usage = (prompt: number, completion: number): ChatUsage => ({
+  promptTokens: prompt,
+  completionTokens: completion,
+  totalTokens: prompt + completion,
+});
 
 describe('response.done: timings', () => {
-  it('times the first delta, the first speech and the whole reply from the response\'s creation (to 0.1 ms)', async () => {
+  it("times the first delta, the first speech and the whole reply from the response's creation (to 0.1 ms)", async () => {
     let now = 1000;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     const [first, second, last] = [new Gate(), new Gate(), new Gate()];
     const chat = new ScriptedChat();
-    chat.enqueue({ beats: [first, { type: 'text', text: 'Hello ' }, second, ...words('there. More'), last, { type: 'finish', reason: 'stop' }] });
+    chat.enqueue({
+      beats: [
+        first,
+        { type: 'text', text: 'Hello ' },
+        second,
+        ...words('there. More'),
+        last,
+        { type: 'finish', reason: 'stop' },
+      ],
+    });
     const { run, recorder, observer, done } = standaloneRun(chat);
     now = 1000.26; // the gateway's own time before it asks the upstream
     run.start();
@@ -67,12 +93,21 @@ describe('response.done: timings', () => {
     let now = 500;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     const chat = new ScriptedChat();
-    chat.enqueue({ beats: [{ type: 'text', text: '' }, { type: 'finish', reason: 'stop' }] });
+    chat.enqueue({
+      beats: [
+        { type: 'text', text: '' },
+        { type: 'finish', reason: 'stop' },
+      ],
+    });
     const { run, recorder, observer, done } = standaloneRun(chat);
     now = 507.5;
     run.start();
     const event = await done();
-    expect(event).toMatchObject({ status: 'completed', text: '', timings: { firstTokenMs: null, firstSpeechMs: null, totalMs: 7.5 } });
+    expect(event).toMatchObject({
+      status: 'completed',
+      text: '',
+      timings: { firstTokenMs: null, firstSpeechMs: null, totalMs: 7.5 },
+    });
     // An empty delta is never forwarded.
     expect(recorder.ofType('response.delta')).toEqual([]);
     expect(observer.settled[0]).not.toHaveProperty('addedMs');
@@ -83,7 +118,9 @@ describe('response.done: timings', () => {
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     const gate = new Gate();
     const chat = new ScriptedChat();
-    chat.enqueue(toolStep('Checking.', [{ name: 'lookup', arguments: '{"q":"a"}' }]), { beats: [gate, ...answer('Done.').beats] });
+    chat.enqueue(toolStep('Checking.', [{ name: 'lookup', arguments: '{"q":"a"}' }]), {
+      beats: [gate, ...answer('Done.').beats],
+    });
     const { run, observer, done } = standaloneRun(chat);
     now = 2;
     run.start();
@@ -104,7 +141,11 @@ describe('response.done: usage', () => {
     const { run, observer, done } = standaloneRun(chat);
     run.start();
     const event = await done();
-    expect(event).toMatchObject({ status: 'completed', text: 'A.', usage: { promptTokens: 230, completionTokens: 15, totalTokens: 245 } });
+    expect(event).toMatchObject({
+      status: 'completed',
+      text: 'A.',
+      usage: { promptTokens: 230, completionTokens: 15, totalTokens: 245 },
+    });
     expect(observer.settled[0]?.usage).toEqual({ promptTokens: 230, completionTokens: 15, totalTokens: 245 });
   });
 
@@ -114,12 +155,20 @@ describe('response.done: usage', () => {
     const { run, recorder, done } = standaloneRun(chat);
     run.start();
     expect(await done()).toMatchObject({ status: 'completed', text: 'Hi.', usage: usage(7, 1) });
-    expect(recorder.events.map((e) => e.type)).toEqual(['response.created', 'response.delta', 'response.speech', 'response.done']);
+    expect(recorder.events.map((e) => e.type)).toEqual([
+      'response.created',
+      'response.delta',
+      'response.speech',
+      'response.done',
+    ]);
   });
 
   it('reports no usage for a reply that failed or was interrupted, even after a step with usage', async () => {
     const failing = new ScriptedChat();
-    failing.enqueue({ ...toolStep('', [{ name: 'lookup', arguments: '{"q":"a"}' }]), usage: usage(100, 10) }, { beats: [...words('Half '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] });
+    failing.enqueue(
+      { ...toolStep('', [{ name: 'lookup', arguments: '{"q":"a"}' }]), usage: usage(100, 10) },
+      { beats: [...words('Half '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] },
+    );
     const failed = standaloneRun(failing);
     failed.run.start();
     expect(await failed.done()).not.toHaveProperty('usage');
@@ -127,7 +176,10 @@ describe('response.done: usage', () => {
 
     const gate = new Gate();
     const held = new ScriptedChat();
-    held.enqueue({ ...toolStep('', [{ name: 'lookup', arguments: '{"q":"a"}' }]), usage: usage(100, 10) }, { beats: [gate] });
+    held.enqueue(
+      { ...toolStep('', [{ name: 'lookup', arguments: '{"q":"a"}' }]), usage: usage(100, 10) },
+      { beats: [gate] },
+    );
     const cut = standaloneRun(held);
     cut.run.start();
     await gate.reached;
@@ -144,21 +196,35 @@ describe('response.done: failures', () => {
     run.start();
     const event = await done();
     const expected = new GatewayError('GW_UPSTREAM_DROPPED');
-    expect(event).toMatchObject({ status: 'failed', text: 'Half an ', error: { code: 'GW_UPSTREAM_DROPPED', message: expected.message, retryable: expected.retryable } });
+    expect(event).toMatchObject({
+      status: 'failed',
+      text: 'Half an ',
+      error: { code: 'GW_UPSTREAM_DROPPED', message: expected.message, retryable: expected.retryable },
+    });
     expect(observer.settled).toMatchObject([{ status: 'failed', errorCode: 'GW_UPSTREAM_DROPPED' }]);
   });
 
   it('fails a reply whose upstream request says it was aborted when nobody aborted it', async () => {
-    const chat: ChatStreamer = { stream: () => Promise.resolve({ finishReason: null, usage: null, aborted: true, attempts: 1 }) };
+    const chat: ChatStreamer = {
+      stream: () => Promise.resolve({ finishReason: null, usage: null, aborted: true, attempts: 1 }),
+    };
     const { run, done } = standaloneRun(chat);
     run.start();
-    expect(await done()).toMatchObject({ status: 'failed', error: { code: 'GW_INTERNAL', message: 'The response was aborted.' } });
+    expect(await done()).toMatchObject({
+      status: 'failed',
+      error: { code: 'GW_INTERNAL', message: 'The response was aborted.' },
+    });
   });
 
   it('stops a running tool when the upstream fails after the call started', async () => {
     const slow = new PendingTool('slow_lookup');
     const chat = new ScriptedChat();
-    chat.enqueue({ beats: [{ type: 'tool_call', index: 0, id: 'c1', name: 'slow_lookup', argumentsDelta: '{}' }, { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] });
+    chat.enqueue({
+      beats: [
+        { type: 'tool_call', index: 0, id: 'c1', name: 'slow_lookup', argumentsDelta: '{}' },
+        { fail: new GatewayError('GW_UPSTREAM_DROPPED') },
+      ],
+    });
     const { run, done } = standaloneRun(chat, new ToolRegistry([slow.definition], { defaultTimeoutMs: 1_000 }));
     run.start();
     await slow.running;
@@ -168,7 +234,10 @@ describe('response.done: failures', () => {
 
   it('commits what a failure cut short, marked so the model knows it did not choose to stop there', async () => {
     const h = createSession();
-    h.chat.enqueue({ beats: [...words('Half an '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] }, answer('Sorry.'));
+    h.chat.enqueue(
+      { beats: [...words('Half an '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] },
+      answer('Sorry.'),
+    );
     expect(await turn(h, 'Hi')).toMatchObject({ status: 'failed' });
     await turn(h, 'Again?');
     expect(historyOf(h.chat.requests[1])).toEqual([
@@ -214,13 +283,19 @@ describe('the log line of a response', () => {
   /** A logger at info level whose lines the test reads. */
   function capturingLogger() {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     return { logger, lines, done: () => lines.filter((l) => l.msg === 'response done') };
   }
 
   it('logs one info line per completed response: status, timings, usage, steps and length, never the text', async () => {
     const chat = new ScriptedChat();
-    chat.enqueue(toolStep('Secret plan.', [{ name: 'lookup', arguments: '{"q":"a"}', id: 'c1' }]), answer('Secret answer.', usage(10, 2)));
+    chat.enqueue(
+      toolStep('Secret plan.', [{ name: 'lookup', arguments: '{"q":"a"}', id: 'c1' }]),
+      answer('Secret answer.', usage(10, 2)),
+    );
     const log = capturingLogger();
     const { run, done } = standaloneRun(chat, undefined, log.logger);
     run.start();
@@ -228,7 +303,14 @@ describe('the log line of a response', () => {
     expect(log.lines.map((l) => l.msg)).toEqual(['response started', 'tool call', 'response done']);
     expect(log.lines[1]).toMatchObject({ level: 30, callId: 'c1', tool: 'lookup', runsOn: 'server' });
     expect(log.done()).toEqual([
-      expect.objectContaining({ level: 30, status: 'completed', timings: event.timings, usage: usage(10, 2), toolSteps: 1, chars: event.text.length }),
+      expect.objectContaining({
+        level: 30,
+        status: 'completed',
+        timings: event.timings,
+        usage: usage(10, 2),
+        toolSteps: 1,
+        chars: event.text.length,
+      }),
     ]);
     expect(JSON.stringify(log.lines)).not.toContain('Secret');
   });
@@ -240,7 +322,15 @@ describe('the log line of a response', () => {
     const { run, done } = standaloneRun(chat, undefined, log.logger);
     run.start();
     await done();
-    expect(log.done()).toEqual([expect.objectContaining({ level: 40, status: 'failed', errorCode: 'GW_UPSTREAM_DROPPED', toolSteps: 0, chars: 7 })]);
+    expect(log.done()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        status: 'failed',
+        errorCode: 'GW_UPSTREAM_DROPPED',
+        toolSteps: 0,
+        chars: 7,
+      }),
+    ]);
     expect(JSON.stringify(log.lines)).not.toContain('Secret');
   });
 

@@ -40,7 +40,10 @@ describe('response run: states', () => {
     const slow = new PendingTool('slow_lookup');
     const chat = new ScriptedChat();
     chat.enqueue(toolStep('Let me see.', [{ name: 'slow_lookup', arguments: '{}' }]), answer('Found.'));
-    const { run, trail, settled } = standaloneRun(chat, new ToolRegistry([slow.definition], { defaultTimeoutMs: 1_000 }));
+    const { run, trail, settled } = standaloneRun(
+      chat,
+      new ToolRegistry([slow.definition], { defaultTimeoutMs: 1_000 }),
+    );
     expect(run.state).toBe('created');
     run.start();
     await slow.running;
@@ -57,25 +60,38 @@ describe('response run: states', () => {
   });
 
   it.each<[string, () => Reply, ResponseState, ResponseStatus]>([
-    ['an upstream failure', () => ({ beats: [...words('Half an '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] }), 'failed', 'failed'],
-    ['an interrupt while streaming', () => ({ beats: [...words('Half an answer.'), { type: 'finish', reason: 'stop' }] }), 'interrupted', 'interrupted'],
-  ])('ends in one final state after %s, and an interrupt after that is a no-op', async (_name, reply, state, status) => {
-    const chat = new ScriptedChat();
-    chat.enqueue(reply());
-    const { run, recorder, settled } = standaloneRun(chat);
-    run.start();
-    if (state === 'interrupted') {
-      await recorder.waitForType('response.delta');
-      expect(run.interrupt()).toBe(true);
-    }
-    await chat.calls[0]?.ended;
-    await drained();
-    expect(run.state).toBe(state);
-    expect(run.isSettled).toBe(true);
-    expect(run.interrupt()).toBe(false);
-    expect(recorder.ofType('response.done')).toMatchObject([{ status }]);
-    expect(settled).toHaveLength(1);
-  });
+    [
+      'an upstream failure',
+      () => ({ beats: [...words('Half an '), { fail: new GatewayError('GW_UPSTREAM_DROPPED') }] }),
+      'failed',
+      'failed',
+    ],
+    [
+      'an interrupt while streaming',
+      () => ({ beats: [...words('Half an answer.'), { type: 'finish', reason: 'stop' }] }),
+      'interrupted',
+      'interrupted',
+    ],
+  ])(
+    'ends in one final state after %s, and an interrupt after that is a no-op',
+    async (_name, reply, state, status) => {
+      const chat = new ScriptedChat();
+      chat.enqueue(reply());
+      const { run, recorder, settled } = standaloneRun(chat);
+      run.start();
+      if (state === 'interrupted') {
+        await recorder.waitForType('response.delta');
+        expect(run.interrupt()).toBe(true);
+      }
+      await chat.calls[0]?.ended;
+      await drained();
+      expect(run.state).toBe(state);
+      expect(run.isSettled).toBe(true);
+      expect(run.interrupt()).toBe(false);
+      expect(recorder.ofType('response.done')).toMatchObject([{ status }]);
+      expect(settled).toHaveLength(1);
+    },
+  );
 });
 
 describe('response run: exactly one response.done when the transport interrupts from inside its send', () => {
@@ -134,7 +150,12 @@ describe('response run: exactly one response.done when the transport interrupts 
   it('at a tool call announced only when the stream ended', async () => {
     const h = interruptingSession((e) => e.type === 'response.tool_call');
     // The arguments never parse as a whole object, so the call completes only at the end of the stream.
-    h.chat.enqueue({ beats: [{ type: 'tool_call', index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '{"q":"x"' }, { type: 'finish', reason: 'tool_calls' }] });
+    h.chat.enqueue({
+      beats: [
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '{"q":"x"' },
+        { type: 'finish', reason: 'tool_calls' },
+      ],
+    });
     h.session.handle({ type: 'turn', text: 'Hi' });
     await expectOneDone(h);
     // No second step: the interrupted run asked nothing more (the next request is the next turn's).

@@ -1,7 +1,14 @@
 // An in-memory upstream for the session core: each request is answered by the next scripted reply, replayed to
 // the run's sink one event per microtask. Gates hold a reply at a known point until the test releases them.
 // No network, no timers: a test moves it forward only by awaiting gates and promises.
-import type { ChatEvent, ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, ChatUsage } from '../../src/upstream/types.js';
+import type {
+  ChatEvent,
+  ChatEventSink,
+  ChatOutcome,
+  ChatRequest,
+  ChatStreamer,
+  ChatUsage,
+} from '../../src/upstream/types.js';
 
 /** A promise and its resolver, settled by the test. */
 export class Deferred<T = void> {
@@ -70,14 +77,19 @@ export class ScriptedChat implements ChatStreamer {
     const reply = this.replies.shift();
     const ended = new Deferred();
     this.calls.push({ request: structuredClone(rest), signal, ended: ended.promise });
-    const played = reply === undefined ? Promise.reject(new Error(`no reply scripted for request ${this.calls.length}`)) : replay(reply, signal, sink);
+    const played =
+      reply === undefined
+        ? Promise.reject(new Error(`no reply scripted for request ${this.calls.length}`))
+        : replay(reply, signal, sink);
     return played.finally(() => ended.resolve());
   }
 }
 
 async function replay(reply: Reply, signal: AbortSignal, sink: ChatEventSink): Promise<ChatOutcome> {
   const stopped = () => signal.aborted && reply.ignoreAbort !== true;
-  const abort = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  const abort = new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   let finishReason: string | null = null;
   for (const beat of reply.beats) {
     await Promise.resolve();
@@ -92,7 +104,12 @@ async function replay(reply: Reply, signal: AbortSignal, sink: ChatEventSink): P
   }
   await Promise.resolve();
   if (stopped()) return ABORTED;
-  return { finishReason: reply.finishReason === undefined ? finishReason : reply.finishReason, usage: reply.usage ?? null, aborted: false, attempts: 1 };
+  return {
+    finishReason: reply.finishReason === undefined ? finishReason : reply.finishReason,
+    usage: reply.usage ?? null,
+    aborted: false,
+    attempts: 1,
+  };
 }
 
 /** Text split after each whitespace run, one delta per word: how a streamed reply arrives. */
@@ -116,7 +133,13 @@ export function toolStep(text: string, calls: ScriptedToolCall[]): Reply {
   const fragments = calls.flatMap((call, index): ChatEvent[] => {
     const half = Math.floor(call.arguments.length / 2);
     return [
-      { type: 'tool_call', index, ...(call.id === undefined ? {} : { id: call.id }), name: call.name, argumentsDelta: call.arguments.slice(0, half) },
+      {
+        type: 'tool_call',
+        index,
+        ...(call.id === undefined ? {} : { id: call.id }),
+        name: call.name,
+        argumentsDelta: call.arguments.slice(0, half),
+      },
       { type: 'tool_call', index, argumentsDelta: call.arguments.slice(half) },
     ];
   });

@@ -5,12 +5,23 @@ import { parseSnapshot, type SessionSnapshot } from '../../src/session/snapshot.
 import { createSession, historyOf, turn } from './harness.js';
 import { answer, Gate, words } from './scripted-chat.js';
 
-const LOCATION_TOOL = { name: 'get_location', description: 'Where the user is', parameters: { type: 'object', properties: {} } };
+const LOCATION_TOOL = {
+  name: 'get_location',
+  description: 'Where the user is',
+  parameters: { type: 'object', properties: {} },
+};
 
 describe('session core: snapshot and restore', () => {
   it('a restored session keeps history and settings, and continues numbering responses', async () => {
     const a = createSession();
-    a.session.handle({ type: 'session.update', model: 'asi1', instructions: 'Be brief.', temperature: 0.5, maxOutputTokens: 50, tools: [LOCATION_TOOL] });
+    a.session.handle({
+      type: 'session.update',
+      model: 'asi1',
+      instructions: 'Be brief.',
+      temperature: 0.5,
+      maxOutputTokens: 50,
+      tools: [LOCATION_TOOL],
+    });
     a.chat.enqueue(answer('Paris.'), answer('Berlin.'));
     const first = await turn(a, 'Capital of France?');
     const second = await turn(a, 'And Germany?');
@@ -53,7 +64,12 @@ describe('session core: snapshot and restore', () => {
     expect(snapshots.at(-1)?.turns).toEqual([[{ role: 'user', content: 'Hi' }]]);
     gate.release();
     await h.session.whenIdle();
-    expect(snapshots.at(-1)?.turns).toEqual([[{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello there.' }]]);
+    expect(snapshots.at(-1)?.turns).toEqual([
+      [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello there.' },
+      ],
+    ]);
     expect(snapshots.at(-1)?.responseCounter).toBe(1);
   });
 

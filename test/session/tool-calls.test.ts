@@ -16,7 +16,11 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const fn = (id: string, args: string, name = 'lookup') => ({ id, type: 'function' as const, function: { name, arguments: args } });
+const fn = (id: string, args: string, name = 'lookup') => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: args },
+});
 const fragment = (index: number, argumentsDelta: string, id?: string, name?: string): ChatEvent => ({
   type: 'tool_call',
   index,
@@ -35,7 +39,14 @@ describe('tool calls: announced and answered', () => {
   it('announces calls as they complete, but gives them to the model in its own order with their results', async () => {
     const h = createSession();
     h.chat.enqueue(
-      { beats: [fragment(0, '{"q":', 'c0', 'lookup'), fragment(1, '{"q":"b"}', 'c1', 'lookup'), fragment(0, '"a"}'), endOfCalls] },
+      {
+        beats: [
+          fragment(0, '{"q":', 'c0', 'lookup'),
+          fragment(1, '{"q":"b"}', 'c1', 'lookup'),
+          fragment(0, '"a"}'),
+          endOfCalls,
+        ],
+      },
       answer('A and B.'),
     );
     await turn(h, 'Both');
@@ -52,7 +63,9 @@ describe('tool calls: announced and answered', () => {
     const h = createSession({ tools: [spy.definition] });
     h.chat.enqueue({ beats: [fragment(0, '{"q": oops', 'c1', 'spy'), endOfCalls] }, answer('Sorry.'));
     await turn(h, 'Go');
-    expect(h.recorder.ofType('response.tool_call')).toMatchObject([{ callId: 'c1', arguments: '{"q": oops', runsOn: 'server' }]);
+    expect(h.recorder.ofType('response.tool_call')).toMatchObject([
+      { callId: 'c1', arguments: '{"q": oops', runsOn: 'server' },
+    ]);
     expect(spy.calls).toEqual([]);
     const [call, result] = stepSeenByModel(h.chat.requests[1]?.messages);
     expect(call).toEqual({ role: 'assistant', content: null, tool_calls: [fn('c1', '{}', 'spy')] });
@@ -60,7 +73,10 @@ describe('tool calls: announced and answered', () => {
     expect(JSON.parse(result?.content ?? '')).toEqual({ error: 'The arguments are not valid JSON: {"q": oops' });
   });
 
-  it.each([['no arguments at all', ''], ['arguments of whitespace only', ' \n']])('runs a call sent with %s with {}, and shows the model "{}"', async (_name, args) => {
+  it.each([
+    ['no arguments at all', ''],
+    ['arguments of whitespace only', ' \n'],
+  ])('runs a call sent with %s with {}, and shows the model "{}"', async (_name, args) => {
     const spy = new PendingTool('spy');
     const h = createSession({ tools: [spy.definition] });
     h.chat.enqueue({ beats: [fragment(0, args, 'c1', 'spy'), endOfCalls] }, answer('Done.'));
@@ -79,14 +95,24 @@ describe('tool calls: announced and answered', () => {
     const h = createSession();
     h.chat.enqueue(toolStep('', [{ name: 'teleport', arguments: '{}', id: 'c1' }]), answer('I cannot.'));
     await turn(h, 'Beam me up');
-    expect(h.recorder.ofType('response.tool_call')).toMatchObject([{ callId: 'c1', name: 'teleport', runsOn: 'server' }]);
-    expect(stepSeenByModel(h.chat.requests[1]?.messages)[1]).toEqual({ role: 'tool', tool_call_id: 'c1', content: '{"error":"Unknown tool \\"teleport\\"."}' });
+    expect(h.recorder.ofType('response.tool_call')).toMatchObject([
+      { callId: 'c1', name: 'teleport', runsOn: 'server' },
+    ]);
+    expect(stepSeenByModel(h.chat.requests[1]?.messages)[1]).toEqual({
+      role: 'tool',
+      tool_call_id: 'c1',
+      content: '{"error":"Unknown tool \\"teleport\\"."}',
+    });
   });
 
   it('past MAX_TOOL_STEPS ignores a call even when it completes only as the stream ends', async () => {
     const h = createSession({ env: { MAX_TOOL_STEPS: '1' } });
     h.chat.enqueue(toolStep('', [{ name: 'lookup', arguments: '{"q":"x"}', id: 'c1' }]), {
-      beats: [{ type: 'text', text: 'Enough.' }, fragment(0, '{"q":"y"', 'c2', 'lookup'), { type: 'finish', reason: 'stop' }],
+      beats: [
+        { type: 'text', text: 'Enough.' },
+        fragment(0, '{"q":"y"', 'c2', 'lookup'),
+        { type: 'finish', reason: 'stop' },
+      ],
     });
     const done = await turn(h, 'Keep going');
     expect(done).toMatchObject({ status: 'completed', text: 'Enough.' });
@@ -96,10 +122,15 @@ describe('tool calls: announced and answered', () => {
 });
 
 describe('tool calls: speech around them', () => {
-  it('speaks what was said before a call at the call\'s first fragment, before its arguments are complete', async () => {
+  it("speaks what was said before a call at the call's first fragment, before its arguments are complete", async () => {
     const h = createSession();
     const gate = new Gate();
-    h.chat.enqueue({ beats: [...words('Let me check'), fragment(0, '{"q":', 'c1', 'lookup'), gate, fragment(0, '"x"}'), endOfCalls] }, answer('X.'));
+    h.chat.enqueue(
+      {
+        beats: [...words('Let me check'), fragment(0, '{"q":', 'c1', 'lookup'), gate, fragment(0, '"x"}'), endOfCalls],
+      },
+      answer('X.'),
+    );
     h.session.handle({ type: 'turn', text: 'Check' });
     await gate.reached;
     expect(h.recorder.ofType('response.speech').map((s) => s.text)).toEqual(['Let me check']);
@@ -125,7 +156,10 @@ describe('tool calls: speech around them', () => {
     const slow = new PendingTool('slow_lookup');
     const h = createSession({ tools: [slow.definition] });
     const gate = new Gate();
-    h.chat.enqueue({ beats: [fragment(0, '{}', 'c0', 'slow_lookup'), gate, fragment(1, '{}', 'c1', 'slow_lookup'), endOfCalls] }, answer('Both.'));
+    h.chat.enqueue(
+      { beats: [fragment(0, '{}', 'c0', 'slow_lookup'), gate, fragment(1, '{}', 'c1', 'slow_lookup'), endOfCalls] },
+      answer('Both.'),
+    );
     h.session.handle({ type: 'turn', text: 'Two lookups' });
     await gate.reached;
     vi.advanceTimersByTime(FILLER_DELAY_MS - 300);
@@ -141,7 +175,9 @@ describe('tool calls: speech around them', () => {
     const slow = new PendingTool('slow_lookup');
     const h = createSession({ tools: [slow.definition] });
     const gate = new Gate();
-    h.chat.enqueue({ beats: [fragment(0, '{}', 'c0', 'slow_lookup'), ...words('Working on it. Still'), gate, endOfCalls] });
+    h.chat.enqueue({
+      beats: [fragment(0, '{}', 'c0', 'slow_lookup'), ...words('Working on it. Still'), gate, endOfCalls],
+    });
     h.session.handle({ type: 'turn', text: 'Look it up' });
     await gate.reached;
     expect(h.recorder.ofType('response.speech').map((s) => s.text)).toEqual(['Working on it.']);
@@ -166,10 +202,36 @@ describe('tool calls: speech around them', () => {
 
 describe('tool calls: one reply across steps', () => {
   it.each<[string, string, Reply, string]>([
-    ['a step ending in a word and one starting with a word', 'Let me check.', answer('It is X.'), 'Let me check. It is X.'],
+    [
+      'a step ending in a word and one starting with a word',
+      'Let me check.',
+      answer('It is X.'),
+      'Let me check. It is X.',
+    ],
     ['a step ending in a space', 'Let me check. ', answer('It is X.'), 'Let me check. It is X.'],
-    ['a step starting with a space', 'Let me check.', { beats: [{ type: 'text', text: ' It is X.' }, { type: 'finish', reason: 'stop' }] }, 'Let me check. It is X.'],
-    ['a step streamed in pieces of words', 'Let me check.', { beats: [{ type: 'text', text: 'PAR' }, { type: 'text', text: 'IS.' }, { type: 'finish', reason: 'stop' }] }, 'Let me check. PARIS.'],
+    [
+      'a step starting with a space',
+      'Let me check.',
+      {
+        beats: [
+          { type: 'text', text: ' It is X.' },
+          { type: 'finish', reason: 'stop' },
+        ],
+      },
+      'Let me check. It is X.',
+    ],
+    [
+      'a step streamed in pieces of words',
+      'Let me check.',
+      {
+        beats: [
+          { type: 'text', text: 'PAR' },
+          { type: 'text', text: 'IS.' },
+          { type: 'finish', reason: 'stop' },
+        ],
+      },
+      'Let me check. PARIS.',
+    ],
   ])('joins %s with exactly one space', async (_name, before, after, text) => {
     const h = createSession();
     h.chat.enqueue(toolStep(before, [{ name: 'lookup', arguments: '{"q":"x"}' }]), after);
@@ -178,7 +240,16 @@ describe('tool calls: one reply across steps', () => {
 
   it('gives the model a step that said only whitespace as its calls without text, and adds no empty final message', async () => {
     const h = createSession();
-    h.chat.enqueue(toolStep('\n\n', [{ name: 'lookup', arguments: '{"q":"x"}', id: 'c1' }]), { beats: [{ type: 'text', text: ' ' }, { type: 'finish', reason: 'stop' }] }, answer('Ok.'));
+    h.chat.enqueue(
+      toolStep('\n\n', [{ name: 'lookup', arguments: '{"q":"x"}', id: 'c1' }]),
+      {
+        beats: [
+          { type: 'text', text: ' ' },
+          { type: 'finish', reason: 'stop' },
+        ],
+      },
+      answer('Ok.'),
+    );
     await turn(h, 'Check');
     await turn(h, 'Next');
     expect(historyOf(h.chat.requests[2])).toEqual([
@@ -191,7 +262,11 @@ describe('tool calls: one reply across steps', () => {
 
   it('gives each step the steps before it, and the next turn the whole reply', async () => {
     const h = createSession();
-    h.chat.enqueue(toolStep('One.', [{ name: 'lookup', arguments: '{"q":"a"}', id: 'c1' }]), toolStep('Two.', [{ name: 'lookup', arguments: '{"q":"b"}', id: 'c2' }]), answer('Three.'));
+    h.chat.enqueue(
+      toolStep('One.', [{ name: 'lookup', arguments: '{"q":"a"}', id: 'c1' }]),
+      toolStep('Two.', [{ name: 'lookup', arguments: '{"q":"b"}', id: 'c2' }]),
+      answer('Three.'),
+    );
     await turn(h, 'Go');
     expect(historyOf(h.chat.requests[2])).toEqual([
       { role: 'user', content: 'Go' },
@@ -234,9 +309,17 @@ describe('tool calls: the tools each step offers', () => {
   });
 
   it('offers only the named tool, as required, on the first step; every tool, auto, after it', async () => {
-    const { chat, done } = runWith([lookupTool, other], { name: 'lookup' }, toolStep('', [{ name: 'lookup', arguments: '{"q":"x"}' }]), answer('X.'));
+    const { chat, done } = runWith(
+      [lookupTool, other],
+      { name: 'lookup' },
+      toolStep('', [{ name: 'lookup', arguments: '{"q":"x"}' }]),
+      answer('X.'),
+    );
     await done;
-    expect(names(chat)).toEqual([['required', ['lookup']], ['auto', ['lookup', 'other']]]);
+    expect(names(chat)).toEqual([
+      ['required', ['lookup']],
+      ['auto', ['lookup', 'other']],
+    ]);
   });
 
   it('offers every tool, auto, when the named tool is not declared', async () => {

@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { itemizeReply, pairToolMessages } from '../../src/session/history.js';
 import type { ChatMessage } from '../../src/upstream/types.js';
 
-const call = (id: string) => ({ id, type: 'function' as const, function: { name: 'lookup', arguments: `{"q":"${id}"}` } });
+const call = (id: string) => ({
+  id,
+  type: 'function' as const,
+  function: { name: 'lookup', arguments: `{"q":"${id}"}` },
+});
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const said = (content: string): ChatMessage => ({ role: 'assistant', content });
 const calls = (...ids: string[]): ChatMessage => ({ role: 'assistant', content: null, tool_calls: ids.map(call) });
@@ -36,7 +40,9 @@ describe('pairToolMessages', () => {
   });
 
   it('joins function_call items to the assistant text before them, one message holding every call', () => {
-    expect(pairToolMessages([user('Hi'), said('Let me see.'), calls('c1'), calls('c2'), result('c1'), result('c2')])).toEqual([
+    expect(
+      pairToolMessages([user('Hi'), said('Let me see.'), calls('c1'), calls('c2'), result('c1'), result('c2')]),
+    ).toEqual([
       user('Hi'),
       { role: 'assistant', content: 'Let me see.', tool_calls: [call('c1'), call('c2')] },
       result('c1'),
@@ -50,7 +56,15 @@ describe('pairToolMessages', () => {
   });
 
   it('never joins two assistant replies with text: each stays a message of its own', () => {
-    expect(pairToolMessages([user('Hi'), said('One.'), said('Two.'), { role: 'assistant', content: 'Three.', tool_calls: [call('c1')] }, result('c1')])).toEqual([
+    expect(
+      pairToolMessages([
+        user('Hi'),
+        said('One.'),
+        said('Two.'),
+        { role: 'assistant', content: 'Three.', tool_calls: [call('c1')] },
+        result('c1'),
+      ]),
+    ).toEqual([
       user('Hi'),
       said('One.'),
       said('Two.'),
@@ -60,7 +74,15 @@ describe('pairToolMessages', () => {
   });
 
   it('leaves out calls nobody answered: a message of calls alone goes, text keeps its words', () => {
-    expect(pairToolMessages([user('Hi'), calls('c1'), user('And?'), { role: 'assistant', content: 'Checking.', tool_calls: [call('c2'), call('c3')] }, result('c3')])).toEqual([
+    expect(
+      pairToolMessages([
+        user('Hi'),
+        calls('c1'),
+        user('And?'),
+        { role: 'assistant', content: 'Checking.', tool_calls: [call('c2'), call('c3')] },
+        result('c3'),
+      ]),
+    ).toEqual([
       user('Hi'),
       user('And?'),
       { role: 'assistant', content: 'Checking.', tool_calls: [call('c3')] },
@@ -72,18 +94,21 @@ describe('pairToolMessages', () => {
   });
 
   it('leaves out results without a call, and answers each call once: the first result wins', () => {
-    expect(pairToolMessages([user('Hi'), result('c0'), calls('c1'), result('c1', 'first'), result('c1', 'second')])).toEqual([
+    expect(
+      pairToolMessages([user('Hi'), result('c0'), calls('c1'), result('c1', 'first'), result('c1', 'second')]),
+    ).toEqual([user('Hi'), calls('c1'), result('c1', 'first')]);
+    // A call id repeated later is not answered a second time (its message is left out).
+    expect(pairToolMessages([user('Hi'), calls('c1'), result('c1'), user('Again'), calls('c1')])).toEqual([
       user('Hi'),
       calls('c1'),
-      result('c1', 'first'),
+      result('c1'),
+      user('Again'),
     ]);
-    // A call id repeated later is not answered a second time (its message is left out).
-    expect(pairToolMessages([user('Hi'), calls('c1'), result('c1'), user('Again'), calls('c1')])).toEqual([user('Hi'), calls('c1'), result('c1'), user('Again')]);
   });
 });
 
 describe('itemizeReply', () => {
-  it('makes the reply\'s text one item, each client call its own item, and leaves server steps untagged', () => {
+  it("makes the reply's text one item, each client call its own item, and leaves server steps untagged", () => {
     const reply: ChatMessage[] = [
       { role: 'assistant', content: 'Checking.', tool_calls: [call('srv'), call('cli')] },
       result('srv'),

@@ -15,17 +15,31 @@ type Assistant = Extract<ChatMessage, { role: 'assistant' }>;
 describe('session core: tool steps', () => {
   it('runs a server tool inside the response and continues it: one response, the result right after its call', async () => {
     const h = createSession();
-    h.chat.enqueue(toolStep('Let me check.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]), answer('It is PARIS.'));
+    h.chat.enqueue(
+      toolStep('Let me check.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]),
+      answer('It is PARIS.'),
+    );
     const done = await turn(h, 'Look up Paris');
     expect(done).toMatchObject({ status: 'completed', text: 'Let me check. It is PARIS.' });
     expect(h.recorder.ofType('response.created')).toHaveLength(1);
     expect(h.recorder.ofType('response.done')).toHaveLength(1);
     expect(h.recorder.ofType('response.tool_call')).toEqual([
-      { type: 'response.tool_call', responseId: done.responseId, callId: 'call_1', name: 'lookup', arguments: '{"q":"paris"}', runsOn: 'server' },
+      {
+        type: 'response.tool_call',
+        responseId: done.responseId,
+        callId: 'call_1',
+        name: 'lookup',
+        arguments: '{"q":"paris"}',
+        runsOn: 'server',
+      },
     ]);
     // The second step's request: the tool step as the upstream expects it.
     expect(historyOf(h.chat.requests[1]).slice(-2)).toEqual([
-      { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"paris"}' } }] },
+      {
+        role: 'assistant',
+        content: 'Let me check.',
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"paris"}' } }],
+      },
       { role: 'tool', tool_call_id: 'call_1', content: '{"answer":"PARIS"}' },
     ]);
     // What was said before the call was spoken before the call was announced.
@@ -34,14 +48,23 @@ describe('session core: tool steps', () => {
     // The next turn sees the whole exchange in order.
     h.chat.enqueue(answer('You are welcome.'));
     await turn(h, 'Thanks');
-    expect(historyOf(h.chat.requests[2]).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+    expect(historyOf(h.chat.requests[2]).map((m) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'tool',
+      'assistant',
+      'user',
+    ]);
     // (The committed final text keeps the space that joined it to the step before: reported, not relied on.)
     expect((historyOf(h.chat.requests[2])[3] as Assistant).content?.trim()).toBe('It is PARIS.');
   });
 
   it('marks a reply cut off inside a tool step as interrupted, even though no final text was heard', async () => {
     const h = createSession();
-    h.chat.enqueue(toolStep('Let me check that for you.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]), answer('It is PARIS.'));
+    h.chat.enqueue(
+      toolStep('Let me check that for you.', [{ name: 'lookup', arguments: '{"q":"paris"}', id: 'call_1' }]),
+      answer('It is PARIS.'),
+    );
     const done = await turn(h, 'Look up Paris');
     // The listener heard only "Let me check", still inside the first step, and barged in.
     h.session.handle({ type: 'response.cancel', responseId: done.responseId, heardChars: 'Let me check'.length });
@@ -53,10 +76,16 @@ describe('session core: tool steps', () => {
     expect(JSON.stringify(history)).not.toContain('PARIS.');
   });
 
-  it('waits inside the response for a client tool\'s tool.result and gives it to the model', async () => {
+  it("waits inside the response for a client tool's tool.result and gives it to the model", async () => {
     const h = createSession();
-    h.session.handle({ type: 'session.update', tools: [{ name: 'get_location', parameters: { type: 'object', properties: {} } }] });
-    h.chat.enqueue(toolStep('', [{ name: 'get_location', arguments: '{}', id: 'call_loc' }]), answer('You are in Lisbon.'));
+    h.session.handle({
+      type: 'session.update',
+      tools: [{ name: 'get_location', parameters: { type: 'object', properties: {} } }],
+    });
+    h.chat.enqueue(
+      toolStep('', [{ name: 'get_location', arguments: '{}', id: 'call_loc' }]),
+      answer('You are in Lisbon.'),
+    );
     h.session.handle({ type: 'turn', text: 'Where am I?' });
     const call = await h.recorder.waitForType('response.tool_call');
     expect(call).toMatchObject({ callId: 'call_loc', name: 'get_location', runsOn: 'client' });
@@ -64,7 +93,11 @@ describe('session core: tool steps', () => {
     h.session.handle({ type: 'tool.result', callId: 'call_loc', output: { city: 'Lisbon' } });
     const done = await h.recorder.waitForType('response.done');
     expect(done).toMatchObject({ status: 'completed', text: 'You are in Lisbon.' });
-    expect(historyOf(h.chat.requests[1]).at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_loc', content: '{"city":"Lisbon"}' });
+    expect(historyOf(h.chat.requests[1]).at(-1)).toEqual({
+      role: 'tool',
+      tool_call_id: 'call_loc',
+      content: '{"city":"Lisbon"}',
+    });
     // The call is answered: a second result is unknown.
     h.session.handle({ type: 'tool.result', callId: 'call_loc', output: 'late' });
     expect(h.recorder.events.at(-1)).toMatchObject({ type: 'error', code: 'GW_UNKNOWN_TOOL_CALL' });
@@ -94,7 +127,10 @@ describe('session core: tool steps', () => {
   it('caps tool rounds at MAX_TOOL_STEPS, then asks for an answer without tools and ignores calls it still makes', async () => {
     const h = createSession({ env: { MAX_TOOL_STEPS: '2' } });
     const again = (id: string) => toolStep('', [{ name: 'lookup', arguments: '{"q":"x"}', id }]);
-    h.chat.enqueue(again('c1'), again('c2'), { ...again('c3'), beats: [...again('c3').beats.slice(0, -1), { type: 'text', text: 'Done.' }, { type: 'finish', reason: 'stop' }] });
+    h.chat.enqueue(again('c1'), again('c2'), {
+      ...again('c3'),
+      beats: [...again('c3').beats.slice(0, -1), { type: 'text', text: 'Done.' }, { type: 'finish', reason: 'stop' }],
+    });
     const done = await turn(h, 'Keep looking');
     expect(done).toMatchObject({ status: 'completed', text: 'Done.' });
     expect(h.chat.requests.map((r) => r.toolChoice)).toEqual(['auto', 'auto', 'none']);
@@ -113,7 +149,12 @@ describe('session core: tool steps', () => {
 
   it('treats finish_reason "tool_calls" without any call as the end of the answer', async () => {
     const h = createSession();
-    h.chat.enqueue({ beats: [{ type: 'text', text: 'I would call a tool here.' }, { type: 'finish', reason: 'tool_calls' }] });
+    h.chat.enqueue({
+      beats: [
+        { type: 'text', text: 'I would call a tool here.' },
+        { type: 'finish', reason: 'tool_calls' },
+      ],
+    });
     const done = await turn(h, 'Do it');
     expect(done).toMatchObject({ status: 'completed', text: 'I would call a tool here.' });
     expect(h.chat.requests).toHaveLength(1);
@@ -148,7 +189,9 @@ describe('session core: the filler', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { slow, h } = slowSession();
     const gate = new Gate();
-    h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]), { beats: [gate, { type: 'text', text: 'Found' }, { type: 'finish', reason: 'stop' }] });
+    h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]), {
+      beats: [gate, { type: 'text', text: 'Found' }, { type: 'finish', reason: 'stop' }],
+    });
     h.session.handle({ type: 'turn', text: 'Look it up' });
     await h.recorder.waitForType('response.tool_call');
     await slow.running;

@@ -3,7 +3,12 @@
 // still measure per-token delay. Real sockets on port 0; asserts content and order, never durations.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEmitStamp, EMIT_STAMP_PATTERN, encodeEmitStamp, stampChunkText } from '../../src/simulator/emit-stamp.js';
+import {
+  decodeEmitStamp,
+  EMIT_STAMP_PATTERN,
+  encodeEmitStamp,
+  stampChunkText,
+} from '../../src/simulator/emit-stamp.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 
 interface Chunk {
@@ -62,7 +67,9 @@ describe('stampEmitTimeInText', () => {
     const received = Date.now();
     const texts = (await contentChunks({ stream: true })).map(contentOf);
     expect(texts.map((t) => t.replace(EMIT_STAMP_PATTERN, 'W'))).toEqual(['W ', 'W. ', 'W ', 'W!']);
-    const times = texts.map((t) => decodeEmitStamp([...t.matchAll(EMIT_STAMP_PATTERN)][0]![1]!, performance.timeOrigin + performance.now()));
+    const times = texts.map((t) =>
+      decodeEmitStamp([...t.matchAll(EMIT_STAMP_PATTERN)][0]![1]!, performance.timeOrigin + performance.now()),
+    );
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(Math.abs(times[0]! - received)).toBeLessThan(60_000);
   });

@@ -7,14 +7,32 @@ import { calculatorTool } from '../../src/tools/builtin/calculator.js';
 import { createClockTool } from '../../src/tools/builtin/clock.js';
 import type { ToolDefinition } from '../../src/tools/types.js';
 
-interface ToolDelta { index: number; id?: string; function: { name?: string; arguments?: string } }
-interface Chunk { choices: { delta: { content?: string | null; tool_calls?: ToolDelta[] }; finish_reason?: string | null }[] }
-interface Call { id: string; name: string; arguments: string }
-interface Message { role: string; content: string | null; tool_call_id?: string; tool_calls?: unknown[] }
+interface ToolDelta {
+  index: number;
+  id?: string;
+  function: { name?: string; arguments?: string };
+}
+interface Chunk {
+  choices: { delta: { content?: string | null; tool_calls?: ToolDelta[] }; finish_reason?: string | null }[];
+}
+interface Call {
+  id: string;
+  name: string;
+  arguments: string;
+}
+interface Message {
+  role: string;
+  content: string | null;
+  tool_call_id?: string;
+  tool_calls?: unknown[];
+}
 
 const clock = createClockTool(() => new Date('2026-11-25T17:20:00Z'));
 const TOOLS: ToolDefinition[] = [clock, calculatorTool];
-const SPECS = TOOLS.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+const SPECS = TOOLS.map((t) => ({
+  type: 'function',
+  function: { name: t.name, description: t.description, parameters: t.parameters },
+}));
 const context = { signal: new AbortController().signal, sessionId: 'test' };
 
 let sim: Simulator;
@@ -28,13 +46,17 @@ afterEach(async () => {
 });
 
 /** Streams one request and assembles its content, tool calls (by index) and finish reason. */
-async function chat(messages: Message[], extra: Record<string, unknown> = { tools: SPECS }): Promise<{ content: string; calls: Call[]; finish: string | null | undefined; order: string[] }> {
+async function chat(
+  messages: Message[],
+  extra: Record<string, unknown> = { tools: SPECS },
+): Promise<{ content: string; calls: Call[]; finish: string | null | undefined; order: string[] }> {
   const response = await fetch(`${sim.url}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'asi1-mini', stream: true, messages, ...extra }),
   });
-  const chunks = (await response.text()).split('\n\n')
+  const chunks = (await response.text())
+    .split('\n\n')
     .map((event) => event.replace(/^data: /, ''))
     .filter((data) => data !== '' && data !== '[DONE]' && !data.startsWith(':'))
     .map((data) => JSON.parse(data) as Chunk);
@@ -66,16 +88,18 @@ async function runCalls(calls: Call[]): Promise<Message[]> {
     content: 'Let me check.',
     tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
   };
-  const results = await Promise.all(calls.map(async (call): Promise<Message> => {
-    const tool = TOOLS.find((t) => t.name === call.name)!;
-    let content: string;
-    try {
-      content = JSON.stringify(await tool.execute(JSON.parse(call.arguments) as Record<string, unknown>, context));
-    } catch (err) {
-      content = JSON.stringify({ error: (err as Error).message });
-    }
-    return { role: 'tool', tool_call_id: call.id, content };
-  }));
+  const results = await Promise.all(
+    calls.map(async (call): Promise<Message> => {
+      const tool = TOOLS.find((t) => t.name === call.name)!;
+      let content: string;
+      try {
+        content = JSON.stringify(await tool.execute(JSON.parse(call.arguments) as Record<string, unknown>, context));
+      } catch (err) {
+        content = JSON.stringify({ error: (err as Error).message });
+      }
+      return { role: 'tool', tool_call_id: call.id, content };
+    }),
+  );
   return [assistant, ...results];
 }
 
@@ -127,7 +151,15 @@ describe('the simulator as a tool-using model', () => {
       body: JSON.stringify({ model: 'asi1-mini', messages: [user('What day is it today?')], tools: SPECS }),
     });
     expect(await response.json()).toMatchObject({
-      choices: [{ finish_reason: 'tool_calls', message: { content: 'Let me check.', tool_calls: [{ type: 'function', function: { name: 'get_current_time', arguments: '{}' } }] } }],
+      choices: [
+        {
+          finish_reason: 'tool_calls',
+          message: {
+            content: 'Let me check.',
+            tool_calls: [{ type: 'function', function: { name: 'get_current_time', arguments: '{}' } }],
+          },
+        },
+      ],
     });
   });
 });
@@ -137,7 +169,9 @@ describe('when the simulator does not call tools', () => {
     const noTools = await chat([user('What time is it?')], {});
     expect(noTools.calls).toEqual([]);
     expect(noTools.content).toContain('offline simulator');
-    const calculatorOnly = await chat([user('What time is it?')], { tools: SPECS.filter((s) => s.function.name === 'calculate') });
+    const calculatorOnly = await chat([user('What time is it?')], {
+      tools: SPECS.filter((s) => s.function.name === 'calculate'),
+    });
     expect(calculatorOnly.calls).toEqual([]);
   });
 
@@ -148,11 +182,17 @@ describe('when the simulator does not call tools', () => {
   });
 
   it('lets a scripted reply or scripted tool calls take precedence', async () => {
-    sim.enqueue({ reply: 'Scripted.' }, { toolCalls: [{ name: 'calculate', arguments: '{"expression":"1 + 1"}', id: 'call_s' }] });
+    sim.enqueue(
+      { reply: 'Scripted.' },
+      { toolCalls: [{ name: 'calculate', arguments: '{"expression":"1 + 1"}', id: 'call_s' }] },
+    );
     const scripted = await chat([user('What time is it?')]);
     expect(scripted).toMatchObject({ content: 'Scripted.', calls: [], finish: 'stop' });
     const calls = await chat([user('What time is it?')]);
-    expect(calls).toMatchObject({ content: '', calls: [{ id: 'call_s', name: 'calculate', arguments: '{"expression":"1 + 1"}' }] });
+    expect(calls).toMatchObject({
+      content: '',
+      calls: [{ id: 'call_s', name: 'calculate', arguments: '{"expression":"1 + 1"}' }],
+    });
   });
 
   it('only reacts to a user message last', async () => {
@@ -163,7 +203,14 @@ describe('when the simulator does not call tools', () => {
   it('still quotes results without a text field, naming the tool', async () => {
     const messages: Message[] = [
       user('What time is it?'),
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_current_time', arguments: '{}' } }, { id: 'call_2', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'get_current_time', arguments: '{}' } },
+          { id: 'call_2', type: 'function', function: { name: 'lookup', arguments: '{}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_1', content: '{"text":"It is noon"}' },
       { role: 'tool', tool_call_id: 'call_2', content: '42' },
     ];
@@ -194,9 +241,12 @@ describe('spoken arithmetic', () => {
     expect(toArithmeticExpression(text)).toBe(expression);
   });
 
-  it.each(['what is -5', 'how many times', 'what is 12 times', 'I have 3 cats and 2 dogs', 'What time is it?'])('finds no arithmetic in %j', (text) => {
-    expect(toArithmeticExpression(text)).toBeNull();
-  });
+  it.each(['what is -5', 'how many times', 'what is 12 times', 'I have 3 cats and 2 dogs', 'What time is it?'])(
+    'finds no arithmetic in %j',
+    (text) => {
+      expect(toArithmeticExpression(text)).toBeNull();
+    },
+  );
 
   it('maps a few well-known cities to IANA zones', () => {
     expect(cityTimeZone('time in New York please')).toBe('America/New_York');

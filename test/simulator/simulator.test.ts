@@ -12,7 +12,12 @@ interface ToolDelta {
   type?: string;
   function: { name?: string; arguments?: string | Record<string, unknown> };
 }
-interface Delta { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: ToolDelta[] }
+interface Delta {
+  role?: string;
+  content?: string | null;
+  reasoning_content?: string | null;
+  tool_calls?: ToolDelta[];
+}
 interface Choice {
   index?: number;
   role?: string;
@@ -22,7 +27,12 @@ interface Choice {
   logprobs?: null;
   matched_stop?: number | null;
 }
-interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number; reasoning_tokens?: number }
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  reasoning_tokens?: number;
+}
 interface Chunk {
   id: string;
   object?: string;
@@ -76,7 +86,10 @@ function chunksOf(data: string[]): Chunk[] {
   return data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d) as Chunk);
 }
 
-async function streamOnce(scenario: Partial<SimScenario>, body: Record<string, unknown> = {}): Promise<{ text: string; data: string[]; chunks: Chunk[]; response: Response }> {
+async function streamOnce(
+  scenario: Partial<SimScenario>,
+  body: Record<string, unknown> = {},
+): Promise<{ text: string; data: string[]; chunks: Chunk[]; response: Response }> {
   sim.enqueue(scenario);
   const response = await post({ model: 'asi1-mini', messages: USER, stream: true, ...body });
   const text = await response.text();
@@ -121,7 +134,10 @@ function nextStreamEnd(): Promise<StreamEnd> {
 
 describe('gen2 streams (SGLang-style, §3.2)', () => {
   it('sends a role-only opening chunk, one chunk per token, a finish chunk, a usage chunk and [DONE]', async () => {
-    const { chunks, data, response } = await streamOnce({ reply: 'Hello brave new world.' }, { stream_options: { include_usage: true } });
+    const { chunks, data, response } = await streamOnce(
+      { reply: 'Hello brave new world.' },
+      { stream_options: { include_usage: true } },
+    );
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     expect(data.at(-1)).toBe('[DONE]');
     const [opening] = chunks;
@@ -135,10 +151,19 @@ describe('gen2 streams (SGLang-style, §3.2)', () => {
       finish_reason: null,
       matched_stop: null,
     });
-    expect(contentChunks(chunks).map((c) => c.choices[0]?.delta.content)).toEqual(['Hello ', 'brave ', 'new ', 'world.']);
+    expect(contentChunks(chunks).map((c) => c.choices[0]?.delta.content)).toEqual([
+      'Hello ',
+      'brave ',
+      'new ',
+      'world.',
+    ]);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     const finish = chunks.at(-2);
-    expect(finish?.choices[0]).toMatchObject({ finish_reason: 'stop', matched_stop: 151336, delta: { content: '', reasoning_content: null } });
+    expect(finish?.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      matched_stop: 151336,
+      delta: { content: '', reasoning_content: null },
+    });
     const usage = chunks.at(-1);
     expect(usage?.choices).toEqual([]);
     expect(usage?.usage?.completion_tokens).toBe(4);
@@ -153,7 +178,10 @@ describe('gen2 streams (SGLang-style, §3.2)', () => {
   });
 
   it('streams reasoning in delta.reasoning_content before the content', async () => {
-    const { chunks } = await streamOnce({ reasoning: 'The user wants a greeting.', reply: 'Hi there.' }, { stream_options: { include_usage: true } });
+    const { chunks } = await streamOnce(
+      { reasoning: 'The user wants a greeting.', reply: 'Hi there.' },
+      { stream_options: { include_usage: true } },
+    );
     const reasoning = chunks.filter((c) => typeof c.choices[0]?.delta.reasoning_content === 'string');
     expect(reasoning.map((c) => c.choices[0]?.delta.reasoning_content).join('')).toBe('The user wants a greeting.');
     expect(reasoning.every((c) => c.choices[0]?.delta.content === null)).toBe(true);
@@ -179,13 +207,22 @@ describe('gen2 streams (SGLang-style, §3.2)', () => {
 
 describe('gen1 streams (legacy capture quirks, §3.1)', () => {
   it('reproduces the opening, init_thought, thought, content and double finish chunks', async () => {
-    const { chunks, data, text } = await streamOnce({ profile: 'gen1', reasoning: 'The user asked about weather.', reply: 'It is sunny today.' });
+    const { chunks, data, text } = await streamOnce({
+      profile: 'gen1',
+      reasoning: 'The user asked about weather.',
+      reply: 'It is sunny today.',
+    });
     expect(data.at(-1)).toBe('[DONE]');
     expect(parseSse(text).comments).toBe(0);
     const [opening, marker] = chunks;
     expect(opening?.id).toMatch(/^id_[A-Za-z0-9]{17}$/);
     expect(opening).toMatchObject({ object: 'chat.completion.chunk', executable_data: [], usage: null });
-    expect(opening?.choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, stop_reason: null });
+    expect(opening?.choices[0]).toEqual({
+      index: 0,
+      delta: { role: 'assistant', content: '' },
+      finish_reason: null,
+      stop_reason: null,
+    });
     expect(marker?.init_thought).toBe(true);
     const thoughts = chunks.filter((c) => typeof c.thought === 'string');
     expect(thoughts.map((c) => c.thought).join('')).toBe('The user asked about weather.');
@@ -201,7 +238,12 @@ describe('gen1 streams (legacy capture quirks, §3.1)', () => {
     }
     const [finishA, finishB] = chunks.slice(-2);
     for (const finish of [finishA, finishB]) {
-      expect(finish?.choices[0]).toEqual({ index: 0, finish_reason: 'stop', delta: { role: 'assistant', content: '' }, stop_reason: 'stop' });
+      expect(finish?.choices[0]).toEqual({
+        index: 0,
+        finish_reason: 'stop',
+        delta: { role: 'assistant', content: '' },
+        stop_reason: 'stop',
+      });
     }
     expect(finishA?.usage).toBeUndefined();
     expect(finishB?.usage?.completion_tokens).toBe(4 + 5);
@@ -209,7 +251,10 @@ describe('gen1 streams (legacy capture quirks, §3.1)', () => {
   });
 
   it('puts tool calls in OpenAI delta.tool_calls (assumption: no gen-1 capture exists)', async () => {
-    const { chunks } = await streamOnce({ profile: 'gen1', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Lisbon"}', id: 'call_1' }] });
+    const { chunks } = await streamOnce({
+      profile: 'gen1',
+      toolCalls: [{ name: 'get_weather', arguments: '{"city":"Lisbon"}', id: 'call_1' }],
+    });
     const fragments = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(fragments[0]).toMatchObject({ index: 0, id: 'call_1', function: { name: 'get_weather' } });
     expect(fragments.map((f) => f.function.arguments).join('')).toBe('{"city":"Lisbon"}');
@@ -227,9 +272,23 @@ describe('tool calls', () => {
     });
     const fragments = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(fragments.map((f) => f.index)).toEqual([0, 1, 0, 0, 0]);
-    expect(fragments[0]).toEqual({ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } });
-    expect(fragments[1]).toEqual({ index: 1, type: 'function', function: { name: 'get_time', arguments: { zone: 'Europe/Lisbon' } } });
-    expect(fragments.filter((f) => f.index === 0).map((f) => f.function.arguments).join('')).toBe('{"city":"Lisbon","unit":"celsius"}');
+    expect(fragments[0]).toEqual({
+      index: 0,
+      id: 'call_a',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '' },
+    });
+    expect(fragments[1]).toEqual({
+      index: 1,
+      type: 'function',
+      function: { name: 'get_time', arguments: { zone: 'Europe/Lisbon' } },
+    });
+    expect(
+      fragments
+        .filter((f) => f.index === 0)
+        .map((f) => f.function.arguments)
+        .join(''),
+    ).toBe('{"city":"Lisbon","unit":"celsius"}');
     expect(contentOf(chunks)).toBe('');
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
@@ -240,7 +299,10 @@ describe('tool calls', () => {
   });
 
   it('can finish with "tool_calls" and no tool_calls array (quirk)', async () => {
-    const { chunks } = await streamOnce({ toolCalls: [{ name: 'get_weather', arguments: '{}' }], toolCallsWithoutArray: true });
+    const { chunks } = await streamOnce({
+      toolCalls: [{ name: 'get_weather', arguments: '{}' }],
+      toolCallsWithoutArray: true,
+    });
     expect(chunks.some((c) => c.choices[0]?.delta.tool_calls !== undefined)).toBe(false);
     expect(contentOf(chunks)).toContain('get_weather');
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
@@ -255,7 +317,17 @@ describe('non-streaming and plain JSON answers', () => {
       object: 'chat.completion',
       model: 'asi1',
       metadata: { weight_version: 'default' },
-      choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: 'Plain answer.', tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'f', arguments: '{}' } }] } }],
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'tool_calls',
+          message: {
+            role: 'assistant',
+            content: 'Plain answer.',
+            tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+        },
+      ],
     });
   });
 
@@ -263,14 +335,23 @@ describe('non-streaming and plain JSON answers', () => {
     sim.enqueue({ profile: 'gen1', reply: 'Old style.', reasoning: 'thinking' });
     const body = (await (await post({ model: 'asi1-mini', messages: USER })).json()) as Record<string, unknown>;
     expect(body.id).toMatch(/^id_/);
-    expect(body).toMatchObject({ executable_data: [], conversation_id: null, thought: ['thinking'], tool_thought: [], choices: [{ message: { content: 'Old style.' } }] });
+    expect(body).toMatchObject({
+      executable_data: [],
+      conversation_id: null,
+      thought: ['thinking'],
+      tool_thought: [],
+      choices: [{ message: { content: 'Old style.' } }],
+    });
   });
 
   it('answers a stream:true request with plain JSON when plainJson is set', async () => {
     sim.enqueue({ plainJson: true, reply: 'Not SSE.' });
     const response = await post({ model: 'asi1-mini', messages: USER, stream: true });
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(await response.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'Not SSE.' } }] });
+    expect(await response.json()).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { content: 'Not SSE.' } }],
+    });
   });
 });
 
@@ -296,7 +377,11 @@ describe('max_tokens and the demo reply', () => {
   it('reads tool results back when the last message is a tool result', async () => {
     const messages = [
       ...USER,
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'call_1', content: '21 degrees and sunny' },
     ];
     const { chunks } = await streamOnce({}, { messages });
@@ -324,7 +409,9 @@ describe('errors, auth and validation', () => {
     } else if (errorBody === 'message') {
       expect(Object.keys(JSON.parse(text) as object)).toEqual(['message']);
     } else {
-      expect(JSON.parse(text)).toMatchObject({ error: { message: expect.any(String), type: expect.any(String), code: expect.any(String) } });
+      expect(JSON.parse(text)).toMatchObject({
+        error: { message: expect.any(String), type: expect.any(String), code: expect.any(String) },
+      });
     }
   });
 
@@ -355,15 +442,26 @@ describe('errors, auth and validation', () => {
     const unknown = await post({ model: 'gpt-4o', messages: USER });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: 'model_not_found' } });
-    const ok = (await (await post({ model: 'asi1-mini', messages: USER })).json()) as { choices: { message: { content: string } }[] };
+    const ok = (await (await post({ model: 'asi1-mini', messages: USER })).json()) as {
+      choices: { message: { content: string } }[];
+    };
     expect(ok.choices[0]?.message.content).toBe('queued reply');
   });
 
   it('ignores unknown body keys', async () => {
     sim.enqueue({ reply: 'fine' });
     const response = await post({
-      model: 'asi1-mini', messages: USER, fun_mode: false, web_search: false, extra_body: { web_search: true },
-      agent_address: 'agent1q', planner_mode: true, logprobs: true, n: 1, tool_choice: 'auto', parallel_tool_calls: false,
+      model: 'asi1-mini',
+      messages: USER,
+      fun_mode: false,
+      web_search: false,
+      extra_body: { web_search: true },
+      agent_address: 'agent1q',
+      planner_mode: true,
+      logprobs: true,
+      n: 1,
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
     });
     expect(response.status).toBe(200);
   });
@@ -373,7 +471,9 @@ describe('errors, auth and validation', () => {
     sim.setDefaults({ reply: 'default' });
     const replies: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const body = (await (await post({ model: 'asi1-mini', messages: USER }, { 'x-session-id': `s${i}` })).json()) as { choices: { message: { content: string } }[] };
+      const body = (await (await post({ model: 'asi1-mini', messages: USER }, { 'x-session-id': `s${i}` })).json()) as {
+        choices: { message: { content: string } }[];
+      };
       replies.push(body.choices[0]?.message.content ?? '');
     }
     expect(replies).toEqual(['first', 'second', 'default']);
@@ -440,7 +540,9 @@ describe('faults, gates and cancellation', () => {
   it("emits 'client-closed' when the client aborts mid-stream, and stops the stream", async () => {
     sim.enqueue({ reply: 'one two three', interTokenMs: 60_000 });
     const controller = new AbortController();
-    const reader = new StreamReader(await post({ model: 'asi1-mini', messages: USER, stream: true }, {}, controller.signal));
+    const reader = new StreamReader(
+      await post({ model: 'asi1-mini', messages: USER, stream: true }, {}, controller.signal),
+    );
     await reader.until((chunks) => contentOf(chunks) === 'one ');
     const ended = nextStreamEnd();
     controller.abort();
@@ -473,7 +575,10 @@ describe('framing variants', () => {
     ['all three', { crlf: true, keepAliveComments: true, splitWrites: true }],
   ] as const)('%s carry the same data payloads', async (_name, variant) => {
     const plain = await streamOnce({ reply, reasoning: 'Thinking…' }, { stream_options: { include_usage: true } });
-    const varied = await streamOnce({ reply, reasoning: 'Thinking…', ...variant }, { stream_options: { include_usage: true } });
+    const varied = await streamOnce(
+      { reply, reasoning: 'Thinking…', ...variant },
+      { stream_options: { include_usage: true } },
+    );
     expect(strip(varied.chunks)).toEqual(strip(plain.chunks));
     expect(varied.data.at(-1)).toBe('[DONE]');
     if ('crlf' in variant) expect(varied.text).toMatch(/^(: ping\r\n\r\n)?data: .*\r\n\r\n/);

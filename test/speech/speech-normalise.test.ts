@@ -81,7 +81,7 @@ describe('normaliseForSpeech', () => {
   });
 
   it('never removes ordinary punctuation, numbers or apostrophes', () => {
-    const text = "It's 3.14, isn't it? Yes: 10:30 - 1,000 (approx.) \"quoted\"; done... right!";
+    const text = 'It\'s 3.14, isn\'t it? Yes: 10:30 - 1,000 (approx.) "quoted"; done... right!';
     expect(normaliseForSpeech(text)).toBe(text);
   });
 

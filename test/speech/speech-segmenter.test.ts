@@ -100,7 +100,11 @@ describe('SpeechSegmenter: first segment', () => {
 describe('SpeechSegmenter: later segments', () => {
   it('emits later segments as whole sentences, not at clauses', () => {
     const { out } = segmentText('Hi. This one, with a comma, is long enough to stand alone. Next sentence here.');
-    expect(texts(out)).toEqual(['Hi.', 'This one, with a comma, is long enough to stand alone.', 'Next sentence here.']);
+    expect(texts(out)).toEqual([
+      'Hi.',
+      'This one, with a comma, is long enough to stand alone.',
+      'Next sentence here.',
+    ]);
   });
 
   it('merges a sentence shorter than mergeUnderChars with the following one', () => {
@@ -139,7 +143,9 @@ describe('SpeechSegmenter: later segments', () => {
   });
 
   it('handles an ellipsis: lowercase continues the sentence, uppercase ends it', () => {
-    const { out } = segmentText('Okay. I waited and waited... and waited. Then it finally came... At last it was home.');
+    const { out } = segmentText(
+      'Okay. I waited and waited... and waited. Then it finally came... At last it was home.',
+    );
     expect(texts(out)).toEqual([
       'Okay.',
       'I waited and waited... and waited.',

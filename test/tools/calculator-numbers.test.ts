@@ -88,12 +88,13 @@ describe('calculate: zero, underflow and the smallest normal number', () => {
 
 describe('calculate: the edge of rounding noise', () => {
   // 1.021405182655144 - 1.0214051826550419 is exactly 1e-13 of the larger operand (as doubles compute it).
-  it.each(['1.021405182655144 - 1.0214051826550419', '1.021405182655144 + -1.0214051826550419', '-1.0214051826550419 + 1.021405182655144'])(
-    'takes %j, a difference of exactly 1e-13 of the operands, for noise: 0',
-    (expression) => {
-      expect(calculate(expression).text).toMatch(/ is 0$/);
-    },
-  );
+  it.each([
+    '1.021405182655144 - 1.0214051826550419',
+    '1.021405182655144 + -1.0214051826550419',
+    '-1.0214051826550419 + 1.021405182655144',
+  ])('takes %j, a difference of exactly 1e-13 of the operands, for noise: 0', (expression) => {
+    expect(calculate(expression).text).toMatch(/ is 0$/);
+  });
 
   it('keeps a difference one step above 1e-13 of the operands', () => {
     expect(calculate('1.021405182655144 - 1.0214051826550417').result).toBe(1.0236256287e-13);

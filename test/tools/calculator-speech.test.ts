@@ -8,7 +8,25 @@ import type { ToolContext } from '../../src/tools/types.js';
 const context: ToolContext = { signal: new AbortController().signal, sessionId: 'test' };
 
 /** Every function the calculator evaluates. */
-const FUNCTIONS = ['sqrt', 'abs', 'round', 'floor', 'ceil', 'ln', 'log', 'log2', 'exp', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'min', 'max'];
+const FUNCTIONS = [
+  'sqrt',
+  'abs',
+  'round',
+  'floor',
+  'ceil',
+  'ln',
+  'log',
+  'log2',
+  'exp',
+  'sin',
+  'cos',
+  'tan',
+  'asin',
+  'acos',
+  'atan',
+  'min',
+  'max',
+];
 
 describe('calculate: the spoken line', () => {
   it.each([

@@ -26,7 +26,10 @@ describe('get_current_time on the system clock', () => {
 
   it('follows the system clock across a DST change', () => {
     vi.setSystemTime(new Date('2026-03-29T01:00:00Z'));
-    expect(clockTool.execute({ timeZone: 'Europe/Paris' }, context)).toMatchObject({ time: '03:00', utcOffset: '+02:00' });
+    expect(clockTool.execute({ timeZone: 'Europe/Paris' }, context)).toMatchObject({
+      time: '03:00',
+      utcOffset: '+02:00',
+    });
   });
 
   it('is the clock the gateway offers by default', () => {
@@ -35,7 +38,11 @@ describe('get_current_time on the system clock', () => {
   });
 
   it.each(['', '   ', '\t'])('takes a blank zone (%j) for UTC', (timeZone) => {
-    expect(clockTool.execute({ timeZone }, context)).toMatchObject({ timeZone: 'UTC', time: '00:59', utcOffset: '+00:00' });
+    expect(clockTool.execute({ timeZone }, context)).toMatchObject({
+      timeZone: 'UTC',
+      time: '00:59',
+      utcOffset: '+00:00',
+    });
   });
 
   it('ignores spaces around the zone name', () => {
@@ -62,7 +69,9 @@ describe('get_current_time: what the model reads', () => {
   it('takes an optional IANA zone of at most 64 characters, UTC by default', () => {
     expect(clockTool.parameters).toMatchObject({
       type: 'object',
-      properties: { timeZone: { type: 'string', maxLength: 64, description: expect.stringMatching(/IANA.*default UTC/) } },
+      properties: {
+        timeZone: { type: 'string', maxLength: 64, description: expect.stringMatching(/IANA.*default UTC/) },
+      },
     });
     expect(clockTool.parameters).not.toHaveProperty('required');
   });

@@ -112,12 +112,20 @@ describe('evaluateArithmetic', () => {
     expect(errorOf(`${'sqrt('.repeat(70)}1${')'.repeat(70)}`).message).toMatch(/nested more than 64 levels/);
   });
 
-  it.each(['constructor', '__proto__', 'toString(1)', 'valueOf()', 'process.exit()', 'this', 'globalThis', 'require("fs")', 'Math.PI', 'alert`1`'])(
-    'rejects %j safely as an ArithmeticError',
-    (expression) => {
-      expect(() => evaluateArithmetic(expression)).toThrow(ArithmeticError);
-    },
-  );
+  it.each([
+    'constructor',
+    '__proto__',
+    'toString(1)',
+    'valueOf()',
+    'process.exit()',
+    'this',
+    'globalThis',
+    'require("fs")',
+    'Math.PI',
+    'alert`1`',
+  ])('rejects %j safely as an ArithmeticError', (expression) => {
+    expect(() => evaluateArithmetic(expression)).toThrow(ArithmeticError);
+  });
 });
 
 describe('calculate tool', () => {
@@ -184,7 +192,9 @@ describe('get_current_time tool', () => {
   });
 
   it('throws a clear error for an unknown zone', () => {
-    expect(() => clockAt(winter).execute({ timeZone: 'Mars/Olympus' }, context)).toThrow('Unknown time zone "Mars/Olympus"');
+    expect(() => clockAt(winter).execute({ timeZone: 'Mars/Olympus' }, context)).toThrow(
+      'Unknown time zone "Mars/Olympus"',
+    );
     expect(() => clockAt(winter).execute({ timeZone: 'Paris' }, context)).toThrow(/Unknown time zone "Paris".*IANA/);
   });
 

@@ -22,12 +22,19 @@ describe('TOOLS_MODULE', () => {
   it('runs a module tool end to end, with its arguments validated', async () => {
     const stack = await startStack({ env: { TOOLS_MODULE: 'examples/tools/dice.mjs' } });
     stack.simulator.enqueue(
-      { toolCalls: [{ name: 'roll_dice', arguments: '{"count":3,"sides":6}' }, { name: 'roll_dice', arguments: '{"sides":1}' }] },
+      {
+        toolCalls: [
+          { name: 'roll_dice', arguments: '{"count":3,"sides":6}' },
+          { name: 'roll_dice', arguments: '{"sides":1}' },
+        ],
+      },
       { reply: 'Done.' },
     );
     const client = await VoiceClient.connect(stack.voiceUrl);
     await client.turn('Roll three dice');
-    const tools = (stack.simulator.requests[1]?.body as { messages: ChatMessage[] }).messages.filter((m) => m.role === 'tool');
+    const tools = (stack.simulator.requests[1]?.body as { messages: ChatMessage[] }).messages.filter(
+      (m) => m.role === 'tool',
+    );
     const good = JSON.parse(tools[0]?.content ?? '{}') as { rolls: number[]; total: number };
     expect(good.rolls).toHaveLength(3);
     expect(good.total).toBe(good.rolls.reduce((a, b) => a + b, 0));

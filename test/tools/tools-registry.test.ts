@@ -29,7 +29,12 @@ describe('ToolRegistry', () => {
         function: {
           name: 'echo',
           description: 'Echoes.',
-          parameters: { type: 'object', properties: { say: { type: 'string' } }, required: ['say'], additionalProperties: false },
+          parameters: {
+            type: 'object',
+            properties: { say: { type: 'string' } },
+            required: ['say'],
+            additionalProperties: false,
+          },
         },
       },
     ]);
@@ -38,7 +43,10 @@ describe('ToolRegistry', () => {
   it('validates arguments before running', async () => {
     const registry = new ToolRegistry([echo], { defaultTimeoutMs: 1000 });
     expect(await registry.run('echo', { say: 'hi' }, context())).toEqual({ ok: true, output: '{"said":"hi"}' });
-    expect(await registry.run('echo', { say: 1 }, context())).toMatchObject({ ok: false, error: expect.stringContaining('/say must be string') });
+    expect(await registry.run('echo', { say: 1 }, context())).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('/say must be string'),
+    });
     expect(await registry.run('echo', { say: 'x', extra: 1 }, context())).toMatchObject({ ok: false });
   });
 
@@ -54,7 +62,9 @@ describe('ToolRegistry', () => {
   it('refuses malformed definitions at start-up', () => {
     expect(() => new ToolRegistry([echo, echo], { defaultTimeoutMs: 1 })).toThrow(/defined twice/);
     expect(() => new ToolRegistry([{ ...echo, name: 'bad name' }], { defaultTimeoutMs: 1 })).toThrow(/must match/);
-    expect(() => new ToolRegistry([{ ...echo, parameters: { type: 'string' } }], { defaultTimeoutMs: 1 })).toThrow(/"type": "object"/);
+    expect(() => new ToolRegistry([{ ...echo, parameters: { type: 'string' } }], { defaultTimeoutMs: 1 })).toThrow(
+      /"type": "object"/,
+    );
   });
 });
 

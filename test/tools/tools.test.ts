@@ -17,7 +17,11 @@ type Done = Extract<ServerEvent, { type: 'response.done' }>;
 type ToolCallEvent = Extract<ServerEvent, { type: 'response.tool_call' }>;
 
 function requestBody(index: number) {
-  return stack.simulator.requests[index]?.body as { messages: ChatMessage[]; tools?: { function: { name: string } }[]; tool_choice?: string };
+  return stack.simulator.requests[index]?.body as {
+    messages: ChatMessage[];
+    tools?: { function: { name: string } }[];
+    tool_choice?: string;
+  };
 }
 
 function toolMessages(index: number) {
@@ -59,12 +63,17 @@ const explodingTool = defineTool({
 describe('tool calling', () => {
   it('declares the built-in tools upstream and runs a server tool, then continues the same response', async () => {
     stack = await startStack();
-    stack.simulator.enqueue({ reply: 'Let me work that out. ', toolCalls: [{ name: 'calculate', arguments: '{"expression":"12 * 7"}' }] }, { reply: 'It is 84.' });
+    stack.simulator.enqueue(
+      { reply: 'Let me work that out. ', toolCalls: [{ name: 'calculate', arguments: '{"expression":"12 * 7"}' }] },
+      { reply: 'It is 84.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('What is 12 times 7?');
     expect(done).toMatchObject({ status: 'completed', text: 'Let me work that out. It is 84.' });
     expectOneResponse(client, done);
-    expect(requestBody(0).tools?.map((t) => t.function.name)).toEqual(expect.arrayContaining(['calculate', 'get_current_time']));
+    expect(requestBody(0).tools?.map((t) => t.function.name)).toEqual(
+      expect.arrayContaining(['calculate', 'get_current_time']),
+    );
     const [call] = toolCalls(client);
     expect(call).toMatchObject({ name: 'calculate', runsOn: 'server', arguments: '{"expression":"12 * 7"}' });
     const second = requestBody(1).messages;
@@ -77,13 +86,20 @@ describe('tool calling', () => {
     expect(kinds.indexOf('response.speech')).toBeLessThan(kinds.indexOf('response.tool_call'));
     // The next turn sees the whole exchange in order.
     await client.turn('Thanks');
-    expect(requestBody(2).messages.slice(1).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
+    expect(
+      requestBody(2)
+        .messages.slice(1)
+        .map((m) => m.role),
+    ).toEqual(['user', 'assistant', 'tool', 'assistant', 'user']);
     await client.close();
   });
 
   it('keeps the steps of one reply apart with a space, in the deltas and the final text', async () => {
     stack = await startStack();
-    stack.simulator.enqueue({ reply: 'Let me check.', toolCalls: [{ name: 'calculate', arguments: '{"expression":"1+1"}' }] }, { reply: 'It is 2.' });
+    stack.simulator.enqueue(
+      { reply: 'Let me check.', toolCalls: [{ name: 'calculate', arguments: '{"expression":"1+1"}' }] },
+      { reply: 'It is 2.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('One plus one?');
     expect(done.text).toBe('Let me check. It is 2.');
@@ -113,15 +129,25 @@ describe('tool calling', () => {
     expect(results.map((m) => m.tool_call_id).sort()).toEqual(calls.map((c) => c.callId).sort());
     const byId = new Map(results.map((m) => [m.tool_call_id, JSON.parse(m.content) as Record<string, unknown>]));
     expect(byId.get(calls.find((c) => c.name === 'calculate')?.callId ?? '')).toMatchObject({ result: 4 });
-    expect(byId.get(calls.find((c) => c.name === 'get_current_time')?.callId ?? '')).toMatchObject({ timeZone: 'Asia/Tokyo' });
+    expect(byId.get(calls.find((c) => c.name === 'get_current_time')?.callId ?? '')).toMatchObject({
+      timeZone: 'Asia/Tokyo',
+    });
     await client.close();
   });
 
   it('round-trips a client tool declared in session.update', async () => {
     stack = await startStack();
-    stack.simulator.enqueue({ toolCalls: [{ name: 'get_location', arguments: '{}' }] }, { reply: 'You are in Lisbon.' });
+    stack.simulator.enqueue(
+      { toolCalls: [{ name: 'get_location', arguments: '{}' }] },
+      { reply: 'You are in Lisbon.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
-    client.send({ type: 'session.update', tools: [{ name: 'get_location', description: 'Where the user is', parameters: { type: 'object', properties: {} } }] });
+    client.send({
+      type: 'session.update',
+      tools: [
+        { name: 'get_location', description: 'Where the user is', parameters: { type: 'object', properties: {} } },
+      ],
+    });
     await client.waitForType('session.updated');
     client.send({ type: 'turn', text: 'Where am I?' });
     const call = await client.waitForType('response.tool_call');
@@ -139,7 +165,10 @@ describe('tool calling', () => {
 
   it('reports a client tool that never answers to the model as a timeout error', async () => {
     stack = await startStack({ env: { CLIENT_TOOL_TIMEOUT_MS: '50' } });
-    stack.simulator.enqueue({ toolCalls: [{ name: 'get_location', arguments: '{}' }] }, { reply: 'I could not find you.' });
+    stack.simulator.enqueue(
+      { toolCalls: [{ name: 'get_location', arguments: '{}' }] },
+      { reply: 'I could not find you.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
     client.send({ type: 'session.update', tools: [{ name: 'get_location', parameters: { type: 'object' } }] });
     await client.waitForType('session.updated');
@@ -152,7 +181,12 @@ describe('tool calling', () => {
   it('returns invalid JSON arguments and unknown tools to the model as tool errors', async () => {
     stack = await startStack();
     stack.simulator.enqueue(
-      { toolCalls: [{ name: 'calculate', arguments: '{"expression": "1 +' }, { name: 'no_such_tool', arguments: '{}' }] },
+      {
+        toolCalls: [
+          { name: 'calculate', arguments: '{"expression": "1 +' },
+          { name: 'no_such_tool', arguments: '{}' },
+        ],
+      },
       { reply: 'Sorry, I could not do that.' },
     );
     const client = await VoiceClient.connect(stack.voiceUrl);
@@ -241,7 +275,10 @@ describe('tool calling', () => {
 
   it.each(['gen1', 'gen2'] as const)('accepts %s object arguments and missing call ids', async (profile) => {
     stack = await startStack();
-    stack.simulator.enqueue({ profile, toolCalls: [{ name: 'calculate', arguments: { expression: '6 * 7' }, id: null }] }, { profile, reply: 'Forty-two.' });
+    stack.simulator.enqueue(
+      { profile, toolCalls: [{ name: 'calculate', arguments: { expression: '6 * 7' }, id: null }] },
+      { profile, reply: 'Forty-two.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Six times seven?');
     expect(done.status).toBe('completed');

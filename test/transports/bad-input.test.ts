@@ -44,7 +44,11 @@ describe('bad input', () => {
     ['tools that are not an array', 'GW_INVALID_EVENT', { type: 'session.update', tools: 'all' }],
     ['a tool with a bad name', 'GW_INVALID_EVENT', { type: 'session.update', tools: [{ name: 'no spaces allowed' }] }],
     ['duplicate tool names', 'GW_INVALID_TOOLS', { type: 'session.update', tools: [{ name: 'a' }, { name: 'a' }] }],
-    ['tool parameters that are not an object schema', 'GW_INVALID_TOOLS', { type: 'session.update', tools: [{ name: 'a', parameters: { type: 'string' } }] }],
+    [
+      'tool parameters that are not an object schema',
+      'GW_INVALID_TOOLS',
+      { type: 'session.update', tools: [{ name: 'a', parameters: { type: 'string' } }] },
+    ],
     ['a tool.result for an unknown call', 'GW_UNKNOWN_TOOL_CALL', { type: 'tool.result', callId: 'nope', output: 'x' }],
     ['a cancel with nothing active', 'GW_NO_ACTIVE_RESPONSE', { type: 'response.cancel' }],
     ['a frame over the frame limit', 'GW_FRAME_TOO_LARGE', { type: 'turn', text: 'x'.repeat(5000) }],
@@ -59,7 +63,10 @@ describe('bad input', () => {
   });
 
   it('echoes the eventId of the frame that caused an error', async () => {
-    expect(await errorFor({ type: 'turn', text: '', eventId: 'abc' })).toMatchObject({ code: 'GW_EMPTY_TURN', eventId: 'abc' });
+    expect(await errorFor({ type: 'turn', text: '', eventId: 'abc' })).toMatchObject({
+      code: 'GW_EMPTY_TURN',
+      eventId: 'abc',
+    });
   });
 
   it('closes with 1009 when a frame exceeds the hard cap', async () => {
@@ -82,8 +89,33 @@ describe('bad input', () => {
       return seed / 0x7fffffff;
     };
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    const types = ['turn', 'session.update', 'response.cancel', 'tool.result', 'ping', 'nope', '', '__proto__', 'constructor'];
-    const values = [null, true, 0, -1, 1e308, 'x', '', [], {}, { a: 1 }, '\u0000', '\ud800', 'é🎉', Number.MAX_SAFE_INTEGER];
+    const types = [
+      'turn',
+      'session.update',
+      'response.cancel',
+      'tool.result',
+      'ping',
+      'nope',
+      '',
+      '__proto__',
+      'constructor',
+    ];
+    const values = [
+      null,
+      true,
+      0,
+      -1,
+      1e308,
+      'x',
+      '',
+      [],
+      {},
+      { a: 1 },
+      '\u0000',
+      '\ud800',
+      'é🎉',
+      Number.MAX_SAFE_INTEGER,
+    ];
     const frames = 3000;
     for (let i = 0; i < frames; i += 1) {
       const kind = random();
@@ -94,13 +126,25 @@ describe('bad input', () => {
       } else if (kind < 0.2) {
         // Random UTF-16 code units, lone surrogates included (ws encodes those as U+FFFD).
         let text = '';
-        for (let c = Math.floor(random() * 64); c > 0; c -= 1) text += String.fromCharCode(Math.floor(random() * 0x10000));
+        for (let c = Math.floor(random() * 64); c > 0; c -= 1)
+          text += String.fromCharCode(Math.floor(random() * 0x10000));
         client.send(text);
       } else if (kind < 0.4) {
         client.send(JSON.stringify({ type: pick(types), text: pick(values) }).slice(0, Math.floor(random() * 40)));
       } else {
         const frame: Record<string, unknown> = { type: pick(types) };
-        for (const key of ['text', 'model', 'heardChars', 'responseId', 'callId', 'output', 'tools', 'temperature', 'eventId', 'maxOutputTokens']) {
+        for (const key of [
+          'text',
+          'model',
+          'heardChars',
+          'responseId',
+          'callId',
+          'output',
+          'tools',
+          'temperature',
+          'eventId',
+          'maxOutputTokens',
+        ]) {
           if (random() < 0.3) frame[key] = pick(values);
         }
         // Turns that happen to be valid start (and interrupt) responses; that is part of the storm too.

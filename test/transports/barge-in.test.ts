@@ -36,7 +36,9 @@ async function heldTurn(client: VoiceClient, gateName: string, afterChunks: numb
   const created = await client.waitForType('response.created', from);
   await gate.reached;
   // The chunks before the gate were written before the gate was reached; wait until the client has them all.
-  const expected = REPLY.split(/(?<=\s)/).slice(0, afterChunks).join('');
+  const expected = REPLY.split(/(?<=\s)/)
+    .slice(0, afterChunks)
+    .join('');
   await client.waitFor(() => deltaText(client, created.responseId) === expected, from);
   return { created, gate };
 }
@@ -70,7 +72,9 @@ describe('barge-in', () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
     // Hold after the first two sentences, so both were segmented for speech.
     const { created, gate } = await heldTurn(client, 'g2', 16);
-    const speech = client.ofResponse(created.responseId).filter((e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech');
+    const speech = client
+      .ofResponse(created.responseId)
+      .filter((e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech');
     expect(speech.length).toBeGreaterThan(0);
     const firstSegment = speech[0]?.text ?? '';
     client.send({ type: 'response.cancel', heardChars: firstSegment.length });
@@ -104,11 +108,18 @@ describe('barge-in', () => {
     const { created, gate } = await heldTurn(client, 'g4', 3);
     const from = client.events.length;
     client.send({ type: 'turn', text: 'Actually, stop.' });
-    const second = await client.waitFor((e) => e.type === 'response.created' && e.responseId !== created.responseId, from);
+    const second = await client.waitFor(
+      (e) => e.type === 'response.created' && e.responseId !== created.responseId,
+      from,
+    );
     const types = client.events.slice(from).map((e) => `${e.type}:${'responseId' in e ? e.responseId : ''}`);
-    expect(types.indexOf(`response.done:${created.responseId}`)).toBeLessThan(types.indexOf(`response.created:${(second as { responseId: string }).responseId}`));
+    expect(types.indexOf(`response.done:${created.responseId}`)).toBeLessThan(
+      types.indexOf(`response.created:${(second as { responseId: string }).responseId}`),
+    );
     gate.release();
-    await client.waitFor((e) => e.type === 'response.done' && e.responseId === (second as { responseId: string }).responseId);
+    await client.waitFor(
+      (e) => e.type === 'response.done' && e.responseId === (second as { responseId: string }).responseId,
+    );
     // Without heardChars, what was sent counts as heard.
     expect(messagesOfRequest(1).slice(1)).toEqual([
       { role: 'user', content: 'Tell me three things.' },
@@ -122,10 +133,15 @@ describe('barge-in', () => {
     stack.simulator.enqueue({ reply: REPLY });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Tell me three things.');
-    const firstSegment = client.ofResponse(done.responseId).find((e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech');
+    const firstSegment = client
+      .ofResponse(done.responseId)
+      .find((e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech');
     client.send({ type: 'response.cancel', responseId: done.responseId, heardChars: firstSegment?.text.length ?? 0 });
     await client.turn('Stop there.');
-    expect(messagesOfRequest(1)[2]).toEqual({ role: 'assistant', content: 'The first sentence is here. [interrupted by the user]' });
+    expect(messagesOfRequest(1)[2]).toEqual({
+      role: 'assistant',
+      content: 'The first sentence is here. [interrupted by the user]',
+    });
     expect(client.events.filter((e) => e.type === 'error')).toEqual([]);
     await client.close();
   });

@@ -12,14 +12,20 @@ afterEach(async () => {
 });
 
 /** Opens a WebSocket that the server is expected to refuse; resolves with the HTTP status and JSON body. */
-function refused(url: string, options?: WebSocket.ClientOptions, protocols?: string[]): Promise<{ status: number; body: { error: { code: string } } }> {
+function refused(
+  url: string,
+  options?: WebSocket.ClientOptions,
+  protocols?: string[],
+): Promise<{ status: number; body: { error: { code: string } } }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, protocols, options);
     socket.on('open', () => reject(new Error('the upgrade was accepted')));
     socket.on('unexpected-response', (_req, res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error: { code: string } } }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error: { code: string } } }),
+      );
     });
   });
 }
@@ -31,7 +37,10 @@ async function metricsText(): Promise<string> {
 describe('access control', () => {
   it('requires a gateway token: bearer header or subprotocol entry, never a URL', async () => {
     stack = await startStack({ env: { GATEWAY_TOKENS: 'secret-one,secret-two' } });
-    expect(await refused(stack.voiceUrl)).toEqual({ status: 401, body: { error: { code: 'GW_UNAUTHORIZED', message: expect.any(String) } } });
+    expect(await refused(stack.voiceUrl)).toEqual({
+      status: 401,
+      body: { error: { code: 'GW_UNAUTHORIZED', message: expect.any(String) } },
+    });
     expect((await refused(stack.voiceUrl, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await refused(`${stack.voiceUrl}?token=secret-one`)).status).toBe(401);
     const server = await VoiceClient.connect(stack.voiceUrl, { headers: { authorization: 'Bearer secret-one' } });
@@ -46,12 +55,20 @@ describe('access control', () => {
 
   it('tells front-ends whether a token is required, before they connect', async () => {
     stack = await startStack({ env: { GATEWAY_TOKENS: 'secret' } });
-    expect(await (await fetch(`${stack.httpUrl}/v1/info`)).json()).toEqual({ protocol: 1, minor: 1, tokenRequired: true, upstream: 'simulator' });
+    expect(await (await fetch(`${stack.httpUrl}/v1/info`)).json()).toEqual({
+      protocol: 1,
+      minor: 1,
+      tokenRequired: true,
+      upstream: 'simulator',
+    });
   });
 
   it('refuses browser origins that are not allowed, and allows its own', async () => {
     stack = await startStack({ env: { ALLOWED_ORIGINS: 'https://app.example' } });
-    expect(await refused(stack.voiceUrl, { origin: 'https://evil.example' })).toMatchObject({ status: 403, body: { error: { code: 'GW_ORIGIN_FORBIDDEN' } } });
+    expect(await refused(stack.voiceUrl, { origin: 'https://evil.example' })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'GW_ORIGIN_FORBIDDEN' } },
+    });
     await (await VoiceClient.connect(stack.voiceUrl, { origin: 'https://app.example' })).close();
     await (await VoiceClient.connect(stack.voiceUrl, { origin: stack.httpUrl })).close();
   });
@@ -67,7 +84,9 @@ describe('access control', () => {
   it('protects /metrics with METRICS_TOKEN when set', async () => {
     stack = await startStack({ env: { METRICS_TOKEN: 'm-token' } });
     expect((await fetch(`${stack.httpUrl}/metrics`)).status).toBe(401);
-    expect((await fetch(`${stack.httpUrl}/metrics`, { headers: { authorization: 'Bearer m-token' } })).status).toBe(200);
+    expect((await fetch(`${stack.httpUrl}/metrics`, { headers: { authorization: 'Bearer m-token' } })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -76,13 +95,19 @@ describe('limits', () => {
     stack = await startStack({ env: { MAX_CONNECTIONS: '2', MAX_CONNECTIONS_PER_IP: '2' } });
     const a = await VoiceClient.connect(stack.voiceUrl);
     const b = await VoiceClient.connect(stack.voiceUrl);
-    expect(await refused(stack.voiceUrl)).toMatchObject({ status: 503, body: { error: { code: 'GW_TOO_MANY_CONNECTIONS' } } });
+    expect(await refused(stack.voiceUrl)).toMatchObject({
+      status: 503,
+      body: { error: { code: 'GW_TOO_MANY_CONNECTIONS' } },
+    });
     await a.close();
     await b.close();
     await stack.close();
     stack = await startStack({ env: { MAX_CONNECTIONS_PER_IP: '1' } });
     const c = await VoiceClient.connect(stack.voiceUrl);
-    expect(await refused(stack.voiceUrl)).toMatchObject({ status: 429, body: { error: { code: 'GW_TOO_MANY_CONNECTIONS' } } });
+    expect(await refused(stack.voiceUrl)).toMatchObject({
+      status: 429,
+      body: { error: { code: 'GW_TOO_MANY_CONNECTIONS' } },
+    });
     await c.close();
   });
 
@@ -92,7 +117,11 @@ describe('limits', () => {
     await client.turn('one');
     await client.turn('two');
     client.send({ type: 'turn', text: 'three', eventId: 't3' });
-    expect(await client.waitForType('error')).toMatchObject({ code: 'GW_RATE_LIMITED', retryable: true, eventId: 't3' });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'GW_RATE_LIMITED',
+      retryable: true,
+      eventId: 't3',
+    });
     expect(stack.simulator.requests).toHaveLength(2);
     await client.close();
   });
@@ -130,13 +159,18 @@ describe('limits', () => {
   });
 
   it('interrupts and disconnects a client that stops reading, keeping memory bounded', async () => {
-    stack = await startStack({ env: { SEND_BUFFER_SOFT_BYTES: '4096', SEND_BUFFER_HARD_BYTES: '262144', MAX_OUTPUT_TOKENS: '32768' } });
+    stack = await startStack({
+      env: { SEND_BUFFER_SOFT_BYTES: '4096', SEND_BUFFER_HARD_BYTES: '262144', MAX_OUTPUT_TOKENS: '32768' },
+    });
     // ~15 MB of events: more than the loopback socket buffers absorb while the client is paused.
     const longWord = `${'x'.repeat(150)} `;
     stack.simulator.enqueue({ reply: longWord.repeat(32_768) });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const upstreamClosed = new Promise<void>((resolve) =>
-      stack?.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'client-closed' && resolve()),
+      stack?.simulator.events.on(
+        'stream-end',
+        (end: { reason: string }) => end.reason === 'client-closed' && resolve(),
+      ),
     );
     const raw = (client.socket as unknown as { _socket: Socket })._socket;
     client.send({ type: 'turn', text: 'Say a lot' });
@@ -186,7 +220,9 @@ describe('upstream resilience', () => {
   });
 
   it('opens the circuit breaker after repeated failures, fails fast, then recovers through a probe', async () => {
-    stack = await startStack({ env: { BREAKER_FAILURE_THRESHOLD: '2', BREAKER_COOLDOWN_MS: '300', UPSTREAM_MAX_RETRIES: '0' } });
+    stack = await startStack({
+      env: { BREAKER_FAILURE_THRESHOLD: '2', BREAKER_COOLDOWN_MS: '300', UPSTREAM_MAX_RETRIES: '0' },
+    });
     stack.simulator.enqueue({ status: 500 }, { status: 503 });
     const client = await VoiceClient.connect(stack.voiceUrl);
     expect((await client.turn('a')).error?.code).toBe('GW_UPSTREAM_UNAVAILABLE');

@@ -38,7 +38,12 @@ describe('session resume', () => {
   it('announces protocol 1.1 with a resume token and its time to live', async () => {
     stack = await startStack();
     const client = await VoiceClient.connect(stack.voiceUrl);
-    expect(ready(client)).toMatchObject({ protocol: 1, minor: 1, resumeToken: expect.stringMatching(/^[\w-]{43}$/), limits: { resumeTtlMs: 120_000 } });
+    expect(ready(client)).toMatchObject({
+      protocol: 1,
+      minor: 1,
+      resumeToken: expect.stringMatching(/^[\w-]{43}$/),
+      limits: { resumeTtlMs: 120_000 },
+    });
     await client.close();
   });
 
@@ -51,7 +56,13 @@ describe('session resume', () => {
     await first.turn('Capital of France?');
     await first.close();
     const second = await resume(first);
-    expect(second.events.at(-1)).toMatchObject({ type: 'session.resumed', sessionId: ready(first).sessionId, resumedFrom: lastSeq(first), replayed: 0, missedEvents: false });
+    expect(second.events.at(-1)).toMatchObject({
+      type: 'session.resumed',
+      sessionId: ready(first).sessionId,
+      resumedFrom: lastSeq(first),
+      replayed: 0,
+      missedEvents: false,
+    });
     // Numbering continues where the old connection stopped.
     expect(second.events.at(-1)?.seq).toBe(lastSeq(first) + 1);
     await second.turn('And Germany?');
@@ -95,7 +106,9 @@ describe('session resume', () => {
   it('replays a response that completed while the client was away', async () => {
     stack = await startStack();
     stack.simulator.enqueue({ reply: REPLY, gate: { name: 'away', afterChunks: 2 } });
-    const completed = new Promise<void>((resolve) => stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'completed' && resolve()));
+    const completed = new Promise<void>((resolve) =>
+      stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'completed' && resolve()),
+    );
     const first = await VoiceClient.connect(stack.voiceUrl);
     first.send({ type: 'turn', text: 'Count' });
     await stack.simulator.gate('away').reached;
@@ -117,8 +130,18 @@ describe('session resume', () => {
     await first.turn('Remember this');
     await first.close();
     const second = await VoiceClient.connect(stack.voiceUrl);
-    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: 'not-the-token', lastSeq: 0, eventId: 'r1' });
-    expect(await second.waitForType('error')).toMatchObject({ code: 'GW_RESUME_FAILED', eventId: 'r1', retryable: false });
+    second.send({
+      type: 'session.resume',
+      sessionId: ready(first).sessionId,
+      resumeToken: 'not-the-token',
+      lastSeq: 0,
+      eventId: 'r1',
+    });
+    expect(await second.waitForType('error')).toMatchObject({
+      code: 'GW_RESUME_FAILED',
+      eventId: 'r1',
+      retryable: false,
+    });
     await second.turn('Hello again');
     const messages = (stack.simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages;
     expect(messages.slice(1)).toEqual([{ role: 'user', content: 'Hello again' }]);
@@ -132,7 +155,9 @@ describe('session resume', () => {
   it('expires a dropped session after RESUME_TTL_MS, interrupting its response', async () => {
     stack = await startStack({ env: { RESUME_TTL_MS: '100' } });
     stack.simulator.enqueue({ reply: REPLY, gate: { name: 'ttl', afterChunks: 1 } });
-    const upstreamClosed = new Promise<void>((resolve) => stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'client-closed' && resolve()));
+    const upstreamClosed = new Promise<void>((resolve) =>
+      stack.simulator.events.on('stream-end', (end: { reason: string }) => end.reason === 'client-closed' && resolve()),
+    );
     const first = await VoiceClient.connect(stack.voiceUrl);
     first.send({ type: 'turn', text: 'Count' });
     await stack.simulator.gate('ttl').reached;
@@ -161,7 +186,12 @@ describe('session resume', () => {
     const seen = first.events.slice(0, 2);
     await first.close();
     const second = await VoiceClient.connect(stack.voiceUrl);
-    second.send({ type: 'session.resume', sessionId: ready(first).sessionId, resumeToken: ready(first).resumeToken, lastSeq: seen.at(-1)?.seq ?? 0 });
+    second.send({
+      type: 'session.resume',
+      sessionId: ready(first).sessionId,
+      resumeToken: ready(first).resumeToken,
+      lastSeq: seen.at(-1)?.seq ?? 0,
+    });
     const resumed = await second.waitForType('session.resumed');
     expect(resumed).toMatchObject({ missedEvents: true, replayed: 5 });
     await second.close();
@@ -182,7 +212,10 @@ describe('session resume', () => {
     while (stack.gateway.sessions.size > 0) await new Promise((resolve) => setImmediate(resolve));
     expect(stack.gateway.sessions.detachedCount).toBe(2);
     // The oldest was evicted; the newest two can still be resumed.
-    expect((await resume(dropped[0] as VoiceClient)).events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+    expect((await resume(dropped[0] as VoiceClient)).events.at(-1)).toMatchObject({
+      type: 'error',
+      code: 'GW_RESUME_FAILED',
+    });
     expect((await resume(dropped[2] as VoiceClient)).events.at(-1)).toMatchObject({ type: 'session.resumed' });
   });
 

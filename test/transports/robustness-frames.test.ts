@@ -25,7 +25,8 @@ function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -40,15 +41,25 @@ async function expectBystanderServed(voiceUrl: string): Promise<void> {
 }
 
 describe('frames that used to reach inherited members', () => {
-  it.each(PROTOTYPE_KEYS)('answers a Realtime event of type %s with invalid_value, and the process carries on', async (key) => {
-    stack = await startStack();
-    const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl));
-    client.send({ type: key, event_id: 'e1' });
-    expect((await client.waitFor((e) => e.type === 'error')).error).toMatchObject({ code: 'invalid_value', param: 'type', event_id: 'e1' });
-    client.send({ type: 'conversation.item.create', event_id: 'e2', item: { type: key } });
-    expect((await client.waitFor((e) => e.type === 'error' && e.error.event_id === 'e2')).error).toMatchObject({ code: 'invalid_value', param: 'item.type' });
-    await expectBystanderServed(stack.voiceUrl);
-  });
+  it.each(PROTOTYPE_KEYS)(
+    'answers a Realtime event of type %s with invalid_value, and the process carries on',
+    async (key) => {
+      stack = await startStack();
+      const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl));
+      client.send({ type: key, event_id: 'e1' });
+      expect((await client.waitFor((e) => e.type === 'error')).error).toMatchObject({
+        code: 'invalid_value',
+        param: 'type',
+        event_id: 'e1',
+      });
+      client.send({ type: 'conversation.item.create', event_id: 'e2', item: { type: key } });
+      expect((await client.waitFor((e) => e.type === 'error' && e.error.event_id === 'e2')).error).toMatchObject({
+        code: 'invalid_value',
+        param: 'item.type',
+      });
+      await expectBystanderServed(stack.voiceUrl);
+    },
+  );
 
   it.each(PROTOTYPE_KEYS)('answers a native event of type %s with GW_UNKNOWN_EVENT', async (key) => {
     stack = await startStack();
@@ -94,7 +105,10 @@ describe('JSON nested past the depth limit', () => {
     expect(error.message).toContain(`${MAX_JSON_DEPTH} levels`);
     expect((await client.turn('Hello')).status).toBe('completed');
     // Nothing of the refused update was applied: the upstream saw the default prompt and no tools.
-    const request = stack.simulator.requests.at(-1)?.body as { messages: { content: string }[]; tools?: { function: { name: string } }[] };
+    const request = stack.simulator.requests.at(-1)?.body as {
+      messages: { content: string }[];
+      tools?: { function: { name: string } }[];
+    };
     expect(request.messages[0]?.content).not.toContain('pirate');
     expect(request.tools?.map((t) => t.function.name)).not.toContain('t');
     expect(client.events.map((e) => e.seq)).toEqual(client.events.map((_, i) => i + 1));
@@ -114,7 +128,9 @@ describe('JSON nested past the depth limit', () => {
   it('refuses the same on /v1/realtime, and the conversation goes on', async () => {
     stack = await startStack();
     const client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl));
-    client.send(`{"type":"session.update","event_id":"deep","session":{"instructions":"Talk like a pirate.","tools":[{"type":"function","name":"t","parameters":${nested(20_000)}}]}}`);
+    client.send(
+      `{"type":"session.update","event_id":"deep","session":{"instructions":"Talk like a pirate.","tools":[{"type":"function","name":"t","parameters":${nested(20_000)}}]}}`,
+    );
     expect((await client.waitFor((e) => e.type === 'error')).error).toMatchObject({ code: 'GW_INVALID_EVENT' });
     await client.addUserText('Hello');
     expect((await client.respond()).response.status).toBe('completed');
@@ -138,20 +154,23 @@ describe('a burst of cheap frames from a client that reads promptly', () => {
   it.each([
     ['10,000 malformed frames', 10_000, () => 'x', 'GW_INVALID_JSON'],
     ['80,000 pings', 80_000, () => JSON.stringify({ type: 'ping' }), 'pong'],
-  ])('answers %s up to the budget, then one typed notice, never a slow-consumer close', async (_name, count, frame, answer) => {
-    stack = await startStack({ env: { FRAMES_PER_SECOND: '50' } });
-    const client = await VoiceClient.connect(stack.voiceUrl);
-    for (let i = 0; i < count; i += 1) client.socket.send(frame());
-    const notice = await client.waitFor((e) => e.type === 'error' && e.code === 'GW_RATE_LIMITED');
-    expect(notice).toMatchObject({ retryable: true });
-    expect((notice as { message: string }).message).toContain('at most 50 a second');
-    // Everything answered before the notice came before it in the stream.
-    const answers = client.events.filter((e) => (e.type === 'error' ? e.code : e.type) === answer).length;
-    expect(answers).toBeGreaterThanOrEqual(50);
-    expect(answers).toBeLessThan(count / 10);
-    await answersAgain(client);
-    await expectBystanderServed(stack.voiceUrl);
-  });
+  ])(
+    'answers %s up to the budget, then one typed notice, never a slow-consumer close',
+    async (_name, count, frame, answer) => {
+      stack = await startStack({ env: { FRAMES_PER_SECOND: '50' } });
+      const client = await VoiceClient.connect(stack.voiceUrl);
+      for (let i = 0; i < count; i += 1) client.socket.send(frame());
+      const notice = await client.waitFor((e) => e.type === 'error' && e.code === 'GW_RATE_LIMITED');
+      expect(notice).toMatchObject({ retryable: true });
+      expect((notice as { message: string }).message).toContain('at most 50 a second');
+      // Everything answered before the notice came before it in the stream.
+      const answers = client.events.filter((e) => (e.type === 'error' ? e.code : e.type) === answer).length;
+      expect(answers).toBeGreaterThanOrEqual(50);
+      expect(answers).toBeLessThan(count / 10);
+      await answersAgain(client);
+      await expectBystanderServed(stack.voiceUrl);
+    },
+  );
 
   it('applies the same budget on /v1/realtime', async () => {
     stack = await startStack({ env: { FRAMES_PER_SECOND: '20' } });
@@ -159,6 +178,8 @@ describe('a burst of cheap frames from a client that reads promptly', () => {
     for (let i = 0; i < 500; i += 1) client.send({ type: 'nope', event_id: `n${i}` });
     const notice = await client.waitFor((e) => e.type === 'error' && e.error.code === 'GW_RATE_LIMITED');
     expect(notice.error.message).toContain('at most 20 a second');
-    expect(client.events.filter((e) => e.type === 'error' && e.error.code === 'invalid_value').length).toBeLessThan(500);
+    expect(client.events.filter((e) => e.type === 'error' && e.error.code === 'invalid_value').length).toBeLessThan(
+      500,
+    );
   });
 });

@@ -46,7 +46,14 @@ async function dropMidReply(voiceUrl: string, ip: string): Promise<'dropped' | n
 describe('sessions dropped mid-reply', () => {
   it('keep counting against their address, so connect-and-drop cannot fill the upstream; another user is served', async () => {
     stack = await startStack({
-      env: { TRUST_PROXY: 'on', MAX_CONNECTIONS_PER_IP: '5', MAX_RESPONSES_PER_IP: '3', UPSTREAM_MAX_CONCURRENCY: '6', UPSTREAM_QUEUE_SIZE: '0', UPSTREAM_STALL_TIMEOUT_MS: '60000' },
+      env: {
+        TRUST_PROXY: 'on',
+        MAX_CONNECTIONS_PER_IP: '5',
+        MAX_RESPONSES_PER_IP: '3',
+        UPSTREAM_MAX_CONCURRENCY: '6',
+        UPSTREAM_QUEUE_SIZE: '0',
+        UPSTREAM_STALL_TIMEOUT_MS: '60000',
+      },
       simulator: stallingSimulator(),
     });
     const outcomes: ('dropped' | number)[] = [];
@@ -58,7 +65,11 @@ describe('sessions dropped mid-reply', () => {
     // A fourth reply from that address is refused at the cap on replies in progress, before any upstream request.
     const fourth = await VoiceClient.connect(stack.voiceUrl, from(ATTACKER));
     fourth.send({ type: 'turn', text: 'Please stall', eventId: 't4' });
-    expect(await fourth.waitForType('error')).toMatchObject({ code: 'GW_TOO_MANY_RESPONSES', eventId: 't4', retryable: true });
+    expect(await fourth.waitForType('error')).toMatchObject({
+      code: 'GW_TOO_MANY_RESPONSES',
+      eventId: 't4',
+      retryable: true,
+    });
     // The dropped sessions fill 3 of the address's 5 connections: two more connect, a third is refused.
     const more = [fourth, await VoiceClient.connect(stack.voiceUrl, from(ATTACKER))];
     expect(await refusedStatus(stack.voiceUrl, undefined, { 'x-forwarded-for': ATTACKER })).toBe(429);
@@ -70,7 +81,10 @@ describe('sessions dropped mid-reply', () => {
   });
 
   it('refuse the upgrade once an address holds MAX_CONNECTIONS_PER_IP sessions; a resumed one counts once', async () => {
-    stack = await startStack({ env: { TRUST_PROXY: 'on', MAX_CONNECTIONS_PER_IP: '2', UPSTREAM_STALL_TIMEOUT_MS: '60000' }, simulator: stallingSimulator() });
+    stack = await startStack({
+      env: { TRUST_PROXY: 'on', MAX_CONNECTIONS_PER_IP: '2', UPSTREAM_STALL_TIMEOUT_MS: '60000' },
+      simulator: stallingSimulator(),
+    });
     const { sessions } = stack.gateway;
     const first = await VoiceClient.connect(stack.voiceUrl, from(ATTACKER));
     const { sessionId, resumeToken } = first.events[0] as { sessionId: string; resumeToken: string };
@@ -109,7 +123,14 @@ describe('turn rates', () => {
   });
 
   it("spend nothing on a refused turn: one session's flood leaves its token's and address's other sessions served", async () => {
-    stack = await startStack({ env: { GATEWAY_TOKENS: 'tok', TURNS_PER_MINUTE: '3', TURNS_PER_MINUTE_PER_TOKEN: '5', TURNS_PER_MINUTE_PER_IP: '5' } });
+    stack = await startStack({
+      env: {
+        GATEWAY_TOKENS: 'tok',
+        TURNS_PER_MINUTE: '3',
+        TURNS_PER_MINUTE_PER_TOKEN: '5',
+        TURNS_PER_MINUTE_PER_IP: '5',
+      },
+    });
     const auth = { headers: { authorization: 'Bearer tok' } };
     const flooder = await VoiceClient.connect(stack.voiceUrl, auth);
     for (let i = 0; i < 30; i += 1) flooder.send({ type: 'turn', text: `Flood ${i}`, eventId: `f${i}` });
@@ -125,7 +146,9 @@ describe('turn rates', () => {
   });
 
   it('spend nothing on a refused response.create on /v1/realtime either', async () => {
-    stack = await startStack({ env: { GATEWAY_TOKENS: 'tok', TURNS_PER_MINUTE: '1', TURNS_PER_MINUTE_PER_TOKEN: '3' } });
+    stack = await startStack({
+      env: { GATEWAY_TOKENS: 'tok', TURNS_PER_MINUTE: '1', TURNS_PER_MINUTE_PER_TOKEN: '3' },
+    });
     const headers = { authorization: 'Bearer tok' };
     const flooder = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { headers });
     await flooder.addUserText('Hello');
@@ -136,7 +159,11 @@ describe('turn rates', () => {
     // A response.create refused for another reason (a tool_choice naming no tool) costs nothing either.
     const other = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { headers });
     await other.addUserText('Hi');
-    other.send({ type: 'response.create', event_id: 'bad', response: { tool_choice: { type: 'function', name: 'missing' } } });
+    other.send({
+      type: 'response.create',
+      event_id: 'bad',
+      response: { tool_choice: { type: 'function', name: 'missing' } },
+    });
     await other.waitFor((e) => e.type === 'error' && e.error.event_id === 'bad');
     expect((await other.respond()).response.status).toBe('completed');
   });
@@ -150,14 +177,22 @@ describe('the same-origin check', () => {
     const { voiceUrl } = stack;
     expect(await refusedStatus(voiceUrl, undefined, page('http://evil.example', 'evil.example'))).toBe(403);
     expect(await refusedStatus(voiceUrl, undefined, page('http://voice.example', 'voice.example'))).toBe(403);
-    expect(await refusedStatus(voiceUrl, undefined, page('https://voice.example:8443', 'voice.example:8443'))).toBe(403);
-    expect(await refusedStatus(realtimeUrl(voiceUrl), ['realtime'], page('http://evil.example', 'evil.example'))).toBe(403);
+    expect(await refusedStatus(voiceUrl, undefined, page('https://voice.example:8443', 'voice.example:8443'))).toBe(
+      403,
+    );
+    expect(await refusedStatus(realtimeUrl(voiceUrl), ['realtime'], page('http://evil.example', 'evil.example'))).toBe(
+      403,
+    );
     await (await VoiceClient.connect(voiceUrl, { headers: page('https://voice.example', 'evil.example') })).close();
-    await (await VoiceClient.connect(voiceUrl, { headers: page('https://VOICE.example:443', 'voice.example') })).close();
+    await (
+      await VoiceClient.connect(voiceUrl, { headers: page('https://VOICE.example:443', 'voice.example') })
+    ).close();
   });
 
   it('without PUBLIC_ORIGIN still trusts the Host header (and the start-up banner says so)', async () => {
     stack = await startStack();
-    await (await VoiceClient.connect(stack.voiceUrl, { headers: page('http://rebound.example', 'rebound.example') })).close();
+    await (
+      await VoiceClient.connect(stack.voiceUrl, { headers: page('http://rebound.example', 'rebound.example') })
+    ).close();
   });
 });

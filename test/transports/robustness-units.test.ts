@@ -33,9 +33,12 @@ describe('FrameBudget', () => {
 describe('guardFrame', () => {
   it('hands a throw to onThrow and survives a throw from onThrow too', () => {
     const seen: unknown[] = [];
-    guardFrame(() => {
-      throw new Error('bug');
-    }, (err) => seen.push(err));
+    guardFrame(
+      () => {
+        throw new Error('bug');
+      },
+      (err) => seen.push(err),
+    );
     expect(seen).toHaveLength(1);
     expect(() =>
       guardFrame(

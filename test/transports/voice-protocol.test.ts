@@ -66,7 +66,11 @@ describe('protocol v1', () => {
   });
 
   it.each(['gen1', 'gen2'] as const)('never forwards or speaks %s reasoning', async (profile) => {
-    stack.simulator.enqueue({ profile, reasoning: 'SECRET_REASONING the user wants a greeting.', reply: 'Hi. Nice to meet you today.' });
+    stack.simulator.enqueue({
+      profile,
+      reasoning: 'SECRET_REASONING the user wants a greeting.',
+      reply: 'Hi. Nice to meet you today.',
+    });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Hello');
     expect(done.text).toBe('Hi. Nice to meet you today.');
@@ -84,7 +88,10 @@ describe('protocol v1', () => {
     expect(r1?.headers['x-session-id']).toBe(r2?.headers['x-session-id']);
     expect(r1?.headers['x-session-id']).not.toBe(r3?.headers['x-session-id']);
     expect(r1?.body).toMatchObject({ model: 'asi1-mini', stream: true, max_tokens: stack.config.maxOutputTokens });
-    expect((r1?.body as { messages: ChatMessage[] }).messages[0]).toEqual({ role: 'system', content: stack.config.systemPrompt });
+    expect((r1?.body as { messages: ChatMessage[] }).messages[0]).toEqual({
+      role: 'system',
+      content: stack.config.systemPrompt,
+    });
     await a.close();
     await b.close();
   });
@@ -104,11 +111,27 @@ describe('protocol v1', () => {
 
   it('applies session.update and answers with the effective settings', async () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
-    client.send({ type: 'session.update', model: 'asi1-ultra', instructions: 'Be terse.', temperature: 0.2, maxOutputTokens: 50 });
+    client.send({
+      type: 'session.update',
+      model: 'asi1-ultra',
+      instructions: 'Be terse.',
+      temperature: 0.2,
+      maxOutputTokens: 50,
+    });
     const updated = await client.waitForType('session.updated');
-    expect(updated).toMatchObject({ model: 'asi1-ultra', instructions: 'Be terse.', temperature: 0.2, maxOutputTokens: 50, tools: [] });
+    expect(updated).toMatchObject({
+      model: 'asi1-ultra',
+      instructions: 'Be terse.',
+      temperature: 0.2,
+      maxOutputTokens: 50,
+      tools: [],
+    });
     await client.turn('Hi');
-    expect(stack.simulator.requests.at(-1)?.body).toMatchObject({ model: 'asi1-ultra', temperature: 0.2, max_tokens: 50 });
+    expect(stack.simulator.requests.at(-1)?.body).toMatchObject({
+      model: 'asi1-ultra',
+      temperature: 0.2,
+      max_tokens: 50,
+    });
     expect(lastRequestMessages()[0]).toEqual({ role: 'system', content: 'Be terse.' });
     await client.close();
   });
@@ -116,7 +139,11 @@ describe('protocol v1', () => {
   it('rejects an unknown model with GW_UNKNOWN_MODEL and keeps the old one', async () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
     client.send({ type: 'session.update', model: 'gpt-4o', eventId: 'e1' });
-    expect(await client.waitForType('error')).toMatchObject({ code: 'GW_UNKNOWN_MODEL', eventId: 'e1', retryable: false });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'GW_UNKNOWN_MODEL',
+      eventId: 'e1',
+      retryable: false,
+    });
     await client.turn('Hi');
     expect(stack.simulator.requests.at(-1)?.body).toMatchObject({ model: 'asi1-mini' });
     await client.close();
@@ -134,7 +161,11 @@ describe('protocol v1', () => {
   });
 
   it('retries 503s before anything was streamed, then completes', async () => {
-    stack.simulator.enqueue({ status: 503, retryAfter: '0' }, { status: 503, errorBody: 'html' }, { reply: 'Recovered fine.' });
+    stack.simulator.enqueue(
+      { status: 503, retryAfter: '0' },
+      { status: 503, errorBody: 'html' },
+      { reply: 'Recovered fine.' },
+    );
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Hi');
     expect(done).toMatchObject({ status: 'completed', text: 'Recovered fine.' });
@@ -163,7 +194,9 @@ describe('protocol v1', () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
     const done = await client.turn('Hello there');
     expect(done.text.toLowerCase()).toContain('simulator');
-    const speech = client.events.filter((e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech');
+    const speech = client.events.filter(
+      (e): e is Extract<ServerEvent, { type: 'response.speech' }> => e.type === 'response.speech',
+    );
     expect(speech.length).toBeGreaterThan(1);
     await client.close();
   });

@@ -9,7 +9,9 @@ import { runAttempt, type AttemptContext, type AttemptResult } from '../../src/u
 import type { ChatEvent } from '../../src/upstream/types.js';
 
 const sse = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`;
-const delta = (content: string, finish: string | null = null) => ({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+const delta = (content: string, finish: string | null = null) => ({
+  choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+});
 
 function context(dispatcher: Dispatcher, signal = new AbortController().signal) {
   const events: ChatEvent[] = [];
@@ -33,33 +35,61 @@ function context(dispatcher: Dispatcher, signal = new AbortController().signal) 
 /** A dispatcher that only hands the handler to the test, which then plays undici. */
 function fakeDispatcher() {
   const captured: { handler?: Dispatcher.DispatchHandler } = {};
-  const dispatcher = { dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => ((captured.handler = handler), true) };
+  const dispatcher = {
+    dispatch: (_opts: unknown, handler: Dispatcher.DispatchHandler) => ((captured.handler = handler), true),
+  };
   return { dispatcher: dispatcher as unknown as Dispatcher, captured };
 }
 
 function fakeController() {
   const aborts: unknown[] = [];
-  const controller = { abort: (reason: unknown) => aborts.push(reason), pause() {}, resume() {}, aborted: false, paused: false, reason: null };
+  const controller = {
+    abort: (reason: unknown) => aborts.push(reason),
+    pause() {},
+    resume() {},
+    aborted: false,
+    paused: false,
+    reason: null,
+  };
   return { controller: controller as unknown as Dispatcher.DispatchController, aborts };
 }
 
 describe('checkTransition', () => {
   it('allows the moves an attempt makes', () => {
     const legal: [PhaseName, PhaseName][] = [
-      ['connecting', 'streaming'], ['connecting', 'interim'], ['interim', 'interim'], ['interim', 'reading-json'],
-      ['connecting', 'sniffing'], ['sniffing', 'streaming'], ['sniffing', 'reading-json'], ['connecting', 'reading-error'],
-      ['streaming', 'ended'], ['reading-error', 'ended'], ['connecting', 'ended'], ['ended', 'settled'], ['connecting', 'settled'],
+      ['connecting', 'streaming'],
+      ['connecting', 'interim'],
+      ['interim', 'interim'],
+      ['interim', 'reading-json'],
+      ['connecting', 'sniffing'],
+      ['sniffing', 'streaming'],
+      ['sniffing', 'reading-json'],
+      ['connecting', 'reading-error'],
+      ['streaming', 'ended'],
+      ['reading-error', 'ended'],
+      ['connecting', 'ended'],
+      ['ended', 'settled'],
+      ['connecting', 'settled'],
     ];
     for (const [from, to] of legal) expect(() => checkTransition(from, to)).not.toThrow();
   });
 
   it('throws a plain Error on an illegal move', () => {
     const illegal: [PhaseName, PhaseName][] = [
-      ['streaming', 'reading-json'], ['streaming', 'streaming'], ['reading-error', 'streaming'], ['ended', 'streaming'],
-      ['ended', 'ended'], ['settled', 'settled'], ['settled', 'connecting'], ['reading-json', 'sniffing'], ['sniffing', 'interim'],
+      ['streaming', 'reading-json'],
+      ['streaming', 'streaming'],
+      ['reading-error', 'streaming'],
+      ['ended', 'streaming'],
+      ['ended', 'ended'],
+      ['settled', 'settled'],
+      ['settled', 'connecting'],
+      ['reading-json', 'sniffing'],
+      ['sniffing', 'interim'],
     ];
     for (const [from, to] of illegal) {
-      expect(() => checkTransition(from, to)).toThrow(new Error(`illegal upstream attempt transition: ${from} → ${to}`));
+      expect(() => checkTransition(from, to)).toThrow(
+        new Error(`illegal upstream attempt transition: ${from} → ${to}`),
+      );
     }
   });
 });
@@ -77,7 +107,9 @@ describe('the attempt as a dispatch handler', () => {
     const settled = (await result) as Extract<AttemptResult, { kind: 'failed' }>;
     expect(settled.kind).toBe('failed');
     expect(settled.error.code).toBe('GW_INTERNAL');
-    expect((settled.error.cause as Error).message).toBe('illegal upstream attempt transition: streaming → reading-json');
+    expect((settled.error.cause as Error).message).toBe(
+      'illegal upstream attempt transition: streaming → reading-json',
+    );
     expect(aborts).toHaveLength(1); // the socket goes: the response had not ended
     expect(() => handler.onResponseData?.(controller, Buffer.from(sse(delta('late'))))).not.toThrow();
   });
@@ -93,7 +125,10 @@ describe('the attempt as a dispatch handler', () => {
     handler.onResponseData?.(controller, Buffer.from(sse(delta('Hi')) + sse(delta('', 'stop')) + 'data: [DONE]\n\n'));
     handler.onResponseEnd?.(controller, {});
     expect(await result).toEqual({ kind: 'done' });
-    expect(events).toEqual([{ type: 'text', text: 'Hi' }, { type: 'finish', reason: 'stop' }]);
+    expect(events).toEqual([
+      { type: 'text', text: 'Hi' },
+      { type: 'finish', reason: 'stop' },
+    ]);
     expect(aborts).toEqual([]);
     expect(ctx.state).toMatchObject({ forwarded: true, finishReason: 'stop' });
   });
@@ -122,7 +157,11 @@ describe('the attempt as a dispatch handler', () => {
     handler.onResponseData?.(controller, Buffer.from('{"error":{"message":"slow down"}}'));
     handler.onResponseEnd?.(controller, {});
     const settled = await result;
-    expect(settled.kind === 'failed' && settled.error).toMatchObject({ code: 'GW_UPSTREAM_RATE_LIMITED', status: 429, retryAfterMs: 1000 });
+    expect(settled.kind === 'failed' && settled.error).toMatchObject({
+      code: 'GW_UPSTREAM_RATE_LIMITED',
+      status: 429,
+      retryAfterMs: 1000,
+    });
   });
 });
 
@@ -134,7 +173,9 @@ describe('1xx informational heads (a raw socket: node:http cannot send them befo
     for (const server of servers.splice(0)) server.close();
   });
 
-  async function attemptAgainst(script: (socket: Socket) => void): Promise<{ result: AttemptResult; events: ChatEvent[] }> {
+  async function attemptAgainst(
+    script: (socket: Socket) => void,
+  ): Promise<{ result: AttemptResult; events: ChatEvent[] }> {
     const server = createServer((socket) => socket.once('data', () => script(socket)));
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -146,7 +187,8 @@ describe('1xx informational heads (a raw socket: node:http cannot send them befo
     return { result: await runAttempt(ctx), events };
   }
 
-  const head = 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n' +
+  const head =
+    'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n' +
     'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n';
   const body = sse(delta('Hi')) + sse(delta('', 'stop'));
   const chunked = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`;

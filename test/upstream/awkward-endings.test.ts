@@ -1,8 +1,32 @@
 // How an upstream stream ends, end to end ([DONE], finish_reason, dropped or stalled connections), and plain JSON
 // replies to a stream request.
 import { describe, expect, it } from 'vitest';
-import { Gate, gen1Capture, gen2Reply, plainStream, sequence, startStream, writePiece } from '../awkward-upstream-server.js';
-import { answers, dataLines, expectInvariants, good, GOOD_REPLY, json, REPLY, REPLY_TEXT, replyChunks, rig, SECRET, streams, turn, useAwkwardRig, type Done } from './awkward-rig.js';
+import {
+  Gate,
+  gen1Capture,
+  gen2Reply,
+  plainStream,
+  sequence,
+  startStream,
+  writePiece,
+} from '../awkward-upstream-server.js';
+import {
+  answers,
+  dataLines,
+  expectInvariants,
+  good,
+  GOOD_REPLY,
+  json,
+  REPLY,
+  REPLY_TEXT,
+  replyChunks,
+  rig,
+  SECRET,
+  streams,
+  turn,
+  useAwkwardRig,
+  type Done,
+} from './awkward-rig.js';
 
 useAwkwardRig();
 
@@ -22,7 +46,10 @@ describe('how the stream ends', () => {
       // Never res.end(): the socket stays open (keep-alive) until afterEach destroys it.
     }, good);
     // A long stall timeout, so only completing at [DONE] (not a stall timer) can finish the turn in time.
-    const { client, upstream } = await rig(script, { UPSTREAM_STALL_TIMEOUT_MS: '60000', UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: '60000' });
+    const { client, upstream } = await rig(script, {
+      UPSTREAM_STALL_TIMEOUT_MS: '60000',
+      UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: '60000',
+    });
     client.send({ type: 'turn', text: 'Hello' });
     // Every delta arrives first; the test then hangs (times out) only if the gateway waits past [DONE].
     await client.waitFor((e) => e.type === 'response.delta' && e.text === REPLY.at(-1));
@@ -37,7 +64,11 @@ describe('how the stream ends', () => {
     const chunks = gen2Reply(['Half ', 'a reply']).slice(0, 3);
     const { client, upstream } = await rig(streams(plainStream(chunks, false)));
     const done = await turn(client);
-    expect(done).toMatchObject({ status: 'failed', text: 'Half a reply', error: { code: 'GW_UPSTREAM_DROPPED', retryable: true } });
+    expect(done).toMatchObject({
+      status: 'failed',
+      text: 'Half a reply',
+      error: { code: 'GW_UPSTREAM_DROPPED', retryable: true },
+    });
     expect(upstream.requests).toHaveLength(1);
   });
 
@@ -58,7 +89,11 @@ describe('how the stream ends', () => {
       gate.open();
       const done = (await client.waitForType('response.done')) as Done;
       await expectInvariants(client);
-      expect(done).toMatchObject({ status: 'failed', text: 'Sent so far.', error: { code: 'GW_UPSTREAM_DROPPED', retryable: true } });
+      expect(done).toMatchObject({
+        status: 'failed',
+        text: 'Sent so far.',
+        error: { code: 'GW_UPSTREAM_DROPPED', retryable: true },
+      });
       expect(upstream.requests).toHaveLength(1);
       // The session stays usable.
       expect(await turn(client, 'Go on')).toMatchObject({ status: 'completed', text: GOOD_REPLY });
@@ -92,7 +127,11 @@ describe('how the stream ends', () => {
     const wire = dataLines([role, first, { error: { message: 'overloaded', code: 503 } }]);
     const { client, upstream } = await rig(streams(wire));
     const done = await turn(client);
-    expect(done).toMatchObject({ status: 'failed', text: 'Partial answer.', error: { code: 'GW_UPSTREAM_UNAVAILABLE', retryable: true } });
+    expect(done).toMatchObject({
+      status: 'failed',
+      text: 'Partial answer.',
+      error: { code: 'GW_UPSTREAM_UNAVAILABLE', retryable: true },
+    });
     expect(upstream.requests).toHaveLength(1);
   });
 });
@@ -107,7 +146,16 @@ describe('a plain JSON reply to a stream request', () => {
         finish_reason: 'stop',
         index: 0,
         logprobs: null,
-        message: { content: 'Hey there! 👋 A whole answer at once.', refusal: null, role: 'assistant', annotations: null, audio: null, function_call: null, tool_calls: null, reasoning_content: null },
+        message: {
+          content: 'Hey there! 👋 A whole answer at once.',
+          refusal: null,
+          role: 'assistant',
+          annotations: null,
+          audio: null,
+          function_call: null,
+          tool_calls: null,
+          reasoning_content: null,
+        },
         matched_stop: 151336,
       },
     ],
@@ -116,7 +164,14 @@ describe('a plain JSON reply to a stream request', () => {
     object: 'chat.completion',
     service_tier: null,
     system_fingerprint: null,
-    usage: { completion_tokens: 149, prompt_tokens: 2105, total_tokens: 2254, completion_tokens_details: null, prompt_tokens_details: null, reasoning_tokens: 0 },
+    usage: {
+      completion_tokens: 149,
+      prompt_tokens: 2105,
+      total_tokens: 2254,
+      completion_tokens_details: null,
+      prompt_tokens_details: null,
+      reasoning_tokens: 0,
+    },
     metadata: { weight_version: 'default' },
   };
 
@@ -144,7 +199,13 @@ describe('a plain JSON reply to a stream request', () => {
       conversation_id: null,
       thought: [`${SECRET} The user has initiated a simple greeting.`],
       tool_thought: [],
-      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: "Hello! I'm ASI1-Mini.", reasoning: null } }],
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'stop',
+          message: { role: 'assistant', content: "Hello! I'm ASI1-Mini.", reasoning: null },
+        },
+      ],
       usage: { prompt_tokens: 39, completion_tokens: 100, total_tokens: 139 },
     };
     const { client } = await rig(answers(200, json(body)));

@@ -15,15 +15,24 @@ function splitJsonOverDataLines(payload: string, eol: string): string {
 const framings: { name: string; wire: () => string }[] = [
   {
     name: 'accepts `data:` with no space after the colon',
-    wire: () => replyChunks().map((c) => `data:${json(c)}\n\n`).join('') + 'data:[DONE]\n\n',
+    wire: () =>
+      replyChunks()
+        .map((c) => `data:${json(c)}\n\n`)
+        .join('') + 'data:[DONE]\n\n',
   },
   {
     name: 'joins multiple `data:` lines of one event with \\n (a JSON chunk split over two lines)',
-    wire: () => replyChunks().map((c) => `${splitJsonOverDataLines(json(c), '\n')}\n`).join('') + DONE_EVENT,
+    wire: () =>
+      replyChunks()
+        .map((c) => `${splitJsonOverDataLines(json(c), '\n')}\n`)
+        .join('') + DONE_EVENT,
   },
   {
     name: 'treats a bare `data` line (no colon) as an empty data line of the same event',
-    wire: () => replyChunks().map((c) => `data\ndata: ${json(c)}\n\n`).join('') + DONE_EVENT,
+    wire: () =>
+      replyChunks()
+        .map((c) => `data\ndata: ${json(c)}\n\n`)
+        .join('') + DONE_EVENT,
   },
   {
     name: 'ignores interleaved `event:`, `id:`, `retry:` and unknown fields',
@@ -34,7 +43,10 @@ const framings: { name: string; wire: () => string }[] = [
   },
   {
     name: 'ignores events that carry no data (id-only, event-only, empty data)',
-    wire: () => replyChunks().map((c) => `id: 7\n\nevent: ping\n\ndata:\n\ndata: ${json(c)}\n\n`).join('') + DONE_EVENT,
+    wire: () =>
+      replyChunks()
+        .map((c) => `id: 7\n\nevent: ping\n\ndata:\n\ndata: ${json(c)}\n\n`)
+        .join('') + DONE_EVENT,
   },
   {
     name: 'strips a UTF-8 BOM at the very start of the stream',
@@ -50,18 +62,29 @@ const framings: { name: string; wire: () => string }[] = [
   },
   {
     name: 'accepts mixed LF, CR and CRLF line endings in one stream',
-    wire: () => replyChunks().map((c, i) => `data: ${json(c)}${['\n\n', '\r\r', '\r\n\r\n', '\n\r\n', '\r\n\r'][i % 5]}`).join('') + DONE_EVENT,
+    wire: () =>
+      replyChunks()
+        .map((c, i) => `data: ${json(c)}${['\n\n', '\r\r', '\r\n\r\n', '\n\r\n', '\r\n\r'][i % 5]}`)
+        .join('') + DONE_EVENT,
   },
   {
     name: 'skips `: keep-alive` comment lines before, between and inside events',
     wire: () =>
       ': keep-alive\n\n:\n' +
-      replyChunks().map((c) => `: keep-alive\ndata: ${json(c)}\n: ping inside the event\n\n: keep-alive\n\n`).join('') +
+      replyChunks()
+        .map((c) => `: keep-alive\ndata: ${json(c)}\n: ping inside the event\n\n: keep-alive\n\n`)
+        .join('') +
       DONE_EVENT,
   },
   {
     name: 'tolerates blank lines galore between and before events',
-    wire: () => '\n\n\n' + replyChunks().map((c) => `data: ${json(c)}\n\n\n\n\n`).join('\n\n') + DONE_EVENT + '\n\n\n',
+    wire: () =>
+      '\n\n\n' +
+      replyChunks()
+        .map((c) => `data: ${json(c)}\n\n\n\n\n`)
+        .join('\n\n') +
+      DONE_EVENT +
+      '\n\n\n',
   },
 ];
 
@@ -75,12 +98,16 @@ describe('SSE framing', () => {
   });
 
   it('reads `text/event-stream; charset=utf-8` as a stream', async () => {
-    const { client } = await rig(streams(plainStream(replyChunks()), { contentType: 'text/event-stream; charset=utf-8' }));
+    const { client } = await rig(
+      streams(plainStream(replyChunks()), { contentType: 'text/event-stream; charset=utf-8' }),
+    );
     expect(await turn(client)).toMatchObject({ status: 'completed', text: REPLY_TEXT });
   });
 
   it('reads a media type in odd case with parameters (`Text/Event-Stream;charset=UTF-8`) as a stream', async () => {
-    const { client } = await rig(streams(plainStream(replyChunks()), { contentType: 'Text/Event-Stream;charset=UTF-8' }));
+    const { client } = await rig(
+      streams(plainStream(replyChunks()), { contentType: 'Text/Event-Stream;charset=UTF-8' }),
+    );
     expect(await turn(client)).toMatchObject({ status: 'completed', text: REPLY_TEXT });
   });
 
@@ -92,7 +119,11 @@ describe('SSE framing', () => {
   it('accepts a whole stream sent at once with Content-Length and Connection: close', async () => {
     const body = plainStream(replyChunks());
     const { client } = await rig(
-      answers(200, body, { 'content-type': SSE_TYPE, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }),
+      answers(200, body, {
+        'content-type': SSE_TYPE,
+        'content-length': String(Buffer.byteLength(body)),
+        connection: 'close',
+      }),
     );
     expect(await turn(client)).toMatchObject({ status: 'completed', text: REPLY_TEXT });
   });
@@ -106,7 +137,16 @@ describe('SSE framing', () => {
 // ---- Bytes in tiny pieces ------------------------------------------------------------------------------------
 
 describe('bytes in tiny pieces', () => {
-  const UNICODE = ['Héllo, ', 'café ', 'crème brûlée! ', '日本語の', 'テキスト。', 'A giraffe 🦒 ', 'and a 👩‍👩‍👧 family. ', 'Ünïcödé ok.'];
+  const UNICODE = [
+    'Héllo, ',
+    'café ',
+    'crème brûlée! ',
+    '日本語の',
+    'テキスト。',
+    'A giraffe 🦒 ',
+    'and a 👩‍👩‍👧 family. ',
+    'Ünïcödé ok.',
+  ];
   const UNICODE_TEXT = UNICODE.join('');
   /** CRLF framing, a JSON chunk split over two data lines, comments and a BOM: every split point matters. */
   const hardWire = (): string =>
@@ -133,7 +173,10 @@ describe('bytes in tiny pieces', () => {
   });
 
   it('reassembles CR-only framing written byte by byte (a lone \\r at a piece end is a full line end)', async () => {
-    const wire = gen2Reply(UNICODE).map((c) => `data: ${json(c)}\r\r`).join('') + 'data: [DONE]\r\r';
+    const wire =
+      gen2Reply(UNICODE)
+        .map((c) => `data: ${json(c)}\r\r`)
+        .join('') + 'data: [DONE]\r\r';
     const { client } = await rig(streams(wire, { pieces: [1] }));
     expect(await turn(client)).toMatchObject({ status: 'completed', text: UNICODE_TEXT });
   });

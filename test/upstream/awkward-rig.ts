@@ -4,7 +4,17 @@
 // equal done.text, speech indices in order, seq gap-free.
 import { afterEach, expect } from 'vitest';
 import type { ServerEvent } from '../../src/protocol.js';
-import { DONE_EVENT, gen2Reply, plainStream, SSE_TYPE, startAwkwardUpstream, startStream, writeInPieces, type AwkwardUpstream, type Script } from '../awkward-upstream-server.js';
+import {
+  DONE_EVENT,
+  gen2Reply,
+  plainStream,
+  SSE_TYPE,
+  startAwkwardUpstream,
+  startStream,
+  writeInPieces,
+  type AwkwardUpstream,
+  type Script,
+} from '../awkward-upstream-server.js';
 import { startGatewayFor, VoiceClient, type GatewayUnderTest } from '../helpers.js';
 
 export type Done = Extract<ServerEvent, { type: 'response.done' }>;
@@ -51,7 +61,10 @@ export async function rig(script: Script, env: Record<string, string> = {}): Pro
 }
 
 /** A script that sends `wire` as the body of a 200 event stream, in one write or in pieces. */
-export function streams(wire: string | Buffer, options: { contentType?: string | null; pieces?: readonly number[] } = {}): Script {
+export function streams(
+  wire: string | Buffer,
+  options: { contentType?: string | null; pieces?: readonly number[] } = {},
+): Script {
   return async (_req, res) => {
     startStream(res, options.contentType === undefined ? SSE_TYPE : options.contentType);
     if (options.pieces) await writeInPieces(res, wire, options.pieces);
@@ -61,7 +74,11 @@ export function streams(wire: string | Buffer, options: { contentType?: string |
 }
 
 /** A script that answers with a status, headers and body, then ends. */
-export function answers(status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Script {
+export function answers(
+  status: number,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Script {
   return (_req, res) => {
     res.writeHead(status, headers).end(body);
   };

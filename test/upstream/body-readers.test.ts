@@ -14,7 +14,13 @@ const secrets = new SecretRedactor([KEY]);
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 function streamReader() {
-  const calls = { alive: 0, done: 0, events: [] as ChatEvent[], failed: [] as (GatewayError | ErrorCode)[], debug: [] as object[] };
+  const calls = {
+    alive: 0,
+    done: 0,
+    events: [] as ChatEvent[],
+    failed: [] as (GatewayError | ErrorCode)[],
+    debug: [] as object[],
+  };
   const host: StreamHost = {
     alive: () => void (calls.alive += 1),
     deliver: (events) => void calls.events.push(...events),
@@ -29,12 +35,16 @@ function streamReader() {
 describe('SseStreamReader', () => {
   it('turns split SSE bytes into events, counts malformed lines and sees [DONE] once', () => {
     const { reader, calls } = streamReader();
-    const text = 'data: {"choices":[{"index":0,"delta":{"content":"Hé"}}]}\n\ndata: not json\n\n: ping\n\n' +
+    const text =
+      'data: {"choices":[{"index":0,"delta":{"content":"Hé"}}]}\n\ndata: not json\n\n: ping\n\n' +
       'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\ndata: [DONE]\n\n';
     const all = bytes(text);
     for (let i = 0; i < all.length; i += 7) reader.push(all.subarray(i, i + 7));
     reader.flush();
-    expect(calls.events).toEqual([{ type: 'text', text: 'Hé' }, { type: 'finish', reason: 'stop' }]);
+    expect(calls.events).toEqual([
+      { type: 'text', text: 'Hé' },
+      { type: 'finish', reason: 'stop' },
+    ]);
     expect(calls.alive).toBe(3); // every data event, the malformed one included; not the comment
     expect(calls.done).toBe(1);
     expect(reader.sawDone).toBe(true);
@@ -77,7 +87,9 @@ describe('JsonBodyReader', () => {
   it('reads a whole chat.completion split across chunks', () => {
     const json = new JsonBodyReader();
     json.hold(bytes('\n  '));
-    const body = bytes('{"choices":[{"index":0,"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}');
+    const body = bytes(
+      '{"choices":[{"index":0,"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+    );
     expect(json.push(body.subarray(0, 10))).toBe(true);
     expect(json.push(body.subarray(10))).toBe(true);
     expect(json.held()).toHaveLength(3);

@@ -16,7 +16,9 @@ const delta = (value: Record<string, unknown>, extra: Record<string, unknown> = 
   choices: [{ index: 0, delta: value, finish_reason: null, ...extra }],
 });
 const finish = (reason: string, message?: Record<string, unknown>) => ({
-  choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: reason, ...(message && { message }) }],
+  choices: [
+    { index: 0, delta: { role: 'assistant', content: '' }, finish_reason: reason, ...(message && { message }) },
+  ],
 });
 
 describe('content and reasoning', () => {
@@ -53,13 +55,19 @@ describe('content and reasoning', () => {
   });
 
   it('yields nothing, and never throws, for choices that are not objects', () => {
-    expect(readStream([{ choices: [null] }, { choices: ['x', 3] }, { choices: [[{ delta: { content: 'no' } }]] }])).toEqual([]);
+    expect(
+      readStream([{ choices: [null] }, { choices: ['x', 3] }, { choices: [[{ delta: { content: 'no' } }]] }]),
+    ).toEqual([]);
   });
 });
 
 describe('usage', () => {
   it('accepts the other spellings of the counts', () => {
-    expect(readUsage({ input_tokens: 5, output_tokens: 2 })).toEqual({ promptTokens: 5, completionTokens: 2, totalTokens: 7 });
+    expect(readUsage({ input_tokens: 5, output_tokens: 2 })).toEqual({
+      promptTokens: 5,
+      completionTokens: 2,
+      totalTokens: 7,
+    });
     expect(readUsage({ promptTokens: 1, completionTokens: 2, totalTokens: 4 })).toEqual({
       promptTokens: 1,
       completionTokens: 2,
@@ -116,7 +124,12 @@ describe('tool-call fragments', () => {
   it('skips entries that are not objects, and keys a fragment with a non-integer index by its position', () => {
     const events = readStream([
       delta({ tool_calls: [null, 'x', { index: 2, id: 'call_2', function: { name: 'f' } }] }),
-      delta({ tool_calls: [{ index: 0.5, function: { arguments: 'a' } }, { index: '1', function: { arguments: 'b' } }] }),
+      delta({
+        tool_calls: [
+          { index: 0.5, function: { arguments: 'a' } },
+          { index: '1', function: { arguments: 'b' } },
+        ],
+      }),
     ]);
     expect(events).toStrictEqual([
       { type: 'tool_call', index: 2, id: 'call_2', name: 'f' },
@@ -131,7 +144,13 @@ describe('a finish_reason with the reply in message (asi1-vs-code workaround)', 
 
   it('reads message.content and message.tool_calls of a streamed finish chunk that has no delta', () => {
     const chunk = {
-      choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: 'Checking.', tool_calls: [call] } }],
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'tool_calls',
+          message: { role: 'assistant', content: 'Checking.', tool_calls: [call] },
+        },
+      ],
     };
     expect(readStream([chunk])).toEqual([
       { type: 'text', text: 'Checking.' },
@@ -160,7 +179,10 @@ describe('a finish_reason with the reply in message (asi1-vs-code workaround)', 
   });
 
   it('still reads the second finish chunk when the first one had an empty message', () => {
-    const events = readStream([finish('stop', { role: 'assistant', content: '' }), finish('stop', { content: 'Late answer.' })]);
+    const events = readStream([
+      finish('stop', { role: 'assistant', content: '' }),
+      finish('stop', { content: 'Late answer.' }),
+    ]);
     expect(events).toEqual([
       { type: 'finish', reason: 'stop' },
       { type: 'text', text: 'Late answer.' },
@@ -186,11 +208,16 @@ describe('whole non-stream bodies', () => {
   });
 
   it('reads a choice that has only a finish_reason', () => {
-    expect(readCompletionBody({ choices: [{ index: 0, finish_reason: 'length' }] })).toEqual([{ type: 'finish', reason: 'length' }]);
+    expect(readCompletionBody({ choices: [{ index: 0, finish_reason: 'length' }] })).toEqual([
+      { type: 'finish', reason: 'length' },
+    ]);
   });
 
   it('yields no finish event for a body without a finish_reason', () => {
-    const body = { choices: [{ index: 0, message: { content: 'partial' }, finish_reason: null }], usage: { prompt_tokens: 2 } };
+    const body = {
+      choices: [{ index: 0, message: { content: 'partial' }, finish_reason: null }],
+      usage: { prompt_tokens: 2 },
+    };
     expect(readCompletionBody(body)).toEqual([
       { type: 'text', text: 'partial' },
       { type: 'usage', usage: { promptTokens: 2, completionTokens: 0, totalTokens: 2 } },

@@ -4,7 +4,22 @@ import { inspect } from 'node:util';
 import { parseRetryAfter, sanitizeUpstreamText } from '../../src/upstream/http-errors.js';
 import type { ChatEvent } from '../../src/upstream/types.js';
 import { describe, expect, it } from 'vitest';
-import { chatRequest, deferred, gen2, holdOpen, KEY, makeClient, okStream, rejection, sendJson, sendStream, sse, startServer, texts, useClientRig } from './client-rig.js';
+import {
+  chatRequest,
+  deferred,
+  gen2,
+  holdOpen,
+  KEY,
+  makeClient,
+  okStream,
+  rejection,
+  sendJson,
+  sendStream,
+  sse,
+  startServer,
+  texts,
+  useClientRig,
+} from './client-rig.js';
 
 useClientRig();
 
@@ -20,7 +35,9 @@ describe('chat client', { timeout: 3000 }, () => {
   });
 
   it('maps {"error":{"message"}} 422 to GW_UPSTREAM_BAD_REQUEST', async () => {
-    const server = await startServer(({ res }) => sendJson(res, 422, { error: { message: 'messages: field required' } }));
+    const server = await startServer(({ res }) =>
+      sendJson(res, 422, { error: { message: 'messages: field required' } }),
+    );
     const err = await rejection(makeClient(server).stream(chatRequest(), () => {}));
     expect(err.code).toBe('GW_UPSTREAM_BAD_REQUEST');
     expect(err.message).toContain('messages: field required');
@@ -113,7 +130,10 @@ describe('chat client', { timeout: 3000 }, () => {
 
   it('skips a malformed data line, but a wholly unreadable stream is GW_UPSTREAM_PROTOCOL', async () => {
     const server = await startServer(({ res, n }) =>
-      sendStream(res, n === 0 ? 'data: {not json\n\n' + okStream(['fine']) : 'data: {oops\n\ndata: <html>\n\ndata: [DONE]\n\n'),
+      sendStream(
+        res,
+        n === 0 ? 'data: {not json\n\n' + okStream(['fine']) : 'data: {oops\n\ndata: <html>\n\ndata: [DONE]\n\n',
+      ),
     );
     const client = makeClient(server, { maxRetries: 0 });
     const events: ChatEvent[] = [];
@@ -135,7 +155,9 @@ describe('chat client', { timeout: 3000 }, () => {
   it('reads an HTML 502 page into a short, tag-free message', async () => {
     const server = await startServer(({ res }) => {
       res.writeHead(502, { 'content-type': 'text/html' });
-      res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
+      res.end(
+        '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>',
+      );
     });
     const err = await rejection(makeClient(server, { maxRetries: 0 }).stream(chatRequest(), () => {}));
     expect(err.code).toBe('GW_UPSTREAM_UNAVAILABLE');
@@ -164,9 +186,7 @@ describe('chat client', { timeout: 3000 }, () => {
       expect(err.message).toContain('Invalid key');
     }
   });
-
 });
-
 
 describe('upstream http errors', () => {
   it('parses Retry-After as seconds, as an HTTP-date, and retry-after-ms', () => {

@@ -4,7 +4,17 @@ import type { Socket } from 'node:net';
 import { ChatClient } from '../../src/upstream/chat-client.js';
 import type { ChatEvent } from '../../src/upstream/types.js';
 import { describe, expect, it } from 'vitest';
-import { chatRequest, KEY, makeClient, okStream, sendJson, sendStream, startServer, texts, useClientRig } from './client-rig.js';
+import {
+  chatRequest,
+  KEY,
+  makeClient,
+  okStream,
+  sendJson,
+  sendStream,
+  startServer,
+  texts,
+  useClientRig,
+} from './client-rig.js';
 
 useClientRig();
 
@@ -38,7 +48,12 @@ describe('chat client', { timeout: 3000 }, () => {
 
   it('creates, uses and closes its own pool when none is injected', async () => {
     const server = await startServer(({ res }) => sendStream(res, okStream(['own pool'])));
-    const client = new ChatClient({ baseUrl: server.baseUrl, firstTokenTimeoutMs: 2000, stallTimeoutMs: 2000, maxRetries: 0 });
+    const client = new ChatClient({
+      baseUrl: server.baseUrl,
+      firstTokenTimeoutMs: 2000,
+      stallTimeoutMs: 2000,
+      maxRetries: 0,
+    });
     const events: ChatEvent[] = [];
     await client.stream(chatRequest(), (e) => events.push(e));
     await client.close();

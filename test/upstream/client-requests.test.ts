@@ -2,7 +2,19 @@
 // reads (both wire generations, CRLF, comments, tool-call fragments, plain JSON replies, sniffed SSE).
 import type { ChatEvent } from '../../src/upstream/types.js';
 import { describe, expect, it } from 'vitest';
-import { chatRequest, gen2, KEY, makeClient, okStream, sendJson, sendStream, sse, startServer, texts, useClientRig } from './client-rig.js';
+import {
+  chatRequest,
+  gen2,
+  KEY,
+  makeClient,
+  okStream,
+  sendJson,
+  sendStream,
+  sse,
+  startServer,
+  texts,
+  useClientRig,
+} from './client-rig.js';
 
 useClientRig();
 
@@ -65,13 +77,52 @@ describe('chat client', { timeout: 3000 }, () => {
     const wire =
       ': ping\r\n\r\n' +
       [
-        { id: 'id_x', object: 'chat.completion.chunk', model: 'asi1-mini', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage: null },
-        { id: 'id_x', model: 'asi1-mini', choices: [{ role: 'assistant', delta: { role: 'assistant', content: '' } }], init_thought: true },
-        { id: 'id_x', model: 'asi1-mini', choices: [{ role: 'assistant', delta: { role: 'assistant', content: '' } }], thought: '\nThinking 🦒' },
-        { id: 'id_x', model: 'asi1-mini', created: 1740580071837, choices: [{ index: 0, finish_reason: null, delta: { content: '\n\nGiraffes 🦒' } }] },
-        { id: 'id_x', model: 'asi1-mini', created: 1740580071837, choices: [{ index: 0, finish_reason: null, delta: { content: ' are tall.' } }] },
-        { id: 'id_x', model: 'asi1-mini', choices: [{ index: 0, finish_reason: 'stop', delta: { role: 'assistant', content: '' }, stop_reason: 'stop' }] },
-        { id: 'id_x', model: 'asi1-mini', choices: [{ index: 0, finish_reason: 'stop', delta: { role: 'assistant', content: '' }, stop_reason: 'stop' }], usage: { prompt_tokens: 435, completion_tokens: 391, total_tokens: 826 } },
+        {
+          id: 'id_x',
+          object: 'chat.completion.chunk',
+          model: 'asi1-mini',
+          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+          usage: null,
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          choices: [{ role: 'assistant', delta: { role: 'assistant', content: '' } }],
+          init_thought: true,
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          choices: [{ role: 'assistant', delta: { role: 'assistant', content: '' } }],
+          thought: '\nThinking 🦒',
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          created: 1740580071837,
+          choices: [{ index: 0, finish_reason: null, delta: { content: '\n\nGiraffes 🦒' } }],
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          created: 1740580071837,
+          choices: [{ index: 0, finish_reason: null, delta: { content: ' are tall.' } }],
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          choices: [
+            { index: 0, finish_reason: 'stop', delta: { role: 'assistant', content: '' }, stop_reason: 'stop' },
+          ],
+        },
+        {
+          id: 'id_x',
+          model: 'asi1-mini',
+          choices: [
+            { index: 0, finish_reason: 'stop', delta: { role: 'assistant', content: '' }, stop_reason: 'stop' },
+          ],
+          usage: { prompt_tokens: 435, completion_tokens: 391, total_tokens: 826 },
+        },
       ]
         .map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`)
         .join('') +
@@ -96,7 +147,13 @@ describe('chat client', { timeout: 3000 }, () => {
     const server = await startServer(({ res }) =>
       sendStream(
         res,
-        sse(gen2({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] })) +
+        sse(
+          gen2({
+            tool_calls: [
+              { index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+            ],
+          }),
+        ) +
           sse(gen2({ tool_calls: [{ index: 0, function: { arguments: '{"location":' } }] })) +
           sse(gen2({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })) +
           sse(gen2({}, 'tool_calls')) +
@@ -144,5 +201,4 @@ describe('chat client', { timeout: 3000 }, () => {
     await makeClient(server).stream(chatRequest(), (e) => events.push(e));
     expect(texts(events)).toEqual(['sniffed']);
   });
-
 });

@@ -37,7 +37,12 @@ export async function startServer(handler: Handler): Promise<TestServer> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const n = requests.length;
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
       Promise.resolve(handler({ req, res, n })).catch((err: unknown) => res.destroy(err as Error));
     });
   });
@@ -113,7 +118,12 @@ export function sendStream(res: ServerResponse, text: string): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.end(text);
 }
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
@@ -122,7 +132,8 @@ export const holdOpen = (res: ServerResponse, first = ''): void => {
   if (first !== '') res.write(first);
 };
 
-export const texts = (events: readonly ChatEvent[]): string[] => events.flatMap((e) => (e.type === 'text' ? [e.text] : []));
+export const texts = (events: readonly ChatEvent[]): string[] =>
+  events.flatMap((e) => (e.type === 'text' ? [e.text] : []));
 
 export async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
   const err = await promise.then(
@@ -138,4 +149,3 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
-

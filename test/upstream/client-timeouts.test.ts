@@ -3,7 +3,21 @@
 import { getEventListeners } from 'node:events';
 import type { ChatEvent } from '../../src/upstream/types.js';
 import { describe, expect, it } from 'vitest';
-import { chatRequest, deferred, gen2, holdOpen, makeClient, okStream, rejection, sendJson, sendStream, sse, startServer, texts, useClientRig } from './client-rig.js';
+import {
+  chatRequest,
+  deferred,
+  gen2,
+  holdOpen,
+  makeClient,
+  okStream,
+  rejection,
+  sendJson,
+  sendStream,
+  sse,
+  startServer,
+  texts,
+  useClientRig,
+} from './client-rig.js';
 
 useClientRig();
 
@@ -37,7 +51,9 @@ describe('chat client', { timeout: 3000 }, () => {
       holdOpen(res, sse(gen2({ content: 'Giraffes' })));
     });
     const events: ChatEvent[] = [];
-    const err = await rejection(makeClient(server, { stallTimeoutMs: 80 }).stream(chatRequest(), (e) => events.push(e)));
+    const err = await rejection(
+      makeClient(server, { stallTimeoutMs: 80 }).stream(chatRequest(), (e) => events.push(e)),
+    );
     expect(err.code).toBe('GW_UPSTREAM_STALLED');
     expect(texts(events)).toEqual(['Giraffes']);
     await closed.promise;
@@ -154,10 +170,12 @@ describe('chat client', { timeout: 3000 }, () => {
     const baseUrl = server.baseUrl;
     await server.close();
     const warnings: unknown[] = [];
-    const client = makeClient({ baseUrl }, { maxRetries: 1, logger: { debug: () => {}, warn: (o) => warnings.push(o) } });
+    const client = makeClient(
+      { baseUrl },
+      { maxRetries: 1, logger: { debug: () => {}, warn: (o) => warnings.push(o) } },
+    );
     const err = await rejection(client.stream(chatRequest(), () => {}));
     expect(err.code).toBe('GW_UPSTREAM_CONNECT');
     expect(warnings).toHaveLength(1);
   });
-
 });

@@ -54,7 +54,11 @@ describe('upstream HTTP status → GW_* code', () => {
 
 describe('the upstream words a client is shown', () => {
   const bodies: [string, string, string | undefined][] = [
-    ['the gen-2 error object', '{"error":{"message":"Invalid model: asi1-max","type":"invalid_request_error","code":400}}', 'Invalid model: asi1-max'],
+    [
+      'the gen-2 error object',
+      '{"error":{"message":"Invalid model: asi1-max","type":"invalid_request_error","code":400}}',
+      'Invalid model: asi1-max',
+    ],
     ['an error string', '{"error":"model not found"}', 'model not found'],
     ['the bare message ASI:One sends with a 401', '{"message":"Invalid API key"}', 'Invalid API key'],
     ['a FastAPI detail string', '{"detail":"Not Found"}', 'Not Found'],
@@ -67,11 +71,23 @@ describe('the upstream words a client is shown', () => {
     ['JSON after leading whitespace', '\n  {"message":"Invalid API key"}\n', 'Invalid API key'],
     ['a message next to a null error', '{"error":null,"message":"upstream overloaded"}', 'upstream overloaded'],
     ['a message next to an empty error string', '{"error":"","message":"fallback"}', 'fallback'],
-    ['a message next to an error object without one', '{"error":{"type":"server_error"},"message":"Overloaded"}', 'Overloaded'],
+    [
+      'a message next to an error object without one',
+      '{"error":{"type":"server_error"},"message":"Overloaded"}',
+      'Overloaded',
+    ],
     ['a message next to an empty error message', '{"error":{"message":""},"message":"outer"}', 'outer'],
     ['a detail next to an empty message', '{"message":"","detail":"from detail"}', 'from detail'],
-    ['plain text', 'upstream connect error or disconnect/reset before headers', 'upstream connect error or disconnect/reset before headers'],
-    ['plain text with comparisons, not mistaken for HTML', 'max_tokens must be <= 4096 and >= 1', 'max_tokens must be <= 4096 and >= 1'],
+    [
+      'plain text',
+      'upstream connect error or disconnect/reset before headers',
+      'upstream connect error or disconnect/reset before headers',
+    ],
+    [
+      'plain text with comparisons, not mistaken for HTML',
+      'max_tokens must be <= 4096 and >= 1',
+      'max_tokens must be <= 4096 and >= 1',
+    ],
     ['a body that only looks like JSON', '{not json', '{not json'],
     ['a JSON array, a shape no server uses for errors', '[{"msg":"x"}]', '[{"msg":"x"}]'],
     ['a bare number', '503', '503'],
@@ -183,7 +199,12 @@ describe('Retry-After', () => {
 
   it('puts the wait on the error a 429 or 503 becomes', () => {
     const limited = createUpstreamHttpError(429, '{"error":{"message":"slow down"}}', { 'retry-after': '2' });
-    expect(limited).toMatchObject({ code: 'GW_UPSTREAM_RATE_LIMITED', retryable: true, status: 429, retryAfterMs: 2000 });
+    expect(limited).toMatchObject({
+      code: 'GW_UPSTREAM_RATE_LIMITED',
+      retryable: true,
+      status: 429,
+      retryAfterMs: 2000,
+    });
     expect(limited.message).toBe(clientMessage('GW_UPSTREAM_RATE_LIMITED', 429, 'slow down'));
     expect(createUpstreamHttpError(503, '', { 'retry-after-ms': '250' }).retryAfterMs).toBe(250);
     expect(createUpstreamHttpError(503, '', {}).retryAfterMs).toBeUndefined();

@@ -53,9 +53,9 @@ describe('sanitizeUpstreamText: credentials', () => {
   });
 
   it('redacts long runs that mix letters and digits (base64 keys, with or without padding)', () => {
-    expect(sanitizeUpstreamText('key AbC1+dEf2/GhI3+jKl4/MnO5+pQr6/StU7== and AbC1dEf2GhI3jKl4MnO5pQr6StU7vWx8yZ9 end')).toBe(
-      'key [redacted] and [redacted] end',
-    );
+    expect(
+      sanitizeUpstreamText('key AbC1+dEf2/GhI3+jKl4/MnO5+pQr6/StU7== and AbC1dEf2GhI3jKl4MnO5pQr6StU7vWx8yZ9 end'),
+    ).toBe('key [redacted] and [redacted] end');
   });
 
   it('keeps long words and long digit groups, which are no keys', () => {

@@ -62,22 +62,62 @@ const couldBeTag = (held: string): boolean =>
   TAG_PREFIXES.some((tag) => tag.length > held.length && tag.startsWith(held.toLowerCase()));
 
 const cases: { name: string; input: string; text: string; reasoning: string }[] = [
-  { name: 'a block then the reply', input: '<think>secret plan</think>Hello there.', text: 'Hello there.', reasoning: 'secret plan' },
-  { name: 'text before and after a block', input: 'Sure. <think>a plan</think> Done.', text: 'Sure. Done.', reasoning: 'a plan' },
-  { name: 'the newlines models send after </think>', input: '<think>\nplan\n</think>\n\n  Hi.\n', text: 'Hi.\n', reasoning: '\nplan\n' },
+  {
+    name: 'a block then the reply',
+    input: '<think>secret plan</think>Hello there.',
+    text: 'Hello there.',
+    reasoning: 'secret plan',
+  },
+  {
+    name: 'text before and after a block',
+    input: 'Sure. <think>a plan</think> Done.',
+    text: 'Sure. Done.',
+    reasoning: 'a plan',
+  },
+  {
+    name: 'the newlines models send after </think>',
+    input: '<think>\nplan\n</think>\n\n  Hi.\n',
+    text: 'Hi.\n',
+    reasoning: '\nplan\n',
+  },
   { name: '<thinking> blocks', input: '<thinking>deep</thinking>OK', text: 'OK', reasoning: 'deep' },
   { name: 'upper case tags', input: '<THINK>loud</THINK>Yes', text: 'Yes', reasoning: 'loud' },
   { name: 'mixed case tags', input: '<Think>x</tHiNk>Yes <ThInKiNg>y</THINKING>no', text: 'Yes no', reasoning: 'xy' },
   { name: 'either closing tag', input: '<think>x</thinking>A<thinking>y</think>B', text: 'AB', reasoning: 'xy' },
   { name: 'two blocks', input: 'A<think>1</think>B<think>2</think>C', text: 'ABC', reasoning: '12' },
-  { name: '`<` and other tags inside a block', input: '<think>if a < b then <b>x</b> <think></think>ok', text: 'ok', reasoning: 'if a < b then <b>x</b> <think>' },
-  { name: 'an unclosed block (reasoning to the end)', input: 'Hi <think>never closed', text: 'Hi ', reasoning: 'never closed' },
-  { name: 'an unclosed block ending in half a closing tag', input: '<think>abc</thin', text: '', reasoning: 'abc</thin' },
+  {
+    name: '`<` and other tags inside a block',
+    input: '<think>if a < b then <b>x</b> <think></think>ok',
+    text: 'ok',
+    reasoning: 'if a < b then <b>x</b> <think>',
+  },
+  {
+    name: 'an unclosed block (reasoning to the end)',
+    input: 'Hi <think>never closed',
+    text: 'Hi ',
+    reasoning: 'never closed',
+  },
+  {
+    name: 'an unclosed block ending in half a closing tag',
+    input: '<think>abc</thin',
+    text: '',
+    reasoning: 'abc</thin',
+  },
   // Unrelated `<` next to a real block, so that every case needs the filter.
   { name: 'a comparison', input: 'Is a < b? Yes, a<b.<think>z</think>', text: 'Is a < b? Yes, a<b.', reasoning: 'z' },
-  { name: 'other tags', input: 'x<b>bold</b> <thin> <thinker> <think-> </think> <3<think>z</think>', text: 'x<b>bold</b> <thin> <thinker> <think-> </think> <3', reasoning: 'z' },
+  {
+    name: 'other tags',
+    input: 'x<b>bold</b> <thin> <thinker> <think-> </think> <3<think>z</think>',
+    text: 'x<b>bold</b> <thin> <thinker> <think-> </think> <3',
+    reasoning: 'z',
+  },
   { name: 'a reply ending in `<`', input: '<think>z</think>Less than <', text: 'Less than <', reasoning: 'z' },
-  { name: 'a reply ending in half an opening tag', input: '<think>z</think>So <thinkin', text: 'So <thinkin', reasoning: 'z' },
+  {
+    name: 'a reply ending in half an opening tag',
+    input: '<think>z</think>So <thinkin',
+    text: 'So <thinkin',
+    reasoning: 'z',
+  },
   { name: 'whitespace before a block, kept', input: 'A \n<think>x</think>B', text: 'A \nB', reasoning: 'x' },
 ];
 
@@ -103,23 +143,26 @@ describe('ThinkFilter', () => {
     expect(filter([...input])).toMatchObject({ text, reasoning, raw: input });
   });
 
-  it.each(cases)('holds back, for $name, only what could still be a tag, never longer than a tag', ({ input, text }) => {
-    const think = new ThinkFilter();
-    const events: ChatEvent[] = [];
-    let fed = '';
-    for (const ch of input) {
-      think.push(ch, events);
-      fed += ch;
-      const { raw } = summarise(events);
-      expect(fed.startsWith(raw)).toBe(true);
-      const held = fed.slice(raw.length);
-      expect(held.length).toBeLessThan(LONGEST_TAG);
-      // Only a tag's prefix waits; whitespace after a closing tag is emitted (as reasoning) at once.
-      if (held !== '') expect(couldBeTag(held), JSON.stringify(held)).toBe(true);
-    }
-    think.end(events);
-    expect(summarise(events)).toMatchObject({ text, raw: input });
-  });
+  it.each(cases)(
+    'holds back, for $name, only what could still be a tag, never longer than a tag',
+    ({ input, text }) => {
+      const think = new ThinkFilter();
+      const events: ChatEvent[] = [];
+      let fed = '';
+      for (const ch of input) {
+        think.push(ch, events);
+        fed += ch;
+        const { raw } = summarise(events);
+        expect(fed.startsWith(raw)).toBe(true);
+        const held = fed.slice(raw.length);
+        expect(held.length).toBeLessThan(LONGEST_TAG);
+        // Only a tag's prefix waits; whitespace after a closing tag is emitted (as reasoning) at once.
+        if (held !== '') expect(couldBeTag(held), JSON.stringify(held)).toBe(true);
+      }
+      think.end(events);
+      expect(summarise(events)).toMatchObject({ text, raw: input });
+    },
+  );
 
   it('never puts a character of a block into a text event, at any cut', () => {
     const input = 'Hi. <think>secret plan</think>\n\nHello there.';
@@ -130,7 +173,10 @@ describe('ThinkFilter', () => {
   });
 
   it('drops the whitespace after a closing tag even when it comes in later pieces, then keeps later whitespace', () => {
-    expect(filter(['<think>a</think>', '\n', ' \n', '\t', 'Hi', ' there\n'])).toMatchObject({ text: 'Hi there\n', reasoning: 'a' });
+    expect(filter(['<think>a</think>', '\n', ' \n', '\t', 'Hi', ' there\n'])).toMatchObject({
+      text: 'Hi there\n',
+      reasoning: 'a',
+    });
     expect(filter(['<think>a</think>', '\n\n'])).toMatchObject({ text: '', raw: '<think>a</think>\n\n' });
   });
 
@@ -161,7 +207,10 @@ describe('ThinkFilter', () => {
     think.push('a <', events);
     expect(events).toEqual([{ type: 'text', text: 'a ' }]);
     think.push(' b', events);
-    expect(events).toEqual([{ type: 'text', text: 'a ' }, { type: 'text', text: '< b' }]);
+    expect(events).toEqual([
+      { type: 'text', text: 'a ' },
+      { type: 'text', text: '< b' },
+    ]);
     think.end(events);
     expect(events).toHaveLength(2);
   });
@@ -174,7 +223,9 @@ describe('ThinkFilter', () => {
 });
 
 describe('the chunk reader with think tags in content', () => {
-  const chunk = (content: string, finish: string | null = null) => ({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+  const chunk = (content: string, finish: string | null = null) => ({
+    choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+  });
 
   it('turns a block split over chunks into reasoning and keeps the reply as text', () => {
     const reader = createChunkReader();
@@ -188,7 +239,10 @@ describe('the chunk reader with think tags in content', () => {
   it('flushes a held-back `<` before the finish event', () => {
     const reader = createChunkReader();
     expect(reader.read(chunk('I <'))).toEqual([{ type: 'text', text: 'I ' }]);
-    expect(reader.read(chunk('', 'stop'))).toEqual([{ type: 'text', text: '<' }, { type: 'finish', reason: 'stop' }]);
+    expect(reader.read(chunk('', 'stop'))).toEqual([
+      { type: 'text', text: '<' },
+      { type: 'finish', reason: 'stop' },
+    ]);
     expect(reader.end()).toEqual([]);
   });
 
@@ -199,13 +253,19 @@ describe('the chunk reader with think tags in content', () => {
   });
 
   it('reads the blocks of a whole completion body, and of its message.content fallback, as reasoning', () => {
-    const body = { choices: [{ index: 0, message: { role: 'assistant', content: '<think>secret</think>\nHello.' }, finish_reason: 'stop' }] };
+    const body = {
+      choices: [
+        { index: 0, message: { role: 'assistant', content: '<think>secret</think>\nHello.' }, finish_reason: 'stop' },
+      ],
+    };
     expect(readCompletionBody(body)).toEqual([
       { type: 'reasoning', text: 'secret', raw: '<think>secret</think>\n' },
       { type: 'text', text: 'Hello.' },
       { type: 'finish', reason: 'stop' },
     ]);
-    const fallback = { choices: [{ index: 0, delta: {}, message: { content: '<think>secret</think>Hi' }, finish_reason: 'stop' }] };
+    const fallback = {
+      choices: [{ index: 0, delta: {}, message: { content: '<think>secret</think>Hi' }, finish_reason: 'stop' }],
+    };
     expect(summarise(readCompletionBody(fallback))).toMatchObject({ text: 'Hi', reasoning: 'secret' });
   });
 });

@@ -3,7 +3,15 @@
 // spoken or reach the history sent upstream; the shown text keeps it only with THINK_TAGS=display.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/protocol.js';
-import { gen2Reply, plainStream, startAwkwardUpstream, startStream, writePiece, type AwkwardUpstream, type Script } from '../awkward-upstream-server.js';
+import {
+  gen2Reply,
+  plainStream,
+  startAwkwardUpstream,
+  startStream,
+  writePiece,
+  type AwkwardUpstream,
+  type Script,
+} from '../awkward-upstream-server.js';
 import { startGatewayFor, VoiceClient, type GatewayUnderTest } from '../helpers.js';
 
 type Done = Extract<ServerEvent, { type: 'response.done' }>;
@@ -39,7 +47,10 @@ function replies(pieces: readonly string[]): Script {
   };
 }
 
-async function rig(script: Script, env: Record<string, string> = {}): Promise<{ upstream: AwkwardUpstream; client: VoiceClient }> {
+async function rig(
+  script: Script,
+  env: Record<string, string> = {},
+): Promise<{ upstream: AwkwardUpstream; client: VoiceClient }> {
   upstream = await startAwkwardUpstream(script);
   gateway = await startGatewayFor(upstream.baseUrl, { env: { ASI_ONE_API_KEY: KEY, ...env } });
   const client = await VoiceClient.connect(gateway.voiceUrl);
@@ -51,10 +62,17 @@ const ofType = <T extends ServerEvent['type']>(client: VoiceClient, responseId: 
   client.ofResponse(responseId).filter((e): e is Extract<ServerEvent, { type: T }> => e.type === type);
 
 /** The spoken text, the deltas joined, and every message of the second upstream request (the history). */
-async function twoTurns(client: VoiceClient, up: AwkwardUpstream): Promise<{ done: Done; speech: string; deltas: string; history: string }> {
+async function twoTurns(
+  client: VoiceClient,
+  up: AwkwardUpstream,
+): Promise<{ done: Done; speech: string; deltas: string; history: string }> {
   const done = await client.turn('What is the plan?');
-  const speech = ofType(client, done.responseId, 'response.speech').map((e) => e.text).join(' ');
-  const deltas = ofType(client, done.responseId, 'response.delta').map((e) => e.text).join('');
+  const speech = ofType(client, done.responseId, 'response.speech')
+    .map((e) => e.text)
+    .join(' ');
+  const deltas = ofType(client, done.responseId, 'response.delta')
+    .map((e) => e.text)
+    .join('');
   expect(await client.turn('And then?')).toMatchObject({ status: 'completed', text: NEXT });
   expect(up.requests).toHaveLength(2);
   const history = JSON.stringify(up.requests[1]?.body?.messages);
@@ -100,7 +118,9 @@ describe('think tags inside content', () => {
   });
 
   it('speaks a `<` that turned out not to be a tag, even when it ends a chunk and the reply', async () => {
-    const { client, upstream: up } = await rig(replies(['<think>', `${SECRET}</think>`, 'Three is ', '<', ' four, and ', 'four > three <']));
+    const { client, upstream: up } = await rig(
+      replies(['<think>', `${SECRET}</think>`, 'Three is ', '<', ' four, and ', 'four > three <']),
+    );
     const { done, history } = await twoTurns(client, up);
     expect(done).toMatchObject({ status: 'completed', text: 'Three is < four, and four > three <' });
     expect(JSON.stringify(client.events)).not.toContain('secret');

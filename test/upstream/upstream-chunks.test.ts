@@ -9,8 +9,7 @@ function readAll(lines: readonly string[]): ChatEvent[] {
   return lines.flatMap((line) => reader.read(JSON.parse(line)));
 }
 
-const texts = (events: readonly ChatEvent[]): string[] =>
-  events.flatMap((e) => (e.type === 'text' ? [e.text] : []));
+const texts = (events: readonly ChatEvent[]): string[] => events.flatMap((e) => (e.type === 'text' ? [e.text] : []));
 const reasoning = (events: readonly ChatEvent[]): string[] =>
   events.flatMap((e) => (e.type === 'reasoning' ? [e.text] : []));
 const ofType = <T extends ChatEvent['type']>(events: readonly ChatEvent[], type: T) =>
@@ -91,7 +90,9 @@ describe('chunk reader: streamed chunks', () => {
   });
 
   it('reads only the first choice (n = 1)', () => {
-    const events = readAll(['{"choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"ours"}}]}']);
+    const events = readAll([
+      '{"choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"ours"}}]}',
+    ]);
     expect(texts(events)).toEqual(['ours']);
   });
 

@@ -33,7 +33,13 @@ function report(diagnostics: readonly ts.Diagnostic[]): void {
 /** Step 1: dist/server/*.d.ts from the gateway's sources; returns source path → emitted path. */
 function emitServerTypes(outDir: string): Map<string, string> {
   const files = SERVER_MODULES.map((m) => join(REPO, m.source));
-  const program = ts.createProgram(files, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, strict: true, skipLibCheck: true, noEmit: true });
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+  });
   const emitted = new Map<string, string>();
   for (const module of SERVER_MODULES) {
     const from = join(REPO, module.source);
@@ -48,7 +54,11 @@ function emitServerTypes(outDir: string): Map<string, string> {
 
 /** Step 2: compiles src/ into outDir, resolving gateway imports to the emitted declarations and rewriting them. */
 function compileClient(outDir: string, emitted: ReadonlyMap<string, string>): void {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(PACKAGE, 'tsconfig.build.json'), { outDir }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => report([d]) });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(PACKAGE, 'tsconfig.build.json'),
+    { outDir },
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => report([d]) },
+  );
   if (parsed === undefined) fail('cannot read tsconfig.build.json');
   report(parsed.errors);
   const host = ts.createCompilerHost(parsed.options);
@@ -57,18 +67,24 @@ function compileClient(outDir: string, emitted: ReadonlyMap<string, string>): vo
   host.resolveModuleNameLiterals = (literals, containingFile, _reference, options) =>
     literals.map((literal) => {
       const result = ts.resolveModuleName(literal.text, containingFile, options, host);
-      const target = result.resolvedModule === undefined ? undefined : emitted.get(resolve(result.resolvedModule.resolvedFileName));
+      const target =
+        result.resolvedModule === undefined ? undefined : emitted.get(resolve(result.resolvedModule.resolvedFileName));
       if (target === undefined) return result;
       const forFile = redirects.get(resolve(containingFile)) ?? new Map<string, string>();
       redirects.set(resolve(containingFile), forFile.set(literal.text, target));
-      return { resolvedModule: { resolvedFileName: target, extension: ts.Extension.Dts, isExternalLibraryImport: false } };
+      return {
+        resolvedModule: { resolvedFileName: target, extension: ts.Extension.Dts, isExternalLibraryImport: false },
+      };
     });
   const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host });
   report(ts.getPreEmitDiagnostics(program));
   const result = program.emit(undefined, (fileName, text, bom, _onError, sources) => {
     let out = text;
     for (const [specifier, target] of redirects.get(resolve(sources?.[0]?.fileName ?? '')) ?? []) {
-      const local = relative(dirname(fileName), target).split(sep).join('/').replace(/\.d\.ts$/, '.js');
+      const local = relative(dirname(fileName), target)
+        .split(sep)
+        .join('/')
+        .replace(/\.d\.ts$/, '.js');
       const replacement = local.startsWith('.') ? local : `./${local}`;
       out = out.replaceAll(`'${specifier}'`, `'${replacement}'`).replaceAll(`"${specifier}"`, `"${replacement}"`);
     }
@@ -82,9 +98,21 @@ function specifiersOf(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
-    if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.push(node.argument.literal.text);
-    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) found.push(node.arguments[0].text);
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    )
+      found.push(node.moduleSpecifier.text);
+    if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal))
+      found.push(node.argument.literal.text);
+    if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    )
+      found.push(node.arguments[0].text);
     ts.forEachChild(node, visit);
   };
   visit(source);
@@ -92,7 +120,9 @@ function specifiersOf(file: string): string[] {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** Step 3: every import in dist stays inside it (and exists); bare imports only where ALLOWED_PACKAGES says. */
@@ -102,13 +132,15 @@ export function checkSelfContained(outDir: string): void {
     const name = relative(outDir, file).split(sep).join('/');
     for (const specifier of specifiersOf(file)) {
       if (!specifier.startsWith('.')) {
-        if (!file.endsWith('.js') || !(ALLOWED_PACKAGES[name] ?? []).includes(specifier)) problems.push(`${name} imports the package ${specifier}`);
+        if (!file.endsWith('.js') || !(ALLOWED_PACKAGES[name] ?? []).includes(specifier))
+          problems.push(`${name} imports the package ${specifier}`);
         continue;
       }
       const target = resolve(dirname(file), specifier);
       const inside = !relative(outDir, target).startsWith('..');
       const exists = existsSync(target) || existsSync(target.replace(/\.js$/, '.d.ts'));
-      if (!inside || !exists) problems.push(`${name} imports ${specifier}, ${inside ? 'which does not exist' : 'outside the package'}`);
+      if (!inside || !exists)
+        problems.push(`${name} imports ${specifier}, ${inside ? 'which does not exist' : 'outside the package'}`);
     }
   }
   if (problems.length > 0) fail(`dist is not self-contained:\n  ${problems.join('\n  ')}`);

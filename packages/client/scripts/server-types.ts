@@ -12,7 +12,8 @@ export interface ServerModule {
   names?: readonly string[];
 }
 
-const FLAGS = ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.InTypeAlias | ts.NodeBuilderFlags.MultilineObjectLiterals;
+const FLAGS =
+  ts.NodeBuilderFlags.NoTruncation | ts.NodeBuilderFlags.InTypeAlias | ts.NodeBuilderFlags.MultilineObjectLiterals;
 
 const isExported = (node: ts.Node): boolean =>
   ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
@@ -21,25 +22,44 @@ const isExported = (node: ts.Node): boolean =>
 function isLiteralConst(declaration: ts.VariableDeclaration): boolean {
   const init = declaration.initializer;
   if (init === undefined) return false;
-  if (ts.isNumericLiteral(init) || ts.isStringLiteral(init) || init.kind === ts.SyntaxKind.TrueKeyword || init.kind === ts.SyntaxKind.FalseKeyword) return true;
-  const asConst = ts.isAsExpression(init) && ts.isTypeReferenceNode(init.type) && ts.isIdentifier(init.type.typeName) && init.type.typeName.text === 'const';
-  return asConst && ts.isArrayLiteralExpression(init.expression) &&
-    init.expression.elements.every((e) => ts.isStringLiteral(e) || ts.isNumericLiteral(e));
+  if (
+    ts.isNumericLiteral(init) ||
+    ts.isStringLiteral(init) ||
+    init.kind === ts.SyntaxKind.TrueKeyword ||
+    init.kind === ts.SyntaxKind.FalseKeyword
+  )
+    return true;
+  const asConst =
+    ts.isAsExpression(init) &&
+    ts.isTypeReferenceNode(init.type) &&
+    ts.isIdentifier(init.type.typeName) &&
+    init.type.typeName.text === 'const';
+  return (
+    asConst &&
+    ts.isArrayLiteralExpression(init.expression) &&
+    init.expression.elements.every((e) => ts.isStringLiteral(e) || ts.isNumericLiteral(e))
+  );
 }
 
 /** What a module exports that can be emitted (restricted to `wanted` when given): type names and literal constants. */
-function emittableNames(source: ts.SourceFile, wanted: readonly string[] | undefined): { types: Set<string>; consts: Set<string> } {
+function emittableNames(
+  source: ts.SourceFile,
+  wanted: readonly string[] | undefined,
+): { types: Set<string>; consts: Set<string> } {
   const types = new Set<string>();
   const consts = new Set<string>();
   for (const statement of source.statements) {
     if (!isExported(statement)) continue;
     if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) types.add(statement.name.text);
     if (ts.isVariableStatement(statement)) {
-      for (const d of statement.declarationList.declarations) if (ts.isIdentifier(d.name) && isLiteralConst(d)) consts.add(d.name.text);
+      for (const d of statement.declarationList.declarations)
+        if (ts.isIdentifier(d.name) && isLiteralConst(d)) consts.add(d.name.text);
     }
   }
   if (wanted === undefined) return { types, consts };
-  for (const name of wanted) if (!types.has(name) && !consts.has(name)) throw new Error(`${source.fileName} exports no type or literal constant named ${name}`);
+  for (const name of wanted)
+    if (!types.has(name) && !consts.has(name))
+      throw new Error(`${source.fileName} exports no type or literal constant named ${name}`);
   const keep = (set: Set<string>): Set<string> => new Set([...set].filter((name) => wanted.includes(name)));
   return { types: keep(types), consts: keep(consts) };
 }
@@ -48,7 +68,11 @@ function emittableNames(source: ts.SourceFile, wanted: readonly string[] | undef
 function docComment(source: ts.SourceFile, node: ts.Node): string {
   const text = source.getFullText();
   const ranges = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
-  return ranges.map((r) => text.slice(r.pos, r.end)).filter((c) => c.startsWith('/**')).map((c) => `${c}\n`).join('');
+  return ranges
+    .map((r) => text.slice(r.pos, r.end))
+    .filter((c) => c.startsWith('/**'))
+    .map((c) => `${c}\n`)
+    .join('');
 }
 
 /** Rewrites a type so that it names only what the emitted file declares (and the standard library). */
@@ -62,21 +86,29 @@ function selfContained(program: ts.Program, source: ts.SourceFile, emitted: Read
     return out;
   };
   const queriesOutside = (node: ts.Node): boolean =>
-    (ts.isTypeQueryNode(node) && !emitted.has(node.exprName.getText(source))) || (ts.forEachChild(node, (child) => queriesOutside(child) || undefined) ?? false);
+    (ts.isTypeQueryNode(node) && !emitted.has(node.exprName.getText(source))) ||
+    (ts.forEachChild(node, (child) => queriesOutside(child) || undefined) ?? false);
   const needsResolving = (node: ts.Node): node is ts.TypeNode => {
-    if (ts.isTypeQueryNode(node) || ts.isTypeOperatorNode(node) || ts.isIndexedAccessTypeNode(node)) return queriesOutside(node);
+    if (ts.isTypeQueryNode(node) || ts.isTypeOperatorNode(node) || ts.isIndexedAccessTypeNode(node))
+      return queriesOutside(node);
     if (!ts.isTypeReferenceNode(node)) return false;
     const name = node.typeName.getText(source);
     return !emitted.has(name) && !isLibrary(checker.getSymbolAtLocation(node.typeName));
   };
   return (context: ts.TransformationContext) => {
-    const visit = (node: ts.Node): ts.Node => (needsResolving(node) ? resolved(node) : ts.visitEachChild(node, visit, context));
+    const visit = (node: ts.Node): ts.Node =>
+      needsResolving(node) ? resolved(node) : ts.visitEachChild(node, visit, context);
     return (root: ts.Node) => ts.visitNode(root, visit);
   };
 }
 
 /** The declaration file text for one gateway module. */
-export function serverDeclarations(program: ts.Program, module: ServerModule, fileName: string, header: string): string {
+export function serverDeclarations(
+  program: ts.Program,
+  module: ServerModule,
+  fileName: string,
+  header: string,
+): string {
   const source = program.getSourceFile(fileName);
   if (source === undefined) throw new Error(`${fileName} is not in the program`);
   const { types, consts } = emittableNames(source, module.names);
@@ -86,7 +118,10 @@ export function serverDeclarations(program: ts.Program, module: ServerModule, fi
   const print = (node: ts.Node): string => printer.printNode(ts.EmitHint.Unspecified, node, source);
   const parts: string[] = [header];
   for (const statement of source.statements) {
-    if ((ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) && types.has(statement.name.text)) {
+    if (
+      (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) &&
+      types.has(statement.name.text)
+    ) {
       // The printer keeps the statement's own comments.
       const [rewritten] = ts.transform(statement, [selfContained(program, source, emitted)]).transformed;
       parts.push(print(rewritten ?? statement));

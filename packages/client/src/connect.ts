@@ -38,7 +38,10 @@ export async function connect(options: ConnectOptions): Promise<VoiceSession> {
     pingIntervalMs: options.pingIntervalMs ?? 20_000,
   };
   const session = new Session((owner) => new Link(linkOptions, owner));
-  for (const [type, listener] of Object.entries(options.on ?? {}) as [keyof SessionEvents, SessionEvents[keyof SessionEvents]][]) {
+  for (const [type, listener] of Object.entries(options.on ?? {}) as [
+    keyof SessionEvents,
+    SessionEvents[keyof SessionEvents],
+  ][]) {
     session.on(type, listener);
   }
   await session.start();

@@ -12,7 +12,10 @@ export interface SpeechSegment {
  * heardChars from the segments fully spoken and, optionally, the one being spoken when the user cut in
  * (`spokenChars` of its text, e.g. a SpeechSynthesisUtterance boundary event's charIndex).
  */
-export function countHeardChars(spoken: Iterable<string | SpeechSegment>, current?: { text: string; spokenChars: number }): number {
+export function countHeardChars(
+  spoken: Iterable<string | SpeechSegment>,
+  current?: { text: string; spokenChars: number },
+): number {
   let chars = 0;
   for (const segment of spoken) chars += typeof segment === 'string' ? segment.length : segment.text.length;
   if (current !== undefined) chars += clamp(current.spokenChars, current.text.length);

@@ -5,7 +5,12 @@ export type { SessionEvents, SessionUpdate, VoiceSession } from './session.js';
 export type { CancelOptions, Reply } from './reply.js';
 export { countHeardChars, HeardTracker, type SpeechSegment } from './heard.js';
 export type { ClientToolDefinition, ClientTools, ToolContext } from './tools.js';
-export { VoiceGatewayError, type ClientErrorCode, type VoiceErrorCode, type VoiceGatewayErrorOptions } from './errors.js';
+export {
+  VoiceGatewayError,
+  type ClientErrorCode,
+  type VoiceErrorCode,
+  type VoiceGatewayErrorOptions,
+} from './errors.js';
 export type { ConnectionState, StateDetail } from './link-types.js';
 export type { ReconnectOptions } from './backoff.js';
 export type { SocketEvent, TokenTransport, WebSocketConstructor, WebSocketLike } from './socket.js';

@@ -5,7 +5,9 @@ import type { OutgoingEvent } from './link-types.js';
 import type { ServerEvent } from './wire.js';
 
 export function openFailed(url: string, err: unknown): VoiceGatewayError {
-  return new VoiceGatewayError('CLIENT_CONNECT_FAILED', `Could not open a WebSocket to ${url}: ${String(err)}`, { cause: err });
+  return new VoiceGatewayError('CLIENT_CONNECT_FAILED', `Could not open a WebSocket to ${url}: ${String(err)}`, {
+    cause: err,
+  });
 }
 
 /** A browser cannot read why an upgrade was refused: the message says where to look. */
@@ -46,5 +48,9 @@ export function seqOf(event: ServerEvent): number {
 /** Frames that only make sense in the session they were made for (a reset drops them from the queue). */
 export function sessionBound(event: OutgoingEvent): boolean {
   // A cancel without responseId stops the active response: it follows a queued turn into the new session.
-  return event.type === 'tool.result' || event.type === 'ping' || (event.type === 'response.cancel' && event.responseId !== undefined);
+  return (
+    event.type === 'tool.result' ||
+    event.type === 'ping' ||
+    (event.type === 'response.cancel' && event.responseId !== undefined)
+  );
 }

@@ -4,7 +4,16 @@
 import { delayFor } from './backoff.js';
 import { VoiceGatewayError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
-import { CLOSE_DEAD_LINK, isFinalClose, OPEN, openSocket, parseFrame, timers, type SocketEvent, type WebSocketLike } from './socket.js';
+import {
+  CLOSE_DEAD_LINK,
+  isFinalClose,
+  OPEN,
+  openSocket,
+  parseFrame,
+  timers,
+  type SocketEvent,
+  type WebSocketLike,
+} from './socket.js';
 import * as linkErrors from './link-errors.js';
 import { seqOf, sessionBound } from './link-errors.js';
 import { checkVersion } from './version.js';
@@ -29,7 +38,8 @@ export class Link {
   /** While the owner restores a session (resumed/reset callbacks), its frames jump the queue. */
   private restoring = false;
   private readonly heartbeat: Heartbeat;
-  private handshake: { resolve: (ready: SessionReady) => void; reject: (error: VoiceGatewayError) => void } | null = null;
+  private handshake: { resolve: (ready: SessionReady) => void; reject: (error: VoiceGatewayError) => void } | null =
+    null;
   private closing: { socket: WebSocketLike; done: () => void } | null = null;
 
   constructor(
@@ -44,7 +54,13 @@ export class Link {
 
   get state(): ConnectionState {
     const { name } = this.phase;
-    return name === 'handshake' ? 'connecting' : name === 'open' ? 'open' : name === 'closed' ? 'closed' : 'reconnecting';
+    return name === 'handshake'
+      ? 'connecting'
+      : name === 'open'
+        ? 'open'
+        : name === 'closed'
+          ? 'closed'
+          : 'reconnecting';
   }
 
   /** Opens the first socket; resolves with its session.ready, rejects when it closes before one. */
@@ -150,10 +166,21 @@ export class Link {
         return true;
       }
       phase.eventId = `resume-${++this.resumes}`;
-      this.write({ type: 'session.resume', sessionId: this.session.id, resumeToken: this.session.resumeToken, lastSeq: this.lastSeq, eventId: phase.eventId });
+      this.write({
+        type: 'session.resume',
+        sessionId: this.session.id,
+        resumeToken: this.session.resumeToken,
+        lastSeq: this.lastSeq,
+        eventId: phase.eventId,
+      });
       return true;
     }
-    if (event.type === 'error' && event.eventId !== undefined && event.eventId === phase.eventId && phase.fresh !== null) {
+    if (
+      event.type === 'error' &&
+      event.eventId !== undefined &&
+      event.eventId === phase.eventId &&
+      phase.fresh !== null
+    ) {
       const fresh = phase.fresh;
       const reason = VoiceGatewayError.fromServer(event);
       this.restore(() => this.reset(fresh, reason, seqOf(event)));

@@ -9,5 +9,9 @@ export * from './index.js';
 
 /** connect() with `ws` and `tokenVia: 'header'` as defaults. */
 export function connect(options: ConnectOptions): Promise<VoiceSession> {
-  return connectWith({ tokenVia: 'header', ...options, WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor) });
+  return connectWith({
+    tokenVia: 'header',
+    ...options,
+    WebSocket: options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
+  });
 }

@@ -91,7 +91,8 @@ export class ReplyStream implements Reply {
     const heardChars = options.heardChars ?? (this.heard.used ? this.heard.chars : undefined);
     if (this.doneEvent !== null) {
       // Finished streaming: only a completed reply that was not heard in full has anything to truncate.
-      if (this.doneEvent.status === 'completed' && heardChars !== undefined) this.host.sendCancel(this.doneEvent.responseId, heardChars);
+      if (this.doneEvent.status === 'completed' && heardChars !== undefined)
+        this.host.sendCancel(this.doneEvent.responseId, heardChars);
       return this.done;
     }
     // Before response.created the reply is (or is about to be) the active response: a cancel without id stops it.

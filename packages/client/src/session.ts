@@ -9,7 +9,16 @@ import { ReplyStream, type Reply } from './reply.js';
 import { declareTools, runTool, type ClientTools } from './tools.js';
 import { SettingsBook } from './updates.js';
 import { announcedVersion } from './version.js';
-import type { ServerEvent, SessionReady, SessionResumed, SessionSettings, SettingsFields, ToolCall, TurnEventFrame, UpdateEventFrame } from './wire.js';
+import type {
+  ServerEvent,
+  SessionReady,
+  SessionResumed,
+  SessionSettings,
+  SettingsFields,
+  ToolCall,
+  TurnEventFrame,
+  UpdateEventFrame,
+} from './wire.js';
 
 /** A settings change; `tools` replaces the client tools (declared to the gateway, run here). */
 export interface SessionUpdate extends SettingsFields {
@@ -106,7 +115,9 @@ export class Session implements VoiceSession {
   turn(text: string, options: { turnId?: string } = {}): Reply {
     this.assertOpen();
     const turnId = options.turnId ?? this.nextId('turn');
-    const reply = new ReplyStream(turnId, { sendCancel: (responseId, heardChars) => this.sendCancel(responseId, heardChars) });
+    const reply = new ReplyStream(turnId, {
+      sendCancel: (responseId, heardChars) => this.sendCancel(responseId, heardChars),
+    });
     const frame: TurnEventFrame = { type: 'turn', text, turnId, eventId: turnId };
     this.replies.add(reply, frame, ++this.counter);
     this.link.send(frame);
@@ -116,7 +127,12 @@ export class Session implements VoiceSession {
   update(update: SessionUpdate): Promise<SessionSettings> {
     if (this.closedWith !== null) return Promise.reject(this.closedWith);
     const { tools, ...fields } = update;
-    const frame: UpdateEventFrame = { type: 'session.update', eventId: this.nextId('update'), ...fields, ...(tools === undefined ? {} : { tools: declareTools(tools) }) };
+    const frame: UpdateEventFrame = {
+      type: 'session.update',
+      eventId: this.nextId('update'),
+      ...fields,
+      ...(tools === undefined ? {} : { tools: declareTools(tools) }),
+    };
     const settled = this.updates.add(frame, fields, tools, ++this.counter);
     this.link.send(frame);
     return settled;
@@ -126,7 +142,10 @@ export class Session implements VoiceSession {
     this.assertOpen();
     const { major, minor } = this.protocol;
     if (minor < 2) {
-      throw new VoiceGatewayError('CLIENT_UNSUPPORTED', `session.interim() needs protocol ${major}.2 or newer; this gateway speaks ${major}.${minor}. Send the final transcript with session.turn().`);
+      throw new VoiceGatewayError(
+        'CLIENT_UNSUPPORTED',
+        `session.interim() needs protocol ${major}.2 or newer; this gateway speaks ${major}.${minor}. Send the final transcript with session.turn().`,
+      );
     }
     this.link.send({ type: 'turn.interim', text });
   }
@@ -148,7 +167,8 @@ export class Session implements VoiceSession {
     if (event.type === 'response.tool_call' && event.runsOn === 'client') this.runClientTool(event);
     if (this.replies.handle(event) || this.updates.handle(event)) return;
     if (event.type !== 'error') return;
-    if (event.eventId !== undefined && this.quietIds.delete(event.eventId) && QUIET_CANCEL_ERRORS.has(event.code)) return;
+    if (event.eventId !== undefined && this.quietIds.delete(event.eventId) && QUIET_CANCEL_ERRORS.has(event.code))
+      return;
     this.emitter.emit('error', VoiceGatewayError.fromServer(event));
   }
 
@@ -160,7 +180,11 @@ export class Session implements VoiceSession {
 
   private onResumed(event: SessionResumed): void {
     this.sendLost();
-    this.emitter.emit('resumed', { sessionId: event.sessionId, replayed: event.replayed, missedEvents: event.missedEvents });
+    this.emitter.emit('resumed', {
+      sessionId: event.sessionId,
+      replayed: event.replayed,
+      missedEvents: event.missedEvents,
+    });
   }
 
   private onReset(ready: SessionReady, reason: VoiceGatewayError): void {
@@ -168,7 +192,11 @@ export class Session implements VoiceSession {
     this.ready = ready;
     for (const run of this.toolRuns) run.abort();
     this.quietIds.clear();
-    const lost = new VoiceGatewayError('CLIENT_SESSION_LOST', `The session could not be resumed (${reason.message}); the reply in progress was lost.`, { retryable: true, cause: reason });
+    const lost = new VoiceGatewayError(
+      'CLIENT_SESSION_LOST',
+      `The session could not be resumed (${reason.message}); the reply in progress was lost.`,
+      { retryable: true, cause: reason },
+    );
     this.replies.failStarted(lost);
     const restore = this.updates.restoreFrame(this.nextId('restore'), (error) => this.emitter.emit('error', error));
     if (restore !== null) this.link.send(restore);
@@ -197,7 +225,12 @@ export class Session implements VoiceSession {
     this.quietIds.add(eventId);
     // Most cancels get no error at all; keep only the recent ids.
     if (this.quietIds.size > 64) this.quietIds.delete(this.quietIds.values().next().value ?? '');
-    this.link.send({ type: 'response.cancel', eventId, ...(responseId === null ? {} : { responseId }), ...(heardChars === undefined ? {} : { heardChars }) });
+    this.link.send({
+      type: 'response.cancel',
+      eventId,
+      ...(responseId === null ? {} : { responseId }),
+      ...(heardChars === undefined ? {} : { heardChars }),
+    });
   }
 
   /** Runs a client tool and answers with tool.result, unless its reply ended or the session changed first. */

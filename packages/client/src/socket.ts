@@ -31,7 +31,16 @@ export const OPEN = 1;
 export const CLOSE_DEAD_LINK = 4100;
 
 /** Close codes after which reconnecting cannot help: protocol violations, idle, or the session moved on. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009, 1010, CLOSE_IDLE_TIMEOUT, CLOSE_RESUMED_ELSEWHERE]);
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  1002,
+  1003,
+  1007,
+  1008,
+  1009,
+  1010,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_RESUMED_ELSEWHERE,
+]);
 
 export function isFinalClose(code: number): boolean {
   return FINAL_CLOSE_CODES.has(code);
@@ -47,9 +56,15 @@ export function resolveWebSocket(given: WebSocketConstructor | undefined): WebSo
 }
 
 /** Opens a socket to the gateway, presenting `token` the way `via` says. Throws what the constructor throws. */
-export function openSocket(WebSocketClass: WebSocketConstructor, url: string, token: string | undefined, via: TokenTransport): WebSocketLike {
+export function openSocket(
+  WebSocketClass: WebSocketConstructor,
+  url: string,
+  token: string | undefined,
+  via: TokenTransport,
+): WebSocketLike {
   if (token === undefined || token === '') return new WebSocketClass(url, [NATIVE_SUBPROTOCOL]);
-  if (via === 'header') return new WebSocketClass(url, [NATIVE_SUBPROTOCOL], { headers: { Authorization: `Bearer ${token}` } });
+  if (via === 'header')
+    return new WebSocketClass(url, [NATIVE_SUBPROTOCOL], { headers: { Authorization: `Bearer ${token}` } });
   return new WebSocketClass(url, [NATIVE_SUBPROTOCOL, `bearer.${token}`]);
 }
 
@@ -62,7 +77,8 @@ export function parseFrame(data: unknown): ServerEvent | null {
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string') return null;
+  if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string')
+    return null;
   return value as ServerEvent;
 }
 

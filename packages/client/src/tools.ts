@@ -44,9 +44,15 @@ export async function runTool(tools: ClientTools, call: ToolCall, signal: AbortS
   } catch {
     return { error: 'The arguments are not valid JSON.' };
   }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) return { error: 'The arguments must be a JSON object.' };
+  if (typeof args !== 'object' || args === null || Array.isArray(args))
+    return { error: 'The arguments must be a JSON object.' };
   try {
-    const output: unknown = await tool.execute(args as Record<string, unknown>, { callId: call.callId, responseId: call.responseId, name: call.name, signal });
+    const output: unknown = await tool.execute(args as Record<string, unknown>, {
+      callId: call.callId,
+      responseId: call.responseId,
+      name: call.name,
+      signal,
+    });
     return output === undefined ? null : output;
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };

@@ -23,7 +23,12 @@ export class SettingsBook {
   private tools: ClientTools | undefined;
 
   /** Tracks an update frame; resolves with its session.updated, rejects with its error. */
-  add(frame: UpdateEventFrame, fields: SettingsFields, tools: ClientTools | undefined, order: number): Promise<SessionSettings> {
+  add(
+    frame: UpdateEventFrame,
+    fields: SettingsFields,
+    tools: ClientTools | undefined,
+    order: number,
+  ): Promise<SessionSettings> {
     return new Promise<SessionSettings>((resolve, reject) => {
       this.pending.push({ frame, fields, tools, order, lost: false, resolve, reject });
     });
@@ -75,7 +80,15 @@ export class SettingsBook {
     const tools = this.tools === undefined ? {} : { tools: declareTools(this.tools) };
     if (Object.keys(this.applied).length === 0 && this.tools === undefined) return null;
     const frame: UpdateEventFrame = { type: 'session.update', eventId, ...this.applied, ...tools };
-    this.pending.unshift({ frame, fields: {}, tools: undefined, order: 0, lost: false, resolve: () => undefined, reject: report });
+    this.pending.unshift({
+      frame,
+      fields: {},
+      tools: undefined,
+      order: 0,
+      lost: false,
+      resolve: () => undefined,
+      reject: report,
+    });
     return frame;
   }
 

@@ -39,10 +39,18 @@ function typecheck(files: Record<string, string>, options: ts.CompilerOptions): 
     return join(root, 'app', name);
   });
   const program = ts.createProgram(names, {
-    strict: true, noEmit: true, skipLibCheck: false, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, noUncheckedIndexedAccess: true, ...options,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noUncheckedIndexedAccess: true,
+    ...options,
   });
-  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
 
 const BROWSER_APP = `
@@ -71,60 +79,112 @@ await session.update({ instructions: 'Be brief.' });
 `;
 
 describe('the published package', () => {
-  it('builds a dist whose declarations compile on their own, for a browser (DOM, no Node types) and for Node', () => {
-    const browser = typecheck({ 'browser.ts': BROWSER_APP }, { lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.asynciterable.d.ts'], types: [] });
-    expect(browser).toEqual([]);
-    const node = typecheck({ 'node.ts': NODE_APP }, { lib: ['lib.es2022.d.ts'], types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] });
-    expect(node).toEqual([]);
-    // The gateway's wire types travel with the package, TypeBox-free.
-    const protocol = readFileSync(join(installed, 'dist', 'server', 'protocol.d.ts'), 'utf8');
-    expect(protocol).toContain("type: 'response.delta'");
-    expect(protocol).not.toMatch(/typebox|TObject|Static</);
-  }, SLOW);
+  it(
+    'builds a dist whose declarations compile on their own, for a browser (DOM, no Node types) and for Node',
+    () => {
+      const browser = typecheck(
+        { 'browser.ts': BROWSER_APP },
+        { lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.asynciterable.d.ts'], types: [] },
+      );
+      expect(browser).toEqual([]);
+      const node = typecheck(
+        { 'node.ts': NODE_APP },
+        { lib: ['lib.es2022.d.ts'], types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] },
+      );
+      expect(node).toEqual([]);
+      // The gateway's wire types travel with the package, TypeBox-free.
+      const protocol = readFileSync(join(installed, 'dist', 'server', 'protocol.d.ts'), 'utf8');
+      expect(protocol).toContain("type: 'response.delta'");
+      expect(protocol).not.toMatch(/typebox|TObject|Static</);
+    },
+    SLOW,
+  );
 
-  it('runs from the built JavaScript against the real gateway', async () => {
-    const stack = await startStack();
-    try {
-      const built = (await import(pathToFileURL(join(installed, 'dist', 'node.js')).href)) as { connect: typeof connectFromSource };
-      const session = await built.connect({ url: stack.voiceUrl });
-      expect((await session.turn('Hello').done).status).toBe('completed');
-      await session.close();
-    } finally {
-      await stack.close();
-    }
-  }, SLOW);
+  it(
+    'runs from the built JavaScript against the real gateway',
+    async () => {
+      const stack = await startStack();
+      try {
+        const built = (await import(pathToFileURL(join(installed, 'dist', 'node.js')).href)) as {
+          connect: typeof connectFromSource;
+        };
+        const session = await built.connect({ url: stack.voiceUrl });
+        expect((await session.turn('Hello').done).status).toBe('completed');
+        await session.close();
+      } finally {
+        await stack.close();
+      }
+    },
+    SLOW,
+  );
 
-  it('packs only dist, README.md and package.json', () => {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: installed, encoding: 'utf8' });
-    const [pack] = JSON.parse(out) as { name: string; version: string; files: { path: string }[] }[];
-    expect(pack).toMatchObject({ name: '@asi1-voice/client', version: '0.1.0' });
-    const paths = pack?.files.map((f) => f.path) ?? [];
-    expect(paths.filter((p) => !p.startsWith('dist/') && p !== 'README.md' && p !== 'package.json')).toEqual([]);
-    expect(paths).toEqual(expect.arrayContaining(['README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/server/protocol.d.ts']));
-    const manifest = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { license: string; dependencies?: unknown };
-    expect(manifest.license).toBe('Apache-2.0');
-    expect(manifest.dependencies).toBeUndefined();
-  }, SLOW);
+  it(
+    'packs only dist, README.md and package.json',
+    () => {
+      const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: installed,
+        encoding: 'utf8',
+      });
+      const [pack] = JSON.parse(out) as { name: string; version: string; files: { path: string }[] }[];
+      expect(pack).toMatchObject({ name: '@asi1-voice/client', version: '0.1.0' });
+      const paths = pack?.files.map((f) => f.path) ?? [];
+      expect(paths.filter((p) => !p.startsWith('dist/') && p !== 'README.md' && p !== 'package.json')).toEqual([]);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'README.md',
+          'package.json',
+          'dist/index.js',
+          'dist/index.d.ts',
+          'dist/node.js',
+          'dist/server/protocol.d.ts',
+        ]),
+      );
+      const manifest = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as {
+        license: string;
+        dependencies?: unknown;
+      };
+      expect(manifest.license).toBe('Apache-2.0');
+      expect(manifest.dependencies).toBeUndefined();
+    },
+    SLOW,
+  );
 });
 
 describe('types shared with the gateway', () => {
   /** Typechecks the client's sources against a changed copy of the gateway's src/protocol.ts. */
   function clientErrorsWithProtocol(change: (source: string) => string): string[] {
-    const parsed = ts.getParsedCommandLineOfConfigFile(join(PACKAGE, 'tsconfig.build.json'), { noEmit: true, rootDir: REPO }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      join(PACKAGE, 'tsconfig.build.json'),
+      { noEmit: true, rootDir: REPO },
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+    );
     if (parsed === undefined) throw new Error('cannot read tsconfig.build.json');
     const host = ts.createCompilerHost(parsed.options);
     const protocolFile = join(REPO, 'src', 'protocol.ts');
     const readFile = host.readFile.bind(host);
     host.readFile = (file) => (resolve(file) === protocolFile ? change(readFile(file) ?? '') : readFile(file));
     const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host });
-    return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName.slice(PACKAGE.length) ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    return ts
+      .getPreEmitDiagnostics(program)
+      .map(
+        (d) =>
+          `${d.file?.fileName.slice(PACKAGE.length) ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
+      );
   }
 
-  it('fails the client typecheck when the protocol renames an event or bumps its version, and passes as it is', () => {
-    expect(clientErrorsWithProtocol((source) => source)).toEqual([]);
-    const renamed = clientErrorsWithProtocol((source) => source.replaceAll("'response.delta'", "'response.text_delta'"));
-    expect(renamed.some((e) => e.startsWith('/src/reply') && e.includes('response.delta'))).toBe(true);
-    const bumped = clientErrorsWithProtocol((source) => source.replace(/export const PROTOCOL_VERSION = \d+;/, 'export const PROTOCOL_VERSION = 2;'));
-    expect(bumped).toEqual([expect.stringMatching(/^\/src\/wire\.ts: Type '1' is not assignable to type '2'/)]);
-  }, SLOW);
+  it(
+    'fails the client typecheck when the protocol renames an event or bumps its version, and passes as it is',
+    () => {
+      expect(clientErrorsWithProtocol((source) => source)).toEqual([]);
+      const renamed = clientErrorsWithProtocol((source) =>
+        source.replaceAll("'response.delta'", "'response.text_delta'"),
+      );
+      expect(renamed.some((e) => e.startsWith('/src/reply') && e.includes('response.delta'))).toBe(true);
+      const bumped = clientErrorsWithProtocol((source) =>
+        source.replace(/export const PROTOCOL_VERSION = \d+;/, 'export const PROTOCOL_VERSION = 2;'),
+      );
+      expect(bumped).toEqual([expect.stringMatching(/^\/src\/wire\.ts: Type '1' is not assignable to type '2'/)]);
+    },
+    SLOW,
+  );
 });

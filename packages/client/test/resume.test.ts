@@ -47,7 +47,11 @@ describe('reconnect and resume', () => {
     stack.simulator.enqueue({ reply: REPLY, gate: { name: 'mid', afterChunks: 3 } });
     const states: ConnectionState[] = [];
     const events: ServerEvent[] = [];
-    const session = await connect({ url: stack.voiceUrl, reconnect: { minDelayMs: 5, maxDelayMs: 20 }, on: { state: (s) => states.push(s), event: (e) => events.push(e) } });
+    const session = await connect({
+      url: stack.voiceUrl,
+      reconnect: { minDelayMs: 5, maxDelayMs: 20 },
+      on: { state: (s) => states.push(s), event: (e) => events.push(e) },
+    });
     const sessionId = session.id;
     const reply = session.turn('Count to eight');
     await readUntil(reply, 'One two three ');
@@ -105,16 +109,28 @@ describe('reconnect and resume', () => {
   it('carries on in a new session when resume is off: the reply in flight fails, settings are applied again', async () => {
     stack = await startStack({ env: { RESUME_TTL_MS: '0' } });
     stack.simulator.enqueue({ reply: REPLY, gate: { name: 'lost', afterChunks: 1 } });
-    const session = await connect({ url: stack.voiceUrl, settings: { instructions: 'Talk like a pirate.' }, reconnect: { minDelayMs: 5 } });
+    const session = await connect({
+      url: stack.voiceUrl,
+      settings: { instructions: 'Talk like a pirate.' },
+      reconnect: { minDelayMs: 5 },
+    });
     const firstId = session.id;
     const reply = session.turn('Count');
     await readUntil(reply, 'One ');
     const reset = once(session, 'reset');
     serverSide(session).socket.terminate();
     const info = await reset;
-    expect(info).toMatchObject({ previousSessionId: firstId, sessionId: session.id, reason: { code: 'CLIENT_SESSION_LOST' } });
+    expect(info).toMatchObject({
+      previousSessionId: firstId,
+      sessionId: session.id,
+      reason: { code: 'CLIENT_SESSION_LOST' },
+    });
     expect(session.id).not.toBe(firstId);
-    await expect(reply.done).rejects.toMatchObject({ name: 'VoiceGatewayError', code: 'CLIENT_SESSION_LOST', retryable: true });
+    await expect(reply.done).rejects.toMatchObject({
+      name: 'VoiceGatewayError',
+      code: 'CLIENT_SESSION_LOST',
+      retryable: true,
+    });
     stack.simulator.gate('lost').release();
     expect((await session.turn('Who are you?').done).status).toBe('completed');
     const messages = (stack.simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages;
@@ -128,7 +144,11 @@ describe('reconnect and resume', () => {
   it('stops for good, without reconnecting, when another connection takes the session over (close code 4003)', async () => {
     stack = await startStack();
     const states: ConnectionState[] = [];
-    const session = await connect({ url: stack.voiceUrl, reconnect: { minDelayMs: 5 }, on: { state: (s) => states.push(s) } });
+    const session = await connect({
+      url: stack.voiceUrl,
+      reconnect: { minDelayMs: 5 },
+      on: { state: (s) => states.push(s) },
+    });
     await session.turn('Hi').done;
     const closed = nextState(session, 'closed');
     const other = await VoiceClient.connect(stack.voiceUrl);

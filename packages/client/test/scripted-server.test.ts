@@ -67,7 +67,9 @@ class ScriptedSocket {
   }
 
   /** Every frame received, once `enough` holds for them (waits for it). */
-  async framesUntil(enough: (frames: readonly Record<string, unknown>[]) => boolean): Promise<Record<string, unknown>[]> {
+  async framesUntil(
+    enough: (frames: readonly Record<string, unknown>[]) => boolean,
+  ): Promise<Record<string, unknown>[]> {
     while (!enough(this.frames)) await new Promise<void>((resolve) => this.waiters.push(resolve));
     return this.frames;
   }
@@ -75,8 +77,16 @@ class ScriptedSocket {
 
 function ready(seq: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    type: 'session.ready', sessionId: 'sess_a', protocol: 1, minor: 1, resumeToken: 'token-a', model: 'asi1-mini', upstream: 'custom',
-    limits: { maxFrameBytes: 131_072, maxTurnChars: 8_000, resumeTtlMs: 120_000 }, seq, ...fields,
+    type: 'session.ready',
+    sessionId: 'sess_a',
+    protocol: 1,
+    minor: 1,
+    resumeToken: 'token-a',
+    model: 'asi1-mini',
+    upstream: 'custom',
+    limits: { maxFrameBytes: 131_072, maxTurnChars: 8_000, resumeTtlMs: 120_000 },
+    seq,
+    ...fields,
   };
 }
 
@@ -93,7 +103,11 @@ describe('protocol versions', () => {
     socket.send(ready(1, { protocol: 2, minor: 0 }));
     const error = await attempt;
     expect(error).toBeInstanceOf(VoiceGatewayError);
-    expect(error).toMatchObject({ code: 'CLIENT_PROTOCOL_UNSUPPORTED', retryable: false, message: expect.stringContaining('protocol 2.0') });
+    expect(error).toMatchObject({
+      code: 'CLIENT_PROTOCOL_UNSUPPORTED',
+      retryable: false,
+      message: expect.stringContaining('protocol 2.0'),
+    });
     expect(await socket.closed).toBe(1000);
     expect(server.connections).toBe(0);
   });
@@ -139,8 +153,23 @@ describe('replays', () => {
       { type: 'response.delta', responseId, text: 'One ', seq: 3 },
       { type: 'response.delta', responseId, text: 'two ', seq: 4 },
       { type: 'response.delta', responseId, text: 'three.', seq: 5 },
-      { type: 'session.resumed', sessionId: 'sess_a', resumedFrom: 4, replayed: 4, missedEvents: false, eventId: resume.eventId, seq: 6 },
-      { type: 'response.done', responseId, status: 'completed', text: 'One two three.', timings: { firstTokenMs: 1, firstSpeechMs: null, totalMs: 2 }, seq: 7 },
+      {
+        type: 'session.resumed',
+        sessionId: 'sess_a',
+        resumedFrom: 4,
+        replayed: 4,
+        missedEvents: false,
+        eventId: resume.eventId,
+        seq: 6,
+      },
+      {
+        type: 'response.done',
+        responseId,
+        status: 'completed',
+        text: 'One two three.',
+        timings: { firstTokenMs: 1, firstSpeechMs: null, totalMs: 2 },
+        seq: 7,
+      },
     );
     expect(await reply.done).toMatchObject({ status: 'completed', text: 'One two three.' });
     const deltas = collect(reply.deltas);
@@ -166,7 +195,15 @@ describe('replays', () => {
     second.send(ready(1, { sessionId: 'sess_fresh', resumeToken: 'token-fresh' }));
     const resume = await second.frame('session.resume');
     expect(resume).toMatchObject({ sessionId: 'sess_a', lastSeq: 1 });
-    second.send({ type: 'session.resumed', sessionId: 'sess_a', resumedFrom: 1, replayed: 0, missedEvents: false, eventId: resume.eventId, seq: 2 });
+    second.send({
+      type: 'session.resumed',
+      sessionId: 'sess_a',
+      resumedFrom: 1,
+      replayed: 0,
+      missedEvents: false,
+      eventId: resume.eventId,
+      seq: 2,
+    });
     const frames = await second.framesUntil((all) => all.filter((f) => f.type === 'turn').length === 2);
     expect(frames.map((f) => [f.type, f.text, f.turnId])).toEqual([
       ['session.resume', undefined, undefined],

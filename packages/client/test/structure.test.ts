@@ -39,8 +39,18 @@ function nodeOnlyUses(file: string): string[] {
   const source = ts.createSourceFile(file, text(file), ts.ScriptTarget.Latest, true);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && /^(node:|ws$)/.test(node.moduleSpecifier.text)) found.push(node.moduleSpecifier.text);
-    if (ts.isIdentifier(node) && ['Buffer', 'process', 'require', '__dirname'].includes(node.text) && !ts.isPropertyAccessExpression(node.parent)) found.push(node.text);
+    if (
+      ts.isImportDeclaration(node) &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      /^(node:|ws$)/.test(node.moduleSpecifier.text)
+    )
+      found.push(node.moduleSpecifier.text);
+    if (
+      ts.isIdentifier(node) &&
+      ['Buffer', 'process', 'require', '__dirname'].includes(node.text) &&
+      !ts.isPropertyAccessExpression(node.parent)
+    )
+      found.push(node.text);
     ts.forEachChild(node, visit);
   };
   visit(source);
@@ -56,12 +66,19 @@ describe('the client package', () => {
   });
 
   it('opens every file with a header comment of one to three lines', () => {
-    const header = (file: string) => text(file).split('\n').findIndex((line) => !line.startsWith('//'));
-    expect(ALL.filter((file) => header(file) < 1 || header(file) > 3).map((file) => `${file}: ${header(file)} lines`)).toEqual([]);
+    const header = (file: string) =>
+      text(file)
+        .split('\n')
+        .findIndex((line) => !line.startsWith('//'));
+    expect(
+      ALL.filter((file) => header(file) < 1 || header(file) > 3).map((file) => `${file}: ${header(file)} lines`),
+    ).toEqual([]);
   });
 
   it('uses nothing Node-only outside the Node entry', () => {
-    const offenders = SOURCES.filter((file) => !file.endsWith('node.ts')).flatMap((file) => nodeOnlyUses(file).map((use) => `${file}: ${use}`));
+    const offenders = SOURCES.filter((file) => !file.endsWith('node.ts')).flatMap((file) =>
+      nodeOnlyUses(file).map((use) => `${file}: ${use}`),
+    );
     expect(offenders).toEqual([]);
   });
 });

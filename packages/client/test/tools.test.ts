@@ -45,15 +45,25 @@ describe('client tools', () => {
     expect(calls[0]?.args).toEqual({ timeZone: 'Asia/Tokyo' });
     expect(calls[0]?.context).toMatchObject({ name: 'get_current_time', responseId: reply.responseId });
     await toolCalls.finished;
-    expect(toolCalls.items).toEqual([expect.objectContaining({ name: 'get_current_time', runsOn: 'client', callId: calls[0]?.context.callId })]);
+    expect(toolCalls.items).toEqual([
+      expect.objectContaining({ name: 'get_current_time', runsOn: 'client', callId: calls[0]?.context.callId }),
+    ]);
     // The upstream saw the declaration, then the result as a tool message.
-    const [first, second] = stack.simulator.requests.map((r) => r.body as { tools?: { function: { name: string } }[]; messages: ChatMessage[] });
+    const [first, second] = stack.simulator.requests.map(
+      (r) => r.body as { tools?: { function: { name: string } }[]; messages: ChatMessage[] },
+    );
     expect(first?.tools?.map((t) => t.function.name)).toEqual(['get_current_time', 'calculate']);
-    expect(second?.messages.at(-1)).toMatchObject({ role: 'tool', content: JSON.stringify({ text: 'It is nine in the evening in Tokyo.' }) });
+    expect(second?.messages.at(-1)).toMatchObject({
+      role: 'tool',
+      content: JSON.stringify({ text: 'It is nine in the evening in Tokyo.' }),
+    });
 
     // A tool that throws is reported to the model as an error, and the reply still completes.
     const failing = await session.turn('What is 12 times 7?').done;
-    expect(failing).toMatchObject({ status: 'completed', text: 'Let me check. Sorry, that did not work: the abacus is broken.' });
+    expect(failing).toMatchObject({
+      status: 'completed',
+      text: 'Let me check. Sorry, that did not work: the abacus is broken.',
+    });
     await session.close();
   });
 });

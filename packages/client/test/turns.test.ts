@@ -13,7 +13,8 @@ afterEach(async () => {
 });
 
 const REPLY = 'The sky is blue. Grass is green. Snow is white.';
-const LONG_REPLY = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
+const LONG_REPLY =
+  'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
 
 function requestBody(index: number): { messages: ChatMessage[]; temperature?: number } {
   return stack.simulator.requests[index]?.body as { messages: ChatMessage[]; temperature?: number };
@@ -43,7 +44,12 @@ describe('a session on the real gateway', () => {
     const speech = collect(reply.speech);
     const done = await reply.done;
     await Promise.all([deltas.finished, speech.finished]);
-    expect(done).toMatchObject({ type: 'response.done', status: 'completed', text: REPLY, responseId: reply.responseId });
+    expect(done).toMatchObject({
+      type: 'response.done',
+      status: 'completed',
+      text: REPLY,
+      responseId: reply.responseId,
+    });
     expect(deltas.items.length).toBeGreaterThan(3);
     expect(deltas.items.join('')).toBe(REPLY);
     expect(reply.text).toBe(REPLY);
@@ -67,7 +73,11 @@ describe('a session on the real gateway', () => {
     const fromNode = await connect({ url: stack.voiceUrl, token: 'tok-123', WebSocket: recordingWebSocket(viaHeader) });
     expect(viaHeader).toEqual([{ protocols: ['asi1-voice.v1'], headers: { Authorization: 'Bearer tok-123' } }]);
     const viaSubprotocol: { protocols: unknown; headers: unknown }[] = [];
-    const likeBrowser = await connectAnywhere({ url: stack.voiceUrl, token: 'tok-123', WebSocket: recordingWebSocket(viaSubprotocol) });
+    const likeBrowser = await connectAnywhere({
+      url: stack.voiceUrl,
+      token: 'tok-123',
+      WebSocket: recordingWebSocket(viaSubprotocol),
+    });
     expect(viaSubprotocol).toEqual([{ protocols: ['asi1-voice.v1', 'bearer.tok-123'], headers: undefined }]);
     expect((await likeBrowser.turn('Hi').done).status).toBe('completed');
     const refused = await connect({ url: stack.voiceUrl, token: 'wrong' }).catch((err: unknown) => err);
@@ -97,9 +107,16 @@ describe('a session on the real gateway', () => {
     const session = await connect({ url: stack.voiceUrl });
     const reply = session.turn('   ', { turnId: 'blank-1' });
     const error = await reply.done.catch((err: unknown) => err);
-    expect(error).toMatchObject({ name: 'VoiceGatewayError', code: 'GW_EMPTY_TURN', eventId: 'blank-1', retryable: false });
+    expect(error).toMatchObject({
+      name: 'VoiceGatewayError',
+      code: 'GW_EMPTY_TURN',
+      eventId: 'blank-1',
+      retryable: false,
+    });
     await expect(collect(reply.deltas).finished).rejects.toBe(error);
-    expect(() => session.interim('what is')).toThrow(expect.objectContaining({ code: 'CLIENT_UNSUPPORTED', message: expect.stringContaining('1.2') }));
+    expect(() => session.interim('what is')).toThrow(
+      expect.objectContaining({ code: 'CLIENT_UNSUPPORTED', message: expect.stringContaining('1.2') }),
+    );
     await session.close();
   });
 });
@@ -142,7 +159,10 @@ describe('barge-in', () => {
     expect(done.status).toBe('completed');
     await reply.cancel({ heardChars: 'The first sentence is here.'.length });
     await session.turn('Go on.').done;
-    expect(requestBody(1).messages[2]).toEqual({ role: 'assistant', content: 'The first sentence is here. [interrupted by the user]' });
+    expect(requestBody(1).messages[2]).toEqual({
+      role: 'assistant',
+      content: 'The first sentence is here. [interrupted by the user]',
+    });
     await session.close();
   });
 });

@@ -36,7 +36,9 @@ describe('heardChars', () => {
 describe('reconnect backoff', () => {
   it('doubles from the minimum up to the cap, with 50–100 % jitter', () => {
     const backoff = backoffFrom({ minDelayMs: 100, maxDelayMs: 1_000 });
-    expect([0, 1, 2, 3, 4, 10].map((attempt) => delayFor(backoff, attempt, () => 1))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    expect([0, 1, 2, 3, 4, 10].map((attempt) => delayFor(backoff, attempt, () => 1))).toEqual([
+      100, 200, 400, 800, 1_000, 1_000,
+    ]);
     expect(delayFor(backoff, 2, () => 0)).toBe(200);
     expect(backoffFrom().maxAttempts).toBe(Number.POSITIVE_INFINITY);
   });

@@ -37,13 +37,27 @@ const MIN_NORMAL = 2 ** -1022;
 type MathFunction = (args: number[]) => number;
 
 const UNARY_FUNCTIONS: Record<string, (x: number) => number> = {
-  sqrt: Math.sqrt, abs: Math.abs, floor: Math.floor, ceil: Math.ceil, ln: Math.log, log: Math.log10, log2: Math.log2,
-  exp: Math.exp, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  ln: Math.log,
+  log: Math.log10,
+  log2: Math.log2,
+  exp: Math.exp,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
 };
 
 /** A Map, never a plain object, so names like `constructor` or `__proto__` are simply unknown. */
 const FUNCTIONS = new Map<string, { fn: MathFunction; arity: readonly [min: number, max: number] }>([
-  ...Object.entries(UNARY_FUNCTIONS).map(([name, fn]) => [name, { fn: (args: number[]) => fn(args[0]!), arity: [1, 1] }] as const),
+  ...Object.entries(UNARY_FUNCTIONS).map(
+    ([name, fn]) => [name, { fn: (args: number[]) => fn(args[0]!), arity: [1, 1] }] as const,
+  ),
   ['round', { fn: ([x, digits]) => roundHalfAway(x!, digits ?? 0), arity: [1, 2] }],
   ['min', { fn: (args) => Math.min(...args), arity: [1, Infinity] }],
   ['max', { fn: (args) => Math.max(...args), arity: [1, Infinity] }],
@@ -86,7 +100,9 @@ function isExactLiteral(text: string, value: number): boolean {
   const digits = BigInt(`0${whole}${fraction}`);
   if (digits === 0n) return true;
   const shift = Number(power) - fraction.length;
-  return shift >= 0 ? digits * 10n ** BigInt(shift) === BigInt(value) : BigInt(value) * 10n ** BigInt(-shift) === digits;
+  return shift >= 0
+    ? digits * 10n ** BigInt(shift) === BigInt(value)
+    : BigInt(value) * 10n ** BigInt(-shift) === digits;
 }
 
 export function negate(operand: Num): Num {
@@ -132,15 +148,24 @@ export function applyPercent(op: Place, operand: Num): Num {
 
 /** Calls a function (isFunction(name) must hold), checking the number of arguments and the result. */
 export function callFunction(name: string, args: readonly Num[], at: Place): Num {
-  const { fn, arity: [min, max] } = FUNCTIONS.get(name)!;
+  const {
+    fn,
+    arity: [min, max],
+  } = FUNCTIONS.get(name)!;
   if (args.length < min || args.length > max) {
-    const wanted = max === Infinity ? `at least ${min} argument${min === 1 ? '' : 's'}` : min === max ? `${min} argument${min === 1 ? '' : 's'}` : `${min} to ${max} arguments`;
+    const wanted =
+      max === Infinity
+        ? `at least ${min} argument${min === 1 ? '' : 's'}`
+        : min === max
+          ? `${min} argument${min === 1 ? '' : 's'}`
+          : `${min} to ${max} arguments`;
     throw new ArithmeticError(`${name}() at position ${at.pos} takes ${wanted}, got ${args.length}`, at.pos);
   }
   const values = args.map((arg) => arg.value);
   let value = fn(values);
   if (TRIGONOMETRY.has(name) && !args[0]!.exact) value = trigonometryWithoutNoise(name, values[0]!, value);
-  if (Number.isNaN(value)) throw new ArithmeticError(`${name}() at position ${at.pos} is undefined for ${values.join(', ')}`, at.pos);
+  if (Number.isNaN(value))
+    throw new ArithmeticError(`${name}() at position ${at.pos} is undefined for ${values.join(', ')}`, at.pos);
   // exp(x) is never 0: exp(-1000) underflowed.
   const result = checked(value, at, name === 'exp');
   return { value: result, exact: INTEGER_FUNCTIONS.has(name) && args.every((arg) => arg.exact) };
@@ -192,8 +217,10 @@ function isExactStep(op: string, a: number, b: number, result: number): boolean 
 
 /** Every intermediate result must be a finite real number of normal size: NaN, ±Infinity and underflow are errors. */
 function checked(value: number, at: Place, nonZero = false): number {
-  if (Number.isNaN(value)) throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is not a real number`, at.pos);
-  if (!Number.isFinite(value)) throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is too large to compute`, at.pos);
+  if (Number.isNaN(value))
+    throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is not a real number`, at.pos);
+  if (!Number.isFinite(value))
+    throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is too large to compute`, at.pos);
   if (value === 0 ? nonZero : Math.abs(value) < MIN_NORMAL) {
     throw new ArithmeticError(`Result of '${at.text}' at position ${at.pos} is too small to compute`, at.pos);
   }

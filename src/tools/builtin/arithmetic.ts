@@ -1,7 +1,16 @@
 // A safe arithmetic evaluator for the calculator tool: the tokenizer and a hand-written recursive-descent parser
 // that evaluates as it parses. No eval, no Function, no property lookups on user-named keys. What operators and
 // functions compute, and which results are errors, is in arithmetic-ops.ts; rounding for speech is not here.
-import { applyOperator, applyPercent, ArithmeticError, callFunction, constant, isFunction, literal, negate } from './arithmetic-ops.js';
+import {
+  applyOperator,
+  applyPercent,
+  ArithmeticError,
+  callFunction,
+  constant,
+  isFunction,
+  literal,
+  negate,
+} from './arithmetic-ops.js';
 import type { Num } from './arithmetic-ops.js';
 
 export { ArithmeticError } from './arithmetic-ops.js';
@@ -22,7 +31,11 @@ interface Token {
   num?: Num;
 }
 
-const OPERATOR_ALIASES = new Map<string, string>([['×', '*'], ['÷', '/'], ['−', '-']]);
+const OPERATOR_ALIASES = new Map<string, string>([
+  ['×', '*'],
+  ['÷', '/'],
+  ['−', '-'],
+]);
 const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 const NAME = /[A-Za-z_π][A-Za-z0-9_]*/y;
 
@@ -78,7 +91,11 @@ function tokenize(source: string): Token[] {
     else if ('+-*/%^'.includes(char)) push('op', char, 1);
     else if (OPERATOR_ALIASES.has(char)) push('op', OPERATOR_ALIASES.get(char)!, 1);
     else if (char === '(' || char === ')' || char === ',') push(char, char, 1);
-    else throw new ArithmeticError(`Unexpected character '${String.fromCodePoint(source.codePointAt(i)!)}' at position ${i}`, i);
+    else
+      throw new ArithmeticError(
+        `Unexpected character '${String.fromCodePoint(source.codePointAt(i)!)}' at position ${i}`,
+        i,
+      );
   }
   tokens.push({ kind: 'end', text: '', pos: source.length, end: source.length });
   return tokens;
@@ -121,7 +138,10 @@ class Parser {
   /** Guards recursion: parentheses, calls, unary chains and power chains each count one level. */
   #nested<T>(at: Token, parse: () => T): T {
     if (++this.#depth > MAX_NESTING_DEPTH) {
-      throw new ArithmeticError(`Expression is nested more than ${MAX_NESTING_DEPTH} levels deep at position ${at.pos}`, at.pos);
+      throw new ArithmeticError(
+        `Expression is nested more than ${MAX_NESTING_DEPTH} levels deep at position ${at.pos}`,
+        at.pos,
+      );
     }
     try {
       return parse();
@@ -243,6 +263,7 @@ function startsOperand(token: Token): boolean {
 }
 
 function unexpected(token: Token): ArithmeticError {
-  if (token.kind === 'end') return new ArithmeticError(`Unexpected end of expression at position ${token.pos}`, token.pos);
+  if (token.kind === 'end')
+    return new ArithmeticError(`Unexpected end of expression at position ${token.pos}`, token.pos);
   return new ArithmeticError(`Unexpected '${token.text}' at position ${token.pos}`, token.pos);
 }

@@ -29,12 +29,21 @@ export function describeTime(instant: Date, timeZone = DEFAULT_TIME_ZONE): Clock
   let format: Intl.DateTimeFormat;
   try {
     format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: zone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
-      hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset',
+      timeZone: zone,
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
     });
   } catch (err) {
     // Intl throws RangeError("Invalid time zone specified: X"); say which value and what is expected.
-    throw new Error(`Unknown time zone "${zone}". Use an IANA name such as Europe/Paris or America/New_York.`, { cause: err });
+    throw new Error(`Unknown time zone "${zone}". Use an IANA name such as Europe/Paris or America/New_York.`, {
+      cause: err,
+    });
   }
   const parts = new Map(format.formatToParts(instant).map((part) => [part.type, part.value]));
   const part = (type: Intl.DateTimeFormatPartTypes): string => parts.get(type) ?? '';
@@ -46,7 +55,14 @@ export function describeTime(instant: Date, timeZone = DEFAULT_TIME_ZONE): Clock
   const time = `${part('hour')}:${part('minute')}`;
   // longOffset is "GMT+01:00", or plain "GMT" at a zero offset.
   const utcOffset = part('timeZoneName').replace(/^GMT/, '') || '+00:00';
-  return { timeZone: resolved, iso: instant.toISOString(), date, time, utcOffset, text: `It is ${time} on ${date} in ${resolved}.` };
+  return {
+    timeZone: resolved,
+    iso: instant.toISOString(),
+    date,
+    time,
+    utcOffset,
+    text: `It is ${time} on ${date} in ${resolved}.`,
+  };
 }
 
 /** Builds the tool around a clock, so tests can pin the instant. */
@@ -57,10 +73,12 @@ export function createClockTool(now: () => Date = () => new Date()): ToolDefinit
       'Gets the current date and time. Use it whenever the user asks what time, day or date it is, here or in a ' +
       'city or time zone; never guess the time. Returns the date, a 24-hour time and a short text to read out.',
     parameters: Type.Object({
-      timeZone: Type.Optional(Type.String({
-        maxLength: 64,
-        description: 'IANA time zone, e.g. Europe/Paris; default UTC',
-      })),
+      timeZone: Type.Optional(
+        Type.String({
+          maxLength: 64,
+          description: 'IANA time zone, e.g. Europe/Paris; default UTC',
+        }),
+      ),
     }),
     execute: ({ timeZone }) => describeTime(now(), timeZone),
   });

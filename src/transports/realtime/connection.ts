@@ -6,7 +6,12 @@ import type { RawData, WebSocket } from 'ws';
 import { GatewayError } from '../../errors.js';
 import { MODELS, type ModelName } from '../../protocol.js';
 import { Session } from '../../session/session.js';
-import { CLOSE_GOING_AWAY, CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_SLOW_CONSUMER } from '../../hosting/close-codes.js';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_SLOW_CONSUMER,
+} from '../../hosting/close-codes.js';
 import type { TransportDeps } from '../transport-deps.js';
 import { ledgerEntry, type LedgerEntry } from '../../hosting/connection-ledger.js';
 import { RealtimeConversation } from './conversation.js';
@@ -33,7 +38,8 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   connections.connect(entry, socket, { ip: request.ip, tokenId: request.gatewayTokenId });
   metrics.openSessions.inc();
   const model = (request.query as Record<string, unknown> | undefined)?.model;
-  if (typeof model === 'string' && (MODELS as readonly string[]).includes(model)) session.configure({ model: model as ModelName });
+  if (typeof model === 'string' && (MODELS as readonly string[]).includes(model))
+    session.configure({ model: model as ModelName });
   session.start(); // → session.created, at once
   watchSocket(socket, conversation, entry, deps);
 }
@@ -47,7 +53,10 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
     hardLimitBytes: config.sendBufferHardBytes,
     onOverflow: () => {
       metrics.rejectedConnections.inc({ reason: 'slow_consumer' });
-      logger.warn({ sessionId: session.id, pendingBytes: socket.bufferedAmount }, 'slow realtime consumer disconnected');
+      logger.warn(
+        { sessionId: session.id, pendingBytes: socket.bufferedAmount },
+        'slow realtime consumer disconnected',
+      );
       session.interruptActive();
       closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
     },
@@ -76,7 +85,14 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
     order,
     emit: (event) => sender.send(event),
     sessionCreated: () => ({ type: 'session.created', session: conversation.sessionObject() }),
-    rateLimits: () => [{ name: 'requests', limit: responses.limit, remaining: responses.remaining, reset_seconds: responses.resetSeconds }],
+    rateLimits: () => [
+      {
+        name: 'requests',
+        limit: responses.limit,
+        remaining: responses.remaining,
+        reset_seconds: responses.resetSeconds,
+      },
+    ],
   });
   holder.translator = translator;
   const conversation: RealtimeConversation = new RealtimeConversation({
@@ -95,13 +111,22 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
 }
 
 /** Frames in (the budget, the edge parser, a guard around each), the idle and heartbeat guards, and the close. */
-function watchSocket(socket: WebSocket, conversation: RealtimeConversation, entry: LedgerEntry, deps: TransportDeps): void {
+function watchSocket(
+  socket: WebSocket,
+  conversation: RealtimeConversation,
+  entry: LedgerEntry,
+  deps: TransportDeps,
+): void {
   const { config, connections, metrics, logger } = deps;
   const { session } = entry;
-  const idle = new IdleTimer(config.idleTimeoutMs, () => session.hasActiveResponse, () => {
-    metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
-    closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
-  });
+  const idle = new IdleTimer(
+    config.idleTimeoutMs,
+    () => session.hasActiveResponse,
+    () => {
+      metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
+      closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
+    },
+  );
   const heartbeat = startHeartbeat(socket, config.heartbeatIntervalMs, () => {
     metrics.rejectedConnections.inc({ reason: 'heartbeat_timeout' });
     socket.close(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout');
@@ -111,14 +136,23 @@ function watchSocket(socket: WebSocket, conversation: RealtimeConversation, entr
   const onFrame = (data: RawData, isBinary: boolean) => {
     idle.touch();
     const verdict = budget.take();
-    if (verdict === 'drop_and_notify') conversation.reportError(new GatewayError('GW_RATE_LIMITED', { message: budget.describeDrop(), retryAfterMs: budget.retryAfterMs }), undefined);
+    if (verdict === 'drop_and_notify')
+      conversation.reportError(
+        new GatewayError('GW_RATE_LIMITED', { message: budget.describeDrop(), retryAfterMs: budget.retryAfterMs }),
+        undefined,
+      );
     if (verdict !== 'handle') return;
     const frame = parseRealtimeFrame(toBuffer(data), isBinary, config.maxFrameBytes);
     if (!frame.ok) return conversation.reportError(frame.error, frame.eventId);
     conversation.handle(frame.event);
   };
   // A frame whose handling throws ends there: GW_INTERNAL to this client (logged with its stack), nobody else.
-  socket.on('message', (data: RawData, isBinary: boolean) => guardFrame(() => onFrame(data, isBinary), (err) => conversation.reportError(err, undefined)));
+  socket.on('message', (data: RawData, isBinary: boolean) =>
+    guardFrame(
+      () => onFrame(data, isBinary),
+      (err) => conversation.reportError(err, undefined),
+    ),
+  );
   socket.on('error', (err) => logger.debug({ sessionId: session.id, err }, 'realtime websocket error'));
   socket.on('close', () => {
     idle.stop();

@@ -45,8 +45,12 @@ export class RealtimeConversation {
 
   /** Sends an `error` event (also for frames that never became events). */
   reportError(err: unknown, eventId: string | undefined): void {
-    const error = err instanceof RealtimeError || err instanceof GatewayError ? err : new GatewayError('GW_INTERNAL', { cause: err });
-    if (error instanceof GatewayError && error.code === 'GW_INTERNAL') this.options.logger.error({ err: error.cause ?? error }, 'internal error');
+    const error =
+      err instanceof RealtimeError || err instanceof GatewayError
+        ? err
+        : new GatewayError('GW_INTERNAL', { cause: err });
+    if (error instanceof GatewayError && error.code === 'GW_INTERNAL')
+      this.options.logger.error({ err: error.cause ?? error }, 'internal error');
     else this.options.logger.debug({ code: error.code }, 'client error');
     this.options.emit({ type: 'error', error: toErrorBody(error, eventId) });
   }
@@ -58,7 +62,10 @@ export class RealtimeConversation {
 
   private apply(event: RealtimeClientEvent): void {
     if ('item_id' in event && this.options.translator.isActiveItem(event.item_id)) {
-      throw new RealtimeError('invalid_value', { message: 'That item belongs to the active response: cancel it, or wait for response.done, first.', param: 'item_id' });
+      throw new RealtimeError('invalid_value', {
+        message: 'That item belongs to the active response: cancel it, or wait for response.done, first.',
+        param: 'item_id',
+      });
     }
     switch (event.type) {
       case 'session.update':
@@ -69,26 +76,52 @@ export class RealtimeConversation {
         return this.createResponse(event);
       case 'response.cancel': {
         const active = this.options.session.activeResponseId;
-        if (active === null || (event.response_id !== undefined && event.response_id !== active)) throw new RealtimeError('response_cancel_not_active');
+        if (active === null || (event.response_id !== undefined && event.response_id !== active))
+          throw new RealtimeError('response_cancel_not_active');
         // Synchronous: response.done (cancelled) is sent before this returns.
         return this.options.session.interruptActive();
       }
       case 'conversation.item.truncate': {
-        if (event.content_index !== 0) throw new RealtimeError('invalid_value', { message: 'A text item has one content part: content_index must be 0.', param: 'content_index' });
+        if (event.content_index !== 0)
+          throw new RealtimeError('invalid_value', {
+            message: 'A text item has one content part: content_index must be 0.',
+            param: 'content_index',
+          });
         const result = this.options.session.items.truncateItem(event.item_id, event.audio_end_ms);
-        if (result === 'not_found') throw new RealtimeError('item_not_found', { message: `Item "${event.item_id}" was not found.`, param: 'item_id' });
-        if (result === 'not_text') throw new RealtimeError('invalid_value', { message: 'Only assistant message items can be truncated.', param: 'item_id' });
-        return this.options.emit({ type: 'conversation.item.truncated', item_id: event.item_id, content_index: 0, audio_end_ms: event.audio_end_ms });
+        if (result === 'not_found')
+          throw new RealtimeError('item_not_found', {
+            message: `Item "${event.item_id}" was not found.`,
+            param: 'item_id',
+          });
+        if (result === 'not_text')
+          throw new RealtimeError('invalid_value', {
+            message: 'Only assistant message items can be truncated.',
+            param: 'item_id',
+          });
+        return this.options.emit({
+          type: 'conversation.item.truncated',
+          item_id: event.item_id,
+          content_index: 0,
+          audio_end_ms: event.audio_end_ms,
+        });
       }
       case 'conversation.item.delete': {
         const known = this.options.order.has(event.item_id);
-        if (!this.options.session.items.deleteItem(event.item_id) && !known) throw new RealtimeError('item_not_found', { message: `Item "${event.item_id}" was not found.`, param: 'item_id' });
+        if (!this.options.session.items.deleteItem(event.item_id) && !known)
+          throw new RealtimeError('item_not_found', {
+            message: `Item "${event.item_id}" was not found.`,
+            param: 'item_id',
+          });
         this.options.order.remove(event.item_id);
         return this.options.emit({ type: 'conversation.item.deleted', item_id: event.item_id });
       }
       case 'conversation.item.retrieve': {
         const item = renderItem(event.item_id, this.options.session.items.itemMessages(event.item_id));
-        if (item === null) throw new RealtimeError('item_not_found', { message: `Item "${event.item_id}" was not found.`, param: 'item_id' });
+        if (item === null)
+          throw new RealtimeError('item_not_found', {
+            message: `Item "${event.item_id}" was not found.`,
+            param: 'item_id',
+          });
         return this.options.emit({ type: 'conversation.item.retrieved', item });
       }
     }
@@ -106,18 +139,28 @@ export class RealtimeConversation {
     // GA clients that also sent the beta header (openai 5.18–5.23) say what they are here.
     if (s.type === 'realtime') dialect.value = 'ga';
     if (s.type !== undefined && s.type !== 'realtime') {
-      throw new RealtimeError('unsupported_feature', { message: `Session type "${s.type}" is not supported; use "realtime".`, param: 'session.type' });
+      throw new RealtimeError('unsupported_feature', {
+        message: `Session type "${s.type}" is not supported; use "realtime".`,
+        param: 'session.type',
+      });
     }
     let audioRefused: RealtimeError | null = null;
     try {
-      checkTextOnly(s.output_modalities ?? s.modalities, s.output_modalities === undefined ? 'session.modalities' : 'session.output_modalities');
+      checkTextOnly(
+        s.output_modalities ?? s.modalities,
+        s.output_modalities === undefined ? 'session.modalities' : 'session.output_modalities',
+      );
     } catch (err) {
       audioRefused = err as RealtimeError;
     }
     const tools = s.tools?.map(toClientTool);
     if (typeof s.tool_choice === 'object') {
       const declared = tools ?? this.options.session.currentSettings.tools;
-      checkNamedTool(s.tool_choice.name, [...declared.map((t) => t.name), ...this.options.serverToolNames], 'session.tool_choice');
+      checkNamedTool(
+        s.tool_choice.name,
+        [...declared.map((t) => t.name), ...this.options.serverToolNames],
+        'session.tool_choice',
+      );
     }
     const maxTokens = s.max_output_tokens ?? s.max_response_output_tokens;
     this.options.session.configure({
@@ -137,14 +180,28 @@ export class RealtimeConversation {
     const { session, order } = this.options;
     const item = event.item;
     const previous = event.previous_item_id;
-    if (previous !== undefined && previous !== null && previous !== order.last && !(previous === 'root' && order.last === null)) {
-      throw new RealtimeError('unsupported_feature', { message: 'Items can only be appended: omit previous_item_id, or give the last item id.', param: 'previous_item_id' });
+    if (
+      previous !== undefined &&
+      previous !== null &&
+      previous !== order.last &&
+      !(previous === 'root' && order.last === null)
+    ) {
+      throw new RealtimeError('unsupported_feature', {
+        message: 'Items can only be appended: omit previous_item_id, or give the last item id.',
+        param: 'previous_item_id',
+      });
     }
     if (item.id !== undefined && (order.has(item.id) || session.items.itemMessages(item.id).length > 0)) {
-      throw new RealtimeError('item_already_exists', { message: `Item "${item.id}" already exists.`, param: 'item.id' });
+      throw new RealtimeError('item_already_exists', {
+        message: `Item "${item.id}" already exists.`,
+        param: 'item.id',
+      });
     }
     if (item.type === 'function_call_output' && !session.items.hasToolCall(item.call_id)) {
-      throw new RealtimeError('invalid_value', { message: `No function call in the conversation has call_id "${item.call_id}".`, param: 'item.call_id' });
+      throw new RealtimeError('invalid_value', {
+        message: `No function call in the conversation has call_id "${item.call_id}".`,
+        param: 'item.call_id',
+      });
     }
     const itemId = item.id ?? createItemId();
     session.addItem(toChatMessage(item), itemId);
@@ -163,23 +220,40 @@ export class RealtimeConversation {
       });
     }
     const r = event.response ?? {};
-    if (r.input !== undefined) throw new RealtimeError('unsupported_feature', { message: 'response.input is not supported; the response always answers the conversation.', param: 'response.input' });
+    if (r.input !== undefined)
+      throw new RealtimeError('unsupported_feature', {
+        message: 'response.input is not supported; the response always answers the conversation.',
+        param: 'response.input',
+      });
     if (r.conversation !== undefined && r.conversation !== 'auto' && r.conversation !== 'none') {
-      throw new RealtimeError('invalid_value', { message: 'response.conversation must be "auto" or "none".', param: 'response.conversation' });
+      throw new RealtimeError('invalid_value', {
+        message: 'response.conversation must be "auto" or "none".',
+        param: 'response.conversation',
+      });
     }
-    checkTextOnly(r.output_modalities ?? r.modalities, r.output_modalities === undefined ? 'response.modalities' : 'response.output_modalities');
+    checkTextOnly(
+      r.output_modalities ?? r.modalities,
+      r.output_modalities === undefined ? 'response.modalities' : 'response.output_modalities',
+    );
     const slot = this.options.admitResponse();
     if (!slot.ok) throw slot.error;
     const maxTokens = r.max_output_tokens ?? r.max_response_output_tokens;
     const messageItemId = createItemId();
-    const meta: ResponseMeta = { messageItemId, maxOutputTokens: maxTokens ?? session.currentSettings.maxOutputTokens, metadata: r.metadata ?? null, outOfBand: r.conversation === 'none' };
+    const meta: ResponseMeta = {
+      messageItemId,
+      maxOutputTokens: maxTokens ?? session.currentSettings.maxOutputTokens,
+      metadata: r.metadata ?? null,
+      outOfBand: r.conversation === 'none',
+    };
     translator.expect(meta);
     try {
       const result = session.createResponse({
         ...(r.instructions === undefined ? {} : { instructions: r.instructions }),
         ...(r.tools === undefined ? {} : { tools: r.tools.map(toClientTool) }),
         toolChoice: toCoreChoice(r.tool_choice ?? this.options.settings.toolChoice),
-        ...(maxTokens === undefined ? {} : { maxOutputTokens: maxTokens === 'inf' ? config.maxOutputTokens : maxTokens }),
+        ...(maxTokens === undefined
+          ? {}
+          : { maxOutputTokens: maxTokens === 'inf' ? config.maxOutputTokens : maxTokens }),
         ...(r.temperature === undefined ? {} : { temperature: r.temperature }),
         commit: r.conversation !== 'none',
         itemIds: { message: messageItemId, call: (callId) => translator.callItemId(callId) },

@@ -45,13 +45,17 @@ export function toBeta(event: RealtimeEvent): RealtimeEvent | null {
 
 function betaItem(item: Record<string, unknown>): Record<string, unknown> {
   if (!Array.isArray(item.content)) return item;
-  const content = (item.content as unknown[]).map((part) => (isRecord(part) && part.type === 'output_text' ? { ...part, type: 'text' } : part));
+  const content = (item.content as unknown[]).map((part) =>
+    isRecord(part) && part.type === 'output_text' ? { ...part, type: 'text' } : part,
+  );
   return { ...item, content };
 }
 
 function betaResponse(response: Record<string, unknown>): Record<string, unknown> {
   const { output_modalities: modalities, ...rest } = response;
-  const output = Array.isArray(rest.output) ? (rest.output as unknown[]).map((item) => (isRecord(item) ? betaItem(item) : item)) : rest.output;
+  const output = Array.isArray(rest.output)
+    ? (rest.output as unknown[]).map((item) => (isRecord(item) ? betaItem(item) : item))
+    : rest.output;
   return { ...rest, modalities, output };
 }
 

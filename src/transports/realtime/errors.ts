@@ -11,7 +11,8 @@ export const REALTIME_ERROR_MESSAGES = {
   unsupported_event: 'This gateway is text-only: audio events are not supported.',
   unsupported_modality: 'This gateway is text-only: output_modalities must be ["text"].',
   unsupported_feature: 'This feature of the Realtime API is not supported by this gateway.',
-  conversation_already_has_active_response: 'Conversation already has an active response in progress. Wait until it is done, or cancel it, before creating a new one.',
+  conversation_already_has_active_response:
+    'Conversation already has an active response in progress. Wait until it is done, or cancel it, before creating a new one.',
   response_cancel_not_active: 'Cancellation failed: no active response found.',
   item_not_found: 'No conversation item has that id.',
   item_already_exists: 'A conversation item with that id already exists.',

@@ -9,7 +9,10 @@ import type { ClientItem } from './events-in.js';
 export type ItemStatus = 'completed' | 'incomplete' | 'in_progress';
 
 /** A Realtime item as sent to clients (GA shape; dialect.ts renames for the beta). */
-export type RealtimeItem = { id: string; object: 'realtime.item'; type: string; status: ItemStatus } & Record<string, unknown>;
+export type RealtimeItem = { id: string; object: 'realtime.item'; type: string; status: ItemStatus } & Record<
+  string,
+  unknown
+>;
 
 /** Item ids the gateway assigns; client-supplied ids are kept as they are. */
 export function createItemId(): string {
@@ -26,7 +29,9 @@ export function toChatMessage(item: ClientItem): ChatMessage {
         if (TEXT_PARTS.has(part.type)) return part.text ?? '';
         const media = /audio|image|file/.test(part.type);
         throw new RealtimeError(media ? 'unsupported_feature' : 'invalid_value', {
-          message: media ? `Content of type "${part.type}" is not supported: this gateway is text-only.` : `Unknown content type "${part.type}".`,
+          message: media
+            ? `Content of type "${part.type}" is not supported: this gateway is text-only.`
+            : `Unknown content type "${part.type}".`,
           param: `item.content[${i}].type`,
         });
       });
@@ -35,7 +40,11 @@ export function toChatMessage(item: ClientItem): ChatMessage {
     case 'function_call_output':
       return { role: 'tool', tool_call_id: item.call_id, content: item.output };
     case 'function_call':
-      return { role: 'assistant', content: null, tool_calls: [{ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }] };
+      return {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } }],
+      };
   }
 }
 
@@ -52,11 +61,24 @@ export function renderItem(itemId: string, messages: readonly ChatMessage[]): Re
       return { ...base, type: 'function_call_output', call_id: first.tool_call_id, output: first.content };
     case 'assistant': {
       const call = first.content === null ? first.tool_calls?.[0] : undefined;
-      if (call !== undefined) return { ...base, type: 'function_call', call_id: call.id, name: call.function.name, arguments: call.function.arguments };
+      if (call !== undefined)
+        return {
+          ...base,
+          type: 'function_call',
+          call_id: call.id,
+          name: call.function.name,
+          arguments: call.function.arguments,
+        };
       const contents = messages.map((m) => (m.role === 'assistant' ? (m.content ?? '') : ''));
       // A reply that was cancelled, cut off or truncated carries a marker for the model; the client sees its text.
       const cutShort = contents.some((c) => c.endsWith(INTERRUPTED_MARKER) || c.endsWith(CUT_OFF_MARKER));
-      return { ...base, status: cutShort ? 'incomplete' : 'completed', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: contents.map(unmarkReply).join('') }] };
+      return {
+        ...base,
+        status: cutShort ? 'incomplete' : 'completed',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: contents.map(unmarkReply).join('') }],
+      };
     }
   }
 }

@@ -6,15 +6,30 @@ import { errorType } from './errors.js';
 type DoneEvent = Extract<ServerEventBody, { type: 'response.done' }>;
 
 /** Native status + the upstream finish_reason → Realtime status and status_details. */
-export function realtimeStatus(done: DoneEvent, finishReason: string | null): { status: string; details: Record<string, unknown> | null } {
+export function realtimeStatus(
+  done: DoneEvent,
+  finishReason: string | null,
+): { status: string; details: Record<string, unknown> | null } {
   switch (done.status) {
     case 'interrupted':
       return { status: 'cancelled', details: { type: 'cancelled', reason: 'client_cancelled' } };
     case 'failed':
-      return { status: 'failed', details: { type: 'failed', error: { type: errorType(done.error?.code ?? 'GW_INTERNAL'), code: done.error?.code ?? 'GW_INTERNAL', message: done.error?.message ?? '' } } };
+      return {
+        status: 'failed',
+        details: {
+          type: 'failed',
+          error: {
+            type: errorType(done.error?.code ?? 'GW_INTERNAL'),
+            code: done.error?.code ?? 'GW_INTERNAL',
+            message: done.error?.message ?? '',
+          },
+        },
+      };
     case 'completed':
-      if (finishReason === 'length') return { status: 'incomplete', details: { type: 'incomplete', reason: 'max_output_tokens' } };
-      if (finishReason === 'content_filter') return { status: 'incomplete', details: { type: 'incomplete', reason: 'content_filter' } };
+      if (finishReason === 'length')
+        return { status: 'incomplete', details: { type: 'incomplete', reason: 'max_output_tokens' } };
+      if (finishReason === 'content_filter')
+        return { status: 'incomplete', details: { type: 'incomplete', reason: 'content_filter' } };
       return { status: 'completed', details: null };
   }
 }

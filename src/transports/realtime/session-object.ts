@@ -16,14 +16,26 @@ export function createRealtimeOnlySettings(): RealtimeOnlySettings {
 }
 
 /** The full effective session, in the client's dialect. Always text-only, with no audio configuration. */
-export function renderSession(dialect: Dialect, sessionId: string, settings: SessionSettings, extra: RealtimeOnlySettings): Record<string, unknown> {
+export function renderSession(
+  dialect: Dialect,
+  sessionId: string,
+  settings: SessionSettings,
+  extra: RealtimeOnlySettings,
+): Record<string, unknown> {
   const tools = settings.tools.map((t) => ({
     type: 'function',
     name: t.name,
     description: t.description ?? '',
     parameters: t.parameters ?? { type: 'object', properties: {} },
   }));
-  const common = { id: sessionId, object: 'realtime.session', model: settings.model, instructions: settings.instructions, tools, tool_choice: extra.toolChoice };
+  const common = {
+    id: sessionId,
+    object: 'realtime.session',
+    model: settings.model,
+    instructions: settings.instructions,
+    tools,
+    tool_choice: extra.toolChoice,
+  };
   if (dialect === 'beta') {
     return {
       ...common,
@@ -34,5 +46,11 @@ export function renderSession(dialect: Dialect, sessionId: string, settings: Ses
       max_response_output_tokens: settings.maxOutputTokens,
     };
   }
-  return { type: 'realtime', ...common, output_modalities: ['text'], max_output_tokens: settings.maxOutputTokens, tracing: extra.tracing };
+  return {
+    type: 'realtime',
+    ...common,
+    output_modalities: ['text'],
+    max_output_tokens: settings.maxOutputTokens,
+    tracing: extra.tracing,
+  };
 }

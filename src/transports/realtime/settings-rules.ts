@@ -9,16 +9,27 @@ import type { FunctionToolWire, ToolChoiceWire } from './events-in.js';
 export function checkTextOnly(modalities: readonly string[] | undefined, param: string): void {
   if (modalities === undefined) return;
   if (modalities.length === 0 || modalities.some((m) => m !== 'text')) {
-    throw new RealtimeError('unsupported_modality', { message: `This gateway is text-only: ${param} must be ["text"].`, param });
+    throw new RealtimeError('unsupported_modality', {
+      message: `This gateway is text-only: ${param} must be ["text"].`,
+      param,
+    });
   }
 }
 
 export function checkNamedTool(name: string, tools: string[], param: string): void {
-  if (!tools.includes(name)) throw new RealtimeError('invalid_value', { message: `tool_choice names "${name}", which is not a declared tool.`, param });
+  if (!tools.includes(name))
+    throw new RealtimeError('invalid_value', {
+      message: `tool_choice names "${name}", which is not a declared tool.`,
+      param,
+    });
 }
 
 export function toClientTool(tool: FunctionToolWire): ClientTool {
-  return { name: tool.name, ...(tool.description === undefined ? {} : { description: tool.description }), ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }) };
+  return {
+    name: tool.name,
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }),
+  };
 }
 
 export function toCoreChoice(choice: ToolChoiceWire): ToolChoice {

@@ -83,7 +83,16 @@ export class RealtimeTranslator {
       case 'response.done':
         return this.onDone(body);
       case 'error':
-        return this.options.emit({ type: 'error', error: { type: errorType(body.code), code: body.code, message: body.message, param: null, event_id: body.eventId ?? null } });
+        return this.options.emit({
+          type: 'error',
+          error: {
+            type: errorType(body.code),
+            code: body.code,
+            message: body.message,
+            param: null,
+            event_id: body.eventId ?? null,
+          },
+        });
       default:
         // speech segments, pong, session.updated/resumed: nothing on the Realtime wire.
         return;
@@ -91,10 +100,18 @@ export class RealtimeTranslator {
   }
 
   private onCreated(responseId: string): void {
-    const meta = this.expected ?? { messageItemId: createItemId(), maxOutputTokens: 'inf', metadata: null, outOfBand: false };
+    const meta = this.expected ?? {
+      messageItemId: createItemId(),
+      maxOutputTokens: 'inf',
+      metadata: null,
+      outOfBand: false,
+    };
     this.expected = null;
     this.active = { id: responseId, meta, message: null, calls: [], output: [] };
-    this.options.emit({ type: 'response.created', response: this.responseObject(this.active, 'in_progress', null, null) });
+    this.options.emit({
+      type: 'response.created',
+      response: this.responseObject(this.active, 'in_progress', null, null),
+    });
     this.options.emit({ type: 'rate_limits.updated', rate_limits: this.options.rateLimits() });
   }
 
@@ -104,11 +121,27 @@ export class RealtimeTranslator {
     const itemId = active.meta.messageItemId;
     if (active.message === null) {
       active.message = { outputIndex: active.output.length };
-      const item: RealtimeItem = { id: itemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      const item: RealtimeItem = {
+        id: itemId,
+        object: 'realtime.item',
+        type: 'message',
+        status: 'in_progress',
+        role: 'assistant',
+        content: [],
+      };
       active.output.push(item);
-      this.options.emit({ type: 'response.output_item.added', response_id: responseId, output_index: active.message.outputIndex, item });
+      this.options.emit({
+        type: 'response.output_item.added',
+        response_id: responseId,
+        output_index: active.message.outputIndex,
+        item,
+      });
       this.conversationItem(active, 'conversation.item.added', item);
-      this.options.emit({ type: 'response.content_part.added', ...this.partRef(active), part: { type: 'text', text: '' } });
+      this.options.emit({
+        type: 'response.content_part.added',
+        ...this.partRef(active),
+        part: { type: 'text', text: '' },
+      });
     }
     this.options.emit({ type: 'response.output_text.delta', ...this.partRef(active), delta });
   }
@@ -131,33 +164,67 @@ export class RealtimeTranslator {
         content: [{ type: 'output_text', text }],
       };
       active.output[active.message.outputIndex] = item;
-      this.options.emit({ type: 'response.output_item.done', response_id: active.id, output_index: active.message.outputIndex, item });
+      this.options.emit({
+        type: 'response.output_item.done',
+        response_id: active.id,
+        output_index: active.message.outputIndex,
+        item,
+      });
       this.conversationItem(active, 'conversation.item.done', item);
     }
     // The calls exist only if the response completed with them (the session's history holds them then).
     if (done.status === 'completed') for (const call of active.calls) this.emitCall(active, call);
-    this.options.emit({ type: 'response.done', response: this.responseObject(active, status, details, done.usage ?? null) });
+    this.options.emit({
+      type: 'response.done',
+      response: this.responseObject(active, status, details, done.usage ?? null),
+    });
   }
 
   private emitCall(active: ActiveResponse, call: ActiveResponse['calls'][number]): void {
     const outputIndex = active.output.length;
     const itemId = this.callItemId(call.callId);
     const item = (itemStatus: ItemStatus, args: string): RealtimeItem => ({
-      id: itemId, object: 'realtime.item', type: 'function_call', status: itemStatus, name: call.name, call_id: call.callId, arguments: args,
+      id: itemId,
+      object: 'realtime.item',
+      type: 'function_call',
+      status: itemStatus,
+      name: call.name,
+      call_id: call.callId,
+      arguments: args,
     });
     const ref = { response_id: active.id, item_id: itemId, output_index: outputIndex, call_id: call.callId };
     active.output.push(item('completed', call.arguments));
-    this.options.emit({ type: 'response.output_item.added', response_id: active.id, output_index: outputIndex, item: item('in_progress', '') });
+    this.options.emit({
+      type: 'response.output_item.added',
+      response_id: active.id,
+      output_index: outputIndex,
+      item: item('in_progress', ''),
+    });
     this.conversationItem(active, 'conversation.item.added', item('in_progress', ''));
     // The gateway validates a call's arguments once they are complete, so they arrive as one delta.
-    if (call.arguments !== '') this.options.emit({ type: 'response.function_call_arguments.delta', ...ref, delta: call.arguments });
-    this.options.emit({ type: 'response.function_call_arguments.done', ...ref, name: call.name, arguments: call.arguments });
-    this.options.emit({ type: 'response.output_item.done', response_id: active.id, output_index: outputIndex, item: item('completed', call.arguments) });
+    if (call.arguments !== '')
+      this.options.emit({ type: 'response.function_call_arguments.delta', ...ref, delta: call.arguments });
+    this.options.emit({
+      type: 'response.function_call_arguments.done',
+      ...ref,
+      name: call.name,
+      arguments: call.arguments,
+    });
+    this.options.emit({
+      type: 'response.output_item.done',
+      response_id: active.id,
+      output_index: outputIndex,
+      item: item('completed', call.arguments),
+    });
     this.conversationItem(active, 'conversation.item.done', item('completed', call.arguments));
   }
 
   /** conversation.item.added/done for an item of an in-conversation response; `added` also records its place. */
-  private conversationItem(active: ActiveResponse, type: 'conversation.item.added' | 'conversation.item.done', item: RealtimeItem): void {
+  private conversationItem(
+    active: ActiveResponse,
+    type: 'conversation.item.added' | 'conversation.item.done',
+    item: RealtimeItem,
+  ): void {
     if (active.meta.outOfBand) return;
     const previous = type === 'conversation.item.added' ? this.options.order.append(item.id) : this.previousOf(item.id);
     this.options.emit({ type, previous_item_id: previous, item });
@@ -168,10 +235,20 @@ export class RealtimeTranslator {
   }
 
   private partRef(active: ActiveResponse): Record<string, unknown> {
-    return { response_id: active.id, item_id: active.meta.messageItemId, output_index: active.message?.outputIndex ?? 0, content_index: 0 };
+    return {
+      response_id: active.id,
+      item_id: active.meta.messageItemId,
+      output_index: active.message?.outputIndex ?? 0,
+      content_index: 0,
+    };
   }
 
-  private responseObject(active: ActiveResponse, status: string, details: Record<string, unknown> | null, usage: Usage | null): Record<string, unknown> {
+  private responseObject(
+    active: ActiveResponse,
+    status: string,
+    details: Record<string, unknown> | null,
+    usage: Usage | null,
+  ): Record<string, unknown> {
     return {
       object: 'realtime.response',
       id: active.id,

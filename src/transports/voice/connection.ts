@@ -5,7 +5,12 @@
 import type { RawData, WebSocket } from 'ws';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import { parseClientFrame } from '../../hosting/client-frames.js';
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_IDLE_TIMEOUT, CLOSE_RESUMED_ELSEWHERE, CLOSE_SLOW_CONSUMER } from '../../hosting/close-codes.js';
+import {
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_IDLE_TIMEOUT,
+  CLOSE_RESUMED_ELSEWHERE,
+  CLOSE_SLOW_CONSUMER,
+} from '../../hosting/close-codes.js';
 import type { ClientKeys } from '../../hosting/client-counts.js';
 import type { LoggedEvent } from '../../hosting/event-log.js';
 import { Outbox } from '../../hosting/outbox.js';
@@ -28,7 +33,8 @@ const RESUME_FAILURES: Record<ResumeFailure, string> = {
   not_found: 'That session is unknown or has expired; this connection continues as a new session.',
   bad_token: 'That resume token does not match the session; this connection continues as a new session.',
   moved: 'That session was resumed on another connection meanwhile; this connection continues as a new session.',
-  unavailable: 'The shared session store is unavailable, so that session cannot be resumed here; this connection continues as a new session.',
+  unavailable:
+    'The shared session store is unavailable, so that session cannot be resumed here; this connection continues as a new session.',
   timeout: 'The instance holding that session did not hand it over in time; resume again.',
   aborted: 'The resume was abandoned.',
 };
@@ -57,19 +63,33 @@ export class VoiceConnection implements ResumingConnection {
     metrics.openSessions.inc();
     this.current.session.start();
     // A frame whose handling throws ends there: GW_INTERNAL to this client (logged with its stack), nobody else.
-    this.inbox = new FrameInbox(MAX_WAITING_FRAMES, (err) => guardFrame(() => this.frameFailed(err), () => undefined));
+    this.inbox = new FrameInbox(MAX_WAITING_FRAMES, (err) =>
+      guardFrame(
+        () => this.frameFailed(err),
+        () => undefined,
+      ),
+    );
     this.budget = new FrameBudget(config.framesPerSecond);
-    this.idle = new IdleTimer(config.idleTimeoutMs, () => this.current.session.hasActiveResponse || this.relay !== null, () => {
-      metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
-      closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
-    });
+    this.idle = new IdleTimer(
+      config.idleTimeoutMs,
+      () => this.current.session.hasActiveResponse || this.relay !== null,
+      () => {
+        metrics.rejectedConnections.inc({ reason: 'idle_timeout' });
+        closeOrTerminate(socket, CLOSE_IDLE_TIMEOUT, 'idle timeout');
+      },
+    );
     this.heartbeat = startHeartbeat(socket, config.heartbeatIntervalMs, () => {
       metrics.rejectedConnections.inc({ reason: 'heartbeat_timeout' });
       deps.logger.info({ sessionId: this.current.session.id }, 'peer missed a heartbeat; dropping it');
       socket.close(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       socket.terminate();
     });
-    socket.on('message', (data: RawData, isBinary: boolean) => guardFrame(() => this.onFrame(data, isBinary), (err) => this.frameFailed(err)));
+    socket.on('message', (data: RawData, isBinary: boolean) =>
+      guardFrame(
+        () => this.onFrame(data, isBinary),
+        (err) => this.frameFailed(err),
+      ),
+    );
     // ws reports protocol violations here (a frame over the hard cap: 1009; invalid UTF-8: 1007), then closes.
     socket.on('error', (err) => deps.logger.debug({ sessionId: this.current.session.id, err }, 'websocket error'));
     socket.on('close', () => this.onClose());
@@ -92,7 +112,10 @@ export class VoiceConnection implements ResumingConnection {
 
   resumeFailed(reason: ResumeFailure, eventId: string | undefined): void {
     this.deps.metrics.rejectedConnections.inc({ reason: 'resume_failed' });
-    this.current.session.reportError(new GatewayError('GW_RESUME_FAILED', { message: RESUME_FAILURES[reason] }), eventId);
+    this.current.session.reportError(
+      new GatewayError('GW_RESUME_FAILED', { message: RESUME_FAILURES[reason] }),
+      eventId,
+    );
   }
 
   private outboxFor(entry: HostedSession): Outbox {
@@ -107,7 +130,10 @@ export class VoiceConnection implements ResumingConnection {
   /** A reader this slow would grow memory without bound: interrupt its response, flush, and close. */
   private disconnectSlowConsumer(): void {
     this.deps.metrics.rejectedConnections.inc({ reason: 'slow_consumer' });
-    this.deps.logger.warn({ sessionId: this.current.session.id, pendingBytes: this.outbox.pendingBytes }, 'slow consumer disconnected');
+    this.deps.logger.warn(
+      { sessionId: this.current.session.id, pendingBytes: this.outbox.pendingBytes },
+      'slow consumer disconnected',
+    );
     this.current.session.interruptActive();
     this.outbox.flushAll();
     closeOrTerminate(this.socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
@@ -121,7 +147,12 @@ export class VoiceConnection implements ResumingConnection {
     this.idle.touch();
     const verdict = this.budget.take();
     if (verdict === 'drop_and_notify') {
-      this.current.session.reportError(new GatewayError('GW_RATE_LIMITED', { message: this.budget.describeDrop(), retryAfterMs: this.budget.retryAfterMs }));
+      this.current.session.reportError(
+        new GatewayError('GW_RATE_LIMITED', {
+          message: this.budget.describeDrop(),
+          retryAfterMs: this.budget.retryAfterMs,
+        }),
+      );
     }
     if (verdict !== 'handle') return;
     const frame = parseClientFrame(toBuffer(data), isBinary, this.deps.config.maxFrameBytes);
@@ -140,7 +171,12 @@ export class VoiceConnection implements ResumingConnection {
   private enqueue(step: FrameStep, eventId?: string): void {
     if (this.inbox.enqueue(step)) return;
     // Hundreds of frames behind one that waits: a flood, not speech. The client hears which frame was dropped.
-    this.current.session.reportError(new GatewayError('GW_RATE_LIMITED', { message: 'Too many frames are waiting to be handled; this one was dropped.' }), eventId);
+    this.current.session.reportError(
+      new GatewayError('GW_RATE_LIMITED', {
+        message: 'Too many frames are waiting to be handled; this one was dropped.',
+      }),
+      eventId,
+    );
   }
 
   /**
@@ -176,7 +212,9 @@ export class VoiceConnection implements ResumingConnection {
     };
     if (sharedLimits === null) return void decide(local());
     // Shared across instances; the local windows decide while Redis cannot answer.
-    return sharedLimits.takeTurn({ sessionId: session.id, ip: entry.ip, tokenId: entry.tokenId }).then((shared) => decide(shared ?? local()));
+    return sharedLimits
+      .takeTurn({ sessionId: session.id, ip: entry.ip, tokenId: entry.tokenId })
+      .then((shared) => decide(shared ?? local()));
   }
 
   private resume(event: SessionResumeEvent): Promise<void> | undefined {
@@ -200,7 +238,10 @@ export class VoiceConnection implements ResumingConnection {
       missedEvents: replay === null,
       ...(event.eventId === undefined ? {} : { eventId: event.eventId }),
     });
-    logger.info({ sessionId: claimed.session.id, replayed: events.length, missedEvents: replay === null }, 'session resumed');
+    logger.info(
+      { sessionId: claimed.session.id, replayed: events.length, missedEvents: replay === null },
+      'session resumed',
+    );
     return undefined;
   }
 

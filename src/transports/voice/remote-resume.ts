@@ -24,7 +24,10 @@ export interface ResumingConnection {
   resumeFailed(reason: ResumeFailure, eventId: string | undefined): void;
 }
 
-export function resumeFromAnotherInstance(conn: ResumingConnection, event: SessionResumeEvent): Promise<void> | undefined {
+export function resumeFromAnotherInstance(
+  conn: ResumingConnection,
+  event: SessionResumeEvent,
+): Promise<void> | undefined {
   const { scaleOut, config } = conn.deps;
   if (scaleOut === null || config.resumeTtlMs === 0) return void conn.resumeFailed('not_found', event.eventId);
   const pending = scaleOut.resumeRemote(event, { write: (relayed) => relayToClient(conn, relayed) });
@@ -34,7 +37,8 @@ export function resumeFromAnotherInstance(conn: ResumingConnection, event: Sessi
     if (!outcome.ok) return failed(conn, outcome.reason, outcome.relayed, event.eventId);
     const { restored } = outcome;
     // Another connection resumed it here meanwhile (two tabs at once): that one has it now.
-    if (conn.deps.sessions.get(restored.sessionId) !== undefined) return failed(conn, 'moved', pending.hasRelayed, event.eventId);
+    if (conn.deps.sessions.get(restored.sessionId) !== undefined)
+      return failed(conn, 'moved', pending.hasRelayed, event.eventId);
     const entry = hostRestored({ ...conn.deps, cluster: scaleOut }, restored);
     if (!conn.isOpen) return conn.deps.sessions.detach(entry, { keep: true });
     conn.switchTo(entry, restored.replay);
@@ -51,7 +55,12 @@ export function resumeFromAnotherInstance(conn: ResumingConnection, event: Sessi
 /** session.resumed (unless the old owner said it), and the end of a reply a dead owner never finished. */
 function announce(entry: HostedSession, restored: RestoredSession, eventId: string | undefined): void {
   if (restored.announce !== null) {
-    entry.session.announce({ type: 'session.resumed', sessionId: restored.sessionId, ...restored.announce, ...(eventId === undefined ? {} : { eventId }) });
+    entry.session.announce({
+      type: 'session.resumed',
+      sessionId: restored.sessionId,
+      ...restored.announce,
+      ...(eventId === undefined ? {} : { eventId }),
+    });
   }
   if (restored.unfinished === null) return;
   const error = new GatewayError('GW_INSTANCE_LOST');
@@ -72,7 +81,10 @@ function relayToClient(conn: ResumingConnection, event: LoggedEvent): void {
   socket.send(event.json);
   if (socket.bufferedAmount <= conn.deps.config.sendBufferHardBytes) return;
   conn.deps.metrics.rejectedConnections.inc({ reason: 'slow_consumer' });
-  conn.deps.logger.warn({ sessionId: conn.relay?.sessionId, pendingBytes: socket.bufferedAmount }, 'slow consumer disconnected during a relay');
+  conn.deps.logger.warn(
+    { sessionId: conn.relay?.sessionId, pendingBytes: socket.bufferedAmount },
+    'slow consumer disconnected during a relay',
+  );
   closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
 }
 
@@ -92,4 +104,3 @@ function failed(conn: ResumingConnection, reason: ResumeFailure, relayed: boolea
   }
   conn.resumeFailed(reason, eventId);
 }
-
