@@ -23,7 +23,7 @@ export interface HostingOptions {
   sessions: SessionRegistry;
   metrics: GatewayObserver;
   logger: Logger;
-  cluster: SessionScaleOut | null;
+  scaleOut: SessionScaleOut | null;
 }
 
 /** A new session with its event log and resume token, registered but not yet attached to a socket. */
@@ -70,7 +70,7 @@ function hostWith(
   resumeDigest: Buffer,
   create: (base: BaseSessionOptions) => Session,
 ): HostedSession {
-  const { config, cluster } = options;
+  const { config, scaleOut } = options;
   const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
   // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
   const holder: { entry?: HostedSession } = {};
@@ -82,11 +82,11 @@ function hostWith(
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),
-    ...(cluster !== null && config.resumeTtlMs > 0
-      ? { onStateChange: () => holder.entry && cluster.stateChanged(holder.entry) }
+    ...(scaleOut !== null && config.resumeTtlMs > 0
+      ? { onStateChange: () => holder.entry && scaleOut.stateChanged(holder.entry) }
       : {}),
   });
   holder.entry = options.sessions.host(session, log, resumeDigest);
-  if (cluster !== null && config.resumeTtlMs > 0) cluster.track(holder.entry);
+  if (scaleOut !== null && config.resumeTtlMs > 0) scaleOut.track(holder.entry);
   return holder.entry;
 }

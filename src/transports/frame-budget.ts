@@ -2,6 +2,7 @@
 // parsed. A flood of cheap frames (pings, malformed JSON) would otherwise cost CPU every other session needs
 // and make this connection's replies pile up; past the budget frames are dropped, and the client is told so
 // at most once a second, so a flood never turns into a flood of replies.
+import { GatewayError } from '../errors.js';
 
 export type FrameVerdict = 'handle' | 'drop' | 'drop_and_notify';
 
@@ -50,5 +51,10 @@ export class FrameBudget {
   /** The client-facing message of a drop notice. */
   describeDrop(): string {
     return `Too many frames: at most ${this.perSecond} a second; ${this.takeDroppedCount()} frame(s) were dropped unhandled.`;
+  }
+
+  /** The typed notice of a 'drop_and_notify' verdict, the same on every endpoint. */
+  dropNotice(): GatewayError {
+    return new GatewayError('GW_RATE_LIMITED', { message: this.describeDrop(), retryAfterMs: this.retryAfterMs });
   }
 }

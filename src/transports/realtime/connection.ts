@@ -3,7 +3,6 @@
 // through the edge parser to the conversation. Idle timeout, heartbeats and the slow-reader cut-off live here.
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { GatewayError } from '../../errors.js';
 import { MODELS, type ModelName } from '../../protocol.js';
 import { Session } from '../../session/session.js';
 import {
@@ -136,11 +135,7 @@ function watchSocket(
   const onFrame = (data: RawData, isBinary: boolean) => {
     idle.touch();
     const verdict = budget.take();
-    if (verdict === 'drop_and_notify')
-      conversation.reportError(
-        new GatewayError('GW_RATE_LIMITED', { message: budget.describeDrop(), retryAfterMs: budget.retryAfterMs }),
-        undefined,
-      );
+    if (verdict === 'drop_and_notify') conversation.reportError(budget.dropNotice(), undefined);
     if (verdict !== 'handle') return;
     const frame = parseRealtimeFrame(toBuffer(data), isBinary, config.maxFrameBytes);
     if (!frame.ok) return conversation.reportError(frame.error, frame.eventId);

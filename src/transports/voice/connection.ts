@@ -57,7 +57,7 @@ export class VoiceConnection implements ResumingConnection {
     readonly deps: TransportDeps,
   ) {
     const { config, metrics } = deps;
-    this.current = hostSession({ ...deps, cluster: deps.scaleOut });
+    this.current = hostSession(deps);
     this.outbox = this.outboxFor(this.current);
     deps.sessions.attach(this.current, socket, this.outbox, client);
     metrics.openSessions.inc();
@@ -146,14 +146,7 @@ export class VoiceConnection implements ResumingConnection {
   private onFrame(data: RawData, isBinary: boolean): void {
     this.idle.touch();
     const verdict = this.budget.take();
-    if (verdict === 'drop_and_notify') {
-      this.current.session.reportError(
-        new GatewayError('GW_RATE_LIMITED', {
-          message: this.budget.describeDrop(),
-          retryAfterMs: this.budget.retryAfterMs,
-        }),
-      );
-    }
+    if (verdict === 'drop_and_notify') this.current.session.reportError(this.budget.dropNotice());
     if (verdict !== 'handle') return;
     const frame = parseClientFrame(toBuffer(data), isBinary, this.deps.config.maxFrameBytes);
     if (!frame.ok) return this.enqueue(() => void this.current.session.reportError(frame.error, frame.eventId));

@@ -39,7 +39,7 @@ export function resumeFromAnotherInstance(
     // Another connection resumed it here meanwhile (two tabs at once): that one has it now.
     if (conn.deps.sessions.get(restored.sessionId) !== undefined)
       return failed(conn, 'moved', pending.hasRelayed, event.eventId);
-    const entry = hostRestored({ ...conn.deps, cluster: scaleOut }, restored);
+    const entry = hostRestored(conn.deps, restored);
     if (!conn.isOpen) return conn.deps.sessions.detach(entry, { keep: true });
     conn.switchTo(entry, restored.replay);
     announce(entry, restored, event.eventId);
