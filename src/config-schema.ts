@@ -66,6 +66,13 @@ export const EnvSchema = Type.Object({
     description:
       'Reasoning a server sends in the reply between think tags: drop (removed) or display (kept in the shown text); never spoken nor kept in history',
   }),
+  SPECULATION: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Start a reply on a stable interim transcript before the turn commits, held until it does (protocol 1.2): on or off for the whole gateway',
+  }),
+  SPECULATION_STABLE_MS: Int(0, 5_000, 250, 'How long an interim must stay unchanged before a reply is speculated'),
+  SPECULATIONS_PER_TURN: Int(1, 10, 3, 'Most speculative upstream requests one user turn may start'),
   TOOLS_MODULE: Type.Optional(
     Type.String({
       minLength: 1,

@@ -29,6 +29,10 @@ export interface Config {
   upstreamConnections: number;
   /** `<think>` blocks inside `content`: `drop` removes them; `display` keeps them in the shown text only. */
   thinkTags: 'drop' | 'display';
+  /** Speculative replies on interim transcripts (protocol 1.2); off disables them for every session. */
+  speculation: boolean;
+  speculationStableMs: number;
+  speculationsPerTurn: number;
   shutdownGraceMs: number;
   resumeTtlMs: number;
   replayBufferEvents: number;
@@ -69,21 +73,7 @@ export interface Config {
 
 /** Reads and validates the environment. Throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
-    const value = env[key];
-    // An empty variable means "unset", as in most twelve-factor tooling (e.g. `ASI_ONE_API_KEY=` in a .env).
-    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
-  }
-  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
-  const problems = [...Value.Errors(EnvSchema, withDefaults)].map(
-    (e) =>
-      `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema as { anyOf?: { const?: unknown }[] }, e.message)}${describeValue(e.path, raw)}`,
-  );
-  if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
-    problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);
-  }
-  const e = withDefaults as Env;
+  const { e, problems } = validateEnv(env);
   const gatewayTokens = problems.length > 0 ? [] : readTokens(e, problems);
   if (problems.length === 0 && e.SEND_BUFFER_HARD_BYTES <= e.SEND_BUFFER_SOFT_BYTES) {
     problems.push('SEND_BUFFER_HARD_BYTES: must be larger than SEND_BUFFER_SOFT_BYTES');
@@ -111,6 +101,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     thinkTags: e.THINK_TAGS,
+    speculation: e.SPECULATION === 'on',
+    speculationStableMs: e.SPECULATION_STABLE_MS,
+    speculationsPerTurn: e.SPECULATIONS_PER_TURN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resumeTtlMs: e.RESUME_TTL_MS,
     replayBufferEvents: e.REPLAY_BUFFER_EVENTS,
@@ -146,6 +139,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     simulatorTtftMs: e.SIMULATOR_TTFT_MS,
     simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
   });
+}
+
+/** The environment with defaults, and every problem the schema (and the base URL check) found in it. */
+function validateEnv(env: NodeJS.ProcessEnv): { e: Env; problems: string[] } {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    // An empty variable means "unset", as in most twelve-factor tooling (e.g. `ASI_ONE_API_KEY=` in a .env).
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const problems = [...Value.Errors(EnvSchema, withDefaults)].map(
+    (e) =>
+      `${e.path.slice(1) || 'environment'}: ${describeExpectation(e.schema as { anyOf?: { const?: unknown }[] }, e.message)}${describeValue(e.path, raw)}`,
+  );
+  if (problems.length === 0 && typeof raw.ASI_BASE_URL === 'string' && !isValidUrl(raw.ASI_BASE_URL)) {
+    problems.push(`ASI_BASE_URL: not a valid URL (got ${JSON.stringify(raw.ASI_BASE_URL)})`);
+  }
+  return { e: withDefaults as Env, problems };
 }
 
 function splitList(value: string | undefined): string[] {

@@ -19,10 +19,23 @@ export interface GatewayObserver {
   responseSettled(summary: ResponseSummary): void;
 }
 
+/** Why a speculation was dropped: the turn said something else, the interim changed, the prompt changed under it, it failed, or the session ended. */
+export type DiscardReason = 'mismatch' | 'revised' | 'stale' | 'failed' | 'closed';
+
+/** What speculation costs and saves (protocol 1.2's turn.interim). */
+export interface SpeculationObserver {
+  speculationStarted(): void;
+  speculationAdopted(): void;
+  /** `tokens`: completion tokens it spent (the upstream's count, or estimated from its text when cut off). */
+  speculationDiscarded(reason: DiscardReason, tokens: number): void;
+  /** A user turn committed; `upstreamRequests` counts its speculations and the reply's own request. */
+  turnCommitted(upstreamRequests: number, speculative: boolean): void;
+}
+
 const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000];
 const ADDED_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
-export class GatewayMetrics implements GatewayObserver {
+export class GatewayMetrics implements GatewayObserver, SpeculationObserver {
   readonly registry = new Registry();
   private readonly firstToken = this.histogram(
     'asi1_gateway_first_token_ms',
@@ -100,6 +113,35 @@ export class GatewayMetrics implements GatewayObserver {
     registers: [this.registry],
   });
 
+  private readonly speculations = new Counter({
+    name: 'asi1_gateway_speculations_total',
+    help: 'Speculative replies by outcome: started, adopted, discarded',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly discards = new Counter({
+    name: 'asi1_gateway_speculations_discarded_total',
+    help: 'Discarded speculative replies by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly discardedTokens = new Counter({
+    name: 'asi1_gateway_speculation_discarded_tokens_total',
+    help: 'Completion tokens spent on discarded speculations (estimated from the text when cut off)',
+    registers: [this.registry],
+  });
+  private readonly committedTurns = new Counter({
+    name: 'asi1_gateway_turns_committed_total',
+    help: 'Committed user turns (native endpoint), by whether a speculation answered them',
+    labelNames: ['speculative'],
+    registers: [this.registry],
+  });
+  private readonly turnRequests = new Counter({
+    name: 'asi1_gateway_turn_upstream_requests_total',
+    help: 'Upstream requests started for committed turns, speculations included (divide by turns committed)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -122,6 +164,25 @@ export class GatewayMetrics implements GatewayObserver {
       this.tokens.inc({ direction: 'in' }, summary.usage.promptTokens);
       this.tokens.inc({ direction: 'out' }, summary.usage.completionTokens);
     }
+  }
+
+  speculationStarted(): void {
+    this.speculations.inc({ outcome: 'started' });
+  }
+
+  speculationAdopted(): void {
+    this.speculations.inc({ outcome: 'adopted' });
+  }
+
+  speculationDiscarded(reason: DiscardReason, tokens: number): void {
+    this.speculations.inc({ outcome: 'discarded' });
+    this.discards.inc({ reason });
+    this.discardedTokens.inc(tokens);
+  }
+
+  turnCommitted(upstreamRequests: number, speculative: boolean): void {
+    this.committedTurns.inc({ speculative: String(speculative) });
+    this.turnRequests.inc(upstreamRequests);
   }
 
   private histogram(name: string, help: string, buckets: number[]): Histogram {

@@ -1,10 +1,13 @@
-// Native protocol v1 (`/v1/voice`): client event schemas (validated at the edge) and server event types.
+// Native protocol v1.2 (`/v1/voice`): client event schemas (validated at the edge) and server event types.
 // This file is the wire contract of docs/protocol.md; fields may grow, meanings may not change without a bump.
 import { Type, type Static } from '@sinclair/typebox';
 
 export const PROTOCOL_VERSION = 1;
-/** Minor version: 1 added session resume (`resumeToken`, `session.resume`, `session.resumed`). */
-export const PROTOCOL_MINOR = 1;
+/**
+ * Minor version: 1 added session resume (`resumeToken`, `session.resume`, `session.resumed`); 2 added interim
+ * transcripts and speculation (`turn.interim`, `turnDetection`, `turn.committed`, `timings.speculative`).
+ */
+export const PROTOCOL_MINOR = 2;
 
 export const MODELS = ['asi1-mini', 'asi1', 'asi1-ultra'] as const;
 export type ModelName = (typeof MODELS)[number];
@@ -21,6 +24,26 @@ export const ClientToolSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Longest and shortest `serverCommit.stableMs` a client may ask for. */
+export const SERVER_COMMIT_STABLE_MS = { min: 200, max: 5_000 } as const;
+
+/** How turns end: `speculate` answers interims early (held until the turn commits); `serverCommit` ends a turn without a final. */
+export const TurnDetectionUpdate = Type.Object(
+  {
+    speculate: Type.Optional(Type.Boolean()),
+    serverCommit: Type.Optional(
+      Type.Union([
+        Type.Null(),
+        Type.Object(
+          { stableMs: Type.Integer({ minimum: SERVER_COMMIT_STABLE_MS.min, maximum: SERVER_COMMIT_STABLE_MS.max }) },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const SessionUpdateEvent = Type.Object({
   type: Type.Literal('session.update'),
   eventId: EventId,
@@ -29,10 +52,19 @@ export const SessionUpdateEvent = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
   maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_768 })),
   tools: Type.Optional(Type.Array(ClientToolSchema, { maxItems: 64 })),
+  turnDetection: Type.Optional(TurnDetectionUpdate),
 });
 
 export const TurnEvent = Type.Object({
   type: Type.Literal('turn'),
+  eventId: EventId,
+  text: Type.String(),
+  turnId: Type.Optional(Type.String({ maxLength: 128 })),
+});
+
+/** The whole transcript of the utterance in progress, as the recognizer has it now; each replaces the last. */
+export const TurnInterimEvent = Type.Object({
+  type: Type.Literal('turn.interim'),
   eventId: EventId,
   text: Type.String(),
   turnId: Type.Optional(Type.String({ maxLength: 128 })),
@@ -68,19 +100,22 @@ export const PingEvent = Type.Object({
 
 export type SessionUpdateEvent = Static<typeof SessionUpdateEvent>;
 export type TurnEvent = Static<typeof TurnEvent>;
+export type TurnInterimEvent = Static<typeof TurnInterimEvent>;
 export type ResponseCancelEvent = Static<typeof ResponseCancelEvent>;
 export type ToolResultEvent = Static<typeof ToolResultEvent>;
 export type PingEvent = Static<typeof PingEvent>;
 export type SessionResumeEvent = Static<typeof SessionResumeEvent>;
 export type ClientTool = Static<typeof ClientToolSchema>;
 /** Events the session handles; `session.resume` is handled by the transport, which owns connections. */
-export type SessionEvent = SessionUpdateEvent | TurnEvent | ResponseCancelEvent | ToolResultEvent | PingEvent;
+export type SessionEvent =
+  SessionUpdateEvent | TurnEvent | TurnInterimEvent | ResponseCancelEvent | ToolResultEvent | PingEvent;
 export type ClientEvent = SessionEvent | SessionResumeEvent;
 
 /** One schema per client event type, keyed by `type`, so validation picks the schema before checking. */
 export const CLIENT_EVENT_SCHEMAS = {
   'session.update': SessionUpdateEvent,
   turn: TurnEvent,
+  'turn.interim': TurnInterimEvent,
   'response.cancel': ResponseCancelEvent,
   'tool.result': ToolResultEvent,
   ping: PingEvent,
@@ -97,12 +132,20 @@ export interface SessionLimits {
   resumeTtlMs: number;
 }
 
+export interface TurnDetection {
+  /** Start a reply on a stable interim, held until the turn commits (adopted) or dropped without a trace. */
+  speculate: boolean;
+  /** Commit a turn when its interim was stable this long and reads as complete; null: only a final `turn` commits. */
+  serverCommit: { stableMs: number } | null;
+}
+
 export interface SessionSettings {
   model: ModelName;
   instructions: string;
   temperature: number | null;
   maxOutputTokens: number;
   tools: ClientTool[];
+  turnDetection: TurnDetection;
 }
 
 export interface Usage {
@@ -112,11 +155,13 @@ export interface Usage {
 }
 
 export interface ResponseTimings {
-  /** ms from the response's creation to its first forwarded delta; null when none was sent. */
+  /** ms from the turn's commit to the first forwarded delta; null when none was sent. */
   firstTokenMs: number | null;
-  /** ms from the response's creation to its first speech segment; null when none was sent. */
+  /** ms from the turn's commit to the first speech segment; null when none was sent. */
   firstSpeechMs: number | null;
   totalMs: number;
+  /** The reply was started on an interim before the turn committed, and adopted when it did. */
+  speculative: boolean;
 }
 
 export type ResponseStatus = 'completed' | 'interrupted' | 'failed';
@@ -150,6 +195,13 @@ export type ServerEventBody =
       eventId?: string;
     }
   | ({ type: 'session.updated' } & SessionSettings)
+  /** The server ended the user's turn itself (serverCommit): `text` is what it answers. */
+  | { type: 'turn.committed'; turnId: string; text: string; by: 'server' }
+  /**
+   * A final `turn` that only confirmed the server's commit: no second reply. `turnId` echoes the final's own (if it
+   * had one); `responseId` is the reply that answers it (null when that reply could not start).
+   */
+  | { type: 'turn.absorbed'; turnId?: string; committedTurnId: string; responseId: string | null }
   | { type: 'response.created'; responseId: string; turnId: string }
   | { type: 'response.delta'; responseId: string; text: string }
   | { type: 'response.speech'; responseId: string; index: number; text: string }

@@ -117,7 +117,8 @@ function checkResponse(client: SoakClient, event: ServerEvent): void {
     if (client.pendingTurn !== null && event.eventId === client.pendingTurn.turnId) client.pendingTurn = null;
     return;
   }
-  if (!('responseId' in event) || event.responseId === undefined) return;
+  // turn.absorbed names a response without being one of its events.
+  if (event.type === 'turn.absorbed' || !('responseId' in event) || event.responseId === undefined) return;
   const id = event.responseId;
   if (client.done.has(id)) client.violation(`${event.type} (seq ${event.seq}) after response.done of ${id}`);
   switch (event.type) {

@@ -6,7 +6,9 @@ import { Session, type SessionOptions } from '../session/session.js';
 import { stripThinkTags } from '../upstream/think-filter.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { GatewayObserver } from '../metrics.js';
+import type { GatewayError } from '../errors.js';
+import type { GatewayObserver, SpeculationObserver } from '../metrics.js';
+import type { LedgerEntry } from './connection-ledger.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { createResumeToken, digestToken, type HostedSession, type SessionRegistry } from './session-registry.js';
@@ -21,9 +23,11 @@ export interface HostingOptions {
   chat: ChatStreamer;
   tools: ToolRegistry;
   sessions: SessionRegistry;
-  metrics: GatewayObserver;
+  metrics: GatewayObserver & SpeculationObserver;
   logger: Logger;
   scaleOut: SessionScaleOut | null;
+  /** The turn limits a turn the server commits itself must pass (the transports' TurnGate); absent: none. */
+  turns?: { admit(entry: LedgerEntry): { ok: true } | { ok: false; error: GatewayError } };
 }
 
 /** A new session with its event log and resume token, registered but not yet attached to a socket. */
@@ -62,7 +66,15 @@ export function hostRestored(options: HostingOptions, restored: RestoredSession)
 
 type BaseSessionOptions = Pick<
   SessionOptions,
-  'config' | 'chat' | 'tools' | 'observer' | 'logger' | 'send' | 'onStateChange'
+  | 'config'
+  | 'chat'
+  | 'tools'
+  | 'observer'
+  | 'speculationObserver'
+  | 'admitServerCommit'
+  | 'logger'
+  | 'send'
+  | 'onStateChange'
 >;
 
 function hostWith(
@@ -70,7 +82,7 @@ function hostWith(
   resumeDigest: Buffer,
   create: (base: BaseSessionOptions) => Session,
 ): HostedSession {
-  const { config, scaleOut } = options;
+  const { config, scaleOut, turns } = options;
   const log = new EventLog(config.resumeTtlMs > 0 ? config.replayBufferEvents : 0, REPLAY_BUFFER_MAX_BYTES);
   // The session's sink needs its registry entry, which needs the session: a holder breaks the cycle.
   const holder: { entry?: HostedSession } = {};
@@ -79,6 +91,15 @@ function hostWith(
     chat: options.chat,
     tools: options.tools,
     observer: options.sessions.ledger.observe(options.metrics, () => holder.entry),
+    speculationObserver: options.metrics,
+    ...(turns === undefined
+      ? {}
+      : {
+          admitServerCommit: () => {
+            const admission = holder.entry === undefined ? null : turns.admit(holder.entry);
+            return admission === null || admission.ok ? null : admission.error;
+          },
+        }),
     logger: options.logger,
     // Attached: through the socket's outbox. Detached: into the log only, for the resume replay.
     send: (body) => (holder.entry?.outbox ? holder.entry.outbox.send(body) : log.append(body)),

@@ -61,6 +61,17 @@ export class ConversationHistory {
     this.turns.push({ messages: [message], tokens: estimateTokens(message) });
   }
 
+  /** Rewrites the words of the last turn's user message (a paused user went on); false when there is none. */
+  replaceLastUserText(text: string): boolean {
+    const turn = this.turns.at(-1);
+    const first = turn?.messages[0];
+    if (turn === undefined || first?.role !== 'user') return false;
+    const message: ChatMessage = { role: 'user', content: text };
+    turn.messages[0] = message;
+    turn.tokens += estimateTokens(message) - estimateTokens(first);
+    return true;
+  }
+
   /** Appends conversation items: a user message starts a turn, anything else joins the current one. */
   addItems(entries: readonly TaggedMessage[]): void {
     for (const { message, itemId } of entries) {

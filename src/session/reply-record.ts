@@ -25,9 +25,11 @@ export class ReplyRecord {
   /** Client calls that ended the response (clientCalls `end-response`); history has no tool message for them. */
   readonly deferred = new Set<string>();
   private usageSum: Usage | undefined;
-  private readonly startedAt = performance.now();
-  private firstTokenMs: number | null = null;
-  private firstSpeechMs: number | null = null;
+  /** When the turn committed: timings count from here (for a speculation, from its adoption). */
+  private startedAt = performance.now();
+  private speculative = false;
+  private firstTokenAt: number | null = null;
+  private firstSpeechAt: number | null = null;
   /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
   private requestedAt: number | null = null;
 
@@ -60,7 +62,7 @@ export class ReplyRecord {
 
   /** Appends reply text and returns it as it is to be sent: steps are one reply, joined by a space where needed. */
   appendText(delta: string): string {
-    if (this.firstTokenMs === null) this.firstTokenMs = performance.now() - this.startedAt;
+    this.firstTokenAt ??= performance.now();
     // "Let me check." + "It is 84." must not run together as "check.It".
     const joined =
       this.sent.length === this.stepStart && this.stepStart > 0 && /\S$/.test(this.sent) && /^\S/.test(delta);
@@ -76,7 +78,13 @@ export class ReplyRecord {
   }
 
   speechStarted(): void {
-    if (this.firstSpeechMs === null) this.firstSpeechMs = performance.now() - this.startedAt;
+    this.firstSpeechAt ??= performance.now();
+  }
+
+  /** A speculation was adopted: its turn committed now, and whatever it held reaches the client now. */
+  committedNow(): void {
+    this.startedAt = performance.now();
+    this.speculative = true;
   }
 
   addUsage(usage: ChatUsage | null): void {
@@ -95,17 +103,23 @@ export class ReplyRecord {
 
   timings(): ResponseTimings {
     return {
-      firstTokenMs: round(this.firstTokenMs),
-      firstSpeechMs: round(this.firstSpeechMs),
-      totalMs: round(performance.now() - this.startedAt) ?? 0,
+      firstTokenMs: this.sinceCommit(this.firstTokenAt),
+      firstSpeechMs: this.sinceCommit(this.firstSpeechAt),
+      totalMs: this.sinceCommit(performance.now()) ?? 0,
+      speculative: this.speculative,
     };
   }
 
-  /** The gateway's time before its first upstream request, once a token arrived (the metric's addedMs). */
+  /** The gateway's time before its first upstream request, once a token arrived (the metric's addedMs); none for a speculation. */
   addedMs(): number | undefined {
-    return this.firstTokenMs !== null && this.requestedAt !== null
+    return this.firstTokenAt !== null && this.requestedAt !== null && !this.speculative
       ? (round(this.requestedAt - this.startedAt) ?? undefined)
       : undefined;
+  }
+
+  /** ms from the commit to `at`; what was held until the commit went out with it, at 0. */
+  private sinceCommit(at: number | null): number | null {
+    return at === null ? null : round(Math.max(0, at - this.startedAt));
   }
 
   /** Maps heardChars of the speech text to a prefix length of the reply text (never mid-word). */

@@ -1,19 +1,20 @@
 // The life of one assistant reply: its states (run-state.ts), the step loop against the upstream, each event
 // forwarded the moment it arrives, and exactly one response.done. Tool calls are in tool-step.ts; text, steps,
 // usage, timings and what history gets are in reply-record.ts. The session commits what historyMessages() returns.
-import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { GatewayObserver } from '../metrics.js';
 import type { ResponseStatus, ServerEventBody } from '../protocol.js';
 import type { SpeechSegment } from '../speech/segmenter.js';
-import type { ChatEvent, ChatMessage, ChatOutcome, ChatRequest, ChatStreamer } from '../upstream/types.js';
+import type { ChatEvent, ChatMessage, ChatOutcome } from '../upstream/types.js';
+import { HeldOutput } from './held-output.js';
 import { ReplyRecord } from './reply-record.js';
+import type { ResponseRunOptions } from './run-options.js';
+import { reportSettled } from './run-report.js';
 import { RunLifecycle, type ResponseState } from './run-state.js';
 import { SpeechTrack } from './speech-track.js';
-import { Filler, ToolStep, toolsFor, type ToolChoice, type ToolStepContext } from './tool-step.js';
-import type { SessionToolRunner } from './tool-runner.js';
+import { Filler, ToolStep, toolsFor, type ToolStepContext } from './tool-step.js';
 
 export type { ResponseState } from './run-state.js';
+export type { ResponseRunOptions } from './run-options.js';
 export { FILLER_DELAY_MS, FILLER_TEXT, type ToolChoice } from './tool-step.js';
 
 /**
@@ -22,36 +23,9 @@ export { FILLER_DELAY_MS, FILLER_TEXT, type ToolChoice } from './tool-step.js';
  */
 const INTERRUPTED = new DOMException('This operation was aborted', 'AbortError');
 
-export interface ResponseRunOptions {
-  responseId: string;
-  turnId: string;
-  chat: ChatStreamer;
-  /** The request of the first step; later steps append the tool messages to its messages. */
-  request: Omit<ChatRequest, 'signal' | 'tools' | 'toolChoice'>;
-  tools: SessionToolRunner;
-  maxToolSteps: number;
-  /** Default `auto`. A named tool is the only one offered on the first step (as `required`). */
-  toolChoice?: ToolChoice;
-  /**
-   * `wait` (protocol v1, the default): a client tool call waits for the client's tool.result inside the
-   * response. `end-response` (Realtime): the response completes with the call; its output arrives later as
-   * a conversation item and the client starts the next response. Server tools run inside the response either way.
-   */
-  clientCalls?: 'wait' | 'end-response';
-  /**
-   * Reasoning read from `<think>` tags inside `content` (config THINK_TAGS): `drop` (the default) hides it;
-   * `display` also sends it, tags included, in response.delta and response.done.text. Never spoken, never in history.
-   */
-  thinkTags?: 'drop' | 'display';
-  observer?: GatewayObserver;
-  emit: (event: ServerEventBody) => void;
-  onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
-  logger: Logger;
-}
-
 export class ResponseRun {
   readonly responseId: string;
-  readonly turnId: string;
+  private currentTurnId: string;
   private readonly lifecycle: RunLifecycle;
   private readonly record: ReplyRecord;
   private readonly abort = new AbortController();
@@ -60,12 +34,30 @@ export class ResponseRun {
   /** The tool calls of the step being streamed. */
   private step: ToolStep | null = null;
   private lastFinishReason: string | null = null;
+  /** A speculation's held output; null for a reply to a committed turn. */
+  private readonly hold: HeldOutput | null;
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
-    this.turnId = options.turnId;
+    this.currentTurnId = options.turnId;
     this.lifecycle = new RunLifecycle(options.responseId);
     this.record = new ReplyRecord(options.thinkTags === 'display');
+    this.hold = options.speculative === true ? new HeldOutput() : null;
+  }
+
+  /** The turn it answers; a speculation takes the committed turn's id when adopted. */
+  get turnId(): string {
+    return this.currentTurnId;
+  }
+
+  /** Still a held speculation: neither adopted nor discarded. */
+  get isHeld(): boolean {
+    return this.hold?.holding === true;
+  }
+
+  /** Completion tokens spent so far: the upstream's count when it gave one, else estimated from the text. */
+  get tokensSpent(): number {
+    return this.record.usage?.completionTokens ?? Math.ceil(this.record.text.length / 4);
   }
 
   get state(): ResponseState {
@@ -88,13 +80,33 @@ export class ResponseRun {
 
   /** Emits response.created and runs the steps. Never throws; every failure ends in response.done. */
   start(): void {
-    // Counted before response.created goes out: a send that interrupts this run settles it at once.
-    this.options.observer?.responseStarted();
-    this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
+    // A speculation is announced (and counted) only when adopted.
+    if (this.hold === null) this.announce();
     if (this.isSettled) return;
     this.lifecycle.moveTo('streaming');
     this.options.logger.info('response started');
     this.runSteps().catch((err: unknown) => this.fail(err));
+  }
+
+  /**
+   * The turn committed with what this speculation answered: from now on it is the turn's reply. Sends
+   * response.created and everything held at once, times it from now, and lets held tool calls run.
+   */
+  adopt(turnId: string): void {
+    if (this.hold === null || !this.hold.holding) return;
+    this.currentTurnId = turnId;
+    this.record.committedNow();
+    this.announce();
+    this.hold.release(this.options.emit);
+  }
+
+  /** The turn committed with other words, or the speculation went stale: stop it, and drop all it held. */
+  discard(): void {
+    if (this.hold === null || !this.hold.holding) return;
+    this.hold.drop();
+    if (this.isSettled) return;
+    this.lifecycle.moveTo('interrupted');
+    this.stop();
   }
 
   /**
@@ -105,9 +117,7 @@ export class ResponseRun {
   interrupt(heardChars?: number): boolean {
     if (this.isSettled) return false;
     this.lifecycle.moveTo('interrupted');
-    this.abort.abort(INTERRUPTED);
-    this.track.cancel();
-    this.filler.clear();
+    this.stop();
     const sentChars = this.record.text.length;
     const heardLength = heardChars === undefined ? sentChars : this.heardLength(heardChars);
     this.options.logger.debug({ heardChars, sentChars, heardLength }, 'response interrupted');
@@ -164,6 +174,25 @@ export class ResponseRun {
     }
   }
 
+  /** Aborts the upstream request (its socket closes at once) and running tools, and stops speech. */
+  private stop(): void {
+    this.abort.abort(INTERRUPTED);
+    this.track.cancel();
+    this.filler.clear();
+  }
+
+  private announce(): void {
+    // Counted before response.created goes out: a send that interrupts this run settles it at once.
+    this.options.observer?.responseStarted();
+    this.options.emit({ type: 'response.created', responseId: this.responseId, turnId: this.turnId });
+  }
+
+  /** Every event of this response goes out here: held while it is a speculation. */
+  private send(event: ServerEventBody): void {
+    if (this.hold?.holding === true) this.hold.push(event);
+    else if (this.hold?.dropped !== true) this.options.emit(event);
+  }
+
   private stepContext(): ToolStepContext {
     return {
       responseId: this.responseId,
@@ -173,7 +202,8 @@ export class ResponseRun {
       signal: this.abort.signal,
       deferred: this.record.deferred,
       filler: this.filler,
-      emit: this.options.emit,
+      authorised: this.hold?.authorised ?? null,
+      emit: (event) => this.send(event),
       logger: this.options.logger,
     };
   }
@@ -185,7 +215,7 @@ export class ResponseRun {
       case 'text': {
         if (event.text === '') return;
         const text = this.record.appendText(event.text);
-        this.options.emit({ type: 'response.delta', responseId: this.responseId, text });
+        this.send({ type: 'response.delta', responseId: this.responseId, text });
         this.track.push(text);
         return;
       }
@@ -199,7 +229,7 @@ export class ResponseRun {
         // Reasoning is never reply text and never spoken; think blocks from `content` may be shown (THINK_TAGS).
         if (this.options.thinkTags === 'display' && event.raw !== undefined && event.raw !== '') {
           this.record.appendShownReasoning(event.raw);
-          this.options.emit({ type: 'response.delta', responseId: this.responseId, text: event.raw });
+          this.send({ type: 'response.delta', responseId: this.responseId, text: event.raw });
         }
         return;
       case 'usage':
@@ -210,7 +240,7 @@ export class ResponseRun {
 
   private emitSpeech(segment: SpeechSegment): void {
     this.record.speechStarted();
-    this.options.emit({
+    this.send({
       type: 'response.speech',
       responseId: this.responseId,
       index: segment.index,
@@ -241,39 +271,11 @@ export class ResponseRun {
   }
 
   private settle(status: ResponseStatus, heardLength: number, error?: GatewayError): void {
-    const timings = this.record.timings();
-    const usage = status === 'completed' ? this.record.usage : undefined;
-    this.options.emit({
-      type: 'response.done',
-      responseId: this.responseId,
-      status,
-      text: this.record.displayText,
-      ...(usage ? { usage } : {}),
-      timings,
-      ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
-    });
-    // One structured line per response: its outcome, timings and usage (never its text).
-    const logger = this.options.logger;
-    const log = status === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log(
-      {
-        status,
-        timings,
-        usage,
-        toolSteps: this.record.stepCount,
-        chars: this.record.text.length,
-        errorCode: error?.code,
-      },
-      'response done',
-    );
-    const addedMs = this.record.addedMs();
-    this.options.observer?.responseSettled({
-      status,
-      timings,
-      ...(usage ? { usage } : {}),
-      ...(error ? { errorCode: error.code } : {}),
-      ...(addedMs === undefined ? {} : { addedMs }),
-    });
-    this.options.onSettled(this, status, heardLength);
+    // A speculation that ended before its turn committed ends for the client only if it is adopted.
+    if (this.hold?.holding === true) return this.hold.deferSettle(() => this.settle(status, heardLength, error));
+    if (this.hold?.dropped === true) return;
+    const { emit, logger, observer } = this.options;
+    reportSettled(this.record, { responseId: this.responseId, status, error, emit, logger, observer });
+    this.options.onSettled(status, heardLength);
   }
 }

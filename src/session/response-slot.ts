@@ -59,12 +59,43 @@ export class ResponseSlot {
 
   /** Numbers, registers and starts a response; `spec.commit` writes its reply to history when it settles. */
   launch(spec: LaunchSpec): ResponseRun {
+    const run = this.build(spec, false);
     this.counter += 1;
-    const responseId = `resp_${this.counter}_${randomUUID().slice(0, 8)}`;
+    this.run = run;
+    run.start();
+    return run;
+  }
+
+  /**
+   * Starts a speculation: a run that is not the slot's, not numbered and holds all it says. It takes the next
+   * number only when adopted, so a discarded one leaves no gap in the response ids the client sees.
+   */
+  speculate(spec: LaunchSpec): ResponseRun {
+    const run = this.build(spec, true);
+    run.start();
+    return run;
+  }
+
+  /** The turn committed with a speculation's words: it becomes the active response (the slot must be free). */
+  adopt(run: ResponseRun, turnId: string | undefined): void {
+    this.counter += 1;
+    this.run = run;
+    run.adopt(turnId ?? `turn_${this.counter}`);
+  }
+
+  /** Resolves once no response is active. */
+  whenIdle(): Promise<void> {
+    if (this.run === null) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private build(spec: LaunchSpec, speculative: boolean): ResponseRun {
+    const number = this.counter + 1;
+    const responseId = `resp_${number}_${randomUUID().slice(0, 8)}`;
     const { options } = this;
-    const run = new ResponseRun({
+    const run: ResponseRun = new ResponseRun({
       responseId,
-      turnId: spec.turnId ?? `turn_${this.counter}`,
+      turnId: spec.turnId ?? `turn_${number}`,
       chat: options.chat,
       request: {
         model: spec.model,
@@ -76,26 +107,19 @@ export class ResponseSlot {
       tools: spec.tools,
       maxToolSteps: options.config.maxToolSteps,
       thinkTags: options.config.thinkTags,
+      ...(speculative ? { speculative } : {}),
       ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),
       ...(spec.clientCalls === undefined ? {} : { clientCalls: spec.clientCalls }),
       ...(options.observer ? { observer: options.observer } : {}),
       emit: options.emit,
-      onSettled: (settledRun, status, heardLength) => {
-        spec.commit(settledRun, status, heardLength);
-        this.settled(settledRun);
+      onSettled: (status, heardLength) => {
+        spec.commit(run, status, heardLength);
+        this.settled(run);
         options.onSettled();
       },
-      logger: options.logger.child({ responseId }),
+      logger: options.logger.child({ responseId, ...(speculative ? { speculative } : {}) }),
     });
-    this.run = run;
-    run.start();
     return run;
-  }
-
-  /** Resolves once no response is active. */
-  whenIdle(): Promise<void> {
-    if (this.run === null) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** The run is over: the slot is free again (unless a newer run already took it). */

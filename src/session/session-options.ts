@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayError } from '../errors.js';
-import type { GatewayObserver } from '../metrics.js';
+import type { GatewayObserver, SpeculationObserver } from '../metrics.js';
 import { PROTOCOL_MINOR, PROTOCOL_VERSION, type ServerEventBody, type SessionSettings } from '../protocol.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
@@ -15,6 +15,10 @@ export interface SessionOptions {
   /** Server tools, shared by every session. */
   tools: ToolRegistry;
   observer?: GatewayObserver;
+  /** Speculation's cost and savings (started, adopted, discarded, upstream requests per committed turn). */
+  speculationObserver?: SpeculationObserver;
+  /** The transport's turn limits, asked before the server commits a turn itself (serverCommit); null admits it. */
+  admitServerCommit?: () => GatewayError | null;
   /** Receives every server event in order; the transport stamps `seq` as it writes them. Must not throw. */
   send: (event: ServerEventBody) => void;
   logger: Logger;

@@ -14,6 +14,7 @@ export function defaultSettings(config: Readonly<Config>): SessionSettings {
     temperature: null,
     maxOutputTokens: config.maxOutputTokens,
     tools: [],
+    turnDetection: { speculate: config.speculation, serverCommit: null },
   };
 }
 
@@ -26,6 +27,7 @@ export function applySettingsUpdate(
   update: SettingsUpdate,
   systemPrompt: string,
   serverToolNames: readonly string[],
+  speculationAllowed: boolean,
 ): void {
   if (update.model !== undefined && !isModel(update.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
   const tools = update.tools === undefined ? undefined : validateClientTools(update.tools, serverToolNames);
@@ -35,6 +37,13 @@ export function applySettingsUpdate(
   if (update.temperature !== undefined) settings.temperature = update.temperature;
   if (update.maxOutputTokens !== undefined) settings.maxOutputTokens = update.maxOutputTokens;
   if (tools !== undefined) settings.tools = tools;
+  const turns = update.turnDetection;
+  if (turns !== undefined) {
+    // With speculation off for the whole gateway, a session cannot turn it on: the echo says so.
+    const speculate = (turns.speculate ?? settings.turnDetection.speculate) && speculationAllowed;
+    const serverCommit = turns.serverCommit === undefined ? settings.turnDetection.serverCommit : turns.serverCommit;
+    settings.turnDetection = { speculate, serverCommit: serverCommit === null ? null : { ...serverCommit } };
+  }
 }
 
 /** The trimmed text of a turn (or user/system item); throws GW_EMPTY_TURN or GW_TEXT_TOO_LONG. */

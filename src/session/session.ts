@@ -12,6 +12,7 @@ import {
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
+import { TurnTaking } from './turn-taking.js';
 import type { ChatMessage } from '../upstream/types.js';
 import { ConversationHistory } from './history.js';
 import {
@@ -42,6 +43,7 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly log: Logger;
   private readonly toolRunner: SessionToolRunner;
+  private readonly turns: TurnTaking;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -72,6 +74,20 @@ export class Session {
       },
       restore?.responseCounter ?? 0,
     );
+    this.turns = new TurnTaking({
+      config,
+      history: this.history,
+      settings: this.settings,
+      slot: this.slot,
+      replies: this.replies,
+      tools: this.toolRunner,
+      emit: (body) => this.emit(body),
+      onStateChange: () => this.options.onStateChange?.(),
+      ...(options.speculationObserver ? { observer: options.speculationObserver } : {}),
+      ...(options.admitServerCommit ? { admitServerCommit: options.admitServerCommit } : {}),
+      reportError: (error) => this.reportError(error),
+      log: this.log,
+    });
   }
 
   /** What moves with the session to another instance (see snapshot.ts). */
@@ -110,7 +126,7 @@ export class Session {
 
   /** Applies a settings update without announcing it (the caller answers in its own protocol). Throws GatewayError. */
   configure(update: SettingsUpdate): SessionSettings {
-    applySettingsUpdate(this.settings, update, this.options.config.systemPrompt, this.options.tools.names);
+    this.applyUpdate(update);
     return this.currentSettings;
   }
 
@@ -159,7 +175,10 @@ export class Session {
         case 'session.update':
           return this.updateSettings(event);
         case 'turn':
-          return this.startTurn(event);
+          if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
+          return this.turns.final(event);
+        case 'turn.interim':
+          return this.turns.interim(event);
         case 'response.cancel':
           return this.cancel(event);
         case 'tool.result':
@@ -203,6 +222,7 @@ export class Session {
   /** Refuses new turns from now on (graceful drain); the active response may finish. */
   startDraining(): void {
     this.draining = true;
+    this.turns.stop();
   }
 
   /** Resolves once no response is active. */
@@ -213,6 +233,7 @@ export class Session {
   /** Interrupts the active response (it still gets its response.done), then stops all output. Idempotent. */
   close(): void {
     if (this.closed) return;
+    this.turns.stop();
     this.slot.active?.interrupt();
     this.closed = true;
     this.log.info({ turns: this.history.turnCount }, 'session closed');
@@ -228,33 +249,20 @@ export class Session {
     this.options.send(body);
   }
 
+  private applyUpdate(update: SettingsUpdate): void {
+    const { config, tools } = this.options;
+    applySettingsUpdate(this.settings, update, config.systemPrompt, tools.names, config.speculation);
+  }
+
   private updateSettings(event: SessionUpdateEvent): void {
-    applySettingsUpdate(this.settings, event, this.options.config.systemPrompt, this.options.tools.names);
+    this.applyUpdate(event);
     this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
     this.options.onStateChange?.();
   }
 
-  private startTurn(event: TurnEvent): void {
-    if (this.draining) throw new GatewayError('GW_SHUTTING_DOWN');
-    const text = checkTurnText(event.text, this.options.config.maxTurnChars);
-    // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
-    // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
-    this.slot.active?.interrupt();
-    this.history.addUser(text);
-    this.options.onStateChange?.();
-    this.launch({
-      ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
-      model: this.settings.model,
-      messages: this.history.toMessages(this.settings.instructions, this.options.config.historyTokenBudget),
-      maxTokens: this.settings.maxOutputTokens,
-      temperature: this.settings.temperature,
-      tools: this.toolRunner,
-      commit: (run, status, heardLength) => this.replies.commit(run, status, heardLength),
-    });
-  }
-
   /** Starts a response in the slot; a reply still being spoken is no longer the last one once another starts. */
   private launch(spec: LaunchSpec): ResponseRun {
+    this.turns.discard('stale');
     this.replies.forget();
     return this.slot.launch(spec);
   }

@@ -12,6 +12,8 @@ import type { SessionToolRunner } from './tool-runner.js';
 /** Spoken when a tool runs this long before anything of the response was spoken. */
 export const FILLER_DELAY_MS = 700;
 export const FILLER_TEXT = 'One moment.';
+/** The outcome of a discarded speculation's call: it never ran, and nothing reads it (the run is over). */
+const NEVER_RUN: ToolOutcome = { ok: false, error: 'Not run: the speculation was discarded.' };
 
 /** Which tool the model must use, for the first step of a response; later steps are always `auto`. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
@@ -33,6 +35,8 @@ export interface ToolStepContext {
   /** Where the client calls that end the response are noted (the run's record). */
   deferred: Set<string>;
   filler: Filler;
+  /** A speculation's gate: its calls are announced (held) but start only once it is adopted; null: at once. */
+  authorised: Promise<boolean> | null;
   emit: (event: ServerEventBody) => void;
   logger: Logger;
 }
@@ -108,10 +112,15 @@ export class ToolStep {
       this.running.push({ call, outcome: Promise.resolve<ToolOutcome>({ ok: true, output: '' }) });
       return;
     }
-    if (firstOfStep) context.filler.schedule();
-    const outcome = call.args.ok
-      ? context.tools.run(call.id, call.name, call.args.value, context.signal)
-      : Promise.resolve<ToolOutcome>({ ok: false, error: call.args.error });
+    const begin = (): Promise<ToolOutcome> => {
+      if (firstOfStep) context.filler.schedule();
+      return call.args.ok
+        ? context.tools.run(call.id, call.name, call.args.value, context.signal)
+        : Promise.resolve({ ok: false, error: call.args.error });
+    };
+    // No side effect from a speculation: a discarded one never runs its tools (the run is over by then).
+    const outcome =
+      context.authorised === null ? begin() : context.authorised.then((open) => (open ? begin() : NEVER_RUN));
     this.running.push({ call, outcome });
   }
 }

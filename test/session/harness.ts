@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { GatewayObserver, ResponseSummary } from '../../src/metrics.js';
+import type { DiscardReason, GatewayObserver, ResponseSummary, SpeculationObserver } from '../../src/metrics.js';
 import type { ServerEventBody } from '../../src/protocol.js';
 import { Session, type SessionOptions } from '../../src/session/session.js';
 import type { SessionSnapshot } from '../../src/session/snapshot.js';
@@ -77,6 +77,26 @@ export class ObserverLog implements GatewayObserver {
   }
 }
 
+/** Records what speculation cost: each start, adoption, discard (with its reason) and committed turn. */
+export class SpeculationLog implements SpeculationObserver {
+  started = 0;
+  adopted = 0;
+  readonly discarded: { reason: DiscardReason; tokens: number }[] = [];
+  readonly turns: { upstreamRequests: number; speculative: boolean }[] = [];
+  speculationStarted(): void {
+    this.started += 1;
+  }
+  speculationAdopted(): void {
+    this.adopted += 1;
+  }
+  speculationDiscarded(reason: DiscardReason, tokens: number): void {
+    this.discarded.push({ reason, tokens });
+  }
+  turnCommitted(upstreamRequests: number, speculative: boolean): void {
+    this.turns.push({ upstreamRequests, speculative });
+  }
+}
+
 /** A server tool whose calls wait until the test answers them (or their signal aborts). */
 export class PendingTool {
   readonly calls: { args: Record<string, unknown>; signal: AbortSignal; result: Deferred<unknown> }[] = [];
@@ -113,6 +133,7 @@ export interface HarnessOptions {
   restore?: SessionSnapshot;
   chat?: ScriptedChat;
   onStateChange?: SessionOptions['onStateChange'];
+  admitServerCommit?: SessionOptions['admitServerCommit'];
 }
 
 export interface Harness {
@@ -120,6 +141,7 @@ export interface Harness {
   chat: ScriptedChat;
   recorder: EventRecorder;
   observer: ObserverLog;
+  speculation: SpeculationLog;
   config: Readonly<Config>;
 }
 
@@ -129,18 +151,21 @@ export function createSession(options: HarnessOptions = {}): Harness {
   const chat = options.chat ?? new ScriptedChat();
   const recorder = new EventRecorder();
   const observer = new ObserverLog();
+  const speculation = new SpeculationLog();
   const session = new Session({
     config,
     chat,
     tools,
     observer,
+    speculationObserver: speculation,
+    ...(options.admitServerCommit ? { admitServerCommit: options.admitServerCommit } : {}),
     send: recorder.send,
     logger: pino({ level: 'silent' }),
     ...(options.restore ? { restore: options.restore } : {}),
     ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
   });
   session.start();
-  return { session, chat, recorder, observer, config };
+  return { session, chat, recorder, observer, speculation, config };
 }
 
 /** The history part of a request: everything after the system prompt. */

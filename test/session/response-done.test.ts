@@ -85,7 +85,7 @@ describe('response.done: timings', () => {
     last.release();
     const event = await done();
     expect(recorder.ofType('response.speech').map((s) => s.text)).toEqual(['Hello there.', 'More']);
-    expect(event.timings).toEqual({ firstTokenMs: 12.3, firstSpeechMs: 20.1, totalMs: 50 });
+    expect(event.timings).toEqual({ firstTokenMs: 12.3, firstSpeechMs: 20.1, totalMs: 50, speculative: false });
     expect(observer.settled).toEqual([{ status: 'completed', timings: event.timings, addedMs: 0.3 }]);
   });
 

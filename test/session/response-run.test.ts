@@ -28,7 +28,7 @@ function standaloneRun(chat: ScriptedChat, tools = new ToolRegistry([lookupTool]
     tools: new SessionToolRunner(tools, () => [], 1_000, 'sess_test'),
     maxToolSteps: 3,
     emit: recorder.send,
-    onSettled: (_run, status, heardLength) => settled.push({ status, heardLength }),
+    onSettled: (status, heardLength) => settled.push({ status, heardLength }),
     logger: pino({ level: 'silent' }),
   });
   recorder.react = (e) => trail.push(`${e.type}:${run.state}`);

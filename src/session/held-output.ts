@@ -1,0 +1,57 @@
+// What a speculative reply has said while its turn was not yet committed: every event held in order, the end of
+// the run (response.done, the history commit) deferred, and the gate its tool calls wait at. Adopted, it all goes
+// out at once; discarded, it is dropped, so the client, history and seq never see a trace of it.
+import type { ServerEventBody } from '../protocol.js';
+
+export class HeldOutput {
+  private events: ServerEventBody[] = [];
+  private state: 'holding' | 'released' | 'dropped' = 'holding';
+  private deferred: (() => void) | null = null;
+  private openGate: (open: boolean) => void = () => undefined;
+  /** Resolves true when adopted (tools may run), false when discarded (they never will). */
+  readonly authorised: Promise<boolean>;
+
+  constructor() {
+    this.authorised = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  /** True until adopted or discarded: events are held, not sent. */
+  get holding(): boolean {
+    return this.state === 'holding';
+  }
+
+  get dropped(): boolean {
+    return this.state === 'dropped';
+  }
+
+  push(event: ServerEventBody): void {
+    if (this.state === 'holding') this.events.push(event);
+  }
+
+  /** The run ended while held: `settle` (response.done and the commit) runs when it is adopted, never if discarded. */
+  deferSettle(settle: () => void): void {
+    this.deferred = settle;
+  }
+
+  /** Adopted: sends everything held, in order, then ends the run if it had ended, and lets its tools run. */
+  release(send: (event: ServerEventBody) => void): void {
+    if (this.state !== 'holding') return;
+    this.state = 'released';
+    const events = this.events;
+    this.events = [];
+    for (const event of events) send(event);
+    const settle = this.deferred;
+    this.deferred = null;
+    settle?.();
+    this.openGate(true);
+  }
+
+  /** Discarded: nothing held is ever sent, the deferred end never runs, and held tool calls never start. */
+  drop(): void {
+    if (this.state !== 'holding') return;
+    this.state = 'dropped';
+    this.events = [];
+    this.deferred = null;
+    this.openGate(false);
+  }
+}

@@ -1,0 +1,44 @@
+// How a settled reply is reported: its response.done event, one structured log line (outcome, timings and usage,
+// never its text) and the observer's summary for metrics. Kept apart so response-run.ts holds the run's flow.
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors.js';
+import type { GatewayObserver } from '../metrics.js';
+import type { ResponseStatus, ServerEventBody } from '../protocol.js';
+import type { ReplyRecord } from './reply-record.js';
+
+export interface SettledReport {
+  responseId: string;
+  status: ResponseStatus;
+  error: GatewayError | undefined;
+  emit: (event: ServerEventBody) => void;
+  logger: Logger;
+  observer: GatewayObserver | undefined;
+}
+
+export function reportSettled(record: ReplyRecord, report: SettledReport): void {
+  const { status, error, logger } = report;
+  const timings = record.timings();
+  const usage = status === 'completed' ? record.usage : undefined;
+  report.emit({
+    type: 'response.done',
+    responseId: report.responseId,
+    status,
+    text: record.displayText,
+    ...(usage ? { usage } : {}),
+    timings,
+    ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
+  });
+  const log = status === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
+  log(
+    { status, timings, usage, toolSteps: record.stepCount, chars: record.text.length, errorCode: error?.code },
+    'response done',
+  );
+  const addedMs = record.addedMs();
+  report.observer?.responseSettled({
+    status,
+    timings,
+    ...(usage ? { usage } : {}),
+    ...(error ? { errorCode: error.code } : {}),
+    ...(addedMs === undefined ? {} : { addedMs }),
+  });
+}

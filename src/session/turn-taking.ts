@@ -1,0 +1,239 @@
+// The native turn flow (protocol 1.2): interim transcripts, the speculative reply started on a stable one, the
+// commit of a turn (the client's final, or the server's own after a stable, finished-sounding interim), and a
+// paused user going on after the server committed. A new turn interrupts and commits the reply before it.
+// Not here: what a reply does (response-run.ts), the rule for keeping a speculation (speculation.ts).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { GatewayError } from '../errors.js';
+import type { DiscardReason, SpeculationObserver } from '../metrics.js';
+import type { ServerEventBody, SessionSettings, TurnEvent, TurnInterimEvent } from '../protocol.js';
+import type { ChatMessage } from '../upstream/types.js';
+import type { ConversationHistory } from './history.js';
+import type { ResponseRun } from './response-run.js';
+import type { LaunchSpec, ResponseSlot } from './response-slot.js';
+import { checkTurnText } from './session-settings.js';
+import { lastUserIndex, Speculation } from './speculation.js';
+import type { SessionToolRunner } from './tool-runner.js';
+import type { TurnReplies } from './turn-replies.js';
+import { endsLikeSentence, extendsUtterance, soundsComplete, utteranceKey } from './utterance.js';
+
+export interface TurnTakingDeps {
+  config: Readonly<Pick<Config, 'maxTurnChars' | 'historyTokenBudget' | 'speculationStableMs' | 'speculationsPerTurn'>>;
+  history: ConversationHistory;
+  /** The session's live settings. */
+  settings: SessionSettings;
+  slot: ResponseSlot;
+  replies: TurnReplies;
+  tools: SessionToolRunner;
+  emit: (body: ServerEventBody) => void;
+  onStateChange: () => void;
+  observer?: SpeculationObserver;
+  /** The transport's turn limits, asked before the server commits a turn itself; null admits it. */
+  admitServerCommit?: () => GatewayError | null;
+  reportError: (error: GatewayError) => void;
+  log: Logger;
+}
+
+interface Interim {
+  text: string;
+  key: string;
+  turnId: string | undefined;
+}
+
+/** A turn the server committed, until its final arrives: the final is absorbed, or extends it. */
+interface OpenCommit {
+  text: string;
+  turnId: string;
+  run: ResponseRun | null;
+}
+
+export class TurnTaking {
+  private current: Interim | null = null;
+  private speculation: Speculation | null = null;
+  /** Speculations started for the turn in progress (capped by SPECULATIONS_PER_TURN). */
+  private speculationsThisTurn = 0;
+  private speculateTimer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private open: OpenCommit | null = null;
+  /** The server's commit the user went on from: the next commit rewrites its words instead of adding a turn. */
+  private reopened: OpenCommit | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: TurnTakingDeps) {}
+
+  /** An interim transcript: the whole utterance so far. Throws GatewayError for text over the limit. */
+  interim(event: TurnInterimEvent): void {
+    if (this.stopped) return;
+    const text = event.text.trim();
+    if (text === '') return;
+    checkTurnText(text, this.deps.config.maxTurnChars);
+    const key = utteranceKey(text);
+    if (this.open !== null) {
+      // After a server commit: the same words are the recognizer catching up; more words mean the user went on.
+      if (!extendsUtterance(this.open.text, text)) return;
+      this.reopen(this.open);
+    }
+    if (this.current?.key === key) {
+      // The same words (punctuation or case changed): still stable, so the timers keep running. A full stop
+      // that appears now is as good as the wait.
+      this.current.text = text;
+      this.current.turnId = event.turnId ?? this.current.turnId;
+      if (endsLikeSentence(text) && this.deps.settings.turnDetection.speculate) this.speculate(this.current);
+      return;
+    }
+    this.current = { text, key, turnId: event.turnId };
+    if (this.speculation !== null && this.speculation.key !== key) this.discard('revised');
+    this.schedule(this.current);
+  }
+
+  /** The client's final transcript commits the turn, unless it only confirms what the server committed. */
+  final(event: TurnEvent): void {
+    const text = checkTurnText(event.text, this.deps.config.maxTurnChars);
+    const open = this.open;
+    this.open = null;
+    if (open !== null && utteranceKey(open.text) === utteranceKey(text)) {
+      this.clearInterim();
+      this.deps.emit({
+        type: 'turn.absorbed',
+        ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
+        committedTurnId: open.turnId,
+        responseId: open.run?.responseId ?? null,
+      });
+      return;
+    }
+    if (open !== null && extendsUtterance(open.text, text)) this.reopen(open);
+    this.clearInterim();
+    this.commit(text, event.turnId, 'client');
+  }
+
+  /** Drops the running speculation, if any (a response started another way, or the session is ending). */
+  discard(reason: DiscardReason): void {
+    const speculation = this.speculation;
+    if (speculation === null) return;
+    this.speculation = null;
+    speculation.run.discard();
+    this.deps.observer?.speculationDiscarded(reason, speculation.run.tokensSpent);
+    this.deps.log.debug({ reason, responseId: speculation.run.responseId }, 'speculation discarded');
+  }
+
+  /** No more speculation or server commits (drain, close). */
+  stop(): void {
+    this.stopped = true;
+    this.clearInterim();
+    this.discard('closed');
+    this.open = null;
+  }
+
+  private schedule(interim: Interim): void {
+    this.clearTimers();
+    if (this.deps.slot.active !== null) return; // a reply is playing: an interim now is the client's barge-in to make
+    if (!soundsComplete(interim.text)) return;
+    const { speculate, serverCommit } = this.deps.settings.turnDetection;
+    if (speculate && this.speculation === null) {
+      const waitMs = endsLikeSentence(interim.text) ? 0 : this.deps.config.speculationStableMs;
+      if (waitMs === 0) this.speculate(interim);
+      else this.speculateTimer = setTimeout(() => this.speculate(interim), waitMs);
+    }
+    if (serverCommit !== null) {
+      this.commitTimer = setTimeout(() => this.serverCommit(interim), serverCommit.stableMs);
+    }
+  }
+
+  private speculate(interim: Interim): void {
+    const { deps } = this;
+    if (this.current !== interim || this.speculation !== null || deps.slot.active !== null) return;
+    if (this.stopped || !soundsComplete(interim.text)) return;
+    if (this.speculationsThisTurn >= deps.config.speculationsPerTurn) return;
+    const messages = this.speculativePrompt(interim.text);
+    const run = deps.slot.speculate(this.spec(messages, interim.turnId));
+    this.speculation = new Speculation(run, interim.key, messages, deps.settings);
+    this.speculationsThisTurn += 1;
+    deps.observer?.speculationStarted();
+  }
+
+  private serverCommit(interim: Interim): void {
+    if (this.current !== interim || this.deps.slot.active !== null || this.stopped) return;
+    const refused = this.deps.admitServerCommit?.() ?? null;
+    // Refused by a limit: the client's own final still comes, and the transport answers that one.
+    if (refused !== null) return this.deps.reportError(refused);
+    const turnId = interim.turnId ?? `turn_${randomUUID().slice(0, 8)}`;
+    this.clearInterim();
+    this.deps.emit({ type: 'turn.committed', turnId, text: interim.text, by: 'server' });
+    this.commit(interim.text, turnId, 'server');
+    this.open = { text: interim.text, turnId, run: this.deps.slot.active };
+  }
+
+  /** The user went on after the server committed: stop that reply now; the next commit holds the whole utterance. */
+  private reopen(open: OpenCommit): void {
+    this.open = null;
+    if (open.run !== null && this.deps.slot.active === open.run) open.run.interrupt();
+    this.reopened = open;
+  }
+
+  /** Ends the user's turn: interrupts and commits the reply before it, then adopts the speculation or starts a reply. */
+  private commit(text: string, turnId: string | undefined, by: 'client' | 'server'): void {
+    const { deps } = this;
+    // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
+    // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
+    deps.slot.active?.interrupt();
+    const rewritten = this.reopened !== null && deps.history.replaceLastUserText(text);
+    this.reopened = null;
+    if (!rewritten) deps.history.addUser(text);
+    deps.onStateChange();
+    const messages = this.historyMessages();
+    const speculation = this.speculation;
+    const verdict = speculation?.verdict(text, messages, deps.settings) ?? null;
+    const requests = this.speculationsThisTurn + (verdict === 'adopt' ? 0 : 1);
+    this.speculationsThisTurn = 0;
+    deps.replies.forget();
+    if (speculation !== null && verdict === 'adopt') {
+      this.speculation = null;
+      deps.slot.adopt(speculation.run, turnId);
+      deps.observer?.speculationAdopted();
+    } else {
+      if (verdict !== null && verdict !== 'adopt') this.discard(verdict);
+      deps.slot.launch(this.spec(messages, turnId));
+    }
+    deps.observer?.turnCommitted(requests, verdict === 'adopt');
+    deps.log.debug({ by, speculative: verdict === 'adopt', verdict }, 'turn committed');
+  }
+
+  private spec(messages: ChatMessage[], turnId: string | undefined): LaunchSpec {
+    const { settings, replies } = this.deps;
+    return {
+      ...(turnId === undefined ? {} : { turnId }),
+      model: settings.model,
+      messages,
+      maxTokens: settings.maxOutputTokens,
+      temperature: settings.temperature,
+      tools: this.deps.tools,
+      commit: (run, status, heardLength) => replies.commit(run, status, heardLength),
+    };
+  }
+
+  /** What the turn would send if it committed with these words: a reopened turn's user message is rewritten in place. */
+  private speculativePrompt(text: string): ChatMessage[] {
+    const messages = this.historyMessages();
+    const user: ChatMessage = { role: 'user', content: text };
+    const index = this.reopened === null ? -1 : lastUserIndex(messages);
+    if (index < 0) messages.push(user);
+    else messages[index] = user;
+    return messages;
+  }
+
+  private historyMessages(): ChatMessage[] {
+    const { history, settings, config } = this.deps;
+    return history.toMessages(settings.instructions, config.historyTokenBudget);
+  }
+
+  private clearInterim(): void {
+    this.current = null;
+    this.clearTimers();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.speculateTimer);
+    clearTimeout(this.commitTimer);
+  }
+}

@@ -1,0 +1,281 @@
+// Speculation in the session core: a reply started on an interim is held, then adopted when the turn commits with
+// the same words (everything held goes out right after response.created) or discarded without a trace. Its tools
+// never run before adoption. SPECULATION_STABLE_MS=0 makes a speculation start as the interim arrives.
+import { describe, expect, it } from 'vitest';
+import { createSession, historyOf, PendingTool, turn, type Harness } from './harness.js';
+import { answer, Gate, toolStep, words, type Reply } from './scripted-chat.js';
+
+const SPECULATE_AT_ONCE = { SPECULATION_STABLE_MS: '0' };
+
+function speculating(extra: Record<string, string> = {}, tools?: PendingTool[]): Harness {
+  return createSession({
+    env: { ...SPECULATE_AT_ONCE, ...extra },
+    ...(tools ? { tools: tools.map((t) => t.definition) } : {}),
+  });
+}
+
+/** A reply that holds after its first words until the test releases the gate. */
+function heldAnswer(first: string, rest: string): { reply: Reply; gate: Gate } {
+  const gate = new Gate();
+  return { gate, reply: { beats: [...words(first), gate, ...words(rest), { type: 'finish', reason: 'stop' }] } };
+}
+
+/** Lets every queued microtask and I/O callback run (a run settles through several). */
+function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Event types from `from` on, without the seq-free session.ready. */
+function types(h: Harness, from = 0): string[] {
+  return h.recorder.events.slice(from).map((e) => e.type);
+}
+
+describe('speculation: adopt', () => {
+  it('holds a speculative reply, then sends response.created and everything held at once when the final matches', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It is ', 'noon.');
+    h.chat.enqueue(reply);
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn.interim', text: 'um what time is it' });
+    await gate.reached;
+    expect(h.chat.calls).toHaveLength(1);
+    expect(historyOf(h.chat.requests[0]).at(-1)).toEqual({ role: 'user', content: 'um what time is it' });
+    expect(types(h, before)).toEqual([]); // held: nothing reaches the client
+    h.session.handle({ type: 'turn', text: 'What time is it?', turnId: 't-7' });
+    expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.delta']);
+    expect(h.recorder.events[before]).toMatchObject({ type: 'response.created', turnId: 't-7' });
+    gate.release();
+    const done = await h.recorder.waitForType('response.done', before);
+    expect(done).toMatchObject({ status: 'completed', text: 'It is noon.' });
+    expect(done.timings.speculative).toBe(true);
+    expect(done.timings.firstTokenMs).toBe(0); // its first words were held until the commit: sent with it
+    expect(h.chat.calls).toHaveLength(1);
+    expect(h.speculation).toMatchObject({ started: 1, adopted: 1, discarded: [] });
+    expect(h.speculation.turns).toEqual([{ upstreamRequests: 1, speculative: true }]);
+    expect(h.observer.started).toBe(1);
+    // History holds the committed words once, then the reply.
+    h.chat.enqueue(answer('Sure.'));
+    await turn(h, 'Thanks');
+    expect(historyOf(h.chat.requests[1])).toEqual([
+      { role: 'user', content: 'What time is it?' },
+      { role: 'assistant', content: 'It is noon.' },
+      { role: 'user', content: 'Thanks' },
+    ]);
+  });
+
+  it('adopts a speculation that already finished: created, its deltas and its done, in that order', async () => {
+    const h = speculating();
+    h.chat.enqueue(answer('Noon.'));
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn.interim', text: 'What time is it' });
+    await h.chat.calls[0]?.ended;
+    await settled();
+    expect(types(h, before)).toEqual([]);
+    h.session.handle({ type: 'turn', text: 'what time is it' });
+    expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.speech', 'response.done']);
+    expect(h.session.hasActiveResponse).toBe(false);
+  });
+
+  it('numbers responses without a gap: a discarded speculation does not use up an id', async () => {
+    const h = speculating();
+    h.chat.enqueue(answer('A.'), answer('B.'));
+    h.session.handle({ type: 'turn.interim', text: 'first words' });
+    const done = await turn(h, 'other words');
+    expect(done.responseId).toMatch(/^resp_1_/);
+  });
+});
+
+describe('speculation: discard', () => {
+  it('aborts the speculation at once when the final differs, and the client never sees it', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It is ', 'noon.');
+    h.chat.enqueue(reply, answer('Sunny.'));
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn.interim', text: 'what time is it' });
+    await gate.reached;
+    const speculative = h.chat.calls[0];
+    const done = await turn(h, 'what is the weather');
+    expect(speculative?.signal.aborted).toBe(true);
+    expect(done.text).toBe('Sunny.');
+    expect(h.recorder.events.slice(before).some((e) => 'text' in e && e.text.includes('It is'))).toBe(false);
+    expect(types(h, before).filter((t) => t === 'response.created')).toHaveLength(1);
+    expect(h.speculation.discarded).toEqual([{ reason: 'mismatch', tokens: 2 }]);
+    expect(h.speculation.turns).toEqual([{ upstreamRequests: 2, speculative: false }]);
+    expect(done.timings.speculative).toBe(false);
+    expect(h.observer.started).toBe(1);
+    expect(h.observer.settled).toHaveLength(1);
+  });
+
+  it('a revised interim aborts the running speculation; a later stable one may speculate again', async () => {
+    const h = speculating();
+    const first = heldAnswer('Ten ', 'past.');
+    h.chat.enqueue(first.reply, answer('Paris is sunny.'));
+    h.session.handle({ type: 'turn.interim', text: 'what time' });
+    await first.gate.reached;
+    h.session.handle({ type: 'turn.interim', text: 'what is the weather in Paris' });
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+    expect(h.chat.calls).toHaveLength(2);
+    const done = await turn(h, 'What is the weather in Paris?');
+    expect(done).toMatchObject({ text: 'Paris is sunny.', timings: { speculative: true } });
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['revised']);
+    expect(h.speculation.turns).toEqual([{ upstreamRequests: 2, speculative: true }]);
+  });
+
+  it('caps speculations per turn (SPECULATIONS_PER_TURN) and runs at most one at a time', async () => {
+    const h = speculating({ SPECULATIONS_PER_TURN: '2' });
+    const gates = [new Gate(), new Gate()];
+    h.chat.enqueue(...gates.map((g) => ({ beats: [g] })), answer('Done.'));
+    h.session.handle({ type: 'turn.interim', text: 'one' });
+    h.session.handle({ type: 'turn.interim', text: 'one two' });
+    expect(h.chat.calls.map((c) => c.signal.aborted)).toEqual([true, false]); // never two at once
+    h.session.handle({ type: 'turn.interim', text: 'one two three' });
+    h.session.handle({ type: 'turn.interim', text: 'one two three four' });
+    expect(h.chat.calls).toHaveLength(2);
+    await turn(h, 'one two three four five');
+    expect(h.chat.calls).toHaveLength(3);
+    expect(h.speculation.turns).toEqual([{ upstreamRequests: 3, speculative: false }]);
+  });
+
+  it('discards a speculation whose prompt changed before the commit (settings updated)', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It ', 'is.');
+    h.chat.enqueue(reply, answer('Fresh.'));
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    await gate.reached;
+    h.session.handle({ type: 'session.update', model: 'asi1' });
+    const done = await turn(h, 'hello there');
+    expect(done.text).toBe('Fresh.');
+    expect(h.chat.requests[1]?.model).toBe('asi1');
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['stale']);
+  });
+
+  it('does not adopt a speculation whose upstream failed: the turn gets a fresh request', async () => {
+    const h = speculating({ UPSTREAM_MAX_RETRIES: '0' });
+    h.chat.enqueue({ beats: [{ fail: new Error('boom') }] }, answer('Recovered.'));
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    await h.chat.calls[0]?.ended;
+    await settled();
+    const done = await turn(h, 'hello there');
+    expect(done).toMatchObject({ status: 'completed', text: 'Recovered.' });
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['failed']);
+    expect(h.recorder.ofType('error')).toEqual([]);
+  });
+
+  it('closing the session aborts a held speculation and sends nothing of it', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It ', 'is.');
+    h.chat.enqueue(reply);
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    await gate.reached;
+    h.session.close();
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+    gate.release();
+    await h.chat.calls[0]?.ended;
+    expect(types(h, before)).toEqual([]);
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['closed']);
+  });
+});
+
+describe('speculation: when it starts', () => {
+  it('does not speculate while a reply is active, on a dangling interim, or with speculate off', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('One ', 'two.');
+    h.chat.enqueue(reply);
+    h.session.handle({ type: 'turn', text: 'count' });
+    await gate.reached;
+    h.session.handle({ type: 'turn.interim', text: 'stop please' });
+    expect(h.chat.calls).toHaveLength(1);
+    gate.release();
+    await h.recorder.waitForType('response.done');
+    h.session.handle({ type: 'turn.interim', text: 'book a table and' });
+    expect(h.chat.calls).toHaveLength(1);
+    h.session.handle({ type: 'session.update', turnDetection: { speculate: false } });
+    h.session.handle({ type: 'turn.interim', text: 'book a table for two' });
+    expect(h.chat.calls).toHaveLength(1);
+  });
+
+  it('SPECULATION=off turns it off for every session, and session.updated says so', () => {
+    const h = speculating({ SPECULATION: 'off' });
+    h.session.handle({ type: 'session.update', turnDetection: { speculate: true } });
+    expect(h.recorder.ofType('session.updated')[0]?.turnDetection).toEqual({ speculate: false, serverCommit: null });
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    expect(h.chat.calls).toHaveLength(0);
+  });
+
+  it('waits for the interim to stay unchanged SPECULATION_STABLE_MS, unless it ends like a sentence', async () => {
+    const h = createSession({ env: { SPECULATION_STABLE_MS: '5000' } });
+    h.chat.enqueue({ beats: [new Gate()] });
+    h.session.handle({ type: 'turn.interim', text: 'what time is it' });
+    expect(h.chat.calls).toHaveLength(0);
+    h.session.handle({ type: 'turn.interim', text: 'What time is it?' });
+    expect(h.chat.calls).toHaveLength(1);
+    h.session.close();
+  });
+
+  it('refuses an interim over MAX_TURN_CHARS with a typed error', () => {
+    const h = speculating({ MAX_TURN_CHARS: '10' });
+    h.session.handle({ type: 'turn.interim', text: 'x'.repeat(11), eventId: 'e1' });
+    expect(h.recorder.ofType('error')).toMatchObject([{ code: 'GW_TEXT_TOO_LONG', eventId: 'e1' }]);
+  });
+});
+
+describe('speculation: no side effects', () => {
+  it('a speculative tool call never runs when discarded', async () => {
+    const lookup = new PendingTool('slow_lookup');
+    const h = speculating({}, [lookup]);
+    h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]), answer('Other.'));
+    h.session.handle({ type: 'turn.interim', text: 'look it up' });
+    await h.chat.calls[0]?.ended;
+    await settled();
+    expect(lookup.calls).toHaveLength(0);
+    await turn(h, 'never mind');
+    await settled();
+    expect(lookup.calls).toHaveLength(0);
+    expect(h.recorder.ofType('response.tool_call')).toEqual([]);
+  });
+
+  it('a speculative tool call runs once, after response.created, when adopted', async () => {
+    const lookup = new PendingTool('slow_lookup');
+    const h = speculating({}, [lookup]);
+    h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]), answer('Found it.'));
+    h.session.handle({ type: 'turn.interim', text: 'look it up' });
+    await h.chat.calls[0]?.ended;
+    await settled();
+    expect(lookup.calls).toHaveLength(0);
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn', text: 'Look it up.' });
+    expect(types(h, before).slice(0, 2)).toEqual(['response.created', 'response.tool_call']);
+    await lookup.running;
+    expect(lookup.calls).toHaveLength(1);
+    lookup.calls[0]?.result.resolve({ ok: 1 });
+    const done = await h.recorder.waitForType('response.done', before);
+    expect(done).toMatchObject({ status: 'completed', text: 'Found it.' });
+    expect(lookup.calls).toHaveLength(1);
+  });
+});
+
+describe('speculation: barge-in keeps its guarantees', () => {
+  it('an adopted reply interrupted by response.cancel gets one done, commits what was heard, and aborts upstream', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('The first part. ', 'The second part.');
+    h.chat.enqueue(reply, answer('Ok.'));
+    h.session.handle({ type: 'turn.interim', text: 'tell me' });
+    await gate.reached;
+    h.session.handle({ type: 'turn', text: 'tell me' });
+    const created = await h.recorder.waitForType('response.created');
+    h.session.handle({ type: 'response.cancel', responseId: created.responseId });
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+    gate.release();
+    await h.chat.calls[0]?.ended;
+    const dones = h.recorder.ofType('response.done');
+    expect(dones).toHaveLength(1);
+    expect(dones[0]).toMatchObject({ status: 'interrupted', timings: { speculative: true } });
+    expect(h.recorder.events.at(-1)?.type).toBe('response.done');
+    await turn(h, 'go on');
+    expect(historyOf(h.chat.requests[1]).slice(0, 2)).toEqual([
+      { role: 'user', content: 'tell me' },
+      { role: 'assistant', content: 'The first part. [interrupted by the user]' },
+    ]);
+  });
+});
