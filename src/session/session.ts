@@ -59,7 +59,12 @@ export class Session {
     this.settings = defaultSettings(config);
     this.replies = new TurnReplies(this.history, () => this.options.onStateChange?.(), this.log);
     if (restore !== undefined) {
-      Object.assign(this.settings, restore.settings, { tools: [...restore.settings.tools] });
+      const { tools, turnDetection = this.settings.turnDetection } = restore.settings;
+      Object.assign(this.settings, restore.settings, {
+        tools: [...tools],
+        // This instance's SPECULATION=off wins over what the session had elsewhere.
+        turnDetection: { ...turnDetection, speculate: turnDetection.speculate && config.speculation },
+      });
       this.history.importTurns(restore.turns);
     }
     this.slot = new ResponseSlot(

@@ -30,6 +30,13 @@ export const SessionSnapshotSchema = Type.Object({
     temperature: Type.Union([Type.Number(), Type.Null()]),
     maxOutputTokens: Type.Integer({ minimum: 1 }),
     tools: Type.Array(ClientToolSchema),
+    /** Absent in snapshots written before protocol 1.2: the defaults apply. */
+    turnDetection: Type.Optional(
+      Type.Object({
+        speculate: Type.Boolean(),
+        serverCommit: Type.Union([Type.Null(), Type.Object({ stableMs: Type.Integer({ minimum: 1 }) })]),
+      }),
+    ),
   }),
   /** Whole turns, oldest first: each starts with the user message and holds everything that answered it. */
   turns: Type.Array(Type.Array(Message)),

@@ -12,6 +12,18 @@ const LOCATION_TOOL = {
 };
 
 describe('session core: snapshot and restore', () => {
+  it('reads a snapshot written before protocol 1.2 (no turnDetection) with the defaults, and SPECULATION=off wins', () => {
+    const a = createSession();
+    a.session.handle({ type: 'session.update', turnDetection: { serverCommit: { stableMs: 900 } } });
+    const { turnDetection: _dropped, ...older } = a.session.snapshot().settings;
+    const stored = parseSnapshot(JSON.stringify({ ...a.session.snapshot(), settings: older }));
+    expect(stored).not.toBeNull();
+    const b = createSession({ restore: stored as SessionSnapshot });
+    expect(b.session.currentSettings.turnDetection).toEqual({ speculate: true, serverCommit: null });
+    const c = createSession({ restore: a.session.snapshot(), env: { SPECULATION: 'off' } });
+    expect(c.session.currentSettings.turnDetection).toEqual({ speculate: false, serverCommit: { stableMs: 900 } });
+  });
+
   it('a restored session keeps history and settings, and continues numbering responses', async () => {
     const a = createSession();
     a.session.handle({
@@ -21,6 +33,7 @@ describe('session core: snapshot and restore', () => {
       temperature: 0.5,
       maxOutputTokens: 50,
       tools: [LOCATION_TOOL],
+      turnDetection: { speculate: false, serverCommit: { stableMs: 700 } },
     });
     a.chat.enqueue(answer('Paris.'), answer('Berlin.'));
     const first = await turn(a, 'Capital of France?');

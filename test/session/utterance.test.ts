@@ -1,0 +1,33 @@
+// The text rules of turn-taking: what counts as the same utterance, an extension of one, and a finished one.
+import { describe, expect, it } from 'vitest';
+import { endsLikeSentence, extendsUtterance, soundsComplete, utteranceKey } from '../../src/session/utterance.js';
+
+describe('utterance rules', () => {
+  it('compares words, not case, punctuation, spacing, curly quotes or leading and trailing fillers', () => {
+    expect(utteranceKey('  Um, what’s the  WEATHER in Paris?? uh ')).toBe("what's the weather in paris");
+    expect(utteranceKey('What time is it')).toBe(utteranceKey('what time is it.'));
+    expect(utteranceKey('what time is it')).not.toBe(utteranceKey('what time is in'));
+    expect(utteranceKey('um uh')).toBe('');
+    expect(utteranceKey('Wie spät ist es?')).toBe('wie spät ist es');
+  });
+
+  it('an extension says every committed word, in order, and more', () => {
+    expect(extendsUtterance('what is the weather', 'What is the weather in Paris?')).toBe(true);
+    expect(extendsUtterance('what is the weather', 'what is the weather')).toBe(false);
+    expect(extendsUtterance('what is the weather', 'what was the weather in Paris')).toBe(false);
+    expect(extendsUtterance('um what is it', 'what is it now')).toBe(true);
+  });
+
+  it('an utterance ending on a conjunction, article, preposition or filler is not finished', () => {
+    for (const text of ['book a table and', 'what is the', 'I want to', 'tell me about the weather um', ''])
+      expect(soundsComplete(text), text).toBe(false);
+    for (const text of ['book a table for two', 'what is it for', 'I think so', 'thank you', 'and?'])
+      expect(soundsComplete(text), text).toBe(true);
+  });
+
+  it('a sentence end is a full stop, question or exclamation mark, also after a closing quote', () => {
+    expect(endsLikeSentence('Is it "done?"')).toBe(true);
+    expect(endsLikeSentence('Really!  ')).toBe(true);
+    expect(endsLikeSentence('so, well')).toBe(false);
+  });
+});
