@@ -70,9 +70,11 @@ export class TurnTaking {
     checkTurnText(text, this.deps.config.maxTurnChars);
     const key = utteranceKey(text);
     if (this.open !== null) {
-      // After a server commit: the same words are the recognizer catching up; more words mean the user went on.
-      if (!extendsUtterance(this.open.text, text)) return;
-      this.reopen(this.open);
+      // After a server commit: the same words are the recognizer catching up; more words mean the user went on;
+      // other words are the next utterance (a client that sends no final never leaves the commit open).
+      if (utteranceKey(this.open.text) === key) return;
+      if (extendsUtterance(this.open.text, text)) this.reopen(this.open);
+      else this.open = null;
     }
     if (this.current?.key === key) {
       // The same words (punctuation or case changed): still stable, so the timers keep running. A full stop

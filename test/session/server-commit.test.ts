@@ -122,6 +122,19 @@ describe('server commit', () => {
     expect(h.recorder.ofType('response.created')).toHaveLength(2);
   });
 
+  it('a client that sends no finals: the next utterance’s interims are committed in turn', async () => {
+    const h = committing();
+    h.chat.enqueue(answer('Noon.'), answer('Sunny.'));
+    h.session.handle({ type: 'turn.interim', text: 'what time is it' });
+    vi.advanceTimersByTime(600);
+    await h.recorder.waitForType('response.done');
+    h.session.handle({ type: 'turn.interim', text: 'what is the weather' });
+    vi.advanceTimersByTime(600);
+    expect(h.recorder.ofType('turn.committed').map((e) => e.text)).toEqual(['what time is it', 'what is the weather']);
+    const dones = await h.recorder.waitFor((e) => e.type === 'response.done' && e.text === 'Sunny.');
+    expect(dones).toMatchObject({ status: 'completed' });
+  });
+
   it('a final with other words after a commit is a new turn (cancel-and-commit as before)', async () => {
     const h = committing();
     const first = held('One ', 'two.');
