@@ -34,6 +34,8 @@ export class ResponseRun {
   /** The tool calls of the step being streamed. */
   private step: ToolStep | null = null;
   private lastFinishReason: string | null = null;
+  /** response.done went out: nothing of this response may follow. */
+  private doneSent = false;
   /** A speculation's held output; null for a reply to a committed turn. */
   private readonly hold: HeldOutput | null;
 
@@ -97,7 +99,8 @@ export class ResponseRun {
     this.currentTurnId = turnId;
     this.record.committedNow();
     this.announce();
-    this.hold.release(this.options.emit);
+    // Sending may interrupt the run (a slow consumer dropped): then its done is out, and the rest stays unsent.
+    this.hold.release((event) => this.doneSent || this.options.emit(event));
   }
 
   /** The turn committed with other words, or the speculation went stale: stop it, and drop all it held. */
@@ -274,6 +277,7 @@ export class ResponseRun {
     // A speculation that ended before its turn committed ends for the client only if it is adopted.
     if (this.hold?.holding === true) return this.hold.deferSettle(() => this.settle(status, heardLength, error));
     if (this.hold?.dropped === true) return;
+    this.doneSent = true;
     const { emit, logger, observer } = this.options;
     reportSettled(this.record, { responseId: this.responseId, status, error, emit, logger, observer });
     this.options.onSettled(status, heardLength);

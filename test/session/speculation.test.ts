@@ -256,6 +256,23 @@ describe('speculation: no side effects', () => {
 });
 
 describe('speculation: barge-in keeps its guarantees', () => {
+  it('a send that interrupts the run while the held events go out: done comes once, and nothing after it', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('One two ', 'three.');
+    h.chat.enqueue(reply);
+    h.session.handle({ type: 'turn.interim', text: 'count' });
+    await gate.reached;
+    // A transport dropping a slow consumer interrupts the response from inside the send of its first delta.
+    h.recorder.react = (event) => {
+      if (event.type === 'response.delta') h.session.interruptActive();
+    };
+    const before = h.recorder.events.length;
+    h.session.handle({ type: 'turn', text: 'count' });
+    expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.done']);
+    expect(h.recorder.ofType('response.done')[0]?.status).toBe('interrupted');
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+  });
+
   it('an adopted reply interrupted by response.cancel gets one done, commits what was heard, and aborts upstream', async () => {
     const h = speculating();
     const { reply, gate } = heldAnswer('The first part. ', 'The second part.');
