@@ -17,7 +17,12 @@ export type ClientErrorCode =
   /** The socket dropped and every reconnect attempt failed, or the server closed it with a final close code. */
   | 'CLIENT_CONNECTION_LOST'
   /** The session could not be resumed after a reconnect; what was in flight in it is lost. */
-  | 'CLIENT_SESSION_LOST';
+  | 'CLIENT_SESSION_LOST'
+  /**
+   * The gateway absorbed a final turn into a turn it had committed itself (turn.absorbed), and the reply to that
+   * turn never started (its responseId is null) or was never seen by this client: no reply will answer the final.
+   */
+  | 'CLIENT_TURN_ABSORBED';
 
 /** Any code a VoiceGatewayError may carry; a newer gateway may send GW_* codes this client does not list. */
 export type VoiceErrorCode = ErrorCode | ClientErrorCode | (string & {});

@@ -1,7 +1,7 @@
 // @asi1-voice/client: connect to the asi1 voice gateway from a browser (or any runtime with a WebSocket) and
 // talk in turns: replies stream as text deltas and speech segments, with barge-in, client tools and resume.
 export { connect, type ConnectOptions } from './connect.js';
-export type { SessionEvents, SessionUpdate, VoiceSession } from './session.js';
+export type { CommittedTurn, SessionEvents, SessionUpdate, VoiceSession } from './session.js';
 export type { CancelOptions, Reply } from './reply.js';
 export { countHeardChars, HeardTracker, type SpeechSegment } from './heard.js';
 export type { ClientToolDefinition, ClientTools, ToolContext } from './tools.js';
@@ -32,6 +32,11 @@ export {
   type SessionSettings,
   type SettingsFields,
   type ToolCall,
+  type TurnAbsorbed,
+  type TurnCommitted,
+  type TurnDetection,
+  type TurnDetectionUpdate,
+  type TurnInterimEvent,
   type Usage,
   type WireError,
 } from './wire.js';

@@ -2,10 +2,11 @@
 import type { Backoff } from './backoff.js';
 import type { VoiceGatewayError } from './errors.js';
 import type { TokenTransport, WebSocketConstructor } from './socket.js';
-import type { ClientEvent, InterimEvent, ServerEvent, SessionReady, SessionResumed } from './wire.js';
+import type { ClientEvent, ServerEvent, SessionReady, SessionResumed } from './wire.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-export type OutgoingEvent = ClientEvent | InterimEvent;
+/** Every client event, `turn.interim` included (sent only to a gateway announcing 1.2 or newer). */
+export type OutgoingEvent = ClientEvent;
 
 export interface StateDetail {
   /** While reconnecting: the attempt about to be made (1 for the first) and the wait before it. */

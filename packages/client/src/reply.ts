@@ -1,5 +1,6 @@
 // One reply to a turn: its text deltas, speech segments and tool calls as async sequences, `done` (the
-// response.done event), and barge-in. The session routes the response's events here by turnId, then responseId.
+// response.done event), and barge-in. The session routes the response's events here by turnId, then responseId;
+// a final the gateway absorbed into a server-committed turn repeats that turn's reply.
 import { Channel } from './channel.js';
 import type { VoiceGatewayError } from './errors.js';
 import { HeardTracker, type SpeechSegment } from './heard.js';
@@ -14,7 +15,7 @@ export interface CancelOptions {
 }
 
 export interface Reply {
-  /** The turnId sent with the turn (response.created echoes it). */
+  /** The turnId sent with the turn, or the one of the turn the server committed (response.created echoes it). */
   readonly turnId: string;
   /** Set when response.created arrives. */
   readonly responseId: string | null;
@@ -36,6 +37,13 @@ export interface Reply {
   /** True once done has settled. */
   readonly finished: boolean;
   /**
+   * Set when the gateway absorbed this final turn into a turn it had committed itself (`turn.absorbed`): that
+   * turn's Reply (from the session's `committed` event). This Reply then repeats it from its first event (deltas,
+   * speech, tool calls, done, the same response), and shares its `heard` and `cancel()`. Set before this Reply
+   * yields anything, so a front-end already speaking the committed reply can tell not to speak this one again.
+   */
+  readonly absorbedInto: Reply | null;
+  /**
    * Barge-in: stops the reply while it streams, or, once it completed, truncates the stored reply to what was
    * heard (a reply is often still being spoken after it finished streaming). Resolves like `done`.
    */
@@ -49,15 +57,19 @@ export interface ReplyHost {
 
 /** The session's side of a Reply: it feeds events in and settles it. */
 export class ReplyStream implements Reply {
-  readonly heard = new HeardTracker();
   readonly done: Promise<ResponseDone>;
   responseId: string | null = null;
   finished = false;
+  absorbedInto: ReplyStream | null = null;
+  private readonly ownHeard = new HeardTracker();
   private readonly deltaChannel = new Channel<string>();
   private readonly speechChannel = new Channel<SpeechSegment>();
   private readonly toolChannel = new Channel<ToolCall>();
   private settle!: { resolve: (done: ResponseDone) => void; reject: (error: VoiceGatewayError) => void };
   private doneEvent: ResponseDone | null = null;
+  private failure: VoiceGatewayError | null = null;
+  /** Replies repeating this one (finals absorbed into it), while it streams. */
+  private followers: ReplyStream[] = [];
 
   constructor(
     readonly turnId: string,
@@ -86,7 +98,15 @@ export class ReplyStream implements Reply {
     return this.deltaChannel.values.join('');
   }
 
+  get heard(): HeardTracker {
+    return this.absorbedInto?.heard ?? this.ownHeard;
+  }
+
   cancel(options: CancelOptions = {}): Promise<ResponseDone> {
+    if (this.absorbedInto !== null) {
+      void this.absorbedInto.cancel(options);
+      return this.done;
+    }
     if (this.finished && this.doneEvent === null) return this.done;
     const heardChars = options.heardChars ?? (this.heard.used ? this.heard.chars : undefined);
     if (this.doneEvent !== null) {
@@ -103,11 +123,26 @@ export class ReplyStream implements Reply {
   /** response.created for this reply's turn. */
   bind(responseId: string): void {
     this.responseId = responseId;
+    for (const follower of this.followers) follower.bind(responseId);
+  }
+
+  /** turn.absorbed: `committed` answers this final: repeat it, what it already had and what is still to come. */
+  follow(committed: ReplyStream): void {
+    if (this.finished) return;
+    this.absorbedInto = committed;
+    this.responseId = committed.responseId;
+    for (const text of committed.deltaChannel.values) this.deltaChannel.push(text);
+    for (const segment of committed.speechChannel.values) this.speechChannel.push(segment);
+    for (const call of committed.toolChannel.values) this.toolChannel.push(call);
+    if (committed.doneEvent !== null) this.handle(committed.doneEvent);
+    else if (committed.failure !== null) this.fail(committed.failure);
+    else committed.followers.push(this);
   }
 
   /** One event of this reply's response. */
   handle(event: ServerEvent): void {
     if (this.finished) return;
+    for (const follower of this.followers) follower.handle(event);
     switch (event.type) {
       case 'response.delta':
         return this.deltaChannel.push(event.text);
@@ -118,6 +153,7 @@ export class ReplyStream implements Reply {
       case 'response.done':
         this.doneEvent = event;
         this.finished = true;
+        this.followers = [];
         for (const channel of [this.deltaChannel, this.speechChannel, this.toolChannel]) channel.end();
         return this.settle.resolve(event);
       default:
@@ -128,6 +164,8 @@ export class ReplyStream implements Reply {
   /** No response.done will come: iterators throw `error` after what they already yielded, `done` rejects. */
   fail(error: VoiceGatewayError): void {
     if (this.finished) return;
+    for (const follower of this.followers.splice(0)) follower.fail(error);
+    this.failure = error;
     this.finished = true;
     for (const channel of [this.deltaChannel, this.speechChannel, this.toolChannel]) channel.fail(error);
     this.settle.reject(error);

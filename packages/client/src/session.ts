@@ -16,6 +16,7 @@ import type {
   SessionSettings,
   SettingsFields,
   ToolCall,
+  TurnCommitted,
   TurnEventFrame,
   UpdateEventFrame,
 } from './wire.js';
@@ -23,6 +24,14 @@ import type {
 /** A settings change; `tools` replaces the client tools (declared to the gateway, run here). */
 export interface SessionUpdate extends SettingsFields {
   tools?: ClientTools;
+}
+
+/** A user turn the gateway ended itself (`turn.committed`). */
+export interface CommittedTurn {
+  /** The turnId of the interim it committed, or one the gateway made. */
+  turnId: string;
+  /** The words the reply answers. */
+  text: string;
 }
 
 export interface SessionEvents {
@@ -35,6 +44,11 @@ export interface SessionEvents {
   resumed: (info: { sessionId: string; replayed: number; missedEvents: boolean }) => void;
   /** The session could not be resumed: a new one replaced it (settings and tools are applied again). */
   reset: (info: { sessionId: string; previousSessionId: string; reason: VoiceGatewayError }) => void;
+  /**
+   * The gateway ended a user turn itself (`turnDetection.serverCommit`, on a stable interim): `reply` answers it,
+   * exactly like the Reply of a turn(). A final turn() with the same words is then absorbed into it.
+   */
+  committed: (reply: Reply, turn: CommittedTurn) => void;
 }
 
 export interface VoiceSession {
@@ -47,12 +61,20 @@ export interface VoiceSession {
   readonly protocol: { major: number; minor: number };
   /** The latest session.updated, or null before the first one. */
   readonly settings: SessionSettings | null;
-  /** Sends a user turn (a final transcript); an active reply is interrupted by the gateway first. */
+  /**
+   * Sends a user turn (a final transcript); an active reply is interrupted by the gateway first. When the gateway
+   * had already committed these words itself, it absorbs the final: the Reply repeats the committed turn's reply
+   * (`reply.absorbedInto`), or rejects with CLIENT_TURN_ABSORBED when that reply could not start.
+   */
   turn(text: string, options?: { turnId?: string }): Reply;
   /** Changes settings; resolves with session.updated, rejects with the gateway's error. */
   update(update: SessionUpdate): Promise<SessionSettings>;
-  /** An interim transcript; needs a gateway announcing protocol 1.2 or newer, throws CLIENT_UNSUPPORTED otherwise. */
-  interim(text: string): void;
+  /**
+   * An interim transcript: the whole utterance so far (each replaces the last). The gateway may start the reply
+   * early, or end the turn itself (see the `committed` event). Needs a gateway announcing protocol 1.2 or newer;
+   * throws CLIENT_UNSUPPORTED otherwise.
+   */
+  interim(text: string, options?: { turnId?: string }): void;
   /** While reconnecting: skip the backoff wait. */
   reconnectNow(): void;
   /** Closes the connection; replies still streaming reject with CLIENT_CLOSED. */
@@ -115,9 +137,7 @@ export class Session implements VoiceSession {
   turn(text: string, options: { turnId?: string } = {}): Reply {
     this.assertOpen();
     const turnId = options.turnId ?? this.nextId('turn');
-    const reply = new ReplyStream(turnId, {
-      sendCancel: (responseId, heardChars) => this.sendCancel(responseId, heardChars),
-    });
+    const reply = this.newReply(turnId);
     const frame: TurnEventFrame = { type: 'turn', text, turnId, eventId: turnId };
     this.replies.add(reply, frame, ++this.counter);
     this.link.send(frame);
@@ -138,7 +158,7 @@ export class Session implements VoiceSession {
     return settled;
   }
 
-  interim(text: string): void {
+  interim(text: string, options: { turnId?: string } = {}): void {
     this.assertOpen();
     const { major, minor } = this.protocol;
     if (minor < 2) {
@@ -147,7 +167,7 @@ export class Session implements VoiceSession {
         `session.interim() needs protocol ${major}.2 or newer; this gateway speaks ${major}.${minor}. Send the final transcript with session.turn().`,
       );
     }
-    this.link.send({ type: 'turn.interim', text });
+    this.link.send({ type: 'turn.interim', text, ...(options.turnId === undefined ? {} : { turnId: options.turnId }) });
   }
 
   reconnectNow(): void {
@@ -165,11 +185,19 @@ export class Session implements VoiceSession {
     if (event.type === 'session.ready') this.ready ??= event;
     this.emitter.emit('event', event);
     if (event.type === 'response.tool_call' && event.runsOn === 'client') this.runClientTool(event);
+    if (event.type === 'turn.committed') return this.onCommitted(event);
     if (this.replies.handle(event) || this.updates.handle(event)) return;
     if (event.type !== 'error') return;
     if (event.eventId !== undefined && this.quietIds.delete(event.eventId) && QUIET_CANCEL_ERRORS.has(event.code))
       return;
     this.emitter.emit('error', VoiceGatewayError.fromServer(event));
+  }
+
+  /** The gateway ended a user turn itself: its Reply, bound by the response.created that follows, goes to the app. */
+  private onCommitted(event: TurnCommitted): void {
+    const reply = this.newReply(event.turnId);
+    this.replies.addCommitted(reply);
+    this.emitter.emit('committed', reply, { turnId: event.turnId, text: event.text });
   }
 
   private onDropped(): void {
@@ -243,6 +271,12 @@ export class Session implements VoiceSession {
       this.toolRuns.delete(run);
       if (run.signal.aborted || this.closedWith !== null) return;
       this.link.send({ type: 'tool.result', eventId: this.nextId('tool'), callId: call.callId, output });
+    });
+  }
+
+  private newReply(turnId: string): ReplyStream {
+    return new ReplyStream(turnId, {
+      sendCancel: (responseId, heardChars) => this.sendCancel(responseId, heardChars),
     });
   }
 

@@ -48,7 +48,7 @@ export class SettingsBook {
       this.current = settings;
       const entry = this.pending.shift();
       if (entry === undefined) return true;
-      this.applied = { ...this.applied, ...entry.fields };
+      this.applied = mergeFields(this.applied, entry.fields);
       if (entry.tools !== undefined) this.tools = entry.tools;
       entry.resolve(settings);
       return true;
@@ -95,4 +95,12 @@ export class SettingsBook {
   failAll(error: VoiceGatewayError): void {
     for (const entry of this.pending.splice(0)) entry.reject(error);
   }
+}
+
+/** Settings applied one update after another; `turnDetection` merges field by field, as the gateway applies it. */
+function mergeFields(applied: SettingsFields, fields: SettingsFields): SettingsFields {
+  const merged = { ...applied, ...fields };
+  if (applied.turnDetection !== undefined && fields.turnDetection !== undefined)
+    merged.turnDetection = { ...applied.turnDetection, ...fields.turnDetection };
+  return merged;
 }

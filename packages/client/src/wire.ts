@@ -19,6 +19,8 @@ export type {
   ServerEventBody,
   SessionLimits,
   SessionSettings,
+  TurnDetection,
+  TurnInterimEvent,
   Usage,
   WireError,
 } from '../../../src/protocol.js';
@@ -43,18 +45,14 @@ export type ResponseDone = ServerEventOf<'response.done'>;
 export type ToolCall = ServerEventOf<'response.tool_call'>;
 export type ServerError = ServerEventOf<'error'>;
 
+/** A server-committed turn (turnDetection.serverCommit), and a final `turn` that only confirmed one. */
+export type TurnCommitted = ServerEventOf<'turn.committed'>;
+export type TurnAbsorbed = ServerEventOf<'turn.absorbed'>;
+
 /** The settings fields of `session.update` (tools are declared through `ClientTools`, see tools.ts). */
 export type SettingsFields = Omit<SessionUpdateEvent, 'type' | 'eventId' | 'tools'>;
-
-/**
- * Provisional: an interim (not final) transcript, for servers announcing minor 2 or newer. Protocol 1.1 has no
- * such event, so the client refuses to send it to a 1.1 server.
- */
-export interface InterimEvent {
-  type: 'turn.interim';
-  eventId?: string;
-  text: string;
-}
+/** `session.update`'s `turnDetection`: each field given replaces the session's; `serverCommit: null` turns it off. */
+export type TurnDetectionUpdate = NonNullable<SettingsFields['turnDetection']>;
 
 /** A `turn` frame as this client sends it: always with a turnId, echoed as eventId by any error about it. */
 export type TurnEventFrame = TurnEvent & { turnId: string; eventId: string };

@@ -54,7 +54,7 @@ function typecheck(files: Record<string, string>, options: ts.CompilerOptions): 
 }
 
 const BROWSER_APP = `
-import { connect, VoiceGatewayError, type Reply, type ServerEvent } from '@asi1-voice/client';
+import { connect, VoiceGatewayError, type ClientErrorCode, type CommittedTurn, type Reply, type ServerEvent, type TurnDetection } from '@asi1-voice/client';
 const session = await connect({ url: 'wss://gateway.example/v1/voice', token: 'secret', WebSocket: globalThis.WebSocket });
 const reply: Reply = session.turn('What time is it?');
 for await (const text of reply.deltas) console.log(text);
@@ -63,6 +63,14 @@ const done = await reply.done;
 const status: 'completed' | 'interrupted' | 'failed' = done.status;
 session.on('event', (event: ServerEvent) => console.log(event.seq, status));
 session.on('error', (error) => { if (error instanceof VoiceGatewayError && error.code === 'GW_RATE_LIMITED') console.log(error.retryable); });
+await session.update({ turnDetection: { speculate: true, serverCommit: { stableMs: 600 } } });
+const detection: TurnDetection | undefined = session.settings?.turnDetection;
+session.on('committed', (committed: Reply, turn: CommittedTurn) => console.log(turn.turnId, turn.text, committed.responseId, detection));
+session.interim('what time is', { turnId: 'u1' });
+const final = session.turn('What time is it?', { turnId: 'u1' });
+const absorbed: Reply | null = final.absorbedInto;
+const code: ClientErrorCode = 'CLIENT_TURN_ABSORBED';
+console.log(absorbed?.turnId, code, (await final.done).timings.speculative);
 await session.close();
 `;
 

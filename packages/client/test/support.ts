@@ -1,6 +1,6 @@
 // Test support for the client: the gateway stack from test/helpers.ts, and small waits on the client's own events
 // (never on sleeps).
-import type { ConnectionState, StateDetail, VoiceSession } from '../src/index.js';
+import type { CommittedTurn, ConnectionState, Reply, StateDetail, VoiceSession } from '../src/index.js';
 
 export { startStack, type Stack } from '../../../test/helpers.js';
 
@@ -21,6 +21,16 @@ export function nextState(session: VoiceSession, state: ConnectionState): Promis
       if (current !== state) return;
       off();
       resolve(detail);
+    });
+  });
+}
+
+/** Resolves with the session's next server-committed turn (the `committed` event) and its Reply. */
+export function nextCommitted(session: VoiceSession): Promise<{ reply: Reply; turn: CommittedTurn }> {
+  return new Promise((resolve) => {
+    const off = session.on('committed', (reply, turn) => {
+      off();
+      resolve({ reply, turn });
     });
   });
 }

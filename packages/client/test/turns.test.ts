@@ -1,11 +1,12 @@
 // The client against the real gateway and simulator: connect (with and without a token), a turn streamed as deltas
-// and speech, settings, refused turns, and barge-in with heardChars committing only what was heard.
+// and speech, settings, refused turns, barge-in with heardChars committing only what was heard, and interim
+// transcripts (protocol 1.2): a speculative reply adopted by its final, a server-committed turn and its final.
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../../src/upstream/types.js';
 import { connect as connectAnywhere, VoiceGatewayError, type WebSocketConstructor } from '../src/index.js';
 import { connect } from '../src/node.js';
-import { collect, startStack, type Stack } from './support.js';
+import { collect, nextCommitted, startStack, type Stack } from './support.js';
 
 let stack: Stack;
 afterEach(async () => {
@@ -102,8 +103,9 @@ describe('a session on the real gateway', () => {
     await session.close();
   });
 
-  it('rejects a refused turn with the gateway error that echoes its turnId, and its iterators throw it', async () => {
-    stack = await startStack();
+  it('rejects a refused turn with the gateway error that echoes its turnId, and its iterators throw it; an interim is answered early', async () => {
+    // Speculate on a stable interim at once.
+    stack = await startStack({ env: { SPECULATION_STABLE_MS: '0' } });
     const session = await connect({ url: stack.voiceUrl });
     const reply = session.turn('   ', { turnId: 'blank-1' });
     const error = await reply.done.catch((err: unknown) => err);
@@ -114,9 +116,12 @@ describe('a session on the real gateway', () => {
       retryable: false,
     });
     await expect(collect(reply.deltas).finished).rejects.toBe(error);
-    expect(() => session.interim('what is')).toThrow(
-      expect.objectContaining({ code: 'CLIENT_UNSUPPORTED', message: expect.stringContaining('1.2') }),
-    );
+    // The gateway speaks 1.2: the interim starts a reply, which the final with the same words adopts.
+    stack.simulator.enqueue({ reply: REPLY });
+    session.interim('what time is it');
+    const done = await session.turn('What time is it?').done;
+    expect(done).toMatchObject({ status: 'completed', text: REPLY, timings: { speculative: true } });
+    expect(stack.simulator.requests).toHaveLength(1); // the speculation's request, and no other
     await session.close();
   });
 });
@@ -163,6 +168,38 @@ describe('barge-in', () => {
       role: 'assistant',
       content: 'The first sentence is here. [interrupted by the user]',
     });
+    await session.close();
+  });
+});
+
+describe('turns the gateway commits itself (serverCommit)', () => {
+  it('hands over the committed reply through the committed event, and the final that confirms it gets that same reply', async () => {
+    stack = await startStack();
+    stack.simulator.enqueue({ reply: REPLY });
+    const session = await connect({
+      url: stack.voiceUrl,
+      settings: { turnDetection: { serverCommit: { stableMs: 200 } } },
+    });
+    expect(session.settings?.turnDetection).toEqual({ speculate: true, serverCommit: { stableMs: 200 } });
+    const committed = nextCommitted(session);
+    session.interim('what time is it', { turnId: 'u1' });
+    const { reply, turn } = await committed;
+    expect(turn).toEqual({ turnId: 'u1', text: 'what time is it' });
+    expect(reply.turnId).toBe('u1');
+    const deltas = collect(reply.deltas);
+    const done = await reply.done;
+    await deltas.finished;
+    expect(done).toMatchObject({ status: 'completed', text: REPLY, responseId: reply.responseId });
+    expect(deltas.items.join('')).toBe(REPLY);
+    // The recognizer's final arrives after the reply: absorbed, answered by the same reply, no second request.
+    const final = session.turn('What time is it?');
+    expect(await final.done).toBe(done);
+    expect(final.absorbedInto).toBe(reply);
+    expect(final.responseId).toBe(reply.responseId);
+    const again = collect(final.deltas);
+    await again.finished;
+    expect(again.items).toEqual(deltas.items);
+    expect(stack.simulator.requests).toHaveLength(1);
     await session.close();
   });
 });

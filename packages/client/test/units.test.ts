@@ -1,9 +1,10 @@
-// The client's pure parts: heardChars counting, the reconnect backoff, and the buffered async sequences replies
-// are read through.
+// The client's pure parts: heardChars counting, the reconnect backoff, the buffered async sequences replies are
+// read through, and the settings applied again in a new session.
 import { describe, expect, it } from 'vitest';
 import { backoffFrom, delayFor } from '../src/backoff.js';
 import { Channel } from '../src/channel.js';
-import { countHeardChars, HeardTracker } from '../src/index.js';
+import { countHeardChars, HeardTracker, type ServerEvent, type SessionSettings } from '../src/index.js';
+import { SettingsBook } from '../src/updates.js';
 
 describe('heardChars', () => {
   it('sums the fully spoken segments and the spoken part of the current one', () => {
@@ -73,5 +74,35 @@ describe('Channel', () => {
       })(),
     ).rejects.toThrow('lost');
     expect(seen).toEqual(['a']);
+  });
+});
+
+describe('SettingsBook', () => {
+  it('applies turnDetection again as the gateway merged it, field by field', async () => {
+    const book = new SettingsBook();
+    const settings = { turnDetection: { speculate: false, serverCommit: { stableMs: 600 } } } as SessionSettings;
+    const updated = { type: 'session.updated', seq: 2, ...settings } as ServerEvent;
+    const first = book.add(
+      { type: 'session.update', eventId: 'u1', turnDetection: { speculate: false } },
+      {
+        turnDetection: { speculate: false },
+      },
+      undefined,
+      1,
+    );
+    const second = book.add(
+      { type: 'session.update', eventId: 'u2', turnDetection: { serverCommit: { stableMs: 600 } } },
+      { turnDetection: { serverCommit: { stableMs: 600 } }, temperature: 0.2 },
+      undefined,
+      2,
+    );
+    expect(book.handle(updated) && book.handle(updated)).toBe(true);
+    await Promise.all([first, second]);
+    expect(book.restoreFrame('restore-1', () => undefined)).toEqual({
+      type: 'session.update',
+      eventId: 'restore-1',
+      turnDetection: { speculate: false, serverCommit: { stableMs: 600 } },
+      temperature: 0.2,
+    });
   });
 });
