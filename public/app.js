@@ -11,6 +11,7 @@ import { bindShortcuts } from './shortcuts.js';
 import { createSpeaker } from './speaker.js';
 import { deriveState } from './state.js';
 import { createStatusView } from './status-view.js';
+import { createTurnDetection } from './turn-detection.js';
 import { createTurnTaking } from './turn-taking.js';
 import { loadVoices, watchVoices } from './voices.js';
 
@@ -48,6 +49,7 @@ const connection = createConnection({ url: socketUrl.href, token: () => settings
 const link = createSessionLink(connection);
 const conversation = createConversation({ link, speaker, log });
 const recognizer = createRecognizer({ lang });
+const turnDetection = createTurnDetection({ link, settings });
 
 const turnTaking = createTurnTaking({
   recognizer,
@@ -63,6 +65,7 @@ const panel = createSettingsPanel({
     rateValue: $('rate-value'),
     speakReplies: $('speak-replies'),
     handsFree: $('hands-free'),
+    answerOnPause: $('answer-on-pause'),
     token: $('token'),
   },
   settings,
@@ -70,6 +73,7 @@ const panel = createSettingsPanel({
   lang,
   onChange: () => {
     turnTaking.update();
+    turnDetection.sync();
     refresh();
   },
   onTokenChange: () => {

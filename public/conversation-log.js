@@ -8,18 +8,20 @@ function el(tag, className, text) {
   return node;
 }
 
-/** A small wrench icon for tool calls (built here: no inline markup, emoji fonts are not everywhere). */
-function wrenchIcon() {
+/** Small icons, built here (no inline markup; emoji fonts are not everywhere): tool calls, early replies. */
+const ICONS = {
+  wrench: 'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z',
+  bolt: 'M13 2 4.5 13.5H11L10 22l8.5-11.5H12z',
+};
+
+function icon(name) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
   svg.setAttribute('focusable', 'false');
   const path = document.createElementNS(ns, 'path');
-  path.setAttribute(
-    'd',
-    'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z',
-  );
+  path.setAttribute('d', ICONS[name]);
   svg.append(path);
   return svg;
 }
@@ -28,6 +30,22 @@ function wrenchIcon() {
 export function formatMs(ms) {
   if (ms === null || ms === undefined) return '–';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/**
+ * Where `heardChars` of speech text (the segments joined with no separator) falls in the display text,
+ * assuming the segments follow the display text with one separator between them. An estimate for showing
+ * the cut; the gateway does the exact mapping for the history.
+ */
+export function displayPosition(segments, heardChars) {
+  let left = heardChars;
+  let pos = 0;
+  for (const text of segments) {
+    if (left < text.length) return pos + left;
+    left -= text.length;
+    pos += text.length + 1;
+  }
+  return pos;
 }
 
 /** Moves `pos` back to the end of the previous whole word, so a cut never splits a word. */
@@ -70,11 +88,20 @@ export function createConversationLog({ list, scroller, empty }) {
   }
 
   return {
+    /** A user turn; setText() replaces its words (the server answered a longer utterance than first shown). */
     addUser(text, via) {
       const item = entry('user', via === 'voice' ? 'You said' : 'You wrote');
       item.dataset.via = via;
-      item.append(el('p', 'bubble', text));
+      const bubble = el('p', 'bubble', text);
+      item.append(bubble);
       keepPinned(() => list.append(item));
+      return {
+        setText(words) {
+          keepPinned(() => {
+            bubble.textContent = words;
+          });
+        },
+      };
     },
 
     addNotice(text) {
@@ -116,7 +143,7 @@ export function createConversationLog({ list, scroller, empty }) {
             const chip = el('span', 'tool');
             chip.title = `The assistant used the ${name} tool`;
             // Reads as "Tool: 🔧 calculate"; on screen the icon stands in for the emoji (not every system has one).
-            chip.append(wrenchIcon(), el('span', 'visually-hidden', 'Tool: 🔧 '), el('span', 'tool-name', name));
+            chip.append(icon('wrench'), el('span', 'visually-hidden', 'Tool: 🔧 '), el('span', 'tool-name', name));
             bubble.append(chip);
             run = null; // text after the call continues after the chip
           });
@@ -153,6 +180,19 @@ export function createConversationLog({ list, scroller, empty }) {
             );
             cut = true;
           }
+        },
+        /** The reply was started before the user had finished (a speculation the server kept). */
+        markEarly() {
+          if (item.dataset.early) return;
+          item.dataset.early = 'true';
+          const early = el('span', 'early');
+          early.title = 'Answered before you finished (speculative)';
+          early.append(
+            icon('bolt'),
+            el('span', null, 'early'),
+            el('span', 'visually-hidden', ': answered before you finished (speculative)'),
+          );
+          meta.insertBefore(early, timings);
         },
         /** Marks the reply while it is being read aloud. */
         setSpeaking(on) {

@@ -1,26 +1,13 @@
 // The turn and response lifecycle of protocol v1: sends turns, follows the current reply only (events of
 // older replies are dropped), feeds its speech segments to the speaker, barges in with response.cancel and
 // heardChars, and measures each turn's time to first token and first speech from the moment it was sent.
+// Protocol 1.2: sends interim transcripts, follows turns the server commits itself, marks early replies.
+import { displayPosition } from './conversation-log.js';
 import { createEmitter } from './emitter.js';
+import { extendsUtterance, sameUtterance } from './utterance.js';
 
 /** Races the server may legitimately answer with; nothing the user needs to see. */
 const QUIET_ERRORS = new Set(['GW_NO_ACTIVE_RESPONSE', 'GW_RESPONSE_MISMATCH']);
-
-/**
- * Where `heardChars` of speech text (the segments joined with no separator) falls in the display text,
- * assuming the segments follow the display text with one separator between them. An estimate for showing
- * the cut; the gateway does the exact mapping for the history.
- */
-function displayPosition(segments, heardChars) {
-  let left = heardChars;
-  let pos = 0;
-  for (const text of segments) {
-    if (left < text.length) return pos + left;
-    left -= text.length;
-    pos += text.length + 1;
-  }
-  return pos;
-}
 
 /**
  * Emits `change` whenever awaitingReply may have changed, and `notice` (text) for problems worth telling the
@@ -32,6 +19,8 @@ export function createConversation({ link, speaker, log }) {
   let pending = null; // { turnId, sentAt }: sent, response.created not seen yet
   let current = null; // the reply being shown and spoken
   let turnsThisSession = 0;
+  let interims = false; // the server takes turn.interim (protocol 1.2)
+  let committed = null; // { turnId, text, view }: a turn the server committed itself, until its final
   // Turns stopped before their reply began, and then those replies: if one still completes (the server was
   // faster than the stop), it is truncated to nothing, since nobody saw or heard it.
   const stoppedTurns = new Set();
@@ -74,13 +63,26 @@ export function createConversation({ link, speaker, log }) {
           );
         }
         turnsThisSession = 0;
+        interims = event.minor >= 2;
         break;
-      case 'response.created':
+      case 'turn.committed':
+        onCommitted(event);
+        break;
+      case 'turn.absorbed': // our final only confirmed the server's commit: no reply of its own is coming
+        if (pending?.turnId !== event.turnId) return;
+        pending = null;
+        changed();
+        break;
+      case 'response.created': {
         if (stoppedTurns.delete(event.turnId)) stoppedReplies.add(event.responseId);
-        if (!pending || event.turnId !== pending.turnId) return; // a reply to a turn we already replaced
+        // The server answers an utterance again once the user went on after its commit: the newer reply wins.
+        const again = !pending && current?.turnId === event.turnId && !stoppedReplies.has(event.responseId);
+        if (!again && event.turnId !== pending?.turnId) return; // a reply to a turn we already replaced
+        if (again) bargeIn();
         current = {
           responseId: event.responseId,
-          sentAt: pending.sentAt,
+          turnId: event.turnId,
+          sentAt: pending?.sentAt ?? performance.now(),
           view: log.startReply(),
           firstTokenAt: null,
           firstSpeechAt: null,
@@ -92,6 +94,7 @@ export function createConversation({ link, speaker, log }) {
         pending = null;
         changed();
         break;
+      }
       case 'response.delta':
         if (!isCurrent(event)) return;
         if (current.firstTokenAt === null) {
@@ -112,6 +115,7 @@ export function createConversation({ link, speaker, log }) {
         if (stoppedReplies.delete(event.responseId) && event.status === 'completed') {
           link.send({ type: 'response.cancel', responseId: event.responseId, heardChars: 0 });
         }
+        if (event.timings?.speculative && current?.responseId === event.responseId) current.view.markEarly();
         if (!isCurrent(event)) return;
         current.done = true;
         current.status = event.status;
@@ -134,8 +138,27 @@ export function createConversation({ link, speaker, log }) {
     }
   }
 
+  /**
+   * The server ended the user's turn on a pause (serverCommit): as if the turn had been sent with its words. The
+   * same turnId again means the user went on and the server committed the whole utterance: its bubble grows.
+   */
+  function onCommitted(event) {
+    if (pending) {
+      committed = null; // a turn of ours crossed it: the server answers ours and drops this one
+      return;
+    }
+    bargeIn();
+    const again = committed?.turnId === event.turnId ? committed : null;
+    if (again) again.view.setText(event.text);
+    else turnsThisSession += 1;
+    committed = { turnId: event.turnId, text: event.text, view: again?.view ?? log.addUser(event.text, 'voice') };
+    pending = { turnId: event.turnId, sentAt: performance.now() };
+    changed();
+  }
+
   /** The session is gone: a reply still streaming in it will never finish. */
   function abandon(reason) {
+    committed = null;
     stoppedTurns.clear();
     stoppedReplies.clear();
     if (pending) {
@@ -199,23 +222,50 @@ export function createConversation({ link, speaker, log }) {
   return {
     on: emitter.on,
     bargeIn,
-    /** Sends a user turn (interrupting the current reply first); false when it could not be sent. */
-    sendTurn(text, via) {
+    /** A new turn id: a spoken utterance has one from its first interim to its final. */
+    newTurnId: () => `turn-${++turnCounter}`,
+    /**
+     * Sends a user turn (interrupting the current reply first); false when it could not be sent. The final of a
+     * turn the server committed itself only confirms it when the words are the same: no second reply, no bubble.
+     */
+    sendTurn(text, via, turnId = `turn-${++turnCounter}`) {
       const clean = text.trim();
       if (!clean) return false;
       if (!link.isOpen) {
         emitter.emit('notice', 'Not connected to the server yet. Your message was not sent; try again in a moment.');
         return false;
       }
+      const early = committed;
+      committed = null;
+      if (early && sameUtterance(early.text, clean)) return link.send({ type: 'turn', text: clean, turnId });
       bargeIn();
-      const turnId = `turn-${++turnCounter}`;
       pending = { turnId, sentAt: performance.now() };
       turnsThisSession += 1;
-      log.addUser(clean, via);
+      // The user went on after the server committed: it answers the whole utterance, in place of the first part.
+      if (early && extendsUtterance(early.text, clean)) early.view.setText(clean);
+      else log.addUser(clean, via);
       // eventId: an error about this turn (rate limit, too long) echoes it, so the page stops waiting.
       link.send({ type: 'turn', text: clean, turnId, eventId: turnId });
       changed();
       return true;
+    },
+    /**
+     * The words of utterance `turnId` so far, for a server that answers early (protocol 1.2); false when not
+     * sent. After the server committed, only words that go on from it are news, and they stop its early reply.
+     */
+    sendInterim(text, turnId) {
+      const clean = text.trim();
+      if (!interims || !clean || (committed && !extendsUtterance(committed.text, clean))) return false;
+      if (committed) bargeIn();
+      return link.send({ type: 'turn.interim', text: clean, turnId });
+    },
+    /** The recognizer lost utterance `turnId` without a final (the mic closed): confirm the server's commit of it. */
+    dropUtterance(turnId) {
+      if (committed?.turnId === turnId && link.isOpen) this.sendTurn(committed.text, 'voice', turnId);
+    },
+    /** Heard words the server already committed (all or the start of them): the user's own turn, not a barge-in. */
+    isCommitted(text) {
+      return committed !== null && (sameUtterance(committed.text, text) || extendsUtterance(text, committed.text));
     },
     /** A turn is sent and its reply has not finished streaming. */
     get awaitingReply() {

@@ -1,10 +1,10 @@
-// The settings panel: voice and speed pickers, speak-replies and hands-free switches, the gateway token. Shows the saved
-// choices, applies changes to the speaker and remembers them. Owns those controls only.
+// The settings panel: voice and speed pickers, speak-replies, hands-free and answer-on-pause switches, the
+// gateway token. Shows the saved choices, applies changes to the speaker and remembers them. Owns those controls only.
 import { saveSettings } from './settings.js';
 import { chooseVoice, describeVoice, sortVoices } from './voices.js';
 
 export function createSettingsPanel({ controls, settings, speaker, lang, onChange, onTokenChange }) {
-  const { voice: voiceSelect, rate, rateValue, speakReplies, handsFree, token } = controls;
+  const { voice: voiceSelect, rate, rateValue, speakReplies, handsFree, answerOnPause, token } = controls;
   let voices = [];
 
   function save() {
@@ -22,6 +22,7 @@ export function createSettingsPanel({ controls, settings, speaker, lang, onChang
   speakReplies.checked = settings.speakReplies;
   speaker.setEnabled(settings.speakReplies);
   handsFree.checked = settings.handsFree;
+  answerOnPause.checked = settings.answerOnPause;
   token.value = settings.token;
 
   rate.addEventListener('input', () => {
@@ -37,6 +38,10 @@ export function createSettingsPanel({ controls, settings, speaker, lang, onChang
   });
   handsFree.addEventListener('change', () => {
     settings.handsFree = handsFree.checked;
+    save();
+  });
+  answerOnPause.addEventListener('change', () => {
+    settings.answerOnPause = answerOnPause.checked;
     save();
   });
   token.addEventListener('change', () => {

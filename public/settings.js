@@ -1,5 +1,6 @@
-// Remembers the user's choices (voice, speed, hands-free, speak replies, gateway token) in localStorage. Owns storage only:
-// never touches the DOM or the speech engines. Storage may be unavailable (private modes): then defaults apply.
+// Remembers the user's choices (voice, speed, hands-free, answer on pause, speak replies, gateway token) in
+// localStorage. Owns storage only: never touches the DOM or the speech engines. Storage may be unavailable
+// (private modes): then defaults apply.
 
 const KEY = 'asi1-voice.settings.v1';
 
@@ -11,6 +12,8 @@ export const DEFAULT_SETTINGS = Object.freeze({
   rate: 1,
   /** Keep the microphone open while the assistant speaks, and let speech interrupt it. */
   handsFree: false,
+  /** Let the server end the turn when the user pauses (protocol 1.2 serverCommit), before the recognizer's final. */
+  answerOnPause: false,
   speakReplies: true,
   /** Gateway token, for servers started with GATEWAY_TOKENS; empty: none. */
   token: '',
@@ -40,6 +43,7 @@ export function loadSettings() {
   if (typeof saved.voiceLang === 'string') out.voiceLang = saved.voiceLang;
   if (typeof saved.rate === 'number' && saved.rate >= RATE_MIN && saved.rate <= RATE_MAX) out.rate = saved.rate;
   if (typeof saved.handsFree === 'boolean') out.handsFree = saved.handsFree;
+  if (typeof saved.answerOnPause === 'boolean') out.answerOnPause = saved.answerOnPause;
   if (typeof saved.speakReplies === 'boolean') out.speakReplies = saved.speakReplies;
   if (typeof saved.token === 'string') out.token = saved.token;
   return out;

@@ -31,3 +31,27 @@ describe('utterance rules', () => {
     expect(endsLikeSentence('so, well')).toBe(false);
   });
 });
+
+describe('the page and the gateway read utterances alike', () => {
+  it('public/utterance.js gives the same answers as src/session/utterance.ts', async () => {
+    const page = (await import('../../public/utterance.js' as string)) as {
+      sameUtterance: (a: string, b: string) => boolean;
+      extendsUtterance: (a: string, b: string) => boolean;
+    };
+    const texts = [
+      'what time is it',
+      'What time is it?',
+      'um what time is it uh',
+      'what time is it in Paris',
+      'what’s the weather',
+      "What's the weather, please",
+      'Wie spät ist es',
+      '',
+    ];
+    for (const a of texts)
+      for (const b of texts) {
+        expect(page.sameUtterance(a, b), `${a} | ${b}`).toBe(utteranceKey(a) === utteranceKey(b));
+        expect(page.extendsUtterance(a, b), `${a} | ${b}`).toBe(extendsUtterance(a, b));
+      }
+  });
+});
