@@ -16,7 +16,7 @@ import { checkTurnText } from './session-settings.js';
 import { lastUserIndex, Speculation } from './speculation.js';
 import type { SessionToolRunner } from './tool-runner.js';
 import type { TurnReplies } from './turn-replies.js';
-import { endsLikeSentence, extendsUtterance, soundsComplete, utteranceKey } from './utterance.js';
+import { endsLikeSentence, extendsUtterance, revisesUtterance, soundsComplete, utteranceKey } from './utterance.js';
 
 export interface TurnTakingDeps {
   config: Readonly<Pick<Config, 'maxTurnChars' | 'historyTokenBudget' | 'speculationStableMs' | 'speculationsPerTurn'>>;
@@ -89,7 +89,10 @@ export class TurnTaking {
     this.schedule(this.current);
   }
 
-  /** The client's final transcript commits the turn, unless it only confirms what the server committed. */
+  /**
+   * The client's final transcript commits the turn, unless it only confirms what the server committed. One that
+   * extends or corrects the commit replaces it (reopen); other words are a new turn.
+   */
   final(event: TurnEvent): void {
     const text = checkTurnText(event.text, this.deps.config.maxTurnChars);
     const open = this.open;
@@ -104,7 +107,8 @@ export class TurnTaking {
       });
       return;
     }
-    if (open !== null && extendsUtterance(open.text, text)) this.reopen(open);
+    // The user went on after a pause, or the recognizer corrected the words the server answered: one utterance.
+    if (open !== null && (extendsUtterance(open.text, text) || revisesUtterance(open.text, text))) this.reopen(open);
     this.clearInterim();
     this.commit(text, event.turnId, 'client');
   }

@@ -44,6 +44,20 @@ export function extendsUtterance(committed: string, next: string): boolean {
 }
 
 /**
+ * True when `next` is the recognizer's correction of `committed`: other words, but the same start (at least two
+ * words and half of `committed`), as when a last word is heard again ("in Paris" → "in Berlin"). A new utterance
+ * ("thanks") shares no such start.
+ */
+export function revisesUtterance(committed: string, next: string): boolean {
+  const before = utteranceWords(committed);
+  const after = utteranceWords(next);
+  let shared = 0;
+  while (shared < before.length && before[shared] === after[shared]) shared += 1;
+  const differs = shared < before.length || after.length !== before.length;
+  return differs && shared >= Math.max(2, Math.ceil(before.length / 2));
+}
+
+/**
  * Whether an interim reads as a finished utterance: at least one word, and not ending on a word that needs a
  * continuation. Sentence-final punctuation (some recognizers add it) counts as finished.
  */

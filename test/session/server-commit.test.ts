@@ -135,6 +135,20 @@ describe('server commit', () => {
     expect(dones).toMatchObject({ status: 'completed' });
   });
 
+  it('a final that corrects the committed words (the recognizer heard the last one again) replaces them', async () => {
+    const h = committing();
+    const first = held('Paris ', 'is sunny.');
+    h.chat.enqueue(first.reply, answer('Berlin is cloudy.'));
+    h.session.handle({ type: 'turn.interim', text: 'what is the weather in Paris' });
+    vi.advanceTimersByTime(600);
+    await first.gate.reached;
+    h.session.handle({ type: 'turn', text: 'What is the weather in Berlin?' });
+    expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'interrupted' }]);
+    await h.recorder.waitFor((e) => e.type === 'response.done' && e.status === 'completed');
+    expect(historyOf(h.chat.requests[1])[0]).toEqual({ role: 'user', content: 'What is the weather in Berlin?' });
+    expect(historyOf(h.chat.requests[1]).filter((m) => m.role === 'user')).toHaveLength(1);
+  });
+
   it('a final with other words after a commit is a new turn (cancel-and-commit as before)', async () => {
     const h = committing();
     const first = held('One ', 'two.');

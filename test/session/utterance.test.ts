@@ -1,6 +1,12 @@
 // The text rules of turn-taking: what counts as the same utterance, an extension of one, and a finished one.
 import { describe, expect, it } from 'vitest';
-import { endsLikeSentence, extendsUtterance, soundsComplete, utteranceKey } from '../../src/session/utterance.js';
+import {
+  endsLikeSentence,
+  extendsUtterance,
+  revisesUtterance,
+  soundsComplete,
+  utteranceKey,
+} from '../../src/session/utterance.js';
 
 describe('utterance rules', () => {
   it('compares words, not case, punctuation, spacing, curly quotes or leading and trailing fillers', () => {
@@ -16,6 +22,14 @@ describe('utterance rules', () => {
     expect(extendsUtterance('what is the weather', 'what is the weather')).toBe(false);
     expect(extendsUtterance('what is the weather', 'what was the weather in Paris')).toBe(false);
     expect(extendsUtterance('um what is it', 'what is it now')).toBe(true);
+  });
+
+  it('a correction keeps the start and changes the end; a new utterance shares no such start', () => {
+    expect(revisesUtterance('what is the weather in Paris', 'What is the weather in Berlin?')).toBe(true);
+    expect(revisesUtterance('book a table for two', 'book a table for four people')).toBe(true);
+    expect(revisesUtterance('what is the weather', 'What is the weather?')).toBe(false);
+    expect(revisesUtterance('what is the weather in Paris', 'thanks')).toBe(false);
+    expect(revisesUtterance('what is the weather in Paris', 'what time is it')).toBe(false);
   });
 
   it('an utterance ending on a conjunction, article, preposition or filler is not finished', () => {
