@@ -77,7 +77,7 @@ describe('speculation over the wire', () => {
     // seq has no gap: the held events were numbered as they went out.
     const seqs = client.events.slice(from).map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] ?? 0) + i));
-    client.close();
+    await client.close();
   });
 
   it('discards on a mismatch: the speculative stream is closed early and the client sees no trace of it', async () => {
@@ -96,7 +96,7 @@ describe('speculation over the wire', () => {
     const seen = client.events.slice(from);
     expect(seen.filter((e) => e.type === 'response.created')).toHaveLength(1);
     expect(JSON.stringify(seen)).not.toContain('noon');
-    client.close();
+    await client.close();
   });
 
   it('never runs a discarded speculation’s tool, and runs an adopted one’s exactly once', async () => {
@@ -122,7 +122,7 @@ describe('speculation over the wire', () => {
     expect(toolRuns).toEqual(['spec']);
     const created = client.events.findIndex((e, i) => i >= from && e.type === 'response.created');
     expect(client.events[created + 1]?.type).toBe('response.tool_call');
-    client.close();
+    await client.close();
   });
 
   it('keeps barge-in’s guarantees on an adopted reply: one done, nothing after it, upstream closed at once', async () => {
@@ -142,7 +142,7 @@ describe('speculation over the wire', () => {
     await client.waitFor((e) => e.type === 'pong');
     const after = client.events.slice(client.events.indexOf(done) + 1);
     expect(after.every((e) => !('responseId' in e) || e.responseId !== created.responseId)).toBe(true);
-    client.close();
+    await client.close();
   });
 
   it('server commit: answers a stable interim itself; a final that extends it interrupts and answers the whole', async () => {
@@ -167,7 +167,7 @@ describe('speculation over the wire', () => {
     expect(second).toMatchObject({ status: 'completed', text: 'Paris: sunny.' });
     const prompt = (s.simulator.requests.at(-1)?.body as { messages: ChatMessage[] }).messages;
     expect(prompt.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['what is the weather in Paris']);
-    client.close();
+    await client.close();
   });
 
   it('validates turnDetection and turn.interim at the edge with typed errors', async () => {
@@ -183,6 +183,6 @@ describe('speculation over the wire', () => {
       { code: 'GW_TEXT_TOO_LONG', eventId: 'e3' },
     ]);
     expect(s.simulator.requests).toHaveLength(0);
-    client.close();
+    await client.close();
   });
 });
