@@ -73,6 +73,15 @@ export const EnvSchema = Type.Object({
   }),
   SPECULATION_STABLE_MS: Int(0, 5_000, 250, 'How long an interim must stay unchanged before a reply is speculated'),
   SPECULATIONS_PER_TURN: Int(1, 10, 3, 'Most speculative upstream requests one user turn may start'),
+  ESCALATION: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Offer the consult_deeper_model tool: the fast model hands a question that needs depth to a deeper model, which answers in the same reply',
+  }),
+  ESCALATION_MODEL: Type.Union([Type.Literal('asi1'), Type.Literal('asi1-ultra')], {
+    default: 'asi1',
+    description: 'The model consult_deeper_model asks unless the fast model names another: asi1 or asi1-ultra',
+  }),
   TOOLS_MODULE: Type.Optional(
     Type.String({
       minLength: 1,

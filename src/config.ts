@@ -33,6 +33,9 @@ export interface Config {
   speculation: boolean;
   speculationStableMs: number;
   speculationsPerTurn: number;
+  /** consult_deeper_model is offered (to sessions whose model has a deeper one), asking `escalationModel` by default. */
+  escalation: boolean;
+  escalationModel: 'asi1' | 'asi1-ultra';
   shutdownGraceMs: number;
   resumeTtlMs: number;
   replayBufferEvents: number;
@@ -104,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     speculation: e.SPECULATION === 'on',
     speculationStableMs: e.SPECULATION_STABLE_MS,
     speculationsPerTurn: e.SPECULATIONS_PER_TURN,
+    escalation: e.ESCALATION === 'on',
+    escalationModel: e.ESCALATION_MODEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resumeTtlMs: e.RESUME_TTL_MS,
     replayBufferEvents: e.REPLAY_BUFFER_EVENTS,

@@ -11,6 +11,8 @@ export interface ResponseSummary {
   errorCode?: string;
   /** Gateway's own share of the first-token latency (before the upstream request + after the first token). */
   addedMs?: number;
+  /** The model of each upstream request the response made, in order (a second one after an escalation). */
+  upstreamModels?: readonly string[];
 }
 
 /** The observability hooks the session layer calls. */
@@ -113,6 +115,12 @@ export class GatewayMetrics implements GatewayObserver, SpeculationObserver {
     registers: [this.registry],
   });
 
+  private readonly upstreamRequests = new Counter({
+    name: 'asi1_gateway_upstream_requests_total',
+    help: 'Upstream requests of settled responses, by model (speculations count only once adopted)',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
   private readonly speculations = new Counter({
     name: 'asi1_gateway_speculations_total',
     help: 'Speculative replies by outcome: started, adopted, discarded',
@@ -160,6 +168,7 @@ export class GatewayMetrics implements GatewayObserver, SpeculationObserver {
     if (firstSpeechMs !== null) this.firstSpeech.observe(firstSpeechMs);
     this.duration.observe(totalMs);
     if (summary.addedMs !== undefined) this.added.observe(summary.addedMs);
+    for (const model of summary.upstreamModels ?? []) this.upstreamRequests.inc({ model });
     if (summary.usage) {
       this.tokens.inc({ direction: 'in' }, summary.usage.promptTokens);
       this.tokens.inc({ direction: 'out' }, summary.usage.completionTokens);

@@ -218,6 +218,8 @@ export type ServerEventBody =
       responseId: string;
       status: ResponseStatus;
       text: string;
+      /** Every model that produced part of the reply, in order (two after an escalation); empty when none did. */
+      models: string[];
       usage?: Usage;
       timings: ResponseTimings;
       error?: WireError;

@@ -30,6 +30,11 @@ export class ReplyRecord {
   private speculative = false;
   private firstTokenAt: number | null = null;
   private firstSpeechAt: number | null = null;
+  private stepModel = '';
+  /** The model of each upstream request, in order. */
+  readonly requestModels: string[] = [];
+  /** Every model that produced part of the reply (text or a tool call), in order, each once in a row. */
+  readonly models: string[] = [];
   /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
   private requestedAt: number | null = null;
 
@@ -53,15 +58,23 @@ export class ReplyRecord {
     return this.steps.length;
   }
 
-  /** A step's request goes out: its text starts here. Returns that start. */
-  beginStep(): number {
+  /** A step's request goes out to `model`: its text starts here. Returns that start. */
+  beginStep(model: string): number {
     this.stepStart = this.sent.length;
+    this.stepModel = model;
+    this.requestModels.push(model);
     this.requestedAt ??= performance.now();
     return this.stepStart;
   }
 
   /** Appends reply text and returns it as it is to be sent: steps are one reply, joined by a space where needed. */
+  /** The current step's model produced something (text or a tool call). */
+  produced(): void {
+    if (this.models.at(-1) !== this.stepModel) this.models.push(this.stepModel);
+  }
+
   appendText(delta: string): string {
+    this.produced();
     this.firstTokenAt ??= performance.now();
     // "Let me check." + "It is 84." must not run together as "check.It".
     const joined =

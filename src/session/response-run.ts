@@ -11,6 +11,7 @@ import type { ResponseRunOptions } from './run-options.js';
 import { reportSettled } from './run-report.js';
 import { RunLifecycle, type ResponseState } from './run-state.js';
 import { SpeechTrack } from './speech-track.js';
+import { handOffFor, keptCalls, withoutEscalation, type HandOff } from './escalation.js';
 import { Filler, ToolStep, toolsFor, type ToolStepContext } from './tool-step.js';
 
 export type { ResponseState } from './run-state.js';
@@ -50,11 +51,6 @@ export class ResponseRun {
   /** The turn it answers; a speculation takes the committed turn's id when adopted. */
   get turnId(): string {
     return this.currentTurnId;
-  }
-
-  /** Still a held speculation: neither adopted nor discarded. */
-  get isHeld(): boolean {
-    return this.hold?.holding === true;
   }
 
   /** Completion tokens spent so far: the upstream's count when it gave one, else estimated from the text. */
@@ -139,19 +135,29 @@ export class ResponseRun {
   }
 
   private async runSteps(): Promise<void> {
-    const tools = this.options.tools.specs();
     const base = this.options.request;
+    /** Set once the fast model escalated: the deeper model answers the rest, without tools. */
+    let handOff: HandOff | null = null;
     for (let index = 0; ; index += 1) {
       // Past the cap the model is asked for a final answer without tools (tools stay declared: history refers to them).
-      const toolsAllowed = index < this.options.maxToolSteps;
-      const textStart = this.record.beginStep();
+      const toolsAllowed = handOff === null && index < this.options.maxToolSteps;
+      const model = handOff?.model ?? base.model;
+      const textStart = this.record.beginStep(model);
       const step = new ToolStep(this.stepContext(), toolsAllowed);
       this.step = step;
-      const offered = toolsFor(index, toolsAllowed, tools, this.options.toolChoice);
+      const offered = withoutEscalation(
+        toolsFor(index, toolsAllowed, this.options.tools.specs(), this.options.toolChoice),
+        handOff !== null,
+      );
       const outcome: ChatOutcome = await this.options.chat.stream(
         {
           ...base,
-          messages: [...base.messages, ...this.record.stepMessages(this.record.text.length)],
+          model,
+          messages: [
+            ...base.messages,
+            ...this.record.stepMessages(this.record.text.length),
+            ...(handOff?.messages ?? []),
+          ],
           ...(offered.tools.length > 0 ? offered : {}),
           signal: this.abort.signal,
           logger: this.options.logger,
@@ -172,7 +178,13 @@ export class ResponseRun {
       this.filler.clear();
       if (this.isSettled) return;
       this.lifecycle.moveTo('streaming');
-      this.record.addStep({ textStart, textEnd: this.record.text.length, calls: running.map((r) => r.call), outcomes });
+      if (handOff === null) {
+        handOff = handOffFor(running, this.options.tools.escalation(), this.record.text.slice(textStart));
+        if (handOff !== null) this.options.logger.info({ model: handOff.model }, 'escalated to a deeper model');
+      }
+      // The escalation call itself is not kept: history holds one assistant turn, the fast and deep parts joined.
+      const kept = keptCalls(running, outcomes, handOff !== null);
+      if (kept.calls.length > 0) this.record.addStep({ textStart, textEnd: this.record.text.length, ...kept });
       if (running.some((r) => this.record.deferred.has(r.call.id))) return this.complete(outcome);
     }
   }
@@ -223,6 +235,7 @@ export class ResponseRun {
         return;
       }
       case 'tool_call':
+        this.record.produced();
         return this.step?.add(event);
       case 'finish':
         // The answer is over: speak the last sentence now rather than when the HTTP body closes.

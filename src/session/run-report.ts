@@ -24,19 +24,30 @@ export function reportSettled(record: ReplyRecord, report: SettledReport): void 
     responseId: report.responseId,
     status,
     text: record.displayText,
+    models: [...record.models],
     ...(usage ? { usage } : {}),
     timings,
     ...(error ? { error: { code: error.code, message: error.message, retryable: error.retryable } } : {}),
   });
   const log = status === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
   log(
-    { status, timings, usage, toolSteps: record.stepCount, chars: record.text.length, errorCode: error?.code },
+    {
+      status,
+      timings,
+      usage,
+      models: record.models,
+      requests: record.requestModels,
+      toolSteps: record.stepCount,
+      chars: record.text.length,
+      errorCode: error?.code,
+    },
     'response done',
   );
   const addedMs = record.addedMs();
   report.observer?.responseSettled({
     status,
     timings,
+    upstreamModels: [...record.requestModels],
     ...(usage ? { usage } : {}),
     ...(error ? { errorCode: error.code } : {}),
     ...(addedMs === undefined ? {} : { addedMs }),

@@ -12,6 +12,7 @@ import {
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
+import { ESCALATION_TOOL, escalationOffer } from './escalation.js';
 import { TurnTaking } from './turn-taking.js';
 import type { ChatMessage } from '../upstream/types.js';
 import { ConversationHistory } from './history.js';
@@ -55,6 +56,7 @@ export class Session {
       () => this.settings.tools,
       config.clientToolTimeoutMs,
       this.id,
+      () => escalationOffer(this.settings.model, config),
     );
     this.settings = defaultSettings(config);
     this.replies = new TurnReplies(this.history, () => this.options.onStateChange?.(), this.log);
@@ -256,7 +258,9 @@ export class Session {
 
   private applyUpdate(update: SettingsUpdate): void {
     const { config, tools } = this.options;
-    applySettingsUpdate(this.settings, update, config.systemPrompt, tools.names, config.speculation);
+    // A client tool may not take the name of a server tool, the escalation tool included.
+    const serverTools = config.escalation ? [...tools.names, ESCALATION_TOOL] : tools.names;
+    applySettingsUpdate(this.settings, update, config.systemPrompt, serverTools, config.speculation);
   }
 
   private updateSettings(event: SessionUpdateEvent): void {

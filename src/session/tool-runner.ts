@@ -3,6 +3,7 @@
 import type { ClientTool } from '../protocol.js';
 import { stringifyOutput, type ToolOutcome, type ToolRegistry } from '../tools/registry.js';
 import type { UpstreamToolSpec } from '../upstream/types.js';
+import { ESCALATION_TOOL, escalationSpec, type EscalationOffer } from './escalation.js';
 
 interface PendingClientCall {
   resolve: (outcome: ToolOutcome) => void;
@@ -16,11 +17,13 @@ export class SessionToolRunner {
     private readonly clientTools: () => readonly ClientTool[],
     private readonly clientTimeoutMs: number,
     private readonly sessionId: string,
+    /** What the session's model may escalate to now (its model may change); null: not offered. */
+    readonly escalation: () => EscalationOffer | null = () => null,
   ) {}
 
   /** Where a tool runs; `unknown` for a name the model made up. Client declarations never shadow server tools. */
   runsOn(name: string): 'server' | 'client' | 'unknown' {
-    if (this.registry.has(name)) return 'server';
+    if (this.registry.has(name) || (name === ESCALATION_TOOL && this.escalation() !== null)) return 'server';
     return this.clientTools().some((t) => t.name === name) ? 'client' : 'unknown';
   }
 
@@ -34,12 +37,15 @@ export class SessionToolRunner {
         parameters: t.parameters ?? { type: 'object', properties: {} },
       },
     }));
-    return [...this.registry.specs(), ...client];
+    const offer = this.escalation();
+    return [...this.registry.specs(), ...(offer === null ? [] : [escalationSpec(offer)]), ...client];
   }
 
   run(callId: string, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolOutcome> {
     switch (this.runsOn(name)) {
       case 'server':
+        // An escalation runs nothing here: the response's next step asks the deeper model (response-run.ts).
+        if (name === ESCALATION_TOOL) return Promise.resolve({ ok: true, output: '' });
         return this.registry.run(name, args, { signal, sessionId: this.sessionId });
       case 'client':
         return this.waitForClient(callId, name, signal);

@@ -6,6 +6,7 @@ import type { ServerEventBody } from '../protocol.js';
 import { ToolCallAssembler, type AssembledCall, type ToolCallFragment } from '../tools/call-assembler.js';
 import type { ToolOutcome } from '../tools/registry.js';
 import type { UpstreamToolSpec } from '../upstream/types.js';
+import { ESCALATION_TOOL } from './escalation.js';
 import type { SpeechTrack } from './speech-track.js';
 import type { SessionToolRunner } from './tool-runner.js';
 
@@ -57,6 +58,12 @@ export class Filler {
     this.timer = setTimeout(() => {
       if (!this.isOver() && !this.track.hasSpoken) this.track.aside(FILLER_TEXT);
     }, FILLER_DELAY_MS);
+  }
+
+  /** Speaks the filler now (the reply waits for a slower model), unless something was already spoken. */
+  now(): void {
+    clearTimeout(this.timer);
+    if (!this.isOver() && !this.track.hasSpoken) this.track.aside(FILLER_TEXT);
   }
 
   clear(): void {
@@ -113,7 +120,9 @@ export class ToolStep {
       return;
     }
     const begin = (): Promise<ToolOutcome> => {
-      if (firstOfStep) context.filler.schedule();
+      // An escalation waits for a slower model, not a tool: the user hears the filler at once.
+      if (call.name === ESCALATION_TOOL && runsOn === 'server') context.filler.now();
+      else if (firstOfStep) context.filler.schedule();
       return call.args.ok
         ? context.tools.run(call.id, call.name, call.args.value, context.signal)
         : Promise.resolve({ ok: false, error: call.args.error });

@@ -231,7 +231,9 @@ describe('realtime text turns', () => {
     await client.addUserText('Again');
     await client.respond();
     expect(upstreamBody()).toMatchObject({ max_tokens: stack.config.maxOutputTokens });
-    expect(upstreamBody().tools).toBeUndefined();
+    // Only the built-in escalation tool is left once the response's own tools are gone.
+    const tools = upstreamBody().tools as { function: { name: string } }[] | undefined;
+    expect(tools?.map((t) => t.function.name)).toEqual(['consult_deeper_model']);
     expect(upstreamBody().messages[0]).toEqual({ role: 'system', content: stack.config.systemPrompt });
   });
 

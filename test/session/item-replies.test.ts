@@ -214,7 +214,10 @@ describe('session core: tool_choice of an item response', () => {
     h.session.createResponse(request(1, { toolChoice: 'required' }));
     await h.session.whenIdle();
     expect(h.chat.requests.map((r) => r.toolChoice)).toEqual(['required', 'auto']);
-    expect(h.chat.requests.map((r) => r.tools?.map((t) => t.function.name))).toEqual([['lookup'], ['lookup']]);
+    expect(h.chat.requests.map((r) => r.tools?.map((t) => t.function.name))).toEqual([
+      ['lookup', 'consult_deeper_model'],
+      ['lookup', 'consult_deeper_model'],
+    ]);
   });
 
   it('"none" asks for an answer without tools, which stay declared', async () => {

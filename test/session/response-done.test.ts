@@ -86,7 +86,9 @@ describe('response.done: timings', () => {
     const event = await done();
     expect(recorder.ofType('response.speech').map((s) => s.text)).toEqual(['Hello there.', 'More']);
     expect(event.timings).toEqual({ firstTokenMs: 12.3, firstSpeechMs: 20.1, totalMs: 50, speculative: false });
-    expect(observer.settled).toEqual([{ status: 'completed', timings: event.timings, addedMs: 0.3 }]);
+    expect(observer.settled).toEqual([
+      { status: 'completed', timings: event.timings, addedMs: 0.3, upstreamModels: ['asi1-mini'] },
+    ]);
   });
 
   it('reports no first token, no first speech and no added time for a reply that said nothing', async () => {

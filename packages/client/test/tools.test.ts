@@ -52,7 +52,12 @@ describe('client tools', () => {
     const [first, second] = stack.simulator.requests.map(
       (r) => r.body as { tools?: { function: { name: string } }[]; messages: ChatMessage[] },
     );
-    expect(first?.tools?.map((t) => t.function.name)).toEqual(['get_current_time', 'calculate']);
+    // The gateway's own escalation tool comes first; the client's declarations follow.
+    expect(first?.tools?.map((t) => t.function.name)).toEqual([
+      'consult_deeper_model',
+      'get_current_time',
+      'calculate',
+    ]);
     expect(second?.messages.at(-1)).toMatchObject({
       role: 'tool',
       content: JSON.stringify({ text: 'It is nine in the evening in Tokyo.' }),

@@ -69,6 +69,7 @@ function announce(entry: HostedSession, restored: RestoredSession, eventId: stri
     responseId: restored.unfinished.responseId,
     status: 'failed',
     text: restored.unfinished.text,
+    models: [],
     timings: { firstTokenMs: null, firstSpeechMs: null, totalMs: 0, speculative: false },
     error: { code: error.code, message: error.message, retryable: error.retryable },
   });
