@@ -29,5 +29,5 @@ export function sameUtterance(a, b) {
 export function extendsUtterance(committed, next) {
   const before = utteranceWords(committed);
   const after = utteranceWords(next);
-  return after.length > before.length && before.every((word, i) => after[i] === word);
+  return before.length > 0 && after.length > before.length && before.every((word, i) => after[i] === word);
 }

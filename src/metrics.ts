@@ -146,7 +146,7 @@ export class GatewayMetrics implements GatewayObserver, SpeculationObserver {
   });
   private readonly turnRequests = new Counter({
     name: 'asi1_gateway_turn_upstream_requests_total',
-    help: 'Upstream requests started for committed turns, speculations included (divide by turns committed)',
+    help: "Upstream requests a committed turn started for its answer: its speculations and, unless one was adopted, the reply's first (divide by turns committed)",
     registers: [this.registry],
   });
 

@@ -107,6 +107,7 @@ export class SessionRegistry {
    */
   handOff(entry: HostedSession, to: string, closeStale: (socket: WebSocket) => void): void {
     entry.handedTo = to;
+    entry.session.leaveTurnInProgress();
     const socket = entry.socket;
     if (socket !== null) {
       this.detach(entry, { keep: true });

@@ -7,6 +7,8 @@ export class HeldOutput {
   private events: ServerEventBody[] = [];
   private state: 'holding' | 'released' | 'dropped' = 'holding';
   private deferred: (() => void) | null = null;
+  private sending = false;
+  private afterSending: (() => void)[] = [];
   private openGate: (open: boolean) => void = () => undefined;
   /** Resolves true when adopted (tools may run), false when discarded (they never will). */
   readonly authorised: Promise<boolean>;
@@ -24,6 +26,17 @@ export class HeldOutput {
     return this.state === 'dropped';
   }
 
+  /** True while release() sends what was held. */
+  get flushing(): boolean {
+    return this.sending;
+  }
+
+  /** Runs `action` once release() has sent everything held (a barge-in during the flush waits for it). */
+  afterFlush(action: () => void): true {
+    this.afterSending.push(action);
+    return true;
+  }
+
   push(event: ServerEventBody): void {
     if (this.state === 'holding') this.events.push(event);
   }
@@ -39,10 +52,14 @@ export class HeldOutput {
     this.state = 'released';
     const events = this.events;
     this.events = [];
+    // Sent whole, so the deltas add up to response.done's text even if a send causes a barge-in.
+    this.sending = true;
     for (const event of events) send(event);
+    this.sending = false;
     const settle = this.deferred;
     this.deferred = null;
     settle?.();
+    for (const action of this.afterSending.splice(0)) action();
     this.openGate(true);
   }
 

@@ -35,8 +35,6 @@ export class ResponseRun {
   /** The tool calls of the step being streamed. */
   private step: ToolStep | null = null;
   private lastFinishReason: string | null = null;
-  /** response.done went out: nothing of this response may follow. */
-  private doneSent = false;
   /** A speculation's held output; null for a reply to a committed turn. */
   private readonly hold: HeldOutput | null;
 
@@ -76,9 +74,11 @@ export class ResponseRun {
     return this.lifecycle.isSettled;
   }
 
-  /** Emits response.created and runs the steps. Never throws; every failure ends in response.done. */
+  /**
+   * Emits response.created (a speculation: only once adopted) and runs the steps. Never throws; every failure
+   * ends in response.done.
+   */
   start(): void {
-    // A speculation is announced (and counted) only when adopted.
     if (this.hold === null) this.announce();
     if (this.isSettled) return;
     this.lifecycle.moveTo('streaming');
@@ -95,8 +95,7 @@ export class ResponseRun {
     this.currentTurnId = turnId;
     this.record.committedNow();
     this.announce();
-    // Sending may interrupt the run (a slow consumer dropped): then its done is out, and the rest stays unsent.
-    this.hold.release((event) => this.doneSent || this.options.emit(event));
+    this.hold.release(this.options.emit);
   }
 
   /** The turn committed with other words, or the speculation went stale: stop it, and drop all it held. */
@@ -115,6 +114,8 @@ export class ResponseRun {
    */
   interrupt(heardChars?: number): boolean {
     if (this.isSettled) return false;
+    // While an adopted speculation's held events go out, a barge-in waits for them: deltas add up to done.text.
+    if (this.hold?.flushing === true) return this.hold.afterFlush(() => this.interrupt(heardChars));
     this.lifecycle.moveTo('interrupted');
     this.stop();
     const sentChars = this.record.text.length;
@@ -256,12 +257,7 @@ export class ResponseRun {
 
   private emitSpeech(segment: SpeechSegment): void {
     this.record.speechStarted();
-    this.send({
-      type: 'response.speech',
-      responseId: this.responseId,
-      index: segment.index,
-      text: segment.text,
-    });
+    this.send({ type: 'response.speech', responseId: this.responseId, index: segment.index, text: segment.text });
   }
 
   private complete(outcome: ChatOutcome): void {
@@ -290,7 +286,6 @@ export class ResponseRun {
     // A speculation that ended before its turn committed ends for the client only if it is adopted.
     if (this.hold?.holding === true) return this.hold.deferSettle(() => this.settle(status, heardLength, error));
     if (this.hold?.dropped === true) return;
-    this.doneSent = true;
     const { emit, logger, observer } = this.options;
     reportSettled(this.record, { responseId: this.responseId, status, error, emit, logger, observer });
     this.options.onSettled(status, heardLength);

@@ -20,7 +20,8 @@ export function defaultSettings(config: Readonly<Config>): SessionSettings {
 
 /**
  * Applies an update to `settings` in place, all or nothing: throws GatewayError (unknown model, invalid tools)
- * before changing anything. Blank instructions restore the configured system prompt.
+ * before changing anything. Blank instructions restore the configured system prompt. Returns whether anything a
+ * request is built from changed (model, instructions, temperature, output tokens, tools).
  */
 export function applySettingsUpdate(
   settings: SessionSettings,
@@ -28,8 +29,9 @@ export function applySettingsUpdate(
   systemPrompt: string,
   serverToolNames: readonly string[],
   speculationAllowed: boolean,
-): void {
+): boolean {
   if (update.model !== undefined && !isModel(update.model)) throw new GatewayError('GW_UNKNOWN_MODEL');
+  const before = { ...settings };
   const tools = update.tools === undefined ? undefined : validateClientTools(update.tools, serverToolNames);
   if (update.model !== undefined) settings.model = update.model as ModelName;
   if (update.instructions !== undefined)
@@ -44,7 +46,10 @@ export function applySettingsUpdate(
     const serverCommit = turns.serverCommit === undefined ? settings.turnDetection.serverCommit : turns.serverCommit;
     settings.turnDetection = { speculate, serverCommit: serverCommit === null ? null : { ...serverCommit } };
   }
+  return REQUEST_SETTINGS.some((key) => before[key] !== settings[key]);
 }
+
+const REQUEST_SETTINGS = ['model', 'instructions', 'temperature', 'maxOutputTokens', 'tools'] as const;
 
 /** The trimmed text of a turn (or user/system item); throws GW_EMPTY_TURN or GW_TEXT_TOO_LONG. */
 export function checkTurnText(raw: string, maxTurnChars: number): string {

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import {
-  type ResponseCancelEvent,
   type ServerEventBody,
   type SessionEvent,
   type SessionSettings,
@@ -28,7 +27,7 @@ import { applySettingsUpdate, checkTurnText, defaultSettings, type SettingsUpdat
 import type { SessionSnapshot } from './snapshot.js';
 import { errorEvent, readyEvent, type SessionOptions } from './session-options.js';
 import { SessionToolRunner } from './tool-runner.js';
-import { TurnReplies } from './turn-replies.js';
+import { cancelReply, TurnReplies } from './turn-replies.js';
 
 export type { ConversationItems, CreateResponseResult, ResponseHandle, ResponseRequest } from './item-responses.js';
 export type { SessionOptions } from './session-options.js';
@@ -59,7 +58,14 @@ export class Session {
       () => escalationOffer(this.settings.model, config),
     );
     this.settings = defaultSettings(config);
-    this.replies = new TurnReplies(this.history, () => this.options.onStateChange?.(), this.log);
+    this.replies = new TurnReplies(
+      this.history,
+      () => {
+        this.turns.discard('stale'); // a speculation on the old history could not be adopted
+        this.options.onStateChange?.();
+      },
+      this.log,
+    );
     if (restore !== undefined) {
       const { tools, turnDetection = this.settings.turnDetection } = restore.settings;
       Object.assign(this.settings, restore.settings, {
@@ -76,7 +82,10 @@ export class Session {
         config,
         ...(options.observer ? { observer: options.observer } : {}),
         emit: (body) => this.emit(body),
-        onSettled: () => this.options.onStateChange?.(),
+        onSettled: () => {
+          this.options.onStateChange?.();
+          this.turns.replyEnded();
+        },
         logger: this.log,
       },
       restore?.responseCounter ?? 0,
@@ -187,7 +196,7 @@ export class Session {
         case 'turn.interim':
           return this.turns.interim(event);
         case 'response.cancel':
-          return this.cancel(event);
+          return cancelReply(event, this.slot.active, this.replies);
         case 'tool.result':
           if (!this.toolRunner.resolveClientCall(event.callId, event.output))
             throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
@@ -246,6 +255,11 @@ export class Session {
     this.log.info({ turns: this.history.turnCount }, 'session closed');
   }
 
+  /** The session moves to another instance: a speculation, its waits and an open server commit end here. */
+  leaveTurnInProgress(): void {
+    this.turns.reset();
+  }
+
   /** Interrupts the active response, if any; used by drain and by the transport on socket loss. */
   interruptActive(): void {
     this.slot.active?.interrupt();
@@ -260,7 +274,14 @@ export class Session {
     const { config, tools } = this.options;
     // A client tool may not take the name of a server tool, the escalation tool included.
     const serverTools = config.escalation ? [...tools.names, ESCALATION_TOOL] : tools.names;
-    applySettingsUpdate(this.settings, update, config.systemPrompt, serverTools, config.speculation);
+    const promptChanged = applySettingsUpdate(
+      this.settings,
+      update,
+      config.systemPrompt,
+      serverTools,
+      config.speculation,
+    );
+    this.turns.settingsChanged(promptChanged);
   }
 
   private updateSettings(event: SessionUpdateEvent): void {
@@ -274,24 +295,5 @@ export class Session {
     this.turns.discard('stale');
     this.replies.forget();
     return this.slot.launch(spec);
-  }
-
-  private cancel(event: ResponseCancelEvent): void {
-    const active = this.slot.active;
-    if (active !== null && (event.responseId === undefined || event.responseId === active.responseId)) {
-      active.interrupt(event.heardChars);
-      return;
-    }
-    // The reply finished streaming but the client was still speaking it: keep only what was heard.
-    if (this.replies.isLast(event.responseId)) {
-      if (event.heardChars !== undefined) this.replies.truncateLast(event.heardChars);
-      return;
-    }
-    if (active !== null) {
-      throw new GatewayError('GW_RESPONSE_MISMATCH', {
-        message: `Response ${event.responseId ?? ''} is not active; ${active.responseId} is.`,
-      });
-    }
-    throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
   }
 }

@@ -3,7 +3,7 @@
 // out of Redis is external input like any other.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ClientToolSchema, MODELS } from '../protocol.js';
+import { ClientToolSchema, MODELS, SERVER_COMMIT_STABLE_MS } from '../protocol.js';
 
 const ToolCall = Type.Object({
   id: Type.String(),
@@ -34,7 +34,15 @@ export const SessionSnapshotSchema = Type.Object({
     turnDetection: Type.Optional(
       Type.Object({
         speculate: Type.Boolean(),
-        serverCommit: Type.Union([Type.Null(), Type.Object({ stableMs: Type.Integer({ minimum: 1 }) })]),
+        serverCommit: Type.Union([
+          Type.Null(),
+          Type.Object(
+            {
+              stableMs: Type.Integer({ minimum: SERVER_COMMIT_STABLE_MS.min, maximum: SERVER_COMMIT_STABLE_MS.max }),
+            },
+            { additionalProperties: false },
+          ),
+        ]),
       }),
     ),
   }),

@@ -127,9 +127,11 @@ export class ToolStep {
         ? context.tools.run(call.id, call.name, call.args.value, context.signal)
         : Promise.resolve({ ok: false, error: call.args.error });
     };
-    // No side effect from a speculation: a discarded one never runs its tools (the run is over by then).
+    // No side effect from a speculation: a discarded one never runs its tools, nor one interrupted as it was adopted.
     const outcome =
-      context.authorised === null ? begin() : context.authorised.then((open) => (open ? begin() : NEVER_RUN));
+      context.authorised === null
+        ? begin()
+        : context.authorised.then((open) => (open && !context.signal.aborted ? begin() : NEVER_RUN));
     this.running.push({ call, outcome });
   }
 }

@@ -2,7 +2,8 @@
 // when nothing was heard), and a completed reply rewritten later to what the client heard of it while speaking it.
 // It does not start or interrupt responses, nor read client events: the session decides when to call it.
 import type { Logger } from 'pino';
-import type { ResponseStatus } from '../protocol.js';
+import { GatewayError } from '../errors.js';
+import type { ResponseCancelEvent, ResponseStatus } from '../protocol.js';
 import type { ConversationHistory } from './history.js';
 import type { ResponseRun } from './response-run.js';
 
@@ -58,4 +59,27 @@ export class TurnReplies {
       'completed reply truncated to what was heard',
     );
   }
+}
+
+/**
+ * A native `response.cancel`: interrupts the active response (the one named, or any), or truncates the last
+ * completed reply the client was still speaking to what was heard. Throws GW_RESPONSE_MISMATCH or
+ * GW_NO_ACTIVE_RESPONSE when it names neither.
+ */
+export function cancelReply(event: ResponseCancelEvent, active: ResponseRun | null, replies: TurnReplies): void {
+  if (active !== null && (event.responseId === undefined || event.responseId === active.responseId)) {
+    active.interrupt(event.heardChars);
+    return;
+  }
+  // The reply finished streaming but the client was still speaking it: keep only what was heard.
+  if (replies.isLast(event.responseId)) {
+    if (event.heardChars !== undefined) replies.truncateLast(event.heardChars);
+    return;
+  }
+  if (active !== null) {
+    throw new GatewayError('GW_RESPONSE_MISMATCH', {
+      message: `Response ${event.responseId ?? ''} is not active; ${active.responseId} is.`,
+    });
+  }
+  throw new GatewayError('GW_NO_ACTIVE_RESPONSE');
 }

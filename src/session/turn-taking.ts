@@ -58,6 +58,8 @@ export class TurnTaking {
   private open: OpenCommit | null = null;
   /** The server's commit the user went on from: the next commit rewrites its words instead of adding a turn. */
   private reopened: OpenCommit | null = null;
+  /** The words of the last committed turn: a late interim repeating them is not a new utterance. */
+  private lastCommittedKey: string | null = null;
   private stopped = false;
 
   constructor(private readonly deps: TurnTakingDeps) {}
@@ -76,6 +78,9 @@ export class TurnTaking {
       if (extendsUtterance(this.open.text, text)) this.reopen(this.open);
       else this.open = null;
     }
+    // A late interim repeating the words just committed is not a new utterance (until other words come).
+    if (key === this.lastCommittedKey) return;
+    this.lastCommittedKey = null;
     if (this.current?.key === key) {
       // The same words (punctuation or case changed): still stable, so the timers keep running. A full stop
       // that appears now is as good as the wait.
@@ -123,12 +128,32 @@ export class TurnTaking {
     this.deps.log.debug({ reason, responseId: speculation.run.responseId }, 'speculation discarded');
   }
 
-  /** No more speculation or server commits (drain, close). */
-  stop(): void {
-    this.stopped = true;
+  /**
+   * The session's settings changed: a speculation built on the old prompt is dropped at once (it could not be
+   * adopted), and the waits start again under the new turnDetection.
+   */
+  settingsChanged(promptChanged: boolean): void {
+    if (promptChanged || !this.deps.settings.turnDetection.speculate) this.discard('stale');
+    if (this.current !== null) this.schedule(this.current);
+  }
+
+  /** A reply ended: an interim that arrived while it played may now be speculated on or committed. */
+  replyEnded(): void {
+    if (this.current !== null && !this.stopped && this.deps.slot.active === null) this.schedule(this.current);
+  }
+
+  /** The session moves to another instance: nothing of the turn in progress stays running here. */
+  reset(): void {
     this.clearInterim();
     this.discard('closed');
     this.open = null;
+    this.reopened = null;
+  }
+
+  /** No more speculation or server commits (drain, close). */
+  stop(): void {
+    this.stopped = true;
+    this.reset();
   }
 
   private schedule(interim: Interim): void {
@@ -149,6 +174,7 @@ export class TurnTaking {
   private speculate(interim: Interim): void {
     const { deps } = this;
     if (this.current !== interim || this.speculation !== null || deps.slot.active !== null) return;
+    if (!deps.settings.turnDetection.speculate) return;
     if (this.stopped || !soundsComplete(interim.text)) return;
     if (this.speculationsThisTurn >= deps.config.speculationsPerTurn) return;
     const messages = this.speculativePrompt(interim.text);
@@ -160,14 +186,16 @@ export class TurnTaking {
 
   private serverCommit(interim: Interim): void {
     if (this.current !== interim || this.deps.slot.active !== null || this.stopped) return;
+    if (this.deps.settings.turnDetection.serverCommit === null) return;
     const refused = this.deps.admitServerCommit?.() ?? null;
     // Refused by a limit: the client's own final still comes, and the transport answers that one.
     if (refused !== null) return this.deps.reportError(refused);
     const turnId = interim.turnId ?? `turn_${randomUUID().slice(0, 8)}`;
     this.clearInterim();
     this.deps.emit({ type: 'turn.committed', turnId, text: interim.text, by: 'server' });
-    this.commit(interim.text, turnId, 'server');
-    this.open = { text: interim.text, turnId, run: this.deps.slot.active };
+    // The run, not the slot: an adopted speculation that had already finished has freed the slot again.
+    const run = this.commit(interim.text, turnId, 'server');
+    this.open = { text: interim.text, turnId, run };
   }
 
   /** The user went on after the server committed: stop that reply now; the next commit holds the whole utterance. */
@@ -178,7 +206,7 @@ export class TurnTaking {
   }
 
   /** Ends the user's turn: interrupts and commits the reply before it, then adopts the speculation or starts a reply. */
-  private commit(text: string, turnId: string | undefined, by: 'client' | 'server'): void {
+  private commit(text: string, turnId: string | undefined, by: 'client' | 'server'): ResponseRun {
     const { deps } = this;
     // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
     // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
@@ -193,16 +221,20 @@ export class TurnTaking {
     const requests = this.speculationsThisTurn + (verdict === 'adopt' ? 0 : 1);
     this.speculationsThisTurn = 0;
     deps.replies.forget();
+    this.lastCommittedKey = utteranceKey(text);
+    let run: ResponseRun;
     if (speculation !== null && verdict === 'adopt') {
       this.speculation = null;
-      deps.slot.adopt(speculation.run, turnId);
+      run = speculation.run;
+      deps.slot.adopt(run, turnId);
       deps.observer?.speculationAdopted();
     } else {
       if (verdict !== null && verdict !== 'adopt') this.discard(verdict);
-      deps.slot.launch(this.spec(messages, turnId));
+      run = deps.slot.launch(this.spec(messages, turnId));
     }
     deps.observer?.turnCommitted(requests, verdict === 'adopt');
     deps.log.debug({ by, speculative: verdict === 'adopt', verdict }, 'turn committed');
+    return run;
   }
 
   private spec(messages: ChatMessage[], turnId: string | undefined): LaunchSpec {

@@ -40,31 +40,30 @@ export function utteranceKey(text: string): string {
 export function extendsUtterance(committed: string, next: string): boolean {
   const before = utteranceWords(committed);
   const after = utteranceWords(next);
-  return after.length > before.length && before.every((word, i) => after[i] === word);
+  return before.length > 0 && after.length > before.length && before.every((word, i) => after[i] === word);
 }
 
 /**
- * True when `next` is the recognizer's correction of `committed`: other words, but the same start (at least two
- * words and half of `committed`), as when a last word is heard again ("in Paris" → "in Berlin"). A new utterance
- * ("thanks") shares no such start.
+ * True when `next` is the recognizer's correction of `committed`: about as long (one word more or less), the same
+ * start (at least two words and half of `committed`), other words after it, as when a last word is heard again
+ * ("in Paris" → "in Berlin"). A new utterance ("thanks", "set a reminder for five") is not one.
  */
 export function revisesUtterance(committed: string, next: string): boolean {
   const before = utteranceWords(committed);
   const after = utteranceWords(next);
   let shared = 0;
   while (shared < before.length && before[shared] === after[shared]) shared += 1;
-  const differs = shared < before.length || after.length !== before.length;
-  return differs && shared >= Math.max(2, Math.ceil(before.length / 2));
+  const aboutAsLong = Math.abs(after.length - before.length) <= 1;
+  return aboutAsLong && shared < before.length && shared >= Math.max(2, Math.ceil(before.length / 2));
 }
 
 /**
- * Whether an interim reads as a finished utterance: at least one word, and not ending on a word that needs a
- * continuation. Sentence-final punctuation (some recognizers add it) counts as finished.
+ * Whether an interim reads as a finished utterance: at least one word that is not a filler, and not ending on a
+ * word that needs a continuation, whatever punctuation follows it.
  */
 export function soundsComplete(text: string): boolean {
-  if (endsLikeSentence(text)) return true;
-  if (utteranceWords(text).length === 0) return false;
-  // Fillers are trimmed for comparison, but a trailing "um" means the user is still thinking.
+  if (utteranceWords(text).length === 0) return false; // "Hmm?" says nothing yet
+  // Fillers are trimmed for comparison, but a trailing "um" means the user is still thinking; "I want to." too.
   const last = text
     .toLowerCase()
     .replace(/[’‘]/g, "'")

@@ -69,6 +69,8 @@ export class ToolRegistry {
         : 'arguments are invalid';
       return { ok: false, error: `Invalid arguments for ${name}: ${where}.` };
     }
+    // Already cancelled (the response ended first): never start it; an aborted signal would fire no listener.
+    if (context.signal.aborted) return { ok: false, error: `${name} was cancelled.` };
     const timeoutMs = tool.definition.timeoutMs ?? this.defaultTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([context.signal, timeout]);

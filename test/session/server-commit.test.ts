@@ -135,6 +135,43 @@ describe('server commit', () => {
     expect(dones).toMatchObject({ status: 'completed' });
   });
 
+  it('names the reply in turn.absorbed also when the adopted speculation had already finished', async () => {
+    const h = committing();
+    h.chat.enqueue(answer('Noon.'));
+    h.session.handle({ type: 'turn.interim', text: 'what time is it' });
+    vi.advanceTimersByTime(200);
+    await h.chat.calls[0]?.ended;
+    await new Promise((resolve) => setImmediate(resolve));
+    vi.advanceTimersByTime(400);
+    const done = await h.recorder.waitForType('response.done');
+    h.session.handle({ type: 'turn', text: 'what time is it', turnId: 'f2' });
+    expect(h.recorder.ofType('turn.absorbed')).toMatchObject([{ turnId: 'f2', responseId: done.responseId }]);
+  });
+
+  it('an interim said while a reply played is committed once the reply ended (a client that sends no finals)', async () => {
+    const h = committing();
+    const first = held('One ', 'two.');
+    h.chat.enqueue(first.reply, answer('Sunny.'));
+    h.session.handle({ type: 'turn', text: 'count' });
+    await first.gate.reached;
+    h.session.handle({ type: 'turn.interim', text: 'what is the weather' });
+    vi.advanceTimersByTime(5_000);
+    expect(h.recorder.ofType('turn.committed')).toEqual([]);
+    first.gate.release();
+    await h.recorder.waitForType('response.done');
+    vi.advanceTimersByTime(600);
+    expect(h.recorder.ofType('turn.committed').map((e) => e.text)).toEqual(['what is the weather']);
+  });
+
+  it('turning serverCommit off cancels a pending commit', () => {
+    const h = committing();
+    h.session.handle({ type: 'turn.interim', text: 'what time is it' });
+    vi.advanceTimersByTime(300);
+    h.session.handle({ type: 'session.update', turnDetection: { serverCommit: null } });
+    vi.advanceTimersByTime(5_000);
+    expect(h.recorder.ofType('turn.committed')).toEqual([]);
+  });
+
   it('a final that corrects the committed words (the recognizer heard the last one again) replaces them', async () => {
     const h = committing();
     const first = held('Paris ', 'is sunny.');

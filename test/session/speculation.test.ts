@@ -178,21 +178,67 @@ describe('speculation: discard', () => {
 });
 
 describe('speculation: when it starts', () => {
-  it('does not speculate while a reply is active, on a dangling interim, or with speculate off', async () => {
+  it('waits while a reply is active and speculates once it ended; never on a dangling interim or with speculate off', async () => {
     const h = speculating();
     const { reply, gate } = heldAnswer('One ', 'two.');
-    h.chat.enqueue(reply);
+    h.chat.enqueue(reply, { beats: [new Gate()] });
     h.session.handle({ type: 'turn', text: 'count' });
     await gate.reached;
     h.session.handle({ type: 'turn.interim', text: 'stop please' });
     expect(h.chat.calls).toHaveLength(1);
     gate.release();
     await h.recorder.waitForType('response.done');
+    // The words said while the reply played are still the utterance in progress.
+    expect(h.chat.calls).toHaveLength(2);
+    expect(historyOf(h.chat.requests[1]).at(-1)).toEqual({ role: 'user', content: 'stop please' });
     h.session.handle({ type: 'turn.interim', text: 'book a table and' });
-    expect(h.chat.calls).toHaveLength(1);
+    expect(h.chat.calls[1]?.signal.aborted).toBe(true);
+    expect(h.chat.calls).toHaveLength(2);
     h.session.handle({ type: 'session.update', turnDetection: { speculate: false } });
     h.session.handle({ type: 'turn.interim', text: 'book a table for two' });
+    expect(h.chat.calls).toHaveLength(2);
+  });
+
+  it('a settings change drops a running speculation at once and speculates anew; speculate:false stops it', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It ', 'is.');
+    h.chat.enqueue(reply);
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    await gate.reached;
+    h.chat.enqueue({ beats: [new Gate()] });
+    h.session.handle({ type: 'session.update', instructions: 'Be brief.' });
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['stale']);
+    // The same words are speculated on again, under the new prompt.
+    expect(h.chat.calls).toHaveLength(2);
+    expect(h.chat.requests[1]?.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
+    h.session.handle({ type: 'session.update', turnDetection: { speculate: false } });
+    expect(h.chat.calls[1]?.signal.aborted).toBe(true);
+    h.session.handle({ type: 'turn.interim', text: 'hello there again' });
+    expect(h.chat.calls).toHaveLength(2);
+  });
+
+  it('ignores a late interim that repeats the words just committed', async () => {
+    const h = speculating();
+    h.chat.enqueue(answer('Noon.'));
+    await turn(h, 'what time is it');
+    h.session.handle({ type: 'turn.interim', text: 'What time is it' });
     expect(h.chat.calls).toHaveLength(1);
+    h.chat.enqueue({ beats: [new Gate()] });
+    h.session.handle({ type: 'turn.interim', text: 'and the date' });
+    expect(h.chat.calls).toHaveLength(2);
+    h.session.close();
+  });
+
+  it('a session moving to another instance drops its speculation here', async () => {
+    const h = speculating();
+    const { reply, gate } = heldAnswer('It ', 'is.');
+    h.chat.enqueue(reply);
+    h.session.handle({ type: 'turn.interim', text: 'hello there' });
+    await gate.reached;
+    h.session.leaveTurnInProgress();
+    expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+    expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['closed']);
   });
 
   it('SPECULATION=off turns it off for every session, and session.updated says so', () => {
@@ -256,7 +302,7 @@ describe('speculation: no side effects', () => {
 });
 
 describe('speculation: barge-in keeps its guarantees', () => {
-  it('a send that interrupts the run while the held events go out: done comes once, and nothing after it', async () => {
+  it('a barge-in while the held events go out takes effect after them: deltas add up to done.text', async () => {
     const h = speculating();
     const { reply, gate } = heldAnswer('One two ', 'three.');
     h.chat.enqueue(reply);
@@ -268,9 +314,26 @@ describe('speculation: barge-in keeps its guarantees', () => {
     };
     const before = h.recorder.events.length;
     h.session.handle({ type: 'turn', text: 'count' });
-    expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.done']);
-    expect(h.recorder.ofType('response.done')[0]?.status).toBe('interrupted');
+    expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.delta', 'response.done']);
+    const deltas = h.recorder.ofType('response.delta').map((d) => d.text);
+    expect(h.recorder.ofType('response.done')[0]).toMatchObject({ status: 'interrupted', text: deltas.join('') });
     expect(h.chat.calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it('a held tool call never runs when the reply is interrupted as it is adopted', async () => {
+    const lookup = new PendingTool('slow_lookup');
+    const h = speculating({}, [lookup]);
+    h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]));
+    h.session.handle({ type: 'turn.interim', text: 'look it up' });
+    await h.chat.calls[0]?.ended;
+    await settled();
+    h.recorder.react = (event) => {
+      if (event.type === 'response.tool_call') h.session.interruptActive();
+    };
+    h.session.handle({ type: 'turn', text: 'look it up' });
+    await settled();
+    expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'interrupted' }]);
+    expect(lookup.calls).toHaveLength(0);
   });
 
   it('an adopted reply interrupted by response.cancel gets one done, commits what was heard, and aborts upstream', async () => {

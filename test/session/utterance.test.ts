@@ -30,12 +30,24 @@ describe('utterance rules', () => {
     expect(revisesUtterance('what is the weather', 'What is the weather?')).toBe(false);
     expect(revisesUtterance('what is the weather in Paris', 'thanks')).toBe(false);
     expect(revisesUtterance('what is the weather in Paris', 'what time is it')).toBe(false);
+    expect(revisesUtterance('what is the weather in Paris', 'what is the weather')).toBe(false);
+    expect(revisesUtterance('set a timer', 'set a reminder for five')).toBe(false);
+    expect(extendsUtterance('um', 'anything at all')).toBe(false);
   });
 
   it('an utterance ending on a conjunction, article, preposition or filler is not finished', () => {
-    for (const text of ['book a table and', 'what is the', 'I want to', 'tell me about the weather um', ''])
-      expect(soundsComplete(text), text).toBe(false);
-    for (const text of ['book a table for two', 'what is it for', 'I think so', 'thank you', 'and?'])
+    const unfinished = [
+      'book a table and',
+      'what is the',
+      'I want to',
+      'I want to.',
+      'the weather um',
+      'Hmm?',
+      '...',
+      '',
+    ];
+    for (const text of unfinished) expect(soundsComplete(text), text).toBe(false);
+    for (const text of ['book a table for two', 'what is it for', 'I think so', 'thank you', 'Really?'])
       expect(soundsComplete(text), text).toBe(true);
   });
 
