@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { buildApp, type Readiness } from './app.js';
 import type { Config } from './config.js';
-import { startSimulator, type Simulator } from './simulator/server.js';
+import { parseModelProfiles, startSimulator, type Simulator } from './simulator/server.js';
 import { loadTools } from './tools/load-tools.js';
 import { ChatClient, createUpstreamPool } from './upstream/chat-client.js';
 
@@ -18,6 +18,8 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
       host: '127.0.0.1',
       port: 0,
       defaults: { ttftMs: config.simulatorTtftMs, interTokenMs: config.simulatorTokenIntervalMs },
+      // The demo lets you hear the family apart: asi1-mini fastest and shortest, asi1-ultra slowest and longest.
+      modelProfiles: parseModelProfiles(config.simulatorModelProfiles),
     });
     baseUrl = simulator.url;
     announceSimulatorMode(logger, baseUrl);

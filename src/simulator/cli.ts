@@ -1,10 +1,12 @@
 // `npm run simulator -- --port 9000 [--host 127.0.0.1] [--profile gen1|gen2] [--ttft 300] [--itl 30]
-// [--tokens-per-chunk 1] [--stamp] [--stamp-text]`: runs the ASI:One simulator as its own process (demo, benchmarks).
+// [--tokens-per-chunk 1] [--stamp] [--stamp-text] [--models off|on|asi1:2:1.5:2,...]`: runs the ASI:One simulator
+// as its own process (demo, benchmarks). --models turns on per-model pace and reply length (model-profiles.ts:
+// `on` for the family defaults, or model:ttftScale:interTokenScale:lengthScale entries over them; default off).
 // Prints the base URL on stdout and closes cleanly on SIGTERM/SIGINT.
 
 import { parseArgs } from 'node:util';
 import type { SimScenario } from './scenario.js';
-import { startSimulator } from './server.js';
+import { parseModelProfiles, startSimulator } from './server.js';
 
 function intOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
       'stamp-text': { type: 'boolean', default: false },
       'api-key': { type: 'string' },
       log: { type: 'boolean', default: false },
+      models: { type: 'string', default: 'off' },
     },
     strict: true,
   });
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     defaults,
     ...(values['api-key'] === undefined ? {} : { apiKey: values['api-key'] }),
     logRequests: values.log,
+    modelProfiles: parseModelProfiles(values.models),
   });
   process.stdout.write(`ASI:One simulator (${profile}) listening on ${simulator.url}\n`);
   let stopping = false;

@@ -2,6 +2,7 @@
 // reason and usage, plus the WireEncoder contract both wire generations implement. No I/O, no timers.
 
 import { randomBytes } from 'node:crypto';
+import type { ModelProfile } from './model-profiles.js';
 import { buildDemoReply } from './replies.js';
 import type { SimScenario, SimToolCall } from './scenario.js';
 import { applyToolIntents } from './tool-intents.js';
@@ -79,7 +80,8 @@ export function groupTokens(tokens: string[], size: number): string[] {
   return chunks;
 }
 
-export function buildPlan(requested: SimScenario, body: Record<string, unknown>): ReplyPlan {
+/** `profile` (model profiles on): the demo reply speaks as `body.model` at its lengthScale; timing is the caller's. */
+export function buildPlan(requested: SimScenario, body: Record<string, unknown>, profile?: ModelProfile): ReplyPlan {
   // Unscripted requests that offer the demo tools get the calls a model would make (tool-intents.ts).
   const scenario = applyToolIntents(requested, body);
   const wantsTools = scenario.toolCalls !== undefined && scenario.toolCalls.length > 0;
@@ -88,7 +90,10 @@ export function buildPlan(requested: SimScenario, body: Record<string, unknown>)
       ? `I'll use the ${scenario.toolCalls?.[0]?.name ?? 'right'} tool to look that up for you.`
       : wantsTools
         ? ''
-        : buildDemoReply(body.messages);
+        : buildDemoReply(
+            body.messages,
+            profile === undefined ? undefined : { model: String(body.model), lengthScale: profile.lengthScale },
+          );
   let tokens = tokenize(scenario.reply ?? defaultReply);
   const maxTokens = positiveInt(body.max_tokens) ?? positiveInt(body.max_completion_tokens);
   // max_tokens 0 means unlimited on ASI (ASI's official example sends 0 and gets 391 tokens).

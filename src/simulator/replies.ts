@@ -1,6 +1,8 @@
 // The demo reply text for the no-key mode: says plainly it is the offline simulator and runs several
 // plain, speakable sentences (no markdown). Deterministic for a given conversation; no timing or wire here.
 
+import { fitReplyLength } from './reply-length.js';
+
 interface LooseMessage {
   role?: unknown;
   content?: unknown;
@@ -8,10 +10,21 @@ interface LooseMessage {
   tool_calls?: unknown;
 }
 
+/** With model profiles on: the model the reply speaks as, and its profile's lengthScale (see reply-length.ts). */
+export interface DemoVoice {
+  model: string;
+  lengthScale: number;
+}
+
 const MAX_QUOTE_CHARS = 160;
 
-/** Builds the reply for `messages` (the request body's raw value; anything malformed is tolerated). */
-export function buildDemoReply(messages: unknown): string {
+/**
+ * Builds the reply for `messages` (the request body's raw value; anything malformed is tolerated): a read-back
+ * of trailing tool results, else an answer to the last `user` message. Messages after it (the gateway's
+ * hand-over `system` note to a deeper model, what the fast model already said) are not answered. Without a
+ * `voice` the text is the same for every model; with one it names that model and is resized to its lengthScale.
+ */
+export function buildDemoReply(messages: unknown, voice?: DemoVoice): string {
   const list = Array.isArray(messages) ? (messages as LooseMessage[]) : [];
   const last = list.at(-1);
   if (last?.role === 'tool') return toolReply(list);
@@ -24,18 +37,21 @@ export function buildDemoReply(messages: unknown): string {
     }
   }
   const heard = said === '' ? "I didn't receive any words from you." : `You said: "${said}".`;
+  const model = voice?.model ?? 'asi1-mini';
   const variants = [
-    `This is the offline simulator, not asi1-mini. ${heard} Set ASI_ONE_API_KEY to talk to the real model. ` +
+    `This is the offline simulator, not ${model}. ${heard} Set ASI_ONE_API_KEY to talk to the real model. ` +
       'Until then I answer every turn with a few sentences like these, so you can hear how a reply streams ' +
       'and starts playing while it is still arriving. Try talking over me to test barge-in.',
-    `Hello from the offline simulator. I am not the real asi1-mini model, so I can't really answer. ${heard} ` +
+    `Hello from the offline simulator. I am not the real ${model} model, so I can't really answer. ${heard} ` +
       'To get real answers, set ASI_ONE_API_KEY and restart the gateway. Meanwhile this reply is long enough ' +
       'to exercise the voice path: it arrives word by word, and each sentence should be spoken as soon as it is complete.',
-    `You are talking to the offline simulator, not asi1-mini. ${heard} Once ASI_ONE_API_KEY is set, the gateway ` +
+    `You are talking to the offline simulator, not ${model}. ${heard} Once ASI_ONE_API_KEY is set, the gateway ` +
       'sends your words to the real model instead. For now, listen to how quickly this first sentence started, ' +
       'and feel free to interrupt me at any point.',
   ];
-  return variants[hash(said) % variants.length] ?? variants[0]!;
+  const seed = hash(said);
+  const reply = variants[seed % variants.length] ?? variants[0]!;
+  return voice === undefined ? reply : fitReplyLength(reply, model, voice.lengthScale, seed);
 }
 
 /**

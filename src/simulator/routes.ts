@@ -5,6 +5,7 @@ import type { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { GateRegistry } from './gates.js';
 import { readBody, sendError, sendJson } from './http-io.js';
+import { profileFor, scaleTiming, type ModelProfile, type ModelProfiles } from './model-profiles.js';
 import { buildPlan } from './plan.js';
 import { mergeScenario, type SimScenario } from './scenario.js';
 import { SimStream, type StreamEnd } from './stream.js';
@@ -18,6 +19,11 @@ export interface RecordedRequest {
   body: unknown;
   /** performance.now() when the body had been read. */
   receivedAt: number;
+  /**
+   * The scenario the request was answered with: the defaults merged with the queued (or scenarioFor) one, with
+   * the model profile's timing when profiles are on. Absent when the request was rejected before that.
+   */
+  scenario?: SimScenario;
 }
 
 /** The models GET /v1/models lists and chat requests accept; anything else is 404 model_not_found (OpenAI style). */
@@ -37,6 +43,8 @@ export interface SimState {
   readonly expectedAuth: string | undefined;
   /** The id the next recorded request gets. */
   nextId: number;
+  /** Per-model timing and reply length (model-profiles.ts), or null when every model behaves alike. */
+  readonly profiles: ModelProfiles | null;
   /** The options read on every chat request (the caller's SimulatorOptions object). */
   readonly options: {
     scenarioFor?: (body: unknown) => Partial<SimScenario> | undefined;
@@ -121,7 +129,10 @@ function handleChat(state: SimState, req: IncomingMessage, res: ServerResponse, 
   if (!(SIMULATED_MODELS as readonly string[]).includes(body.model)) {
     return sendError(res, 404, 'error-object', `The model \`${body.model}\` does not exist.`);
   }
-  const scenario = mergeScenario(state.defaults, state.queue.shift() ?? state.options.scenarioFor?.(body));
+  const chosen = mergeScenario(state.defaults, state.queue.shift() ?? state.options.scenarioFor?.(body));
+  const profile = state.profiles === null ? undefined : profileFor(state.profiles, body.model);
+  const scenario = profile === undefined ? chosen : scaleTiming(chosen, profile);
+  entry.scenario = scenario;
   const stream = body.stream === true;
   if (state.options.logRequests === true) {
     process.stderr.write(
@@ -138,25 +149,29 @@ function handleChat(state: SimState, req: IncomingMessage, res: ServerResponse, 
       scenario.retryAfter,
     );
   }
-  startStream(state, res, entry.id, scenario, body, stream);
+  startStream(state, res, { id: entry.id, scenario, body, stream, profile });
 }
 
 /** Hands a valid request to a SimStream, tracked until it ends (then 'stream-end' is emitted). */
 function startStream(
   state: SimState,
   res: ServerResponse,
-  id: number,
-  scenario: SimScenario,
-  body: Record<string, unknown>,
-  stream: boolean,
+  request: {
+    id: number;
+    scenario: SimScenario;
+    body: Record<string, unknown>;
+    stream: boolean;
+    profile: ModelProfile | undefined;
+  },
 ): void {
+  const { id, scenario, body, stream } = request;
   const ctx = { model: body.model as string, stampEmitTime: scenario.stampEmitTime === true };
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
   const sim = new SimStream({
     id,
     res,
     scenario,
-    plan: buildPlan(scenario, body),
+    plan: buildPlan(scenario, body, request.profile),
     encoder: scenario.profile === 'gen1' ? createGen1Encoder(ctx) : createGen2Encoder(ctx),
     mode: stream && scenario.plainJson !== true ? 'sse' : 'json',
     includeUsage: streamOptions?.include_usage === true,

@@ -5,10 +5,12 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { GateRegistry, type Gate } from './gates.js';
+import { resolveModelProfiles, type ModelProfilesOption } from './model-profiles.js';
 import { route, type RecordedRequest, type SimState } from './routes.js';
 import { DEFAULT_SCENARIO, mergeScenario, type SimScenario } from './scenario.js';
 
 export type { Gate } from './gates.js';
+export { FAMILY_PROFILES, parseModelProfiles, type ModelProfile, type ModelProfilesOption } from './model-profiles.js';
 export { SIMULATED_MODELS, type RecordedRequest } from './routes.js';
 export type { StreamEnd, StreamEndReason } from './stream.js';
 
@@ -23,6 +25,12 @@ export interface SimulatorOptions {
   apiKey?: string;
   /** One line per chat request on stderr (never the message text). */
   logRequests?: boolean;
+  /**
+   * Per-model pace and demo-reply length (model-profiles.ts). Default `'off'`: every model behaves alike.
+   * `'family'`: asi1-mini ×1, asi1 ×2 first-token time (×1.5 between tokens, ×2 words), asi1-ultra ×4 (×2, ×3);
+   * a map overrides those per model. Scripted replies keep their text; only their timing scales.
+   */
+  modelProfiles?: ModelProfilesOption;
 }
 
 export interface Simulator {
@@ -70,6 +78,7 @@ function createState(options: SimulatorOptions): SimState {
     streams: new Set(),
     expectedAuth: options.apiKey === undefined ? undefined : `Bearer ${options.apiKey}`,
     nextId: 1,
+    profiles: resolveModelProfiles(options.modelProfiles),
     options,
   };
 }

@@ -1,7 +1,9 @@
 // The simulator's stand-in for the model's tool choice: when the request offers `get_current_time` or
-// `calculate` and the user's last words ask for the time or for arithmetic, it calls them as asi1-mini would.
-// Scripted scenarios always win; reading results back is replies.ts.
+// `calculate` and the user's last words ask for the time or for arithmetic, it calls them as asi1-mini would;
+// a request to asi1-mini that offers consult_deeper_model and asks for depth hands over instead
+// (escalation-intent.ts). Scripted scenarios always win; reading results back is replies.ts.
 
+import { detectEscalation } from './escalation-intent.js';
 import { textOf } from './replies.js';
 import type { SimScenario, SimToolCall } from './scenario.js';
 
@@ -82,13 +84,18 @@ export function applyToolIntents(scenario: SimScenario, body: Record<string, unk
   return intent === null ? scenario : { ...scenario, reply: intent.preamble, toolCalls: intent.toolCalls };
 }
 
-/** The calls a model would make for the last user message, or null when none applies. */
+/**
+ * The calls a model would make for the last user message, or null when none applies (also when the last message
+ * is not the user's, e.g. the gateway's hand-over note to a deeper model). A hand-over is made alone.
+ */
 export function detectToolIntent(body: Record<string, unknown>): ToolIntent | null {
   const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
   const last = messages.at(-1);
   if (last?.role !== 'user') return null;
   const text = textOf(last.content);
   const tools = toolNames(body.tools);
+  const escalation = detectEscalation(body.model, tools, text);
+  if (escalation !== null) return escalation;
   const toolCalls: SimToolCall[] = [];
   if (tools.has('get_current_time') && TIME_WORDS.test(text)) {
     const zone = cityTimeZone(text);
