@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { AccessLogController, accessLogger } from './access-log.js';
 import { startScaleOut, type ScaleOut } from './cluster/scale-out.js';
 import type { Config } from './config.js';
+import { MemoryFiguresStore } from './experiments/figures.js';
+import { QualityRecorder } from './experiments/quality-recorder.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
 import { selectSubprotocol, TokenSet } from './transports/admission.js';
@@ -95,6 +97,9 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
       : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger });
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
+  // The experiment's figures: in Redis with scale-out, so every instance reports the same sums.
+  const figures = scaleOut?.figures ?? new MemoryFiguresStore();
+  const quality = new QualityRecorder(metrics.registry, figures);
   const breaker = guardUpstream(options.chat, config, metrics, logger);
 
   app.decorateRequest('gatewayTokenId', null);
@@ -113,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     tokens,
     connections,
     metrics,
+    figures,
     breaker,
     scaleOut,
     upstreamReadiness: options.upstreamReadiness,
@@ -126,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     connections,
     sessions,
     metrics,
+    quality,
     logger,
     admission: createAdmission({ config, tokens, connections, metrics, sharedLimits }),
     turns: new TurnGate(config, connections),

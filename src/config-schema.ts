@@ -11,6 +11,10 @@ export const DEFAULT_SYSTEM_PROMPT =
   'to two or three sentences unless the user asks for more. If a reply was cut off because the user ' +
   'interrupted, do not repeat it; respond to what they said next.';
 
+/** SIMULATOR_MODEL_PROFILES: on, off, or comma-separated model:ttftScale:interTokenScale:lengthScale entries. */
+const SIMULATOR_PROFILE_ENTRY = `asi1(?:-mini|-ultra)?(?::\\d+(?:\\.\\d+)?){3}`;
+const SIMULATOR_PROFILES_PATTERN = `^(?:on|off|${SIMULATOR_PROFILE_ENTRY}(?:,${SIMULATOR_PROFILE_ENTRY})*)$`;
+
 const Int = (min: number, max: number, def: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: def, description });
 
@@ -82,6 +86,20 @@ export const EnvSchema = Type.Object({
     default: 'asi1',
     description: 'The model consult_deeper_model asks unless the fast model names another: asi1 or asi1-ultra',
   }),
+  EXPERIMENTS_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'A JSON file describing an A/B experiment: arms with weights, each a model and optionally instructions, maxOutputTokens, escalation (docs/experiments.md)',
+    }),
+  ),
+  MODEL_PRICES: Type.Optional(
+    Type.String({
+      minLength: 2,
+      description:
+        'JSON price table for cost estimates, USD per million tokens: {"asi1-mini":{"input":0.1,"output":0.4}}; unset: no cost figures',
+    }),
+  ),
   TOOLS_MODULE: Type.Optional(
     Type.String({
       minLength: 1,
@@ -201,6 +219,12 @@ export const EnvSchema = Type.Object({
   ),
   SIMULATOR_TTFT_MS: Int(0, 60_000, 250, 'Built-in simulator: time to first token (no-key mode only)'),
   SIMULATOR_TOKEN_INTERVAL_MS: Int(0, 10_000, 25, 'Built-in simulator: time between tokens (no-key mode only)'),
+  SIMULATOR_MODEL_PROFILES: Type.String({
+    default: 'on',
+    pattern: SIMULATOR_PROFILES_PATTERN,
+    description:
+      'Built-in simulator: per-model pace and reply length (asi1 ×2 first-token time, ×1.5 between tokens, ×2 words; asi1-ultra ×4, ×2, ×3): on, off, or model:ttftScale:interTokenScale:lengthScale,... over the on values (no-key mode only)',
+  }),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BASE_URL, EnvSchema, type Env } from './config-schema.js';
+import { readExperiment, readPrices, type Experiment, type ModelPrices } from './experiment-config.js';
 import type { ModelName, UpstreamKind } from './protocol.js';
 
 export { DEFAULT_BASE_URL, DEFAULT_SYSTEM_PROMPT, EnvSchema } from './config-schema.js';
@@ -36,6 +37,10 @@ export interface Config {
   /** consult_deeper_model is offered (to sessions whose model has a deeper one), asking `escalationModel` by default. */
   escalation: boolean;
   escalationModel: 'asi1' | 'asi1-ultra';
+  /** The A/B experiment of EXPERIMENTS_FILE, or null. */
+  experiment: Experiment | null;
+  /** USD per million tokens by model (MODEL_PRICES); empty: no cost figures. */
+  prices: ModelPrices;
   shutdownGraceMs: number;
   resumeTtlMs: number;
   replayBufferEvents: number;
@@ -72,6 +77,8 @@ export interface Config {
   maxToolSteps: number;
   simulatorTtftMs: number;
   simulatorTokenIntervalMs: number;
+  /** SIMULATOR_MODEL_PROFILES as given: on, off, or model:ttftScale:interTokenScale:lengthScale entries. */
+  simulatorModelProfiles: string;
 }
 
 /** Reads and validates the environment. Throws ConfigError listing every problem. */
@@ -82,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     problems.push('SEND_BUFFER_HARD_BYTES: must be larger than SEND_BUFFER_SOFT_BYTES');
   }
   const publicOrigin = problems.length > 0 ? undefined : readPublicOrigin(e.PUBLIC_ORIGIN, problems);
+  const experiment = problems.length > 0 ? null : readExperiment(e.EXPERIMENTS_FILE, problems);
+  const prices = problems.length > 0 ? {} : readPrices(e.MODEL_PRICES, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind =
@@ -109,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     speculationsPerTurn: e.SPECULATIONS_PER_TURN,
     escalation: e.ESCALATION === 'on',
     escalationModel: e.ESCALATION_MODEL,
+    experiment,
+    prices,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resumeTtlMs: e.RESUME_TTL_MS,
     replayBufferEvents: e.REPLAY_BUFFER_EVENTS,
@@ -143,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxToolSteps: e.MAX_TOOL_STEPS,
     simulatorTtftMs: e.SIMULATOR_TTFT_MS,
     simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
+    simulatorModelProfiles: e.SIMULATOR_MODEL_PROFILES,
   });
 }
 

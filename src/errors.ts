@@ -15,6 +15,18 @@ export const ERROR_CATALOGUE = {
   GW_INVALID_TOOLS: { message: 'The tool declarations are invalid.', retryable: false },
   GW_UNKNOWN_TOOL_CALL: { message: 'No pending tool call has that callId.', retryable: false },
   GW_NO_ACTIVE_RESPONSE: { message: 'There is no active response to cancel.', retryable: false },
+  GW_UNKNOWN_RESPONSE: {
+    message: 'No response of this session has that responseId (or it is too old to rate).',
+    retryable: false,
+  },
+  GW_FIGURES_UNAVAILABLE: {
+    message: 'The experiment figures shared through Redis cannot be read now; try again shortly.',
+    retryable: true,
+  },
+  GW_USER_KEY_LOCKED: {
+    message: 'userKey can only be set before the first turn: the session is already in its experiment arm.',
+    retryable: false,
+  },
   GW_RESPONSE_MISMATCH: { message: 'That responseId is not the active response.', retryable: false },
   GW_UNAUTHORIZED: { message: 'A valid gateway token is required.', retryable: false },
   GW_ORIGIN_FORBIDDEN: { message: 'This origin is not allowed to connect.', retryable: false },

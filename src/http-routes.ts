@@ -1,6 +1,9 @@
 // The plain HTTP routes beside the WebSockets: liveness (/healthz), readiness (/readyz: upstream, breaker, Redis),
-// what a front-end needs before it connects (/v1/info), and Prometheus metrics (/metrics, behind METRICS_TOKEN).
-import type { FastifyInstance } from 'fastify';
+// what a front-end needs before it connects (/v1/info), Prometheus metrics (/metrics) and the experiment's figures
+// (/v1/experiments), both behind METRICS_TOKEN.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FiguresStore } from './experiments/figures.js';
+import { buildReport } from './experiments/report.js';
 import type { ScaleOut } from './cluster/scale-out.js';
 import type { Config } from './config.js';
 import { ERROR_CATALOGUE } from './errors.js';
@@ -20,6 +23,8 @@ export interface HttpRouteDeps {
   tokens: TokenSet;
   connections: ConnectionLedger;
   metrics: GatewayMetrics;
+  /** The experiment's running totals (memory, or Redis with scale-out). */
+  figures: FiguresStore;
   breaker: CircuitBreaker;
   scaleOut: ScaleOut | null;
   upstreamReadiness: () => Readiness | Promise<Readiness>;
@@ -46,15 +51,25 @@ export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): v
       .send({ status, ...readiness, upstream: config.upstream, breaker: breaker.state, redis });
   });
   const metricsTokens = new TokenSet(config.metricsToken === undefined ? [] : [config.metricsToken]);
+  const authorised = (request: FastifyRequest): boolean => {
+    if (!metricsTokens.enabled) return true;
+    const auth = request.headers.authorization ?? '';
+    return /^bearer\s+/i.test(auth) && metricsTokens.match(auth.replace(/^bearer\s+/i, '').trim()) !== null;
+  };
+  const unauthorised = { error: { code: 'GW_UNAUTHORIZED', message: ERROR_CATALOGUE.GW_UNAUTHORIZED.message } };
   app.get('/metrics', async (request, reply) => {
-    if (metricsTokens.enabled) {
-      const auth = request.headers.authorization ?? '';
-      if (!/^bearer\s+/i.test(auth) || metricsTokens.match(auth.replace(/^bearer\s+/i, '').trim()) === null) {
-        return reply
-          .code(401)
-          .send({ error: { code: 'GW_UNAUTHORIZED', message: ERROR_CATALOGUE.GW_UNAUTHORIZED.message } });
-      }
-    }
+    if (!authorised(request)) return reply.code(401).send(unauthorised);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  // The experiment's figures and tests, behind the same token as /metrics.
+  app.get('/v1/experiments', async (request, reply) => {
+    if (!authorised(request)) return reply.code(401).send(unauthorised);
+    const arms = config.experiment?.arms.map((arm) => arm.name) ?? [];
+    try {
+      return buildReport(config.experiment, await deps.figures.read(arms));
+    } catch {
+      const { message } = ERROR_CATALOGUE.GW_FIGURES_UNAVAILABLE;
+      return reply.code(503).send({ error: { code: 'GW_FIGURES_UNAVAILABLE', message } });
+    }
   });
 }

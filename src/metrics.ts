@@ -21,6 +21,40 @@ export interface GatewayObserver {
   responseSettled(summary: ResponseSummary): void;
 }
 
+/** One settled reply, as the quality figures see it (per model and experiment arm). */
+export interface ReplyQuality {
+  /** The counted experiment arm, or null (no experiment, or the client chose its own model). */
+  arm: string | null;
+  /** The model that began the reply (the session's); `models` also names a deeper one it escalated to. */
+  model: string;
+  models: readonly string[];
+  status: ResponseStatus;
+  firstTokenMs: number | null;
+  firstSpeechMs: number | null;
+  replyChars: number;
+  /** Characters of the reply the user heard (all of a completed one, until the client says otherwise). */
+  heardChars: number;
+  toolCalls: number;
+  toolErrors: number;
+  escalated: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  /** Estimated from MODEL_PRICES; null when a model of the reply has no price. */
+  costUsd: number | null;
+}
+
+/** Where the quality figures go: Prometheus series by model and arm, and the experiment's totals. */
+export interface QualityObserver {
+  sessionStarted(arm: string | null): void;
+  replySettled(reply: ReplyQuality): void;
+  /** A completed reply the client stopped while speaking it: it counts as interrupted, with what was heard. */
+  replyCutWhileSpoken(reply: { arm: string | null; model: string; replyChars: number; heardChars: number }): void;
+  /** `previous`: the rating this reply had before (a changed mind replaces it). */
+  feedback(reply: { arm: string | null; model: string }, rating: 'up' | 'down', previous: 'up' | 'down' | null): void;
+  /** The next turn restated the one this reply answered. */
+  reask(reply: { arm: string | null; model: string }): void;
+}
+
 /** Why a speculation was dropped: the turn said something else, the interim changed, the prompt changed under it, it failed, or the session ended. */
 export type DiscardReason = 'mismatch' | 'revised' | 'stale' | 'failed' | 'closed';
 

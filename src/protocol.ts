@@ -5,9 +5,10 @@ import { Type, type Static } from '@sinclair/typebox';
 export const PROTOCOL_VERSION = 1;
 /**
  * Minor version: 1 added session resume (`resumeToken`, `session.resume`, `session.resumed`); 2 added interim
- * transcripts and speculation (`turn.interim`, `turnDetection`, `turn.committed`, `timings.speculative`).
+ * transcripts and speculation (`turn.interim`, `turnDetection`, `turn.committed`, `timings.speculative`); 3 added
+ * the model family and experiments (`response.done.models`, `experiment`, `userKey`, `feedback`).
  */
-export const PROTOCOL_MINOR = 2;
+export const PROTOCOL_MINOR = 3;
 
 export const MODELS = ['asi1-mini', 'asi1', 'asi1-ultra'] as const;
 export type ModelName = (typeof MODELS)[number];
@@ -53,6 +54,8 @@ export const SessionUpdateEvent = Type.Object({
   maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_768 })),
   tools: Type.Optional(Type.Array(ClientToolSchema, { maxItems: 64 })),
   turnDetection: Type.Optional(TurnDetectionUpdate),
+  /** (1.3) Who the user is, for a stable experiment arm across sessions; only before the first turn. */
+  userKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
 });
 
 export const TurnEvent = Type.Object({
@@ -75,6 +78,15 @@ export const ResponseCancelEvent = Type.Object({
   eventId: EventId,
   responseId: Type.Optional(Type.String({ maxLength: 128 })),
   heardChars: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+/** (1.3) The user's rating of a reply, for the quality figures of its model and experiment arm. */
+export const FeedbackEvent = Type.Object({
+  type: Type.Literal('feedback'),
+  eventId: EventId,
+  responseId: Type.String({ maxLength: 128 }),
+  rating: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  comment: Type.Optional(Type.String({ maxLength: 1_000 })),
 });
 
 export const ToolResultEvent = Type.Object({
@@ -103,12 +115,13 @@ export type TurnEvent = Static<typeof TurnEvent>;
 export type TurnInterimEvent = Static<typeof TurnInterimEvent>;
 export type ResponseCancelEvent = Static<typeof ResponseCancelEvent>;
 export type ToolResultEvent = Static<typeof ToolResultEvent>;
+export type FeedbackEvent = Static<typeof FeedbackEvent>;
 export type PingEvent = Static<typeof PingEvent>;
 export type SessionResumeEvent = Static<typeof SessionResumeEvent>;
 export type ClientTool = Static<typeof ClientToolSchema>;
 /** Events the session handles; `session.resume` is handled by the transport, which owns connections. */
 export type SessionEvent =
-  SessionUpdateEvent | TurnEvent | TurnInterimEvent | ResponseCancelEvent | ToolResultEvent | PingEvent;
+  SessionUpdateEvent | TurnEvent | TurnInterimEvent | ResponseCancelEvent | ToolResultEvent | FeedbackEvent | PingEvent;
 export type ClientEvent = SessionEvent | SessionResumeEvent;
 
 /** One schema per client event type, keyed by `type`, so validation picks the schema before checking. */
@@ -118,6 +131,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   'turn.interim': TurnInterimEvent,
   'response.cancel': ResponseCancelEvent,
   'tool.result': ToolResultEvent,
+  feedback: FeedbackEvent,
   ping: PingEvent,
   'session.resume': SessionResumeEvent,
 } as const;
@@ -137,6 +151,13 @@ export interface TurnDetection {
   speculate: boolean;
   /** Commit a turn when its interim was stable this long and reads as complete; null: only a final `turn` commits. */
   serverCommit: { stableMs: number } | null;
+}
+
+/** The experiment arm a session is in (EXPERIMENTS_FILE). `counted` is false once the client chose its own model. */
+export interface ExperimentArm {
+  name: string;
+  arm: string;
+  counted: boolean;
 }
 
 export interface SessionSettings {
@@ -184,6 +205,8 @@ export type ServerEventBody =
       model: ModelName;
       upstream: UpstreamKind;
       limits: SessionLimits;
+      /** (1.3) Present when an experiment runs: the session's arm. */
+      experiment?: ExperimentArm;
     }
   /** `eventId` echoes the session.resume it answers (a replay may hold older ones, from resumes that never reached the client). */
   | {
@@ -194,7 +217,9 @@ export type ServerEventBody =
       missedEvents: boolean;
       eventId?: string;
     }
-  | ({ type: 'session.updated' } & SessionSettings)
+  | ({ type: 'session.updated'; experiment?: ExperimentArm } & SessionSettings)
+  /** (1.3) The answer to `feedback`. */
+  | { type: 'feedback.received'; responseId: string; eventId?: string }
   /** The server ended the user's turn itself (serverCommit): `text` is what it answers. */
   | { type: 'turn.committed'; turnId: string; text: string; by: 'server' }
   /**

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../hosting/session-registry.js';
+import type { FiguresStore } from '../experiments/figures.js';
+import { RedisFiguresStore } from './figures-store.js';
 import { InstancePresence } from './instance-presence.js';
 import { describeRedisUrl, RedisLink } from './redis-link.js';
 import { SessionCluster } from './session-cluster.js';
@@ -42,6 +44,8 @@ export interface ScaleOut {
   readonly presence: InstancePresence;
   readonly cluster: SessionCluster | null;
   readonly limits: SharedLimits;
+  /** The experiment's totals, shared by every instance; null without an experiment. */
+  readonly figures: FiguresStore | null;
   /** 'up' or 'down' (degraded: new conversations in memory only). */
   status(): 'up' | 'down';
   close(): Promise<void>;
@@ -123,6 +127,7 @@ export async function startScaleOut({
     presence,
     cluster,
     limits,
+    figures: config.experiment === null ? null : new RedisFiguresStore(link, config.experiment.name, onStoreError),
     status: () => (link.isUp ? 'up' : 'down'),
     async close() {
       await cluster?.settle();

@@ -7,7 +7,7 @@ import { stripThinkTags } from '../upstream/think-filter.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayError } from '../errors.js';
-import type { GatewayObserver, SpeculationObserver } from '../metrics.js';
+import type { GatewayObserver, QualityObserver, SpeculationObserver } from '../metrics.js';
 import type { LedgerEntry } from './connection-ledger.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
@@ -24,6 +24,7 @@ export interface HostingOptions {
   tools: ToolRegistry;
   sessions: SessionRegistry;
   metrics: GatewayObserver & SpeculationObserver;
+  quality?: QualityObserver;
   logger: Logger;
   scaleOut: SessionScaleOut | null;
   /** The turn limits a turn the server commits itself must pass (the transports' TurnGate); absent: none. */
@@ -71,6 +72,7 @@ type BaseSessionOptions = Pick<
   | 'tools'
   | 'observer'
   | 'speculationObserver'
+  | 'quality'
   | 'admitServerCommit'
   | 'logger'
   | 'send'
@@ -92,6 +94,7 @@ function hostWith(
     tools: options.tools,
     observer: options.sessions.ledger.observe(options.metrics, () => holder.entry),
     speculationObserver: options.metrics,
+    ...(options.quality ? { quality: options.quality } : {}),
     ...(turns === undefined
       ? {}
       : {

@@ -35,6 +35,8 @@ export class ReplyRecord {
   readonly requestModels: string[] = [];
   /** Every model that produced part of the reply (text or a tool call), in order, each once in a row. */
   readonly models: string[] = [];
+  /** Tokens by the model that used them (an escalated reply has two), for cost estimates. */
+  readonly usageByModel = new Map<string, { promptTokens: number; completionTokens: number }>();
   /** When the first upstream request was handed to the chat client: the gateway's own pre-request time. */
   private requestedAt: number | null = null;
 
@@ -102,6 +104,11 @@ export class ReplyRecord {
 
   addUsage(usage: ChatUsage | null): void {
     if (usage === null) return;
+    const mine = this.usageByModel.get(this.stepModel) ?? { promptTokens: 0, completionTokens: 0 };
+    this.usageByModel.set(this.stepModel, {
+      promptTokens: mine.promptTokens + usage.promptTokens,
+      completionTokens: mine.completionTokens + usage.completionTokens,
+    });
     const sum = this.usageSum ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     this.usageSum = {
       promptTokens: sum.promptTokens + usage.promptTokens,
@@ -112,6 +119,12 @@ export class ReplyRecord {
 
   addStep(step: FinishedStep): void {
     this.steps.push(step);
+  }
+
+  /** Tool calls of the finished steps, and how many of them failed. */
+  toolStats(): { calls: number; errors: number } {
+    const outcomes = this.steps.flatMap((step) => step.outcomes);
+    return { calls: outcomes.length, errors: outcomes.filter((o) => !o.ok).length };
   }
 
   timings(): ResponseTimings {

@@ -130,6 +130,11 @@ export class ResponseRun {
     return this.record.heardLength(this.track.segments, heardChars);
   }
 
+  /** What the quality figures read of a settled reply (see ReplyLedger). */
+  get figures(): ReplyRecord {
+    return this.record;
+  }
+
   /** The messages this reply adds to history, given how much of it was heard (see ReplyRecord). */
   historyMessages(heardLength: number, status: ResponseStatus): ChatMessage[] {
     return this.record.historyMessages(heardLength, status);

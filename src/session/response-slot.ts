@@ -30,7 +30,7 @@ export interface ResponseSlotOptions {
   observer?: GatewayObserver;
   emit: (event: ServerEventBody) => void;
   /** After a run settled, its reply was committed and the slot is free again. */
-  onSettled: () => void;
+  onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
   logger: Logger;
 }
 
@@ -115,7 +115,7 @@ export class ResponseSlot {
       onSettled: (status, heardLength) => {
         spec.commit(run, status, heardLength);
         this.settled(run);
-        options.onSettled();
+        options.onSettled(run, status, heardLength);
       },
       logger: options.logger.child({ responseId, ...(speculative ? { speculative } : {}) }),
     });

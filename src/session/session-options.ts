@@ -3,8 +3,14 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayError } from '../errors.js';
-import type { GatewayObserver, SpeculationObserver } from '../metrics.js';
-import { PROTOCOL_MINOR, PROTOCOL_VERSION, type ServerEventBody, type SessionSettings } from '../protocol.js';
+import type { GatewayObserver, QualityObserver, SpeculationObserver } from '../metrics.js';
+import {
+  PROTOCOL_MINOR,
+  PROTOCOL_VERSION,
+  type ExperimentArm,
+  type ServerEventBody,
+  type SessionSettings,
+} from '../protocol.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import type { SessionSnapshot } from './snapshot.js';
@@ -15,6 +21,8 @@ export interface SessionOptions {
   /** Server tools, shared by every session. */
   tools: ToolRegistry;
   observer?: GatewayObserver;
+  /** Quality signals per model and experiment arm (replies, feedback, re-asks). */
+  quality?: QualityObserver;
   /** Speculation's cost and savings (started, adopted, discarded, upstream requests per committed turn). */
   speculationObserver?: SpeculationObserver;
   /** The transport's turn limits, asked before the server commits a turn itself (serverCommit); null admits it. */
@@ -35,7 +43,12 @@ export interface SessionOptions {
 }
 
 /** session.ready: who this session is, what it speaks, and the limits a client should respect. */
-export function readyEvent(sessionId: string, settings: SessionSettings, options: SessionOptions): ServerEventBody {
+export function readyEvent(
+  sessionId: string,
+  settings: SessionSettings,
+  options: SessionOptions,
+  experiment: ExperimentArm | undefined,
+): ServerEventBody {
   const { config, resume } = options;
   return {
     type: 'session.ready',
@@ -46,6 +59,7 @@ export function readyEvent(sessionId: string, settings: SessionSettings, options
     model: settings.model,
     upstream: config.upstream,
     limits: { maxFrameBytes: config.maxFrameBytes, maxTurnChars: config.maxTurnChars, resumeTtlMs: resume?.ttlMs ?? 0 },
+    ...(experiment ? { experiment } : {}),
   };
 }
 

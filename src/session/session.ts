@@ -1,6 +1,7 @@
-// One voice session (one connection): client events in, server events out, settings, history, and the native
-// turn flow (a new turn interrupts and commits the active reply; response.cancel). Push-based, never imports ws/fastify.
-// Not here: the run (response-run.ts), its slot (response-slot.ts), what history keeps of a reply (turn-replies.ts), Realtime items (item-responses.ts).
+// One voice session (one connection): client events in, server events out, settings (and the experiment arm),
+// and the native turn flow. Push-based, never imports ws/fastify. Not here: its parts (session-parts.ts), the turn
+// flow (turn-taking.ts), the run (response-run.ts), what history keeps of a reply (turn-replies.ts), quality
+// signals (reply-ledger.ts), Realtime items (item-responses.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
@@ -11,23 +12,30 @@ import {
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
-import { ESCALATION_TOOL, escalationOffer } from './escalation.js';
-import { TurnTaking } from './turn-taking.js';
 import type { ChatMessage } from '../upstream/types.js';
-import { ConversationHistory } from './history.js';
+import { ESCALATION_TOOL } from './escalation.js';
+import type { SessionArm } from './experiment-arm.js';
+import type { ConversationHistory } from './history.js';
 import {
   itemResponseSpec,
   type ConversationItems,
   type CreateResponseResult,
   type ResponseRequest,
 } from './item-responses.js';
+import type { ReplyLedger } from './reply-ledger.js';
 import type { ResponseRun } from './response-run.js';
-import { ResponseSlot, type LaunchSpec } from './response-slot.js';
-import { applySettingsUpdate, checkTurnText, defaultSettings, type SettingsUpdate } from './session-settings.js';
+import type { LaunchSpec, ResponseSlot } from './response-slot.js';
+import { assembleSession } from './session-parts.js';
+import { applySettingsUpdate, checkTurnText, type SettingsUpdate } from './session-settings.js';
 import type { SessionSnapshot } from './snapshot.js';
 import { errorEvent, readyEvent, type SessionOptions } from './session-options.js';
-import { SessionToolRunner } from './tool-runner.js';
-import { cancelReply, TurnReplies } from './turn-replies.js';
+import type { SessionToolRunner } from './tool-runner.js';
+import { cancelReply, type TurnReplies } from './turn-replies.js';
+import type { TurnTaking } from './turn-taking.js';
+
+function eventIdOf(event: { eventId?: string | undefined }): { eventId?: string } {
+  return event.eventId === undefined ? {} : { eventId: event.eventId };
+}
 
 export type { ConversationItems, CreateResponseResult, ResponseHandle, ResponseRequest } from './item-responses.js';
 export type { SessionOptions } from './session-options.js';
@@ -35,7 +43,7 @@ export type { SessionOptions } from './session-options.js';
 export class Session {
   readonly id: string;
   private readonly settings: SessionSettings;
-  private readonly history = new ConversationHistory();
+  private readonly history: ConversationHistory;
   private readonly slot: ResponseSlot;
   private readonly replies: TurnReplies;
   private closed = false;
@@ -44,66 +52,20 @@ export class Session {
   private readonly log: Logger;
   private readonly toolRunner: SessionToolRunner;
   private readonly turns: TurnTaking;
+  private readonly arm: SessionArm | null;
+  private readonly ledger: ReplyLedger;
 
   constructor(options: SessionOptions) {
     this.options = options;
     this.id = options.sessionId ?? `sess_${randomUUID()}`;
     this.log = options.logger.child({ sessionId: this.id });
-    const { config, restore } = options;
-    this.toolRunner = new SessionToolRunner(
-      options.tools,
-      () => this.settings.tools,
-      config.clientToolTimeoutMs,
-      this.id,
-      () => escalationOffer(this.settings.model, config),
-    );
-    this.settings = defaultSettings(config);
-    this.replies = new TurnReplies(
-      this.history,
-      () => {
-        this.turns.discard('stale'); // a speculation on the old history could not be adopted
-        this.options.onStateChange?.();
-      },
-      this.log,
-    );
-    if (restore !== undefined) {
-      const { tools, turnDetection = this.settings.turnDetection } = restore.settings;
-      Object.assign(this.settings, restore.settings, {
-        tools: [...tools],
-        // This instance's SPECULATION=off wins over what the session had elsewhere.
-        turnDetection: { ...turnDetection, speculate: turnDetection.speculate && config.speculation },
-      });
-      this.history.importTurns(restore.turns);
-    }
-    this.slot = new ResponseSlot(
-      {
-        sessionId: this.id,
-        chat: options.chat,
-        config,
-        ...(options.observer ? { observer: options.observer } : {}),
-        emit: (body) => this.emit(body),
-        onSettled: () => {
-          this.options.onStateChange?.();
-          this.turns.replyEnded();
-        },
-        logger: this.log,
-      },
-      restore?.responseCounter ?? 0,
-    );
-    this.turns = new TurnTaking({
-      config,
-      history: this.history,
-      settings: this.settings,
-      slot: this.slot,
-      replies: this.replies,
-      tools: this.toolRunner,
+    const parts = assembleSession(this.id, options, this.log, {
       emit: (body) => this.emit(body),
-      onStateChange: () => this.options.onStateChange?.(),
-      ...(options.speculationObserver ? { observer: options.speculationObserver } : {}),
-      ...(options.admitServerCommit ? { admitServerCommit: options.admitServerCommit } : {}),
       reportError: (error) => this.reportError(error),
-      log: this.log,
+      stateChanged: () => this.options.onStateChange?.(),
     });
+    ({ settings: this.settings, history: this.history, slot: this.slot, replies: this.replies } = parts);
+    ({ toolRunner: this.toolRunner, turns: this.turns, arm: this.arm, ledger: this.ledger } = parts);
   }
 
   /** What moves with the session to another instance (see snapshot.ts). */
@@ -113,13 +75,16 @@ export class Session {
       settings: this.currentSettings,
       turns: this.history.exportTurns(),
       responseCounter: this.slot.responseCounter,
+      ...(this.arm ? { experiment: this.arm.wire } : {}),
     };
   }
 
   /** Sends session.ready; call once, before handling events. */
   start(): void {
-    this.emit(readyEvent(this.id, this.settings, this.options));
-    this.log.info({ upstream: this.options.config.upstream }, 'session started');
+    this.emit(readyEvent(this.id, this.settings, this.options, this.arm?.wire));
+    // A session restored from another instance was counted there.
+    if (this.options.restore === undefined) this.options.quality?.sessionStarted(this.arm?.countedArm ?? null);
+    this.log.info({ upstream: this.options.config.upstream, experiment: this.arm?.wire }, 'session started');
   }
 
   /** True until the first turn: such a session holds nothing a user said. */
@@ -197,12 +162,15 @@ export class Session {
           return this.turns.interim(event);
         case 'response.cancel':
           return cancelReply(event, this.slot.active, this.replies);
+        case 'feedback':
+          if (!this.ledger.rate(event.responseId, event.rating)) throw new GatewayError('GW_UNKNOWN_RESPONSE');
+          return this.emit({ type: 'feedback.received', responseId: event.responseId, ...eventIdOf(event) });
         case 'tool.result':
           if (!this.toolRunner.resolveClientCall(event.callId, event.output))
             throw new GatewayError('GW_UNKNOWN_TOOL_CALL');
           return;
         case 'ping':
-          return this.emit({ type: 'pong', ...(event.eventId === undefined ? {} : { eventId: event.eventId }) });
+          return this.emit({ type: 'pong', ...eventIdOf(event) });
       }
     } catch (err) {
       this.reportError(
@@ -274,19 +242,21 @@ export class Session {
     const { config, tools } = this.options;
     // A client tool may not take the name of a server tool, the escalation tool included.
     const serverTools = config.escalation ? [...tools.names, ESCALATION_TOOL] : tools.names;
-    const promptChanged = applySettingsUpdate(
-      this.settings,
-      update,
-      config.systemPrompt,
-      serverTools,
-      config.speculation,
-    );
-    this.turns.settingsChanged(promptChanged);
+    const apply = (settings: SessionSettings) =>
+      applySettingsUpdate(settings, update, config.systemPrompt, serverTools, config.speculation);
+    apply({ ...this.settings }); // all or nothing: throws here, before the arm or the settings change
+    if (update.userKey !== undefined && this.arm !== null) {
+      this.arm.assignUser(update.userKey, this.isPristine);
+      this.arm.applyTo(this.settings, config);
+    }
+    if (update.model !== undefined) this.arm?.optOut(); // the client chose: out of the experiment's figures
+    this.turns.settingsChanged(apply(this.settings));
   }
 
   private updateSettings(event: SessionUpdateEvent): void {
     this.applyUpdate(event);
-    this.emit({ type: 'session.updated', ...this.settings, tools: [...this.settings.tools] });
+    const experiment = this.arm?.wire;
+    this.emit({ type: 'session.updated', ...this.currentSettings, ...(experiment ? { experiment } : {}) });
     this.options.onStateChange?.();
   }
 

@@ -49,6 +49,8 @@ export const SessionSnapshotSchema = Type.Object({
   /** Whole turns, oldest first: each starts with the user message and holds everything that answered it. */
   turns: Type.Array(Type.Array(Message)),
   responseCounter: Type.Integer({ minimum: 0 }),
+  /** The experiment arm the session is in, so it stays there on any instance. */
+  experiment: Type.Optional(Type.Object({ name: Type.String(), arm: Type.String(), counted: Type.Boolean() })),
 });
 
 export type SessionSnapshot = Static<typeof SessionSnapshotSchema>;

@@ -20,8 +20,8 @@ export class TurnReplies {
 
   constructor(
     private readonly history: ConversationHistory,
-    /** Called after a committed reply was rewritten (what a snapshot holds changed). */
-    private readonly onRewrite: () => void,
+    /** Called after a committed reply was rewritten to its heard part (what a snapshot holds changed). */
+    private readonly onRewrite: (run: ResponseRun, heardLength: number) => void,
     private readonly log: Logger,
   ) {}
 
@@ -53,7 +53,7 @@ export class TurnReplies {
     const messages = last.run.historyMessages(heardLength, 'interrupted');
     this.history.replaceTail(last.committedMessages, messages);
     this.last = null;
-    this.onRewrite();
+    this.onRewrite(last.run, heardLength);
     this.log.info(
       { responseId: last.run.responseId, heardChars, heardLength },
       'completed reply truncated to what was heard',

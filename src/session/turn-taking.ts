@@ -32,6 +32,8 @@ export interface TurnTakingDeps {
   /** The transport's turn limits, asked before the server commits a turn itself; null admits it. */
   admitServerCommit?: () => GatewayError | null;
   reportError: (error: GatewayError) => void;
+  /** A user turn committed with these words (for re-ask detection). */
+  onCommitted?: (text: string) => void;
   log: Logger;
 }
 
@@ -222,6 +224,7 @@ export class TurnTaking {
     this.speculationsThisTurn = 0;
     deps.replies.forget();
     this.lastCommittedKey = utteranceKey(text);
+    deps.onCommitted?.(text);
     let run: ResponseRun;
     if (speculation !== null && verdict === 'adopt') {
       this.speculation = null;

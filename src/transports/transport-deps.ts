@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { ConnectionLedger } from '../hosting/connection-ledger.js';
 import type { SessionScaleOut, SharedTurnLimits } from '../hosting/scale-out-port.js';
 import type { SessionRegistry } from '../hosting/session-registry.js';
-import type { GatewayMetrics } from '../metrics.js';
+import type { GatewayMetrics, QualityObserver } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import type { TurnGate } from './turn-gate.js';
@@ -21,6 +21,8 @@ export interface TransportDeps {
   /** Resumable sessions (/v1/voice). */
   sessions: SessionRegistry;
   metrics: GatewayMetrics;
+  /** Quality signals by model and experiment arm (Prometheus and the experiment's figures). */
+  quality: QualityObserver;
   logger: Logger;
   /** Rejects the upgrade (HTTP 401/403/429/503) before any WebSocket exists. */
   admission: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;

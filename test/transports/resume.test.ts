@@ -35,12 +35,12 @@ function deltaText(events: readonly ServerEvent[], responseId: string): string {
 const REPLY = 'One two three four five six seven eight.';
 
 describe('session resume', () => {
-  it('announces protocol 1.2 with a resume token and its time to live', async () => {
+  it('announces protocol 1.3 with a resume token and its time to live', async () => {
     stack = await startStack();
     const client = await VoiceClient.connect(stack.voiceUrl);
     expect(ready(client)).toMatchObject({
       protocol: 1,
-      minor: 2,
+      minor: 3,
       resumeToken: expect.stringMatching(/^[\w-]{43}$/),
       limits: { resumeTtlMs: 120_000 },
     });

@@ -29,7 +29,7 @@ export type { ErrorCode } from '../../../src/errors.js';
 /** The protocol major this client speaks; a server announcing another one is refused. */
 export const PROTOCOL_VERSION: typeof ServerMajor = 1;
 /** The newest minor this client knows. Newer minors only add fields and events, so they are accepted. */
-export const PROTOCOL_MINOR: typeof ServerMinor = 2;
+export const PROTOCOL_MINOR: typeof ServerMinor = 3;
 /** The subprotocol the gateway selects; browsers offer it next to `bearer.<token>`. */
 export const NATIVE_SUBPROTOCOL = 'asi1-voice.v1';
 

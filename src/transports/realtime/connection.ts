@@ -69,6 +69,7 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
     chat: deps.chat,
     tools: deps.tools,
     observer: connections.observe(metrics, () => entry),
+    quality: deps.quality,
     logger,
     send: (body) => {
       try {
