@@ -89,8 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     problems.push('SEND_BUFFER_HARD_BYTES: must be larger than SEND_BUFFER_SOFT_BYTES');
   }
   const publicOrigin = problems.length > 0 ? undefined : readPublicOrigin(e.PUBLIC_ORIGIN, problems);
-  const experiment = problems.length > 0 ? null : readExperiment(e.EXPERIMENTS_FILE, problems);
-  const prices = problems.length > 0 ? {} : readPrices(e.MODEL_PRICES, problems);
+  const envValid = problems.length === 0;
+  const experiment = envValid ? readExperiment(e.EXPERIMENTS_FILE, problems) : null;
+  const prices = envValid ? readPrices(e.MODEL_PRICES, problems) : {};
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind =

@@ -28,13 +28,13 @@ export const ExperimentSchema = Type.Object(
 export type Experiment = Static<typeof ExperimentSchema>;
 export type ExperimentArmConfig = Static<typeof ArmSchema>;
 
-const PriceSchema = Type.Record(
-  Model,
-  Type.Object(
-    { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
-    { additionalProperties: false },
-  ),
+const Price = Type.Object(
+  { input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }) },
+  { additionalProperties: false },
 );
+const PriceSchema = Type.Object(Object.fromEntries(MODELS.map((m) => [m, Type.Optional(Price)])), {
+  additionalProperties: false,
+});
 
 /** USD per million tokens, by model; a model without a price has no cost figure. */
 export type ModelPrices = Partial<Record<(typeof MODELS)[number], { input: number; output: number }>>;

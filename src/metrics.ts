@@ -45,6 +45,7 @@ export interface ReplyQuality {
 
 /** Where the quality figures go: Prometheus series by model and arm, and the experiment's totals. */
 export interface QualityObserver {
+  /** A session had its first reply: one conversation of its arm. */
   sessionStarted(arm: string | null): void;
   replySettled(reply: ReplyQuality): void;
   /** A completed reply the client stopped while speaking it: it counts as interrupted, with what was heard. */

@@ -29,7 +29,11 @@ export class QualityRecorder implements QualityObserver {
       new Counter({ name, help, labelNames, registers: [registry] });
     const histogram = (name: string, help: string, buckets: number[]) =>
       new Histogram({ name, help, buckets, labelNames: ['model', 'arm'], registers: [registry] });
-    this.sessions = counter('asi1_gateway_experiment_sessions_total', 'New sessions by experiment arm', ['arm']);
+    this.sessions = counter(
+      'asi1_gateway_experiment_sessions_total',
+      'Sessions by experiment arm, counted at their first reply',
+      ['arm'],
+    );
     this.replies = counter('asi1_gateway_replies_total', 'Settled replies by model, arm and status', [
       'model',
       'arm',

@@ -20,6 +20,8 @@ export interface LatencyFigures {
   p50: number | null;
   p90: number | null;
   p99: number | null;
+  /** The distribution: how many values fell at or below each upper edge `le` (ms), bucket by bucket; `le: null` is the open last one. */
+  buckets: { le: number | null; count: number }[];
 }
 
 export interface ArmReport {
@@ -146,5 +148,6 @@ function latency(t: ArmTotals, prefix: string): LatencyFigures {
   const bounds = [...LATENCY_BUCKETS_MS, LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]! * 2];
   const m = moments(t, prefix);
   const at = (q: number) => histogramPercentile(counts, bounds, q);
-  return { count: m.count, mean: mean(m), p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+  const buckets = counts.map((count, i) => ({ le: LATENCY_BUCKETS_MS[i] ?? null, count }));
+  return { count: m.count, mean: mean(m), p50: at(0.5), p90: at(0.9), p99: at(0.99), buckets };
 }

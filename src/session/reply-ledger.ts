@@ -29,11 +29,16 @@ export class ReplyLedger {
     /** The counted arm now (it changes when the client picks its own model). */
     private readonly arm: () => string | null,
     private readonly prices: ModelPrices,
+    /** A session restored from another instance was counted there. */
+    private sessionCounted: boolean,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A reply settled with `heardLength` characters heard. */
   settled(run: ResponseRun, model: string, status: ResponseStatus, heardLength: number): void {
+    // A session counts as a conversation of its arm at its first reply, once a userKey can no longer move it.
+    if (!this.sessionCounted) this.observer?.sessionStarted(this.arm());
+    this.sessionCounted = true;
     const record = run.figures;
     const timings = record.timings();
     const tools = record.toolStats();
@@ -65,7 +70,8 @@ export class ReplyLedger {
   cutWhileSpoken(responseId: string, heardLength: number): void {
     const kept = this.replies.get(responseId);
     if (kept === undefined) return;
-    this.observer?.replyCutWhileSpoken({ ...kept, heardChars: Math.min(heardLength, kept.replyChars) });
+    const { arm, model, replyChars } = kept;
+    this.observer?.replyCutWhileSpoken({ arm, model, replyChars, heardChars: Math.min(heardLength, replyChars) });
   }
 
   /** The user rated a reply; false when no kept reply has that id. A new rating replaces the old one. */

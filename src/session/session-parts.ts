@@ -49,7 +49,7 @@ export function assembleSession(id: string, options: SessionOptions, log: Logger
     id,
     () => escalationOffer(settings.model, escalation),
   );
-  const ledger = new ReplyLedger(options.quality, () => arm?.countedArm ?? null, config.prices);
+  const ledger = new ReplyLedger(options.quality, () => arm?.countedArm ?? null, config.prices, restore !== undefined);
   // The turn flow needs the slot and the slot's end reaches the turn flow: a holder breaks the cycle.
   const late: { turns?: TurnTaking } = {};
   const replies = new TurnReplies(

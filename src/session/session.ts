@@ -82,8 +82,6 @@ export class Session {
   /** Sends session.ready; call once, before handling events. */
   start(): void {
     this.emit(readyEvent(this.id, this.settings, this.options, this.arm?.wire));
-    // A session restored from another instance was counted there.
-    if (this.options.restore === undefined) this.options.quality?.sessionStarted(this.arm?.countedArm ?? null);
     this.log.info({ upstream: this.options.config.upstream, experiment: this.arm?.wire }, 'session started');
   }
 

@@ -3,7 +3,14 @@
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { DiscardReason, GatewayObserver, ResponseSummary, SpeculationObserver } from '../../src/metrics.js';
+import type {
+  DiscardReason,
+  GatewayObserver,
+  QualityObserver,
+  ReplyQuality,
+  ResponseSummary,
+  SpeculationObserver,
+} from '../../src/metrics.js';
 import type { ServerEventBody } from '../../src/protocol.js';
 import { Session, type SessionOptions } from '../../src/session/session.js';
 import type { SessionSnapshot } from '../../src/session/snapshot.js';
@@ -97,6 +104,28 @@ export class SpeculationLog implements SpeculationObserver {
   }
 }
 
+/** Records the quality signals a session reports, in order. */
+export class QualityLog implements QualityObserver {
+  readonly calls: { kind: string; arm: string | null; [key: string]: unknown }[] = [];
+  readonly replies: ReplyQuality[] = [];
+  sessionStarted(arm: string | null): void {
+    this.calls.push({ kind: 'session', arm });
+  }
+  replySettled(reply: ReplyQuality): void {
+    this.replies.push(reply);
+    this.calls.push({ kind: 'reply', arm: reply.arm, model: reply.model, status: reply.status });
+  }
+  replyCutWhileSpoken(reply: { arm: string | null; model: string; replyChars: number; heardChars: number }): void {
+    this.calls.push({ kind: 'cut', ...reply });
+  }
+  feedback(reply: { arm: string | null; model: string }, rating: 'up' | 'down', previous: 'up' | 'down' | null): void {
+    this.calls.push({ kind: 'feedback', arm: reply.arm, model: reply.model, rating, previous });
+  }
+  reask(reply: { arm: string | null; model: string }): void {
+    this.calls.push({ kind: 'reask', arm: reply.arm, model: reply.model });
+  }
+}
+
 /** A server tool whose calls wait until the test answers them (or their signal aborts). */
 export class PendingTool {
   readonly calls: { args: Record<string, unknown>; signal: AbortSignal; result: Deferred<unknown> }[] = [];
@@ -134,6 +163,7 @@ export interface HarnessOptions {
   chat?: ScriptedChat;
   onStateChange?: SessionOptions['onStateChange'];
   admitServerCommit?: SessionOptions['admitServerCommit'];
+  sessionId?: string;
 }
 
 export interface Harness {
@@ -142,6 +172,7 @@ export interface Harness {
   recorder: EventRecorder;
   observer: ObserverLog;
   speculation: SpeculationLog;
+  quality: QualityLog;
   config: Readonly<Config>;
 }
 
@@ -152,20 +183,23 @@ export function createSession(options: HarnessOptions = {}): Harness {
   const recorder = new EventRecorder();
   const observer = new ObserverLog();
   const speculation = new SpeculationLog();
+  const quality = new QualityLog();
   const session = new Session({
     config,
     chat,
     tools,
     observer,
     speculationObserver: speculation,
+    quality,
     ...(options.admitServerCommit ? { admitServerCommit: options.admitServerCommit } : {}),
     send: recorder.send,
     logger: pino({ level: 'silent' }),
     ...(options.restore ? { restore: options.restore } : {}),
+    ...(options.sessionId ? { sessionId: options.sessionId } : {}),
     ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
   });
   session.start();
-  return { session, chat, recorder, observer, speculation, config };
+  return { session, chat, recorder, observer, speculation, quality, config };
 }
 
 /** The history part of a request: everything after the system prompt. */
