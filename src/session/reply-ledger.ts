@@ -12,12 +12,15 @@ const KEPT_REPLIES = 64;
 /** A turn this soon after the previous one, with mostly the same words, restates it. */
 export const REASK_WINDOW_MS = 60_000;
 const REASK_SIMILARITY = 0.6;
+/** Ratings of one reply that reach the figures: a client toggling up and down cannot flood them (or Redis). */
+const COUNTED_RATINGS = 3;
 
 interface KeptReply {
   arm: string | null;
   model: string;
   replyChars: number;
   rating: 'up' | 'down' | null;
+  ratings: number;
 }
 
 export class ReplyLedger {
@@ -60,7 +63,7 @@ export class ReplyLedger {
       costUsd: this.cost(record.usageByModel),
     };
     this.observer?.replySettled(reply);
-    const kept: KeptReply = { arm: reply.arm, model, replyChars: reply.replyChars, rating: null };
+    const kept: KeptReply = { arm: reply.arm, model, replyChars: reply.replyChars, rating: null, ratings: 0 };
     this.replies.set(run.responseId, kept);
     if (this.replies.size > KEPT_REPLIES) this.replies.delete(this.replies.keys().next().value as string);
     if (this.lastTurn !== null && this.lastTurn.reply === null) this.lastTurn.reply = kept;
@@ -78,8 +81,10 @@ export class ReplyLedger {
   rate(responseId: string, rating: 'up' | 'down'): boolean {
     const kept = this.replies.get(responseId);
     if (kept === undefined) return false;
-    if (kept.rating !== rating) this.observer?.feedback(kept, rating, kept.rating);
+    if (kept.rating === rating || kept.ratings >= COUNTED_RATINGS) return true;
+    this.observer?.feedback({ arm: kept.arm, model: kept.model }, rating, kept.rating);
     kept.rating = rating;
+    kept.ratings += 1;
     return true;
   }
 

@@ -137,6 +137,11 @@ describe('quality signals', () => {
       { kind: 'feedback', arm: null, model: 'asi1-mini', rating: 'down', previous: null },
       { kind: 'feedback', arm: null, model: 'asi1-mini', rating: 'up', previous: 'down' },
     ]);
+    // A client toggling up and down is answered every time, but only its first ratings reach the figures.
+    for (let i = 0; i < 20; i += 1)
+      h.session.handle({ type: 'feedback', responseId: done.responseId, rating: i % 2 === 0 ? 'down' : 'up' });
+    expect(h.recorder.ofType('feedback.received')).toHaveLength(23);
+    expect(h.quality.calls.filter((c) => c.kind === 'feedback')).toHaveLength(3);
   });
 
   it('a turn that restates the previous one counts as a re-ask against the reply to it', async () => {
