@@ -4,6 +4,7 @@ import { createConnection } from './connection.js';
 import { createConversationLog } from './conversation-log.js';
 import { createConversation } from './conversation.js';
 import { createRecognizer } from './recognition.js';
+import { createReplyFeedback } from './reply-feedback.js';
 import { createSessionLink } from './session-link.js';
 import { createSettingsPanel } from './settings-panel.js';
 import { loadSettings } from './settings.js';
@@ -48,6 +49,7 @@ socketUrl.protocol = socketUrl.protocol === 'https:' ? 'wss:' : 'ws:';
 const connection = createConnection({ url: socketUrl.href, token: () => settings.token });
 const link = createSessionLink(connection);
 const conversation = createConversation({ link, speaker, log });
+createReplyFeedback({ link, log }); // after the conversation: it decorates the replies the conversation shows
 const recognizer = createRecognizer({ lang });
 const turnDetection = createTurnDetection({ link, settings });
 

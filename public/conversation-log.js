@@ -8,13 +8,15 @@ function el(tag, className, text) {
   return node;
 }
 
-/** Small icons, built here (no inline markup; emoji fonts are not everywhere): tool calls, early replies. */
+/** Small icons, built here (no inline markup; emoji fonts are not everywhere): tool calls, early replies, ratings. */
 const ICONS = {
   wrench: 'M14.7 6.3a4 4 0 0 0-5.4 5.2L3.6 17.2a1.4 1.4 0 0 0 2 2l5.7-5.7a4 4 0 0 0 5.2-5.4l-2.4 2.4-2-.6-.6-2z',
   bolt: 'M13 2 4.5 13.5H11L10 22l8.5-11.5H12z',
+  // Thumbs down is the same hand, flipped in CSS.
+  thumb: 'M3 11h3v10H3zM6 11l4-8a2.5 2.5 0 0 1 2.5 2.5V9h5.3a2 2 0 0 1 2 2.4l-1.4 7.5a2.5 2.5 0 0 1-2.4 2.1H6',
 };
 
-function icon(name) {
+export function icon(name) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
@@ -56,6 +58,7 @@ function wordStart(text, pos) {
 }
 
 export function createConversationLog({ list, scroller, empty }) {
+  const replies = new Map(); // responseId → view, for the modules that add to a reply later (reply-feedback.js)
   // Follow the newest entry while the reader is at the bottom; leave them alone once they scroll up.
   let pinned = true;
   const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 96;
@@ -110,10 +113,16 @@ export function createConversationLog({ list, scroller, empty }) {
       keepPinned(() => list.append(item));
     },
 
+    /** The view of reply `responseId`, if the log shows it. */
+    reply(responseId) {
+      return replies.get(responseId) ?? null;
+    },
+
     /** A new assistant reply, streaming until setStatus() is called. */
-    startReply() {
+    startReply(responseId) {
       const item = entry('assistant', 'Assistant');
       item.dataset.status = 'streaming';
+      if (responseId) item.dataset.responseId = responseId;
       // Screen readers wait for the finished reply instead of every streamed word.
       item.setAttribute('aria-busy', 'true');
       const bubble = el('p', 'bubble waiting');
@@ -125,8 +134,8 @@ export function createConversationLog({ list, scroller, empty }) {
       keepPinned(() => list.append(item));
       let run = null;
 
-      return {
-        responseId: null,
+      const view = {
+        responseId: responseId ?? null,
         appendText(text) {
           keepPinned(() => {
             bubble.classList.remove('waiting');
@@ -209,10 +218,16 @@ export function createConversationLog({ list, scroller, empty }) {
           }
           if (status === 'failed') badge.textContent = message ? `Failed: ${message}` : 'Failed';
         },
+        /** Adds `node` to the end of the reply's meta line (the model label, the rating buttons). */
+        addMeta(node) {
+          keepPinned(() => meta.append(node));
+        },
         get status() {
           return item.dataset.status;
         },
       };
+      if (responseId) replies.set(responseId, view);
+      return view;
     },
   };
 }

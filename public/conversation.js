@@ -6,8 +6,8 @@ import { displayPosition } from './conversation-log.js';
 import { createEmitter } from './emitter.js';
 import { extendsUtterance, sameUtterance } from './utterance.js';
 
-/** Races the server may legitimately answer with; nothing the user needs to see. */
-const QUIET_ERRORS = new Set(['GW_NO_ACTIVE_RESPONSE', 'GW_RESPONSE_MISMATCH']);
+/** Races the server may legitimately answer with, and a rating it could not take (reply-feedback.js notes it). */
+const QUIET_ERRORS = new Set(['GW_NO_ACTIVE_RESPONSE', 'GW_RESPONSE_MISMATCH', 'GW_UNKNOWN_RESPONSE']);
 
 /**
  * Emits `change` whenever awaitingReply may have changed, and `notice` (text) for problems worth telling the
@@ -83,7 +83,7 @@ export function createConversation({ link, speaker, log }) {
           responseId: event.responseId,
           turnId: event.turnId,
           sentAt: pending?.sentAt ?? performance.now(),
-          view: log.startReply(),
+          view: log.startReply(event.responseId),
           firstTokenAt: null,
           firstSpeechAt: null,
           done: false,

@@ -63,7 +63,7 @@ export function replyDelta(reply: ReplyQuality): FigureDelta {
     escalations: reply.escalated ? 1 : 0,
     promptTokens: reply.promptTokens,
     completionTokens: reply.completionTokens,
-    ...(reply.costUsd === null ? { uncosted: 1 } : { costUsd: reply.costUsd }),
+    ...(reply.costUsd === null ? {} : { costUsd: reply.costUsd, costed: 1 }),
   };
 }
 

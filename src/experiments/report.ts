@@ -39,7 +39,12 @@ export interface ArmReport {
   toolErrors: number;
   escalations: number;
   tokens: { prompt: number; completion: number };
-  cost: { usd: number | null; perSessionUsd: number | null };
+  /**
+   * `usd`: the sum over replies with a cost (a price for their models and token usage; a reply cut off while
+   * streaming has no usage); `perSessionUsd` estimates a conversation's cost as the mean costed reply times the
+   * replies per conversation; `costedReplies` says how many replies it rests on.
+   */
+  cost: { usd: number | null; perSessionUsd: number | null; costedReplies: number };
   feedback: { up: number; down: number };
   reasks: number;
   rates: { interruption: Rate; thumbsDown: Rate; reask: Rate };
@@ -81,7 +86,7 @@ function armReport(arm: Experiment['arms'][number], t: ArmTotals): ArmReport {
   const get = (field: string) => t[field] ?? 0;
   const responses = get('responses');
   const sessions = get('sessions');
-  const costed = get('uncosted') === 0 && responses > 0;
+  const costed = get('costed');
   const report: ArmReport = {
     name: arm.name,
     model: arm.model,
@@ -103,8 +108,9 @@ function armReport(arm: Experiment['arms'][number], t: ArmTotals): ArmReport {
     escalations: get('escalations'),
     tokens: { prompt: get('promptTokens'), completion: get('completionTokens') },
     cost: {
-      usd: costed ? get('costUsd') : null,
-      perSessionUsd: costed && sessions > 0 ? get('costUsd') / sessions : null,
+      usd: costed > 0 ? get('costUsd') : null,
+      perSessionUsd: costed > 0 && sessions > 0 ? (get('costUsd') / costed) * (responses / sessions) : null,
+      costedReplies: costed,
     },
     feedback: { up: get('up'), down: get('down') },
     reasks: get('reasks'),

@@ -84,7 +84,8 @@ describe('the browser page', () => {
     expect(await p.eval<number>('window.__speechTest.maxQueued')).toBe(1);
     const [reply] = await p.replies();
     expect(reply?.text).toBe(REPLY);
-    expect(reply?.meta).toMatch(/^first token \d+ ms · first speech \d+ ms$/);
+    expect(reply?.timings).toMatch(/^first token \d+ ms · first speech \d+ ms$/);
+    expect(reply?.model).toBe('asi1-mini');
   });
 
   it('barges in with Esc: stops speech, sends response.cancel with heardChars, and the next prompt shows the cut', async () => {

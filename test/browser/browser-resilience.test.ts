@@ -1,43 +1,26 @@
 // The browser page when things are missing or break: no speech recognition (the text box carries the
 // conversation), a synthesiser that never says `end` (the watchdog moves on), and a server restart (the page
 // shows it, reconnects with backoff on the same address and carries on in a new session).
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
-import { LAST_REPLY_DONE, launchBrowser, VoicePage, type OpenOptions } from './fixture.js';
+import { LAST_REPLY_DONE, useBrowserRig, VoicePage, type OpenOptions } from './fixture.js';
 import { startGatewayAt, type RunningGateway } from './gateway-at.js';
 
-let browser: Browser;
-let page: VoicePage | null = null;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  const errors = page?.errors ?? [];
-  await page?.close();
-  page = null;
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  expect(errors).toEqual([]);
-});
+const rig = useBrowserRig();
 
 async function startServer(
   port = 0,
   env: Record<string, string> = {},
 ): Promise<{ simulator: Simulator; gateway: RunningGateway }> {
   const simulator = await startSimulator({ port: 0, host: '127.0.0.1', defaults: { ttftMs: 0, interTokenMs: 0 } });
-  cleanups.push(() => simulator.close());
+  rig.cleanups.push(() => simulator.close());
   const gateway = await startGatewayAt(simulator.url, port, env);
-  cleanups.push(() => gateway.close());
+  rig.cleanups.push(() => gateway.close());
   return { simulator, gateway };
 }
 
 async function open(url: string, options: OpenOptions = {}): Promise<VoicePage> {
-  page = await VoicePage.open(browser, url, options);
+  const page = rig.track(await VoicePage.open(rig.browser, url, options));
   await page.connected();
   return page;
 }
@@ -96,7 +79,7 @@ describe('resilience', () => {
     expect(await p.eval<boolean>(`document.getElementById('reconnect').hidden`)).toBe(false);
 
     const second = await startGatewayAt(first.simulator.url, first.gateway.port);
-    cleanups.push(() => second.close());
+    rig.cleanups.push(() => second.close());
     await p.until(`document.getElementById('connection').dataset.connection === 'connected'`, 6_000);
     expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toBe(
       'Connected · asi1-mini',
@@ -159,7 +142,7 @@ describe('resilience', () => {
 
   it('asks for the access token when the server requires one, and connects once it is entered', async () => {
     const { gateway } = await startServer(0, { GATEWAY_TOKENS: 'let-me-in' });
-    const p = (page = await VoicePage.open(browser, gateway.httpUrl, { speech: { autoFinishMsPerChar: 1 } }));
+    const p = rig.track(await VoicePage.open(rig.browser, gateway.httpUrl, { speech: { autoFinishMsPerChar: 1 } }));
     // GET /v1/info says a token is needed: the page asks for it instead of knocking on a locked door.
     await p.until(`document.getElementById('notice').textContent.includes('requires an access token')`);
     expect(await p.eval<string>(`document.getElementById('connection-text').textContent`)).toBe('Access token needed');

@@ -3,36 +3,19 @@
 // I pause" the server commits the turn itself and replies before any final result, which is then absorbed (no
 // second reply, no second bubble) or, when the user went on, answered whole; and hands-free speech over the
 // assistant stays a barge-in, never an early turn.
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LAST_REPLY_DONE, launchBrowser, VoicePage, type Frame, type OpenOptions } from './fixture.js';
+import { describe, expect, it } from 'vitest';
+import { LAST_REPLY_DONE, useBrowserRig, VoicePage, type Frame, type OpenOptions } from './fixture.js';
 import { startStack, until, type Stack } from '../helpers.js';
 
 const REPLY = 'The first sentence is here. The second sentence is a little longer than that. The third one ends it.';
 
-let browser: Browser;
-let stack: Stack | null = null;
-let page: VoicePage | null = null;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  const errors = page?.errors ?? [];
-  await page?.close();
-  page = null;
-  await stack?.close();
-  stack = null;
-  expect(errors).toEqual([]);
-});
+const rig = useBrowserRig();
 
 /** The gateway (speculating as soon as an interim sounds finished) and the page, connected. */
 async function open(options: OpenOptions = {}): Promise<{ s: Stack; p: VoicePage }> {
-  const s = (stack = await startStack({ env: { SPECULATION_STABLE_MS: '0' } }));
-  const p = (page = await VoicePage.open(browser, s.httpUrl, options));
+  const s = await startStack({ env: { SPECULATION_STABLE_MS: '0' } });
+  rig.cleanups.push(() => s.close());
+  const p = rig.track(await VoicePage.open(rig.browser, s.httpUrl, options));
   await p.connected();
   return { s, p };
 }

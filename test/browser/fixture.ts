@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 /** Debian's Chromium (installed by .ci/run from apt; never downloaded). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -279,13 +280,17 @@ export class VoicePage {
     await this.until('window.__speechTest.listening');
   }
 
-  /** The assistant entries' statuses and texts, in order. */
-  replies(): Promise<{ status: string; text: string; tools: string[]; meta: string }[]> {
+  /** The assistant entries' statuses and texts, in order; `model`: the label of the models that answered, if shown. */
+  replies(): Promise<
+    { status: string; text: string; tools: string[]; meta: string; timings: string; model: string | null }[]
+  > {
     return this.eval(`[...document.querySelectorAll('#log .assistant')].map((li) => ({
       status: li.dataset.status,
       text: [...li.querySelectorAll('.run')].map((r) => r.textContent).join(''),
       tools: [...li.querySelectorAll('.tool-name')].map((t) => t.textContent),
       meta: li.querySelector('.meta').textContent,
+      timings: li.querySelector('.meta .timings').textContent,
+      model: li.querySelector('.meta .model-name')?.textContent ?? null,
     }))`);
   }
 
@@ -303,4 +308,44 @@ export class VoicePage {
   async close(): Promise<void> {
     await this.context.close();
   }
+}
+
+/** A file's browser and pages: one Chromium for the file, each test's page closed (its page errors failing the test) and its cleanups run. */
+export interface BrowserRig {
+  readonly browser: Browser;
+  /** Remembers the test's page, to close it (and check its errors) after the test. */
+  track(page: VoicePage): VoicePage;
+  /** Run after the test, last added first. */
+  readonly cleanups: (() => Promise<unknown>)[];
+}
+
+/** Registers the calling file's hooks and returns its rig. */
+export function useBrowserRig(): BrowserRig {
+  let browser: Browser | undefined;
+  let page: VoicePage | null = null;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    const errors = page?.errors ?? [];
+    await page?.close();
+    page = null;
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    expect(errors).toEqual([]);
+  });
+  return {
+    get browser(): Browser {
+      if (browser === undefined) throw new Error('the browser starts in beforeAll');
+      return browser;
+    },
+    track(opened: VoicePage): VoicePage {
+      page = opened;
+      return opened;
+    },
+    cleanups,
+  };
 }
