@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentsReport } from '../../src/experiments/report.js';
 import type { ServerEvent } from '../../src/protocol.js';
-import { a, b, connect, startPair, useScaleOutRig } from './scale-out-rig.js';
+import { a, b, connect, ready, resumeOn, startPair, useScaleOutRig } from './scale-out-rig.js';
 
 useScaleOutRig();
 
@@ -57,5 +57,27 @@ describe('experiments with scale-out', () => {
         feedback: { up: 3 },
       });
     }
+  });
+
+  it('a session resumed on the other instance keeps its arm, and its figures go to that arm', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'exp-cluster-')), 'experiment.json');
+    writeFileSync(path, JSON.stringify(EXPERIMENT));
+    await startPair({ EXPERIMENTS_FILE: path });
+    const first = await connect(a);
+    const arm = ready(first).experiment?.arm;
+    await first.turn('Hello there');
+    await first.close();
+    const second = await resumeOn(b, first);
+    second.send({ type: 'session.update', eventId: 'u' });
+    const updated = await second.waitForType('session.updated');
+    expect(updated.experiment).toEqual({ name: 'shared', arm, counted: true });
+    await second.turn('And again');
+    let report: ExperimentsReport | undefined;
+    for (let i = 0; i < 100; i += 1) {
+      report = await figures(a.httpUrl);
+      if (report.arms.find((x) => x.name === arm)?.responses === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(report?.arms.find((x) => x.name === arm)).toMatchObject({ sessions: 1, responses: 2 });
   });
 });
