@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What the tests need from Debian, installed from apt when missing (never downloaded otherwise): chromium for the
-# browser tests (driven by playwright-core) and redis-server for the scale-out tests (each test run starts its own
-# on a free port). `npm test` runs this first, so the README's test command works on a fresh machine.
+# browser tests (driven by playwright-core), redis-server for the scale-out tests (each test run starts its own
+# on a free port) and openssl for the TLS tests (they make a throw-away CA and server certificate). `npm test` runs this first, so the README's test command works on a fresh machine.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -65,6 +65,29 @@ export const EnvSchema = Type.Object({
   UPSTREAM_STALL_TIMEOUT_MS: Int(100, 600_000, 15_000, 'Abort when the upstream goes silent mid-stream for this long'),
   UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
   UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),
+  UPSTREAM_WARM: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Keep upstream connections open ahead of demand: one ready for each session that opens and a spare for the recent peak of concurrent requests, refreshed before their keep-alive runs out, never more than UPSTREAM_CONNECTIONS: on or off',
+  }),
+  UPSTREAM_KEEPALIVE_MS: Int(
+    1_000,
+    600_000,
+    30_000,
+    "How long an idle upstream connection is kept open (the upstream's Keep-Alive hint can shorten it); warm connections are touched again after 60% of it",
+  ),
+  UPSTREAM_HTTP: Type.Union([Type.Literal('auto'), Type.Literal('h1'), Type.Literal('h2')], {
+    default: 'auto',
+    description:
+      'HTTP version towards the upstream: auto (HTTP/2 when the upstream offers it over TLS, else HTTP/1.1), h1, or h2 (required: an https:// upstream that negotiates it)',
+  }),
+  UPSTREAM_CA_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "PEM file of extra certificate authorities trusted for the upstream's TLS certificate (a private CA or a TLS proxy), read at start-up",
+    }),
+  ),
   THINK_TAGS: Type.Union([Type.Literal('drop'), Type.Literal('display')], {
     default: 'drop',
     description:

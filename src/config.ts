@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BASE_URL, EnvSchema, type Env } from './config-schema.js';
+import { readUpstreamConnections, type UpstreamConnections } from './config-upstream.js';
 import { readExperiment, readPrices, type Experiment, type ModelPrices } from './experiment-config.js';
 import type { ModelName, UpstreamKind } from './protocol.js';
 
 export { DEFAULT_BASE_URL, DEFAULT_SYSTEM_PROMPT, EnvSchema } from './config-schema.js';
 
-export interface Config {
+export interface Config extends UpstreamConnections {
   port: number;
   host: string;
   /** Absent in simulator mode. Never log it: the logger redacts it by path. */
@@ -92,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const envValid = problems.length === 0;
   const experiment = envValid ? readExperiment(e.EXPERIMENTS_FILE, problems) : null;
   const prices = envValid ? readPrices(e.MODEL_PRICES, problems) : {};
+  const connections = readUpstreamConnections(e, envValid, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind =
@@ -113,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamStallTimeoutMs: e.UPSTREAM_STALL_TIMEOUT_MS,
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
+    ...connections,
     thinkTags: e.THINK_TAGS,
     speculation: e.SPECULATION === 'on',
     speculationStableMs: e.SPECULATION_STABLE_MS,

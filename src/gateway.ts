@@ -1,11 +1,12 @@
 // Starts the whole gateway in this process: the upstream (ASI:One, or the built-in simulator when there is no
-// key), a warmed connection pool, and the HTTP app listening. Returns a stop() that drains gracefully.
+// key), a warmed connection pool (kept warm by the chat client), and the HTTP app listening. Returns a stop()
+// that drains gracefully.
 import type { Logger } from 'pino';
 import { buildApp, type Readiness } from './app.js';
 import type { Config } from './config.js';
 import { parseModelProfiles, startSimulator, type Simulator } from './simulator/server.js';
 import { loadTools } from './tools/load-tools.js';
-import { ChatClient, createUpstreamPool } from './upstream/chat-client.js';
+import { createUpstream } from './upstream/upstream-setup.js';
 
 /** Readiness is re-probed at most this often while the upstream is unreachable. */
 const READINESS_REPROBE_MS = 5_000;
@@ -25,19 +26,10 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
     announceSimulatorMode(logger, baseUrl);
   }
 
-  // Never fewer sockets than concurrent requests allowed, or requests queue invisibly inside undici (bench: +1.8 s at 1,000 sessions).
-  const pool = createUpstreamPool(baseUrl, {
-    connections: Math.max(config.upstreamConnections, config.upstreamMaxConcurrency),
-  });
-  const chat = new ChatClient({
-    baseUrl,
-    apiKey: config.apiKey,
-    dispatcher: pool,
-    firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
-    stallTimeoutMs: config.upstreamStallTimeoutMs,
-    maxRetries: config.upstreamMaxRetries,
-    logger: logger.child({ component: 'upstream' }),
-  });
+  const { pool, chat, http } = createUpstream(config, baseUrl, logger.child({ component: 'upstream' }));
+  // Only the built-in simulator gets here (the configuration refuses h2 with a key and an http:// URL).
+  if (config.upstreamHttp === 'h2' && http !== 'h2')
+    logger.warn({ baseUrl }, 'UPSTREAM_HTTP=h2: the built-in simulator speaks plain HTTP/1.1; using h1');
 
   let readiness: Readiness = { ready: false, reason: 'upstream not probed yet' };
   let lastProbeAt = 0;

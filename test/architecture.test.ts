@@ -23,6 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'errors.ts',
     'config.ts',
     'config-schema.ts',
+    'config-upstream.ts',
     'experiment-config.ts',
     'metrics.ts',
     'logger.ts',

@@ -111,6 +111,8 @@ function hostWith(
       : {}),
   });
   holder.entry = options.sessions.host(session, log, resumeDigest);
+  // Its first turn is coming: the upstream gets a connection ready for it now, off that turn's critical path.
+  options.chat.prepare?.();
   if (scaleOut !== null && config.resumeTtlMs > 0) scaleOut.track(holder.entry);
   return holder.entry;
 }

@@ -3,6 +3,7 @@
 
 import type { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ConnectionTracker, RequestConnection } from './connections.js';
 import type { GateRegistry } from './gates.js';
 import { readBody, sendError, sendJson } from './http-io.js';
 import { profileFor, scaleTiming, type ModelProfile, type ModelProfiles } from './model-profiles.js';
@@ -19,6 +20,10 @@ export interface RecordedRequest {
   body: unknown;
   /** performance.now() when the body had been read. */
   receivedAt: number;
+  /** The connection it came on (1, 2… in the order they opened; HTTP/2 streams share their connection's). */
+  connection: number;
+  /** True when it was the first request of any kind on its connection (it paid the connection cost). */
+  newConnection: boolean;
   /**
    * The scenario the request was answered with: the defaults merged with the queued (or scenarioFor) one, with
    * the model profile's timing when profiles are on. Absent when the request was rejected before that.
@@ -39,6 +44,7 @@ export interface SimState {
   readonly events: EventEmitter;
   readonly gates: GateRegistry;
   readonly streams: Set<SimStream>;
+  readonly connections: ConnectionTracker;
   /** `Bearer <apiKey>`, or undefined when no key is required. */
   readonly expectedAuth: string | undefined;
   /** The id the next recorded request gets. */
@@ -66,9 +72,19 @@ const MODELS_BODY = JSON.stringify({
   data: SIMULATED_MODELS.map((id) => ({ id, object: 'model', created: MODELS_CREATED, owned_by: 'fetch.ai' })),
 });
 
-/** The request listener: answers health and models at once; a chat request once its body has been read. */
+/**
+ * The request listener: answers health and models at once; a chat request once its body has been read. On a new
+ * connection, only once the connection cost has been paid.
+ */
 export function route(state: SimState, req: IncomingMessage, res: ServerResponse): void {
   res.on('error', () => {});
+  const connection = state.connections.arrive(req);
+  if (connection.delayMs > 0) setTimeout(() => serve(state, req, res, connection), connection.delayMs);
+  else serve(state, req, res, connection);
+}
+
+function serve(state: SimState, req: IncomingMessage, res: ServerResponse, connection: RequestConnection): void {
+  if (res.destroyed) return; // the client went away while the connection cost was being paid
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path === '/healthz' && req.method === 'GET') {
     sendJson(res, 200, '{"status":"ok"}');
@@ -79,7 +95,7 @@ export function route(state: SimState, req: IncomingMessage, res: ServerResponse
     return;
   }
   if (path === '/v1/chat/completions' && req.method === 'POST') {
-    void readBody(req).then((raw) => handleChat(state, req, res, raw));
+    void readBody(req).then((raw) => handleChat(state, { req, res, connection }, raw));
     return;
   }
   sendError(
@@ -97,7 +113,17 @@ function authorised(state: SimState, req: IncomingMessage, res: ServerResponse):
   return false;
 }
 
-function record(state: SimState, req: IncomingMessage, raw: string | null): { record: RecordedRequest; json: unknown } {
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  connection: RequestConnection;
+}
+
+function record(
+  state: SimState,
+  { req, connection }: Exchange,
+  raw: string | null,
+): { record: RecordedRequest; json: unknown } {
   let json: unknown = raw;
   try {
     json = raw === null ? null : JSON.parse(raw);
@@ -109,6 +135,8 @@ function record(state: SimState, req: IncomingMessage, raw: string | null): { re
     headers: { ...req.headers },
     body: json === undefined ? raw : json,
     receivedAt: performance.now(),
+    connection: connection.id,
+    newConnection: connection.newConnection,
   };
   if (state.requests.length >= MAX_RECORDED) state.requests.splice(0, MAX_RECORDED / 10);
   state.requests.push(entry);
@@ -116,9 +144,10 @@ function record(state: SimState, req: IncomingMessage, raw: string | null): { re
   return { record: entry, json };
 }
 
-function handleChat(state: SimState, req: IncomingMessage, res: ServerResponse, raw: string | null): void {
+function handleChat(state: SimState, exchange: Exchange, raw: string | null): void {
+  const { req, res } = exchange;
   if (raw === null) return sendError(res, 413, 'error-object', 'Request body too large.');
-  const { record: entry, json } = record(state, req, raw);
+  const { record: entry, json } = record(state, exchange, raw);
   if (!authorised(state, req, res)) return;
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return sendError(res, 400, 'error-object', 'Invalid JSON body.');
@@ -149,7 +178,7 @@ function handleChat(state: SimState, req: IncomingMessage, res: ServerResponse, 
       scenario.retryAfter,
     );
   }
-  startStream(state, res, { id: entry.id, scenario, body, stream, profile });
+  startStream(state, res, { id: entry.id, scenario, body, stream, profile, http2: req.httpVersionMajor === 2 });
 }
 
 /** Hands a valid request to a SimStream, tracked until it ends (then 'stream-end' is emitted). */
@@ -162,9 +191,10 @@ function startStream(
     body: Record<string, unknown>;
     stream: boolean;
     profile: ModelProfile | undefined;
+    http2: boolean;
   },
 ): void {
-  const { id, scenario, body, stream } = request;
+  const { id, scenario, body, stream, http2 } = request;
   const ctx = { model: body.model as string, stampEmitTime: scenario.stampEmitTime === true };
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
   const sim = new SimStream({
@@ -176,6 +206,7 @@ function startStream(
     mode: stream && scenario.plainJson !== true ? 'sse' : 'json',
     includeUsage: streamOptions?.include_usage === true,
     gates: state.gates,
+    http2,
     onEnd(end: StreamEnd) {
       state.streams.delete(sim);
       state.events.emit('stream-end', end);

@@ -1,14 +1,19 @@
-// The ASI:One simulator's HTTP server (plain node:http, so sockets are fully controllable): starting and
-// closing it, and its API (scenario queue, defaults, gates). Routes are routes.ts; streaming is stream.ts.
+// The ASI:One simulator's HTTP server (node:http, node:https, or node:http2 with HTTP/1.1 still answered; its
+// sockets fully controllable): starting and closing it, and its API (scenario queue, defaults, gates, connection
+// counts). Routes are routes.ts; streaming is stream.ts; connections and their cost are connections.ts.
 
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server, Socket } from 'node:net';
+import { ConnectionTracker, type ConnectionStats } from './connections.js';
 import { GateRegistry, type Gate } from './gates.js';
 import { resolveModelProfiles, type ModelProfilesOption } from './model-profiles.js';
 import { route, type RecordedRequest, type SimState } from './routes.js';
 import { DEFAULT_SCENARIO, mergeScenario, type SimScenario } from './scenario.js';
 
+export type { ConnectionStats } from './connections.js';
 export type { Gate } from './gates.js';
 export { FAMILY_PROFILES, parseModelProfiles, type ModelProfile, type ModelProfilesOption } from './model-profiles.js';
 export { SIMULATED_MODELS, type RecordedRequest } from './routes.js';
@@ -31,6 +36,15 @@ export interface SimulatorOptions {
    * a map overrides those per model. Scripted replies keep their text; only their timing scales.
    */
   modelProfiles?: ModelProfilesOption;
+  /** Serve HTTPS with this key and certificate (PEM); the URL is then https://. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** With `tls`: offer HTTP/2 by ALPN, HTTP/1.1 still answered (node:http2 with allowHTTP1). */
+  http2?: boolean;
+  /**
+   * The price of a new connection, in ms: its responses wait until this long after it opened (TLS: after the
+   * handshake), as the round trips of a real API's TCP + TLS set-up make a first request wait. Default 0.
+   */
+  connectionCostMs?: number;
 }
 
 export interface Simulator {
@@ -41,6 +55,8 @@ export interface Simulator {
   readonly requests: readonly RecordedRequest[];
   /** Emits 'request' (RecordedRequest) and 'stream-end' (StreamEnd). */
   readonly events: EventEmitter;
+  /** Connections opened, open now, the most open at once, and requests of any kind (each chat request records its `connection`). */
+  connectionStats(): ConnectionStats;
   /** FIFO: each scenario is consumed by one valid, authorised chat request, merged over the defaults at that moment. */
   enqueue(...scenarios: Partial<SimScenario>[]): void;
   setDefaults(partial: Partial<SimScenario>): void;
@@ -50,11 +66,16 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** Keep-alive of idle HTTP/1.1 connections (Node's default), announced as `Keep-Alive: timeout=5`. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  if (options.http2 === true && options.tls === undefined) throw new Error('the simulator offers HTTP/2 only over TLS');
   const state = createState(options);
   const sockets = new Set<Socket>();
-  const server = createServer({ noDelay: true, keepAliveTimeout: 5_000 }, (req, res) => route(state, req, res));
-  server.on('connection', (socket) => {
+  const server = createHttpServer(options, (req, res) => route(state, req, res));
+  state.connections.watch(server, options.tls !== undefined);
+  server.on('connection', (socket: Socket) => {
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -62,8 +83,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   await listen(server, options);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
-  const url = `http://${urlHost(options.host ?? '127.0.0.1')}:${port}/v1`;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://${urlHost(options.host ?? '127.0.0.1')}:${port}/v1`;
   return simulatorApi(state, server, sockets, url, port);
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+type Http2Listener = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+
+/**
+ * Plain HTTP/1.1, HTTPS, or HTTP/2 over TLS with HTTP/1.1 still answered. The HTTP/2 compatibility API's request
+ * and response offer everything the routes use (url, method, headers, body events, writeHead, write, end, close).
+ */
+function createHttpServer(options: SimulatorOptions, listener: Listener): Server {
+  const { tls } = options;
+  if (tls === undefined) return createServer({ noDelay: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, listener);
+  if (options.http2 !== true)
+    return createHttpsServer({ ...tls, noDelay: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, listener);
+  const server = createSecureServer({ ...tls, allowHTTP1: true }, listener as unknown as Http2Listener);
+  // Its HTTP/1.1 connections follow the http server's rules, keep-alive included.
+  Object.assign(server, { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS });
+  return server;
 }
 
 function createState(options: SimulatorOptions): SimState {
@@ -76,6 +116,7 @@ function createState(options: SimulatorOptions): SimState {
     events,
     gates: new GateRegistry(),
     streams: new Set(),
+    connections: new ConnectionTracker(options.connectionCostMs ?? 0),
     expectedAuth: options.apiKey === undefined ? undefined : `Bearer ${options.apiKey}`,
     nextId: 1,
     profiles: resolveModelProfiles(options.modelProfiles),
@@ -106,11 +147,12 @@ function simulatorApi(state: SimState, server: Server, sockets: Set<Socket>, url
     },
     gate: (name) => state.gates.get(name),
     activeStreams: () => state.streams.size,
+    connectionStats: () => state.connections.stats(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const stream of state.streams) stream.halt();
         server.close(() => resolve());
-        server.closeAllConnections();
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         for (const socket of sockets) socket.destroy();
       });
       return closing;

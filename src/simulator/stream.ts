@@ -26,14 +26,13 @@ export interface SimStreamOptions {
   mode: 'sse' | 'json';
   includeUsage: boolean;
   gates: GateRegistry;
+  /** Over HTTP/2 there is no Connection header (Node drops it with a warning). */
+  http2?: boolean;
   onEnd(end: StreamEnd): void;
 }
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-};
+const SSE_H2_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const SSE_HEADERS = { ...SSE_H2_HEADERS, connection: 'keep-alive' };
 const MAX_SPLIT_PIECE_BYTES = 6;
 
 export class SimStream {
@@ -69,7 +68,7 @@ export class SimStream {
       this.#schedule(scenario.ttftMs + scenario.interTokenMs * plan.contentChunks.length, () => this.#respondJson());
       return;
     }
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, this.#o.http2 === true ? SSE_H2_HEADERS : SSE_HEADERS);
     this.#ping();
     this.#frame(this.#o.encoder.opening());
     this.#ping();

@@ -55,7 +55,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     if (ctx.signal.aborted) return this.onAbort();
     try {
       const { origin, path, headers, body } = ctx;
-      ctx.dispatcher.dispatch({ origin, path, method: 'POST', headers, body }, this);
+      // `idempotent` only lets undici start it beside other streams on one HTTP/2 connection; over HTTP/1.1 the
+      // pool's pipelining of 1 still gives each request its own connection, and undici never retries it.
+      ctx.dispatcher.dispatch({ origin, path, method: 'POST', headers, body, idempotent: true }, this);
     } catch (err) {
       this.failWith(classifyTransportError(err));
     }

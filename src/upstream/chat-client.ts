@@ -1,14 +1,17 @@
 // The upstream streaming chat client: POST {baseUrl}/chat/completions over an injected undici dispatcher,
 // SSE (or a plain JSON reply) → ChatEvents delivered synchronously to the sink, with retries, first-token and
 // stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { SecretRedactor } from '../secrets.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
+import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
+import { createUpstreamPool, keepAliveThresholdMs } from './upstream-pool.js';
 
 export type { UpstreamLogger } from './types.js';
+export { createUpstreamPool } from './upstream-pool.js';
 
 export interface ChatClientOptions {
   /** e.g. https://api.asi1.ai/v1 (no trailing slash); the client POSTs {baseUrl}/chat/completions. */
@@ -30,6 +33,11 @@ export interface ChatClientOptions {
   userAgent?: string;
   /** pino-compatible; retries at warn, malformed chunks at debug. Keys and user text are never logged. */
   logger?: UpstreamLogger;
+  /**
+   * Keep connections warm ahead of demand (connection-warmer.ts); needs a dispatcher with `stats` (an undici Pool;
+   * an UpstreamPool also tells whether it speaks HTTP/2). `keepAliveMs` must be the pool's keep-alive.
+   */
+  warm?: { maxConnections: number; keepAliveMs: number; memoryMs?: number };
 }
 
 /** warm()'s result: any HTTP answer (even 404) means a connection is open. */
@@ -44,30 +52,6 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_UNAVAILABLE',
   'GW_UPSTREAM_DROPPED',
 ]);
-
-/**
- * An undici Pool for the upstream origin: keep-alive (default 30 s idle; the server's Keep-Alive hint can
- * only shorten it), pipelining 1 (an SSE stream must not block requests queued behind it), 10 s connect
- * timeout, 60 s header/body backstops (the client's own first-token/stall timers are stricter).
- * Nagle: undici 7 already calls `socket.setNoDelay(true)` on every TCP and TLS socket it opens
- * (lib/core/connect.js), so no custom connector is needed; test/upstream/client-pool.test.ts checks it.
- */
-export function createUpstreamPool(
-  baseUrl: string,
-  options: { connections: number; keepAliveTimeoutMs?: number },
-): Pool {
-  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
-  return new Pool(new URL(baseUrl).origin, {
-    connections: options.connections,
-    pipelining: 1,
-    keepAliveTimeout,
-    keepAliveMaxTimeout: keepAliveTimeout,
-    keepAliveTimeoutThreshold: Math.min(1000, Math.floor(keepAliveTimeout / 2)),
-    connectTimeout: 10_000,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-  });
-}
 
 /** The JSON body sent upstream; undefined fields are omitted, as are `tool_choice` without tools. */
 export function buildChatBody(request: ChatRequest): Record<string, unknown> {
@@ -128,6 +112,8 @@ export class ChatClient implements ChatStreamer {
   private readonly maxRetries: number;
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
+  /** Keeps connections open ahead of demand (options.warm), or null. */
+  private readonly warmer: ConnectionWarmer | null;
   // ES-private so that logging or serialising the client can never reveal the key.
   readonly #headers: Record<string, string>;
   readonly #secrets: SecretRedactor;
@@ -146,6 +132,12 @@ export class ChatClient implements ChatStreamer {
     this.maxRetries = options.maxRetries ?? 2;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
+    this.warmer = this.createWarmer(options.warm);
+  }
+
+  /** A session opened: make a connection ready for its first turn (no-op without options.warm). */
+  prepare(): void {
+    this.warmer?.prepare();
   }
 
   async stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome> {
@@ -177,11 +169,31 @@ export class ChatClient implements ChatStreamer {
       secrets: this.#secrets,
       logger: request.logger ?? this.options.logger,
     };
+    const warmer = this.warmer;
+    if (warmer === null) return this.attempts(context, outcome);
+    warmer.streamStarted();
+    try {
+      // No free connection but one on its way: take it rather than open another on this turn's critical path.
+      await warmer.ready(request.signal);
+      return await this.attempts(context, outcome);
+    } finally {
+      warmer.streamEnded();
+    }
+  }
 
+  /** The attempts of one call: the first, then retries with backoff while nothing was forwarded. */
+  private async attempts(
+    context: AttemptContext,
+    outcome: (aborted: boolean, attempts: number) => ChatOutcome,
+  ): Promise<ChatOutcome> {
+    const { state, signal } = context;
     for (let attempt = 1; ; attempt += 1) {
       state.finishReason = null;
       state.usage = null;
-      const result = await runAttempt(context);
+      const running = runAttempt(context);
+      // The request holds its connection now (dispatch is synchronous): keep a spare ready for the next one.
+      if (attempt === 1) this.warmer?.ensure();
+      const result = await running;
       if (result.kind === 'done') {
         await yieldToPool();
         return outcome(false, attempt);
@@ -193,7 +205,7 @@ export class ChatClient implements ChatStreamer {
         { attempt, delayMs, code: result.error.code, status: result.error.status },
         'upstream attempt failed; retrying',
       );
-      if (await sleep(delayMs, request.signal)) {
+      if (await sleep(delayMs, signal)) {
         state.finishReason = null;
         state.usage = null;
         return outcome(true, attempt);
@@ -217,6 +229,14 @@ export class ChatClient implements ChatStreamer {
    * Never throws: failures are logged at warn and returned.
    */
   async warm(): Promise<WarmResult> {
+    const { result } = await this.touch();
+    if (!result.ok)
+      this.options.logger?.warn({ code: result.error.code, err: result.error.cause }, 'upstream warm-up failed');
+    return result;
+  }
+
+  /** One GET {baseUrl}/models, drained so that its connection stays in the pool. Never throws. */
+  private async touch(): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), WARM_TIMEOUT_MS);
     try {
@@ -230,20 +250,39 @@ export class ChatClient implements ChatStreamer {
       // Drain (bounded) so the socket goes back to the pool instead of being destroyed.
       await response.body.dump({ limit: 1024 * 1024 }).catch(() => undefined);
       await yieldToPool();
-      return { ok: true, status: response.statusCode };
+      const keepAlive = response.headers['keep-alive'];
+      return {
+        result: { ok: true, status: response.statusCode },
+        keepAlive: Array.isArray(keepAlive) ? keepAlive[0] : keepAlive,
+      };
     } catch (err) {
       const error = controller.signal.aborted
         ? new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: err })
         : classifyTransportError(err);
-      this.options.logger?.warn({ code: error.code, err: error.cause }, 'upstream warm-up failed');
-      return { ok: false, error };
+      return { result: { ok: false, error } };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Closes the pool if this client created it; an injected dispatcher belongs to its owner. */
+  private createWarmer(warm: ChatClientOptions['warm']): ConnectionWarmer | null {
+    const gauge = this.dispatcher as Partial<PoolGauge>;
+    if (warm === undefined || gauge.stats === undefined) return null;
+    return new ConnectionWarmer({
+      ...warm,
+      pool: gauge as PoolGauge,
+      keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
+      touch: async (): Promise<TouchResult> => {
+        const { result, keepAlive } = await this.touch();
+        if (!result.ok) this.options.logger?.debug({ code: result.error.code }, 'upstream warm-up failed');
+        return { ok: result.ok, keepAlive };
+      },
+    });
+  }
+
+  /** Stops the warmer; closes the pool if this client created it (an injected dispatcher belongs to its owner). */
   async close(): Promise<void> {
+    this.warmer?.close();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 }

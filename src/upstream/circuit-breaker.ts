@@ -42,6 +42,11 @@ export class CircuitBreaker implements ChatStreamer {
     return this.stateValue;
   }
 
+  /** Forwarded while the breaker is closed: an upstream that is failing gets no warm-ups. */
+  prepare(): void {
+    if (this.state === 'closed') this.inner.prepare?.();
+  }
+
   async stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome> {
     const state = this.state;
     if (state === 'open' || (state === 'half-open' && this.probing)) {

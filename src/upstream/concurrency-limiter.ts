@@ -31,6 +31,10 @@ export class ConcurrencyLimiter implements ChatStreamer {
     return this.queue.length;
   }
 
+  prepare(): void {
+    this.inner.prepare?.();
+  }
+
   async stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome> {
     if (this.active >= this.options.maxConcurrent) {
       const admitted = await this.wait(request.signal);

@@ -197,6 +197,42 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** OpenSSL's verdicts on a certificate the upstream presented (Node's `err.code`). */
+const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A connection the upstream's TLS (its certificate, the handshake) or its HTTP version (UPSTREAM_HTTP=h2 without
+ * HTTP/2) makes unusable: retrying cannot help, the configuration must change. The reason is no secret and tells
+ * the operator what to fix (UPSTREAM_CA_FILE, UPSTREAM_HTTP).
+ */
+function unusableConnection(code: string, err: unknown): GatewayError | undefined {
+  const certificate = CERTIFICATE_CODES.has(code);
+  const reason = certificate
+    ? `TLS certificate not trusted: ${code}`
+    : code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')
+      ? `TLS handshake failed: ${code}`
+      : code === 'GW_ERR_H2_NOT_NEGOTIATED'
+        ? 'HTTP/2 not offered'
+        : undefined;
+  if (reason === undefined) return undefined;
+  const message = `${ERROR_CATALOGUE.GW_UPSTREAM_CONNECT.message} (${reason})`;
+  return new GatewayError('GW_UPSTREAM_CONNECT', { message, retryable: false, cause: err });
+}
+
 /** The `code` of an error, looking into AggregateError (happy-eyeballs connects) and `cause`. */
 export function errorCodeOf(err: unknown, depth = 0): string | undefined {
   if (typeof err !== 'object' || err === null || depth > 3) return undefined;
@@ -208,13 +244,16 @@ export function errorCodeOf(err: unknown, depth = 0): string | undefined {
 
 /**
  * A transport failure before a usable response (undici/Node error) → GatewayError: connect/DNS/reset →
- * GW_UPSTREAM_CONNECT (retryable), undici header/body timeouts → TIMEOUT/STALLED, HTTP parse errors →
+ * GW_UPSTREAM_CONNECT (retryable), an untrusted certificate, a failed TLS handshake or no HTTP/2 under
+ * UPSTREAM_HTTP=h2 → GW_UPSTREAM_CONNECT (not retryable, the reason in the message), undici header/body timeouts → TIMEOUT/STALLED, HTTP parse errors →
  * PROTOCOL, a closed dispatcher → CONNECT (not retryable), anything else → GW_INTERNAL. Messages are the
  * catalogue's; the original error is only the `cause`.
  */
 export function classifyTransportError(err: unknown): GatewayError {
   const code = errorCodeOf(err);
   if (code !== undefined && CONNECT_CODES.has(code)) return new GatewayError('GW_UPSTREAM_CONNECT', { cause: err });
+  const unusable = code === undefined ? undefined : unusableConnection(code, err);
+  if (unusable !== undefined) return unusable;
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: err });
   if (code === 'UND_ERR_BODY_TIMEOUT') return new GatewayError('GW_UPSTREAM_STALLED', { cause: err });
   if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {

@@ -76,6 +76,11 @@ export interface ChatStreamer {
    * been delivered to `sink`.
    */
   stream(request: ChatRequest, sink: ChatEventSink): Promise<ChatOutcome>;
+  /**
+   * A session opened and its first turn is coming: get a connection ready for it (the warm-up, if any, runs in
+   * the background). Never throws; optional, as streamers without connections have nothing to prepare.
+   */
+  prepare?(): void;
 }
 
 /** The subset of a pino logger the upstream client uses. */

@@ -40,6 +40,7 @@ export function openRealtimeConnection(socket: WebSocket, request: FastifyReques
   if (typeof model === 'string' && (MODELS as readonly string[]).includes(model))
     session.configure({ model: model as ModelName });
   session.start(); // → session.created, at once
+  deps.chat.prepare?.(); // a connection ready upstream for the first response, off its critical path
   watchSocket(socket, conversation, entry, deps);
 }
 

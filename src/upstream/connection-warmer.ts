@@ -1,0 +1,222 @@
+// Keeps upstream connections open ahead of demand, so that no turn pays TCP + TLS set-up on its critical path: a
+// spare connection for every session that just opened (its first turn is coming) and for the recent peak of
+// concurrent requests plus one, refreshed before the keep-alive timeout closes it, never more than the cap. A turn
+// that finds no free connection while a warm-up is opening one waits for it instead of opening its own.
+
+/** What the warmer reads of the pool: an undici Pool's `stats`, and UpstreamPool's protocol (absent: h1). */
+export interface PoolGauge {
+  readonly stats: {
+    readonly connected: number;
+    readonly free: number;
+    readonly pending: number;
+    readonly queued: number;
+  };
+  /** h2: one open connection carries new requests beside its others; pending: not known before one connects. */
+  readonly protocol?: 'h1' | 'h2' | 'pending';
+}
+
+/** One light request (GET /models) on the pool: it opens a connection, or keeps an idle one from expiring. */
+export interface TouchResult {
+  ok: boolean;
+  /** The response's Keep-Alive header (`timeout=5`), when it sent one. */
+  keepAlive?: string | undefined;
+}
+
+export interface ConnectionWarmerOptions {
+  pool: PoolGauge;
+  /** Never rejects. */
+  touch: () => Promise<TouchResult>;
+  /** Warm-ups never bring the connections open (or opening) above this. */
+  maxConnections: number;
+  /** The pool's idle keep-alive; the server's Keep-Alive hint (less undici's threshold) can shorten it. */
+  keepAliveMs: number;
+  /** Taken off the server's hint, as the pool does (keepAliveThresholdMs). */
+  keepAliveThresholdMs: number;
+  /** How long an opened session waits for its first turn, and a concurrency peak is remembered. Default 60 s. */
+  memoryMs?: number;
+}
+
+/** Idle connections are touched again after this share of their keep-alive time. */
+export const REFRESH_FRACTION = 0.6;
+const MIN_REFRESH_MS = 250;
+/** A warm-up slower than this (a slow GET /models) is not waited for: the request opens its own connection. */
+export const MAX_READY_WAIT_MS = 1_000;
+const DEFAULT_MEMORY_MS = 60_000;
+
+interface WarmUp {
+  readonly done: Promise<void>;
+  /** A waiting request has taken this one's connection (HTTP/1.1: one each). */
+  claimed: boolean;
+  readonly opens: boolean;
+}
+
+/** The highest value noted in the current and the previous window: a peak that decays within two windows. */
+class DecayingPeak {
+  private current = 0;
+  private previous = 0;
+  private since = Date.now();
+
+  constructor(private readonly windowMs: number) {}
+
+  note(value: number): void {
+    this.rotate();
+    this.current = Math.max(this.current, value);
+  }
+
+  value(): number {
+    this.rotate();
+    return Math.max(this.current, this.previous);
+  }
+
+  private rotate(): void {
+    const elapsed = Date.now() - this.since;
+    if (elapsed < this.windowMs) return;
+    this.previous = elapsed < 2 * this.windowMs ? this.current : 0;
+    this.current = 0;
+    this.since = Date.now();
+  }
+}
+
+export class ConnectionWarmer {
+  private readonly warmUps: WarmUp[] = [];
+  /** When each session opened whose first turn has not started yet (oldest first). */
+  private readonly expected: number[] = [];
+  private streams = 0;
+  private readonly peak: DecayingPeak;
+  private readonly memoryMs: number;
+  private keepAliveMs: number;
+  private backoffUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ConnectionWarmerOptions) {
+    this.memoryMs = options.memoryMs ?? DEFAULT_MEMORY_MS;
+    this.peak = new DecayingPeak(this.memoryMs);
+    this.keepAliveMs = options.keepAliveMs;
+    this.schedule();
+  }
+
+  /** How often idle connections are touched: a little before the effective keep-alive closes them. */
+  get refreshMs(): number {
+    return Math.max(MIN_REFRESH_MS, Math.floor(this.keepAliveMs * REFRESH_FRACTION));
+  }
+
+  /** A session opened: its first turn should find a connection ready. */
+  prepare(): void {
+    if (this.closed) return;
+    if (this.expected.length < this.options.maxConnections) this.expected.push(Date.now());
+    this.ensure();
+  }
+
+  /** A request starts: it consumes one opened session's expectation and counts toward the peak. */
+  streamStarted(): void {
+    this.expected.shift();
+    this.streams += 1;
+    this.peak.note(this.streams);
+  }
+
+  streamEnded(): void {
+    this.streams -= 1;
+  }
+
+  /**
+   * When no connection is free but a warm-up is opening (or refreshing) one, the promise of that warm-up (at most
+   * MAX_READY_WAIT_MS): the request then takes its connection instead of opening another. Undefined: dispatch
+   * now. Never rejects.
+   */
+  ready(signal: AbortSignal): Promise<void> | undefined {
+    if (this.closed || this.options.pool.stats.free > 0) return undefined;
+    const multiplexed = this.multiplexed();
+    const warmUp = this.warmUps.find((w) => multiplexed || !w.claimed);
+    if (warmUp === undefined) return undefined;
+    warmUp.claimed = true;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, MAX_READY_WAIT_MS);
+      signal.addEventListener('abort', done, { once: true });
+      void warmUp.done.then(done);
+    });
+  }
+
+  /** Opens connections until the spare wanted is free or on its way, within the cap. Call after a dispatch. */
+  ensure(): void {
+    if (this.closed || Date.now() < this.backoffUntil) return;
+    this.forgetExpired();
+    const { connected, free, pending, queued } = this.options.pool.stats;
+    if (queued > 0) return; // every connection is taken and requests wait: warm-ups would only queue too
+    const opening = this.warmUps.filter((w) => w.opens).length;
+    const coming = free + this.warmUps.length;
+    const room = this.options.maxConnections - connected - pending - opening;
+    const missing = Math.min(this.spareWanted() - coming, room);
+    for (let i = 0; i < missing; i += 1) this.warmUp(true);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Idle connections wanted: one, plus one per session about to speak, plus the way back to the recent peak. */
+  private spareWanted(): number {
+    if (this.multiplexed()) return 1;
+    return 1 + this.expected.length + Math.max(0, this.peak.value() - this.streams);
+  }
+
+  /**
+   * Over HTTP/2 one connection is enough, and every waiting request may take it. While an `auto` pool has not
+   * learnt what its upstream speaks, the same: one connection is opened first, and tells.
+   */
+  private multiplexed(): boolean {
+    const protocol = this.options.pool.protocol ?? 'h1';
+    return protocol !== 'h1';
+  }
+
+  private forgetExpired(): void {
+    const horizon = Date.now() - this.memoryMs;
+    while (this.expected.length > 0 && (this.expected[0] ?? 0) < horizon) this.expected.shift();
+  }
+
+  private warmUp(opens: boolean): void {
+    const warmUp: WarmUp = {
+      opens,
+      claimed: false,
+      done: this.options.touch().then((result) => {
+        this.warmUps.splice(this.warmUps.indexOf(warmUp), 1);
+        if (result.ok) this.learnKeepAlive(result.keepAlive);
+        else this.backoffUntil = Date.now() + this.refreshMs;
+      }),
+    };
+    this.warmUps.push(warmUp);
+  }
+
+  /** `Keep-Alive: timeout=N` from the upstream: undici keeps an idle socket N s less its threshold, at most ours. */
+  private learnKeepAlive(header: string | undefined): void {
+    const seconds = /\btimeout=(\d+)/i.exec(header ?? '')?.[1];
+    if (seconds === undefined) return;
+    const hinted = Number(seconds) * 1000 - this.options.keepAliveThresholdMs;
+    this.keepAliveMs = Math.max(0, Math.min(this.options.keepAliveMs, hinted));
+  }
+
+  /** Touches the idle connections still wanted before they expire (the rest are left to close), then tops up. */
+  private refresh(): void {
+    this.forgetExpired();
+    const { free } = this.options.pool.stats;
+    const refreshing = this.warmUps.filter((w) => !w.opens).length;
+    const touches = Math.min(free, this.spareWanted()) - refreshing;
+    for (let i = 0; i < touches; i += 1) this.warmUp(false);
+    this.ensure();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      if (this.closed) return;
+      this.refresh();
+      this.schedule();
+    }, this.refreshMs);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,142 @@
+// The undici Pool towards the upstream origin: keep-alive, pipelining, timeouts, an extra trusted CA, and HTTP/2
+// where the upstream offers it. Over HTTP/2 one connection carries many streams; over HTTP/1.1 one request at a
+// time. Which one a connection speaks is decided per connection (ALPN), so each undici Client learns it on connect.
+import type { TLSSocket } from 'node:tls';
+import { buildConnector, Client, Pool } from 'undici';
+
+/** UPSTREAM_HTTP: `h1` never offers HTTP/2; `h2` requires it (TLS + ALPN); `auto` lets ALPN decide (h1 over http://). */
+export type UpstreamHttp = 'h1' | 'h2' | 'auto';
+
+export interface UpstreamPoolOptions {
+  /** Most connections (undici Clients) the pool opens. */
+  connections: number;
+  /** Idle keep-alive of a connection, default 30 s; the server's Keep-Alive hint can only shorten it. */
+  keepAliveTimeoutMs?: number;
+  /** Default `h1`. */
+  http?: UpstreamHttp;
+  /** Extra certificate authorities (PEM) trusted for the upstream, on top of Node's bundled ones. */
+  ca?: string;
+}
+
+/** Streams one HTTP/2 connection carries before the pool opens another (undici's and Node's default). */
+export const H2_STREAMS_PER_CONNECTION = 100;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** A connection refused because UPSTREAM_HTTP=h2 and the upstream did not negotiate HTTP/2. */
+export class Http2RequiredError extends Error {
+  readonly code = 'GW_ERR_H2_NOT_NEGOTIATED';
+  constructor(alpn: string | false | null | undefined) {
+    super(`UPSTREAM_HTTP=h2, but the upstream negotiated ${alpn === false || alpn == null ? 'no protocol' : alpn}`);
+    this.name = 'Http2RequiredError';
+  }
+}
+
+/** What undici takes off the server's Keep-Alive hint before trusting it (the warmer computes the same). */
+export function keepAliveThresholdMs(keepAliveTimeoutMs: number): number {
+  return Math.min(1000, Math.floor(keepAliveTimeoutMs / 2));
+}
+
+/**
+ * An undici Pool for the upstream origin: keep-alive (default 30 s idle; the server's Keep-Alive hint can
+ * only shorten it), pipelining 1 over HTTP/1.1 (an SSE stream must not block requests queued behind it), up to
+ * H2_STREAMS_PER_CONNECTION streams per HTTP/2 connection, 10 s connect timeout, 60 s header/body backstops (the
+ * client's own first-token/stall timers are stricter).
+ * Nagle: undici 7 already calls `socket.setNoDelay(true)` on every TCP and TLS socket it opens
+ * (lib/core/connect.js), so no custom connector is needed for it; test/upstream/client-pool.test.ts checks it.
+ */
+export class UpstreamPool extends Pool {
+  readonly #protocols: Protocols;
+  readonly #http: UpstreamHttp;
+
+  constructor(baseUrl: string, options: UpstreamPoolOptions) {
+    const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
+    const http = options.http ?? 'h1';
+    const ca = options.ca === undefined ? {} : { ca: options.ca };
+    const protocols: Protocols = { h2: 0, last: null };
+    super(new URL(baseUrl).origin, {
+      connections: options.connections,
+      pipelining: 1, // per connection once it is open: H2_STREAMS_PER_CONNECTION over HTTP/2
+      keepAliveTimeout,
+      keepAliveMaxTimeout: keepAliveTimeout,
+      keepAliveTimeoutThreshold: keepAliveThresholdMs(keepAliveTimeout),
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+      ...(http === 'h1'
+        ? { connect: { ...ca, timeout: CONNECT_TIMEOUT_MS } }
+        : { allowH2: true, ...negotiatingClients(http, ca, protocols) }),
+    });
+    this.#protocols = protocols;
+    this.#http = http;
+  }
+
+  /** Connections open now that speak HTTP/2 (each carries many requests at once). */
+  get h2Connections(): number {
+    return this.#protocols.h2;
+  }
+
+  /**
+   * What a new request's connection speaks: h1 or h2 as the pool's setting or its connections say, `pending`
+   * while an `auto` pool has yet to negotiate one (then one connection is opened first, to learn).
+   */
+  get protocol(): 'h1' | 'h2' | 'pending' {
+    if (this.#http !== 'auto') return this.#http;
+    if (this.#protocols.h2 > 0) return 'h2';
+    return this.#protocols.last ?? 'pending';
+  }
+}
+
+export function createUpstreamPool(baseUrl: string, options: UpstreamPoolOptions): UpstreamPool {
+  return new UpstreamPool(baseUrl, options);
+}
+
+interface Protocols {
+  /** HTTP/2 connections open now. */
+  h2: number;
+  /** What the latest connection negotiated; null before the first. */
+  last: 'h1' | 'h2' | null;
+}
+
+/**
+ * A connector that offers h2 and h1 by ALPN, and a Client factory that sets each connection's pipelining to what
+ * it negotiated. undici emits a Client's 'connect' synchronously inside the connector's callback, so the
+ * protocol the connector just saw is the one of the Client that connects.
+ */
+function negotiatingClients(
+  http: 'h2' | 'auto',
+  ca: { ca?: string },
+  protocols: Protocols,
+): Pick<Pool.Options, 'connect' | 'factory'> {
+  const connector = buildConnector({ ...ca, allowH2: true, timeout: CONNECT_TIMEOUT_MS });
+  let negotiated: 'h1' | 'h2' | null = null;
+  const connect: buildConnector.connector = (options, callback) =>
+    connector(options, (err, socket) => {
+      if (err !== null) return callback(err, null);
+      const alpn = (socket as TLSSocket).alpnProtocol;
+      if (http === 'h2' && alpn !== 'h2') {
+        socket.destroy();
+        return callback(new Http2RequiredError(alpn), null);
+      }
+      negotiated = alpn === 'h2' ? 'h2' : 'h1';
+      try {
+        callback(null, socket);
+      } finally {
+        negotiated = null;
+      }
+    });
+  const factory = (url: URL, clientOptions: object): Client => {
+    const client = new Client(url, clientOptions as Client.Options);
+    let h2 = false;
+    client.on('connect', () => {
+      h2 = negotiated === 'h2';
+      protocols.last = h2 ? 'h2' : 'h1';
+      if (h2) protocols.h2 += 1;
+      client.pipelining = h2 ? H2_STREAMS_PER_CONNECTION : 1;
+    });
+    client.on('disconnect', () => {
+      if (h2) protocols.h2 -= 1;
+      h2 = false;
+    });
+    return client;
+  };
+  return { connect, factory };
+}

@@ -1,0 +1,134 @@
+// The connection warmer's decisions against a pool gauge the test sets: how many warm-ups it starts, within which
+// cap, who may wait for one, how it backs off, and what keep-alive it learns. The network behaviour (real
+// connections, the simulator's record of them) is in connection-warmer.test.ts.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionWarmer, type PoolGauge, type TouchResult } from '../../src/upstream/connection-warmer.js';
+import { deferred } from './client-rig.js';
+
+interface FakePool extends PoolGauge {
+  stats: { connected: number; free: number; pending: number; queued: number };
+  protocol?: 'h1' | 'h2' | 'pending';
+}
+
+let warmer: ConnectionWarmer | undefined;
+afterEach(() => warmer?.close());
+
+/** A warmer whose touches wait until the test settles them. */
+function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending' } = {}) {
+  const pool: FakePool = { stats: { connected: 0, free: 0, pending: 0, queued: 0 }, protocol: options.protocol };
+  const touches: { settle: (result: TouchResult) => Promise<void> }[] = [];
+  warmer = new ConnectionWarmer({
+    pool,
+    maxConnections: options.maxConnections ?? 10,
+    keepAliveMs: 30_000,
+    keepAliveThresholdMs: 1_000,
+    touch: () => {
+      const done = deferred<TouchResult>();
+      touches.push({
+        settle: async (result) => {
+          done.resolve(result);
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      });
+      return done.promise;
+    },
+  });
+  return { pool, touches, warmer };
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+describe('the connection warmer (decisions)', () => {
+  it('opens a connection for each opened session and one spare', () => {
+    const { touches, warmer } = rig();
+    warmer.prepare();
+    expect(touches).toHaveLength(2);
+    warmer.prepare();
+    warmer.prepare();
+    expect(touches).toHaveLength(4);
+  });
+
+  it('counts free connections and stays within the cap', () => {
+    const { pool, touches, warmer } = rig({ maxConnections: 3 });
+    pool.stats = { connected: 2, free: 2, pending: 0, queued: 0 };
+    warmer.prepare(); // wants 2 free: has them
+    expect(touches).toHaveLength(0);
+    warmer.prepare(); // wants 3
+    expect(touches).toHaveLength(1);
+    warmer.prepare(); // wants 4, but 2 open + 1 opening is the cap
+    warmer.prepare();
+    expect(touches).toHaveLength(1);
+  });
+
+  it('opens nothing while requests queue for the connections the pool has', () => {
+    const { pool, touches, warmer } = rig();
+    pool.stats = { connected: 1, free: 0, pending: 0, queued: 3 };
+    warmer.prepare();
+    expect(touches).toHaveLength(0);
+  });
+
+  it('over HTTP/2, or while the protocol is not known yet, keeps one connection and lets every request wait for it', () => {
+    for (const protocol of ['h2', 'pending'] as const) {
+      const { touches, warmer } = rig({ protocol });
+      warmer.prepare();
+      warmer.prepare();
+      expect(touches).toHaveLength(1);
+      expect(warmer.ready(signal())).toBeInstanceOf(Promise);
+      expect(warmer.ready(signal())).toBeInstanceOf(Promise);
+      warmer.close();
+    }
+  });
+
+  it('over HTTP/1.1, lets one request wait for each warm-up, and none when a connection is free', async () => {
+    const { pool, touches, warmer } = rig();
+    warmer.prepare(); // two warm-ups
+    const first = warmer.ready(signal());
+    const second = warmer.ready(signal());
+    expect(first).toBeInstanceOf(Promise);
+    expect(second).toBeInstanceOf(Promise);
+    expect(warmer.ready(signal())).toBeUndefined();
+    let resolved = false;
+    void first?.then(() => (resolved = true));
+    await touches[0]?.settle({ ok: true });
+    expect(resolved).toBe(true);
+    pool.stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+    expect(warmer.ready(signal())).toBeUndefined();
+  });
+
+  it('stops waiting when the request is aborted', async () => {
+    const { warmer } = rig();
+    warmer.prepare();
+    const controller = new AbortController();
+    const waiting = warmer.ready(controller.signal);
+    controller.abort();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('opens nothing more for a while after a warm-up failed', async () => {
+    const { touches, warmer } = rig();
+    warmer.prepare();
+    await touches[0]?.settle({ ok: false });
+    await touches[1]?.settle({ ok: false });
+    warmer.prepare();
+    expect(touches).toHaveLength(2);
+  });
+
+  it("refreshes a little before the keep-alive undici keeps, learnt from the upstream's Keep-Alive hint", async () => {
+    const { touches, warmer } = rig();
+    expect(warmer.refreshMs).toBe(18_000); // 60% of 30 s
+    warmer.prepare();
+    await touches[0]?.settle({ ok: true, keepAlive: 'timeout=5' });
+    expect(warmer.refreshMs).toBe(2_400); // 60% of (5 s - the 1 s threshold)
+    await touches[1]?.settle({ ok: true, keepAlive: 'timeout=600' });
+    expect(warmer.refreshMs).toBe(18_000); // a hint never lengthens it
+  });
+
+  it('keeps a spare for the recent peak of concurrent requests', () => {
+    const { pool, touches, warmer } = rig();
+    for (let i = 0; i < 3; i += 1) warmer.streamStarted();
+    for (let i = 0; i < 3; i += 1) warmer.streamEnded();
+    pool.stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+    warmer.ensure(); // wants 1 + the way back to a peak of 3: 4 free
+    expect(touches).toHaveLength(3);
+  });
+});
