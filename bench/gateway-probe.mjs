@@ -41,11 +41,13 @@ if (typeof process.send === 'function') {
     diagnostics.subscribe('undici:client:beforeConnect', () => {
       upstream.connects += 1;
     });
-    diagnostics.subscribe('undici:request:create', ({ request }) => created.set(request, performance.now()));
+    // Chat requests only: the warm-up's GETs open or refresh sockets (which then count as used), they are no turn.
+    diagnostics.subscribe('undici:request:create', ({ request }) => {
+      if (request.method === 'POST') created.set(request, performance.now());
+    });
     diagnostics.subscribe('undici:client:sendHeaders', ({ request, socket }) => {
       const at = created.get(request);
-      if (at === undefined) return;
-      (used.has(socket) ? upstream.reused : upstream.fresh).push(performance.now() - at);
+      if (at !== undefined) (used.has(socket) ? upstream.reused : upstream.fresh).push(performance.now() - at);
       used.add(socket);
     });
   }

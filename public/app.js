@@ -3,6 +3,7 @@
 import { createConnection } from './connection.js';
 import { createConversationLog } from './conversation-log.js';
 import { createConversation } from './conversation.js';
+import { bindNewConversation } from './new-conversation.js';
 import { createRecognizer } from './recognition.js';
 import { createReplyFeedback } from './reply-feedback.js';
 import { createSessionLink } from './session-link.js';
@@ -255,6 +256,17 @@ stop.addEventListener('click', () => {
   refresh();
 });
 bindShortcuts({ canStop: () => conversation.canStop, stop: () => conversation.bargeIn() });
+bindNewConversation({
+  button: $('new-conversation'),
+  conversation,
+  link,
+  connection,
+  log,
+  onStart: () => {
+    clearNotice('send');
+    refresh();
+  },
+});
 
 refresh();
 // Connect, unless the server needs a token we do not have yet (then entering it connects).

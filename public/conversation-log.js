@@ -1,5 +1,8 @@
 // The conversation as an accessible log (role=log): user turns, assistant replies streaming in with their
-// tool calls, interruptions, per-turn timings and notices. Owns the log's DOM only: no socket, no speech.
+// tool calls (the text as markdown, markdown.js), interruptions (the unheard cut, heard-cut.js), per-turn timings
+// and notices. Owns the log's DOM only: no socket, no speech.
+import { markUnheard } from './heard-cut.js';
+import { createMarkdownRun } from './markdown.js';
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -32,29 +35,6 @@ export function icon(name) {
 export function formatMs(ms) {
   if (ms === null || ms === undefined) return '–';
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-/**
- * Where `heardChars` of speech text (the segments joined with no separator) falls in the display text,
- * assuming the segments follow the display text with one separator between them. An estimate for showing
- * the cut; the gateway does the exact mapping for the history.
- */
-export function displayPosition(segments, heardChars) {
-  let left = heardChars;
-  let pos = 0;
-  for (const text of segments) {
-    if (left < text.length) return pos + left;
-    left -= text.length;
-    pos += text.length + 1;
-  }
-  return pos;
-}
-
-/** Moves `pos` back to the end of the previous whole word, so a cut never splits a word. */
-function wordStart(text, pos) {
-  let p = Math.max(0, Math.min(pos, text.length));
-  if (p < text.length && /\S/.test(text[p])) while (p > 0 && /\S/.test(text[p - 1])) p--;
-  return p;
 }
 
 export function createConversationLog({ list, scroller, empty }) {
@@ -107,6 +87,14 @@ export function createConversationLog({ list, scroller, empty }) {
       };
     },
 
+    /** Empties the log (a new conversation): the empty state shows again. */
+    clear() {
+      list.replaceChildren();
+      replies.clear();
+      if (empty) empty.hidden = false;
+      pinned = true;
+    },
+
     addNotice(text) {
       const item = entry('notice');
       item.append(el('p', 'notice-text', text));
@@ -125,7 +113,7 @@ export function createConversationLog({ list, scroller, empty }) {
       if (responseId) item.dataset.responseId = responseId;
       // Screen readers wait for the finished reply instead of every streamed word.
       item.setAttribute('aria-busy', 'true');
-      const bubble = el('p', 'bubble waiting');
+      const bubble = el('div', 'bubble waiting');
       const meta = el('p', 'meta');
       const badge = el('span', 'badge');
       const timings = el('span', 'timings');
@@ -140,14 +128,16 @@ export function createConversationLog({ list, scroller, empty }) {
           keepPinned(() => {
             bubble.classList.remove('waiting');
             if (!run) {
-              run = el('span', 'run');
-              bubble.append(run);
+              const root = el('div', 'run md');
+              bubble.append(root);
+              run = createMarkdownRun(root, keepPinned);
             }
-            run.textContent += text;
+            run.append(text);
           });
         },
         addTool(name) {
           keepPinned(() => {
+            run?.flush();
             bubble.classList.remove('waiting');
             const chip = el('span', 'tool');
             chip.title = `The assistant used the ${name} tool`;
@@ -163,32 +153,12 @@ export function createConversationLog({ list, scroller, empty }) {
           timings.textContent = parts.join(' · ');
         },
         /**
-         * Fades what was not heard: the text after about `heardChars` characters (an estimate on the display
-         * text, moved back to a word start). The gateway commits the same cut to the conversation history.
+         * Fades what was not heard: the text after the words of the first `heardChars` characters of the reply's
+         * speech `segments` (an estimate). The gateway cuts the reply in the history by its own estimate.
          */
-        markHeard(heardChars) {
-          let offset = 0;
-          let cut = false;
-          for (const node of [...bubble.children]) {
-            if (cut) {
-              node.classList.add('unheard');
-              continue;
-            }
-            if (!node.classList.contains('run')) continue;
-            const text = node.textContent;
-            const at = heardChars - offset;
-            offset += text.length;
-            if (at >= text.length) continue;
-            const start = wordStart(text, at);
-            const tail = el('span', 'unheard', text.slice(start));
-            tail.title = 'Not heard: the assistant will not remember this part';
-            node.replaceChildren(
-              document.createTextNode(text.slice(0, start)),
-              el('span', 'visually-hidden', ' (not heard from here) '),
-              tail,
-            );
-            cut = true;
-          }
+        markHeard(segments, heardChars) {
+          run?.flush();
+          markUnheard(bubble, segments, heardChars);
         },
         /** The reply was started before the user had finished (a speculation the server kept). */
         markEarly() {
@@ -211,6 +181,7 @@ export function createConversationLog({ list, scroller, empty }) {
         setStatus(status, message) {
           item.dataset.status = status;
           item.removeAttribute('aria-busy');
+          keepPinned(() => run?.flush());
           bubble.classList.remove('waiting');
           if (status === 'interrupted') {
             badge.textContent = 'Interrupted';

@@ -2,7 +2,6 @@
 // older replies are dropped), feeds its speech segments to the speaker, barges in with response.cancel and
 // heardChars, and measures each turn's time to first token and first speech from the moment it was sent.
 // Protocol 1.2: sends interim transcripts, follows turns the server commits itself, marks early replies.
-import { displayPosition } from './conversation-log.js';
 import { createEmitter } from './emitter.js';
 import { extendsUtterance, sameUtterance } from './utterance.js';
 
@@ -210,7 +209,7 @@ export function createConversation({ link, speaker, log }) {
       link.send({ type: 'response.cancel', responseId: reply.responseId, heardChars: heard.chars });
     }
     reply.view.setStatus('interrupted');
-    if (heard.reliable) reply.view.markHeard(displayPosition(reply.speech, heard.chars));
+    if (heard.reliable) reply.view.markHeard(reply.speech, heard.chars);
     changed();
     return true;
   }
@@ -222,6 +221,15 @@ export function createConversation({ link, speaker, log }) {
   return {
     on: emitter.on,
     bargeIn,
+    /** A new conversation: stops the reply and its speech, and forgets this session's turns (no "reconnected"). */
+    startOver() {
+      bargeIn();
+      speaker.cancel();
+      current = null;
+      pending = null;
+      turnsThisSession = 0;
+      abandon('');
+    },
     /** A new turn id: a spoken utterance has one from its first interim to its final. */
     newTurnId: () => `turn-${++turnCounter}`,
     /**

@@ -90,6 +90,13 @@ export function createSessionLink(connection) {
       }
       return false;
     },
+    /** Lets the conversation go (a new one starts): the next socket starts a fresh session, never a resume. */
+    forget() {
+      session = null;
+      lastSeq = 0;
+      resuming = null;
+      held.length = 0;
+    },
     get isOpen() {
       return connection.isOpen;
     },

@@ -2,6 +2,8 @@
 // headers, the /v1/voice and /v1/realtime WebSockets behind admission checks, health checks and /metrics. The upstream is wrapped in
 // a concurrency cap and a circuit breaker here. Everything is injected, so tests build it on port 0.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
@@ -113,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     },
   });
   await app.register(fastifyStatic, { root: findPublicDir(), index: 'index.html' });
+  for (const [file, dir] of vendorFiles()) app.get(`/vendor/${file}`, (_request, reply) => reply.sendFile(file, dir));
   registerHttpRoutes(app, {
     config,
     tokens,
@@ -169,6 +172,20 @@ function guardUpstream(
       metrics.breakerState.set(state === 'closed' ? 0 : 1);
       logger.warn({ state }, 'upstream circuit breaker');
     },
+  });
+}
+
+/** The browser builds public/markdown.js imports, as [file, directory]: served from the production dependencies. */
+function vendorFiles(): [string, string][] {
+  const require = createRequire(import.meta.url);
+  const builds: [file: string, pkg: string][] = [
+    ['marked.esm.js', 'marked'],
+    ['purify.es.mjs', 'dompurify'],
+  ];
+  return builds.map(([file, pkg]) => {
+    const dir = dirname(require.resolve(pkg));
+    if (!existsSync(join(dir, file))) throw new Error(`${pkg}: its browser build ${file} is not in ${dir}`);
+    return [file, dir];
   });
 }
 

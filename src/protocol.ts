@@ -105,6 +105,12 @@ export const SessionResumeEvent = Type.Object({
   lastSeq: Type.Integer({ minimum: 0 }),
 });
 
+/** (1.3) The client is done with this session: it ends now instead of waiting to be resumed. */
+export const SessionEndEvent = Type.Object({
+  type: Type.Literal('session.end'),
+  eventId: EventId,
+});
+
 export const PingEvent = Type.Object({
   type: Type.Literal('ping'),
   eventId: EventId,
@@ -118,11 +124,12 @@ export type ToolResultEvent = Static<typeof ToolResultEvent>;
 export type FeedbackEvent = Static<typeof FeedbackEvent>;
 export type PingEvent = Static<typeof PingEvent>;
 export type SessionResumeEvent = Static<typeof SessionResumeEvent>;
+export type SessionEndEvent = Static<typeof SessionEndEvent>;
 export type ClientTool = Static<typeof ClientToolSchema>;
 /** Events the session handles; `session.resume` is handled by the transport, which owns connections. */
 export type SessionEvent =
   SessionUpdateEvent | TurnEvent | TurnInterimEvent | ResponseCancelEvent | ToolResultEvent | FeedbackEvent | PingEvent;
-export type ClientEvent = SessionEvent | SessionResumeEvent;
+export type ClientEvent = SessionEvent | SessionResumeEvent | SessionEndEvent;
 
 /** One schema per client event type, keyed by `type`, so validation picks the schema before checking. */
 export const CLIENT_EVENT_SCHEMAS = {
@@ -134,6 +141,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   feedback: FeedbackEvent,
   ping: PingEvent,
   'session.resume': SessionResumeEvent,
+  'session.end': SessionEndEvent,
 } as const;
 
 export type UpstreamKind = 'asi1' | 'simulator' | 'custom';

@@ -81,6 +81,9 @@ export class ControlHandler {
     const entry = this.options.registry.get(message.sessionId);
     if (entry === undefined || entry.handedTo === null || this.writer.get(entry.session.id)?.isReleasing) return;
     const frame = parseClientFrame(Buffer.from(message.frame), false, this.options.maxFrameBytes);
-    if (frame.ok && frame.event.type !== 'session.resume') entry.session.handle(frame.event);
+    // Only what a running response needs (a barge-in, a tool result) is forwarded; connection events stay with the socket.
+    if (frame.ok && frame.event.type !== 'session.resume' && frame.event.type !== 'session.end') {
+      entry.session.handle(frame.event);
+    }
   }
 }

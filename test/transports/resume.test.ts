@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/protocol.js';
 import type { ChatMessage } from '../../src/upstream/types.js';
-import { startStack, VoiceClient, type Stack } from '../helpers.js';
+import { startStack, until, VoiceClient, type Stack } from '../helpers.js';
 
 let stack: Stack;
 afterEach(async () => {
@@ -35,6 +35,21 @@ function deltaText(events: readonly ServerEvent[], responseId: string): string {
 const REPLY = 'One two three four five six seven eight.';
 
 describe('session resume', () => {
+  it('session.end closes the socket and ends the session at once: it cannot be resumed', async () => {
+    stack = await startStack();
+    stack.simulator.enqueue({ reply: REPLY });
+    const first = await VoiceClient.connect(stack.voiceUrl);
+    first.send({ type: 'turn', text: 'Hello' });
+    await first.waitForType('response.done');
+    first.send({ type: 'session.end' });
+    expect((await first.closed).code).toBe(1000);
+    const { sessionId } = ready(first);
+    await until(() => stack.gateway.sessions.get(sessionId) === undefined);
+    const second = await resume(first);
+    expect(second.events.at(-1)).toMatchObject({ type: 'error', code: 'GW_RESUME_FAILED' });
+    await second.close();
+  });
+
   it('announces protocol 1.3 with a resume token and its time to live', async () => {
     stack = await startStack();
     const client = await VoiceClient.connect(stack.voiceUrl);

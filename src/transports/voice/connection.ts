@@ -50,6 +50,8 @@ export class VoiceConnection implements ResumingConnection {
   private readonly budget: FrameBudget;
   private readonly idle: IdleTimer;
   private readonly heartbeat: NodeJS.Timeout;
+  /** The client sent session.end: its session ends with this socket instead of waiting to be resumed. */
+  private ended = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -184,6 +186,7 @@ export class VoiceConnection implements ResumingConnection {
   private handleEvent(event: ClientEvent): Promise<void> | undefined {
     if (this.movedAway()) return undefined;
     if (event.type === 'session.resume') return this.resume(event);
+    if (event.type === 'session.end') return this.end();
     if (event.type === 'turn') return this.takeTurn(event);
     this.current.session.handle(event);
     return undefined;
@@ -238,6 +241,13 @@ export class VoiceConnection implements ResumingConnection {
     return undefined;
   }
 
+  /** session.end: the session is over (the page's "New conversation"): close, and keep nothing to resume. */
+  private end(): undefined {
+    this.ended = true;
+    this.socket.close(1000, 'session ended');
+    return undefined;
+  }
+
   private onClose(): void {
     this.idle.stop();
     clearInterval(this.heartbeat);
@@ -250,7 +260,7 @@ export class VoiceConnection implements ResumingConnection {
     // A turn still waiting on a shared rate limit was said before the drop: handle it, then detach. The session
     // may already belong to a newer connection (resumed elsewhere); only detach it from this one.
     this.inbox.whenIdle(() => {
-      if (this.current.socket === this.socket) this.deps.sessions.detach(this.current, { keep: true });
+      if (this.current.socket === this.socket) this.deps.sessions.detach(this.current, { keep: !this.ended });
     });
   }
 }

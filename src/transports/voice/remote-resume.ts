@@ -44,7 +44,9 @@ export function resumeFromAnotherInstance(
     conn.switchTo(entry, restored.replay);
     announce(entry, restored, event.eventId);
     // Barge-ins or tool results the old owner never got: the session is here now.
-    for (const held of pending.takeHeldFrames()) if (held.type !== 'session.resume') entry.session.handle(held);
+    for (const held of pending.takeHeldFrames()) {
+      if (held.type !== 'session.resume' && held.type !== 'session.end') entry.session.handle(held);
+    }
     conn.deps.logger.info(
       { sessionId: restored.sessionId, relayed: restored.announce === null, unfinished: restored.unfinished !== null },
       'session resumed from another instance',
