@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import { buildApp, type GatewayApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/server.js';
 import { loadTools } from '../src/tools/load-tools.js';
@@ -143,4 +144,15 @@ export class VoiceClient extends RecordingSocket<ServerEvent> {
     this.socket.close();
     return this.closed;
   }
+}
+
+/** The problems loadConfig lists for `env` (none: an empty list). */
+export function configProblems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
 }

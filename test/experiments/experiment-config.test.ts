@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from '../helpers.js';
 import { assignArm } from '../../src/experiments/assignment.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exp-config-'));
@@ -12,16 +12,6 @@ function file(name: string, content: string): string {
   const path = join(dir, name);
   writeFileSync(path, content);
   return path;
-}
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
 }
 
 describe('EXPERIMENTS_FILE and MODEL_PRICES', () => {
@@ -49,7 +39,7 @@ describe('EXPERIMENTS_FILE and MODEL_PRICES', () => {
         { name: 'a', weight: 1, model: 'asi1', temperature: 2 },
       ],
     };
-    const problems = problemsOf({
+    const problems = configProblems({
       EXPERIMENTS_FILE: file('bad.json', JSON.stringify(bad)),
       MODEL_PRICES: '{"asi1":{}}',
     });
@@ -62,12 +52,12 @@ describe('EXPERIMENTS_FILE and MODEL_PRICES', () => {
   });
 
   it('says when the file is missing, not JSON, has one arm or repeats an arm name', () => {
-    expect(problemsOf({ EXPERIMENTS_FILE: join(dir, 'missing.json') })).toEqual([
+    expect(configProblems({ EXPERIMENTS_FILE: join(dir, 'missing.json') })).toEqual([
       `EXPERIMENTS_FILE: ${JSON.stringify(join(dir, 'missing.json'))}: cannot read it (ENOENT)`,
     ]);
-    expect(problemsOf({ EXPERIMENTS_FILE: file('notjson.json', '{') })[0]).toContain('not valid JSON');
+    expect(configProblems({ EXPERIMENTS_FILE: file('notjson.json', '{') })[0]).toContain('not valid JSON');
     const one = { name: 'x', arms: [{ name: 'a', weight: 1, model: 'asi1' }] };
-    expect(problemsOf({ EXPERIMENTS_FILE: file('one.json', JSON.stringify(one)) })[0]).toContain('/arms');
+    expect(configProblems({ EXPERIMENTS_FILE: file('one.json', JSON.stringify(one)) })[0]).toContain('/arms');
     const twice = {
       name: 'x',
       arms: [
@@ -75,10 +65,10 @@ describe('EXPERIMENTS_FILE and MODEL_PRICES', () => {
         { name: 'a', weight: 1, model: 'asi1' },
       ],
     };
-    expect(problemsOf({ EXPERIMENTS_FILE: file('twice.json', JSON.stringify(twice)) })).toEqual([
+    expect(configProblems({ EXPERIMENTS_FILE: file('twice.json', JSON.stringify(twice)) })).toEqual([
       'EXPERIMENTS_FILE: arm names must differ (a twice)',
     ]);
-    expect(problemsOf({ MODEL_PRICES: 'cheap' })).toEqual(['MODEL_PRICES: not valid JSON']);
+    expect(configProblems({ MODEL_PRICES: 'cheap' })).toEqual(['MODEL_PRICES: not valid JSON']);
   });
 
   it('splits keys by weight, stably, and keeps a user in one arm', () => {

@@ -5,8 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
-import { VoiceClient } from '../helpers.js';
+import { configProblems, VoiceClient } from '../helpers.js';
 import { testCertificates } from '../tls-certificates.js';
 import { startTlsStack, type TlsStack } from './tls-rig.js';
 
@@ -16,16 +15,6 @@ afterEach(async () => {
   stack = undefined;
 });
 afterAll(() => testCertificates().remove());
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
 
 describe('UPSTREAM_CA_FILE at start-up', () => {
   it('reads the PEM file into the configuration', () => {
@@ -37,20 +26,20 @@ describe('UPSTREAM_CA_FILE at start-up', () => {
   it('lists a missing file, a file without certificates and a broken certificate with the other problems', () => {
     const { caFile, notPemFile } = testCertificates();
     const missing = join(caFile, '..', 'no-such-ca.pem');
-    expect(problemsOf({ UPSTREAM_CA_FILE: missing, PORT: 'eighty' })).toEqual([
+    expect(configProblems({ UPSTREAM_CA_FILE: missing, PORT: 'eighty' })).toEqual([
       expect.stringContaining('PORT'),
       // Settings are checked first: a file is read only once the environment itself is valid.
     ]);
-    expect(problemsOf({ UPSTREAM_CA_FILE: missing })).toEqual([
+    expect(configProblems({ UPSTREAM_CA_FILE: missing })).toEqual([
       `UPSTREAM_CA_FILE: cannot read ${JSON.stringify(missing)} (ENOENT)`,
     ]);
-    expect(problemsOf({ UPSTREAM_CA_FILE: notPemFile })).toEqual([
+    expect(configProblems({ UPSTREAM_CA_FILE: notPemFile })).toEqual([
       `UPSTREAM_CA_FILE: no PEM certificate (-----BEGIN CERTIFICATE-----) in ${JSON.stringify(notPemFile)}`,
     ]);
     const broken = join(caFile, '..', 'broken.pem');
     const { ca } = testCertificates();
     writeFileSync(broken, `${ca}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n`);
-    expect(problemsOf({ UPSTREAM_CA_FILE: broken, MODEL_PRICES: 'not json' })).toEqual([
+    expect(configProblems({ UPSTREAM_CA_FILE: broken, MODEL_PRICES: 'not json' })).toEqual([
       expect.stringContaining('MODEL_PRICES'),
       `UPSTREAM_CA_FILE: certificate 2 in ${JSON.stringify(broken)} is not a valid X.509 certificate`,
     ]);
@@ -58,9 +47,9 @@ describe('UPSTREAM_CA_FILE at start-up', () => {
 
   it('refuses UPSTREAM_HTTP=h2 towards a plain http:// upstream', () => {
     expect(
-      problemsOf({ UPSTREAM_HTTP: 'h2', ASI_ONE_API_KEY: 'sk_test', ASI_BASE_URL: 'http://127.0.0.1:9000/v1' }),
+      configProblems({ UPSTREAM_HTTP: 'h2', ASI_ONE_API_KEY: 'sk_test', ASI_BASE_URL: 'http://127.0.0.1:9000/v1' }),
     ).toEqual(['UPSTREAM_HTTP: h2 needs an https:// ASI_BASE_URL (HTTP/2 is negotiated over TLS)']);
-    expect(problemsOf({ UPSTREAM_HTTP: 'h3' })).toEqual(['UPSTREAM_HTTP: must be one of auto, h1, h2 (got "h3")']);
+    expect(configProblems({ UPSTREAM_HTTP: 'h3' })).toEqual(['UPSTREAM_HTTP: must be one of auto, h1, h2 (got "h3")']);
   });
 });
 
