@@ -3,35 +3,16 @@
 // replies, the latency distributions as SVG bar charts, the rates with their 95 % intervals and the comparison
 // with the first arm with p-values; it refreshes on demand and every 10 s, and says how to start an experiment
 // when none runs. Screenshots at phone and desktop width.
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, VoicePage, type OpenOptions } from './fixture.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserRig, VoicePage, type OpenOptions } from './fixture.js';
 import { converse, METRICS_TOKEN, startExperimentStack } from './experiment-data.js';
-import { startStack, type Stack } from '../helpers.js';
+import { startStack } from '../helpers.js';
 
-let browser: Browser;
-let stack: Stack | null = null;
-let page: VoicePage | null = null;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  const errors = page?.errors ?? [];
-  await page?.close();
-  page = null;
-  await stack?.close();
-  stack = null;
-  // A 401 is an expected answer here; anything else in the console is not.
-  expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
-});
+// A 401 is an expected answer here; anything else in the console is not.
+const rig = useBrowserRig((error) => error.includes('401'));
 
 async function dashboard(url: string, options: OpenOptions = {}): Promise<VoicePage> {
-  page = await VoicePage.open(browser, `${url}/experiments.html`, options);
-  return page;
+  return rig.track(await VoicePage.open(rig.browser, `${url}/experiments.html`, options));
 }
 
 const visible = (id: string) => `!document.getElementById('${id}').hidden`;
@@ -53,7 +34,8 @@ function cards(p: VoicePage): Promise<{ arm: string; responses: string; sessions
 
 describe('the experiments dashboard', () => {
   it('asks for the metrics token, then shows the arms, latency charts, rates with intervals and the comparison', async () => {
-    const s = (stack = await startExperimentStack());
+    const s = await startExperimentStack();
+    rig.cleanups.push(() => s.close());
     await converse(s.voiceUrl, 'mini', [{ text: 'Hello there', rating: 'up' }, { text: 'What is the time?' }]);
     await converse(s.voiceUrl, 'asi1', [
       { text: 'Tell me a joke', rating: 'down' },
@@ -163,7 +145,8 @@ describe('the experiments dashboard', () => {
   });
 
   it('refreshes by itself every 10 s', async () => {
-    const s = (stack = await startExperimentStack());
+    const s = await startExperimentStack();
+    rig.cleanups.push(() => s.close());
     await converse(s.voiceUrl, 'asi1', [{ text: 'Hello' }]);
     const p = await dashboard(s.httpUrl, { clock: true });
     await enterToken(p, METRICS_TOKEN);
@@ -174,7 +157,8 @@ describe('the experiments dashboard', () => {
   });
 
   it('says how to start an experiment when none runs', async () => {
-    stack = await startStack();
+    const stack = await startStack();
+    rig.cleanups.push(() => stack.close());
     const p = await dashboard(stack.httpUrl);
     await p.until(`document.getElementById('experiment-title')?.textContent === 'No experiment is running'`);
     const text = await p.eval<string>(`document.getElementById('report').textContent`);

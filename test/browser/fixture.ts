@@ -319,8 +319,8 @@ export interface BrowserRig {
   readonly cleanups: (() => Promise<unknown>)[];
 }
 
-/** Registers the calling file's hooks and returns its rig. */
-export function useBrowserRig(): BrowserRig {
+/** Registers the calling file's hooks and returns its rig; `expected` lets through page errors a file provokes. */
+export function useBrowserRig(expected: (error: string) => boolean = () => false): BrowserRig {
   let browser: Browser | undefined;
   let page: VoicePage | null = null;
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -335,7 +335,7 @@ export function useBrowserRig(): BrowserRig {
     await page?.close();
     page = null;
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    expect(errors).toEqual([]);
+    expect(errors.filter((error) => !expected(error))).toEqual([]);
   });
   return {
     get browser(): Browser {
