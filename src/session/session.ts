@@ -189,6 +189,11 @@ export class Session {
     }
   }
 
+  /** True when this final turn only confirms the server's own commit: it starts no reply, so no turn limit applies. */
+  absorbs(event: TurnEvent): boolean {
+    return !this.draining && this.turns.absorbs(event.text);
+  }
+
   /** Emits an event on behalf of the transport (e.g. session.resumed), in this session's numbered stream. */
   announce(body: ServerEventBody): void {
     this.emit(body);

@@ -120,6 +120,11 @@ export class TurnTaking {
     this.commit(text, event.turnId, 'client');
   }
 
+  /** True when a final with this text would only confirm the server's commit (absorbed: it starts nothing). */
+  absorbs(text: string): boolean {
+    return this.open !== null && utteranceKey(this.open.text) === utteranceKey(text);
+  }
+
   /** Drops the running speculation, if any (a response started another way, or the session is ending). */
   discard(reason: DiscardReason): void {
     const speculation = this.speculation;

@@ -170,6 +170,24 @@ describe('speculation over the wire', () => {
     await client.close();
   });
 
+  it('a final the server commit already answered costs no turn allowance: absorbed, not rate limited', async () => {
+    const s = await speculatingStack({ TURNS_PER_MINUTE: '1' });
+    s.simulator.enqueue({ reply: 'Noon.' });
+    const client = await VoiceClient.connect(s.voiceUrl);
+    client.send({ type: 'session.update', turnDetection: { serverCommit: { stableMs: 200 } } });
+    await client.waitForType('session.updated');
+    client.send({ type: 'turn.interim', text: 'what time is it', turnId: 'u1' });
+    await client.waitForType('turn.committed');
+    await client.waitForType('response.done');
+    client.send({ type: 'turn', text: 'What time is it?', turnId: 'f1' });
+    const absorbed = await client.waitFor((e) => e.type === 'turn.absorbed' || e.type === 'error');
+    expect(absorbed).toMatchObject({ type: 'turn.absorbed', turnId: 'f1', committedTurnId: 'u1' });
+    // The one turn of the minute was the server's commit: another turn is refused.
+    client.send({ type: 'turn', text: 'Something else', eventId: 'e9' });
+    expect(await client.waitForType('error')).toMatchObject({ code: 'GW_RATE_LIMITED', eventId: 'e9' });
+    await client.close();
+  });
+
   it('validates turnDetection and turn.interim at the edge with typed errors', async () => {
     const s = await speculatingStack();
     const client = await VoiceClient.connect(s.voiceUrl);

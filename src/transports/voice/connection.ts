@@ -197,6 +197,8 @@ export class VoiceConnection implements ResumingConnection {
     const { turns, sharedLimits } = this.deps;
     const entry = this.current;
     const { session } = entry;
+    // A final the server already answered (its own commit) starts nothing: it costs no turn allowance.
+    if (session.absorbs(event)) return void session.handle(event);
     const refused = session.turnProblem(event) ?? turns.capError(entry);
     if (refused !== null) return void session.reportError(refused, event.eventId);
     const local = () => takeAll(turns.windows(entry));
