@@ -42,6 +42,12 @@ const MIN_REFRESH_MS = 250;
 /** A warm-up slower than this (a slow GET /models) is not waited for: the request opens its own connection. */
 export const MAX_READY_WAIT_MS = 1_000;
 const DEFAULT_MEMORY_MS = 60_000;
+/**
+ * A free connection idle this long may already be gone: an upstream may close idle connections sooner than it
+ * says (HTTP/2 sends no Keep-Alive hint at all). A session that opens then touches one off the turn's path: the
+ * touch restarts the upstream's idle clock, or opens a fresh connection if that one was closed.
+ */
+export const STALE_IDLE_MS = 1_000;
 
 interface WarmUp {
   readonly done: Promise<void>;
@@ -86,6 +92,8 @@ export class ConnectionWarmer {
   private readonly memoryMs: number;
   private keepAliveMs: number;
   private backoffUntil = 0;
+  /** When a request or a touch last went over the pool. */
+  private lastActive = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -105,17 +113,21 @@ export class ConnectionWarmer {
   prepare(): void {
     if (this.closed) return;
     if (this.expected.length < this.options.maxConnections) this.expected.push(Date.now());
+    const stale = Date.now() - this.lastActive > STALE_IDLE_MS && this.options.pool.stats.free > 0;
+    if (stale && !this.warmUps.some((w) => !w.opens)) this.warmUp(false);
     this.ensure();
   }
 
   /** A request starts: it consumes one opened session's expectation and counts toward the peak. */
   streamStarted(): void {
+    this.lastActive = Date.now();
     this.expected.shift();
     this.streams += 1;
     this.peak.note(this.streams);
   }
 
   streamEnded(): void {
+    this.lastActive = Date.now();
     this.streams -= 1;
   }
 
@@ -185,6 +197,7 @@ export class ConnectionWarmer {
       opens,
       claimed: false,
       done: this.options.touch().then((result) => {
+        this.lastActive = Date.now();
         this.warmUps.splice(this.warmUps.indexOf(warmUp), 1);
         if (result.ok) this.learnKeepAlive(result.keepAlive);
         else this.backoffUntil = Date.now() + this.refreshMs;

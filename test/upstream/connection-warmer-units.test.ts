@@ -1,8 +1,13 @@
 // The connection warmer's decisions against a pool gauge the test sets: how many warm-ups it starts, within which
 // cap, who may wait for one, how it backs off, and what keep-alive it learns. The network behaviour (real
 // connections, the simulator's record of them) is in connection-warmer.test.ts.
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionWarmer, type PoolGauge, type TouchResult } from '../../src/upstream/connection-warmer.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  ConnectionWarmer,
+  STALE_IDLE_MS,
+  type PoolGauge,
+  type TouchResult,
+} from '../../src/upstream/connection-warmer.js';
 import { deferred } from './client-rig.js';
 
 interface FakePool extends PoolGauge {
@@ -39,6 +44,25 @@ function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pendi
 const signal = (): AbortSignal => new AbortController().signal;
 
 describe('the connection warmer (decisions)', () => {
+  it('touches a free connection that sat idle before a session opens: the upstream may have closed it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { pool, touches, warmer } = rig({ protocol: 'h2' });
+      pool.stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+      warmer.prepare(); // just made: the connection is fresh
+      expect(touches).toHaveLength(0);
+      vi.setSystemTime(Date.now() + STALE_IDLE_MS + 1);
+      warmer.prepare();
+      warmer.prepare(); // one touch at a time
+      expect(touches).toHaveLength(1);
+      await touches[0]?.settle({ ok: true });
+      warmer.prepare(); // touched just now
+      expect(touches).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('opens a connection for each opened session and one spare', () => {
     const { touches, warmer } = rig();
     warmer.prepare();
