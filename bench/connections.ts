@@ -12,10 +12,8 @@
 //          (5000; 0: no idle relay) --passes "h1 warmer on,…" --seed N (1) --quick (levels 1,25, 4 first turns,
 //          3 turns) --parallel-passes (the smoke test) --out path --strict --verbose
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './lib/procs.js';
+import { finishBench, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './connections/report.js';
 import { DEFAULT_WORKLOAD, runConnectionsBench, type ConnectionsBenchOptions } from './connections/run.js';
 import { PASS_SETUPS } from './connections/stack.js';
@@ -39,13 +37,6 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-
-function int(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
 
 function levels(value: string | undefined): number[] {
   if (value === undefined) return values.quick ? [1, 25] : [1, 100];
@@ -82,14 +73,4 @@ const options: ConnectionsBenchOptions = {
 };
 
 const results = await runConnectionsBench(options);
-process.stdout.write(`${formatReport(results)}\n`);
-const stamp = results.startedAt.replace(/[:.]/g, '-');
-const out = values.out ?? join(ROOT, 'bench/results', `connections-${stamp}.json`);
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-log(`results: ${out} (${(results.durationMs / 1000).toFixed(0)} s)`);
-const failed = results.targets.filter((t) => !t.pass);
-if (values.strict && failed.length > 0) {
-  log(`--strict: ${failed.length} check(s) failed: ${failed.map((t) => t.id).join(', ')}`);
-  process.exitCode = 1;
-}
+finishBench('connections', results, formatReport(results), { out: values.out, strict: values.strict, log });

@@ -10,10 +10,8 @@
 //          --ttft N (300) --itl N (25) --quick (48 sequences, 8 sessions) --parallel-passes --out path
 //          --strict --verbose
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './lib/procs.js';
+import { finishBench, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './turns/report.js';
 import { DEFAULT_OPTIONS, runTurnsBench, type TurnsBenchOptions } from './turns/run.js';
 
@@ -34,13 +32,6 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function int(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
-
 const log = (line: string): void => void process.stderr.write(`[bench:turns] ${line}\n`);
 const options: TurnsBenchOptions = {
   sequences: int('sequences', values.sequences, values.quick ? 48 : DEFAULT_OPTIONS.sequences, 1),
@@ -55,14 +46,4 @@ const options: TurnsBenchOptions = {
 };
 
 const results = await runTurnsBench(options);
-process.stdout.write(`${formatReport(results)}\n`);
-const stamp = results.startedAt.replace(/[:.]/g, '-');
-const out = values.out ?? join(ROOT, 'bench/results', `turns-${stamp}.json`);
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-log(`results: ${out} (${(results.durationMs / 1000).toFixed(0)} s)`);
-const failed = results.targets.filter((t) => !t.pass);
-if (values.strict && failed.length > 0) {
-  log(`--strict: ${failed.length} target(s) failed: ${failed.map((t) => t.id).join(', ')}`);
-  process.exitCode = 1;
-}
+finishBench('turns', results, formatReport(results), { out: values.out, strict: values.strict, log });

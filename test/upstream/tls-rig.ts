@@ -4,6 +4,7 @@
 // sees of the upstream's connections is the warmer's doing (or the turns' own).
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import { buildApp, type GatewayApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import {
@@ -16,6 +17,7 @@ import { loadTools } from '../../src/tools/load-tools.js';
 import type { ChatClient } from '../../src/upstream/chat-client.js';
 import { createUpstream } from '../../src/upstream/upstream-setup.js';
 import type { UpstreamPool } from '../../src/upstream/upstream-pool.js';
+import { VoiceClient } from '../helpers.js';
 import { testCertificates } from '../tls-certificates.js';
 
 export interface TlsStack {
@@ -95,4 +97,35 @@ export function nextStreamEnd(simulator: Simulator, reason: string): Promise<{ i
     };
     simulator.events.on('stream-end', onEnd);
   });
+}
+
+/** A file's TLS stacks and voice clients: each test's closed after it, the test certificates removed at the end. */
+export interface TlsRig {
+  start(options?: TlsStackOptions): Promise<TlsStack>;
+  /** Opens `count` voice sessions on the test's stack at once. */
+  connect(count: number): Promise<VoiceClient[]>;
+}
+
+export function useTlsRig(): TlsRig {
+  let stack: TlsStack | undefined;
+  const clients: VoiceClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.close();
+    await stack?.close();
+    stack = undefined;
+  });
+  afterAll(() => testCertificates().remove());
+  return {
+    async start(options) {
+      stack = await startTlsStack(options);
+      return stack;
+    },
+    async connect(count) {
+      const url = stack?.voiceUrl;
+      if (url === undefined) throw new Error('start a stack first');
+      const opened = await Promise.all(Array.from({ length: count }, () => VoiceClient.connect(url)));
+      clients.push(...opened);
+      return opened;
+    },
+  };
 }

@@ -1,27 +1,13 @@
 // HTTP/2 to the upstream, against the real simulator over TLS: with UPSTREAM_HTTP=auto (ALPN decides) concurrent
 // replies share one connection; a cancel resets only its own stream (the connection carries the next turn); h2
 // refuses an upstream that offers only HTTP/1.1, and h1 never speaks HTTP/2. Connections are counted, never timed.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/protocol.js';
-import { until, VoiceClient } from '../helpers.js';
-import { testCertificates } from '../tls-certificates.js';
-import { nextStreamEnd, startTlsStack, type TlsStack } from './tls-rig.js';
+import type { VoiceClient } from '../helpers.js';
+import { until } from '../helpers.js';
+import { nextStreamEnd, useTlsRig } from './tls-rig.js';
 
-let stack: TlsStack | undefined;
-const clients: VoiceClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await stack?.close();
-  stack = undefined;
-});
-afterAll(() => testCertificates().remove());
-
-async function connect(count: number): Promise<VoiceClient[]> {
-  const opened = await Promise.all(Array.from({ length: count }, () => VoiceClient.connect(stack!.voiceUrl)));
-  clients.push(...opened);
-  return opened;
-}
+const rig = useTlsRig();
 
 /** Sends a turn and resolves with its response.created. */
 async function startTurn(
@@ -35,13 +21,13 @@ async function startTurn(
 
 describe('HTTP/2 to the upstream', () => {
   it('carries concurrent replies as streams of one connection when ALPN picks h2 (UPSTREAM_HTTP=auto)', async () => {
-    stack = await startTlsStack({ simulator: { http2: true } });
-    const sessions = await connect(3);
+    const stack = await rig.start({ simulator: { http2: true } });
+    const sessions = await rig.connect(3);
     const gate = stack.simulator.gate('all-three');
     stack.simulator.setDefaults({ reply: 'One. Two. Three.', gate: { name: 'all-three', afterChunks: 1 } });
     const created = await Promise.all(sessions.map((client, i) => startTurn(client, `Count for me, ${i}`)));
     // Three replies in flight at once (each held after its first chunk), on one connection.
-    await until(() => stack!.simulator.activeStreams() === 3);
+    await until(() => stack.simulator.activeStreams() === 3);
     expect(stack.pool.h2Connections).toBe(1);
     gate.release();
     const done = await Promise.all(
@@ -55,8 +41,8 @@ describe('HTTP/2 to the upstream', () => {
   });
 
   it('cancels a reply by resetting its stream at once; the connection carries the next turn', async () => {
-    stack = await startTlsStack({ env: { UPSTREAM_HTTP: 'h2' }, simulator: { http2: true } });
-    const [client] = await connect(1);
+    const stack = await rig.start({ env: { UPSTREAM_HTTP: 'h2' }, simulator: { http2: true } });
+    const [client] = await rig.connect(1);
     stack.simulator.enqueue({ reply: 'This reply is cut off. It never ends.', gate: { name: 'held', afterChunks: 1 } });
     const created = await startTurn(client!, 'Say something long');
     await stack.simulator.gate('held').reached;
@@ -74,8 +60,8 @@ describe('HTTP/2 to the upstream', () => {
   });
 
   it('with UPSTREAM_HTTP=h2, refuses an upstream that offers only HTTP/1.1 with a typed error', async () => {
-    stack = await startTlsStack({ env: { UPSTREAM_HTTP: 'h2', UPSTREAM_WARM: 'off' } });
-    const [client] = await connect(1);
+    const stack = await rig.start({ env: { UPSTREAM_HTTP: 'h2', UPSTREAM_WARM: 'off' } });
+    const [client] = await rig.connect(1);
     const done = await client!.turn('Hello');
     expect(done).toMatchObject({ status: 'failed', error: { code: 'GW_UPSTREAM_CONNECT', retryable: false } });
     expect(done.error?.message).toContain('HTTP/2 not offered');
@@ -83,8 +69,8 @@ describe('HTTP/2 to the upstream', () => {
   });
 
   it('with UPSTREAM_HTTP=h1, speaks HTTP/1.1 even to an upstream that offers HTTP/2', async () => {
-    stack = await startTlsStack({ env: { UPSTREAM_HTTP: 'h1' }, simulator: { http2: true } });
-    const [client] = await connect(1);
+    const stack = await rig.start({ env: { UPSTREAM_HTTP: 'h1' }, simulator: { http2: true } });
+    const [client] = await rig.connect(1);
     expect((await client!.turn('Hello')).status).toBe('completed');
     expect(stack.chatRequests()[0]?.headers[':method']).toBeUndefined(); // no HTTP/2 pseudo-headers
     expect(stack.pool.h2Connections).toBe(0);
