@@ -4,29 +4,29 @@
 // with it off first turns do (and later turns, on the connection their session's first turn opened, do not).
 // Counts and shapes only, never a timing.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planRound, PLAN_SHAPE } from '../../bench/connections/round.js';
 import type { ConnectionsResults } from '../../bench/connections/run.js';
+import { runBenchScript } from './run-bench-script.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'bench-connections-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function runToy(out: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const args = ['--sessions', '3', '--turns', '2', '--first-turns', '3', '--parallel-passes', '--out', out];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/connections.ts', ...args], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  return runBenchScript('bench/connections.ts', [
+    '--sessions',
+    '3',
+    '--turns',
+    '2',
+    '--first-turns',
+    '3',
+    '--parallel-passes',
+    '--out',
+    out,
+  ]);
 }
 
 const within = (value: number, [min, max]: readonly [number, number]): boolean => value >= min && value <= max;

@@ -2,31 +2,18 @@
 // (from src/) and the load workers as separate processes, runs 2 sessions × 2 turns through both paths and 10
 // idle sessions, and writes its results. Only the shape of the JSON and the counts are checked, never a timing.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBenchScript } from './run-bench-script.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function runSmoke(): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--smoke', '--probe-upstream', '--out-dir', outDir],
-      {
-        cwd: join(import.meta.dirname, '..', '..'),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  return runBenchScript('bench/run.ts', ['--smoke', '--probe-upstream', '--out-dir', outDir]);
 }
 
 const summaryKeys = ['n', 'p50', 'p95', 'p99', 'max', 'mean'];

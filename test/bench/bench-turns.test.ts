@@ -4,7 +4,6 @@
 // goes through the gateway, adopts speculations with speculation on, and counts every upstream request the
 // same way as the gateway's /metrics. Counts and shapes only, never a timing.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateReplay, REPLAY_SHAPE, type ReplaySequence } from '../../bench/turns/replay.js';
 import type { TurnsResults } from '../../bench/turns/run.js';
 import { utteranceKey, utteranceWords } from '../../src/session/utterance.js';
+import { runBenchScript } from './run-bench-script.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'bench-turns-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -91,17 +91,17 @@ describe('bench:turns replay generator', () => {
 });
 
 function runTiny(out: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const args = ['--sequences', '6', '--sessions', '6', '--itl', '10', '--parallel-passes', '--out', out];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/turns.ts', ...args], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  return runBenchScript('bench/turns.ts', [
+    '--sequences',
+    '6',
+    '--sessions',
+    '6',
+    '--itl',
+    '10',
+    '--parallel-passes',
+    '--out',
+    out,
+  ]);
 }
 
 describe('bench:turns tiny run', () => {
