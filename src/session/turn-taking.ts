@@ -46,6 +46,8 @@ interface Interim {
 /** A turn the server committed, until its final arrives: the final is absorbed, or extends it. */
 interface OpenCommit {
   text: string;
+  /** utteranceKey(text), compared with every interim and final that follows. */
+  key: string;
   turnId: string;
   run: ResponseRun | null;
 }
@@ -76,7 +78,7 @@ export class TurnTaking {
     if (this.open !== null) {
       // After a server commit: the same words are the recognizer catching up; more words mean the user went on;
       // other words are the next utterance (a client that sends no final never leaves the commit open).
-      if (utteranceKey(this.open.text) === key) return;
+      if (this.open.key === key) return;
       if (extendsUtterance(this.open.text, text)) this.reopen(this.open);
       else this.open = null;
     }
@@ -104,7 +106,7 @@ export class TurnTaking {
     const text = checkTurnText(event.text, this.deps.config.maxTurnChars);
     const open = this.open;
     this.open = null;
-    if (open !== null && utteranceKey(open.text) === utteranceKey(text)) {
+    if (open !== null && open.key === utteranceKey(text)) {
       this.clearInterim();
       this.deps.emit({
         type: 'turn.absorbed',
@@ -122,7 +124,7 @@ export class TurnTaking {
 
   /** True when a final with this text would only confirm the server's commit (absorbed: it starts nothing). */
   absorbs(text: string): boolean {
-    return this.open !== null && utteranceKey(this.open.text) === utteranceKey(text);
+    return this.open !== null && this.open.key === utteranceKey(text);
   }
 
   /** Drops the running speculation, if any (a response started another way, or the session is ending). */
@@ -202,7 +204,7 @@ export class TurnTaking {
     this.deps.emit({ type: 'turn.committed', turnId, text: interim.text, by: 'server' });
     // The run, not the slot: an adopted speculation that had already finished has freed the slot again.
     const run = this.commit(interim.text, turnId, 'server');
-    this.open = { text: interim.text, turnId, run };
+    this.open = { text: interim.text, key: interim.key, turnId, run };
   }
 
   /** The user went on after the server committed: stop that reply now; the next commit holds the whole utterance. */

@@ -16,14 +16,19 @@ const DANGLING = new Set([
   ...['of', 'to', 'into', 'onto', 'with', 'between', "i'm", "let's", "it's", "that's", "what's"],
 ]);
 
-/** The words of an utterance: lower case, punctuation dropped (apostrophes inside words kept), fillers trimmed from both ends. */
-export function utteranceWords(text: string): string[] {
-  const words = text
+/** Every word as said: lower case, punctuation dropped (apostrophes inside words kept), fillers included. */
+function spokenWords(text: string): string[] {
+  return text
     .toLowerCase()
     .replace(/[’‘]/g, "'")
     .split(/[^\p{L}\p{N}']+/u)
     .map((w) => w.replace(/^'+|'+$/g, ''))
     .filter((w) => w !== '');
+}
+
+/** The words of an utterance: its spoken words with the fillers trimmed from both ends. */
+export function utteranceWords(text: string): string[] {
+  const words = spokenWords(text);
   let start = 0;
   let end = words.length;
   while (start < end && FILLERS.has(words[start] ?? '')) start += 1;
@@ -64,12 +69,7 @@ export function revisesUtterance(committed: string, next: string): boolean {
 export function soundsComplete(text: string): boolean {
   if (utteranceWords(text).length === 0) return false; // "Hmm?" says nothing yet
   // Fillers are trimmed for comparison, but a trailing "um" means the user is still thinking; "I want to." too.
-  const last = text
-    .toLowerCase()
-    .replace(/[’‘]/g, "'")
-    .split(/[^\p{L}\p{N}']+/u)
-    .filter((w) => w !== '')
-    .at(-1);
+  const last = spokenWords(text).at(-1);
   return last !== undefined && !DANGLING.has(last) && !FILLERS.has(last);
 }
 
