@@ -1,12 +1,13 @@
 // The upstream streaming chat client: POST {baseUrl}/chat/completions over an injected undici dispatcher,
 // SSE (or a plain JSON reply) → ChatEvents delivered synchronously to the sink, with retries, first-token and
 // stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
-import type { Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { SecretRedactor } from '../secrets.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
+import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
 import { createUpstreamPool, keepAliveThresholdMs } from './upstream-pool.js';
 
@@ -270,7 +271,7 @@ export class ChatClient implements ChatStreamer {
     if (warm === undefined || gauge.stats === undefined) return null;
     return new ConnectionWarmer({
       ...warm,
-      pool: gauge as PoolGauge,
+      pool: this.dispatcher instanceof Pool ? fastGauge(this.dispatcher) : (gauge as PoolGauge),
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
       touch: async (): Promise<TouchResult> => {
         const { result, keepAlive } = await this.touch();

@@ -155,4 +155,27 @@ describe('the connection warmer (decisions)', () => {
     warmer.ensure(); // wants 1 + the way back to a peak of 3: 4 free
     expect(touches).toHaveLength(3);
   });
+
+  it("reads the pool's counts once per event-loop iteration (undici walks every connection for each), and counts its own take", async () => {
+    const { pool, touches, warmer } = rig();
+    let reads = 0;
+    let stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+    Object.defineProperty(pool, 'stats', {
+      get: () => {
+        reads += 1;
+        return stats;
+      },
+    });
+    warmer.prepare(); // a session opened: wants its own spare, so a warm-up opens one
+    expect(touches).toHaveLength(1);
+    expect(warmer.ready(signal())).toBeUndefined(); // the free connection: dispatch now
+    // Same iteration: that connection is taken, so the next request waits for the warm-up instead of opening one.
+    expect(warmer.ready(signal())).toBeInstanceOf(Promise);
+    warmer.ensure();
+    expect(reads).toBe(1);
+    stats = { connected: 2, free: 2, pending: 0, queued: 0 };
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warmer.ready(signal())).toBeUndefined();
+    expect(reads).toBe(2);
+  });
 });

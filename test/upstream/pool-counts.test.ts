@@ -1,0 +1,77 @@
+// The warmer's one-pass pool counts must equal what undici's own `pool.stats` says, in every state a pool
+// goes through with a real server: empty, connecting, busy, queued beyond its connections, free again, and
+// after a connection is destroyed.
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { Pool } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { poolCountsReader, type PoolCounts } from '../../src/upstream/pool-counts.js';
+import { until } from '../helpers.js';
+
+const held: ServerResponse[] = [];
+const server = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.write('x');
+  held.push(res);
+});
+let pool: Pool | undefined;
+
+afterEach(async () => {
+  for (const res of held.splice(0)) res.end();
+  await pool?.destroy();
+  pool = undefined;
+  if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const undiciCounts = (p: Pool): PoolCounts => {
+  const { connected, free, pending, queued } = p.stats;
+  return { connected, free, pending, queued };
+};
+
+describe('pool counts in one pass', () => {
+  it("equal undici's stats while connections open, fill, queue, free up and break", async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    pool = new Pool(origin, { connections: 2, pipelining: 1 });
+    const p = pool;
+    const read = poolCountsReader(p);
+    // The one-pass reader is in use, not the fallback to `stats`.
+    Object.defineProperty(p, 'stats', {
+      configurable: true,
+      get: () => expect.unreachable('read pool.stats') as never,
+    });
+    expect(read().connected).toBe(0);
+    Reflect.deleteProperty(p, 'stats');
+    const check = (): PoolCounts => {
+      const counts = read();
+      expect(counts).toEqual(undiciCounts(p));
+      return counts;
+    };
+    expect(check()).toEqual({ connected: 0, free: 0, pending: 0, queued: 0 });
+    const requests = [1, 2, 3].map(() => p.request({ path: '/', method: 'GET' }));
+    expect(check().pending).toBeGreaterThan(0); // two connecting, one queued in the pool
+    expect(check().queued).toBe(1);
+    await until(() => held.length === 2);
+    const responses = await Promise.all(requests.slice(0, 2));
+    expect(check()).toMatchObject({ connected: 2, free: 0, queued: 1 });
+    held.shift()?.end();
+    await responses[0]!.body.dump();
+    await until(() => held.length === 2); // the queued request took the freed connection
+    expect(check()).toMatchObject({ connected: 2, free: 0, queued: 0 });
+    for (const res of held.splice(0)) res.end();
+    await Promise.all([responses[1]!.body.dump(), requests[2]!.then((r) => r.body.dump())]);
+    await until(() => read().free === 2);
+    expect(check()).toEqual({ connected: 2, free: 2, pending: 0, queued: 0 });
+    server.closeAllConnections();
+    await until(() => read().connected === 0);
+    expect(check()).toEqual({ connected: 0, free: 0, pending: 0, queued: 0 });
+  });
+
+  it("falls back to the pool's stats when undici's internals are not there", () => {
+    const stats = { connected: 3, free: 1, pending: 2, queued: 0, running: 2, size: 2 };
+    const read = poolCountsReader({ stats } as unknown as Pool);
+    expect(read()).toEqual({ connected: 3, free: 1, pending: 2, queued: 0 });
+  });
+});
