@@ -1,30 +1,33 @@
 // `npm run bench` (full, 4–5 min; 8–15 with --peer portkey --floor), `npm run bench:quick` (~85 s), `--smoke` (seconds, for the test):
 // the simulator, the gateway and the load generator run as separate processes on loopback; each
 // concurrency is measured direct-to-simulator (HTTP/SSE) and through the gateway (WebSocket) in the same run,
-// optionally through a peer proxy (`--peer portkey`). Prints a table; writes bench/results/<ts>.{json,md}.
-// Options: see USAGE below. Method and caveats: BENCHMARKS.md.
+// optionally through a peer proxy (`--peer portkey`) and the floor relay (`--floor`). `--sweep` raises the
+// sessions until each path's added first-token p99 passes 5 ms (its knee); `--redis` measures scale-out.
+// Prints a table; writes bench/results/<ts>.{json,md}. Options: run-options.ts. Method: docs/benchmarks/method.md.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { ROOT, startSimulatorProcess } from './lib/procs.js';
-import { measureLevels, type Measured } from './lib/run-levels.js';
+import { measureLevels, measureSweep, type Measured } from './lib/run-levels.js';
 import {
   benchSettings,
   fitToFileLimit,
   gatewayEnvFor,
   log,
   parseBenchArgs,
+  peakSessions,
   raiseFileLimit,
 } from './lib/run-options.js';
-import { buildResults, writeResults } from './lib/run-results.js';
+import { buildResults, writeResults, type Capacity } from './lib/run-results.js';
 import { BenchServers } from './lib/run-servers.js';
+import { measureScaleOut } from './lib/scale-out.js';
 
 const values = parseBenchArgs();
 const settings = benchSettings(values);
 const { mode, levels, workload, fromSrc } = settings;
-raiseFileLimit(settings.idleSessions + Math.max(...levels, 0) + 2_000);
+raiseFileLimit(settings.idleSessions + peakSessions(settings) + 2_000);
 const notes: string[] = [];
 const fdLimit = fitToFileLimit(settings, notes);
 if (!fromSrc && !values['no-build'])
@@ -39,7 +42,7 @@ const profDir = values['cpu-prof'] ? join(outDir, `prof-${stamp}`) : undefined;
 
 const startedAt = new Date();
 log(
-  `${mode}: levels ${levels.join(', ')}; idle ${settings.idleSessions}; workload TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms/token, ${workload.tokens} tokens, think ${workload.thinkMs} ms`,
+  `${mode}: levels ${levels.join(', ') || 'none'}; idle ${settings.idleSessions}${settings.sweep === null ? '' : `; sweep ${settings.sweep.steps.join(', ')} (knee: added first-token p99 ≤ ${settings.sweep.kneeMs} ms)`}${settings.redisSessions === null ? '' : `; scale-out at ${settings.redisSessions.join(', ')}`}; workload TTFT ${workload.ttftMs} ms, ${workload.itlMs} ms/token, ${workload.tokens} tokens, think ${workload.thinkMs} ms`,
 );
 const sim = await startSimulatorProcess(workload);
 log(`simulator ${sim.url} (pid ${sim.pid})`);
@@ -51,10 +54,14 @@ const servers = new BenchServers(
 );
 servers.stopOnSignals();
 let measured: Measured;
+const capacity: Capacity = { sweep: null, scaleOut: null };
 try {
   await servers.startPeer(values.peer, values['peer-dir'], values.verbose);
   if (values.floor) await servers.startFloor(values.verbose);
-  measured = await measureLevels(servers, settings, Number(values.workers));
+  const workers = Number(values.workers);
+  measured = await measureLevels(servers, settings, workers);
+  if (settings.sweep !== null) capacity.sweep = await measureSweep(servers, settings, workers, settings.sweep);
+  if (settings.redisSessions !== null) capacity.scaleOut = await measureScaleOut(servers, settings, workers);
 } finally {
   await servers.stopAll();
 }
@@ -69,5 +76,6 @@ const gatewayFrom = fromSrc ? 'src (tsx)' : (gatewayEntry ?? 'dist');
 const results = buildResults(
   { settings, startedAt, fdLimit, gatewayFrom, gatewayEnv, peerInfo: servers.peerInfo, profile, notes },
   measured,
+  capacity,
 );
 writeResults(results, levels, outDir, stamp);

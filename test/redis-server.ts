@@ -32,6 +32,11 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The running server's process id (the bench samples its CPU); undefined while stopped. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Starts (again) on the same port and resolves once it answers PING. Data from before a stop is gone. */
   async restart(): Promise<void> {
     if (this.child !== null) throw new Error('redis-server already running');

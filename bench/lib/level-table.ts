@@ -1,7 +1,7 @@
 // The per-concurrency table of the bench report: each figure for the direct path, then for every path through
 // a proxy (gateway, peer, floor) with its difference and ratio to direct; latency rows, then resource rows.
 import type { Summary } from './clock.js';
-import type { PathReport } from './phase.js';
+import { errorCount, type PathReport } from './phase.js';
 import { apply, fmt, kib, row, signed, waitText } from './report-format.js';
 import type { LevelReport } from './report.js';
 
@@ -99,7 +99,7 @@ function resourceRows(direct: PathReport, throughs: Throughs): string[] {
   plain('samples: turns / deltas / cancels', (p) => `${p.turns.inWindow} / ${p.chunks} / ${p.cancelMs.n}`);
   plain(
     'failed turns / errors / unmatched cancels',
-    (p) => `${p.turns.failed} / ${Object.values(p.errors).reduce((a, b) => a + b, 0)} / ${p.cancelMs.unmatched}`,
+    (p) => `${p.turns.failed} / ${errorCount(p)} / ${p.cancelMs.unmatched}`,
   );
   plain('load gen CPU % / loop p99 ms (per worker)', (p) =>
     p.loadgen.map((l) => `${fmt(l.cpuPercent, 0)}/${fmt(l.loopP99Ms, 1)}`).join(', '),

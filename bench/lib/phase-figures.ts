@@ -6,11 +6,14 @@ import { summarize, type LoopDelay, type Summary } from './clock.js';
 import type { CancelRecord, PathName, ProcessStats, StreamEndRecord, UpstreamProbe, WorkerResult } from './messages.js';
 
 export interface ServerFigures {
+  /** Summed over the gateways of a scale-out phase (instanceCpuSeconds has each one's). */
   cpuSeconds: number;
+  instanceCpuSeconds: number[];
   /** utime and stime: stime is the kernel's share (socket syscalls, loopback TCP). */
   cpuUserSeconds: number;
   cpuSystemSeconds: number;
   cpuSecondsPerMillionChunks: number | null;
+  /** The worst of the instances' in a scale-out phase; the memory figures are their sums. */
   loop: LoopDelay;
   /** --probe-writes: socket writes (ws frames, upstream requests) and wall time inside them. */
   writes: { count: number; wallMs: number } | null;
@@ -42,16 +45,23 @@ export interface PathReport {
   stampAnomalies: number;
   server: ServerFigures | null;
   simulator: { cpuPercent: number; loop: LoopDelay };
+  /** Other processes the path needs (redis-server in a scale-out phase): % of one core over the window. */
+  sidecars: { name: string; cpuPercent: number }[];
   loadgen: { cpuPercent: number; loopP99Ms: number; loopMaxMs: number }[];
   machineCpuPercent: number;
   /** Machine CPU not used by the bench's own processes (other work on the host), same units. */
   otherCpuPercent: number;
 }
 
-/** CPU seconds of the proxy (0 without one) and the simulator, and the machine's /proc/stat counters, at one moment. */
+/**
+ * CPU seconds of the proxy (0 without one; summed over the gateways of a scale-out phase, `servers` has each),
+ * the simulator and the sidecars, and the machine's /proc/stat counters, at one moment.
+ */
 export interface CpuPoint {
   server: number;
+  servers: number[];
   sim: number;
+  sidecars: number[];
   machine: { busy: number; total: number };
   at: number;
 }
@@ -64,6 +74,8 @@ export interface PhaseWindow {
   splitEnd: { user: number; system: number };
   serverStats: ProcessStats | undefined;
   simStats: ProcessStats;
+  /** The names of the sidecars whose CPU the points carry, in the same order. */
+  sidecarNames: string[];
   /** The proxy's memory after a full GC, the sessions still connected. */
   memory: ProcessStats | undefined;
 }
@@ -90,8 +102,13 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
   const machineCpuPercent = machineTotal > 0 ? (100 * (cpuEnd.machine.busy - cpuStart.machine.busy)) / machineTotal : 0;
   // Own processes, in the same "all cores = 100" units as /proc/stat.
   const cores = Math.max(1, availableParallelism());
+  const sidecarSeconds = cpuEnd.sidecars.map((end, i) => end - (cpuStart.sidecars[i] ?? 0));
   const ownCpuSeconds =
-    cpuEnd.sim - cpuStart.sim + (cpuEnd.server - cpuStart.server) + sum(results, (r) => r.cpuMs) / 1000;
+    cpuEnd.sim -
+    cpuStart.sim +
+    (cpuEnd.server - cpuStart.server) +
+    sum(sidecarSeconds, (s) => s) +
+    sum(results, (r) => r.cpuMs) / 1000;
   const ownCpuPercent = (100 * ownCpuSeconds) / Math.max(windowSeconds, 1e-9) / cores;
   const cancels = results.flatMap((r) => r.cancels);
   const matched = matchCancels(cancels, outcome.ends);
@@ -122,6 +139,10 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
       cpuPercent: (100 * (cpuEnd.sim - cpuStart.sim)) / Math.max(windowSeconds, 1e-9),
       loop: window.simStats.loop,
     },
+    sidecars: window.sidecarNames.map((name, i) => ({
+      name,
+      cpuPercent: (100 * (sidecarSeconds[i] ?? 0)) / Math.max(windowSeconds, 1e-9),
+    })),
     loadgen: results.map((r) => ({
       cpuPercent: r.windowMs > 0 ? (100 * r.cpuMs) / r.windowMs : 0,
       loopP99Ms: r.loop.p99Ms,
@@ -144,6 +165,7 @@ function serverFigures(
   const cpuSeconds = cpuEnd.server - cpuStart.server;
   return {
     cpuSeconds,
+    instanceCpuSeconds: cpuEnd.servers.map((end, i) => end - (cpuStart.servers[i] ?? 0)),
     cpuUserSeconds: splitEnd.user - splitStart.user,
     cpuSystemSeconds: splitEnd.system - splitStart.system,
     cpuSecondsPerMillionChunks: chunks > 0 ? cpuSeconds / (chunks / 1e6) : null,
@@ -156,6 +178,37 @@ function serverFigures(
     baselineHeapUsedBytes: baseline.memory.heapUsed,
     rssPerSessionBytes: (memory.memory.rss - baseline.memory.rss) / Math.max(1, connected),
     heapPerSessionBytes: (memory.memory.heapUsed - baseline.memory.heapUsed) / Math.max(1, connected),
+  };
+}
+
+/** The proxy's CPU-seconds per second over the window (cores; summed over instances); null for direct. */
+export function proxyCores(report: PathReport): number | null {
+  return report.server === null ? null : report.server.cpuSeconds / Math.max(report.windowSeconds, 1e-9);
+}
+
+/** Error events the clients received, of every code. */
+export function errorCount(report: PathReport): number {
+  return Object.values(report.errors).reduce((a, b) => a + b, 0);
+}
+
+/** Several gateways' stats as one (a scale-out phase): CPU and memory summed, event-loop delay the worst. */
+export function combineStats(stats: ProcessStats[]): ProcessStats | undefined {
+  const [first, ...rest] = stats;
+  if (first === undefined || rest.length === 0) return first;
+  const memory = { ...first.memory };
+  for (const other of rest)
+    for (const key of Object.keys(memory) as (keyof NodeJS.MemoryUsage)[]) memory[key] += other.memory[key];
+  const worst = (pick: (s: ProcessStats) => number): number => Math.max(...stats.map(pick));
+  return {
+    loop: {
+      p50Ms: worst((s) => s.loop.p50Ms),
+      p99Ms: worst((s) => s.loop.p99Ms),
+      maxMs: worst((s) => s.loop.maxMs),
+      samples: sum(stats, (s) => s.loop.samples),
+    },
+    cpuUserMs: sum(stats, (s) => s.cpuUserMs),
+    cpuSystemMs: sum(stats, (s) => s.cpuSystemMs),
+    memory,
   };
 }
 

@@ -5,8 +5,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { epochNow } from './clock.js';
-import type { FromWorker, PathName, WorkerConfig, WorkerResult } from './messages.js';
-import { buildPathReport, type CpuPoint, type PathReport, type PhaseWindow } from './phase-figures.js';
+import type { FromWorker, PathName, ProcessStats, WorkerConfig, WorkerResult } from './messages.js';
+import { buildPathReport, combineStats, type CpuPoint, type PathReport, type PhaseWindow } from './phase-figures.js';
 import {
   BENCH_DIR,
   cpuSecondsOf,
@@ -18,7 +18,7 @@ import {
   type SimulatorProcess,
 } from './procs.js';
 
-export { matchCancels, type PathReport, type ServerFigures } from './phase-figures.js';
+export { errorCount, matchCancels, proxyCores, type PathReport, type ServerFigures } from './phase-figures.js';
 
 export interface PhasePlan {
   path: PathName;
@@ -47,6 +47,23 @@ export interface PhaseContext {
   log: (line: string) => void;
   /** Wait for other work on the host to settle before the phase (not in smoke mode: no timing matters). */
   waitForQuiet: boolean;
+  /**
+   * A scale-out phase: the gateways sharing the load (`server` is the first). Worker w drives replicas[w % n],
+   * so the load splits evenly when the worker count is a multiple of n; CPU and memory are summed over them.
+   */
+  replicas?: { server: ServerProcess; url: string }[];
+  /** Other processes the path needs, whose CPU the phase reports too (redis-server). */
+  sidecars?: { name: string; pid: number }[];
+}
+
+/** The proxy processes a phase goes through: none (direct), the one server, or every replica. */
+function proxiesOf(ctx: PhaseContext): ServerProcess[] {
+  return ctx.replicas?.map((r) => r.server) ?? (ctx.server === undefined ? [] : [ctx.server]);
+}
+
+/** Every proxy's stats (after a full GC when `gc`), as one. */
+async function proxyStats(proxies: ServerProcess[], gc: boolean): Promise<ProcessStats | undefined> {
+  return combineStats(await Promise.all(proxies.map((p) => p.probe.stats(gc))));
 }
 
 const sleepUntil = (epoch: number): Promise<void> =>
@@ -79,10 +96,10 @@ export async function waitForQuietMachine(
 }
 
 export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<PathReport> {
-  const { sim, server } = ctx;
+  const { sim } = ctx;
   if (ctx.waitForQuiet) await waitForQuietMachine(ctx.log);
   await sim.ends(); // forget closes from earlier phases
-  const baseline = server === undefined ? undefined : await server.probe.stats(true);
+  const baseline = await proxyStats(proxiesOf(ctx), true);
   const workers = Math.max(1, Math.min(plan.workers, plan.sessions));
   const children: ChildProcess[] = [];
   try {
@@ -163,7 +180,7 @@ function startWorkers(
       workerIndex: w,
       path: plan.path,
       kind: ctx.kind,
-      url: ctx.url,
+      url: ctx.replicas?.[w % ctx.replicas.length]?.url ?? ctx.url,
       headers: ctx.headers,
       sessions,
       idle: plan.idle,
@@ -190,9 +207,12 @@ async function measureWindow(
   children: ChildProcess[],
   turnsDone: Promise<void>,
 ): Promise<PhaseWindow> {
-  const { sim, server } = ctx;
+  const { sim } = ctx;
+  const proxies = proxiesOf(ctx);
+  const sidecars = ctx.sidecars ?? [];
   const smoke = plan.maxTurns > 0 && !plan.idle;
-  const resetProbes = async (): Promise<void> => void (await Promise.all([server?.probe.reset(), sim.probe.reset()]));
+  const resetProbes = async (): Promise<void> =>
+    void (await Promise.all([...proxies.map((p) => p.probe.reset()), sim.probe.reset()]));
   // Smoke counts every turn, so the probes are reset before any turn can start.
   if (smoke) await resetProbes();
   const now = epochNow();
@@ -209,22 +229,31 @@ async function measureWindow(
 
   await sleepUntil(measureStart);
   if (!smoke) await resetProbes();
-  const splitStart = server === undefined ? { user: 0, system: 0 } : cpuSplitOf(server.pid);
-  const cpuStart = cpuPoint(server, sim);
+  const splitStart = cpuSplit(proxies);
+  const cpuStart = cpuPoint(proxies, sim, sidecars);
   if (smoke) await turnsDone;
   else await sleepUntil(measureEnd);
-  const splitEnd = server === undefined ? { user: 0, system: 0 } : cpuSplitOf(server.pid);
-  const cpuEnd = cpuPoint(server, sim);
-  const [serverStats, simStats] = await Promise.all([server?.probe.stats(false), sim.probe.stats(false)]);
+  const splitEnd = cpuSplit(proxies);
+  const cpuEnd = cpuPoint(proxies, sim, sidecars);
+  const [serverStats, simStats] = await Promise.all([proxyStats(proxies, false), sim.probe.stats(false)]);
   // Memory while the sessions are still connected (and, outside idle, mid-conversation), after a full GC.
-  const memory = server === undefined ? undefined : await server.probe.stats(true);
-  return { cpuStart, cpuEnd, splitStart, splitEnd, serverStats, simStats, memory };
+  const memory = await proxyStats(proxies, true);
+  const sidecarNames = sidecars.map((s) => s.name);
+  return { cpuStart, cpuEnd, splitStart, splitEnd, serverStats, simStats, memory, sidecarNames };
 }
 
-function cpuPoint(server: ServerProcess | undefined, sim: SimulatorProcess): CpuPoint {
+function cpuSplit(proxies: ServerProcess[]): { user: number; system: number } {
+  const splits = proxies.map((p) => cpuSplitOf(p.pid));
+  return { user: splits.reduce((a, s) => a + s.user, 0), system: splits.reduce((a, s) => a + s.system, 0) };
+}
+
+function cpuPoint(proxies: ServerProcess[], sim: SimulatorProcess, sidecars: { pid: number }[]): CpuPoint {
+  const servers = proxies.map((p) => cpuSecondsOf(p.pid));
   return {
-    server: server === undefined ? 0 : cpuSecondsOf(server.pid),
+    server: servers.reduce((a, b) => a + b, 0),
+    servers,
     sim: cpuSecondsOf(sim.pid),
+    sidecars: sidecars.map((s) => cpuSecondsOf(s.pid)),
     machine: machineCpu(),
     at: epochNow(),
   };

@@ -51,23 +51,29 @@ function compare(through: PathReport, direct: PathReport, op: Op): AddedFigures 
   };
 }
 
+/** A through-path's figures minus the direct path's at the same concurrency ("added"). */
+export function addedFigures(through: PathReport, direct: PathReport): AddedFigures {
+  return compare(through, direct, (a, b) => a - b);
+}
+
 export function buildLevel(
   direct: PathReport,
   gateway: PathReport,
   peer: PathReport | null,
   floor: PathReport | null,
 ): LevelReport {
-  const minus: Op = (a, b) => a - b;
   const divide: Op = (a, b) => (b === 0 ? Number.NaN : a / b);
   const with_ = (through: PathReport | null, op: Op): AddedFigures | null =>
     through === null ? null : compare(through, direct, op);
+  const added = (through: PathReport | null): AddedFigures | null =>
+    through === null ? null : addedFigures(through, direct);
   return {
     sessions: direct.sessions,
     direct,
     gateway,
     peer,
     floor,
-    added: { gateway: compare(gateway, direct, minus), peer: with_(peer, minus), floor: with_(floor, minus) },
+    added: { gateway: addedFigures(gateway, direct), peer: added(peer), floor: added(floor) },
     ratio: { gateway: compare(gateway, direct, divide), peer: with_(peer, divide), floor: with_(floor, divide) },
   };
 }

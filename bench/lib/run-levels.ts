@@ -1,11 +1,13 @@
 // The measurements of one `bench/run.ts` run: the idle-memory phase, then every level on every path, each
-// phase re-run (up to --attempts) while other work on the host disturbed it; one log line per phase.
+// phase re-run (up to --attempts) while other work on the host disturbed it; one log line per phase. The
+// capacity sweep (sweep.ts) and the scale-out phases (scale-out.ts) measure through the same helpers.
 
 import type { PathName } from './messages.js';
 import { runPhase, type PathReport, type PhasePlan } from './phase.js';
 import { buildLevel, waitText, type LevelReport } from './report.js';
 import { OTHER_CPU_LIMIT, log, type BenchSettings } from './run-options.js';
 import type { BenchServers } from './run-servers.js';
+import { runSweep, type SweepReport, type ThroughPath } from './sweep.js';
 
 export interface Measured {
   levelReports: LevelReport[];
@@ -37,7 +39,6 @@ export async function measureLevels(
     const reports: Partial<Record<PathName, PathReport>> = {};
     for (const path of servers.paths().filter((p) => onlyPaths === undefined || onlyPaths.includes(p))) {
       const report = await measurePath(servers, settings, workers, path, sessions);
-      if (report === undefined) continue;
       reports[path] = report;
       log(phaseLine(path, sessions, report));
       measured.phases.push(report);
@@ -51,32 +52,71 @@ export async function measureLevels(
   return measured;
 }
 
+/** --sweep: every path the run started (and --paths allows) through the sweep's schedule. */
+export function measureSweep(
+  servers: BenchServers,
+  settings: BenchSettings,
+  workers: number,
+  sweep: { steps: number[]; kneeMs: number },
+): Promise<SweepReport> {
+  const { onlyPaths } = settings;
+  const paths = servers
+    .paths()
+    .filter((p): p is ThroughPath => p !== 'direct' && (onlyPaths === undefined || onlyPaths.includes(p)));
+  return runSweep(
+    { ...sweep, paths },
+    async (path, sessions) => {
+      const report = await measurePath(servers, settings, workers, path, sessions);
+      log(phaseLine(path, sessions, report));
+      return report;
+    },
+    log,
+  );
+}
+
 /** One path at one level: the cleanest of up to settings.attempts phases (a fresh gateway for each). */
-async function measurePath(
+export function measurePath(
   servers: BenchServers,
   settings: BenchSettings,
   workers: number,
   path: PathName,
   sessions: number,
-): Promise<PathReport | undefined> {
-  const { attempts } = settings;
-  let report: PathReport | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+): Promise<PathReport> {
+  return measureCleanest(settings, `${path} @${sessions}`, async () => {
     if (path === 'gateway') await servers.freshGateway(`${sessions}`);
-    const tried = await runPhase(
+    return runPhase(
       servers.contextFor(path, settings.workload, settings.smoke),
       planFor(settings, workers, path, sessions),
     );
-    if (report === undefined || tried.otherCpuPercent < report.otherCpuPercent) report = tried;
-    if (tried.otherCpuPercent <= OTHER_CPU_LIMIT) break;
+  });
+}
+
+/** Runs `attempt` (one phase) up to settings.attempts times while other work disturbed it; keeps the cleanest. */
+export async function measureCleanest(
+  settings: BenchSettings,
+  label: string,
+  attempt: () => Promise<PathReport>,
+): Promise<PathReport> {
+  let report = await attempt();
+  let tried = report;
+  for (let n = 1; tried.otherCpuPercent > OTHER_CPU_LIMIT; n++) {
     log(
-      `  ${path} @${sessions}: other work took ${tried.otherCpuPercent.toFixed(0)} % of the machine during attempt ${attempt}${attempt < attempts ? '; measuring again' : ''}`,
+      `  ${label}: other work took ${tried.otherCpuPercent.toFixed(0)} % of the machine during attempt ${n}${n < settings.attempts ? '; measuring again' : ''}`,
     );
+    if (n >= settings.attempts) break;
+    tried = await attempt();
+    if (tried.otherCpuPercent < report.otherCpuPercent) report = tried;
   }
   return report;
 }
 
-function planFor(settings: BenchSettings, workers: number, path: PathName, sessions: number, idle = false): PhasePlan {
+export function planFor(
+  settings: BenchSettings,
+  workers: number,
+  path: PathName,
+  sessions: number,
+  idle = false,
+): PhasePlan {
   const { smoke, mode } = settings;
   return {
     path,
@@ -91,7 +131,7 @@ function planFor(settings: BenchSettings, workers: number, path: PathName, sessi
 }
 
 /** The figures of one phase on one line: latencies, turns, and each process's CPU and event-loop delay. */
-function phaseLine(path: PathName, sessions: number, report: PathReport): string {
+export function phaseLine(path: string, sessions: number, report: PathReport): string {
   const server = report.server;
   const proxy =
     server === null

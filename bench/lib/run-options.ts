@@ -8,10 +8,22 @@ import { WORKLOAD } from './workload.js';
 
 /** "Not ours" machine CPU (all cores = 100) above which a phase counts as disturbed by other work. */
 export const OTHER_CPU_LIMIT = 10;
+/** The capacity sweep's default schedule of concurrent sessions (`--sweep`). */
+export const SWEEP_STEPS = [50, 100, 200, 300, 400, 600, 800, 1000, 1300, 1600, 2000];
 const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
-  --levels 1,100,1000     concurrent sessions per level (default 1,100,1000; smoke: 2)
+  --levels 1,100,1000     concurrent sessions per level (default 1,100,1000, none with --sweep or --redis;
+                          smoke: 2)
   --idle 10000            idle sessions for the memory phase (0 skips it; smoke: 10)
-  --measure-s N           measurement window per phase, seconds (default 40/20/30 full, 4/5/6 quick)
+  --measure-s N           measurement window per phase, seconds (default 40/20/30 full, 4/5/6 quick; with
+                          --sweep or --redis 8, 10 from 1,000 sessions, longer below 150 for ~300 turns)
+  --sweep                 capacity: raise the sessions step by step on every path (direct, gateway, and
+                          --floor and --peer when given) until a path's added first-token p99 passes --knee-ms;
+                          reports each path's knee, the CPU there and the cost per 1,000 sessions
+  --sweep-steps 50,100,…  the sweep's schedule (default ${SWEEP_STEPS.join(',')}; smoke: 2,4)
+  --knee-ms 5             the sweep's limit on added first-token p99 (default 5)
+  --redis                 scale-out: at --redis-sessions, CPU per delta of one gateway in memory, one with
+                          REDIS_URL and two with REDIS_URL sharing the load, plus redis-server's own CPU
+  --redis-sessions 400    total concurrent sessions of each scale-out configuration (default 400; smoke: 2)
   --workers N             load-generator processes at >= 500 sessions (default 3)
   --peer portkey          also run every level through Portkey ${PORTKEY_VERSION} (installed into --peer-dir)
   --peer-dir DIR          default /tmp/portkey-bench
@@ -38,6 +50,11 @@ export function parseBenchArgs() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      sweep: { type: 'boolean', default: false },
+      'sweep-steps': { type: 'string' },
+      'knee-ms': { type: 'string', default: '5' },
+      redis: { type: 'boolean', default: false },
+      'redis-sessions': { type: 'string' },
       smoke: { type: 'boolean', default: false },
       levels: { type: 'string' },
       idle: { type: 'string' },
@@ -89,6 +106,10 @@ export interface BenchSettings {
   /** One turn of the workload: TTFT, the tokens, and the think time (the ramp of a phase). */
   cycleMs: number;
   measureMsFor: (sessions: number) => number;
+  /** --sweep: the schedule of concurrent sessions and the knee's limit on added first-token p99 (ms). */
+  sweep: { steps: number[]; kneeMs: number } | null;
+  /** --redis: the total concurrent sessions of each scale-out comparison. */
+  redisSessions: number[] | null;
   fromSrc: boolean;
   onlyPaths: string[] | undefined;
   attempts: number;
@@ -100,25 +121,54 @@ export function benchSettings(values: BenchArgs): BenchSettings {
   const workload = smoke
     ? { ttftMs: 20, itlMs: 5, tokens: 10, thinkMs: 50, cancelEvery: 2, cancelAfterChunks: 3 }
     : { ...WORKLOAD };
+  const focused = values.sweep || values.redis;
+  const cycleMs = workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs;
   return {
     mode,
     smoke,
-    levels: (values.levels ?? (smoke ? '2' : '1,100,1000'))
-      .split(',')
-      .map(Number)
-      .filter((n) => n > 0),
+    levels: sessionList(values.levels ?? (focused ? '' : smoke ? '2' : '1,100,1000')),
     idleSessions: Number(values.idle ?? (smoke ? 10 : 10_000)),
     workload,
-    cycleMs: workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs,
+    cycleMs,
     measureMsFor: (sessions: number): number => {
       if (values['measure-s'] !== undefined) return Number(values['measure-s']) * 1000;
       if (mode === 'quick') return sessions >= 1000 ? 6_000 : sessions >= 100 ? 5_000 : 4_000;
+      // At least ~300 first tokens per phase, so that a p99 is not just the worst turn or two.
+      if (focused)
+        return Math.max(sessions >= 1000 ? 10_000 : 8_000, Math.ceil((300 * cycleMs) / sessions / 1000) * 1000);
       return sessions === 1 ? 40_000 : sessions >= 1000 ? 30_000 : 20_000;
     },
+    sweep: values.sweep
+      ? {
+          steps: sessionList(values['sweep-steps'] ?? (smoke ? '2,4' : SWEEP_STEPS.join(','))),
+          kneeMs: positive(values['knee-ms'], '--knee-ms'),
+        }
+      : null,
+    redisSessions: values.redis ? sessionList(values['redis-sessions'] ?? (smoke ? '2' : '400')) : null,
     fromSrc: values['from-src'] || smoke,
     onlyPaths: values.paths?.split(','),
     attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
   };
+}
+
+function positive(text: string, option: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`${option} expects a positive number, got "${text}"`);
+  return value;
+}
+
+/** A comma-separated list of session counts (empty entries and zeros dropped). */
+function sessionList(text: string): number[] {
+  return text
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
+}
+
+/** The most sessions any phase of the run holds open at once (levels, sweep steps, scale-out, idle). */
+export function peakSessions(settings: BenchSettings): number {
+  const { idleSessions, levels, sweep, redisSessions } = settings;
+  return Math.max(idleSessions, ...levels, ...(sweep?.steps ?? []), ...(redisSessions ?? []), 0);
 }
 
 /** The open-file limit; lowers settings.idleSessions (with a note) when the idle phase would not fit under it. */
@@ -139,12 +189,12 @@ export function fitToFileLimit(settings: BenchSettings, notes: string[]): number
  * --gateway-env says otherwise.
  */
 export function gatewayEnvFor(values: BenchArgs, settings: BenchSettings): Record<string, string> {
-  const { idleSessions, levels } = settings;
+  const peak = peakSessions(settings);
   return {
-    MAX_CONNECTIONS_PER_IP: String(Math.max(idleSessions, ...levels) + 1_000),
+    MAX_CONNECTIONS_PER_IP: String(peak + 1_000),
     MAX_RESPONSES_PER_IP: '100000',
     TURNS_PER_MINUTE_PER_IP: '1000000',
-    MAX_CONNECTIONS: String(Math.max(idleSessions, ...levels) + 1_000),
+    MAX_CONNECTIONS: String(peak + 1_000),
     ...(values['probe-writes'] ? { BENCH_PROBE_WRITES: '1' } : {}),
     ...Object.fromEntries(
       values['gateway-env'].map((kv) => {

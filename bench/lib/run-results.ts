@@ -1,15 +1,27 @@
-// The results of one `bench/run.ts` run: the JSON document (machine, workload, levels, idle, targets, profile)
-// and its markdown rendering, written to <out-dir>/<stamp>.{json,md}.
+// The results of one `bench/run.ts` run: the JSON document (machine, workload, levels, idle, targets, the
+// capacity sweep, the cost per 1,000 users, scale-out, profile) and its markdown rendering, written to
+// <out-dir>/<stamp>.{json,md}.
 
 import { writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { buildCost, costSection, type CostSource } from './cost.js';
 import { profileTable, type ProfileSummary } from './cpuprofile.js';
 import { PORTKEY_VERSION } from './portkey.js';
 import { buildTargets, idleTable, levelTable, phasesTable, targetsTable } from './report.js';
+import type { PathReport } from './phase.js';
 import type { Measured } from './run-levels.js';
 import type { BenchSettings } from './run-options.js';
 import type { PeerInfo } from './run-servers.js';
+import { scaleOutSection, type ScaleOutReport } from './scale-out.js';
+import { sweepTables } from './sweep-table.js';
+import type { SweepReport, ThroughPath } from './sweep.js';
+
+/** What --sweep and --redis measured (null when not asked for). */
+export interface Capacity {
+  sweep: SweepReport | null;
+  scaleOut: ScaleOutReport | null;
+}
 
 export interface RunFacts {
   settings: BenchSettings;
@@ -23,8 +35,10 @@ export interface RunFacts {
   notes: string[];
 }
 
-export function buildResults(facts: RunFacts, measured: Measured) {
+export function buildResults(facts: RunFacts, measured: Measured, capacity: Capacity) {
   const { settings, gatewayEnv, notes } = facts;
+  const { sweep } = capacity;
+  const gatewayKnee = sweep?.knees.find((k) => k.path === 'gateway')?.knee ?? null;
   const { mode, workload } = settings;
   const cpu = cpus();
   return {
@@ -56,12 +70,33 @@ export function buildResults(facts: RunFacts, measured: Measured) {
     /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
     phases: measured.phases,
     targets: buildTargets(measured.levelReports.at(-1), measured.idleReport),
+    sweep,
+    cost: buildCost(costSources(measured, sweep), measured.idleReport, settings.workload, gatewayKnee),
+    scaleOut: capacity.scaleOut,
     profile: facts.profile,
     notes,
   };
 }
 
 export type BenchResults = ReturnType<typeof buildResults>;
+
+/** Where the cost per 1,000 users is read: each path at its sweep knee, else at the run's largest level. */
+function costSources(measured: Measured, sweep: SweepReport | null): CostSource[] {
+  if (sweep !== null) {
+    return sweep.knees.flatMap(({ path, knee }) => {
+      const cell = sweep.steps.find((s) => s.sessions === knee)?.cells.find((c) => c.path === path);
+      return cell === undefined ? [] : [{ path, basis: 'its knee', report: cell.report }];
+    });
+  }
+  const level = measured.levelReports.at(-1);
+  if (level === undefined) return [];
+  const through: [ThroughPath, PathReport | null][] = [
+    ['gateway', level.gateway],
+    ['floor', level.floor],
+    ['peer', level.peer],
+  ];
+  return through.flatMap(([path, report]) => (report === null ? [] : [{ path, basis: 'largest level', report }]));
+}
 
 /** The results as markdown; `levels` are the levels asked for (a partial run has fewer level tables). */
 export function renderMarkdown(results: BenchResults, levels: number[]): string {
@@ -85,7 +120,17 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
   if (levelReports.length < levels.length && loadPhases.length > 0)
     parts.push('', '## Phases', '', phasesTable(loadPhases));
   if (idleReport !== null) parts.push('', '## Idle sessions (gateway memory)', '', idleTable(idleReport));
-  parts.push('', '## Targets', '', targetsTable(results.targets));
+  if (levelReports.length > 0 || idleReport !== null) parts.push('', '## Targets', '', targetsTable(results.targets));
+  if (results.sweep !== null)
+    parts.push(
+      '',
+      `## Capacity sweep (knee: the largest step whose added first-token p99 ≤ ${results.sweep.kneeMs} ms)`,
+      '',
+      sweepTables(results.sweep),
+    );
+  if (results.cost !== null)
+    parts.push('', '## Cost per 1,000 concurrently talking users', '', costSection(results.cost, workload));
+  if (results.scaleOut !== null) parts.push('', '## Scale-out with Redis', '', scaleOutSection(results.scaleOut));
   if (profile !== null)
     parts.push(
       '',

@@ -1,7 +1,9 @@
 // The processes one `bench/run.ts` run measures through: the simulator, a fresh gateway per level, the
-// optional Portkey peer and floor relay; where each path's clients connect, and stopping everything.
+// optional Portkey peer and floor relay, and for --redis a redis-server and gateways sharing it; where each
+// path's clients connect, and stopping everything.
 
 import { DEFAULT_SYSTEM_PROMPT } from '../../src/config.js';
+import { RedisServer } from '../../test/redis-server.js';
 import type { PathName } from './messages.js';
 import type { PhaseContext } from './phase.js';
 import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './portkey.js';
@@ -34,6 +36,11 @@ export class BenchServers {
   gateway: ServerProcess | undefined;
   peer: ServerProcess | undefined;
   floor: ServerProcess | undefined;
+  /** --redis: the gateways of a scale-out phase (instead of `gateway`), and the redis-server they share. */
+  replicas: ServerProcess[] = [];
+  redis: RedisServer | undefined;
+  /** Whether the replicas were given REDIS_URL (then redis-server's CPU is part of their phases). */
+  private replicasUseRedis = false;
   peerInfo: PeerInfo | null = null;
 
   constructor(
@@ -50,8 +57,15 @@ export class BenchServers {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         this.log(`${signal}: stopping`);
-        for (const child of [this.gateway?.child, this.peer?.child, this.floor?.child, this.sim.child])
+        for (const child of [
+          this.gateway?.child,
+          ...this.replicas.map((r) => r.child),
+          this.peer?.child,
+          this.floor?.child,
+          this.sim.child,
+        ])
           child?.kill('SIGTERM');
+        void this.redis?.kill();
         setTimeout(() => process.exit(130), 500);
       });
     }
@@ -62,22 +76,48 @@ export class BenchServers {
    * resumable for RESUME_TTL_MS, and their memory must not leak into the next phase's figures.
    */
   async freshGateway(label: string): Promise<ServerProcess> {
-    const { fromSrc, entry, profDir, env, verbose } = this.launch;
-    if (this.gateway !== undefined) await stopProcess(this.gateway.child);
+    await this.stopGateways();
+    this.gateway = await this.launchGateway(label, {});
+    return this.gateway;
+  }
+
+  /** --redis: `count` fresh gateways with `env` on top of the run's (REDIS_URL, REDIS_KEY_PREFIX). */
+  async freshReplicas(count: number, env: Record<string, string>, label: string): Promise<ServerProcess[]> {
+    await this.stopGateways();
+    this.replicasUseRedis = env.REDIS_URL !== undefined;
+    this.replicas = await Promise.all(
+      Array.from({ length: count }, (_, i) => this.launchGateway(`${label}-${i + 1}`, env)),
+    );
+    return this.replicas;
+  }
+
+  /** The redis-server of the scale-out phases (no persistence, a free port), started once. */
+  async startRedis(): Promise<RedisServer> {
+    this.redis ??= await RedisServer.start();
+    this.log(`redis-server ${this.redis.url} (pid ${this.redis.pid})`);
+    return this.redis;
+  }
+
+  private async stopGateways(): Promise<void> {
+    for (const gateway of [this.gateway, ...this.replicas]) if (gateway !== undefined) await stopProcess(gateway.child);
     this.gateway = undefined;
+    this.replicas = [];
+  }
+
+  private async launchGateway(label: string, env: Record<string, string>): Promise<ServerProcess> {
+    const { fromSrc, entry, profDir, verbose } = this.launch;
     const started = await startGatewayProcess({
       simUrl: this.sim.url,
       fromSrc,
       ...(entry === undefined ? {} : { entry }),
       cpuProfDir: profDir,
       cpuProfName: `gateway-${label}`,
-      env,
+      env: { ...this.launch.env, ...env },
       echo: verbose,
     });
     this.log(
       `gateway ws://127.0.0.1:${started.port}/v1/voice (pid ${started.pid}, ${fromSrc ? 'src via tsx' : (entry ?? 'dist')}) for ${label}`,
     );
-    this.gateway = started;
     return started;
   }
 
@@ -110,9 +150,22 @@ export class BenchServers {
     return paths;
   }
 
+  /** The clients' side of a path: its first server (or every replica after freshReplicas) and its URL. */
   contextFor(path: PathName, workload: BenchWorkload, smoke: boolean): PhaseContext {
-    const server = { direct: undefined, gateway: this.gateway, peer: this.peer, floor: this.floor }[path];
+    const gateway = this.replicas[0] ?? this.gateway;
+    const server = { direct: undefined, gateway, peer: this.peer, floor: this.floor }[path];
+    const replicas =
+      path === 'gateway' && this.replicas.length > 0
+        ? {
+            replicas: this.replicas.map((r) => ({ server: r, url: `ws://127.0.0.1:${r.port}/v1/voice` })),
+            sidecars:
+              this.replicasUseRedis && this.redis?.pid !== undefined
+                ? [{ name: 'redis-server', pid: this.redis.pid }]
+                : [],
+          }
+        : {};
     return {
+      ...replicas,
       sim: this.sim,
       server,
       url:
@@ -133,7 +186,8 @@ export class BenchServers {
   }
 
   async stopAll(): Promise<void> {
-    if (this.gateway !== undefined) await stopProcess(this.gateway.child);
+    await this.stopGateways();
+    await this.redis?.kill();
     if (this.peer !== undefined) await stopProcess(this.peer.child);
     if (this.floor !== undefined) await stopProcess(this.floor.child);
     await stopProcess(this.sim.child);
