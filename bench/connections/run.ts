@@ -3,7 +3,7 @@
 // turn (one pass at a time, so they never share the CPU; the order rotates), every pass quiet for `idleMs`
 // before each of its rounds, so that the gateway's idle upstream connections have expired; then the figures.
 
-import { cpus } from 'node:os';
+import { resultsHead, type MachineFacts } from '../lib/focused-bench.js';
 import { analyse, type LevelFigures } from './analysis.js';
 import { makeCertificates } from './certificates.js';
 import { planRound, PLAN_SHAPE, runRound, type RoundRun } from './round.js';
@@ -36,7 +36,7 @@ export interface ConnectionsResults {
   durationMs: number;
   options: Omit<ConnectionsBenchOptions, 'log' | 'workload'> & { passes: string[] };
   workload: Workload & { replyTokens: number; plan: typeof PLAN_SHAPE };
-  machine: { nproc: number; cpuModel: string; node: string };
+  machine: MachineFacts;
   figures: LevelFigures[];
   targets: Target[];
   /** Per pass: connections the simulator accepted over the whole run, the gateway's start-up one included. */
@@ -143,13 +143,9 @@ export async function runConnectionsBench(options: ConnectionsBenchOptions): Pro
   );
   const { log: _log, workload, ...rest } = options;
   return {
-    schema: 1,
-    kind: 'connections',
-    startedAt: startedAt.toISOString(),
-    durationMs: Math.round(performance.now() - began),
+    ...resultsHead('connections', startedAt, began),
     options: { ...rest, passes: ids },
     workload: { ...workload, replyTokens: workload.reply.split(/\s+/).length, plan: PLAN_SHAPE },
-    machine: { nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
     figures,
     targets: checkTargets(figures),
     connectionsOverRun: Object.fromEntries(stacks.map((s) => [s.setup.id, s.sim.connectionStats().opened])),

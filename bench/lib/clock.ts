@@ -35,12 +35,18 @@ export interface Summary {
   mean: number | null;
 }
 
+/** The nearest-rank `p`th percentile of ascending `sorted`; null when it is empty. */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number | null {
+  const n = sorted.length;
+  return n === 0 ? null : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
+}
+
 /** Nearest-rank percentiles of `samples` (sorted in place). */
 export function summarize(samples: Float64Array | number[]): Summary {
   const sorted = samples instanceof Float64Array ? samples.sort() : Float64Array.from(samples).sort();
   const n = sorted.length;
   if (n === 0) return { n, p50: null, p95: null, p99: null, max: null, mean: null };
-  const rank = (p: number): number => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
+  const rank = (p: number): number => nearestRank(sorted, p)!;
   let sum = 0;
   for (const value of sorted) sum += value;
   return { n, p50: rank(50), p95: rank(95), p99: rank(99), max: sorted[n - 1]!, mean: sum / n };

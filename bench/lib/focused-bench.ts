@@ -1,7 +1,8 @@
-// What the focused benches (bench:turns, bench:connections) share around their run: reading an integer option,
-// and the end of a run: the report on stdout, the results JSON under bench/results/ (or --out), and with
-// --strict a failing exit code when a target failed.
+// What the focused benches (bench:turns, bench:connections, bench:live, bench:tracing) share around their run:
+// reading an integer option, the fields their results start with, and the end of a run: the report on stdout,
+// the results JSON under bench/results/ (or --out), and with --strict a failing exit code when a target failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from './procs.js';
 
@@ -11,6 +12,27 @@ export function intOption(name: string, value: string | undefined, fallback: num
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} expects an integer ≥ ${min}, got "${value}"`);
   return n;
+}
+
+export interface MachineFacts {
+  nproc: number;
+  cpuModel: string;
+  node: string;
+}
+
+/** The fields a focused bench's results start with: which bench, when it started (`began`: performance.now()), how long. */
+export function resultsHead<Kind extends string>(
+  kind: Kind,
+  startedAt: Date,
+  began: number,
+): { schema: 1; kind: Kind; startedAt: string; durationMs: number; machine: MachineFacts } {
+  return {
+    schema: 1,
+    kind,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - began),
+    machine: { nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+  };
 }
 
 export interface FinishedBench {

@@ -2,7 +2,7 @@
 // the simulator, one pass per mode (speculation off, on, server commit), each on a fresh gateway, then the
 // figures, the targets and the cross-checks.
 
-import { cpus } from 'node:os';
+import { resultsHead, type MachineFacts } from '../lib/focused-bench.js';
 import { analysePass, type PassReport } from './analysis.js';
 import { PASS_MODES, runPass, type PassMode } from './pass.js';
 import { generateReplay, replayStats, type ReplayStats } from './replay.js';
@@ -31,7 +31,7 @@ export interface TurnsResults {
   durationMs: number;
   options: Omit<TurnsBenchOptions, 'log' | 'modes'> & { modes: PassMode[]; speculationStableMs: string };
   workload: { ttftMs: number; interTokenMs: number; reply: string; replyTokens: number };
-  machine: { nproc: number; cpuModel: string; node: string };
+  machine: MachineFacts;
   replay: ReplayStats;
   passes: PassReport[];
   targets: Target[];
@@ -71,10 +71,7 @@ export async function runTurnsBench(options: TurnsBenchOptions): Promise<TurnsRe
   }
   const { log: _log, modes: _modes, ...rest } = options;
   return {
-    schema: 1,
-    kind: 'turns',
-    startedAt: startedAt.toISOString(),
-    durationMs: Math.round(performance.now() - began),
+    ...resultsHead('turns', startedAt, began),
     options: { ...rest, modes, speculationStableMs: process.env.SPECULATION_STABLE_MS ?? 'gateway default (250)' },
     workload: {
       ttftMs: options.ttftMs,
@@ -82,7 +79,6 @@ export async function runTurnsBench(options: TurnsBenchOptions): Promise<TurnsRe
       reply: BENCH_REPLY,
       replyTokens: BENCH_REPLY.split(/\s+/).length,
     },
-    machine: { nproc: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
     replay: replayStats(replay),
     passes: modes.map((mode) => reports[mode]!),
     targets: checkTargets(reports),
