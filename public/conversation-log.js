@@ -173,6 +173,12 @@ export function createConversationLog({ list, scroller, empty }) {
           );
           meta.insertBefore(early, timings);
         },
+        /** The trace id of the reply's turn (trace-context.js): a tooltip on its timings, for a trace UI. */
+        setTrace(traceId) {
+          if (!traceId) return;
+          item.dataset.traceId = traceId;
+          timings.title = `Trace ${traceId}`;
+        },
         /** Marks the reply while it is being read aloud. */
         setSpeaking(on) {
           item.classList.toggle('speaking', on);

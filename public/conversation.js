@@ -1,8 +1,10 @@
 // The turn and response lifecycle of protocol v1: sends turns, follows the current reply only (events of
 // older replies are dropped), feeds its speech segments to the speaker, barges in with response.cancel and
 // heardChars, and measures each turn's time to first token and first speech from the moment it was sent.
-// Protocol 1.2: sends interim transcripts, follows turns the server commits itself, marks early replies.
+// Protocol 1.2: sends interim transcripts, follows turns the server commits itself, marks early replies. 1.4: each
+// utterance's frames carry its traceparent (trace-context.js), and each reply shows its trace id.
 import { createEmitter } from './emitter.js';
+import { createTraceBook } from './trace-context.js';
 import { extendsUtterance, sameUtterance } from './utterance.js';
 
 /** Races the server may legitimately answer with, and a rating it could not take (reply-feedback.js notes it). */
@@ -14,6 +16,7 @@ const QUIET_ERRORS = new Set(['GW_NO_ACTIVE_RESPONSE', 'GW_RESPONSE_MISMATCH', '
  */
 export function createConversation({ link, speaker, log }) {
   const emitter = createEmitter();
+  const traces = createTraceBook();
   let turnCounter = 0;
   let pending = null; // { turnId, sentAt }: sent, response.created not seen yet
   let current = null; // the reply being shown and spoken
@@ -90,6 +93,7 @@ export function createConversation({ link, speaker, log }) {
           cancelled: false,
           speech: [],
         };
+        current.view.setTrace(traces.traceId(event.turnId));
         pending = null;
         changed();
         break;
@@ -245,7 +249,9 @@ export function createConversation({ link, speaker, log }) {
       }
       const early = committed;
       committed = null;
-      if (early && sameUtterance(early.text, clean)) return link.send({ type: 'turn', text: clean, turnId });
+      const traceparent = traces.for(turnId);
+      if (early && sameUtterance(early.text, clean))
+        return link.send({ type: 'turn', text: clean, turnId, traceparent });
       bargeIn();
       pending = { turnId, sentAt: performance.now() };
       turnsThisSession += 1;
@@ -253,7 +259,7 @@ export function createConversation({ link, speaker, log }) {
       if (early && extendsUtterance(early.text, clean)) early.view.setText(clean);
       else log.addUser(clean, via);
       // eventId: an error about this turn (rate limit, too long) echoes it, so the page stops waiting.
-      link.send({ type: 'turn', text: clean, turnId, eventId: turnId });
+      link.send({ type: 'turn', text: clean, turnId, eventId: turnId, traceparent });
       changed();
       return true;
     },
@@ -265,7 +271,7 @@ export function createConversation({ link, speaker, log }) {
       const clean = text.trim();
       if (!interims || !clean || (committed && !extendsUtterance(committed.text, clean))) return false;
       if (committed) bargeIn();
-      return link.send({ type: 'turn.interim', text: clean, turnId });
+      return link.send({ type: 'turn.interim', text: clean, turnId, traceparent: traces.for(turnId) });
     },
     /** The recognizer lost utterance `turnId` without a final (the mic closed): confirm the server's commit of it. */
     dropUtterance(turnId) {

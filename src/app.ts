@@ -25,6 +25,7 @@ import { TurnGate } from './transports/turn-gate.js';
 import type { TransportDeps } from './transports/transport-deps.js';
 import { voiceTransport } from './transports/voice/route.js';
 import type { ToolRegistry } from './tools/registry.js';
+import type { Tracing } from './tracing/tracing.js';
 import { CircuitBreaker } from './upstream/circuit-breaker.js';
 import { ConcurrencyLimiter } from './upstream/concurrency-limiter.js';
 import type { ChatStreamer } from './upstream/types.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   logger: Logger;
   /** Upstream readiness for /readyz (reachable, or the simulator is up). */
   upstreamReadiness: () => Readiness | Promise<Readiness>;
+  /** Tracing (src/tracing/): each response gets a trace. Null or absent: off, and no tracing code runs per turn. */
+  tracing?: Tracing | null;
 }
 
 export interface GatewayApp {
@@ -82,6 +85,7 @@ const CSP_DIRECTIVES = {
 
 export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const { config, logger } = options;
+  const tracing = options.tracing ?? null;
   const app = fastify({
     // URLs in access lines carry no query values (a refused client may have put a token there).
     loggerInstance: accessLogger(logger),
@@ -96,7 +100,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const scaleOut =
     config.redisUrl === undefined
       ? null
-      : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger });
+      : await startScaleOut({ config, redisUrl: config.redisUrl, registry: sessions, metrics, logger, tracing });
   if (scaleOut !== null) app.addHook('onClose', () => scaleOut.close());
   const tokens = new TokenSet(config.gatewayTokens);
   // The experiment's figures: in Redis with scale-out, so every instance reports the same sums.
@@ -137,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
     metrics,
     quality,
     logger,
+    tracing,
     admission: createAdmission({ config, tokens, connections, metrics, sharedLimits }),
     turns: new TurnGate(config, connections),
     scaleOut: scaleOut?.cluster ?? null,

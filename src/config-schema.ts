@@ -41,6 +41,11 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  TRACE_USER_TEXT: Type.Union([Type.Literal('off'), Type.Literal('on')], {
+    default: 'off',
+    description:
+      "Traces (exported when OTEL_EXPORTER_OTLP_ENDPOINT is set, docs/tracing.md): also record what the user said (turn text, tool arguments) and the upstream's error words: off or on; never reasoning or keys",
+  }),
   SYSTEM_PROMPT: Type.String({
     minLength: 1,
     maxLength: 32_768,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BASE_URL, EnvSchema, type Env } from './config-schema.js';
+import { readTracing, type TracingConfig } from './config-tracing.js';
 import { readUpstreamConnections, type UpstreamConnections } from './config-upstream.js';
 import { readExperiment, readPrices, type Experiment, type ModelPrices } from './experiment-config.js';
 import type { ModelName, UpstreamKind } from './protocol.js';
@@ -19,6 +20,8 @@ export interface Config extends UpstreamConnections {
   baseUrl: string;
   model: ModelName;
   logLevel: string;
+  /** Traces over OTLP/HTTP (the standard OTEL_* variables) and TRACE_USER_TEXT. */
+  tracing: TracingConfig;
   upstream: UpstreamKind;
   systemPrompt: string;
   maxOutputTokens: number;
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const experiment = envValid ? readExperiment(e.EXPERIMENTS_FILE, problems) : null;
   const prices = envValid ? readPrices(e.MODEL_PRICES, problems) : {};
   const connections = readUpstreamConnections(e, envValid, problems);
+  const tracing = readTracing(env, e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const baseUrl = e.ASI_BASE_URL.replace(/\/+$/, '');
   const upstream: UpstreamKind =
@@ -105,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     baseUrl,
     model: e.ASI_MODEL,
     logLevel: e.LOG_LEVEL,
+    tracing: Object.freeze(tracing),
     upstream,
     systemPrompt: e.SYSTEM_PROMPT,
     maxOutputTokens: e.MAX_OUTPUT_TOKENS,

@@ -1,17 +1,26 @@
-// Starts the whole gateway in this process: the upstream (ASI:One, or the built-in simulator when there is no
-// key), a warmed connection pool (kept warm by the chat client), and the HTTP app listening. Returns a stop()
-// that drains gracefully.
+// Starts the whole gateway in this process: tracing (when an OTLP endpoint is configured), the upstream (ASI:One, or
+// the built-in simulator when there is no key), a warmed connection pool (kept warm by the chat client), and the
+// HTTP app listening. Returns a stop() that drains gracefully, then flushes the traces.
 import type { Logger } from 'pino';
 import { buildApp, type Readiness } from './app.js';
 import type { Config } from './config.js';
 import { parseModelProfiles, startSimulator, type Simulator } from './simulator/server.js';
 import { loadTools } from './tools/load-tools.js';
+import { startTracing, stopTracing } from './tracing/start-tracing.js';
+import type { Tracing } from './tracing/tracing.js';
 import { createUpstream } from './upstream/upstream-setup.js';
 
 /** Readiness is re-probed at most this often while the upstream is unreachable. */
 const READINESS_REPROBE_MS = 5_000;
 
-export async function startGateway(config: Readonly<Config>, logger: Logger) {
+export interface GatewayOptions {
+  /** Tracing to use instead of what the configuration starts (tests inject an in-memory exporter); null: off. */
+  tracing?: Tracing | null;
+}
+
+export async function startGateway(config: Readonly<Config>, logger: Logger, options: GatewayOptions = {}) {
+  // Off (no OTEL_EXPORTER_OTLP_ENDPOINT): null, and the SDK is never loaded.
+  const tracing = options.tracing !== undefined ? options.tracing : await startTracing(config.tracing, logger);
   let simulator: Simulator | undefined;
   let baseUrl = config.baseUrl;
   if (config.upstream === 'simulator') {
@@ -54,6 +63,7 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
     chat,
     tools,
     logger,
+    tracing,
     upstreamReadiness: () => (readiness.ready || Date.now() - lastProbeAt < READINESS_REPROBE_MS ? readiness : probe()),
   });
   await gateway.app.listen({ port: config.port, host: config.host });
@@ -67,11 +77,13 @@ export async function startGateway(config: Readonly<Config>, logger: Logger) {
       await chat.close();
       await pool.close();
       await simulator?.close();
+      // Last: the spans of the responses the drain ended are exported (within a bound) before the process exits.
+      if (tracing) await stopTracing(tracing, logger);
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { app: gateway.app, stop, simulator };
+  return { app: gateway.app, stop, simulator, tracing };
 }
 
 function announceSimulatorMode(logger: Logger, url: string): void {

@@ -1,4 +1,4 @@
-// Native protocol v1.2 (`/v1/voice`): client event schemas (validated at the edge) and server event types.
+// Native protocol v1.4 (`/v1/voice`): client event schemas (validated at the edge) and server event types.
 // This file is the wire contract of docs/protocol.md; fields may grow, meanings may not change without a bump.
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -6,14 +6,26 @@ export const PROTOCOL_VERSION = 1;
 /**
  * Minor version: 1 added session resume (`resumeToken`, `session.resume`, `session.resumed`); 2 added interim
  * transcripts and speculation (`turn.interim`, `turnDetection`, `turn.committed`, `timings.speculative`); 3 added
- * the model family and experiments (`response.done.models`, `experiment`, `userKey`, `feedback`).
+ * the model family and experiments (`response.done.models`, `experiment`, `userKey`, `feedback`); 4 added
+ * `traceparent` on `turn` and `turn.interim` (the reply's trace continues the client's).
  */
-export const PROTOCOL_MINOR = 3;
+export const PROTOCOL_MINOR = 4;
 
 export const MODELS = ['asi1-mini', 'asi1', 'asi1-ultra'] as const;
 export type ModelName = (typeof MODELS)[number];
 
 const EventId = Type.Optional(Type.String({ maxLength: 128 }));
+
+/**
+ * A W3C Trace Context `traceparent` (https://www.w3.org/TR/trace-context/#traceparent-header), version 00: lower-case
+ * hex, trace and parent ids not all zeros. `errorMessage` is what a refusal says (hosting/client-frames.ts).
+ */
+export const TRACEPARENT_PATTERN = '^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$';
+export const Traceparent = Type.String({
+  pattern: TRACEPARENT_PATTERN,
+  errorMessage:
+    'must be a W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, lower case, ids not all zeros',
+});
 
 /** A JSON Schema object; validated structurally by the tools layer. */
 export const ClientToolSchema = Type.Object(
@@ -63,6 +75,8 @@ export const TurnEvent = Type.Object({
   eventId: EventId,
   text: Type.String(),
   turnId: Type.Optional(Type.String({ maxLength: 128 })),
+  /** (1.4) The front-end's trace context: the reply's trace continues it. */
+  traceparent: Type.Optional(Traceparent),
 });
 
 /** The whole transcript of the utterance in progress, as the recognizer has it now; each replaces the last. */
@@ -71,6 +85,8 @@ export const TurnInterimEvent = Type.Object({
   eventId: EventId,
   text: Type.String(),
   turnId: Type.Optional(Type.String({ maxLength: 128 })),
+  /** (1.4) As on `turn`: a speculation or a server commit on this interim continues it. */
+  traceparent: Type.Optional(Traceparent),
 });
 
 export const ResponseCancelEvent = Type.Object({

@@ -112,9 +112,12 @@ export function redisUrlSecrets(redisUrl: string): string[] {
 
 /** Every secret the configuration holds: what must never reach a log line or a client, in any case. */
 export function configuredSecrets(
-  config: Pick<Readonly<Config>, 'apiKey' | 'redisUrl' | 'gatewayTokens' | 'metricsToken'>,
+  config: Pick<Readonly<Config>, 'apiKey' | 'redisUrl' | 'gatewayTokens' | 'metricsToken'> & {
+    tracing?: Pick<Config['tracing'], 'headerValues'>;
+  },
 ): string[] {
-  const secrets: string[] = [...config.gatewayTokens];
+  // The OTLP exporter's headers may hold a collector's API key.
+  const secrets: string[] = [...config.gatewayTokens, ...(config.tracing?.headerValues ?? [])];
   if (config.apiKey !== undefined) secrets.push(config.apiKey);
   if (config.metricsToken !== undefined) secrets.push(config.metricsToken);
   if (config.redisUrl !== undefined) secrets.push(...redisUrlSecrets(config.redisUrl));

@@ -24,11 +24,13 @@ const LAYERS: readonly (readonly string[])[] = [
     'config.ts',
     'config-schema.ts',
     'config-upstream.ts',
+    'config-tracing.ts',
     'experiment-config.ts',
     'metrics.ts',
     'logger.ts',
     'secrets.ts',
     'access-log.ts',
+    'tracing/',
   ],
 ];
 /** Same layer, yet never each other: they meet through hosting/scale-out-port.ts. */

@@ -10,6 +10,7 @@ import type { ServerEvent } from '../src/protocol.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/server.js';
 import { loadTools } from '../src/tools/load-tools.js';
 import type { ToolDefinition } from '../src/tools/types.js';
+import type { Tracing } from '../src/tracing/tracing.js';
 import { ChatClient, createUpstreamPool } from '../src/upstream/chat-client.js';
 import { RecordingSocket } from './recording-socket.js';
 
@@ -31,6 +32,8 @@ export interface GatewayTestOptions {
   tools?: ToolDefinition[];
   /** Listen on this port (default 0: any free port); the reconnect tests restart a gateway where it was. */
   port?: number;
+  /** Tracing (test/tracing/ builds one around an in-memory exporter); default: off. */
+  tracing?: Tracing | null;
 }
 
 /** Starts the gateway (on port 0 unless told otherwise) in front of any OpenAI-compatible upstream at `upstreamUrl`. */
@@ -70,6 +73,7 @@ export async function startGatewayFor(
     tools,
     logger: options.logger ?? pino({ level: 'silent' }),
     upstreamReadiness: () => ({ ready: true }),
+    tracing: options.tracing ?? null,
   });
   await gateway.app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = gateway.app.server.address() as AddressInfo;

@@ -14,6 +14,8 @@ import type {
   ResumeOutcome,
 } from '../hosting/scale-out-port.js';
 import { digestToken } from '../hosting/session-registry.js';
+import { recordResume, type ResumeRecord } from '../tracing/resume-span.js';
+import type { Tracing } from '../tracing/tracing.js';
 import type { ControlChannel } from './control-channel.js';
 import { FrameForwarder } from './frame-forwarder.js';
 import type { InstancePresence } from './instance-presence.js';
@@ -37,6 +39,8 @@ export interface RemoteResumeOptions {
   request: SessionResumeEvent;
   target: RelayTarget;
   logger: Logger;
+  /** Tracing, or null: the resume's span (resume-span.ts) joins the trace of the response in flight. */
+  tracing?: Tracing | null;
 }
 
 /** Ownership changes followed during one resume before giving up (the client may simply resume again). */
@@ -66,11 +70,18 @@ export class RemoteResume implements PendingRemoteResume {
   private readonly events: RelayedEvents;
   private readonly frames: FrameForwarder;
   private reader: Redis | null = null;
+  /** What the resume's span reports: when it began, the stored record it acted on, and the way it took. */
+  private readonly traced: Pick<ResumeRecord, 'startedAt' | 'latest' | 'path' | 'owner'> = {
+    startedAt: performance.now(),
+    latest: undefined,
+    path: undefined,
+    owner: undefined,
+  };
 
   constructor(private readonly options: RemoteResumeOptions) {
     this.frames = new FrameForwarder(options.control, options.request);
     this.events = new RelayedEvents(options.request.lastSeq, options.target, (event) => this.frames.delivered(event));
-    this.done = this.run().catch((err: unknown) => {
+    const running = this.run().catch((err: unknown) => {
       // A client that left also breaks the blocking read: that is an abort, not a failure.
       const aborted = this.aborted || err instanceof ResumeAborted;
       if (!aborted)
@@ -81,6 +92,8 @@ export class RemoteResume implements PendingRemoteResume {
         relayed: this.events.relayed,
       };
     });
+    const tracing = options.tracing ?? null;
+    this.done = tracing === null ? running : running.then((outcome) => this.trace(tracing, outcome));
   }
 
   get sessionId(): string {
@@ -116,6 +129,7 @@ export class RemoteResume implements PendingRemoteResume {
     const stored = await store.load(request.sessionId);
     if (stored === null) return this.fail('not_found');
     if (!timingSafeEqual(stored.digest, digestToken(request.resumeToken))) return this.fail('bad_token');
+    this.traced.latest = stored.snapshot.trace;
     return this.decide(stored, 0);
   }
 
@@ -138,6 +152,7 @@ export class RemoteResume implements PendingRemoteResume {
 
   /** Relays from `owner` until the hand-off ends; then restores here, takes over, or follows the session on. */
   private async relay(owner: string, hops: number): Promise<ResumeOutcome> {
+    Object.assign(this.traced, { path: 'relay', owner });
     const end = await relayFrom(owner, {
       ...this.options,
       requestId: this.requestId,
@@ -170,6 +185,7 @@ export class RemoteResume implements PendingRemoteResume {
   }
 
   private async takeOver(stored: StoredSession): Promise<ResumeOutcome> {
+    Object.assign(this.traced, { path: 'take_over', owner: stored.owner });
     const { store, request, instanceId, ttlMs } = this.options;
     if (!(await store.takeOwnership(request.sessionId, stored.owner, instanceId, ttlMs))) return this.fail('moved');
     // The whole stream is read again below: what waited for a gap is replayed from it, in order.
@@ -206,6 +222,25 @@ export class RemoteResume implements PendingRemoteResume {
         unfinished,
       },
     };
+  }
+
+  /** Records the resume's span once it is over, and passes its outcome on. */
+  private trace(tracing: Tracing, outcome: ResumeOutcome): ResumeOutcome {
+    const restored = outcome.ok ? outcome.restored : null;
+    try {
+      recordResume(tracing, {
+        ...this.traced,
+        sessionId: this.sessionId,
+        outcome: outcome.ok ? 'resumed' : outcome.reason,
+        relayed: this.events.relayed,
+        announce: restored?.announce ?? null,
+        lostResponseId: restored?.unfinished?.responseId,
+      });
+    } catch (err) {
+      // A trace is never worth a resume.
+      this.options.logger.warn({ err: String(err) }, 'could not record the resume span');
+    }
+    return outcome;
   }
 
   private checkAborted(): void {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../hosting/session-registry.js';
 import type { FiguresStore } from '../experiments/figures.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { RedisFiguresStore } from './figures-store.js';
 import { InstancePresence } from './instance-presence.js';
 import { describeRedisUrl, RedisLink } from './redis-link.js';
@@ -57,6 +58,8 @@ export interface ScaleOutOptions {
   registry: SessionRegistry;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Tracing, or null: resumes from other instances continue the trace of the response in flight. */
+  tracing?: Tracing | null;
 }
 
 export async function startScaleOut({
@@ -65,6 +68,7 @@ export async function startScaleOut({
   registry,
   metrics,
   logger,
+  tracing = null,
 }: ScaleOutOptions): Promise<ScaleOut> {
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ component: 'scale-out', instanceId });
@@ -106,6 +110,7 @@ export async function startScaleOut({
           maxFrameBytes: config.maxFrameBytes,
           logger: log,
           onStoreError,
+          tracing,
         })
       : null;
 

@@ -13,6 +13,7 @@ import { MirrorWriter } from './mirror-writer.js';
 import type { RedisLink } from './redis-link.js';
 import { RemoteResume } from './remote-resume.js';
 import type { SessionStore } from './session-store.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { StoreWrites } from './store-writes.js';
 
 export interface SessionClusterOptions {
@@ -34,6 +35,8 @@ export interface SessionClusterOptions {
   logger: Logger;
   /** Counts store operations that failed (Redis down or erroring). */
   onStoreError: (operation: string) => void;
+  /** Tracing, or null: a resume here records its span in the trace of the response in flight. */
+  tracing: Tracing | null;
 }
 
 export class SessionCluster implements SessionScaleOut {
@@ -104,6 +107,7 @@ export class SessionCluster implements SessionScaleOut {
       request,
       target,
       logger: this.options.logger,
+      tracing: this.options.tracing,
     });
   }
 }

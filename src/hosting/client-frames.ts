@@ -64,7 +64,9 @@ export function parseClientFrame(data: Buffer, isBinary: boolean, maxFrameBytes:
   }
   if (!check.Check(value)) {
     const first = check.Errors(value).First();
-    const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';
+    // A schema may say in words what it wants (a traceparent's format) instead of quoting its pattern.
+    const message = (first?.schema as { errorMessage?: string } | undefined)?.errorMessage ?? first?.message;
+    const where = first ? `${first.path || '/'}: ${message}` : 'invalid';
     return {
       ok: false,
       error: new GatewayError('GW_INVALID_EVENT', { message: `Invalid "${type}" event at ${truncate(where, 200)}.` }),

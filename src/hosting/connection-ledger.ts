@@ -103,7 +103,7 @@ export class ConnectionLedger {
     });
     await Promise.race([Promise.all(sessions.map((session) => session.whenIdle())), deadline]);
     clearTimeout(timer);
-    for (const session of sessions) session.interruptActive();
+    for (const session of sessions) session.interruptActive('drain');
   }
 
   /** Closes every open socket with 1001; resolves once they are closed. */

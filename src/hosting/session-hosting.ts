@@ -10,6 +10,7 @@ import type { GatewayError } from '../errors.js';
 import type { GatewayObserver, QualityObserver, SpeculationObserver } from '../metrics.js';
 import type { LedgerEntry } from './connection-ledger.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { Tracing } from '../tracing/tracing.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import { createResumeToken, digestToken, type HostedSession, type SessionRegistry } from './session-registry.js';
 import type { RestoredSession, SessionScaleOut } from './scale-out-port.js';
@@ -25,6 +26,8 @@ export interface HostingOptions {
   sessions: SessionRegistry;
   metrics: GatewayObserver & SpeculationObserver;
   quality?: QualityObserver;
+  /** Tracing, or null (off): each response of the session gets a trace when it is on. */
+  tracing?: Tracing | null;
   logger: Logger;
   scaleOut: SessionScaleOut | null;
   /** The turn limits a turn the server commits itself must pass (the transports' TurnGate); absent: none. */
@@ -73,6 +76,7 @@ type BaseSessionOptions = Pick<
   | 'observer'
   | 'speculationObserver'
   | 'quality'
+  | 'tracing'
   | 'admitServerCommit'
   | 'logger'
   | 'send'
@@ -95,6 +99,7 @@ function hostWith(
     observer: options.sessions.ledger.observe(options.metrics, () => holder.entry),
     speculationObserver: options.metrics,
     ...(options.quality ? { quality: options.quality } : {}),
+    tracing: options.tracing ?? null,
     ...(turns === undefined
       ? {}
       : {

@@ -22,6 +22,8 @@ export interface ResponseRequest {
   commit?: boolean;
   /** The ids the reply gets as history items: its text, and each client tool call it ends with. */
   itemIds: { message: string; call: (callId: string) => string };
+  /** The client's W3C traceparent: the response's trace continues it. */
+  traceparent?: string | undefined;
 }
 
 /** The item operations of the history that transports may use. */
@@ -77,6 +79,8 @@ export function itemResponseSpec(request: ResponseRequest, context: ItemResponse
     tools: runner,
     ...(choice === undefined ? {} : { toolChoice: choice }),
     clientCalls: 'end-response',
+    traceparent: request.traceparent,
+    endpoint: 'realtime',
     commit: (settled, status, heardLength) => {
       if (request.commit === false) return;
       const calls = settled.deferredCallIds;

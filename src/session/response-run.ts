@@ -4,6 +4,7 @@
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { ResponseStatus, ServerEventBody } from '../protocol.js';
 import type { SpeechSegment } from '../speech/segmenter.js';
+import type { InterruptCause, TurnTrace } from '../tracing/turn-trace.js';
 import type { ChatEvent, ChatMessage, ChatOutcome } from '../upstream/types.js';
 import { HeldOutput } from './held-output.js';
 import { ReplyRecord } from './reply-record.js';
@@ -11,6 +12,7 @@ import type { ResponseRunOptions } from './run-options.js';
 import { reportSettled } from './run-report.js';
 import { RunLifecycle, type ResponseState } from './run-state.js';
 import { SpeechTrack } from './speech-track.js';
+import { callModel } from './step-call.js';
 import { handOffFor, keptCalls, withoutEscalation, type HandOff } from './escalation.js';
 import { Filler, ToolStep, toolsFor, type ToolStepContext } from './tool-step.js';
 
@@ -37,9 +39,12 @@ export class ResponseRun {
   private lastFinishReason: string | null = null;
   /** A speculation's held output; null for a reply to a committed turn. */
   private readonly hold: HeldOutput | null;
+  /** Its spans (tracing on), or null. */
+  readonly trace: TurnTrace | null;
 
   constructor(private readonly options: ResponseRunOptions) {
     this.responseId = options.responseId;
+    this.trace = options.trace ?? null;
     this.currentTurnId = options.turnId;
     this.lifecycle = new RunLifecycle(options.responseId);
     this.record = new ReplyRecord(options.thinkTags === 'display');
@@ -90,8 +95,9 @@ export class ResponseRun {
    * The turn committed with what this speculation answered: from now on it is the turn's reply. Sends
    * response.created and everything held at once, times it from now, and lets held tool calls run.
    */
-  adopt(turnId: string): void {
+  adopt(turnId: string, traceparent?: string): void {
     if (this.hold === null || !this.hold.holding) return;
+    this.trace?.adopted(turnId, traceparent);
     this.currentTurnId = turnId;
     this.record.committedNow();
     this.announce();
@@ -99,9 +105,10 @@ export class ResponseRun {
   }
 
   /** The turn committed with other words, or the speculation went stale: stop it, and drop all it held. */
-  discard(): void {
+  discard(reason = 'stale'): void {
     if (this.hold === null || !this.hold.holding) return;
     this.hold.drop();
+    this.trace?.discarded(reason);
     if (this.isSettled) return;
     this.lifecycle.moveTo('interrupted');
     this.stop();
@@ -110,18 +117,21 @@ export class ResponseRun {
   /**
    * Barge-in. Idempotent: returns false when already settled. Aborts the upstream request (its socket closes at
    * once) and running tools (their signal aborts), stops speech, and sends response.done synchronously, so
-   * nothing of this response can follow it. `heardChars` counts speech characters the listener heard.
+   * nothing of this response can follow it. `heardChars` counts speech characters the listener heard; `cause`
+   * is for the trace.
    */
-  interrupt(heardChars?: number): boolean {
+  interrupt(heardChars?: number, cause: InterruptCause = 'client_cancel'): boolean {
     if (this.isSettled) return false;
     // While an adopted speculation's held events go out, a barge-in waits for them: deltas add up to done.text.
-    if (this.hold?.flushing === true) return this.hold.afterFlush(() => this.interrupt(heardChars));
+    if (this.hold?.flushing === true) return this.hold.afterFlush(() => this.interrupt(heardChars, cause));
+    const traced = this.trace?.interrupting(cause, heardChars);
     this.lifecycle.moveTo('interrupted');
     this.stop();
     const sentChars = this.record.text.length;
     const heardLength = heardChars === undefined ? sentChars : this.heardLength(heardChars);
-    this.options.logger.debug({ heardChars, sentChars, heardLength }, 'response interrupted');
+    this.options.logger.debug({ heardChars, sentChars, heardLength, cause }, 'response interrupted');
     this.settle('interrupted', heardLength);
+    traced?.(heardLength, sentChars);
     return true;
   }
 
@@ -155,21 +165,9 @@ export class ResponseRun {
         toolsFor(index, toolsAllowed, this.options.tools.specs(), this.options.toolChoice),
         handOff !== null,
       );
-      const outcome: ChatOutcome = await this.options.chat.stream(
-        {
-          ...base,
-          model,
-          messages: [
-            ...base.messages,
-            ...this.record.stepMessages(this.record.text.length),
-            ...(handOff?.messages ?? []),
-          ],
-          ...(offered.tools.length > 0 ? offered : {}),
-          signal: this.abort.signal,
-          logger: this.options.logger,
-        },
-        (event) => this.onChatEvent(event),
-      );
+      const messages = [...this.record.stepMessages(this.record.text.length), ...(handOff?.messages ?? [])];
+      const call = { index, model, messages, offered, signal: this.abort.signal };
+      const outcome = await callModel(this.options, this.trace, call, (event) => this.onChatEvent(event));
       if (this.isSettled) return;
       if (outcome.aborted) throw new GatewayError('GW_INTERNAL', { message: 'The response was aborted.' });
       this.lastFinishReason = outcome.finishReason;
@@ -223,6 +221,7 @@ export class ResponseRun {
       signal: this.abort.signal,
       deferred: this.record.deferred,
       filler: this.filler,
+      trace: this.trace,
       authorised: this.hold?.authorised ?? null,
       emit: (event) => this.send(event),
       logger: this.options.logger,
@@ -262,6 +261,7 @@ export class ResponseRun {
 
   private emitSpeech(segment: SpeechSegment): void {
     this.record.speechStarted();
+    if (segment.index === 0) this.trace?.firstSpeech(segment.text.length, segment.displayStart === segment.displayEnd);
     this.send({ type: 'response.speech', responseId: this.responseId, index: segment.index, text: segment.text });
   }
 
@@ -291,8 +291,7 @@ export class ResponseRun {
     // A speculation that ended before its turn committed ends for the client only if it is adopted.
     if (this.hold?.holding === true) return this.hold.deferSettle(() => this.settle(status, heardLength, error));
     if (this.hold?.dropped === true) return;
-    const { emit, logger, observer } = this.options;
-    reportSettled(this.record, { responseId: this.responseId, status, error, emit, logger, observer });
+    reportSettled(this.record, { ...this.options, responseId: this.responseId, status, error, trace: this.trace });
     this.options.onSettled(status, heardLength);
   }
 }

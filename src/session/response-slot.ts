@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayObserver } from '../metrics.js';
-import type { ModelName, ResponseStatus, ServerEventBody } from '../protocol.js';
+import type { ExperimentArm, ModelName, ResponseStatus, ServerEventBody } from '../protocol.js';
+import type { Tracing } from '../tracing/tracing.js';
+import { TurnTrace } from '../tracing/turn-trace.js';
 import type { ChatMessage, ChatStreamer } from '../upstream/types.js';
 import { ResponseRun, type ToolChoice } from './response-run.js';
 import type { SessionToolRunner } from './tool-runner.js';
@@ -20,14 +22,22 @@ export interface LaunchSpec {
   tools: SessionToolRunner;
   toolChoice?: ToolChoice;
   clientCalls?: 'wait' | 'end-response';
+  /** The client's W3C traceparent for this turn (protocol 1.4): the response's trace continues it. */
+  traceparent?: string | undefined;
+  /** Which endpoint asked (for its trace); default `voice`. */
+  endpoint?: 'voice' | 'realtime';
   commit: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
 }
 
 export interface ResponseSlotOptions {
   sessionId: string;
   chat: ChatStreamer;
-  config: Readonly<Pick<Config, 'maxToolSteps' | 'thinkTags'>>;
+  config: Readonly<Pick<Config, 'maxToolSteps' | 'thinkTags' | 'upstream'>>;
   observer?: GatewayObserver;
+  /** Each response gets a trace (turn-trace.ts) when tracing is on; null or absent: none, at no cost. */
+  tracing?: Tracing | null;
+  /** The session's experiment arm now, for its responses' traces. */
+  experiment?: () => ExperimentArm | undefined;
   emit: (event: ServerEventBody) => void;
   /** After a run settled, its reply was committed and the slot is free again. */
   onSettled: (run: ResponseRun, status: ResponseStatus, heardLength: number) => void;
@@ -36,6 +46,11 @@ export interface ResponseSlotOptions {
 
 export class ResponseSlot {
   private run: ResponseRun | null = null;
+  /**
+   * Tracing on: the response launched or adopted last, running or settled, whose trace a resume elsewhere continues.
+   * Kept only when traced, so tracing off holds no reply beyond its end.
+   */
+  private newest: ResponseRun | null = null;
   private counter: number;
   private idleWaiters: (() => void)[] = [];
 
@@ -52,6 +67,11 @@ export class ResponseSlot {
     return this.run;
   }
 
+  /** Tracing on: the response launched or adopted last (running or settled), if any. */
+  get latestTraced(): ResponseRun | null {
+    return this.newest;
+  }
+
   /** How many responses were numbered so far. */
   get responseCounter(): number {
     return this.counter;
@@ -62,6 +82,7 @@ export class ResponseSlot {
     const run = this.build(spec, false);
     this.counter += 1;
     this.run = run;
+    if (run.trace !== null) this.newest = run;
     run.start();
     return run;
   }
@@ -76,11 +97,15 @@ export class ResponseSlot {
     return run;
   }
 
-  /** The turn committed with a speculation's words: it becomes the active response (the slot must be free). */
-  adopt(run: ResponseRun, turnId: string | undefined): void {
+  /**
+   * The turn committed with a speculation's words: it becomes the active response (the slot must be free).
+   * `traceparent`: the committing turn's, which the speculation's trace links to when it is another trace.
+   */
+  adopt(run: ResponseRun, turnId: string | undefined, traceparent?: string): void {
     this.counter += 1;
     this.run = run;
-    run.adopt(turnId ?? `turn_${this.counter}`);
+    if (run.trace !== null) this.newest = run;
+    run.adopt(turnId ?? `turn_${this.counter}`, traceparent);
   }
 
   /** Resolves once no response is active. */
@@ -92,10 +117,12 @@ export class ResponseSlot {
   private build(spec: LaunchSpec, speculative: boolean): ResponseRun {
     const number = this.counter + 1;
     const responseId = `resp_${number}_${randomUUID().slice(0, 8)}`;
+    const turnId = spec.turnId ?? `turn_${number}`;
     const { options } = this;
+    const trace = this.startTrace(spec, responseId, turnId, speculative);
     const run: ResponseRun = new ResponseRun({
       responseId,
-      turnId: spec.turnId ?? `turn_${number}`,
+      turnId,
       chat: options.chat,
       request: {
         model: spec.model,
@@ -111,15 +138,35 @@ export class ResponseSlot {
       ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),
       ...(spec.clientCalls === undefined ? {} : { clientCalls: spec.clientCalls }),
       ...(options.observer ? { observer: options.observer } : {}),
+      trace,
       emit: options.emit,
       onSettled: (status, heardLength) => {
         spec.commit(run, status, heardLength);
         this.settled(run);
         options.onSettled(run, status, heardLength);
       },
-      logger: options.logger.child({ responseId, ...(speculative ? { speculative } : {}) }),
+      // With tracing on, each log line of the response carries its trace_id and span_id.
+      logger: options.logger.child({ responseId, ...(speculative ? { speculative } : {}), ...trace?.logFields }),
     });
     return run;
+  }
+
+  /** The response's trace, or null (tracing off: nothing is built). */
+  private startTrace(spec: LaunchSpec, responseId: string, turnId: string, speculative: boolean): TurnTrace | null {
+    const { tracing, sessionId, config } = this.options;
+    if (tracing === undefined || tracing === null) return null;
+    return TurnTrace.start(tracing, {
+      sessionId,
+      responseId,
+      turnId,
+      endpoint: spec.endpoint ?? 'voice',
+      upstream: config.upstream,
+      model: spec.model,
+      speculative,
+      experiment: this.options.experiment?.(),
+      traceparent: spec.traceparent,
+      userText: () => spec.messages.findLast((m) => m.role === 'user')?.content ?? undefined,
+    });
   }
 
   /** The run is over: the slot is free again (unless a newer run already took it). */

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { GatewayObserver } from '../metrics.js';
 import type { ResponseStatus, ServerEventBody } from '../protocol.js';
+import type { TurnTrace } from '../tracing/turn-trace.js';
 import type { ChatRequest, ChatStreamer } from '../upstream/types.js';
 import type { ToolChoice } from './tool-step.js';
 import type { SessionToolRunner } from './tool-runner.js';
@@ -31,6 +32,8 @@ export interface ResponseRunOptions {
   /** Started on an interim before its turn committed: everything is held (tools too) until adopt() or discard(). */
   speculative?: boolean;
   observer?: GatewayObserver;
+  /** The response's spans (tracing on), or null: every call site checks once, at points the run passes anyway. */
+  trace?: TurnTrace | null;
   emit: (event: ServerEventBody) => void;
   /** The run settled (for a speculation: once adopted; never when discarded). */
   onSettled: (status: ResponseStatus, heardLength: number) => void;

@@ -1,9 +1,11 @@
 // How a settled reply is reported: its response.done event, one structured log line (outcome, timings and usage,
-// never its text) and the observer's summary for metrics. Kept apart so response-run.ts holds the run's flow.
+// never its text), the observer's summary for metrics and the end of its trace. Kept apart so response-run.ts
+// holds the run's flow.
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
 import type { GatewayObserver } from '../metrics.js';
 import type { ResponseStatus, ServerEventBody } from '../protocol.js';
+import type { TurnTrace } from '../tracing/turn-trace.js';
 import type { ReplyRecord } from './reply-record.js';
 
 export interface SettledReport {
@@ -12,7 +14,8 @@ export interface SettledReport {
   error: GatewayError | undefined;
   emit: (event: ServerEventBody) => void;
   logger: Logger;
-  observer: GatewayObserver | undefined;
+  observer?: GatewayObserver | undefined;
+  trace: TurnTrace | null;
 }
 
 export function reportSettled(record: ReplyRecord, report: SettledReport): void {
@@ -43,6 +46,15 @@ export function reportSettled(record: ReplyRecord, report: SettledReport): void 
     },
     'response done',
   );
+  report.trace?.end({
+    status,
+    models: record.models,
+    timings,
+    usage,
+    toolSteps: record.stepCount,
+    chars: record.text.length,
+    error,
+  });
   const addedMs = record.addedMs();
   report.observer?.responseSettled({
     status,

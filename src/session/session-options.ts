@@ -12,6 +12,7 @@ import {
   type SessionSettings,
 } from '../protocol.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { Tracing } from '../tracing/tracing.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import type { SessionSnapshot } from './snapshot.js';
 
@@ -25,6 +26,8 @@ export interface SessionOptions {
   quality?: QualityObserver;
   /** Speculation's cost and savings (started, adopted, discarded, upstream requests per committed turn). */
   speculationObserver?: SpeculationObserver;
+  /** Tracing (an OTLP endpoint is configured): each response gets a trace. Null or absent: none, at no cost. */
+  tracing?: Tracing | null;
   /** The transport's turn limits, asked before the server commits a turn itself (serverCommit); null admits it. */
   admitServerCommit?: () => GatewayError | null;
   /** Receives every server event in order; the transport stamps `seq` as it writes them. Must not throw. */

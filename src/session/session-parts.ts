@@ -72,6 +72,8 @@ export function assembleSession(id: string, options: SessionOptions, log: Logger
       chat: options.chat,
       config,
       ...(options.observer ? { observer: options.observer } : {}),
+      tracing: options.tracing ?? null,
+      experiment: () => arm?.wire,
       emit: hooks.emit,
       onSettled: settled,
       logger: log,

@@ -12,6 +12,7 @@ import {
   type SessionUpdateEvent,
   type TurnEvent,
 } from '../protocol.js';
+import type { InterruptCause } from '../tracing/turn-trace.js';
 import type { ChatMessage } from '../upstream/types.js';
 import { ESCALATION_TOOL } from './escalation.js';
 import type { SessionArm } from './experiment-arm.js';
@@ -70,12 +71,17 @@ export class Session {
 
   /** What moves with the session to another instance (see snapshot.ts). */
   snapshot(): SessionSnapshot {
+    const latest = this.slot.latestTraced;
+    const trace = latest?.trace;
     return {
       v: 1,
       settings: this.currentSettings,
       turns: this.history.exportTurns(),
       responseCounter: this.slot.responseCounter,
       ...(this.arm ? { experiment: this.arm.wire } : {}),
+      ...(latest && trace
+        ? { trace: { responseId: latest.responseId, traceparent: trace.traceparent, active: !latest.isSettled } }
+        : {}),
     };
   }
 
@@ -196,6 +202,8 @@ export class Session {
 
   /** Emits an event on behalf of the transport (e.g. session.resumed), in this session's numbered stream. */
   announce(body: ServerEventBody): void {
+    // The client came back (here, or on the instance this session moves to) while a reply ran: its trace says so.
+    if (body.type === 'session.resumed') this.slot.active?.trace?.resumed(body.replayed, body.missedEvents);
     this.emit(body);
   }
 
@@ -221,7 +229,7 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.turns.stop();
-    this.slot.active?.interrupt();
+    this.slot.active?.interrupt(undefined, 'session_closed');
     this.closed = true;
     this.log.info({ turns: this.history.turnCount }, 'session closed');
   }
@@ -232,8 +240,8 @@ export class Session {
   }
 
   /** Interrupts the active response, if any; used by drain and by the transport on socket loss. */
-  interruptActive(): void {
-    this.slot.active?.interrupt();
+  interruptActive(cause: InterruptCause = 'disconnect'): void {
+    this.slot.active?.interrupt(undefined, cause);
   }
 
   private emit(body: ServerEventBody): void {

@@ -1,5 +1,5 @@
-// What of a session survives a move to another instance: its settings, its history (whole turns) and its
-// response counter. Serialised to JSON for the shared store; read back through a schema, because whatever comes
+// What of a session survives a move to another instance: its settings, its history (whole turns), its
+// response counter, and the trace of its newest response (which a resume elsewhere continues). Serialised to JSON for the shared store; read back through a schema, because whatever comes
 // out of Redis is external input like any other.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -51,6 +51,17 @@ export const SessionSnapshotSchema = Type.Object({
   responseCounter: Type.Integer({ minimum: 0 }),
   /** The experiment arm the session is in, so it stays there on any instance. */
   experiment: Type.Optional(Type.Object({ name: Type.String(), arm: Type.String(), counted: Type.Boolean() })),
+  /**
+   * Tracing on: the newest response's trace (its root span as a traceparent), and whether it was still running when
+   * written. Loosely checked: whoever reads it parses the traceparent, and it must never make a session unresumable.
+   */
+  trace: Type.Optional(
+    Type.Object({
+      responseId: Type.String({ maxLength: 128 }),
+      traceparent: Type.String({ maxLength: 128 }),
+      active: Type.Boolean(),
+    }),
+  ),
 });
 
 export type SessionSnapshot = Static<typeof SessionSnapshotSchema>;

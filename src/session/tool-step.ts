@@ -3,6 +3,7 @@
 // It does not own the run's state, its text or history: the run awaits the outcomes and records the step.
 import type { Logger } from 'pino';
 import type { ServerEventBody } from '../protocol.js';
+import type { TurnTrace } from '../tracing/turn-trace.js';
 import { ToolCallAssembler, type AssembledCall, type ToolCallFragment } from '../tools/call-assembler.js';
 import type { ToolOutcome } from '../tools/registry.js';
 import type { UpstreamToolSpec } from '../upstream/types.js';
@@ -38,6 +39,8 @@ export interface ToolStepContext {
   filler: Filler;
   /** A speculation's gate: its calls are announced (held) but start only once it is adopted; null: at once. */
   authorised: Promise<boolean> | null;
+  /** The response's spans (tracing on): each call that runs gets one, until its outcome. */
+  trace: TurnTrace | null;
   emit: (event: ServerEventBody) => void;
   logger: Logger;
 }
@@ -115,6 +118,7 @@ export class ToolStep {
     });
     context.logger.info({ callId: call.id, tool: call.name, runsOn }, 'tool call');
     if (deferred) {
+      context.trace?.tool({ ...call, runsOn, deferred })({ ok: true });
       context.deferred.add(call.id);
       this.running.push({ call, outcome: Promise.resolve<ToolOutcome>({ ok: true, output: '' }) });
       return;
@@ -123,9 +127,15 @@ export class ToolStep {
       // An escalation waits for a slower model, not a tool: the user hears the filler at once.
       if (call.name === ESCALATION_TOOL && runsOn === 'server') context.filler.now();
       else if (firstOfStep) context.filler.schedule();
-      return call.args.ok
+      const ended = context.trace?.tool({ ...call, runsOn, deferred: false });
+      const outcome = call.args.ok
         ? context.tools.run(call.id, call.name, call.args.value, context.signal)
-        : Promise.resolve({ ok: false, error: call.args.error });
+        : Promise.resolve<ToolOutcome>({ ok: false, error: call.args.error });
+      if (ended === undefined) return outcome;
+      return outcome.then((result) => {
+        ended(result);
+        return result;
+      });
     };
     // No side effect from a speculation: a discarded one never runs its tools, nor one interrupted as it was adopted.
     const outcome =

@@ -53,6 +53,8 @@ export class TurnReplies {
     const messages = last.run.historyMessages(heardLength, 'interrupted');
     this.history.replaceTail(last.committedMessages, messages);
     this.last = null;
+    // In the reply's own trace, after its root ended: the user cut in while it was still being spoken.
+    last.run.trace?.heardCommit(heardChars, heardLength, last.committedLength);
     this.onRewrite(last.run, heardLength);
     this.log.info(
       { responseId: last.run.responseId, heardChars, heardLength },

@@ -41,6 +41,8 @@ interface Interim {
   text: string;
   key: string;
   turnId: string | undefined;
+  /** The client's trace context for the utterance (protocol 1.4): a speculation or a server commit continues it. */
+  traceparent: string | undefined;
 }
 
 /** A turn the server committed, until its final arrives: the final is absorbed, or extends it. */
@@ -90,10 +92,11 @@ export class TurnTaking {
       // that appears now is as good as the wait.
       this.current.text = text;
       this.current.turnId = event.turnId ?? this.current.turnId;
+      this.current.traceparent = event.traceparent ?? this.current.traceparent;
       if (endsLikeSentence(text) && this.deps.settings.turnDetection.speculate) this.speculate(this.current);
       return;
     }
-    this.current = { text, key, turnId: event.turnId };
+    this.current = { text, key, turnId: event.turnId, traceparent: event.traceparent };
     if (this.speculation !== null && this.speculation.key !== key) this.discard('revised');
     this.schedule(this.current);
   }
@@ -119,7 +122,7 @@ export class TurnTaking {
     // The user went on after a pause, or the recognizer corrected the words the server answered: one utterance.
     if (open !== null && (extendsUtterance(open.text, text) || revisesUtterance(open.text, text))) this.reopen(open);
     this.clearInterim();
-    this.commit(text, event.turnId, 'client');
+    this.commit(text, event.turnId, 'client', event.traceparent);
   }
 
   /** True when a final with this text would only confirm the server's commit (absorbed: it starts nothing). */
@@ -132,7 +135,7 @@ export class TurnTaking {
     const speculation = this.speculation;
     if (speculation === null) return;
     this.speculation = null;
-    speculation.run.discard();
+    speculation.run.discard(reason);
     this.deps.observer?.speculationDiscarded(reason, speculation.run.tokensSpent);
     this.deps.log.debug({ reason, responseId: speculation.run.responseId }, 'speculation discarded');
   }
@@ -187,7 +190,7 @@ export class TurnTaking {
     if (this.stopped || !soundsComplete(interim.text)) return;
     if (this.speculationsThisTurn >= deps.config.speculationsPerTurn) return;
     const messages = this.speculativePrompt(interim.text);
-    const run = deps.slot.speculate(this.spec(messages, interim.turnId));
+    const run = deps.slot.speculate(this.spec(messages, interim.turnId, interim.traceparent));
     this.speculation = new Speculation(run, interim.key, messages, deps.settings);
     this.speculationsThisTurn += 1;
     deps.observer?.speculationStarted();
@@ -203,23 +206,23 @@ export class TurnTaking {
     this.clearInterim();
     this.deps.emit({ type: 'turn.committed', turnId, text: interim.text, by: 'server' });
     // The run, not the slot: an adopted speculation that had already finished has freed the slot again.
-    const run = this.commit(interim.text, turnId, 'server');
+    const run = this.commit(interim.text, turnId, 'server', interim.traceparent);
     this.open = { text: interim.text, key: interim.key, turnId, run };
   }
 
   /** The user went on after the server committed: stop that reply now; the next commit holds the whole utterance. */
   private reopen(open: OpenCommit): void {
     this.open = null;
-    if (open.run !== null && this.deps.slot.active === open.run) open.run.interrupt();
+    if (open.run !== null && this.deps.slot.active === open.run) open.run.interrupt(undefined, 'user_continued');
     this.reopened = open;
   }
 
   /** Ends the user's turn: interrupts and commits the reply before it, then adopts the speculation or starts a reply. */
-  private commit(text: string, turnId: string | undefined, by: 'client' | 'server'): ResponseRun {
+  private commit(text: string, turnId: string | undefined, by: 'client' | 'server', traceparent?: string): ResponseRun {
     const { deps } = this;
     // Cancel-and-commit: the old reply is interrupted and committed before the new user words are appended,
     // so the model never continues the interrupted turn (pipecat's _handle_send_text ordering).
-    deps.slot.active?.interrupt();
+    deps.slot.active?.interrupt(undefined, 'new_turn');
     const rewritten = this.reopened !== null && deps.history.replaceLastUserText(text);
     this.reopened = null;
     if (!rewritten) deps.history.addUser(text);
@@ -236,21 +239,22 @@ export class TurnTaking {
     if (speculation !== null && verdict === 'adopt') {
       this.speculation = null;
       run = speculation.run;
-      deps.slot.adopt(run, turnId);
+      deps.slot.adopt(run, turnId, traceparent);
       deps.observer?.speculationAdopted();
     } else {
       if (verdict !== null && verdict !== 'adopt') this.discard(verdict);
-      run = deps.slot.launch(this.spec(messages, turnId));
+      run = deps.slot.launch(this.spec(messages, turnId, traceparent));
     }
     deps.observer?.turnCommitted(requests, verdict === 'adopt');
     deps.log.debug({ by, speculative: verdict === 'adopt', verdict }, 'turn committed');
     return run;
   }
 
-  private spec(messages: ChatMessage[], turnId: string | undefined): LaunchSpec {
+  private spec(messages: ChatMessage[], turnId: string | undefined, traceparent: string | undefined): LaunchSpec {
     const { settings, replies } = this.deps;
     return {
       ...(turnId === undefined ? {} : { turnId }),
+      traceparent,
       model: settings.model,
       messages,
       maxTokens: settings.maxOutputTokens,

@@ -9,6 +9,7 @@ import type { SessionScaleOut, SharedTurnLimits } from '../hosting/scale-out-por
 import type { SessionRegistry } from '../hosting/session-registry.js';
 import type { GatewayMetrics, QualityObserver } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { Tracing } from '../tracing/tracing.js';
 import type { ChatStreamer } from '../upstream/types.js';
 import type { TurnGate } from './turn-gate.js';
 
@@ -24,6 +25,8 @@ export interface TransportDeps {
   /** Quality signals by model and experiment arm (Prometheus and the experiment's figures). */
   quality: QualityObserver;
   logger: Logger;
+  /** Tracing (an OTLP endpoint is configured), or null: no spans, at no cost. */
+  tracing: Tracing | null;
   /** Rejects the upgrade (HTTP 401/403/429/503) before any WebSocket exists. */
   admission: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Response caps and turn rates per session, address and token, shared by both endpoints. */

@@ -3,7 +3,8 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayError } from '../errors.js';
 import type { SecretRedactor } from '../secrets.js';
-import type { ChatEventSink, ChatUsage, UpstreamLogger } from './types.js';
+import type { ChatCallTrace } from '../tracing/tracing.js';
+import type { ChatEvent, ChatEventSink, ChatUsage, UpstreamLogger } from './types.js';
 
 export interface CallState {
   /** A text, a tool call or a `<think>` block from content (THINK_TAGS=display shows it) reached the sink: no retry now. */
@@ -25,6 +26,8 @@ export interface AttemptContext {
   stallTimeoutMs: number;
   secrets: SecretRedactor;
   logger: UpstreamLogger | undefined;
+  /** The call's span (tracing on), told of the response head, the first token and the finish. */
+  trace?: ChatCallTrace | undefined;
 }
 
 export type AttemptResult = { kind: 'done' } | { kind: 'aborted' } | { kind: 'failed'; error: GatewayError };
@@ -42,3 +45,7 @@ export const ABORTED: AttemptResult = Object.freeze({ kind: 'aborted' });
 
 export const headerText = (value: string | string[] | undefined): string =>
   (Array.isArray(value) ? value.join(',') : (value ?? '')).toLowerCase();
+
+/** Text, a tool call, or a `<think>` block shown from content: once one reached the sink, the call is not retried. */
+export const isForwarded = (event: ChatEvent): boolean =>
+  event.type === 'text' || event.type === 'tool_call' || (event.type === 'reasoning' && event.raw !== undefined);

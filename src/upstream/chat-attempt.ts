@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { AttemptContext, AttemptResult } from './attempt-context.js';
-import { ABORTED, ATTEMPT_SETTLED, DONE, DONE_GRACE_MS, headerText } from './attempt-context.js';
+import { ABORTED, ATTEMPT_SETTLED, DONE, DONE_GRACE_MS, headerText, isForwarded } from './attempt-context.js';
 import { CONNECTING, ENDED, SETTLED, checkTransition, type Phase } from './attempt-phases.js';
 import { createChunkReader } from './chunk-reader.js';
 import { ErrorBodyReader } from './error-body-reader.js';
@@ -37,6 +37,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   /** One per attempt: it holds back content that may be a think tag until the answer settles. */
   private readonly chunks = createChunkReader();
   private readonly firstTimer: NodeJS.Timeout;
+  /** The first real token arrived: the first-token wait is over (checked once per event, not a timer call each). */
+  private answered = false;
   /** Started by the first data event (alive()); undefined until then. */
   private stallTimer: NodeJS.Timeout | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
@@ -138,15 +140,16 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     for (const event of events) {
       // Covers the caller's abort too: onAbort runs synchronously inside abort() and settles.
       if (this.settled) return;
-      if (event.type !== 'usage') clearTimeout(this.firstTimer);
-      if (
-        event.type === 'text' ||
-        event.type === 'tool_call' ||
-        (event.type === 'reasoning' && event.raw !== undefined)
-      )
-        state.forwarded = true;
-      else if (event.type === 'finish') state.finishReason = event.reason;
-      else if (event.type === 'usage') state.usage = event.usage;
+      if (!this.answered && event.type !== 'usage') {
+        this.answered = true;
+        clearTimeout(this.firstTimer);
+        this.ctx.trace?.firstToken();
+      }
+      if (isForwarded(event)) state.forwarded = true;
+      else if (event.type === 'finish') {
+        state.finishReason = event.reason;
+        this.ctx.trace?.finished(this.chunks.finishedAs?.id, this.chunks.finishedAs?.model);
+      } else if (event.type === 'usage') state.usage = event.usage;
       try {
         this.ctx.sink(event);
       } catch (err) {
@@ -204,6 +207,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   /** A response head: its status and content type choose the body's reader. */
   private open(statusCode: number, headers: IncomingHttpHeaders): void {
     const { secrets } = this.ctx;
+    if (statusCode >= 200) this.ctx.trace?.responseStarted(statusCode);
     if (statusCode < 200)
       return this.enter({ name: 'interim', body: new ErrorBodyReader(statusCode, headers, secrets) });
     if (statusCode >= 300)

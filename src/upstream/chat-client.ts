@@ -115,6 +115,8 @@ export class ChatClient implements ChatStreamer {
   private readonly retryMaxDelayMs: number;
   /** Keeps connections open ahead of demand (options.warm), or null. */
   private readonly warmer: ConnectionWarmer | null;
+  /** The upstream's host and port, as a traced call reports them (server.address, server.port). */
+  private readonly server: { address: string; port: number };
   // ES-private so that logging or serialising the client can never reveal the key.
   readonly #headers: Record<string, string>;
   readonly #secrets: SecretRedactor;
@@ -124,6 +126,7 @@ export class ChatClient implements ChatStreamer {
     this.options = rest;
     const url = new URL(options.baseUrl);
     this.origin = url.origin;
+    this.server = { address: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? createUpstreamPool(options.baseUrl, { connections: 256 });
@@ -160,6 +163,8 @@ export class ChatClient implements ChatStreamer {
         'content-type': 'application/json',
         accept: 'text/event-stream',
         'x-session-id': request.sessionId,
+        // traceparent (tracing on): a tracing-aware upstream or proxy joins the turn's trace.
+        ...request.trace?.headers,
       },
       body: JSON.stringify(buildChatBody(request)),
       signal: request.signal,
@@ -169,6 +174,7 @@ export class ChatClient implements ChatStreamer {
       stallTimeoutMs: this.options.stallTimeoutMs,
       secrets: this.#secrets,
       logger: request.logger ?? this.options.logger,
+      trace: request.trace,
     };
     const warmer = this.warmer;
     if (warmer === null) return this.attempts(context, outcome);
@@ -191,6 +197,7 @@ export class ChatClient implements ChatStreamer {
     for (let attempt = 1; ; attempt += 1) {
       state.finishReason = null;
       state.usage = null;
+      context.trace?.attemptStarted(attempt, this.server);
       const running = runAttempt(context);
       // The request holds its connection now (dispatch is synchronous): keep a spare ready for the next one.
       if (attempt === 1) this.warmer?.ensure();
@@ -202,6 +209,7 @@ export class ChatClient implements ChatStreamer {
       if (result.kind === 'aborted') return outcome(true, attempt);
       const delayMs = this.retryDelayMs(result.error, attempt, state.forwarded);
       if (delayMs === undefined) throw result.error;
+      context.trace?.retrying(attempt, result.error.code, result.error.status, delayMs);
       context.logger?.warn(
         { attempt, delayMs, code: result.error.code, status: result.error.status },
         'upstream attempt failed; retrying',

@@ -120,6 +120,8 @@ export interface ChunkReader {
   read(chunk: unknown): ChatEvent[];
   /** At the end of the stream: the content held back as a possible think tag (think-filter.ts), if any. */
   end(): ChatEvent[];
+  /** The response's id and model, as the chunk with the (last) finish_reason named them (a traced call reports them). */
+  readonly finishedAs: { id: string | undefined; model: string | undefined } | undefined;
 }
 
 /**
@@ -131,9 +133,13 @@ export interface ChunkReader {
  */
 export function createChunkReader(): ChunkReader {
   let yielded = false;
+  let finishedAs: ChunkReader['finishedAs'];
   const think = new ThinkFilter();
 
   return {
+    get finishedAs() {
+      return finishedAs;
+    },
     read(chunk) {
       const events: ChatEvent[] = [];
       if (!isRecord(chunk)) return events;
@@ -169,6 +175,7 @@ export function createChunkReader(): ChunkReader {
           }
           think.end(events);
           events.push({ type: 'finish', reason: finish });
+          finishedAs = { id: nonEmpty(chunk.id), model: nonEmpty(chunk.model) };
         }
       }
 

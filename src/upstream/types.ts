@@ -1,5 +1,6 @@
 // The contract between the session layer and the upstream chat client: OpenAI-shaped messages in,
 // typed stream events out. Nothing here knows about HTTP or SSE.
+import type { ChatCallTrace } from '../tracing/tracing.js';
 
 export interface UpstreamToolCall {
   id: string;
@@ -32,6 +33,8 @@ export interface ChatRequest {
   signal: AbortSignal;
   /** The caller's logger (it carries sessionId and responseId); the client's own logger otherwise. */
   logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /** The call's span (tracing on): told of attempts, heads, the first token and retries; its headers go upstream. */
+  trace?: ChatCallTrace;
 }
 
 export interface ChatUsage {

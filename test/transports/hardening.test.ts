@@ -57,7 +57,7 @@ describe('access control', () => {
     stack = await startStack({ env: { GATEWAY_TOKENS: 'secret' } });
     expect(await (await fetch(`${stack.httpUrl}/v1/info`)).json()).toEqual({
       protocol: 1,
-      minor: 3,
+      minor: 4,
       tokenRequired: true,
       upstream: 'simulator',
     });

@@ -55,7 +55,7 @@ describe('session resume', () => {
     const client = await VoiceClient.connect(stack.voiceUrl);
     expect(ready(client)).toMatchObject({
       protocol: 1,
-      minor: 3,
+      minor: 4,
       resumeToken: expect.stringMatching(/^[\w-]{43}$/),
       limits: { resumeTtlMs: 120_000 },
     });

@@ -2,6 +2,7 @@
 // talk in turns: replies stream as text deltas and speech segments, with barge-in, client tools and resume.
 export { connect, type ConnectOptions } from './connect.js';
 export type { CommittedTurn, SessionEvents, SessionUpdate, VoiceSession } from './session.js';
+export type { TurnOptions } from './wire.js';
 export type { CancelOptions, Reply } from './reply.js';
 export { countHeardChars, HeardTracker, type SpeechSegment } from './heard.js';
 export type { ClientToolDefinition, ClientTools, ToolContext } from './tools.js';

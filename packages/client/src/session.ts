@@ -9,6 +9,7 @@ import { ReplyStream, type Reply } from './reply.js';
 import { declareTools, runTool, type ClientTools } from './tools.js';
 import { SettingsBook } from './updates.js';
 import { announcedVersion } from './version.js';
+import { traceOf } from './wire.js';
 import type {
   ServerEvent,
   SessionReady,
@@ -18,6 +19,7 @@ import type {
   ToolCall,
   TurnCommitted,
   TurnEventFrame,
+  TurnOptions,
   UpdateEventFrame,
 } from './wire.js';
 
@@ -66,7 +68,7 @@ export interface VoiceSession {
    * had already committed these words itself, it absorbs the final: the Reply repeats the committed turn's reply
    * (`reply.absorbedInto`), or rejects with CLIENT_TURN_ABSORBED when that reply could not start.
    */
-  turn(text: string, options?: { turnId?: string }): Reply;
+  turn(text: string, options?: TurnOptions): Reply;
   /** Changes settings; resolves with session.updated, rejects with the gateway's error. */
   update(update: SessionUpdate): Promise<SessionSettings>;
   /**
@@ -74,7 +76,7 @@ export interface VoiceSession {
    * early, or end the turn itself (see the `committed` event). Needs a gateway announcing protocol 1.2 or newer;
    * throws CLIENT_UNSUPPORTED otherwise.
    */
-  interim(text: string, options?: { turnId?: string }): void;
+  interim(text: string, options?: TurnOptions): void;
   /** While reconnecting: skip the backoff wait. */
   reconnectNow(): void;
   /** Closes the connection; replies still streaming reject with CLIENT_CLOSED. */
@@ -134,11 +136,11 @@ export class Session implements VoiceSession {
     return this.emitter.on(type, listener);
   }
 
-  turn(text: string, options: { turnId?: string } = {}): Reply {
+  turn(text: string, options: TurnOptions = {}): Reply {
     this.assertOpen();
     const turnId = options.turnId ?? this.nextId('turn');
     const reply = this.newReply(turnId);
-    const frame: TurnEventFrame = { type: 'turn', text, turnId, eventId: turnId };
+    const frame: TurnEventFrame = { type: 'turn', text, turnId, eventId: turnId, ...traceOf(options) };
     this.replies.add(reply, frame, ++this.counter);
     this.link.send(frame);
     return reply;
@@ -158,7 +160,7 @@ export class Session implements VoiceSession {
     return settled;
   }
 
-  interim(text: string, options: { turnId?: string } = {}): void {
+  interim(text: string, options: TurnOptions = {}): void {
     this.assertOpen();
     const { major, minor } = this.protocol;
     if (minor < 2) {
@@ -167,7 +169,8 @@ export class Session implements VoiceSession {
         `session.interim() needs protocol ${major}.2 or newer; this gateway speaks ${major}.${minor}. Send the final transcript with session.turn().`,
       );
     }
-    this.link.send({ type: 'turn.interim', text, ...(options.turnId === undefined ? {} : { turnId: options.turnId }) });
+    const turnId = options.turnId === undefined ? {} : { turnId: options.turnId };
+    this.link.send({ type: 'turn.interim', text, ...turnId, ...traceOf(options) });
   }
 
   reconnectNow(): void {

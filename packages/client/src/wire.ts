@@ -29,7 +29,7 @@ export type { ErrorCode } from '../../../src/errors.js';
 /** The protocol major this client speaks; a server announcing another one is refused. */
 export const PROTOCOL_VERSION: typeof ServerMajor = 1;
 /** The newest minor this client knows. Newer minors only add fields and events, so they are accepted. */
-export const PROTOCOL_MINOR: typeof ServerMinor = 3;
+export const PROTOCOL_MINOR: typeof ServerMinor = 4;
 /** The subprotocol the gateway selects; browsers offer it next to `bearer.<token>`. */
 export const NATIVE_SUBPROTOCOL = 'asi1-voice.v1';
 
@@ -58,3 +58,18 @@ export type TurnDetectionUpdate = NonNullable<SettingsFields['turnDetection']>;
 export type TurnEventFrame = TurnEvent & { turnId: string; eventId: string };
 /** A `session.update` frame as this client sends it: always with an eventId. */
 export type UpdateEventFrame = SessionUpdateEvent & { eventId: string };
+
+/**
+ * Options of a turn or an interim. `traceparent` (a W3C traceparent, protocol 1.4): the gateway's spans of the
+ * reply join the front-end's trace; give an utterance's interims and its final the same one. A gateway older than
+ * 1.4 ignores it; a malformed one is refused with GW_INVALID_EVENT.
+ */
+export interface TurnOptions {
+  turnId?: string;
+  traceparent?: string;
+}
+
+/** The traceparent field of a turn or interim frame, when one was given. */
+export function traceOf(options: TurnOptions): { traceparent?: string } {
+  return options.traceparent === undefined ? {} : { traceparent: options.traceparent };
+}

@@ -268,6 +268,20 @@ describe('interim transcripts (1.2)', () => {
     await session.close();
   });
 
+  it('sends the traceparent it is given (1.4) on the turn and the interims of an utterance', async () => {
+    const { session, socket } = await sessionOn12();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    session.interim('what time', { turnId: 'u1', traceparent });
+    session.turn('What time is it?', { turnId: 'u1', traceparent });
+    session.turn('And tomorrow?');
+    const frames = await socket.framesUntil((all) => all.filter((f) => f.type === 'turn').length === 2);
+    expect(frames.filter((f) => f.type === 'turn.interim')).toEqual([
+      { type: 'turn.interim', text: 'what time', turnId: 'u1', traceparent },
+    ]);
+    expect((await turnFrames(socket, 2)).map((f) => f.traceparent)).toEqual([traceparent, undefined]);
+    await session.close();
+  });
+
   it('refuses an interim on a gateway announcing 1.1 with CLIENT_UNSUPPORTED, and sends nothing', async () => {
     server = await ScriptedServer.start();
     const attempt = connect({ url: server.url });

@@ -38,7 +38,7 @@ describe('a session on the real gateway', () => {
     stack.simulator.enqueue({ reply: REPLY });
     const session = await connect({ url: stack.voiceUrl });
     expect(session.state).toBe('open');
-    expect(session.protocol).toEqual({ major: 1, minor: 3 });
+    expect(session.protocol).toEqual({ major: 1, minor: 4 });
     expect(session.ready).toMatchObject({ type: 'session.ready', sessionId: session.id, upstream: 'simulator' });
     const reply = session.turn('Tell me about colours');
     const deltas = collect(reply.deltas);

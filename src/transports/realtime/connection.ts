@@ -57,7 +57,7 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
         { sessionId: session.id, pendingBytes: socket.bufferedAmount },
         'slow realtime consumer disconnected',
       );
-      session.interruptActive();
+      session.interruptActive('slow_consumer');
       closeOrTerminate(socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
     },
   });
@@ -71,6 +71,7 @@ function createConversation(socket: WebSocket, request: FastifyRequest, deps: Tr
     tools: deps.tools,
     observer: connections.observe(metrics, () => entry),
     quality: deps.quality,
+    tracing: deps.tracing,
     logger,
     send: (body) => {
       try {

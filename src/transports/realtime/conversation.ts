@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { GatewayError } from '../../errors.js';
+import { TRACEPARENT_PATTERN } from '../../protocol.js';
 import type { Session } from '../../session/session.js';
 import type { TurnAdmission } from '../turn-gate.js';
 import type { Dialect, RealtimeEvent } from './dialect.js';
@@ -79,7 +80,7 @@ export class RealtimeConversation {
         if (active === null || (event.response_id !== undefined && event.response_id !== active))
           throw new RealtimeError('response_cancel_not_active');
         // Synchronous: response.done (cancelled) is sent before this returns.
-        return this.options.session.interruptActive();
+        return this.options.session.interruptActive('client_cancel');
       }
       case 'conversation.item.truncate': {
         if (event.content_index !== 0)
@@ -235,6 +236,7 @@ export class RealtimeConversation {
       r.output_modalities ?? r.modalities,
       r.output_modalities === undefined ? 'response.modalities' : 'response.output_modalities',
     );
+    const traceparent = traceparentOf(event);
     const slot = this.options.admitResponse();
     if (!slot.ok) throw slot.error;
     const maxTokens = r.max_output_tokens ?? r.max_response_output_tokens;
@@ -257,6 +259,7 @@ export class RealtimeConversation {
         ...(r.temperature === undefined ? {} : { temperature: r.temperature }),
         commit: r.conversation !== 'none',
         itemIds: { message: messageItemId, call: (callId) => translator.callItemId(callId) },
+        traceparent,
       });
       if (!result.ok) throw new RealtimeError('conversation_already_has_active_response');
       meta.handle = result.response;
@@ -267,4 +270,21 @@ export class RealtimeConversation {
       translator.expect(null);
     }
   }
+}
+
+const TRACEPARENT = new RegExp(TRACEPARENT_PATTERN);
+
+/**
+ * The client's trace context for a response: `traceparent` on response.create (validated by its schema), or
+ * `response.metadata.traceparent`, which OpenAI's SDKs can send without a cast; a malformed one is refused.
+ */
+function traceparentOf(event: ResponseCreateEvent): string | undefined {
+  if (event.traceparent !== undefined) return event.traceparent;
+  const fromMetadata = event.response?.metadata?.traceparent;
+  if (fromMetadata === undefined || TRACEPARENT.test(fromMetadata)) return fromMetadata;
+  throw new RealtimeError('invalid_value', {
+    message:
+      'response.metadata.traceparent must be a W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.',
+    param: 'response.metadata.traceparent',
+  });
 }

@@ -5,6 +5,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { GatewayError } from '../../errors.js';
 import { depthMessage, exceedsJsonDepth } from '../../hosting/json-depth.js';
+import { Traceparent } from '../../protocol.js';
 import { RealtimeError } from './errors.js';
 
 const EventId = Type.Optional(Type.String({ maxLength: 128 }));
@@ -62,6 +63,8 @@ const ItemCreate = Type.Object({
 const ResponseCreate = Type.Object({
   type: Type.Literal('response.create'),
   event_id: EventId,
+  /** The gateway's own addition (protocol 1.4): the client's trace context, which the response's trace continues. */
+  traceparent: Type.Optional(Traceparent),
   response: Type.Optional(
     Type.Object({
       ...CommonSettings,
@@ -230,8 +233,10 @@ function firstProblem(check: TypeCheck<TSchema>, value: unknown, prefix: string)
       param,
     });
   }
+  // A schema may say in words what it wants (a traceparent's format) instead of quoting its pattern.
+  const wanted = (first?.schema as { errorMessage?: string } | undefined)?.errorMessage ?? first?.message;
   return new RealtimeError('invalid_value', {
-    message: `Invalid value for '${param || 'event'}': ${first?.message ?? 'invalid'}.`,
+    message: `Invalid value for '${param || 'event'}': ${wanted ?? 'invalid'}.`,
     param,
   });
 }

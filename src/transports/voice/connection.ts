@@ -136,7 +136,7 @@ export class VoiceConnection implements ResumingConnection {
       { sessionId: this.current.session.id, pendingBytes: this.outbox.pendingBytes },
       'slow consumer disconnected',
     );
-    this.current.session.interruptActive();
+    this.current.session.interruptActive('slow_consumer');
     this.outbox.flushAll();
     closeOrTerminate(this.socket, CLOSE_SLOW_CONSUMER, 'slow consumer');
   }
