@@ -200,7 +200,7 @@ export class ChatClient implements ChatStreamer {
       context.trace?.attemptStarted(attempt, this.server);
       const running = runAttempt(context);
       // The request holds its connection now (dispatch is synchronous): keep a spare ready for the next one.
-      if (attempt === 1) this.warmer?.ensure();
+      if (attempt === 1) this.warmer?.dispatched();
       const result = await running;
       if (result.kind === 'done') {
         await yieldToPool();

@@ -13,6 +13,8 @@ export interface PoolGauge {
   };
   /** h2: one open connection carries new requests beside its others; pending: not known before one connects. */
   readonly protocol?: 'h1' | 'h2' | 'pending';
+  /** Whether a connection is open and free now; cheaper than `stats` (it stops at the first). Absent: stats.free. */
+  hasFree?(): boolean;
 }
 
 /** One light request (GET /models) on the pool: it opens a connection, or keeps an idle one from expiring. */
@@ -83,20 +85,14 @@ class DecayingPeak {
   }
 }
 
-type PoolCounts = { -readonly [K in keyof PoolGauge['stats']]: number };
+/** dispatched() counts the pool at most this often (then once more at the interval's end). */
+export const ENSURE_INTERVAL_MS = 20;
 
 export class ConnectionWarmer {
   private readonly warmUps: WarmUp[] = [];
-  /**
-   * The pool's counts, read at most once per event-loop iteration. undici computes each count by walking every
-   * connection, so at 1,000 sessions reading them on every turn cost about 8 % of the gateway's CPU. Within an
-   * iteration the counts follow this warmer's own dispatches (see ready()); what the upstream does meanwhile is
-   * seen in the next iteration.
-   */
-  private counts: PoolCounts | undefined;
-  private readonly forgetCounts = (): void => {
-    this.counts = undefined;
-  };
+  /** When ensure() last counted the pool, and its trailing run if one is due. */
+  private ensuredAt = -Infinity;
+  private ensureTimer: NodeJS.Timeout | undefined;
   /** When each session opened whose first turn has not started yet (oldest first). */
   private readonly expected: number[] = [];
   private streams = 0;
@@ -125,7 +121,7 @@ export class ConnectionWarmer {
   prepare(): void {
     if (this.closed) return;
     if (this.expected.length < this.options.maxConnections) this.expected.push(Date.now());
-    const stale = Date.now() - this.lastActive > STALE_IDLE_MS && this.poolCounts().free > 0;
+    const stale = Date.now() - this.lastActive > STALE_IDLE_MS && this.hasFree();
     if (stale && !this.warmUps.some((w) => !w.opens)) this.warmUp(false);
     this.ensure();
   }
@@ -149,13 +145,8 @@ export class ConnectionWarmer {
    * now. Never rejects.
    */
   ready(signal: AbortSignal): Promise<void> | undefined {
-    if (this.closed) return undefined;
-    const counts = this.poolCounts();
-    if (counts.free > 0) {
-      // The request takes that connection now (over HTTP/1.1 it is no longer free for the next one).
-      if (!this.multiplexed()) counts.free -= 1;
-      return undefined;
-    }
+    // The request is dispatched right after this returns, so the next one already sees its connection taken.
+    if (this.closed || this.hasFree()) return undefined;
     const multiplexed = this.multiplexed();
     const warmUp = this.warmUps.find((w) => multiplexed || !w.claimed);
     if (warmUp === undefined) return undefined;
@@ -172,11 +163,12 @@ export class ConnectionWarmer {
     });
   }
 
-  /** Opens connections until the spare wanted is free or on its way, within the cap. Call after a dispatch. */
+  /** Opens connections until the spare wanted is free or on its way, within the cap. */
   ensure(): void {
     if (this.closed || Date.now() < this.backoffUntil) return;
+    this.ensuredAt = performance.now();
     this.forgetExpired();
-    const { connected, free, pending, queued } = this.poolCounts();
+    const { connected, free, pending, queued } = this.options.pool.stats;
     if (queued > 0) return; // every connection is taken and requests wait: warm-ups would only queue too
     const opening = this.warmUps.filter((w) => w.opens).length;
     const coming = free + this.warmUps.length;
@@ -185,9 +177,23 @@ export class ConnectionWarmer {
     for (let i = 0; i < missing; i += 1) this.warmUp(true);
   }
 
+  /**
+   * A request was just dispatched: ensure(), at most once per ENSURE_INTERVAL_MS (else once more at its end).
+   * Counting walks every connection: once per turn, at 1,000 sessions, it cost about 2 % of the gateway's CPU.
+   */
+  dispatched(): void {
+    const wait = this.ensuredAt + ENSURE_INTERVAL_MS - performance.now();
+    if (wait <= 0) return this.ensure();
+    this.ensureTimer ??= setTimeout(() => {
+      this.ensureTimer = undefined;
+      this.ensure();
+    }, wait);
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.ensureTimer);
   }
 
   /** Idle connections wanted: one, plus one per session about to speak, plus the way back to the recent peak. */
@@ -205,13 +211,9 @@ export class ConnectionWarmer {
     return protocol !== 'h1';
   }
 
-  private poolCounts(): PoolCounts {
-    if (this.counts === undefined) {
-      const { connected, free, pending, queued } = this.options.pool.stats;
-      this.counts = { connected, free, pending, queued };
-      setImmediate(this.forgetCounts);
-    }
-    return this.counts;
+  private hasFree(): boolean {
+    const { pool } = this.options;
+    return pool.hasFree === undefined ? pool.stats.free > 0 : pool.hasFree();
   }
 
   private forgetExpired(): void {
@@ -244,7 +246,7 @@ export class ConnectionWarmer {
   /** Touches the idle connections still wanted before they expire (the rest are left to close), then tops up. */
   private refresh(): void {
     this.forgetExpired();
-    const { free } = this.poolCounts();
+    const { free } = this.options.pool.stats;
     const refreshing = this.warmUps.filter((w) => !w.opens).length;
     const touches = Math.min(free, this.spareWanted()) - refreshing;
     for (let i = 0; i < touches; i += 1) this.warmUp(false);

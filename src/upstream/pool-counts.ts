@@ -1,5 +1,5 @@
 // The counts of an undici Pool that the connection warmer reads (connected, free, pending, queued) in one pass
-// over its connections. undici's own `pool.stats` builds six counts, each by walking every connection through
+// over its connections, and whether one is free (stopping at the first). undici's own `pool.stats` builds six counts, each by walking every connection through
 // getters: about 100 µs per read with a thousand connections, once per turn at 1,000 sessions. This reads the
 // same per-connection state once. It relies on undici 7's internal symbols; when one is missing (another undici),
 // it falls back to `pool.stats`, so a change in undici costs speed, never correctness.
@@ -44,6 +44,19 @@ function symbolsOf(pool: Pool): Symbols | null {
   return { clients, needDrain, queued, connected, pending };
 }
 
+/** Whether `pool` has a connection open and free, as `pool.stats.free > 0` would say, stopping at the first. */
+export function freeConnectionFinder(pool: Pool): () => boolean {
+  const symbols = symbolsOf(pool);
+  if (symbols === null) return () => pool.stats.free > 0;
+  const state = pool as unknown as Indexed;
+  return () => {
+    for (const client of state[symbols.clients] as Indexed[]) {
+      if (client[symbols.connected] === true && client[symbols.needDrain] !== true) return true;
+    }
+    return false;
+  };
+}
+
 /** A reader of `pool`'s counts, exactly as `pool.stats` would give them. */
 export function poolCountsReader(pool: Pool): () => PoolCounts {
   const symbols = symbolsOf(pool);
@@ -71,10 +84,12 @@ export function poolCountsReader(pool: Pool): () => PoolCounts {
 /** The warmer's view of an undici Pool: its counts read in one pass, and its protocol where it knows one. */
 export function fastGauge(pool: Pool & { readonly protocol?: PoolGauge['protocol'] }): PoolGauge {
   const read = poolCountsReader(pool);
+  const hasFree = freeConnectionFinder(pool);
   return {
     get stats() {
       return read();
     },
+    hasFree,
     get protocol() {
       return pool.protocol;
     },

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionWarmer,
+  ENSURE_INTERVAL_MS,
   STALE_IDLE_MS,
   type PoolGauge,
   type TouchResult,
@@ -13,6 +14,7 @@ import { deferred } from './client-rig.js';
 interface FakePool extends PoolGauge {
   stats: { connected: number; free: number; pending: number; queued: number };
   protocol?: 'h1' | 'h2' | 'pending';
+  hasFree?: () => boolean;
 }
 
 let warmer: ConnectionWarmer | undefined;
@@ -156,26 +158,35 @@ describe('the connection warmer (decisions)', () => {
     expect(touches).toHaveLength(3);
   });
 
-  it("reads the pool's counts once per event-loop iteration (undici walks every connection for each), and counts its own take", async () => {
-    const { pool, touches, warmer } = rig();
-    let reads = 0;
-    let stats = { connected: 1, free: 1, pending: 0, queued: 0 };
-    Object.defineProperty(pool, 'stats', {
-      get: () => {
-        reads += 1;
-        return stats;
-      },
-    });
-    warmer.prepare(); // a session opened: wants its own spare, so a warm-up opens one
-    expect(touches).toHaveLength(1);
-    expect(warmer.ready(signal())).toBeUndefined(); // the free connection: dispatch now
-    // Same iteration: that connection is taken, so the next request waits for the warm-up instead of opening one.
-    expect(warmer.ready(signal())).toBeInstanceOf(Promise);
-    warmer.ensure();
-    expect(reads).toBe(1);
-    stats = { connected: 2, free: 2, pending: 0, queued: 0 };
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(warmer.ready(signal())).toBeUndefined();
-    expect(reads).toBe(2);
+  it('asks the pool only whether a connection is free on a turn, and counts it at most once per interval after dispatches', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { pool, touches, warmer } = rig();
+      let counted = 0;
+      let free = true;
+      const stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+      Object.defineProperty(pool, 'stats', {
+        get: () => {
+          counted += 1;
+          return stats;
+        },
+      });
+      pool.hasFree = () => free;
+      expect(warmer.ready(signal())).toBeUndefined(); // a free connection: dispatch now, nothing counted
+      expect(counted).toBe(0);
+      stats.free = 0; // the request took it
+      warmer.dispatched(); // the first dispatch counts at once: a spare is wanted beside the one taken
+      expect(counted).toBe(1);
+      expect(touches).toHaveLength(1);
+      free = false;
+      expect(warmer.ready(signal())).toBeInstanceOf(Promise); // none free, but a warm-up is opening one
+      warmer.dispatched();
+      warmer.dispatched();
+      expect(counted).toBe(1); // within the interval: one count is due at its end
+      vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
+      expect(counted).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

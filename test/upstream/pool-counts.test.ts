@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { poolCountsReader, type PoolCounts } from '../../src/upstream/pool-counts.js';
+import { freeConnectionFinder, poolCountsReader, type PoolCounts } from '../../src/upstream/pool-counts.js';
 import { until } from '../helpers.js';
 
 const held: ServerResponse[] = [];
@@ -29,7 +29,7 @@ const undiciCounts = (p: Pool): PoolCounts => {
   return { connected, free, pending, queued };
 };
 
-describe('pool counts in one pass', () => {
+describe('pool counts in one pass, and whether one is free', () => {
   it("equal undici's stats while connections open, fill, queue, free up and break", async () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -43,10 +43,13 @@ describe('pool counts in one pass', () => {
       get: () => expect.unreachable('read pool.stats') as never,
     });
     expect(read().connected).toBe(0);
+    expect(freeConnectionFinder(p)()).toBe(false);
     Reflect.deleteProperty(p, 'stats');
+    const hasFree = freeConnectionFinder(p);
     const check = (): PoolCounts => {
       const counts = read();
       expect(counts).toEqual(undiciCounts(p));
+      expect(hasFree()).toBe(counts.free > 0);
       return counts;
     };
     expect(check()).toEqual({ connected: 0, free: 0, pending: 0, queued: 0 });
