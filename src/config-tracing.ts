@@ -33,8 +33,11 @@ export function readTracing(
   const endpointName = ENDPOINTS.find((name) => value(name) !== undefined);
   const endpoint = endpointName === undefined ? undefined : value(endpointName);
   const exporters = (value('OTEL_TRACES_EXPORTER') ?? 'otlp').split(',').map((name) => name.trim());
+  // Only `none` turns it off: another exporter name beside an endpoint is a mistake to report, not a silent off.
   const enabled =
-    endpoint !== undefined && value('OTEL_SDK_DISABLED')?.toLowerCase() !== 'true' && exporters.includes('otlp');
+    endpoint !== undefined &&
+    value('OTEL_SDK_DISABLED')?.toLowerCase() !== 'true' &&
+    !exporters.every((name) => name === 'none');
   if (enabled) checkExport(value, endpointName, endpoint, exporters, problems);
   return {
     enabled,

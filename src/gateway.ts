@@ -78,7 +78,8 @@ export async function startGateway(config: Readonly<Config>, logger: Logger, opt
       await pool.close();
       await simulator?.close();
       // Last: the spans of the responses the drain ended are exported (within a bound) before the process exits.
-      if (tracing) await stopTracing(tracing, logger);
+      // An injected provider belongs to whoever passed it in, as an injected dispatcher does.
+      if (tracing) await (options.tracing === undefined ? stopTracing(tracing, logger) : tracing.forceFlush());
       logger.info('stopped');
     })();
     return stopping;

@@ -130,8 +130,9 @@ export class ResponseRun {
     const sentChars = this.record.text.length;
     const heardLength = heardChars === undefined ? sentChars : this.heardLength(heardChars);
     this.options.logger.debug({ heardChars, sentChars, heardLength, cause }, 'response interrupted');
-    this.settle('interrupted', heardLength);
+    // Ended before settle() ends the turn's span: a child never outlives its parent in a trace viewer.
     traced?.(heardLength, sentChars);
+    this.settle('interrupted', heardLength);
     return true;
   }
 

@@ -44,13 +44,20 @@ export interface ResponseSlotOptions {
   logger: Logger;
 }
 
+/** The trace a resume on another instance continues: a response's root, and whether it is still running. */
+export interface LatestTrace {
+  responseId: string;
+  traceparent: string;
+  active: boolean;
+}
+
 export class ResponseSlot {
   private run: ResponseRun | null = null;
   /**
-   * Tracing on: the response launched or adopted last, running or settled, whose trace a resume elsewhere continues.
-   * Kept only when traced, so tracing off holds no reply beyond its end.
+   * Tracing on: the trace of the response launched or adopted last, running or settled, which a resume elsewhere
+   * continues. Its ids only, so no reply is held beyond its end.
    */
-  private newest: ResponseRun | null = null;
+  private newest: LatestTrace | null = null;
   private counter: number;
   private idleWaiters: (() => void)[] = [];
 
@@ -67,8 +74,8 @@ export class ResponseSlot {
     return this.run;
   }
 
-  /** Tracing on: the response launched or adopted last (running or settled), if any. */
-  get latestTraced(): ResponseRun | null {
+  /** Tracing on: the trace of the response launched or adopted last (running or settled), if any. */
+  get latestTrace(): Readonly<LatestTrace> | null {
     return this.newest;
   }
 
@@ -82,7 +89,7 @@ export class ResponseSlot {
     const run = this.build(spec, false);
     this.counter += 1;
     this.run = run;
-    if (run.trace !== null) this.newest = run;
+    this.noteTrace(run);
     run.start();
     return run;
   }
@@ -104,8 +111,8 @@ export class ResponseSlot {
   adopt(run: ResponseRun, turnId: string | undefined, traceparent?: string): void {
     this.counter += 1;
     this.run = run;
-    if (run.trace !== null) this.newest = run;
     run.adopt(turnId ?? `turn_${this.counter}`, traceparent);
+    this.noteTrace(run);
   }
 
   /** Resolves once no response is active. */
@@ -170,7 +177,13 @@ export class ResponseSlot {
   }
 
   /** The run is over: the slot is free again (unless a newer run already took it). */
+  private noteTrace(run: ResponseRun): void {
+    if (run.trace !== null)
+      this.newest = { responseId: run.responseId, traceparent: run.trace.traceparent, active: true };
+  }
+
   private settled(run: ResponseRun): void {
+    if (this.newest?.responseId === run.responseId) this.newest.active = false;
     if (this.run !== run) return;
     this.run = null;
     const waiters = this.idleWaiters;

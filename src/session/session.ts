@@ -71,17 +71,14 @@ export class Session {
 
   /** What moves with the session to another instance (see snapshot.ts). */
   snapshot(): SessionSnapshot {
-    const latest = this.slot.latestTraced;
-    const trace = latest?.trace;
+    const latest = this.slot.latestTrace;
     return {
       v: 1,
       settings: this.currentSettings,
       turns: this.history.exportTurns(),
       responseCounter: this.slot.responseCounter,
       ...(this.arm ? { experiment: this.arm.wire } : {}),
-      ...(latest && trace
-        ? { trace: { responseId: latest.responseId, traceparent: trace.traceparent, active: !latest.isSettled } }
-        : {}),
+      ...(latest ? { trace: { ...latest } } : {}),
     };
   }
 
@@ -240,7 +237,7 @@ export class Session {
   }
 
   /** Interrupts the active response, if any; used by drain and by the transport on socket loss. */
-  interruptActive(cause: InterruptCause = 'disconnect'): void {
+  interruptActive(cause: InterruptCause): void {
     this.slot.active?.interrupt(undefined, cause);
   }
 

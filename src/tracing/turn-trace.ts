@@ -20,7 +20,7 @@ export type { ChatCall } from './chat-span.js';
 
 /** Why a response was interrupted (the `asi1_gateway.interrupt.cause` of its interrupt span). */
 export type InterruptCause =
-  'client_cancel' | 'new_turn' | 'user_continued' | 'session_closed' | 'disconnect' | 'drain' | 'slow_consumer';
+  'client_cancel' | 'new_turn' | 'user_continued' | 'session_closed' | 'drain' | 'slow_consumer';
 
 export interface TurnStart {
   sessionId: string;

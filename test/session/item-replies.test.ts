@@ -104,7 +104,7 @@ describe('session core: where an item reply lands', () => {
     const h = createSession();
     h.session.addItem(user('Hi'), 'item_u1');
     await heldResponse(h, 1);
-    h.session.interruptActive();
+    h.session.interruptActive('client_cancel');
     expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'interrupted', text: 'Hello there.' }]);
     expect(h.session.items.itemMessages('item_reply_1')).toEqual([said('Hello there. [interrupted by the user]')]);
     expect(await nextPrompt(h, 2)).toEqual([user('Hi'), said('Hello there. [interrupted by the user]')]);

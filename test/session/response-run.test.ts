@@ -102,7 +102,7 @@ describe('response run: exactly one response.done when the transport interrupts 
     h.recorder.react = (e) => {
       if (!fired && when(e)) {
         fired = true;
-        h.session.interruptActive();
+        h.session.interruptActive('client_cancel');
       }
     };
     return h;

@@ -310,7 +310,7 @@ describe('speculation: barge-in keeps its guarantees', () => {
     await gate.reached;
     // A transport dropping a slow consumer interrupts the response from inside the send of its first delta.
     h.recorder.react = (event) => {
-      if (event.type === 'response.delta') h.session.interruptActive();
+      if (event.type === 'response.delta') h.session.interruptActive('client_cancel');
     };
     const before = h.recorder.events.length;
     h.session.handle({ type: 'turn', text: 'count' });
@@ -328,7 +328,7 @@ describe('speculation: barge-in keeps its guarantees', () => {
     await h.chat.calls[0]?.ended;
     await settled();
     h.recorder.react = (event) => {
-      if (event.type === 'response.tool_call') h.session.interruptActive();
+      if (event.type === 'response.tool_call') h.session.interruptActive('client_cancel');
     };
     h.session.handle({ type: 'turn', text: 'look it up' });
     await settled();

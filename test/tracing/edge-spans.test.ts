@@ -123,18 +123,28 @@ describe('a traced Realtime response', () => {
     });
   });
 
-  it.each([
-    ['traceparent', { traceparent: '00-abc-def-01' }],
-    ['response.metadata.traceparent', { response: { metadata: { traceparent: 'not one' } } }],
-  ])('refuses a malformed %s with invalid_value naming it, and starts nothing', async (param, field) => {
+  it('refuses a malformed traceparent on response.create with invalid_value naming it, and starts nothing', async () => {
     const s = await traced();
     const client = await RealtimeTestClient.connect(realtimeUrl(s));
     sockets.push(client);
-    client.send({ type: 'response.create', event_id: 'e1', ...field });
+    client.send({ type: 'response.create', event_id: 'e1', traceparent: '00-abc-def-01' });
     const error = await client.waitForType('error');
-    expect(error.error).toMatchObject({ code: 'invalid_value', param, event_id: 'e1' });
+    expect(error.error).toMatchObject({ code: 'invalid_value', param: 'traceparent', event_id: 'e1' });
     expect(error.error.message).toContain('W3C traceparent');
     expect(s.simulator.requests).toHaveLength(0);
+  });
+
+  it("leaves a metadata value that is not a traceparent alone (metadata is the client's own): a trace of its own", async () => {
+    const s = await traced();
+    s.simulator.enqueue({ reply: 'Hello there.' });
+    const client = await RealtimeTestClient.connect(realtimeUrl(s));
+    sockets.push(client);
+    await client.addUserText('Hi');
+    client.send({ type: 'response.create', response: { metadata: { traceparent: 'not one' } } });
+    await client.waitForType('response.done');
+    const [turn] = await spans.ended('turn');
+    expect(turn!.parentSpanContext).toBeUndefined();
+    expect(s.simulator.requests[0]?.headers.traceparent).toBe(traceparentOf(spans.one('chat asi1-mini')));
   });
 });
 

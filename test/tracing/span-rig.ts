@@ -1,7 +1,13 @@
 // The rig of the span-tree tests: a Tracing around the SDK's in-memory exporter (a SimpleSpanProcessor hands each
 // span over as it ends), the finished spans read as a tree, and W3C traceparents made up for a client.
 import { randomBytes } from 'node:crypto';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'vitest';
 import { createTracing } from '../../src/tracing/otel-sdk.js';
 import type { Tracing } from '../../src/tracing/tracing.js';
@@ -22,13 +28,31 @@ export function traceparentOf(span: ReadableSpan): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
+/** The spans started and not yet ended, by span id: a span never ended is a leak in a long-running process. */
+class OpenSpans implements SpanProcessor {
+  readonly open = new Map<string, string>();
+  onStart(span: Span): void {
+    this.open.set(span.spanContext().spanId, span.name);
+  }
+  onEnd(span: ReadableSpan): void {
+    this.open.delete(span.spanContext().spanId);
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 export class SpanRecorder {
   readonly exporter = new InMemorySpanExporter();
   readonly tracing: Tracing;
+  private readonly openSpans = new OpenSpans();
 
   constructor(options: { captureText?: boolean } = {}) {
     this.tracing = createTracing({
-      spanProcessors: [new SimpleSpanProcessor(this.exporter)],
+      spanProcessors: [this.openSpans, new SimpleSpanProcessor(this.exporter)],
       captureText: options.captureText ?? false,
     });
   }
@@ -74,7 +98,10 @@ export class SpanRecorder {
     this.exporter.reset();
   }
 
+  /** Call once the gateway is closed: every span its turns started has ended, none twice (the SDK warns then). */
   async close(): Promise<void> {
+    await until(() => this.openSpans.open.size === 0, 2_000).catch(() => undefined);
+    expect([...this.openSpans.open.values()], 'spans started and never ended').toEqual([]);
     await this.tracing.shutdown();
   }
 }

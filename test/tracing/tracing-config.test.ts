@@ -52,6 +52,12 @@ describe('the tracing switch', () => {
     ]);
   });
 
+  it('refuses an exporter it does not have beside an endpoint, rather than staying silently off', () => {
+    expect(configProblems({ OTEL_EXPORTER_OTLP_ENDPOINT: ENDPOINT, OTEL_TRACES_EXPORTER: 'console' })).toEqual([
+      'OTEL_TRACES_EXPORTER: must be otlp or none (got "console")',
+    ]);
+  });
+
   it('ignores what would not matter while tracing is off (a stray global variable never blocks start-up)', () => {
     expect(configProblems({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual([]);
     expect(configProblems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317', OTEL_SDK_DISABLED: 'true' })).toEqual([]);

@@ -275,16 +275,12 @@ export class RealtimeConversation {
 const TRACEPARENT = new RegExp(TRACEPARENT_PATTERN);
 
 /**
- * The client's trace context for a response: `traceparent` on response.create (validated by its schema), or
- * `response.metadata.traceparent`, which OpenAI's SDKs can send without a cast; a malformed one is refused.
+ * The client's trace context for a response: `traceparent` on response.create (validated by its schema, so a
+ * malformed one is refused), or `response.metadata.traceparent`, which OpenAI's SDKs can send without a cast.
+ * Metadata is the client's own free-form data: a value there that is not a W3C traceparent is simply not one.
  */
 function traceparentOf(event: ResponseCreateEvent): string | undefined {
   if (event.traceparent !== undefined) return event.traceparent;
   const fromMetadata = event.response?.metadata?.traceparent;
-  if (fromMetadata === undefined || TRACEPARENT.test(fromMetadata)) return fromMetadata;
-  throw new RealtimeError('invalid_value', {
-    message:
-      'response.metadata.traceparent must be a W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.',
-    param: 'response.metadata.traceparent',
-  });
+  return fromMetadata !== undefined && TRACEPARENT.test(fromMetadata) ? fromMetadata : undefined;
 }
