@@ -50,8 +50,10 @@ const PARTS: [string, (frame: Frame) => boolean][] = [
   ['socket writes (the writev syscall, sampled by wall clock)', (f) => f.functionName === 'writev' && f.url === ''],
   ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
   [
-    'turn start: history, request body, dispatch',
-    (f) => f.functionName === 'startTurn' && isProject(f.url, /session\.[jt]s$/),
+    'turn start: turn-taking, history, request body, dispatch',
+    (f) =>
+      (f.functionName === 'takeTurn' && isProject(f.url, /voice\/connection\.[jt]s$/)) ||
+      (f.functionName === 'launch' && isProject(f.url, /response-slot\.[jt]s$/)),
   ],
   [
     'barge-in: cancel, upstream socket destroyed',

@@ -24,7 +24,7 @@ const nodes = [
   { id: 3, callFrame: frame('(garbage collector)') },
   // a delta: chat-attempt → session emit → ws framing and writev; and the speech segmenter's own emit → writev
   { id: 4, callFrame: frame('onData', `${root}/upstream/chat-attempt.js`), children: [6, 7] },
-  { id: 5, callFrame: frame('startTurn', `${root}/session/session.js`), children: [9] },
+  { id: 5, callFrame: frame('takeTurn', `${root}/transports/voice/connection.js`), children: [9] },
   { id: 6, callFrame: frame('emit', `${root}/session/session.js`), children: [10, 12] },
   { id: 7, callFrame: frame('push', `${root}/speech/segmenter.js`), children: [11] },
   { id: 8, callFrame: frame('processLines', 'file:///srv/gateway/node_modules/eventsource-parser/dist/index.js') },
