@@ -57,7 +57,7 @@ export class TurnReplies {
     last.run.trace?.heardCommit(heardChars, heardLength, last.committedLength);
     this.onRewrite(last.run, heardLength);
     this.log.info(
-      { responseId: last.run.responseId, heardChars, heardLength },
+      { responseId: last.run.responseId, heardChars, heardLength, ...last.run.trace?.logFields },
       'completed reply truncated to what was heard',
     );
   }

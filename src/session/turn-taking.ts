@@ -137,7 +137,8 @@ export class TurnTaking {
     this.speculation = null;
     speculation.run.discard(reason);
     this.deps.observer?.speculationDiscarded(reason, speculation.run.tokensSpent);
-    this.deps.log.debug({ reason, responseId: speculation.run.responseId }, 'speculation discarded');
+    const { responseId, trace } = speculation.run;
+    this.deps.log.debug({ reason, responseId, ...trace?.logFields }, 'speculation discarded');
   }
 
   /**
@@ -246,7 +247,11 @@ export class TurnTaking {
       run = deps.slot.launch(this.spec(messages, turnId, traceparent));
     }
     deps.observer?.turnCommitted(requests, verdict === 'adopt');
-    deps.log.debug({ by, speculative: verdict === 'adopt', verdict }, 'turn committed');
+    const traced = run.trace?.logFields;
+    deps.log.debug(
+      { by, speculative: verdict === 'adopt', verdict, responseId: run.responseId, ...traced },
+      'turn committed',
+    );
     return run;
   }
 

@@ -36,7 +36,7 @@ async function traced(options: { captureText?: boolean; env?: Record<string, str
   });
   stack = await startStack({
     tracing: spans.tracing,
-    logger: pino({ level: 'info' }, sink),
+    logger: pino({ level: 'debug' }, sink),
     ...(options.env ? { env: options.env } : {}),
   });
   const client = await VoiceClient.connect(stack.voiceUrl);
@@ -112,6 +112,8 @@ describe('a traced turn', () => {
     const responseDone = logs.find((line) => line.msg === 'response done');
     expect(responseDone).toMatchObject({ trace_id: parent.traceId, span_id: turn!.spanContext().spanId });
     expect(logs.find((line) => line.msg === 'response started')).toMatchObject({ trace_id: parent.traceId });
+    // So do the session's lines about the turn.
+    expect(logs.find((line) => line.msg === 'turn committed')).toMatchObject({ trace_id: parent.traceId });
   });
 
   it('starts a trace of its own without a client traceparent, and records the words only when allowed', async () => {
