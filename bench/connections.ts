@@ -13,7 +13,7 @@
 //          3 turns) --parallel-passes (the smoke test) --out path --strict --verbose
 
 import { parseArgs } from 'node:util';
-import { finishBench, intOption as int } from './lib/focused-bench.js';
+import { benchLog, finishBench, FINISH_OPTIONS, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './connections/report.js';
 import { DEFAULT_WORKLOAD, runConnectionsBench, type ConnectionsBenchOptions } from './connections/run.js';
 import { PASS_SETUPS } from './connections/stack.js';
@@ -31,9 +31,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'parallel-passes': { type: 'boolean', default: false },
-    out: { type: 'string' },
-    strict: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
+    ...FINISH_OPTIONS,
   },
   strict: true,
 });
@@ -52,7 +50,7 @@ function passes(value: string | undefined): string[] | undefined {
   return ids;
 }
 
-const log = (line: string): void => void process.stderr.write(`[bench:connections] ${line}\n`);
+const log = benchLog('connections');
 const chosen = passes(values.passes);
 const options: ConnectionsBenchOptions = {
   levels: levels(values.sessions),

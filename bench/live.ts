@@ -11,7 +11,7 @@
 
 import { parseArgs } from 'node:util';
 import { DEFAULT_BASE_URL } from '../src/config.js';
-import { finishBench, intOption as int } from './lib/focused-bench.js';
+import { benchLog, finishBench, FINISH_OPTIONS, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './live/report.js';
 import { runLiveBench, type LiveBenchOptions } from './live/run.js';
 
@@ -24,14 +24,12 @@ const { values } = parseArgs({
     'max-tokens': { type: 'string' },
     'timeout-ms': { type: 'string' },
     'base-url': { type: 'string' },
-    out: { type: 'string' },
-    strict: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
+    ...FINISH_OPTIONS,
   },
   strict: true,
 });
 
-const log = (line: string): void => void process.stderr.write(`[bench:live] ${line}\n`);
+const log = benchLog('live');
 const apiKey = process.env.ASI_ONE_API_KEY ?? '';
 
 if (apiKey.trim() === '') {

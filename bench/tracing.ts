@@ -9,7 +9,7 @@
 //          session stops after N turns and every turn counts) --bsp-delay-ms N (500) --out path --strict --verbose
 
 import { parseArgs } from 'node:util';
-import { finishBench, intOption as int } from './lib/focused-bench.js';
+import { benchLog, finishBench, FINISH_OPTIONS, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './tracing/report.js';
 import { runTracingBench, type TracingBenchOptions } from './tracing/run.js';
 
@@ -20,14 +20,12 @@ const { values } = parseArgs({
     'window-s': { type: 'string' },
     'max-turns': { type: 'string' },
     'bsp-delay-ms': { type: 'string' },
-    out: { type: 'string' },
-    strict: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
+    ...FINISH_OPTIONS,
   },
   strict: true,
 });
 
-const log = (line: string): void => void process.stderr.write(`[bench:tracing] ${line}\n`);
+const log = benchLog('tracing');
 const options: TracingBenchOptions = {
   sessions: int('sessions', values.sessions, 50, 1),
   rounds: int('rounds', values.rounds, 4, 1),

@@ -11,7 +11,7 @@
 //          --strict --verbose
 
 import { parseArgs } from 'node:util';
-import { finishBench, intOption as int } from './lib/focused-bench.js';
+import { benchLog, finishBench, FINISH_OPTIONS, intOption as int } from './lib/focused-bench.js';
 import { formatReport } from './turns/report.js';
 import { DEFAULT_OPTIONS, runTurnsBench, type TurnsBenchOptions } from './turns/run.js';
 
@@ -25,14 +25,12 @@ const { values } = parseArgs({
     itl: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'parallel-passes': { type: 'boolean', default: false },
-    out: { type: 'string' },
-    strict: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
+    ...FINISH_OPTIONS,
   },
   strict: true,
 });
 
-const log = (line: string): void => void process.stderr.write(`[bench:turns] ${line}\n`);
+const log = benchLog('turns');
 const options: TurnsBenchOptions = {
   sequences: int('sequences', values.sequences, values.quick ? 48 : DEFAULT_OPTIONS.sequences, 1),
   sessions: int('sessions', values.sessions, values.quick ? 8 : DEFAULT_OPTIONS.sessions, 1),

@@ -1,10 +1,22 @@
 // What the focused benches (bench:turns, bench:connections, bench:live, bench:tracing) share around their run:
-// reading an integer option, the fields their results start with, and the end of a run: the report on stdout,
+// their common options and progress log, reading an integer option, the fields their results start with, and the end of a run: the report on stdout,
 // the results JSON under bench/results/ (or --out), and with --strict a failing exit code when a target failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from './procs.js';
+
+/** The options every focused bench takes (for parseArgs): where the results go, --strict, and the gateways' output. */
+export const FINISH_OPTIONS = {
+  out: { type: 'string' },
+  strict: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+} as const;
+
+/** A bench's progress line on stderr, tagged with its name (`[bench:turns] …`). */
+export function benchLog(name: string): (line: string) => void {
+  return (line) => void process.stderr.write(`[bench:${name}] ${line}\n`);
+}
 
 /** An integer option, or `fallback` when absent; throws with the option's name when it is not one ≥ `min`. */
 export function intOption(name: string, value: string | undefined, fallback: number, min: number): number {
