@@ -44,14 +44,25 @@ function symbolsOf(pool: Pool): Symbols | null {
   return { clients, needDrain, queued, connected, pending };
 }
 
-/** Whether `pool` has a connection open and free, as `pool.stats.free > 0` would say, stopping at the first. */
+/**
+ * Whether `pool` has a connection open and free, as `pool.stats.free > 0` would say, stopping at the first. The
+ * search starts where the last one found a free connection: undici hands requests to the first free ones, so
+ * the front of the list is mostly busy. `needDrain` (a plain field) is read before `connected` (a getter).
+ */
 export function freeConnectionFinder(pool: Pool): () => boolean {
   const symbols = symbolsOf(pool);
   if (symbols === null) return () => pool.stats.free > 0;
   const state = pool as unknown as Indexed;
+  let start = 0;
   return () => {
-    for (const client of state[symbols.clients] as Indexed[]) {
-      if (client[symbols.connected] === true && client[symbols.needDrain] !== true) return true;
+    const clients = state[symbols.clients] as Indexed[];
+    const count = clients.length;
+    for (let i = 0, at = start; i < count; i += 1, at = at + 1 === count ? 0 : at + 1) {
+      const client = clients[at] as Indexed;
+      if (client[symbols.needDrain] !== true && client[symbols.connected] === true) {
+        start = at;
+        return true;
+      }
     }
     return false;
   };

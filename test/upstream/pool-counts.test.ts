@@ -4,6 +4,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freeConnectionFinder, poolCountsReader, type PoolCounts } from '../../src/upstream/pool-counts.js';
@@ -70,6 +71,28 @@ describe('pool counts in one pass, and whether one is free', () => {
     server.closeAllConnections();
     await until(() => read().connected === 0);
     expect(check()).toEqual({ connected: 0, free: 0, pending: 0, queued: 0 });
+  });
+
+  it('finds a free connection wherever it is, wrapping past the one it found last', () => {
+    const symbols = createRequire(import.meta.url)('undici/lib/core/symbols') as Record<string, symbol>;
+    const [kConnected, kPending, kQueued] = [symbols.kConnected!, symbols.kPending!, symbols.kQueued!];
+    const kClients = Symbol('clients');
+    const kNeedDrain = Symbol('needDrain');
+    const client = () => ({ [kConnected]: true, [kNeedDrain]: true, [kPending]: 0 });
+    const clients = [client(), client(), client()];
+    const fake = { [kClients]: clients, [kNeedDrain]: false, [kQueued]: 0 } as unknown as Pool;
+    const hasFree = freeConnectionFinder(fake);
+    expect(hasFree()).toBe(false);
+    clients[2]![kNeedDrain] = false;
+    expect(hasFree()).toBe(true); // found last in the list: the next search starts there
+    clients[2]![kNeedDrain] = true;
+    clients[0]![kNeedDrain] = false;
+    expect(hasFree()).toBe(true); // before the start: found by wrapping around
+    clients[0]![kConnected] = false; // free but closed: not usable
+    expect(hasFree()).toBe(false);
+    clients.push(client());
+    clients[3]![kNeedDrain] = false;
+    expect(hasFree()).toBe(true); // a connection added since
   });
 
   it("falls back to the pool's stats when undici's internals are not there", () => {
