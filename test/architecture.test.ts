@@ -30,6 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'logger.ts',
     'secrets.ts',
     'access-log.ts',
+    'idle-timer.ts',
     'tracing/',
   ],
 ];

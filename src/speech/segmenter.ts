@@ -1,5 +1,6 @@
 // Streaming speech segmenter: turns reply deltas into speakable segments (fast first one, then sentences),
 // with display ranges for barge-in truncation. Boundary detection is in boundaries.ts, wording in normalise.ts.
+import { IdleTimer } from '../idle-timer.js';
 import { BoundaryScanner, isSpaceCode, type ScanMode } from './boundaries.js';
 import { normaliseForSpeech } from './normalise.js';
 import { resolveSegmenterOptions, type ResolvedSegmenterOptions, type SegmenterOptions } from './segmenter-options.js';
@@ -38,7 +39,7 @@ function countWords(text: string, atLeast: number): number {
  * can sound natural; later ones are whole sentences, merged when short and split when too long. A dot at
  * the end of the buffer waits for the next character ("3." → "3.14"), except at idle flush and finish().
  * Nothing is emitted from inside an open ``` block. Work per push is proportional to the new text plus
- * the unspoken tail, never the whole reply. Timers use setTimeout/clearTimeout (fake-timer friendly).
+ * the unspoken tail, never the whole reply. Timers use setTimeout and Date.now (fake-timer friendly).
  */
 export class SpeechSegmenter {
   private readonly options: ResolvedSegmenterOptions;
@@ -50,16 +51,17 @@ export class SpeechSegmenter {
   private firstDone = false;
   private deadlinePassed = false;
   private firstTimer: ReturnType<typeof setTimeout> | undefined;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private checkedBounds = 0; // pending boundaries already rejected by the boundary rules
   private fitsUpTo = -1; // a word end whose prefix is known to fit in splitOverChars
-  private readonly onIdleTimer = (): void => this.onIdle();
+  /** Flushes what waits after idleFlushMs without a push (IdleTimer: a touch per push, no timer call). */
+  private readonly idleTimer: IdleTimer;
 
   constructor(
     private readonly onSegment: (segment: SpeechSegment) => void,
     options: SegmenterOptions = {},
   ) {
     this.options = resolveSegmenterOptions(options);
+    this.idleTimer = new IdleTimer(this.options.idleFlushMs, () => this.onIdle());
   }
 
   get segments(): readonly SpeechSegment[] {
@@ -82,10 +84,7 @@ export class SpeechSegmenter {
     }
     this.drain('stream');
     if (this.closed) return; // a listener may have cancelled
-    // Re-armed per push, by refresh() while it is pending (no new timer object per delta); Date-free logic
-    // keeps fake timers exact.
-    if (this.idleTimer === undefined) this.idleTimer = setTimeout(this.onIdleTimer, this.options.idleFlushMs);
-    else this.idleTimer.refresh();
+    this.idleTimer.touch();
   }
 
   /** Flushes everything left (the end of the text decides every pending boundary). Idempotent. */
@@ -106,9 +105,8 @@ export class SpeechSegmenter {
 
   private clearTimers(): void {
     clearTimeout(this.firstTimer);
-    clearTimeout(this.idleTimer);
+    this.idleTimer.clear();
     this.firstTimer = undefined;
-    this.idleTimer = undefined;
   }
 
   private onFirstDeadline(): void {
@@ -119,7 +117,6 @@ export class SpeechSegmenter {
   }
 
   private onIdle(): void {
-    this.idleTimer = undefined;
     if (this.closed) return;
     this.scanner.scan('idle');
     this.drain('idle');

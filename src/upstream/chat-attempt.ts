@@ -1,9 +1,9 @@
-// One HTTP attempt of the chat client: an undici dispatch handler with one `phase` (attempt-phases.ts) that
-// sends the request, hands the body to its reader (SSE, one JSON document, or an error page) and enforces the
-// first-token and stall timeouts and the caller's abort. Retries and backoff belong to chat-client.ts.
+// One HTTP attempt of the chat client: an undici dispatch handler in one `phase` (attempt-phases.ts) that sends
+// the request, reads the body (SSE, JSON, an error page) and enforces timeouts and aborts. Retries: chat-client.ts.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import { IdleTimer } from '../idle-timer.js';
 import type { AttemptContext, AttemptResult } from './attempt-context.js';
 import { ABORTED, ATTEMPT_SETTLED, DONE, DONE_GRACE_MS, headerText, isForwarded } from './attempt-context.js';
 import { CONNECTING, ENDED, SETTLED, checkTransition, type Phase } from './attempt-phases.js';
@@ -39,8 +39,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private readonly firstTimer: NodeJS.Timeout;
   /** The first real token arrived: the first-token wait is over (checked once per event, not a timer call each). */
   private answered = false;
-  /** Started by the first data event (alive()); undefined until then. */
-  private stallTimer: NodeJS.Timeout | undefined;
+  /** Started by the first data event (alive()), then touched by every byte (an IdleTimer: no timer call each). */
+  private stall: IdleTimer | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.settle(ABORTED);
 
@@ -85,7 +85,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     try {
       switch (phase.name) {
         case 'streaming':
-          this.stallTimer?.refresh(); // any byte is life, including `: ping` comments
+          this.stall?.touch(); // any byte is life, including `: ping` comments
           return phase.sse.push(chunk);
         case 'reading-json':
           return this.readJsonChunk(phase.json, chunk);
@@ -131,8 +131,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
    * opening chunk followed by silence is a hung request, not a started answer.
    */
   alive(): void {
-    if (this.stallTimer !== undefined) return;
-    this.stallTimer = setTimeout(() => this.stalled(), this.ctx.stallTimeoutMs);
+    if (this.stall !== undefined) return;
+    this.stall = new IdleTimer(this.ctx.stallTimeoutMs, () => this.stalled());
+    this.stall.touch();
   }
 
   deliver(events: readonly ChatEvent[]): void {
@@ -196,7 +197,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     const open = this.phase.name !== 'ended';
     this.enter(SETTLED);
     clearTimeout(this.firstTimer);
-    clearTimeout(this.stallTimer);
+    this.stall?.clear();
     clearTimeout(this.doneTimer);
     this.ctx.signal.removeEventListener('abort', this.onAbort);
     // Not yet connected: onRequestStart aborts as soon as it is.
@@ -235,13 +236,13 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     const sse = this.openStream();
     this.enter({ name: 'streaming', sse });
     for (const early of json.held()) sse.push(early);
-    this.stallTimer?.refresh();
+    this.stall?.touch();
     sse.push(chunk);
   }
 
   private readJsonChunk(json: JsonBodyReader, chunk: Buffer): void {
     this.alive();
-    this.stallTimer?.refresh();
+    this.stall?.touch();
     if (!json.push(chunk)) this.fail('GW_UPSTREAM_PROTOCOL');
   }
 
