@@ -41,13 +41,25 @@ const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_m
 
 /**
  * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
- * matches: GC and the writev syscall come first, so every socket write counts as a write whoever made it,
+ * matches: GC and the write syscalls come first, so every socket write counts as a write whoever made it,
  * and the rest of a speech segment's stack counts as speech. A sample matching none goes to the part of the
  * innermost frame that matches any of MODULE_PARTS.
  */
+/** The native stream-handle calls that make a socket write syscall (StreamBase's write methods). */
+const SOCKET_WRITES = new Set([
+  'writev',
+  'writeBuffer',
+  'writeUtf8String',
+  'writeLatin1String',
+  'writeAsciiString',
+  'writeUcs2String',
+]);
 const PARTS: [string, (frame: Frame) => boolean][] = [
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],
-  ['socket writes (the writev syscall, sampled by wall clock)', (f) => f.functionName === 'writev' && f.url === ''],
+  [
+    'socket writes (the write and writev syscalls, sampled by wall clock)',
+    (f) => f.url === '' && SOCKET_WRITES.has(f.functionName),
+  ],
   ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
   [
     'turn start: turn-taking, history, request body, dispatch',

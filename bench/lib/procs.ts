@@ -4,6 +4,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ProcessStats, StreamEndRecord } from './messages.js';
 
 export { cpuSecondsOf, cpuSplitOf, machineCpu } from './cpu.js';
@@ -255,12 +256,18 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
   });
 }
 
-/** The bench's floor relay (bench/floor-relay.ts): the least a WS → SSE relay does per token. */
-export async function startFloorRelay(simUrl: string, echo: boolean): Promise<ServerProcess> {
+/**
+ * The bench's floor relay (bench/floor-relay.ts): the least a WS → SSE relay does per token. With `cpuProfDir`
+ * it runs under --cpu-prof too (one profile for the whole run in `floor/`; tsx's loader thread writes a small one
+ * beside it), to compare part by part.
+ */
+export async function startFloorRelay(simUrl: string, echo: boolean, cpuProfDir?: string): Promise<ServerProcess> {
   const port = await freePort();
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, 'floor')}`];
   const child = spawn(
     process.execPath,
     [
+      ...profile,
       '--import',
       'tsx',
       '--import',

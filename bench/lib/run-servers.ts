@@ -138,7 +138,7 @@ export class BenchServers {
   }
 
   async startFloor(verbose: boolean): Promise<void> {
-    this.floor = await startFloorRelay(this.sim.url, verbose);
+    this.floor = await startFloorRelay(this.sim.url, verbose, this.launch.profDir);
     this.log(`floor relay ws://127.0.0.1:${this.floor.port}/ (pid ${this.floor.pid})`);
   }
 
