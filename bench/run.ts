@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
+import { compareWithFloor, type ProfileComparison } from './lib/profile-compare.js';
 import { ROOT, startSimulatorProcess } from './lib/procs.js';
 import { measureLevels, measureSweep, type Measured } from './lib/run-levels.js';
 import {
@@ -66,15 +67,27 @@ try {
   await servers.stopAll();
 }
 let profile: ProfileSummary | null = null;
+let profileComparison: ProfileComparison | null = null;
 if (profDir !== undefined) {
   // The profile of the gateway that served the largest level.
   const file = readdirSync(profDir).find((f) => f === `gateway-${Math.max(...levels)}.cpuprofile`);
   if (file !== undefined) profile = summarizeProfile(join(profDir, file), 30);
+  if (capacity.sweep === null) profileComparison = compareWithFloor(profile, profDir, measured, levels);
 }
 
 const gatewayFrom = fromSrc ? 'src (tsx)' : (gatewayEntry ?? 'dist');
 const results = buildResults(
-  { settings, startedAt, fdLimit, gatewayFrom, gatewayEnv, peerInfo: servers.peerInfo, profile, notes },
+  {
+    settings,
+    startedAt,
+    fdLimit,
+    gatewayFrom,
+    gatewayEnv,
+    peerInfo: servers.peerInfo,
+    profile,
+    profileComparison,
+    notes,
+  },
   measured,
   capacity,
 );

@@ -39,12 +39,10 @@ export interface ProfileSummary {
 type Frame = ProfileNode['callFrame'];
 const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_modules/') && file.test(url);
 
-/**
- * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
- * matches: GC and the write syscalls come first, so every socket write counts as a write whoever made it,
- * and the rest of a speech segment's stack counts as speech. A sample matching none goes to the part of the
- * innermost frame that matches any of MODULE_PARTS.
- */
+/** The two parts every relay has, named for bench/lib/profile-compare.ts. */
+export const GC_PART = 'garbage collection';
+export const SOCKET_WRITES_PART = 'socket writes (the write and writev syscalls, sampled by wall clock)';
+
 /** The native stream-handle calls that make a socket write syscall (StreamBase's write methods). */
 const SOCKET_WRITES = new Set([
   'writev',
@@ -54,12 +52,15 @@ const SOCKET_WRITES = new Set([
   'writeAsciiString',
   'writeUcs2String',
 ]);
+/**
+ * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
+ * matches: GC and the write syscalls come first, so every socket write counts as a write whoever made it,
+ * and the rest of a speech segment's stack counts as speech. A sample matching none goes to the part of the
+ * innermost frame that matches any of MODULE_PARTS.
+ */
 const PARTS: [string, (frame: Frame) => boolean][] = [
-  ['garbage collection', (f) => f.functionName === '(garbage collector)'],
-  [
-    'socket writes (the write and writev syscalls, sampled by wall clock)',
-    (f) => f.url === '' && SOCKET_WRITES.has(f.functionName),
-  ],
+  [GC_PART, (f) => f.functionName === '(garbage collector)'],
+  [SOCKET_WRITES_PART, (f) => f.url === '' && SOCKET_WRITES.has(f.functionName)],
   ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
   [
     'turn start: turn-taking, history, request body, dispatch',

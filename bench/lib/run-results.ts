@@ -7,6 +7,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildCost, costSection, type CostSource } from './cost.js';
 import { profileTable, type ProfileSummary } from './cpuprofile.js';
+import { comparisonTable, type ProfileComparison } from './profile-compare.js';
 import { PORTKEY_VERSION } from './portkey.js';
 import { buildTargets, idleTable, levelTable, phasesTable, targetsTable } from './report.js';
 import type { PathReport } from './phase.js';
@@ -32,6 +33,8 @@ export interface RunFacts {
   gatewayEnv: Record<string, string>;
   peerInfo: PeerInfo | null;
   profile: ProfileSummary | null;
+  /** --cpu-prof --floor: the gateway's and the floor relay's profiles per delta, side by side. */
+  profileComparison: ProfileComparison | null;
   notes: string[];
 }
 
@@ -74,6 +77,7 @@ export function buildResults(facts: RunFacts, measured: Measured, capacity: Capa
     cost: buildCost(costSources(measured, sweep), measured.idleReport, settings.workload, gatewayKnee),
     scaleOut: capacity.scaleOut,
     profile: facts.profile,
+    profileComparison: facts.profileComparison,
     notes,
   };
 }
@@ -138,6 +142,8 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
       '',
       profileTable(profile, 20),
     );
+  if (results.profileComparison !== null)
+    parts.push('', '## Gateway and floor relay, per delta', '', comparisonTable(results.profileComparison));
   if (notes.length > 0) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   return parts.join('\n');
 }
