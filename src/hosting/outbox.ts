@@ -37,7 +37,7 @@ export class Outbox {
   private waiting = false;
   private overflowed = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  /** The socket corked by this tick's first write, uncorked in a microtask once this tick's code has run. */
+  /** The socket corked by this tick's first write, uncorked in a microtask after the ones already queued. */
   private corked: Corkable | undefined;
   /** ws's buffered bytes when this tick's cork began: what the reader had not taken before this tick wrote. */
   private backlogAtCork = 0;
@@ -129,11 +129,12 @@ export class Outbox {
 
   /**
    * ws writes each frame as header + payload inside its own cork/uncork: one writev per frame. Corking the TCP
-   * socket at the first live event of a tick, and uncorking it once the tick's code has run (before the loop
-   * returns to I/O), makes the few frames of one tick (a delta and the speech segment it completed; a last delta,
-   * its speech and response.done) share one writev. The corked bytes still count in bufferedAmount (they are
-   * the socket's writable length), and ws's close frame and `end()` go out after them, in order. A microtask,
-   * not process.nextTick: at 1,000 sessions the scheduling cost per delta fell from 0.9 to about 0.7 µs.
+   * socket at the first live event of a tick, and uncorking it in a microtask (after the callback's code and the
+   * microtasks queued before it, before the loop returns to I/O), makes the few frames of one tick (a delta and
+   * the speech segment it completed; a last delta, its speech and response.done) share one writev. The corked
+   * bytes still count in bufferedAmount (they are the socket's writable length), and ws's close frame and
+   * `end()` go out after them, in order. A microtask, not process.nextTick: at 1,000 sessions the scheduling
+   * cost per delta fell from 0.9 to about 0.7 µs.
    */
   private corkForTick(): void {
     if (this.corked !== undefined || this.socket.readyState !== this.socket.OPEN) return;

@@ -57,7 +57,8 @@ export function freeConnectionFinder(pool: Pool): () => boolean {
   return () => {
     const clients = state[symbols.clients] as Indexed[];
     const count = clients.length;
-    for (let i = 0, at = start; i < count; i += 1, at = at + 1 === count ? 0 : at + 1) {
+    // undici removes clients (a failed connect, clientTtl): the list may have shrunk below the last hit.
+    for (let i = 0, at = start < count ? start : 0; i < count; i += 1, at = at + 1 === count ? 0 : at + 1) {
       const client = clients[at] as Indexed;
       if (client[symbols.needDrain] !== true && client[symbols.connected] === true) {
         start = at;

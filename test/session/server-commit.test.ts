@@ -8,7 +8,7 @@ import { createSession, historyOf, turn, type Harness, type HarnessOptions } fro
 import { answer, Gate, words, type Reply } from './scripted-chat.js';
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
 });
 afterEach(() => {
   vi.useRealTimers();

@@ -152,7 +152,7 @@ describe('tool calls: speech around them', () => {
   });
 
   it('times the filler from the first call of the step, not from later ones', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const slow = new PendingTool('slow_lookup');
     const h = createSession({ tools: [slow.definition] });
     const gate = new Gate();
@@ -171,7 +171,7 @@ describe('tool calls: speech around them', () => {
   });
 
   it('says nothing when the reply starts speaking while its tool runs', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const slow = new PendingTool('slow_lookup');
     const h = createSession({ tools: [slow.definition] });
     const gate = new Gate();
@@ -187,7 +187,7 @@ describe('tool calls: speech around them', () => {
   });
 
   it('fills a long tool wait with exactly "One moment."', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const slow = new PendingTool('slow_lookup');
     const h = createSession({ tools: [slow.definition] });
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]), answer('Found.'));

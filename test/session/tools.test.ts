@@ -168,7 +168,7 @@ describe('session core: the filler', () => {
   }
 
   it(`speaks "${FILLER_TEXT}" when a tool runs ${FILLER_DELAY_MS} ms before anything was spoken`, async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { slow, h } = slowSession();
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]), answer('Found it.'));
     h.session.handle({ type: 'turn', text: 'Look it up' });
@@ -186,7 +186,7 @@ describe('session core: the filler', () => {
   });
 
   it('says nothing when the tool answers in time, even if the next step is slow to start', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { slow, h } = slowSession();
     const gate = new Gate();
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]), {
@@ -206,7 +206,7 @@ describe('session core: the filler', () => {
   });
 
   it('says nothing when the reply was already speaking before the call', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { slow, h } = slowSession();
     h.chat.enqueue(toolStep('Let me see.', [{ name: 'slow_lookup', arguments: '{}' }]));
     h.session.handle({ type: 'turn', text: 'Look it up' });
@@ -218,7 +218,7 @@ describe('session core: the filler', () => {
   });
 
   it('says nothing once the response was interrupted', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { slow, h } = slowSession();
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{}' }]));
     h.session.handle({ type: 'turn', text: 'Look it up' });

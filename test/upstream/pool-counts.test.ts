@@ -73,26 +73,43 @@ describe('pool counts in one pass, and whether one is free', () => {
     expect(check()).toEqual({ connected: 0, free: 0, pending: 0, queued: 0 });
   });
 
-  it('finds a free connection wherever it is, wrapping past the one it found last', () => {
+  it('searches from the connection it found free last, wraps around, and survives the list shrinking', () => {
     const symbols = createRequire(import.meta.url)('undici/lib/core/symbols') as Record<string, symbol>;
     const [kConnected, kPending, kQueued] = [symbols.kConnected!, symbols.kPending!, symbols.kQueued!];
     const kClients = Symbol('clients');
     const kNeedDrain = Symbol('needDrain');
-    const client = () => ({ [kConnected]: true, [kNeedDrain]: true, [kPending]: 0 });
-    const clients = [client(), client(), client()];
+    const read: number[] = [];
+    const client = (index: number) => {
+      const state = { [kNeedDrain]: true, [kPending]: 0, open: true };
+      // `connected` is a getter in undici: record which clients the search asked, in order.
+      Object.defineProperty(state, kConnected, { get: () => (read.push(index), state.open) });
+      return state;
+    };
+    const clients = [client(0), client(1), client(2)];
     const fake = { [kClients]: clients, [kNeedDrain]: false, [kQueued]: 0 } as unknown as Pool;
     const hasFree = freeConnectionFinder(fake);
     expect(hasFree()).toBe(false);
+    expect(read).toEqual([]); // every client busy: the cheap field rules them out, no getter is read
     clients[2]![kNeedDrain] = false;
-    expect(hasFree()).toBe(true); // found last in the list: the next search starts there
-    clients[2]![kNeedDrain] = true;
+    expect(hasFree()).toBe(true);
     clients[0]![kNeedDrain] = false;
+    clients[0]!.open = false; // free but closed: not usable, and asked only if the search reaches it
+    read.length = 0;
+    expect(hasFree()).toBe(true);
+    expect(read).toEqual([2]); // the next search starts where the last one found a free connection
+    clients[2]![kNeedDrain] = true;
+    expect(hasFree()).toBe(false); // wraps around to 0: free but closed
+    expect(read.slice(-2)).toEqual([2, 0]);
+    clients[0]!.open = true;
     expect(hasFree()).toBe(true); // before the start: found by wrapping around
-    clients[0]![kConnected] = false; // free but closed: not usable
+    clients[0]![kNeedDrain] = true;
+    clients[2]![kNeedDrain] = false;
+    expect(hasFree()).toBe(true); // the last hit is now index 2 …
+    clients.splice(1, 2); // … and undici drops two clients (a failed connect, clientTtl)
+    clients[0]![kNeedDrain] = false;
+    expect(hasFree()).toBe(true);
+    clients.length = 0;
     expect(hasFree()).toBe(false);
-    clients.push(client());
-    clients[3]![kNeedDrain] = false;
-    expect(hasFree()).toBe(true); // a connection added since
   });
 
   it("falls back to the pool's stats when undici's internals are not there", () => {
