@@ -39,7 +39,7 @@ function countWords(text: string, atLeast: number): number {
  * can sound natural; later ones are whole sentences, merged when short and split when too long. A dot at
  * the end of the buffer waits for the next character ("3." → "3.14"), except at idle flush and finish().
  * Nothing is emitted from inside an open ``` block. Work per push is proportional to the new text plus
- * the unspoken tail, never the whole reply. Timers use setTimeout and Date.now (fake-timer friendly).
+ * the unspoken tail, never the whole reply. Timers use setTimeout and performance.now (fake-timer friendly).
  */
 export class SpeechSegmenter {
   private readonly options: ResolvedSegmenterOptions;
