@@ -29,7 +29,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --peer-dir DIR          default /tmp/portkey-bench
   --floor                 also run every level through bench/floor-relay.ts (the least a WS → SSE relay does)
   --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
-                          is summarised in the results), and the floor relay (floor.cpuprofile, the whole run)
+                          is summarised in the results), and the floor relay (floor/, the whole run), the two
+                          compared per delta in the results
   --gateway-env K=V       extra gateway environment (repeatable), e.g. UPSTREAM_CONNECTIONS=2048
   --paths direct,gateway  run only these paths (debugging; the differences need both)
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
