@@ -256,6 +256,9 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
   });
 }
 
+/** The sub-folder of the --cpu-prof folder the floor relay's profiles go to (profile-compare.ts reads them). */
+export const FLOOR_PROFILE_DIR = 'floor';
+
 /**
  * The bench's floor relay (bench/floor-relay.ts): the least a WS → SSE relay does per token. With `cpuProfDir`
  * it runs under --cpu-prof too (one profile for the whole run in `floor/`; tsx's loader thread writes a small one
@@ -263,7 +266,8 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
  */
 export async function startFloorRelay(simUrl: string, echo: boolean, cpuProfDir?: string): Promise<ServerProcess> {
   const port = await freePort();
-  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, 'floor')}`];
+  const profile =
+    cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, FLOOR_PROFILE_DIR)}`];
   const child = spawn(
     process.execPath,
     [

@@ -7,6 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GC_PART, SOCKET_WRITES_PART, summarizeProfile, type ProfileSummary } from './cpuprofile.js';
 import type { PathReport } from './phase.js';
+import { FLOOR_PROFILE_DIR } from './procs.js';
 import type { Measured } from './run-levels.js';
 
 export interface PerDelta {
@@ -36,7 +37,7 @@ export function lifetimeDeltas(report: PathReport): number {
 
 /** The floor relay's profile: the largest file in <profDir>/floor (tsx's loader thread writes a small one too). */
 export function floorProfileFile(profDir: string): string | undefined {
-  const dir = join(profDir, 'floor');
+  const dir = join(profDir, FLOOR_PROFILE_DIR);
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
