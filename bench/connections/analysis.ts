@@ -1,17 +1,23 @@
 // From the rounds' turn records to the figures of each pass and level: the added first-token latency (sent
 // `turn` → first response.delta; the simulator's own first-token time is 0) of first turns and of later turns,
-// their difference, which turns arrived on a new upstream connection, and how many connections were opened.
+// their difference, which turns arrived on a new upstream connection and which paid for one (the turns after a
+// barge-in apart too), and how many connections were opened.
 
 import { summarize, type Summary } from '../lib/clock.js';
-import type { RoundRun, TurnRecord } from './round.js';
+import { endedAsPlanned, type RoundRun, type TurnRecord } from './round.js';
 import type { PassSetup } from './stack.js';
 
 export interface TurnGroup {
   /** Added first-token latency, ms (turns that got a delta). */
   addedMs: Summary;
   turns: number;
-  /** Turns whose request was the first on its upstream connection (it paid for that connection). */
+  /**
+   * Turns whose request was the first on its upstream connection. Not all of them paid for it: undici reopens the
+   * connection of an aborted request (a barge-in) in the background, and a later turn may be the first on it.
+   */
   onNewConnection: number;
+  /** Turns whose answer waited for its connection's set-up: they paid for a connection on their critical path. */
+  paidForConnection: number;
   /** Turns slower than half the connection cost: what paying for a connection looks like from the client. */
   slow: number;
   /** Turns without a reply delta (error, timeout) or without a request the simulator recorded. */
@@ -27,6 +33,8 @@ export interface LevelFigures {
   sessions: number;
   first: TurnGroup;
   later: TurnGroup;
+  /** Later turns right after a barge-in (over HTTP/1.1 the interrupted reply's connection was closed). */
+  afterBargeIn: TurnGroup;
   /** first − later, p50 and p99 (ms): what a session's first turn pays more. */
   firstMinusLater: { p50: number | null; p99: number | null };
   connectionsOpened: number;
@@ -46,13 +54,20 @@ function group(turns: readonly TurnRecord[], slowMs: number): TurnGroup {
     addedMs: summarize(added),
     turns: turns.length,
     onNewConnection: turns.filter((t) => t.newConnection === true).length,
+    paidForConnection: turns.filter((t) => (t.connectionWaitMs ?? 0) > 0).length,
     slow: added.filter((ms) => ms >= slowMs).length,
-    failed: turns.filter((t) => t.firstDeltaMs === null || t.status !== 'completed').length,
+    failed: turns.filter((t) => t.firstDeltaMs === null || !endedAsPlanned(t)).length,
     unrecorded: turns.filter((t) => t.connection === null).length,
   };
 }
 
 const minus = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
+
+/** The turns whose previous turn, in the same session, the user talked over. */
+function afterBargeIn(run: RoundRun): TurnRecord[] {
+  const interrupted = new Set(run.turns.filter((t) => t.bargedIn).map((t) => `${t.session}.${t.turn + 1}`));
+  return run.turns.filter((t) => interrupted.has(`${t.session}.${t.turn}`));
+}
 
 function figuresOf(setup: PassSetup, level: number, runs: readonly RoundRun[], costMs: number): LevelFigures {
   const turns = runs.flatMap((run) => run.turns);
@@ -64,6 +79,7 @@ function figuresOf(setup: PassSetup, level: number, runs: readonly RoundRun[], c
     turns.filter((t) => t.turn > 0),
     costMs / 2,
   );
+  const afterBargeIns = group(runs.flatMap(afterBargeIn), costMs / 2);
   const errors: Record<string, number> = {};
   for (const t of turns) if (t.error !== undefined) errors[t.error] = (errors[t.error] ?? 0) + 1;
   return {
@@ -74,6 +90,7 @@ function figuresOf(setup: PassSetup, level: number, runs: readonly RoundRun[], c
     sessions: runs.reduce((sum, run) => sum + new Set(run.turns.map((t) => t.session)).size, 0),
     first,
     later,
+    afterBargeIn: afterBargeIns,
     firstMinusLater: {
       p50: minus(first.addedMs.p50, later.addedMs.p50),
       p99: minus(first.addedMs.p99, later.addedMs.p99),

@@ -1,6 +1,7 @@
 // One voice session on the gateway's native endpoint (/v1/voice): opens its WebSocket, waits for session.ready,
 // then sends turns one at a time, each timed from the client's side from the moment its `turn` is sent to the
-// first response.delta, and waited for until its response.done (or an error).
+// first response.delta, and waited for until its response.done (or an error). A barge-in turn is cancelled at its
+// first delta, as a user who talks over the reply.
 
 import WebSocket from 'ws';
 import type { ServerEvent } from '../../src/protocol.js';
@@ -18,6 +19,7 @@ interface Pending {
   sentAt: number;
   firstDeltaAt: number | null;
   responseId: string | null;
+  bargeIn: boolean;
   settle: (timing: TurnTiming) => void;
 }
 
@@ -56,8 +58,11 @@ export class VoiceSession {
     });
   }
 
-  /** Sends one turn and resolves with its timing once its reply is done (or failed, or timed out). */
-  turn(text: string, timeoutMs = 20_000): Promise<TurnTiming> {
+  /**
+   * Sends one turn and resolves with its timing once its reply is done (or failed, or timed out). With `bargeIn`
+   * the reply is cancelled at its first delta (over HTTP/1.1 the gateway then closes that upstream connection).
+   */
+  turn(text: string, { bargeIn = false, timeoutMs = 20_000 } = {}): Promise<TurnTiming> {
     if (this.pending !== null) throw new Error('one turn at a time');
     if (this.closed) return Promise.resolve({ firstDeltaMs: null, status: 'error', error: 'socket closed' });
     return new Promise((resolve) => {
@@ -66,6 +71,7 @@ export class VoiceSession {
         sentAt: performance.now(),
         firstDeltaAt: null,
         responseId: null,
+        bargeIn,
         settle: (timing) => {
           clearTimeout(timer);
           resolve(timing);
@@ -83,8 +89,11 @@ export class VoiceSession {
     const pending = this.pending;
     if (pending === null) return;
     if (event.type === 'response.created') pending.responseId ??= event.responseId;
-    else if (event.type === 'response.delta' && event.responseId === pending.responseId) pending.firstDeltaAt ??= at;
-    else if (event.type === 'response.done' && event.responseId === pending.responseId)
+    else if (event.type === 'response.delta' && event.responseId === pending.responseId) {
+      if (pending.firstDeltaAt !== null) return;
+      pending.firstDeltaAt = at;
+      if (pending.bargeIn) this.socket.send(JSON.stringify({ type: 'response.cancel', responseId: event.responseId }));
+    } else if (event.type === 'response.done' && event.responseId === pending.responseId)
       this.finish({ firstDeltaMs: this.firstDeltaMs(pending), status: event.status });
     else if (event.type === 'error')
       this.finish({ firstDeltaMs: this.firstDeltaMs(pending), status: 'error', error: event.code });

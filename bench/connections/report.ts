@@ -22,7 +22,9 @@ const HEADER = [
   'pass',
   'first p50/p99',
   'later p50/p99',
+  'after barge-in p50/p99 · paid',
   'first−later p50/p99',
+  'paid first/later',
   'on new conn first/later',
   'slow first/later',
   'conns opened',
@@ -36,7 +38,11 @@ function row(f: LevelFigures): string[] {
     f.pass,
     p50p99(f.first.addedMs),
     p50p99(f.later.addedMs),
+    f.afterBargeIn.turns === 0
+      ? '–'
+      : `${p50p99(f.afterBargeIn.addedMs)} · ${f.afterBargeIn.paidForConnection}/${f.afterBargeIn.turns}`,
     `${signed(f.firstMinusLater.p50)} / ${signed(f.firstMinusLater.p99)}`,
+    `${f.first.paidForConnection}/${f.first.turns}  ${f.later.paidForConnection}/${f.later.turns}`,
     `${f.first.onNewConnection}/${f.first.turns}  ${f.later.onNewConnection}/${f.later.turns}`,
     `${f.first.slow} / ${f.later.slow}`,
     String(f.connectionsOpened),
@@ -87,8 +93,9 @@ export function formatReport(results: ConnectionsResults): string {
     `Connection bench: simulator over TLS (HTTP/2 offered by ALPN), ${w.connectionCostMs} ms per new connection, first-token time ${w.ttftMs} ms ` +
       `(so "added" = the client's turn → first delta), ${w.replyTokens}-token reply at ${w.interTokenMs} ms/token; ${relay}`,
     `Sessions: opened in a burst, first turn ${w.plan.speakAfterMs.join('–')} ms after session.ready, ${o.turns - 1} later turns after ` +
-      `${w.plan.thinkMs.join('–')} ms think gaps; each pass quiet ${o.idleMs / 1000} s before each round; levels ${rounds}; seed ${o.seed}`,
-    'Added first-token latency, ms. "slow": turns ≥ half the connection cost. "on new conn": the turn was the first request on its upstream connection.',
+      `${w.plan.thinkMs.join('–')} ms think gaps${o.turns > 2 ? ', the second talked over at its first delta (a barge-in)' : ''}; each pass quiet ${o.idleMs / 1000} s before each round; levels ${rounds}; seed ${o.seed}`,
+    'Added first-token latency, ms. "slow": turns ≥ half the connection cost. "paid": the simulator held the turn\'s answer for its connection\'s set-up.',
+    '"on new conn": the turn was the first request on its upstream connection (one opened ahead, or reopened by undici after a barge-in, need not be paid for).',
     '"conns opened": by the simulator during the rounds; "idle-closed": by the upstream idle timeout in the quiet gaps before them (HTTP/1.1: the gateway closes some itself first).',
     '',
     ...table([HEADER, ...results.figures.map(row)]),

@@ -1,7 +1,9 @@
 // One round of one pass: `sessions` sessions opened in a burst, each waiting a moment after session.ready (the
 // user starts speaking) before its first turn, then its later turns after think gaps; every turn timed from the
 // client's side and matched to the chat request the simulator recorded for it (its connection, and whether it
-// was the first request there). The plans come from the seed, the same for every pass.
+// was the first request there). With three turns or more, each session's second turn is a barge-in (cancelled at
+// its first delta), so the turn after it shows whether a lost connection is paid for. The plans come from the
+// seed, the same for every pass.
 
 import { Prng } from '../turns/prng.js';
 import { VoiceSession, type TurnTiming } from './client.js';
@@ -12,6 +14,8 @@ export interface SessionPlan {
   speakAfterMs: number;
   /** Before each later turn: the user listens and thinks. */
   thinkMs: number[];
+  /** The turn the user talks over (cancelled at its first delta), or null. */
+  bargeInTurn: number | null;
 }
 
 export const PLAN_SHAPE = { speakAfterMs: [200, 800], thinkMs: [300, 900] } as const;
@@ -24,8 +28,12 @@ export interface TurnRecord extends TurnTiming {
   sentMs: number;
   /** The simulator's connection id for this turn's request; null when it recorded none. */
   connection: number | null;
-  /** The request was the first of any kind on its connection: the turn paid for that connection. */
+  /** The request was the first of any kind on its connection (opened for it, or ahead of it without a request). */
   newConnection: boolean | null;
+  /** How long the simulator held its answer for the connection's set-up: above 0, the turn paid for it. */
+  connectionWaitMs: number | null;
+  /** The user talked over this turn's reply (the plan's bargeInTurn). */
+  bargedIn: boolean;
 }
 
 export interface RoundRun {
@@ -43,6 +51,9 @@ export interface RoundRun {
   durationMs: number;
 }
 
+/** The turn a session's user talks over when it has a turn after it to measure: the second. */
+export const BARGE_IN_TURN = 1;
+
 /** The round's plans, from the seed, the level and the round alone. */
 export function planRound(seed: number, level: number, round: number, turns: number): SessionPlan[] {
   const prng = new Prng((seed * 1_000_003 + level * 7_919 + round) >>> 0);
@@ -50,14 +61,19 @@ export function planRound(seed: number, level: number, round: number, turns: num
   return Array.from({ length: level }, () => ({
     speakAfterMs: between(PLAN_SHAPE.speakAfterMs),
     thinkMs: Array.from({ length: turns - 1 }, () => between(PLAN_SHAPE.thinkMs)),
+    bargeInTurn: turns > BARGE_IN_TURN + 1 ? BARGE_IN_TURN : null,
   }));
 }
+
+/** The turn ended as its plan says: completed, or interrupted when the user talked over it. */
+export const endedAsPlanned = (t: TurnTiming & { bargedIn: boolean }): boolean =>
+  t.status === (t.bargedIn ? 'interrupted' : 'completed');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 export const tagFor = (level: number, round: number, session: number, turn: number): string =>
   `L${level}.R${round}.S${session}.T${turn}`;
 
-type Timed = TurnTiming & { turn: number; tag: string; sentMs: number };
+type Timed = TurnTiming & { turn: number; tag: string; sentMs: number; bargedIn: boolean };
 
 async function runSession(
   url: string,
@@ -75,6 +91,7 @@ async function runSession(
       turn,
       tag: tag(turn),
       sentMs: 0,
+      bargedIn: turn === plan.bargeInTurn,
       firstDeltaMs: null,
       status: 'error',
       error,
@@ -85,7 +102,9 @@ async function runSession(
   for (let turn = 0; turn < turns; turn += 1) {
     if (turn > 0) await sleep(plan.thinkMs[turn - 1]!);
     const sentMs = performance.now() - began;
-    timed.push({ turn, tag: tag(turn), sentMs, ...(await session.turn(turnText(tag(turn), turn))) });
+    const bargedIn = turn === plan.bargeInTurn;
+    const timing = await session.turn(turnText(tag(turn), turn), { bargeIn: bargedIn });
+    timed.push({ turn, tag: tag(turn), sentMs, bargedIn, ...timing });
   }
   session.close();
   return timed;
@@ -126,6 +145,7 @@ export async function runRound(
         ...timing,
         connection: request?.connection ?? null,
         newConnection: request?.newConnection ?? null,
+        connectionWaitMs: request?.connectionWaitMs ?? null,
       };
     }),
   );

@@ -6,7 +6,7 @@
 import { resultsHead, type MachineFacts } from '../lib/focused-bench.js';
 import { analyse, type LevelFigures } from './analysis.js';
 import { makeCertificates } from './certificates.js';
-import { planRound, PLAN_SHAPE, runRound, type RoundRun } from './round.js';
+import { endedAsPlanned, planRound, PLAN_SHAPE, runRound, type RoundRun } from './round.js';
 import { PASS_SETUPS, PassStack, type Workload } from './stack.js';
 import { checkTargets, type Target } from './targets.js';
 
@@ -84,7 +84,7 @@ async function warmUpGateways(stacks: PassStack[], options: ConnectionsBenchOpti
   const plans = planRound(options.seed, WARM_UP_SESSIONS, 0, 3);
   const runs = await Promise.all(stacks.map((stack) => runRound(stack, plans, 0, 0)));
   for (const stack of stacks) stack.lastActiveAt = performance.now();
-  const failed = runs.filter((run) => run.turns.some((t) => t.status !== 'completed')).map((run) => run.pass);
+  const failed = runs.filter((run) => run.turns.some((t) => !endedAsPlanned(t))).map((run) => run.pass);
   if (failed.length > 0) throw new Error(`the warm-up round failed on ${failed.join(', ')}`);
 }
 

@@ -22,8 +22,14 @@ export interface RecordedRequest {
   receivedAt: number;
   /** The connection it came on (1, 2… in the order they opened; HTTP/2 streams share their connection's). */
   connection: number;
-  /** True when it was the first request of any kind on its connection (it paid the connection cost). */
+  /** True when it was the first request of any kind on its connection. */
   newConnection: boolean;
+  /**
+   * How long its answer waited for its connection's set-up (the connection cost not yet elapsed when it arrived):
+   * above 0, it paid for that connection. A connection opened ahead (by a warm-up, or reopened by the client in
+   * the background) carries its first request without a wait.
+   */
+  connectionWaitMs: number;
   /**
    * The scenario the request was answered with: the defaults merged with the queued (or scenarioFor) one, with
    * the model profile's timing when profiles are on. Absent when the request was rejected before that.
@@ -137,6 +143,7 @@ function record(
     receivedAt: performance.now(),
     connection: connection.id,
     newConnection: connection.newConnection,
+    connectionWaitMs: connection.delayMs,
   };
   if (state.requests.length >= MAX_RECORDED) state.requests.splice(0, MAX_RECORDED / 10);
   state.requests.push(entry);

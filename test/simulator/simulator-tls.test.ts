@@ -89,6 +89,8 @@ describe('the simulator over TLS', () => {
       [1, false],
       [2, true],
     ]);
+    // Only the cold one waited for its connection's set-up: it paid for that connection.
+    expect(simulator.requests.map((r) => r.connectionWaitMs > 0)).toEqual([false, true]);
   });
 
   it('refuses HTTP/2 without TLS', async () => {
