@@ -4,12 +4,13 @@
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import { SecretRedactor } from '../secrets.js';
+import { sleep } from './abortable-sleep.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
 import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
-import { createUpstreamPool, keepAliveThresholdMs } from './upstream-pool.js';
+import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool } from './upstream-pool.js';
 
 export type { UpstreamLogger } from './types.js';
 export { createUpstreamPool } from './upstream-pool.js';
@@ -78,22 +79,6 @@ export function buildChatBody(request: ChatRequest): Record<string, unknown> {
  * resolving lets an immediate follow-up (a tool-call round trip, the turn after warm()) reuse the socket.
  */
 const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Resolves true if the signal aborted before `ms` elapsed; the timer and listener are always removed. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(true);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * OpenAI-compatible streaming chat client for ASI:One (and the simulator, llama.cpp, vLLM…).
@@ -238,24 +223,32 @@ export class ChatClient implements ChatStreamer {
    * Never throws: failures are logged at warn and returned.
    */
   async warm(): Promise<WarmResult> {
-    const { result } = await this.touch();
+    const { result } = await this.touch(false);
     if (!result.ok)
       this.options.logger?.warn({ code: result.error.code, err: result.error.cause }, 'upstream warm-up failed');
     return result;
   }
 
-  /** One GET {baseUrl}/models, drained so that its connection stays in the pool. Never throws. */
-  private async touch(): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
+  /**
+   * One GET {baseUrl}/models, drained so that its connection stays in the pool. Never throws. With `opens` (and an
+   * UpstreamPool) it goes over a connection of its own, so that the pool gains one rather than refreshing one.
+   */
+  private async touch(opens: boolean): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), WARM_TIMEOUT_MS);
-    try {
-      const response = await this.dispatcher.request({
+    const { dispatcher } = this;
+    const send = (): Promise<Dispatcher.ResponseData> =>
+      dispatcher.request({
         origin: this.origin,
         path: `${this.basePath}/models`,
         method: 'GET',
         headers: { ...this.#headers, accept: 'application/json' },
         signal: controller.signal,
       });
+    try {
+      const response = await (opens && dispatcher instanceof UpstreamPool
+        ? dispatcher.withNewConnection(send)
+        : send());
       // Drain (bounded) so the socket goes back to the pool instead of being destroyed.
       await response.body.dump({ limit: 1024 * 1024 }).catch(() => undefined);
       await yieldToPool();
@@ -281,8 +274,8 @@ export class ChatClient implements ChatStreamer {
       ...warm,
       pool: this.dispatcher instanceof Pool ? fastGauge(this.dispatcher) : (gauge as PoolGauge),
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
-      touch: async (): Promise<TouchResult> => {
-        const { result, keepAlive } = await this.touch();
+      touch: async (opens): Promise<TouchResult> => {
+        const { result, keepAlive } = await this.touch(opens);
         if (!result.ok) this.options.logger?.debug({ code: result.error.code }, 'upstream warm-up failed');
         return { ok: result.ok, keepAlive };
       },

@@ -26,8 +26,11 @@ export interface TouchResult {
 
 export interface ConnectionWarmerOptions {
   pool: PoolGauge;
-  /** Never rejects. */
-  touch: () => Promise<TouchResult>;
+  /**
+   * Never rejects. `opens`: the touch must open a connection (the pool takes a closed or new one for it, not an
+   * open free one); otherwise it refreshes an open free connection, or opens one when none is free.
+   */
+  touch: (opens: boolean) => Promise<TouchResult>;
   /** Warm-ups never bring the connections open (or opening) above this. */
   maxConnections: number;
   /** The pool's idle keep-alive; the server's Keep-Alive hint (less undici's threshold) can shorten it. */
@@ -225,7 +228,7 @@ export class ConnectionWarmer {
     const warmUp: WarmUp = {
       opens,
       claimed: false,
-      done: this.options.touch().then((result) => {
+      done: this.options.touch(opens).then((result) => {
         this.lastActive = Date.now();
         this.warmUps.splice(this.warmUps.indexOf(warmUp), 1);
         if (result.ok) this.learnKeepAlive(result.keepAlive);

@@ -1,11 +1,11 @@
 // The counts of an undici Pool that the connection warmer reads (connected, free, pending, queued) in one pass
 // over its connections, and whether one is free (stopping at the first). undici's own `pool.stats` builds six counts, each by walking every connection through
 // getters: about 100 µs per read with a thousand connections, once per turn at 1,000 sessions. This reads the
-// same per-connection state once. It relies on undici 7's internal symbols; when one is missing (another undici),
-// it falls back to `pool.stats`, so a change in undici costs speed, never correctness.
-import { createRequire } from 'node:module';
+// same per-connection state once. It relies on undici 7's internal symbols (pool-internals.ts); when one is missing
+// (another undici), it falls back to `pool.stats`, so a change in undici costs speed, never correctness.
 import type { Pool } from 'undici';
 import type { PoolGauge } from './connection-warmer.js';
+import { poolSymbols, type Indexed } from './pool-internals.js';
 
 export interface PoolCounts {
   connected: number;
@@ -14,43 +14,13 @@ export interface PoolCounts {
   queued: number;
 }
 
-interface Symbols {
-  clients: symbol;
-  needDrain: symbol;
-  queued: symbol;
-  connected: symbol;
-  pending: symbol;
-}
-
-type Indexed = Record<symbol, unknown>;
-
-const coreSymbols = (() => {
-  try {
-    return createRequire(import.meta.url)('undici/lib/core/symbols') as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-})();
-
-/** undici's symbols for the pool's connections and their state, or null when this undici lacks one. */
-function symbolsOf(pool: Pool): Symbols | null {
-  const own = Object.getOwnPropertySymbols(pool);
-  const clients = own.find((s) => s.description === 'clients');
-  const needDrain = own.find((s) => s.description === 'needDrain');
-  const { kQueued: queued, kConnected: connected, kPending: pending } = coreSymbols;
-  if (clients === undefined || needDrain === undefined) return null;
-  if (typeof queued !== 'symbol' || typeof connected !== 'symbol' || typeof pending !== 'symbol') return null;
-  if (!Array.isArray((pool as unknown as Indexed)[clients])) return null;
-  return { clients, needDrain, queued, connected, pending };
-}
-
 /**
  * Whether `pool` has a connection open and free, as `pool.stats.free > 0` would say, stopping at the first. The
  * search starts where the last one found a free connection: undici hands requests to the first free ones, so
  * the front of the list is mostly busy. `needDrain` (a plain field) is read before `connected` (a getter).
  */
 export function freeConnectionFinder(pool: Pool): () => boolean {
-  const symbols = symbolsOf(pool);
+  const symbols = poolSymbols(pool);
   if (symbols === null) return () => pool.stats.free > 0;
   const state = pool as unknown as Indexed;
   let start = 0;
@@ -71,7 +41,7 @@ export function freeConnectionFinder(pool: Pool): () => boolean {
 
 /** A reader of `pool`'s counts, exactly as `pool.stats` would give them. */
 export function poolCountsReader(pool: Pool): () => PoolCounts {
-  const symbols = symbolsOf(pool);
+  const symbols = poolSymbols(pool);
   if (symbols === null) {
     return () => {
       const { connected, free, pending, queued } = pool.stats;

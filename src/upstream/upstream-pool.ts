@@ -2,7 +2,9 @@
 // where the upstream offers it. Over HTTP/2 one connection carries many streams; over HTTP/1.1 one request at a
 // time. Which one a connection speaks is decided per connection (ALPN), so each undici Client learns it on connect.
 import type { TLSSocket } from 'node:tls';
-import { buildConnector, Client, Pool } from 'undici';
+import { buildConnector, Client, Pool, type Dispatcher } from 'undici';
+import { chooseConnection } from './connection-choice.js';
+import { GET_DISPATCHER, poolSymbols, type Indexed, type PoolSymbols } from './pool-internals.js';
 
 /** UPSTREAM_HTTP: `h1` never offers HTTP/2; `h2` requires it (TLS + ALPN); `auto` lets ALPN decide (h1 over http://). */
 export type UpstreamHttp = 'h1' | 'h2' | 'auto';
@@ -47,12 +49,21 @@ export function keepAliveThresholdMs(keepAliveTimeoutMs: number): number {
 export class UpstreamPool extends Pool {
   readonly #protocols: Protocols;
   readonly #http: UpstreamHttp;
+  readonly #factory: (url: URL, options: object) => Dispatcher;
+  readonly #cap: number;
+  /** undici's internals for choosing connections (connection-choice.ts); null: undici's own first-fit choice. */
+  readonly #symbols: PoolSymbols | null;
+  /** Set for the one dispatch of a warm-up that opens a connection (withNewConnection). */
+  #opening = false;
+  #start = 0;
 
   constructor(baseUrl: string, options: UpstreamPoolOptions) {
     const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
     const http = options.http ?? 'h1';
     const ca = options.ca === undefined ? {} : { ca: options.ca };
     const protocols: Protocols = { h2: 0, last: null };
+    const clients = http === 'h1' ? null : negotiatingClients(http, ca, protocols);
+    const factory = clients?.factory ?? ((url: URL, clientOptions: object) => new Client(url, clientOptions));
     super(new URL(baseUrl).origin, {
       connections: options.connections,
       pipelining: 1, // per connection once it is open: H2_STREAMS_PER_CONNECTION over HTTP/2
@@ -61,12 +72,46 @@ export class UpstreamPool extends Pool {
       keepAliveTimeoutThreshold: keepAliveThresholdMs(keepAliveTimeout),
       headersTimeout: 60_000,
       bodyTimeout: 60_000,
-      ...(http === 'h1'
-        ? { connect: { ...ca, timeout: CONNECT_TIMEOUT_MS } }
-        : { allowH2: true, ...negotiatingClients(http, ca, protocols) }),
+      factory,
+      ...(clients === null ? { connect: { ...ca, timeout: CONNECT_TIMEOUT_MS } } : { allowH2: true, ...clients }),
     });
     this.#protocols = protocols;
     this.#http = http;
+    this.#factory = factory;
+    this.#cap = options.connections;
+    this.#symbols = poolSymbols(this);
+  }
+
+  /**
+   * Runs `send`, which must dispatch one request on this pool synchronously (as `request()` does): that request
+   * opens a connection (reopens a closed idle one, or adds one within the cap) instead of using an open free one.
+   */
+  withNewConnection<T>(send: () => T): T {
+    this.#opening = true;
+    try {
+      return send();
+    } finally {
+      this.#opening = false;
+    }
+  }
+
+  /** undici's Pool asks this which connection takes the next request (connection-choice.ts says why it differs). */
+  [GET_DISPATCHER](): Dispatcher | undefined {
+    const symbols = this.#symbols;
+    if (symbols === null) return (super[GET_DISPATCHER as keyof Pool] as () => Dispatcher | undefined).call(this);
+    const opening = this.#opening;
+    this.#opening = false;
+    const self = this as unknown as Indexed;
+    const clients = self[symbols.clients] as Indexed[];
+    const choice = chooseConnection(clients, symbols, { opening, start: this.#start, cap: this.#cap });
+    if (choice.kind === 'none') return undefined;
+    if (choice.kind === 'client') {
+      if (!opening) this.#start = choice.index;
+      return clients[choice.index] as unknown as Dispatcher;
+    }
+    const client = this.#factory(self[symbols.url] as URL, self[symbols.options] as object);
+    (self[symbols.addClient] as (client: Dispatcher) => void).call(this, client);
+    return client;
   }
 
   /** Connections open now that speak HTTP/2 (each carries many requests at once). */

@@ -23,15 +23,16 @@ afterEach(() => warmer?.close());
 /** A warmer whose touches wait until the test settles them. */
 function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending' } = {}) {
   const pool: FakePool = { stats: { connected: 0, free: 0, pending: 0, queued: 0 }, protocol: options.protocol };
-  const touches: { settle: (result: TouchResult) => Promise<void> }[] = [];
+  const touches: { opens: boolean; settle: (result: TouchResult) => Promise<void> }[] = [];
   warmer = new ConnectionWarmer({
     pool,
     maxConnections: options.maxConnections ?? 10,
     keepAliveMs: 30_000,
     keepAliveThresholdMs: 1_000,
-    touch: () => {
+    touch: (opens) => {
       const done = deferred<TouchResult>();
       touches.push({
+        opens,
         settle: async (result) => {
           done.resolve(result);
           await new Promise((resolve) => setImmediate(resolve));
@@ -57,6 +58,7 @@ describe('the connection warmer (decisions)', () => {
       warmer.prepare();
       warmer.prepare(); // one touch at a time
       expect(touches).toHaveLength(1);
+      expect(touches[0]?.opens).toBe(false); // it refreshes that connection: no new one
       await touches[0]?.settle({ ok: true });
       warmer.prepare(); // touched just now
       expect(touches).toHaveLength(1);
@@ -72,6 +74,8 @@ describe('the connection warmer (decisions)', () => {
     warmer.prepare();
     warmer.prepare();
     expect(touches).toHaveLength(4);
+    // Each asks the pool for a connection of its own: riding a free one would add none.
+    expect(touches.map((t) => t.opens)).toEqual([true, true, true, true]);
   });
 
   it('counts free connections and stays within the cap', () => {

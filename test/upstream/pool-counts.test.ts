@@ -86,7 +86,7 @@ describe('pool counts in one pass, and whether one is free', () => {
       return state;
     };
     const clients = [client(0), client(1), client(2)];
-    const fake = { [kClients]: clients, [kNeedDrain]: false, [kQueued]: 0 } as unknown as Pool;
+    const fake = { [kClients]: clients, [kNeedDrain]: false, [kQueued]: 0, [Symbol('options')]: {} } as unknown as Pool;
     const hasFree = freeConnectionFinder(fake);
     expect(hasFree()).toBe(false);
     expect(read).toEqual([]); // every client busy: the cheap field rules them out, no getter is read

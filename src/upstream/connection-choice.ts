@@ -1,0 +1,56 @@
+// Which upstream connection takes the next request. undici's Pool gives it to the first connection in its list
+// that is not busy, open or closed. Over HTTP/1.1 a barge-in can only end a response by closing its connection,
+// and undici keeps that closed connection in its list: the next turn would often reopen it (TCP + TLS, on the
+// turn's critical path) while warm ones wait further down. This choice takes an open free connection first, then a
+// closed idle one (it reconnects), then a new one within the cap. A warm-up that is meant to open a connection
+// asks for the opposite: a closed or new one, never an open one, so that it adds a connection instead of riding one.
+import type { Indexed, PoolSymbols } from './pool-internals.js';
+
+export type Choice =
+  /** This connection (an index into the list). */
+  | { kind: 'client'; index: number }
+  /** Add a connection: none fits, and the list is below the cap. */
+  | { kind: 'new' }
+  /** Every connection is busy and the list is at the cap: the request waits in the pool's queue. */
+  | { kind: 'none' };
+
+export interface ChoiceRequest {
+  /** A warm-up that must open a connection rather than use an open one. */
+  opening: boolean;
+  /** Where the search starts (the last open connection chosen): the front of the list is mostly busy. */
+  start: number;
+  /** The most connections; 0 or less: no cap. */
+  cap: number;
+}
+
+const NONE: Choice = { kind: 'none' };
+const NEW: Choice = { kind: 'new' };
+
+/**
+ * Open and free first (unless `opening`), then closed and idle, then new. At the cap, an opening warm-up takes an
+ * open free connection after all (it refreshes that one), rather than wait in the queue.
+ */
+export function chooseConnection(clients: readonly Indexed[], symbols: PoolSymbols, request: ChoiceRequest): Choice {
+  const count = clients.length;
+  let closed = -1;
+  let open = -1;
+  for (
+    let i = 0, at = request.start < count ? request.start : 0;
+    i < count;
+    i += 1, at = at + 1 === count ? 0 : at + 1
+  ) {
+    const client = clients[at] as Indexed;
+    if (client[symbols.needDrain] === true) continue;
+    if (client[symbols.connected] !== true) {
+      if (closed < 0) closed = at;
+      if (request.opening) break;
+    } else if (open < 0) {
+      open = at;
+      if (!request.opening) break;
+    }
+  }
+  if (!request.opening && open >= 0) return { kind: 'client', index: open };
+  if (closed >= 0) return { kind: 'client', index: closed };
+  if (request.cap <= 0 || count < request.cap) return NEW;
+  return open >= 0 ? { kind: 'client', index: open } : NONE;
+}

@@ -1,0 +1,113 @@
+// Which upstream connection takes a request: an open free one before a closed one (a turn after a barge-in must not
+// reopen the connection the barge-in closed while a warm one waits), and a warm-up meant to open a connection opens
+// one instead of riding an open one. The choice alone against fake connections, then the pool against a real server.
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { chooseConnection, type Choice } from '../../src/upstream/connection-choice.js';
+import type { Indexed, PoolSymbols } from '../../src/upstream/pool-internals.js';
+import { createUpstreamPool } from '../../src/upstream/upstream-pool.js';
+import {
+  chatRequest,
+  makeClient,
+  okStream,
+  pools,
+  sendJson,
+  sendStream,
+  startServer,
+  useClientRig,
+} from './client-rig.js';
+
+useClientRig();
+
+const core = createRequire(import.meta.url)('undici/lib/core/symbols') as Record<string, symbol>;
+const symbols = {
+  needDrain: Symbol('needDrain'),
+  connected: core.kConnected!,
+} as unknown as PoolSymbols;
+
+/** A connection as undici keeps it: `busy` (needDrain) and `open` (connected). */
+const connection = (open: boolean, busy = false): Indexed =>
+  ({ [symbols.needDrain]: busy, [symbols.connected]: open }) as Indexed;
+
+const choose = (clients: Indexed[], opening = false, start = 0, cap = 4): Choice =>
+  chooseConnection(clients, symbols, { opening, start, cap });
+
+describe('the connection choice', () => {
+  it('gives a request an open free connection before a closed idle one, wherever they are in the list', () => {
+    const clients = [connection(false), connection(true, true), connection(true)];
+    expect(choose(clients)).toEqual({ kind: 'client', index: 2 });
+  });
+
+  it('reopens a closed idle connection before adding one, and adds one only below the cap', () => {
+    expect(choose([connection(true, true), connection(false)])).toEqual({ kind: 'client', index: 1 });
+    expect(choose([connection(true, true), connection(true, true)])).toEqual({ kind: 'new' });
+    expect(choose([connection(true, true), connection(true, true)], false, 0, 2)).toEqual({ kind: 'none' });
+    expect(choose([connection(true, true)], false, 0, 0)).toEqual({ kind: 'new' }); // 0: no cap
+  });
+
+  it('searches from where it last found an open free connection, wrapping around', () => {
+    const clients = [connection(true), connection(true, true), connection(true)];
+    expect(choose(clients, false, 2)).toEqual({ kind: 'client', index: 2 });
+    clients[2] = connection(true, true);
+    expect(choose(clients, false, 2)).toEqual({ kind: 'client', index: 0 });
+    expect(choose(clients, false, 7)).toEqual({ kind: 'client', index: 0 }); // the list shrank below the start
+  });
+
+  it('gives a warm-up that opens a closed or a new connection, never an open one below the cap', () => {
+    expect(choose([connection(true), connection(false)], true)).toEqual({ kind: 'client', index: 1 });
+    expect(choose([connection(true)], true)).toEqual({ kind: 'new' });
+    // At the cap it refreshes an open free connection rather than wait behind the turns.
+    expect(choose([connection(true, true), connection(true)], true, 0, 2)).toEqual({ kind: 'client', index: 1 });
+    expect(choose([connection(true, true)], true, 0, 1)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('the upstream pool', { timeout: 5000 }, () => {
+  it('sends a request over an open free connection, not by reopening a closed one before it in the list', async () => {
+    const sockets: Socket[] = [];
+    let releaseFirst: (() => void) | undefined;
+    const server = await startServer(({ req, res, n }) => {
+      sockets.push(req.socket);
+      // The first reply waits for the second request, so that the two take a connection each.
+      if (n === 0) releaseFirst = () => sendStream(res, okStream(['first']));
+      else {
+        releaseFirst?.();
+        releaseFirst = undefined;
+        sendStream(res, okStream(['later']));
+      }
+    });
+    const client = makeClient(server);
+    const pool = pools.at(-1)!;
+    const first = client.stream(chatRequest(), () => {});
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    await Promise.all([first, client.stream(chatRequest(), () => {})]);
+    expect(server.connections).toBe(2);
+    // The upstream closes the first connection (its idle timeout, a restart): undici keeps it in its list, closed.
+    const closed = new Promise((resolve) => pool.once('disconnect', resolve));
+    sockets[0]!.destroy();
+    await closed;
+    await client.stream(chatRequest(), () => {});
+    expect(sockets[2]).toBe(sockets[1]);
+    expect(server.connections).toBe(2); // undici's own choice reopens the first connection here: 3
+  });
+
+  it('opens a connection for withNewConnection() even while an open one is free', async () => {
+    const server = await startServer(({ res }) => sendJson(res, 200, { data: [] }));
+    const pool = createUpstreamPool(server.baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
+    pools.push(pool);
+    // undici frees a connection a turn after its response ended (chat-client.ts waits the same way).
+    const get = () =>
+      pool
+        .request({ path: '/v1/models', method: 'GET' })
+        .then((r) => r.body.dump())
+        .then(() => new Promise((resolve) => setImmediate(resolve)));
+    await get();
+    await get();
+    expect(server.connections).toBe(1); // a plain request rides the open free connection
+    await pool.withNewConnection(get);
+    expect(server.connections).toBe(2);
+    await get();
+    expect(server.connections).toBe(2);
+  });
+});
