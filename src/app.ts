@@ -15,7 +15,7 @@ import { startScaleOut, type ScaleOut } from './cluster/scale-out.js';
 import type { Config } from './config.js';
 import { MemoryFiguresStore } from './experiments/figures.js';
 import { QualityRecorder } from './experiments/quality-recorder.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, type UpstreamConnectionStats } from './metrics.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
 import { selectSubprotocol, TokenSet } from './transports/admission.js';
 import { realtimeTransport } from './transports/realtime/route.js';
@@ -48,6 +48,8 @@ export interface AppOptions {
   upstreamReadiness: () => Readiness | Promise<Readiness>;
   /** Tracing (src/tracing/): each response gets a trace. Null or absent: off, and no tracing code runs per turn. */
   tracing?: Tracing | null;
+  /** The upstream pool's connections and warm-ups, for /metrics (ChatClient.connectionStats). */
+  upstreamConnections?: () => UpstreamConnectionStats | undefined;
 }
 
 export interface GatewayApp {
@@ -97,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<GatewayApp> {
   const connections = new ConnectionLedger();
   const sessions = new SessionRegistry(connections, config.resumeTtlMs, config.maxConnections);
   const metrics = new GatewayMetrics();
+  if (options.upstreamConnections !== undefined) metrics.watchUpstream(options.upstreamConnections);
   const scaleOut =
     config.redisUrl === undefined
       ? null

@@ -65,6 +65,7 @@ export async function startGateway(config: Readonly<Config>, logger: Logger, opt
     logger,
     tracing,
     upstreamReadiness: () => (readiness.ready || Date.now() - lastProbeAt < READINESS_REPROBE_MS ? readiness : probe()),
+    upstreamConnections: () => chat.connectionStats(),
   });
   await gateway.app.listen({ port: config.port, host: config.host });
 

@@ -69,6 +69,14 @@ export interface SpeculationObserver {
   turnCommitted(upstreamRequests: number, speculative: boolean): void;
 }
 
+/** The upstream pool as a scrape reads it (ChatClient.connectionStats); undefined when the dispatcher cannot tell. */
+export interface UpstreamConnectionStats {
+  open: number;
+  free: number;
+  /** Warm-up requests (GET /models) sent since start: to open a connection, or to keep an idle one from expiring. */
+  warmUps: { opening: number; refreshing: number };
+}
+
 const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000];
 const ADDED_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100];
 
@@ -185,8 +193,42 @@ export class GatewayMetrics implements GatewayObserver, SpeculationObserver {
     registers: [this.registry],
   });
 
+  /** Read at each scrape (watchUpstream); null until the app is given the upstream's pool. */
+  private upstream: (() => UpstreamConnectionStats | undefined) | null = null;
+  private readonly upstreamConnections = new Gauge({
+    name: 'asi1_gateway_upstream_connections',
+    help: 'Upstream connections open now (state="open"), and of those the ones free for a request (state="free")',
+    labelNames: ['state'],
+    registers: [this.registry],
+    collect: () => {
+      const stats = this.upstream?.();
+      if (stats === undefined) return;
+      this.upstreamConnections.set({ state: 'open' }, stats.open);
+      this.upstreamConnections.set({ state: 'free' }, stats.free);
+    },
+  });
+  // Against the real API every warm-up is a request on the operator's key: this says how many the warmer sends.
+  private readonly warmUps = new Counter({
+    name: 'asi1_gateway_upstream_warmups_total',
+    help: 'Warm-up requests (GET /models) sent upstream: purpose="open" adds a connection, "refresh" keeps one open',
+    labelNames: ['purpose'],
+    registers: [this.registry],
+    collect: () => {
+      const stats = this.upstream?.();
+      if (stats === undefined) return;
+      this.warmUps.reset();
+      this.warmUps.inc({ purpose: 'open' }, stats.warmUps.opening);
+      this.warmUps.inc({ purpose: 'refresh' }, stats.warmUps.refreshing);
+    },
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The upstream pool's connections and warm-ups, read at each scrape. */
+  watchUpstream(read: () => UpstreamConnectionStats | undefined): void {
+    this.upstream = read;
   }
 
   responseStarted(): void {

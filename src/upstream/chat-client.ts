@@ -3,8 +3,10 @@
 // stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import type { UpstreamConnectionStats } from '../metrics.js';
 import { SecretRedactor } from '../secrets.js';
 import { sleep } from './abortable-sleep.js';
+import { buildChatBody } from './chat-body.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
@@ -55,23 +57,6 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_DROPPED',
 ]);
 
-/** The JSON body sent upstream; undefined fields are omitted, as are `tool_choice` without tools. */
-export function buildChatBody(request: ChatRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model: request.model,
-    messages: request.messages,
-    stream: true,
-    stream_options: { include_usage: true },
-  };
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-  if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools;
-    if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
-  }
-  return body;
-}
-
 /**
  * One check-phase turn. undici 7.30's Pool marks a client "drained" (free for the next request) only after
  * the response's completion has been processed, a turn after the body's 'end': a request sent before that
@@ -100,6 +85,8 @@ export class ChatClient implements ChatStreamer {
   private readonly retryMaxDelayMs: number;
   /** Keeps connections open ahead of demand (options.warm), or null. */
   private readonly warmer: ConnectionWarmer | null;
+  /** The warmer's touches so far (metrics): to open a connection, to keep one open. */
+  private readonly warmUps = { opening: 0, refreshing: 0 };
   /** The upstream's host and port, as a traced call reports them (server.address, server.port). */
   private readonly server: { address: string; port: number };
   // ES-private so that logging or serialising the client can never reveal the key.
@@ -122,6 +109,13 @@ export class ChatClient implements ChatStreamer {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
     this.warmer = this.createWarmer(options.warm);
+  }
+
+  /** The pool's open and free connections now, and the warm-ups sent; undefined when the dispatcher has no stats. */
+  connectionStats(): UpstreamConnectionStats | undefined {
+    const { stats } = this.dispatcher as Partial<PoolGauge>;
+    if (stats === undefined) return undefined;
+    return { open: stats.connected, free: stats.free, warmUps: { ...this.warmUps } };
   }
 
   /** A session opened: make a connection ready for its first turn (no-op without options.warm). */
@@ -275,6 +269,7 @@ export class ChatClient implements ChatStreamer {
       pool: this.dispatcher instanceof Pool ? fastGauge(this.dispatcher) : (gauge as PoolGauge),
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
       touch: async (opens): Promise<TouchResult> => {
+        this.warmUps[opens ? 'opening' : 'refreshing'] += 1;
         const { result, keepAlive } = await this.touch(opens);
         if (!result.ok) this.options.logger?.debug({ code: result.error.code }, 'upstream warm-up failed');
         return { ok: result.ok, keepAlive };
