@@ -1,16 +1,14 @@
 // The numbered event stream of one session: stamps `seq` and keeps a bounded replay buffer of recent events
-// (serialised once), so a client that reconnects can be sent exactly what it missed. Outlives any one socket.
+// (serialised once, kept as bytes off the JS heap: replay-bytes.ts), so a client that reconnects can be sent
+// exactly what it missed. Outlives any one socket.
 import type { ServerEventBody } from '../protocol.js';
+import { ReplayBytes, type LoggedEvent } from './replay-bytes.js';
 
-export interface LoggedEvent {
-  seq: number;
-  json: string;
-}
+export type { LoggedEvent } from './replay-bytes.js';
 
 export class EventLog {
   private seq = 0;
-  private readonly buffer: LoggedEvent[] = [];
-  private bufferedBytes = 0;
+  private readonly buffer = new ReplayBytes();
   /** Sees every appended event (the shared store mirrors them for resume on another instance). Must not throw. */
   onAppend: ((entry: LoggedEvent) => void) | null = null;
 
@@ -28,13 +26,10 @@ export class EventLog {
     // Serialised before the number is taken: an event that cannot be serialised throws without leaving a gap.
     const json = withSeq(body, this.seq + 1);
     this.seq += 1;
-    const entry = { seq: this.seq, json };
+    const entry: LoggedEvent = { seq: this.seq, json };
     if (this.maxEvents > 0) {
-      this.buffer.push(entry);
-      this.bufferedBytes += entry.json.length;
-      while (this.buffer.length > this.maxEvents || (this.bufferedBytes > this.maxBytes && this.buffer.length > 1)) {
-        this.bufferedBytes -= (this.buffer.shift() as LoggedEvent).json.length;
-      }
+      entry.bytes = this.buffer.push(entry.seq, json);
+      this.evict();
     }
     if (this.onAppend !== null) this.onAppend(entry);
     return entry;
@@ -46,29 +41,20 @@ export class EventLog {
     if (this.maxEvents === 0) return;
     for (const entry of recent) {
       if (entry.seq > this.seq) continue;
-      const last = this.buffer.at(-1);
-      if (last !== undefined && entry.seq <= last.seq) continue;
-      // since() slices by position: keep only a gap-free run (a gap restarts it).
-      if (last !== undefined && entry.seq !== last.seq + 1) {
-        this.buffer.length = 0;
-        this.bufferedBytes = 0;
-      }
-      this.buffer.push(entry);
-      this.bufferedBytes += entry.json.length;
+      const last = this.buffer.lastSeq;
+      if (last !== undefined && entry.seq <= last) continue;
+      // The buffer is a gap-free run (since() counts on it): a gap restarts it.
+      if (last !== undefined && entry.seq !== last + 1) this.buffer.clear();
+      this.buffer.push(entry.seq, entry.json);
     }
     // A run that stops short of lastSeq cannot answer since() truthfully: better to report missed events.
-    if (this.buffer.at(-1)?.seq !== this.seq) {
-      this.buffer.length = 0;
-      this.bufferedBytes = 0;
-    }
-    while (this.buffer.length > this.maxEvents || (this.bufferedBytes > this.maxBytes && this.buffer.length > 1)) {
-      this.bufferedBytes -= (this.buffer.shift() as LoggedEvent).json.length;
-    }
+    if (this.buffer.lastSeq !== this.seq) this.buffer.clear();
+    this.evict();
   }
 
   /** Everything still buffered (after a gap, the best a resumed client can get). */
   buffered(): LoggedEvent[] {
-    return [...this.buffer];
+    return this.buffer.from(0);
   }
 
   /**
@@ -77,9 +63,15 @@ export class EventLog {
    */
   since(lastSeq: number): LoggedEvent[] | null {
     if (lastSeq >= this.seq) return [];
-    const first = this.buffer[0];
-    if (first === undefined || first.seq > lastSeq + 1) return null;
-    return this.buffer.slice(lastSeq + 1 - first.seq);
+    const first = this.buffer.firstSeq;
+    if (first === undefined || first > lastSeq + 1) return null;
+    return this.buffer.from(lastSeq + 1);
+  }
+
+  /** Oldest first, down to REPLAY_BUFFER_EVENTS and about maxBytes (the newest event stays, however large). */
+  private evict(): void {
+    const buffer = this.buffer;
+    while (buffer.size > this.maxEvents || (buffer.bytes > this.maxBytes && buffer.size > 1)) buffer.shift();
   }
 }
 

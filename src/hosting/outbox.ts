@@ -26,6 +26,8 @@ function corkableOf(socket: WebSocket): Corkable | undefined {
   return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as Corkable) : undefined;
 }
 
+const TEXT_FRAME = { binary: false } as const;
+
 /** Rough serialised size of an event not yet serialised: text plus JSON framing. */
 function estimateBytes(body: ServerEventBody): number {
   return 'text' in body && typeof body.text === 'string' ? body.text.length * 3 + 96 : 256;
@@ -147,7 +149,10 @@ export class Outbox {
   }
 
   private write(event: LoggedEvent): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(event.json);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    // The replay buffer's bytes, when it has them, go out as they are: a text frame, encoded once.
+    if (event.bytes === undefined) this.socket.send(event.json);
+    else this.socket.send(event.bytes, TEXT_FRAME);
   }
 
   private waitForDrain(): void {

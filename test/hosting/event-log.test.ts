@@ -11,8 +11,10 @@ describe('EventLog', () => {
   it('numbers events and appends seq to the serialised body', () => {
     const log = new EventLog(10, 1_000_000);
     const first = log.append({ type: 'pong', eventId: 'a' });
-    expect(first).toEqual({ seq: 1, json: '{"type":"pong","eventId":"a","seq":1}' });
-    expect(log.since(0)).toEqual([first]);
+    expect(first).toMatchObject({ seq: 1, json: '{"type":"pong","eventId":"a","seq":1}' });
+    // The replay buffer's own copy of it, written to the socket as is.
+    expect(first.bytes?.toString()).toBe(first.json);
+    expect(log.since(0)).toEqual([{ seq: 1, json: first.json }]);
     expect(log.since(1)).toEqual([]);
   });
 
