@@ -57,7 +57,8 @@ function group(turns: readonly TurnRecord[], slowMs: number): TurnGroup {
     paidForConnection: turns.filter((t) => (t.connectionWaitMs ?? 0) > 0).length,
     slow: added.filter((ms) => ms >= slowMs).length,
     failed: turns.filter((t) => t.firstDeltaMs === null || !endedAsPlanned(t)).length,
-    unrecorded: turns.filter((t) => t.connection === null).length,
+    // Connection 0: the simulator could not tell the request's connection, nor whether it waited for one.
+    unrecorded: turns.filter((t) => t.connection === null || t.connection === 0).length,
   };
 }
 

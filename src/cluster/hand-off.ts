@@ -68,7 +68,7 @@ export class HandOff {
       type: 'session.resumed',
       sessionId: entry.session.id,
       resumedFrom: lastSeq,
-      replayed: (replay ?? entry.log.buffered()).length,
+      replayed: replay?.length ?? entry.log.bufferedCount,
       missedEvents: replay === null,
       ...(eventId === undefined ? {} : { eventId }),
     });

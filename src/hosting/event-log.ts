@@ -52,6 +52,11 @@ export class EventLog {
     this.evict();
   }
 
+  /** How many events the replay buffer holds (without decoding them). */
+  get bufferedCount(): number {
+    return this.buffer.size;
+  }
+
   /** Everything still buffered (after a gap, the best a resumed client can get). */
   buffered(): LoggedEvent[] {
     return this.buffer.from(0);

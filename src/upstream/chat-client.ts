@@ -264,8 +264,12 @@ export class ChatClient implements ChatStreamer {
   private createWarmer(warm: ChatClientOptions['warm']): ConnectionWarmer | null {
     const gauge = this.dispatcher as Partial<PoolGauge>;
     if (warm === undefined || gauge.stats === undefined) return null;
+    const chooses = this.dispatcher instanceof UpstreamPool && this.dispatcher.choosesConnections;
+    if (this.dispatcher instanceof UpstreamPool && !chooses)
+      this.options.logger?.warn({ undici: 'internals not found' }, 'warm-ups open connections only while none is free');
     return new ConnectionWarmer({
       ...warm,
+      opensWhileFree: chooses,
       pool: this.dispatcher instanceof Pool ? fastGauge(this.dispatcher) : (gauge as PoolGauge),
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
       touch: async (opens): Promise<TouchResult> => {

@@ -17,8 +17,6 @@ export type Choice =
 export interface ChoiceRequest {
   /** A warm-up that must open a connection rather than use an open one. */
   opening: boolean;
-  /** Where the search starts (the last open connection chosen): the front of the list is mostly busy. */
-  start: number;
   /** The most connections; 0 or less: no cap. */
   cap: number;
 }
@@ -34,11 +32,7 @@ export function chooseConnection(clients: readonly Indexed[], symbols: PoolSymbo
   const count = clients.length;
   let closed = -1;
   let open = -1;
-  for (
-    let i = 0, at = request.start < count ? request.start : 0;
-    i < count;
-    i += 1, at = at + 1 === count ? 0 : at + 1
-  ) {
+  for (let at = 0; at < count; at += 1) {
     const client = clients[at] as Indexed;
     if (client[symbols.needDrain] === true) continue;
     if (client[symbols.connected] !== true) {

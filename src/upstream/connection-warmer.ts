@@ -39,6 +39,12 @@ export interface ConnectionWarmerOptions {
   keepAliveThresholdMs: number;
   /** How long an opened session waits for its first turn, and a concurrency peak is remembered. Default 60 s. */
   memoryMs?: number;
+  /**
+   * Whether a touch that opens gets a connection of its own even while one is free (the pool chooses connections:
+   * connection-choice.ts). Default true. When false, such a touch would ride the free connection and the pool would
+   * never grow, so the warmer opens connections only while none is free.
+   */
+  opensWhileFree?: boolean;
 }
 
 /** Idle connections are touched again after this share of their keep-alive time. */
@@ -173,6 +179,7 @@ export class ConnectionWarmer {
     this.forgetExpired();
     const { connected, free, pending, queued } = this.options.pool.stats;
     if (queued > 0) return; // every connection is taken and requests wait: warm-ups would only queue too
+    if (free > 0 && this.options.opensWhileFree === false) return;
     const opening = this.warmUps.filter((w) => w.opens).length;
     const coming = free + this.warmUps.length;
     const room = this.options.maxConnections - connected - pending - opening;

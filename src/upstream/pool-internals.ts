@@ -16,18 +16,23 @@ const requireUndici = (path: string): Record<string, unknown> => {
 const coreSymbols = requireUndici('undici/lib/core/symbols');
 const poolBase = requireUndici('undici/lib/dispatcher/pool-base');
 
-const symbolOr = (value: unknown, name: string): symbol =>
-  typeof value === 'symbol' ? value : Symbol(`missing undici ${name}`);
+const getDispatcher = poolBase.kGetDispatcher;
 
 /** The key of Pool's "which connection takes the next request" method (a placeholder when undici lacks it). */
-export const GET_DISPATCHER: symbol = symbolOr(poolBase.kGetDispatcher, 'kGetDispatcher');
+export const GET_DISPATCHER: symbol =
+  typeof getDispatcher === 'symbol' ? getDispatcher : Symbol('missing undici kGetDispatcher');
 
+/** What the pool's counts read (pool-counts.ts). */
 export interface PoolSymbols {
   clients: symbol;
   needDrain: symbol;
   queued: symbol;
   connected: symbol;
   pending: symbol;
+}
+
+/** What choosing connections also needs (connection-choice.ts): adding one as the Pool itself would. */
+export interface ChoiceSymbols extends PoolSymbols {
   addClient: symbol;
   /** The options Pool hands its factory for every new connection. */
   options: symbol;
@@ -37,26 +42,27 @@ export interface PoolSymbols {
 /** A connection's state as undici keeps it, read by symbol. */
 export type Indexed = Record<symbol, unknown>;
 
+const isSymbol = (value: unknown): value is symbol => typeof value === 'symbol';
+
 /** undici's symbols for the pool's connections and their state, or null when this undici lacks one. */
 export function poolSymbols(pool: Pool): PoolSymbols | null {
   const own = Object.getOwnPropertySymbols(pool);
   const clients = own.find((s) => s.description === 'clients');
   const needDrain = own.find((s) => s.description === 'needDrain');
-  const options = own.find((s) => s.description === 'options');
-  const { kQueued: queued, kConnected: connected, kPending: pending, kUrl: url } = coreSymbols;
-  const { kAddClient: addClient } = poolBase;
-  if (clients === undefined || needDrain === undefined || options === undefined) return null;
-  const shared = [queued, connected, pending, url, addClient];
-  if (!shared.every((s) => typeof s === 'symbol')) return null;
+  const { kQueued: queued, kConnected: connected, kPending: pending } = coreSymbols;
+  if (clients === undefined || needDrain === undefined) return null;
+  if (!isSymbol(queued) || !isSymbol(connected) || !isSymbol(pending)) return null;
   if (!Array.isArray((pool as unknown as Indexed)[clients])) return null;
-  return {
-    clients,
-    needDrain,
-    options,
-    queued: queued as symbol,
-    connected: connected as symbol,
-    pending: pending as symbol,
-    url: url as symbol,
-    addClient: addClient as symbol,
-  };
+  return { clients, needDrain, queued, connected, pending };
+}
+
+/** The symbols to choose and add connections, or null when this undici lacks one (then undici chooses). */
+export function choiceSymbols(pool: Pool): ChoiceSymbols | null {
+  const counts = poolSymbols(pool);
+  const options = Object.getOwnPropertySymbols(pool).find((s) => s.description === 'options');
+  const { kUrl: url } = coreSymbols;
+  const { kAddClient: addClient } = poolBase;
+  if (counts === null || options === undefined || !isSymbol(url) || !isSymbol(addClient)) return null;
+  if (!isSymbol(getDispatcher)) return null;
+  return { ...counts, options, url, addClient };
 }

@@ -4,7 +4,7 @@
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client, Pool, type Dispatcher } from 'undici';
 import { chooseConnection } from './connection-choice.js';
-import { GET_DISPATCHER, poolSymbols, type Indexed, type PoolSymbols } from './pool-internals.js';
+import { choiceSymbols, GET_DISPATCHER, type ChoiceSymbols, type Indexed } from './pool-internals.js';
 
 /** UPSTREAM_HTTP: `h1` never offers HTTP/2; `h2` requires it (TLS + ALPN); `auto` lets ALPN decide (h1 over http://). */
 export type UpstreamHttp = 'h1' | 'h2' | 'auto';
@@ -52,10 +52,9 @@ export class UpstreamPool extends Pool {
   readonly #factory: (url: URL, options: object) => Dispatcher;
   readonly #cap: number;
   /** undici's internals for choosing connections (connection-choice.ts); null: undici's own first-fit choice. */
-  readonly #symbols: PoolSymbols | null;
+  readonly #symbols: ChoiceSymbols | null;
   /** Set for the one dispatch of a warm-up that opens a connection (withNewConnection). */
   #opening = false;
-  #start = 0;
 
   constructor(baseUrl: string, options: UpstreamPoolOptions) {
     const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
@@ -79,12 +78,14 @@ export class UpstreamPool extends Pool {
     this.#http = http;
     this.#factory = factory;
     this.#cap = options.connections;
-    this.#symbols = poolSymbols(this);
+    this.#symbols = choiceSymbols(this);
   }
 
   /**
    * Runs `send`, which must dispatch one request on this pool synchronously (as `request()` does): that request
    * opens a connection (reopens a closed idle one, or adds one within the cap) instead of using an open free one.
+   * At the cap it refreshes an open free connection instead; it opens nothing when undici's internals were not
+   * found (`choosesConnections` is false).
    */
   withNewConnection<T>(send: () => T): T {
     this.#opening = true;
@@ -95,6 +96,11 @@ export class UpstreamPool extends Pool {
     }
   }
 
+  /** Whether this pool chooses its connections (connection-choice.ts), or undici does (its internals were not found). */
+  get choosesConnections(): boolean {
+    return this.#symbols !== null;
+  }
+
   /** undici's Pool asks this which connection takes the next request (connection-choice.ts says why it differs). */
   [GET_DISPATCHER](): Dispatcher | undefined {
     const symbols = this.#symbols;
@@ -103,12 +109,9 @@ export class UpstreamPool extends Pool {
     this.#opening = false;
     const self = this as unknown as Indexed;
     const clients = self[symbols.clients] as Indexed[];
-    const choice = chooseConnection(clients, symbols, { opening, start: this.#start, cap: this.#cap });
+    const choice = chooseConnection(clients, symbols, { opening, cap: this.#cap });
     if (choice.kind === 'none') return undefined;
-    if (choice.kind === 'client') {
-      if (!opening) this.#start = choice.index;
-      return clients[choice.index] as unknown as Dispatcher;
-    }
+    if (choice.kind === 'client') return clients[choice.index] as unknown as Dispatcher;
     const client = this.#factory(self[symbols.url] as URL, self[symbols.options] as object);
     (self[symbols.addClient] as (client: Dispatcher) => void).call(this, client);
     return client;

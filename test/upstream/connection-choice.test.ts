@@ -30,8 +30,8 @@ const symbols = {
 const connection = (open: boolean, busy = false): Indexed =>
   ({ [symbols.needDrain]: busy, [symbols.connected]: open }) as Indexed;
 
-const choose = (clients: Indexed[], opening = false, start = 0, cap = 4): Choice =>
-  chooseConnection(clients, symbols, { opening, start, cap });
+const choose = (clients: Indexed[], opening = false, cap = 4): Choice =>
+  chooseConnection(clients, symbols, { opening, cap });
 
 describe('the connection choice', () => {
   it('gives a request an open free connection before a closed idle one, wherever they are in the list', () => {
@@ -42,24 +42,22 @@ describe('the connection choice', () => {
   it('reopens a closed idle connection before adding one, and adds one only below the cap', () => {
     expect(choose([connection(true, true), connection(false)])).toEqual({ kind: 'client', index: 1 });
     expect(choose([connection(true, true), connection(true, true)])).toEqual({ kind: 'new' });
-    expect(choose([connection(true, true), connection(true, true)], false, 0, 2)).toEqual({ kind: 'none' });
-    expect(choose([connection(true, true)], false, 0, 0)).toEqual({ kind: 'new' }); // 0: no cap
+    expect(choose([connection(true, true), connection(true, true)], false, 2)).toEqual({ kind: 'none' });
+    expect(choose([connection(true, true)], false, 0)).toEqual({ kind: 'new' }); // 0: no cap
   });
 
-  it('searches from where it last found an open free connection, wrapping around', () => {
-    const clients = [connection(true), connection(true, true), connection(true)];
-    expect(choose(clients, false, 2)).toEqual({ kind: 'client', index: 2 });
-    clients[2] = connection(true, true);
-    expect(choose(clients, false, 2)).toEqual({ kind: 'client', index: 0 });
-    expect(choose(clients, false, 7)).toEqual({ kind: 'client', index: 0 }); // the list shrank below the start
+  it('takes the first open free connection in the list, so those at the back can expire when not needed', () => {
+    const clients = [connection(true, true), connection(true), connection(true)];
+    expect(choose(clients)).toEqual({ kind: 'client', index: 1 });
+    expect(choose(clients)).toEqual({ kind: 'client', index: 1 }); // again: no rotation through the idle ones
   });
 
   it('gives a warm-up that opens a closed or a new connection, never an open one below the cap', () => {
     expect(choose([connection(true), connection(false)], true)).toEqual({ kind: 'client', index: 1 });
     expect(choose([connection(true)], true)).toEqual({ kind: 'new' });
     // At the cap it refreshes an open free connection rather than wait behind the turns.
-    expect(choose([connection(true, true), connection(true)], true, 0, 2)).toEqual({ kind: 'client', index: 1 });
-    expect(choose([connection(true, true)], true, 0, 1)).toEqual({ kind: 'none' });
+    expect(choose([connection(true, true), connection(true)], true, 2)).toEqual({ kind: 'client', index: 1 });
+    expect(choose([connection(true, true)], true, 1)).toEqual({ kind: 'none' });
   });
 });
 

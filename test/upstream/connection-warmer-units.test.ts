@@ -21,7 +21,7 @@ let warmer: ConnectionWarmer | undefined;
 afterEach(() => warmer?.close());
 
 /** A warmer whose touches wait until the test settles them. */
-function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending' } = {}) {
+function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending'; opensWhileFree?: boolean } = {}) {
   const pool: FakePool = { stats: { connected: 0, free: 0, pending: 0, queued: 0 }, protocol: options.protocol };
   const touches: { opens: boolean; settle: (result: TouchResult) => Promise<void> }[] = [];
   warmer = new ConnectionWarmer({
@@ -29,6 +29,7 @@ function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pendi
     maxConnections: options.maxConnections ?? 10,
     keepAliveMs: 30_000,
     keepAliveThresholdMs: 1_000,
+    ...(options.opensWhileFree === undefined ? {} : { opensWhileFree: options.opensWhileFree }),
     touch: (opens) => {
       const done = deferred<TouchResult>();
       touches.push({
@@ -76,6 +77,17 @@ describe('the connection warmer (decisions)', () => {
     expect(touches).toHaveLength(4);
     // Each asks the pool for a connection of its own: riding a free one would add none.
     expect(touches.map((t) => t.opens)).toEqual([true, true, true, true]);
+  });
+
+  it('with a pool that cannot open while a connection is free (undici chooses), opens only once none is', () => {
+    const { pool, touches, warmer } = rig({ opensWhileFree: false });
+    pool.stats = { connected: 1, free: 1, pending: 0, queued: 0 };
+    warmer.prepare();
+    warmer.prepare(); // wants 3 free, has 1: a touch now would ride that one and open nothing
+    expect(touches).toHaveLength(0);
+    pool.stats = { connected: 1, free: 0, pending: 0, queued: 0 };
+    warmer.ensure(); // none free: every touch opens one
+    expect(touches).toHaveLength(3);
   });
 
   it('counts free connections and stays within the cap', () => {
