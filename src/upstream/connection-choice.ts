@@ -4,6 +4,9 @@
 // turn's critical path) while warm ones wait further down. This choice takes an open free connection first, then a
 // closed idle one (it reconnects), then a new one within the cap. A warm-up that is meant to open a connection
 // asks for the opposite: a closed or new one, never an open one, so that it adds a connection instead of riding one.
+// Like undici, it searches from the front of the list: the connections used most stay busy, and those at the back
+// that a quieter load no longer needs sit idle until their keep-alive closes them. (undici's `clientTtl` option is
+// not honoured: the gateway does not set it.)
 import type { Indexed, PoolSymbols } from './pool-internals.js';
 
 export type Choice =
