@@ -1,6 +1,7 @@
 // What the focused benches (bench:turns, bench:connections, bench:live, bench:tracing) share around their run:
-// their common options and progress log, reading an integer option, the fields their results start with, and the end of a run: the report on stdout,
-// the results JSON under bench/results/ (or --out), and with --strict a failing exit code when a target failed.
+// their common options and progress log, reading an integer option, the fields their results start with, and the
+// end of a run: the report on stdout, the results JSON under bench/results/ (or --out), and with --strict a
+// failing exit code when a target failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';

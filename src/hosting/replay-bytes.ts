@@ -61,10 +61,12 @@ export class ReplayBytes {
     if (last !== undefined && seq !== last.firstSeq + last.ends.length) {
       throw new RangeError(`replay events must follow each other: ${seq} after ${this.lastSeq ?? 'none'}`);
     }
+    let target = last;
     // At most 3 bytes per UTF-16 unit: with that much room the event is written without measuring it first.
-    const room = last === undefined ? 0 : last.bytes.length - last.used;
-    const chunk = room >= json.length * 3 || (last !== undefined && room >= Buffer.byteLength(json)) ? last! : null;
-    const target = chunk ?? this.newChunk(seq, Buffer.byteLength(json));
+    if (target === undefined || target.bytes.length - target.used < json.length * 3) {
+      const needed = Buffer.byteLength(json);
+      if (target === undefined || target.bytes.length - target.used < needed) target = this.newChunk(seq, needed);
+    }
     const start = target.used;
     const written = target.bytes.write(json, start, 'utf8');
     target.used += written;

@@ -10,7 +10,7 @@ import { buildChatBody } from './chat-body.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
-import { fastGauge } from './pool-counts.js';
+import { fastGauge, poolCountsReader, type PoolCounts } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
 import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool } from './upstream-pool.js';
 
@@ -65,6 +65,13 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
  */
 const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The pool's counts, in one pass when it is an undici Pool, else from its own `stats`; undefined without any. */
+function countsOf(dispatcher: Dispatcher): (() => PoolCounts) | undefined {
+  if (dispatcher instanceof Pool) return poolCountsReader(dispatcher);
+  const gauge = dispatcher as Partial<PoolGauge>;
+  return gauge.stats === undefined ? undefined : () => (gauge as PoolGauge).stats;
+}
+
 /**
  * OpenAI-compatible streaming chat client for ASI:One (and the simulator, llama.cpp, vLLM…).
  *
@@ -87,6 +94,8 @@ export class ChatClient implements ChatStreamer {
   private readonly warmer: ConnectionWarmer | null;
   /** The warmer's touches so far (metrics): to open a connection, to keep one open. */
   private readonly warmUps = { opening: 0, refreshing: 0 };
+  /** The pool's counts in one pass (pool-counts.ts), for metrics; undefined when the dispatcher has no stats. */
+  private readonly poolCounts: (() => PoolCounts) | undefined;
   /** The upstream's host and port, as a traced call reports them (server.address, server.port). */
   private readonly server: { address: string; port: number };
   // ES-private so that logging or serialising the client can never reveal the key.
@@ -108,14 +117,15 @@ export class ChatClient implements ChatStreamer {
     this.maxRetries = options.maxRetries ?? 2;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
+    this.poolCounts = countsOf(this.dispatcher);
     this.warmer = this.createWarmer(options.warm);
   }
 
   /** The pool's open and free connections now, and the warm-ups sent; undefined when the dispatcher has no stats. */
   connectionStats(): UpstreamConnectionStats | undefined {
-    const { stats } = this.dispatcher as Partial<PoolGauge>;
-    if (stats === undefined) return undefined;
-    return { open: stats.connected, free: stats.free, warmUps: { ...this.warmUps } };
+    const counts = this.poolCounts?.();
+    if (counts === undefined) return undefined;
+    return { open: counts.connected, free: counts.free, warmUps: { ...this.warmUps } };
   }
 
   /** A session opened: make a connection ready for its first turn (no-op without options.warm). */
