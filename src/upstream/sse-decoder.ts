@@ -35,6 +35,8 @@ export function createSseDecoder(handlers: SseDecoderHandlers, maxBufferChars = 
   // `stream: true` keeps a partial multi-byte sequence (e.g. half of a 4-byte emoji) for the next chunk.
   const text = new TextDecoder('utf-8');
   let finished = false;
+  /** The stream so far ends on a line break, so `text` holds no partial character (and the BOM is behind). */
+  let atLineEnd = false;
 
   const parser: EventSourceParser = createParser({
     maxBufferSize: maxBufferChars,
@@ -67,7 +69,14 @@ export function createSseDecoder(handlers: SseDecoderHandlers, maxBufferChars = 
   return {
     push(bytes) {
       if (finished) return;
-      feed(text.decode(bytes, { stream: true }));
+      // Upstreams write whole events, so a chunk nearly always ends on a line break: no character can be cut
+      // there (CR and LF never occur inside a multi-byte sequence), and Buffer's decoder does it several times
+      // faster than a streaming TextDecoder. The first chunk, which may carry a BOM, and any chunk after a cut
+      // go through `text`, which keeps the state.
+      const endsLine = bytes.length > 0 && isLineBreak(bytes[bytes.length - 1] as number);
+      if (atLineEnd && endsLine) feed(asBuffer(bytes).toString('utf8'));
+      else feed(text.decode(bytes, { stream: true }));
+      atLineEnd = endsLine || (atLineEnd && bytes.length === 0);
     },
     end() {
       if (finished) return;
@@ -79,3 +88,9 @@ export function createSseDecoder(handlers: SseDecoderHandlers, maxBufferChars = 
     },
   };
 }
+
+const isLineBreak = (byte: number): boolean => byte === 0x0a || byte === 0x0d;
+
+/** The same bytes as a Buffer, without a copy. */
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,6 +1,7 @@
 // What the SSE decoder (src/upstream/sse-decoder.ts) reports at the edges of the format: a padded `[DONE]`, fields
 // browsers ignore, handlers that are optional, the `finished` flag, a mangled byte-order mark, and an overflow that
-// happens only when end() flushes a cut-off character.
+// happens only when end() flushes a cut-off character, and chunks that end on a line break (decoded without the
+// streaming decoder).
 import { describe, expect, it } from 'vitest';
 import { createSseDecoder, type SseDecoderHandlers } from '../../src/upstream/sse-decoder.js';
 
@@ -33,6 +34,24 @@ describe('sse decoder edges', () => {
     decoder.end();
     expect(seen).toEqual({ data: ['a', 'b'], done: 0, comments: [], overflow: 0 });
     expect(decoder.finished).toBe(false);
+  });
+
+  it('decodes whole-event chunks (the fast path) the same as cut ones, from Buffers and plain Uint8Arrays', () => {
+    const events = ['data: héllo 👋\n\n', 'data: a\r\n\r\n', 'data: 日本\r\r', 'data: b\n\n'];
+    const whole = recorder();
+    const decoder = createSseDecoder(whole.handlers);
+    events.forEach((event, i) => decoder.push(i % 2 === 0 ? Buffer.from(event) : bytes(event)));
+    decoder.end();
+    // The same stream cut inside the emoji first, then whole again: the cut's state is kept until a line ends.
+    const cut = recorder();
+    const again = createSseDecoder(cut.handlers);
+    const all = Buffer.from(events.join(''));
+    const inEmoji = Buffer.from('data: héllo ').length + 2;
+    for (const piece of [all.subarray(0, inEmoji), all.subarray(inEmoji)]) again.push(piece);
+    again.end();
+    const expected = ['héllo 👋', 'a', '日本', 'b'];
+    expect(whole.seen.data).toEqual(expected);
+    expect(cut.seen.data).toEqual(expected);
   });
 
   it('says finished only once [DONE] was seen', () => {
