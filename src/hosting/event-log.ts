@@ -24,11 +24,14 @@ export class EventLog {
   /** Numbers and serialises an event, remembers it for replay, and returns it ready to write. */
   append(body: ServerEventBody): LoggedEvent {
     // Serialised before the number is taken: an event that cannot be serialised throws without leaving a gap.
-    const json = withSeq(body, this.seq + 1);
-    this.seq += 1;
-    const entry: LoggedEvent = { seq: this.seq, json };
-    if (this.maxEvents > 0) {
-      entry.bytes = this.buffer.push(entry.seq, json);
+    const json = JSON.stringify(body);
+    const seq = (this.seq += 1);
+    let entry: LoggedEvent;
+    if (this.maxEvents === 0) entry = { seq, json: withSeq(json, seq) };
+    else {
+      const bytes = this.buffer.pushNumbered(seq, json);
+      // The string form only when something reads it now (the shared store); a socket takes the bytes.
+      entry = this.onAppend === null ? new BufferedEvent(seq, bytes) : { seq, json: withSeq(json, seq), bytes };
       this.evict();
     }
     if (this.onAppend !== null) this.onAppend(entry);
@@ -84,7 +87,18 @@ export class EventLog {
  * `JSON.stringify({ ...body, seq })` without copying the body for every event (the hot path): a body is always
  * a non-empty object without its own `seq` (ServerEventBody), so `seq` goes in before the closing brace.
  */
-function withSeq(body: ServerEventBody, seq: number): string {
-  const json = JSON.stringify(body);
+function withSeq(json: string, seq: number): string {
   return `${json.slice(0, -1)},"seq":${seq}}`;
+}
+
+/** An event as the replay buffer holds it: its string is decoded only if something asks (a resume, a test). */
+class BufferedEvent implements LoggedEvent {
+  constructor(
+    readonly seq: number,
+    readonly bytes: Buffer,
+  ) {}
+
+  get json(): string {
+    return this.bytes.toString('utf8');
+  }
 }

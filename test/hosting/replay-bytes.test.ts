@@ -1,6 +1,6 @@
 // The replay buffer's byte storage gives back exactly the events it was given (any text, across chunk boundaries,
-// after evictions), counts their UTF-8 bytes, and refuses a gap in the numbering. A model-based check drives it
-// with random pushes, evictions and reads against a plain array.
+// after evictions, whether numbered by the caller or by pushNumbered), counts their UTF-8 bytes, and refuses a gap
+// in the numbering. A model-based check drives it with random pushes, evictions and reads against a plain array.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ReplayBytes, type LoggedEvent } from '../../src/hosting/replay-bytes.js';
@@ -53,7 +53,11 @@ describe('ReplayBytes', () => {
 
   it('behaves as an array of events under any mix of pushes, evictions and reads', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('push' as const), text: fc.string({ unit: 'binary', maxLength: 3000 }) }),
+      fc.record({
+        kind: fc.constant('push' as const),
+        text: fc.string({ unit: 'binary', maxLength: 3000 }),
+        numbered: fc.boolean(),
+      }),
       fc.record({ kind: fc.constant('shift' as const) }),
       fc.record({ kind: fc.constant('read' as const), from: fc.integer({ min: 0, max: 400 }) }),
     );
@@ -67,7 +71,11 @@ describe('ReplayBytes', () => {
         for (const o of ops) {
           if (o.kind === 'push') {
             const e = event(next++, o.text);
-            written.push({ json: e.json, bytes: replay.push(e.seq, e.json) });
+            // pushNumbered() is given the body without its seq, and must store the same event.
+            const bytes = o.numbered
+              ? replay.pushNumbered(e.seq, JSON.stringify({ type: 'x', text: o.text }))
+              : replay.push(e.seq, e.json);
+            written.push({ json: e.json, bytes });
             model.push(e);
           } else if (o.kind === 'shift') {
             replay.shift();
