@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionWarmer,
+  ENSURE_CONNECTIONS_PER_MS,
   ENSURE_INTERVAL_MS,
   STALE_IDLE_MS,
   type PoolGauge,
@@ -201,6 +202,42 @@ describe('the connection warmer (decisions)', () => {
       expect(counted).toBe(1); // within the interval: one count is due at its end
       vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
       expect(counted).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts a large pool less often after dispatches, in proportion to its connections', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { pool, warmer } = rig({ maxConnections: 4_000 });
+      let counted = 0;
+      const stats = { connected: 990, free: 0, pending: 10, queued: 0 };
+      Object.defineProperty(pool, 'stats', {
+        get: () => {
+          counted += 1;
+          return stats;
+        },
+      });
+      warmer.dispatched(); // the first count: 1,000 connections
+      expect(counted).toBe(1);
+      const interval = 1_000 / ENSURE_CONNECTIONS_PER_MS;
+      expect(interval).toBeGreaterThan(ENSURE_INTERVAL_MS);
+      vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
+      warmer.dispatched();
+      expect(counted).toBe(1); // 20 ms is too soon for a pool this large: a count is due at the interval's end
+      vi.advanceTimersByTime(interval - ENSURE_INTERVAL_MS - 1);
+      expect(counted).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(counted).toBe(2);
+      stats.connected = 5; // a small pool again: after its next count, back to the short interval
+      stats.pending = 0;
+      vi.advanceTimersByTime(interval);
+      warmer.dispatched();
+      expect(counted).toBe(3);
+      vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
+      warmer.dispatched();
+      expect(counted).toBe(4);
     } finally {
       vi.useRealTimers();
     }
