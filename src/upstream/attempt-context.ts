@@ -18,7 +18,12 @@ export interface AttemptContext {
   origin: string;
   path: string;
   headers: Record<string, string>;
-  body: string;
+  /**
+   * The request body, encoded once for every attempt. As bytes, not a string: a Buffer's contents live off the
+   * JS heap, so the turn's largest allocation (its history as JSON) is not copied by every young-generation GC
+   * that runs while the turn streams, nor promoted with it.
+   */
+  body: Buffer;
   signal: AbortSignal;
   sink: ChatEventSink;
   state: CallState;

@@ -155,7 +155,7 @@ export class ChatClient implements ChatStreamer {
         // traceparent (tracing on): a tracing-aware upstream or proxy joins the turn's trace.
         ...request.trace?.headers,
       },
-      body: JSON.stringify(buildChatBody(request)),
+      body: Buffer.from(JSON.stringify(buildChatBody(request))),
       signal: request.signal,
       sink,
       state,

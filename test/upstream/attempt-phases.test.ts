@@ -20,7 +20,7 @@ function context(dispatcher: Dispatcher, signal = new AbortController().signal) 
     origin: 'http://upstream.test',
     path: '/v1/chat/completions',
     headers: {},
-    body: '{}',
+    body: Buffer.from('{}'),
     signal,
     sink: (event) => events.push(event),
     state: { forwarded: false, finishReason: null, usage: null },
