@@ -2,12 +2,23 @@
 // same tools as the real one (ws server, undici pool) and none of its features: no speech, no validation, no
 // retries, no limits, no logging. It speaks just enough of protocol v1 for the load generator. Its CPU per
 // delta and its latencies are the floor any Node gateway on this machine starts from.
+// FLOOR_FEATURES (comma-separated) adds single features of the gateway, with the gateway's own modules and nothing
+// around them, to price each one alone: `speech` (the speech segmenter, response.speech events), `replay` (events
+// numbered and kept as bytes for resume, the gateway's EventLog).
 // Usage: node --import tsx bench/floor-relay.ts --upstream http://127.0.0.1:PORT/v1 --port N
 
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { EventLog } from '../src/hosting/event-log.js';
+import type { ServerEventBody } from '../src/protocol.js';
+import { SpeechSegmenter } from '../src/speech/segmenter.js';
+
+const FEATURES = new Set((process.env.FLOOR_FEATURES ?? '').split(',').filter((name) => name !== ''));
+for (const name of FEATURES)
+  if (name !== 'speech' && name !== 'replay') throw new Error(`unknown floor feature ${name}`);
+const TEXT_FRAME = { binary: false } as const;
 
 const { values } = parseArgs({
   options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },
@@ -34,15 +45,35 @@ function readContents(sse: { buffer: string }, chunk: Buffer, onContent: (conten
   }
 }
 
+/** A session's event writer: plain JSON, or (FLOOR_FEATURES replay) numbered and kept by the gateway's EventLog. */
+function eventWriter(socket: WebSocket): (event: object) => void {
+  const log = FEATURES.has('replay') ? new EventLog(2_000, 1024 * 1024) : null;
+  return (event) => {
+    if (log === null) return socket.send(JSON.stringify(event));
+    const logged = log.append(event as ServerEventBody);
+    socket.send(logged.bytes ?? logged.json, TEXT_FRAME);
+  };
+}
+
+/** A reply's speech segmenter (FLOOR_FEATURES speech), sending each segment as the gateway does; else null. */
+function speechFor(responseId: string, send: (event: object) => void): SpeechSegmenter | null {
+  if (!FEATURES.has('speech')) return null;
+  return new SpeechSegmenter((segment) =>
+    send({ type: 'response.speech', responseId, index: segment.index, text: segment.text }),
+  );
+}
+
 function serve(socket: WebSocket): void {
   const sessionId = `floor_${randomUUID()}`;
   const history: Message[] = [];
   let counter = 0;
-  let active: { id: string; abort: AbortController; text: string } | null = null;
-  const send = (event: object): void => socket.send(JSON.stringify(event));
+  let active: { id: string; abort: AbortController; text: string; speech: SpeechSegmenter | null } | null = null;
+  const send = eventWriter(socket);
   const done = (status: string): void => {
     if (active === null) return;
-    const { id, text } = active;
+    const { id, text, speech } = active;
+    if (status === 'completed') speech?.finish();
+    else speech?.cancel();
     active = null;
     if (text !== '') history.push({ role: 'assistant', content: text });
     send({ type: 'response.done', responseId: id, status, text });
@@ -59,7 +90,8 @@ function serve(socket: WebSocket): void {
    */
   function turn(text: string): void {
     history.push({ role: 'user', content: text });
-    const run = { id: `resp_${++counter}`, abort: new AbortController(), text: '' };
+    const id = `resp_${++counter}`;
+    const run = { id, abort: new AbortController(), text: '', speech: speechFor(id, send) };
     active = run;
     send({ type: 'response.created', responseId: run.id });
     const sse = { buffer: '' };
@@ -84,6 +116,7 @@ function serve(socket: WebSocket): void {
             if (active !== run) return;
             run.text += content;
             send({ type: 'response.delta', responseId: run.id, text: content });
+            run.speech?.push(content);
           });
         },
         onResponseEnd() {
