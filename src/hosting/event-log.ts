@@ -91,7 +91,7 @@ function withSeq(json: string, seq: number): string {
   return `${json.slice(0, -1)},"seq":${seq}}`;
 }
 
-/** An event as the replay buffer holds it: its string is decoded only if something asks (a resume, a test). */
+/** An event as the replay buffer holds it: its string is decoded only if something asks for it (a test). */
 class BufferedEvent implements LoggedEvent {
   constructor(
     readonly seq: number,

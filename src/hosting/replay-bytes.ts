@@ -65,6 +65,8 @@ export class ReplayBytes {
    * the event's string with its number is never built (that copy and its garbage cost more than the write).
    */
   pushNumbered(seq: number, body: string): Buffer {
+    // The tail replaces the closing brace: anything else would overwrite a byte of the event before.
+    if (body.charCodeAt(body.length - 1) !== 0x7d) throw new RangeError('a numbered event must be a JSON object');
     return this.write(seq, body, `,"seq":${seq}}`);
   }
 

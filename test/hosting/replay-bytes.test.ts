@@ -51,6 +51,15 @@ describe('ReplayBytes', () => {
     expect(replay.lastSeq).toBe(3);
   });
 
+  it('numbers only a JSON object, never writing over the event before', () => {
+    const replay = new ReplayBytes();
+    const first = replay.pushNumbered(1, '{"type":"a"}');
+    expect(() => replay.pushNumbered(2, '')).toThrow(RangeError);
+    expect(() => replay.pushNumbered(2, '"text"')).toThrow(RangeError);
+    expect(first.toString()).toBe('{"type":"a","seq":1}');
+    expect(replay.from(0)).toEqual([{ seq: 1, json: '{"type":"a","seq":1}' }]);
+  });
+
   it('behaves as an array of events under any mix of pushes, evictions and reads', () => {
     const op = fc.oneof(
       fc.record({

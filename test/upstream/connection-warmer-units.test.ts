@@ -6,6 +6,7 @@ import {
   ConnectionWarmer,
   ENSURE_CONNECTIONS_PER_MS,
   ENSURE_INTERVAL_MS,
+  ENSURE_MAX_INTERVAL_MS,
   STALE_IDLE_MS,
   type PoolGauge,
   type TouchResult,
@@ -207,7 +208,7 @@ describe('the connection warmer (decisions)', () => {
     }
   });
 
-  it('counts a large pool less often after dispatches, in proportion to its connections', () => {
+  it('counts a large pool less often after dispatches, in proportion to its connections, up to a cap', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
       const { pool, warmer } = rig({ maxConnections: 4_000 });
@@ -230,14 +231,22 @@ describe('the connection warmer (decisions)', () => {
       expect(counted).toBe(1);
       vi.advanceTimersByTime(1);
       expect(counted).toBe(2);
+      stats.connected = 99_990; // a huge pool: never longer than the cap
+      vi.advanceTimersByTime(interval);
+      warmer.dispatched(); // counts 100,000 connections
+      warmer.dispatched();
+      vi.advanceTimersByTime(ENSURE_MAX_INTERVAL_MS - 1);
+      expect(counted).toBe(3);
+      vi.advanceTimersByTime(1);
+      expect(counted).toBe(4);
       stats.connected = 5; // a small pool again: after its next count, back to the short interval
       stats.pending = 0;
-      vi.advanceTimersByTime(interval);
+      vi.advanceTimersByTime(ENSURE_MAX_INTERVAL_MS);
       warmer.dispatched();
-      expect(counted).toBe(3);
+      expect(counted).toBe(5);
       vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
       warmer.dispatched();
-      expect(counted).toBe(4);
+      expect(counted).toBe(6);
     } finally {
       vi.useRealTimers();
     }

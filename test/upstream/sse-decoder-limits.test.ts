@@ -42,12 +42,15 @@ describe('sse decoder edges', () => {
     const decoder = createSseDecoder(whole.handlers);
     events.forEach((event, i) => decoder.push(i % 2 === 0 ? Buffer.from(event) : bytes(event)));
     decoder.end();
-    // The same stream cut inside the emoji first, then whole again: the cut's state is kept until a line ends.
+    // The same stream cut inside the emoji, then up to a line end, then whole again: the cut's state is kept until
+    // a line ends, and the last piece is decoded on the short path after it.
     const cut = recorder();
     const again = createSseDecoder(cut.handlers);
     const all = Buffer.from(events.join(''));
     const inEmoji = Buffer.from('data: héllo ').length + 2;
-    for (const piece of [all.subarray(0, inEmoji), all.subarray(inEmoji)]) again.push(piece);
+    const lastEvent = all.length - Buffer.byteLength(events.at(-1)!);
+    for (const piece of [all.subarray(0, inEmoji), all.subarray(inEmoji, lastEvent), all.subarray(lastEvent)])
+      again.push(piece);
     again.end();
     const expected = ['héllo 👋', 'a', '日本', 'b'];
     expect(whole.seen.data).toEqual(expected);
