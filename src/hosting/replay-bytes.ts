@@ -21,9 +21,15 @@ interface Chunk {
   used: number;
   /** The seq of its first event; the others follow without a gap. */
   readonly firstSeq: number;
-  /** Where each of its events ends in `bytes`, in order. */
-  readonly ends: number[];
+  /**
+   * Where each of its events ends in `bytes`, in order: the first `count` entries. A typed array grown by doubling,
+   * not a JS array: a long-lived session's 2,000 offsets take 8 KB off the JS heap instead of 16 KB on it.
+   */
+  ends: Uint32Array;
+  count: number;
 }
+
+const FIRST_ENDS = 16;
 
 /** Numbered events, oldest first, in a gap-free run of seqs; the caller evicts from the front. */
 export class ReplayBytes {
@@ -49,7 +55,7 @@ export class ReplayBytes {
 
   get lastSeq(): number | undefined {
     const last = this.chunks.at(-1);
-    return last === undefined ? undefined : last.firstSeq + last.ends.length - 1;
+    return last === undefined ? undefined : last.firstSeq + last.count - 1;
   }
 
   /**
@@ -72,7 +78,7 @@ export class ReplayBytes {
 
   private write(seq: number, head: string, tail: string): Buffer {
     const last = this.chunks.at(-1);
-    if (last !== undefined && seq !== last.firstSeq + last.ends.length) {
+    if (last !== undefined && seq !== last.firstSeq + last.count) {
       throw new RangeError(`replay events must follow each other: ${seq} after ${this.lastSeq ?? 'none'}`);
     }
     let target = last;
@@ -92,7 +98,12 @@ export class ReplayBytes {
       for (let i = 0; i < tail.length; i += 1) bytes[end++] = tail.charCodeAt(i);
     }
     target.used = end;
-    target.ends.push(end);
+    if (target.count === target.ends.length) {
+      const grown = new Uint32Array(target.count * 2);
+      grown.set(target.ends);
+      target.ends = grown;
+    }
+    target.ends[target.count++] = end;
     this.events += 1;
     this.totalBytes += end - start;
     return bytes.subarray(start, end);
@@ -106,7 +117,7 @@ export class ReplayBytes {
     this.totalBytes -= (first.ends[this.evicted] as number) - start;
     this.events -= 1;
     this.evicted += 1;
-    if (this.evicted === first.ends.length) {
+    if (this.evicted === first.count) {
       this.chunks.shift();
       this.evicted = 0;
     }
@@ -124,7 +135,7 @@ export class ReplayBytes {
     const out: LoggedEvent[] = [];
     this.chunks.forEach((chunk, c) => {
       const skip = Math.max(c === 0 ? this.evicted : 0, seq - chunk.firstSeq);
-      for (let i = skip; i < chunk.ends.length; i += 1) {
+      for (let i = skip; i < chunk.count; i += 1) {
         const start = i === 0 ? 0 : (chunk.ends[i - 1] as number);
         out.push({ seq: chunk.firstSeq + i, json: chunk.bytes.toString('utf8', start, chunk.ends[i]) });
       }
@@ -135,7 +146,13 @@ export class ReplayBytes {
   private newChunk(seq: number, needed: number): Chunk {
     const previous = this.chunks.at(-1)?.bytes.length ?? FIRST_CHUNK_BYTES / 2;
     const size = Math.max(needed, Math.min(MAX_CHUNK_BYTES, previous * 2));
-    const chunk: Chunk = { bytes: Buffer.allocUnsafeSlow(size), used: 0, firstSeq: seq, ends: [] };
+    const chunk: Chunk = {
+      bytes: Buffer.allocUnsafeSlow(size),
+      used: 0,
+      firstSeq: seq,
+      ends: new Uint32Array(FIRST_ENDS),
+      count: 0,
+    };
     this.chunks.push(chunk);
     return chunk;
   }
