@@ -16,7 +16,7 @@ export interface TurnGroup {
    * connection of an aborted request (a barge-in) in the background, and a later turn may be the first on it.
    */
   onNewConnection: number;
-  /** Turns whose answer waited for its connection's set-up: they paid for a connection on their critical path. */
+  /** Turns that waited for their connection's set-up: they paid for a connection on their critical path. */
   paidForConnection: number;
   /** Turns slower than half the connection cost: what paying for a connection looks like from the client. */
   slow: number;
@@ -54,7 +54,7 @@ function group(turns: readonly TurnRecord[], slowMs: number): TurnGroup {
     addedMs: summarize(added),
     turns: turns.length,
     onNewConnection: turns.filter((t) => t.newConnection === true).length,
-    paidForConnection: turns.filter((t) => (t.connectionWaitMs ?? 0) > 0).length,
+    paidForConnection: turns.filter((t) => t.paidForConnection === true).length,
     slow: added.filter((ms) => ms >= slowMs).length,
     failed: turns.filter((t) => t.firstDeltaMs === null || !endedAsPlanned(t)).length,
     // Connection 0: the simulator could not tell the request's connection, nor whether it waited for one.

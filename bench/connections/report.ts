@@ -94,7 +94,7 @@ export function formatReport(results: ConnectionsResults): string {
       `(so "added" = the client's turn → first delta), ${w.replyTokens}-token reply at ${w.interTokenMs} ms/token; ${relay}`,
     `Sessions: opened in a burst, first turn ${w.plan.speakAfterMs.join('–')} ms after session.ready, ${o.turns - 1} later turns after ` +
       `${w.plan.thinkMs.join('–')} ms think gaps${o.turns > 2 ? ', the second talked over at its first delta (a barge-in)' : ''}; each pass quiet ${o.idleMs / 1000} s before each round; levels ${rounds}; seed ${o.seed}`,
-    'Added first-token latency, ms. "slow": turns ≥ half the connection cost. "paid": the simulator held the turn\'s answer for its connection\'s set-up.',
+    'Added first-token latency, ms. "slow": turns ≥ half the connection cost. "paid": the turn\'s request was the first on a connection asked for after the turn was sent.',
     '"on new conn": the turn was the first request on its upstream connection (one opened ahead, or reopened by undici after a barge-in, need not be paid for).',
     '"conns opened": by the simulator during the rounds; "idle-closed": by the upstream idle timeout in the quiet gaps before them (HTTP/1.1: the gateway closes some itself first).',
     '',

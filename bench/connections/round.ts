@@ -30,8 +30,11 @@ export interface TurnRecord extends TurnTiming {
   connection: number | null;
   /** The request was the first of any kind on its connection (opened for it, or ahead of it without a request). */
   newConnection: boolean | null;
-  /** How long the simulator held its answer for the connection's set-up: above 0, the turn paid for it. */
-  connectionWaitMs: number | null;
+  /**
+   * The turn waited for its connection's set-up: its request was the first on a connection the gateway asked for
+   * after the turn was sent (so during the turn). Null when the simulator recorded no request for it.
+   */
+  paidForConnection: boolean | null;
   /** The user talked over this turn's reply (the plan's bargeInTurn). */
   bargedIn: boolean;
 }
@@ -121,6 +124,15 @@ function watchOpens(stack: PassStack, began: number): { times: number[]; stop():
   return { times, stop: () => clearInterval(timer) };
 }
 
+/** Whether `request` was the first on a connection asked for at or after `sentAt` (epoch ms). */
+function paidFor(
+  request: { newConnection: boolean; connectionRequestedAt: number | null } | undefined,
+  sentAt: number,
+): boolean | null {
+  if (request === undefined) return null;
+  return request.newConnection && request.connectionRequestedAt !== null && request.connectionRequestedAt >= sentAt;
+}
+
 export async function runRound(
   stack: PassStack,
   plans: readonly SessionPlan[],
@@ -145,7 +157,7 @@ export async function runRound(
         ...timing,
         connection: request?.connection ?? null,
         newConnection: request?.newConnection ?? null,
-        connectionWaitMs: request?.connectionWaitMs ?? null,
+        paidForConnection: paidFor(request, performance.timeOrigin + began + timing.sentMs),
       };
     }),
   );

@@ -3,7 +3,7 @@
 // [--http2]] [--connection-cost MS]`: runs the ASI:One simulator as its own process (demo, benchmarks). --models
 // turns on per-model pace and reply length (model-profiles.ts: `on` for the family defaults, or
 // model:ttftScale:interTokenScale:lengthScale entries over them; default off). --tls-key/--tls-cert serve HTTPS
-// (PEM files), --http2 adds HTTP/2 to it, --connection-cost makes a new connection's responses wait that long.
+// (PEM files), --http2 adds HTTP/2 to it, --connection-cost holds each new connection that long before its handshake.
 // Prints the base URL on stdout and closes cleanly on SIGTERM/SIGINT.
 
 import { readFileSync } from 'node:fs';

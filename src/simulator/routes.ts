@@ -25,11 +25,11 @@ export interface RecordedRequest {
   /** True when it was the first request of any kind on its connection. */
   newConnection: boolean;
   /**
-   * How long its answer waited for its connection's set-up (the connection cost not yet elapsed when it arrived):
-   * above 0, it paid for that connection. A connection opened ahead (by a warm-up, or reopened by the client in
-   * the background) carries its first request without a wait.
+   * When the client asked for its connection (the TCP accept; epoch ms with fractions), null if unknown. A request
+   * sent before that and first on the connection waited for the connection's set-up (its cost): it paid for it. A
+   * connection opened ahead (by a warm-up, or reopened by the client in the background) was asked for before.
    */
-  connectionWaitMs: number;
+  connectionRequestedAt: number | null;
   /**
    * The scenario the request was answered with: the defaults merged with the queued (or scenarioFor) one, with
    * the model profile's timing when profiles are on. Absent when the request was rejected before that.
@@ -78,19 +78,13 @@ const MODELS_BODY = JSON.stringify({
   data: SIMULATED_MODELS.map((id) => ({ id, object: 'model', created: MODELS_CREATED, owned_by: 'fetch.ai' })),
 });
 
-/**
- * The request listener: answers health and models at once; a chat request once its body has been read. On a new
- * connection, only once the connection cost has been paid.
- */
+/** The request listener: answers health and models at once; a chat request once its body has been read. */
 export function route(state: SimState, req: IncomingMessage, res: ServerResponse): void {
   res.on('error', () => {});
-  const connection = state.connections.arrive(req);
-  if (connection.delayMs > 0) setTimeout(() => serve(state, req, res, connection), connection.delayMs);
-  else serve(state, req, res, connection);
+  serve(state, req, res, state.connections.arrive(req));
 }
 
 function serve(state: SimState, req: IncomingMessage, res: ServerResponse, connection: RequestConnection): void {
-  if (res.destroyed) return; // the client went away while the connection cost was being paid
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path === '/healthz' && req.method === 'GET') {
     sendJson(res, 200, '{"status":"ok"}');
@@ -143,7 +137,7 @@ function record(
     receivedAt: performance.now(),
     connection: connection.id,
     newConnection: connection.newConnection,
-    connectionWaitMs: connection.delayMs,
+    connectionRequestedAt: connection.requestedAt,
   };
   if (state.requests.length >= MAX_RECORDED) state.requests.splice(0, MAX_RECORDED / 10);
   state.requests.push(entry);

@@ -97,10 +97,12 @@ type Http2Listener = (req: Http2ServerRequest, res: Http2ServerResponse) => void
  */
 function createHttpServer(options: SimulatorOptions, listener: Listener): Server {
   const { tls } = options;
-  if (tls === undefined) return createServer({ noDelay: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, listener);
-  if (options.http2 !== true)
-    return createHttpsServer({ ...tls, noDelay: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, listener);
-  const server = createSecureServer({ ...tls, allowHTTP1: true }, listener as unknown as Http2Listener);
+  // A connection cost holds each accepted socket before the server reads it (connections.ts).
+  const pauseOnConnect = (options.connectionCostMs ?? 0) > 0;
+  const common = { noDelay: true, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, pauseOnConnect };
+  if (tls === undefined) return createServer(common, listener);
+  if (options.http2 !== true) return createHttpsServer({ ...tls, ...common }, listener);
+  const server = createSecureServer({ ...tls, allowHTTP1: true, pauseOnConnect }, listener as unknown as Http2Listener);
   // Its HTTP/1.1 connections follow the http server's rules, keep-alive included.
   Object.assign(server, { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS });
   return server;
