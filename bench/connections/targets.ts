@@ -1,7 +1,8 @@
 // What `npm run bench:connections` checks. Targets (issue #18 §1, "no turn pays for a connection"), with the
 // warmer on: a session's first turn within 2 ms (p50) of its later turns, and no turn that waited for a new
-// upstream connection's set-up (its request first on a connection asked for after the turn was sent). Baseline checks, with the warmer off: first turns did
-// wait for one, i.e. the bench does charge for connections and would see a warmer that failed to hide them.
+// upstream connection's set-up (its request first on a connection asked for after the turn was sent). Baseline
+// checks, with the warmer off: first turns did wait for one, i.e. the bench does charge for connections and would
+// see a warmer that failed to hide them.
 
 import type { LevelFigures } from './analysis.js';
 

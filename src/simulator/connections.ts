@@ -24,8 +24,10 @@ export interface ConnectionStats {
   requests: number;
 }
 
-/** Where a request arrived: its connection's id (1, 2…; 0 if unknown), whether it is the first there, and when the
- * client asked for that connection (epoch ms; null if unknown). */
+/**
+ * Where a request arrived: its connection's id (1, 2…; 0 if unknown), whether it is the first there, and when the
+ * client asked for that connection (epoch ms; null if unknown).
+ */
 export interface RequestConnection {
   id: number;
   newConnection: boolean;
