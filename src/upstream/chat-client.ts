@@ -10,7 +10,7 @@ import { buildChatBody } from './chat-body.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { classifyTransportError } from './http-errors.js';
-import { fastGauge, poolCountsReader, type PoolCounts } from './pool-counts.js';
+import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
 import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool } from './upstream-pool.js';
 
@@ -65,11 +65,11 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
  */
 const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The pool's counts, in one pass when it is an undici Pool, else from its own `stats`; undefined without any. */
-function countsOf(dispatcher: Dispatcher): (() => PoolCounts) | undefined {
-  if (dispatcher instanceof Pool) return poolCountsReader(dispatcher);
+/** The pool as the warmer and metrics read it: counted in one pass for an undici Pool, else its own `stats`. */
+function gaugeOf(dispatcher: Dispatcher): PoolGauge | undefined {
+  if (dispatcher instanceof Pool) return fastGauge(dispatcher);
   const gauge = dispatcher as Partial<PoolGauge>;
-  return gauge.stats === undefined ? undefined : () => (gauge as PoolGauge).stats;
+  return gauge.stats === undefined ? undefined : (gauge as PoolGauge);
 }
 
 /**
@@ -94,8 +94,8 @@ export class ChatClient implements ChatStreamer {
   private readonly warmer: ConnectionWarmer | null;
   /** The warmer's touches so far (metrics): to open a connection, to keep one open. */
   private readonly warmUps = { opening: 0, refreshing: 0 };
-  /** The pool's counts in one pass (pool-counts.ts), for metrics; undefined when the dispatcher has no stats. */
-  private readonly poolCounts: (() => PoolCounts) | undefined;
+  /** The pool's counts (pool-counts.ts), for the warmer and metrics; undefined when the dispatcher has no stats. */
+  private readonly gauge: PoolGauge | undefined;
   /** The upstream's host and port, as a traced call reports them (server.address, server.port). */
   private readonly server: { address: string; port: number };
   // ES-private so that logging or serialising the client can never reveal the key.
@@ -117,13 +117,13 @@ export class ChatClient implements ChatStreamer {
     this.maxRetries = options.maxRetries ?? 2;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
-    this.poolCounts = countsOf(this.dispatcher);
+    this.gauge = gaugeOf(this.dispatcher);
     this.warmer = this.createWarmer(options.warm);
   }
 
   /** The pool's open and free connections now, and the warm-ups sent; undefined when the dispatcher has no stats. */
   connectionStats(): UpstreamConnectionStats | undefined {
-    const counts = this.poolCounts?.();
+    const counts = this.gauge?.stats;
     if (counts === undefined) return undefined;
     return { open: counts.connected, free: counts.free, warmUps: { ...this.warmUps } };
   }
@@ -272,15 +272,15 @@ export class ChatClient implements ChatStreamer {
   }
 
   private createWarmer(warm: ChatClientOptions['warm']): ConnectionWarmer | null {
-    const gauge = this.dispatcher as Partial<PoolGauge>;
-    if (warm === undefined || gauge.stats === undefined) return null;
+    const pool = this.gauge;
+    if (warm === undefined || pool === undefined) return null;
     const chooses = this.dispatcher instanceof UpstreamPool && this.dispatcher.choosesConnections;
     if (this.dispatcher instanceof UpstreamPool && !chooses)
       this.options.logger?.warn({ undici: 'internals not found' }, 'warm-ups open connections only while none is free');
     return new ConnectionWarmer({
       ...warm,
       opensWhileFree: chooses,
-      pool: this.dispatcher instanceof Pool ? fastGauge(this.dispatcher) : (gauge as PoolGauge),
+      pool,
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
       touch: async (opens): Promise<TouchResult> => {
         this.warmUps[opens ? 'opening' : 'refreshing'] += 1;

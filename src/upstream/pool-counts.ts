@@ -1,8 +1,9 @@
 // The counts of an undici Pool that the connection warmer reads (connected, free, pending, queued) in one pass
 // over its connections, and whether one is free (stopping at the first). undici's own `pool.stats` builds six
 // counts, each by walking every connection through getters: about 100 µs per read with a thousand connections,
-// once per turn at 1,000 sessions. This reads the same per-connection state once. It relies on undici 7's internal symbols (pool-internals.ts); when one is missing
-// (another undici), it falls back to `pool.stats`, so a change in undici costs speed, never correctness.
+// once per turn at 1,000 sessions. This reads the same per-connection state once. It relies on undici 7's internal
+// symbols (pool-internals.ts); when one is missing (another undici), it falls back to `pool.stats`, so a change in
+// undici costs speed, never correctness.
 import type { Pool } from 'undici';
 import type { PoolGauge } from './connection-warmer.js';
 import { poolSymbols, type Indexed } from './pool-internals.js';
