@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { EventLog } from '../src/hosting/event-log.js';
 import type { ServerEventBody } from '../src/protocol.js';
 import { SpeechSegmenter } from '../src/speech/segmenter.js';
+import { readContents } from './lib/floor-sse.js';
 
 const FEATURES = new Set((process.env.FLOOR_FEATURES ?? '').split(',').filter((name) => name !== ''));
 for (const name of FEATURES)
@@ -30,19 +31,6 @@ const pool = new Pool(upstream.origin, { connections: null, pipelining: 1, keepA
 interface Message {
   role: string;
   content: string;
-}
-
-/** Splits SSE bytes into events and hands on each delta's content (the simulator writes whole events). */
-function readContents(sse: { buffer: string }, chunk: Buffer, onContent: (content: string) => void): void {
-  sse.buffer += chunk.toString('utf8');
-  for (let end = sse.buffer.indexOf('\n\n'); end >= 0; end = sse.buffer.indexOf('\n\n')) {
-    const line = sse.buffer.slice(0, end);
-    sse.buffer = sse.buffer.slice(end + 2);
-    if (!line.startsWith('data: {')) continue;
-    const content = (JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0]
-      ?.delta?.content;
-    if (typeof content === 'string' && content !== '') onContent(content);
-  }
 }
 
 /** A session's event writer: plain JSON, or (FLOOR_FEATURES replay) numbered and kept by the gateway's EventLog. */

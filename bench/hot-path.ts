@@ -18,6 +18,7 @@ import { ToolRegistry } from '../src/tools/registry.js';
 import { createChunkReader } from '../src/upstream/chunk-reader.js';
 import { SseStreamReader, type StreamHost } from '../src/upstream/sse-stream-reader.js';
 import type { ChatEventSink, ChatOutcome, ChatStreamer } from '../src/upstream/types.js';
+import { readContents } from './lib/floor-sse.js';
 import { intOption } from './lib/focused-bench.js';
 import { buildBenchReply } from './lib/workload.js';
 
@@ -170,19 +171,13 @@ function floorRound(sessions: readonly FloorSession[], chunks: readonly Buffer[]
   }
 }
 
+/** One upstream chunk of one floor session, read as the floor relay reads it, each delta sent as it sends it. */
 function floorChunk(session: FloorSession, chunk: Buffer): void {
-  session.buffer += chunk.toString('utf8');
-  for (let end = session.buffer.indexOf('\n\n'); end >= 0; end = session.buffer.indexOf('\n\n')) {
-    const line = session.buffer.slice(0, end);
-    session.buffer = session.buffer.slice(end + 2);
-    if (!line.startsWith('data: {')) continue;
-    const parsed = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] };
-    const content = parsed.choices?.[0]?.delta?.content;
-    if (typeof content !== 'string' || content === '') continue;
+  readContents(session, chunk, (content) => {
     session.text += content;
     const responseId = session.responseId;
     session.socket.send(JSON.stringify({ type: 'response.delta', responseId, text: content }));
-  }
+  });
 }
 
 /** CPU microseconds (user + system) that `work` takes. */
