@@ -2,7 +2,7 @@
 // (serialised once, kept as bytes off the JS heap: replay-bytes.ts), so a client that reconnects can be sent
 // exactly what it missed. Outlives any one socket.
 import type { ServerEventBody } from '../protocol.js';
-import { ReplayBytes, type LoggedEvent } from './replay-bytes.js';
+import { ReplayBytes, seqTail, type LoggedEvent } from './replay-bytes.js';
 
 export type { LoggedEvent } from './replay-bytes.js';
 
@@ -88,7 +88,7 @@ export class EventLog {
  * a non-empty object without its own `seq` (ServerEventBody), so `seq` goes in before the closing brace.
  */
 function withSeq(json: string, seq: number): string {
-  return `${json.slice(0, -1)},"seq":${seq}}`;
+  return json.slice(0, -1) + seqTail(seq);
 }
 
 /** An event as the replay buffer holds it: its string is decoded only if something asks for it (a test). */

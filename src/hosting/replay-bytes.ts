@@ -12,6 +12,9 @@ export interface LoggedEvent {
   bytes?: Buffer;
 }
 
+/** What numbers a serialised event: it takes the place of the object's closing brace. */
+export const seqTail = (seq: number): string => `,"seq":${seq}}`;
+
 /** The first chunk is small (most sessions keep few events); each next one doubles, up to this. */
 const FIRST_CHUNK_BYTES = 512;
 const MAX_CHUNK_BYTES = 32 * 1024;
@@ -73,7 +76,7 @@ export class ReplayBytes {
   pushNumbered(seq: number, body: string): Buffer {
     // The tail replaces the closing brace: anything else would overwrite a byte of the event before.
     if (body.charCodeAt(body.length - 1) !== 0x7d) throw new RangeError('a numbered event must be a JSON object');
-    return this.write(seq, body, `,"seq":${seq}}`);
+    return this.write(seq, body, seqTail(seq));
   }
 
   private write(seq: number, head: string, tail: string): Buffer {
