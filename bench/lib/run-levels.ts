@@ -2,6 +2,7 @@
 // phase re-run (up to --attempts) while other work on the host disturbed it; one log line per phase. The
 // capacity sweep (sweep.ts) and the scale-out phases (scale-out.ts) measure through the same helpers.
 
+import { cpuPair, cpuRatioLevel, type CpuPair, type CpuRatioLevel } from './cpu-ratio.js';
 import type { PathName } from './messages.js';
 import { runPhase, type PathReport, type PhasePlan } from './phase.js';
 import { buildLevel, waitText, type LevelReport } from './report.js';
@@ -14,6 +15,8 @@ export interface Measured {
   /** Every measured phase in order. */
   phases: PathReport[];
   idleReport: PathReport | null;
+  /** With --floor: the gateway's CPU per delta over the floor relay's, per level (--rounds alternated pairs). */
+  cpuRatios: CpuRatioLevel[];
 }
 
 /** Runs every phase of the run; `workers` is the load-generator count at >= 500 sessions. */
@@ -23,7 +26,7 @@ export async function measureLevels(
   workers: number,
 ): Promise<Measured> {
   const { idleSessions, onlyPaths } = settings;
-  const measured: Measured = { levelReports: [], phases: [], idleReport: null };
+  const measured: Measured = { levelReports: [], phases: [], idleReport: null, cpuRatios: [] };
   if (idleSessions > 0 && (onlyPaths === undefined || onlyPaths.includes('gateway'))) {
     await servers.freshGateway(`idle-${idleSessions}`);
     const idleReport = await runPhase(
@@ -35,21 +38,42 @@ export async function measureLevels(
       `  idle @${idleSessions}: RSS per session ${((idleReport.server?.rssPerSessionBytes ?? 0) / 1024).toFixed(1)} KiB`,
     );
   }
-  for (const sessions of settings.levels) {
-    const reports: Partial<Record<PathName, PathReport>> = {};
-    for (const path of servers.paths().filter((p) => onlyPaths === undefined || onlyPaths.includes(p))) {
+  for (const sessions of settings.levels) await measureLevel(servers, settings, workers, sessions, measured);
+  return measured;
+}
+
+/**
+ * One level: every path once (the level's table), then rounds 2..N of the gateway and the floor relay alternated,
+ * each round a pair of CPU per delta (cpu-ratio.ts).
+ */
+async function measureLevel(
+  servers: BenchServers,
+  settings: BenchSettings,
+  workers: number,
+  sessions: number,
+  measured: Measured,
+): Promise<void> {
+  const paths = servers.paths().filter((p) => settings.onlyPaths === undefined || settings.onlyPaths.includes(p));
+  const reports: Partial<Record<PathName, PathReport>> = {};
+  const pairs: CpuPair[] = [];
+  for (let round = 1; round <= settings.rounds; round += 1) {
+    const inRound: Partial<Record<PathName, PathReport>> = {};
+    for (const path of round === 1 ? paths : paths.filter((p) => p === 'gateway' || p === 'floor')) {
       const report = await measurePath(servers, settings, workers, path, sessions);
-      reports[path] = report;
-      log(phaseLine(path, sessions, report));
+      inRound[path] = report;
+      log(phaseLine(round === 1 ? path : `${path} #${round}`, sessions, report));
       measured.phases.push(report);
     }
-    if (reports.direct !== undefined && reports.gateway !== undefined) {
-      measured.levelReports.push(
-        buildLevel(reports.direct, reports.gateway, reports.peer ?? null, reports.floor ?? null),
-      );
-    }
+    if (round === 1) Object.assign(reports, inRound);
+    if (inRound.gateway !== undefined && inRound.floor !== undefined)
+      pairs.push(cpuPair(inRound.gateway, inRound.floor));
   }
-  return measured;
+  if (pairs.length > 0) measured.cpuRatios.push(cpuRatioLevel(sessions, pairs));
+  if (reports.direct !== undefined && reports.gateway !== undefined) {
+    measured.levelReports.push(
+      buildLevel(reports.direct, reports.gateway, reports.peer ?? null, reports.floor ?? null),
+    );
+  }
 }
 
 /** --sweep: every path the run started (and --paths allows) through the sweep's schedule. */

@@ -28,6 +28,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --peer portkey          also run every level through Portkey ${PORTKEY_VERSION} (installed into --peer-dir)
   --peer-dir DIR          default /tmp/portkey-bench
   --floor                 also run every level through bench/floor-relay.ts (the least a WS → SSE relay does)
+  --rounds N              with --floor: measure the gateway and the floor relay N times at each level, alternated,
+                          and report the median of the N ratios of their CPU per delta (default 1)
   --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
                           is summarised in the results), and the floor relay (floor/, the whole run), the two
                           compared per delta in the results
@@ -69,6 +71,7 @@ export function parseBenchArgs() {
       'probe-writes': { type: 'boolean', default: false },
       'probe-upstream': { type: 'boolean', default: false },
       floor: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
       attempts: { type: 'string' },
       'from-src': { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
@@ -114,6 +117,8 @@ export interface BenchSettings {
   fromSrc: boolean;
   onlyPaths: string[] | undefined;
   attempts: number;
+  /** --rounds: alternated gateway and floor phases per level (1 without --floor). */
+  rounds: number;
 }
 
 export function benchSettings(values: BenchArgs): BenchSettings {
@@ -149,7 +154,19 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     fromSrc: values['from-src'] || smoke,
     onlyPaths: values.paths?.split(','),
     attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
+    rounds: roundsOf(values),
   };
+}
+
+function roundsOf(values: BenchArgs): number {
+  if (values.rounds === undefined) return 1;
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds expects a whole number ≥ 1, got "${values.rounds}"`);
+  if (rounds > 1 && !values.floor) throw new Error('--rounds compares the gateway with the floor relay: add --floor');
+  // Each round's gateway would write over the last one's profile, and the floor's covers the whole run.
+  if (rounds > 1 && values['cpu-prof']) throw new Error('--rounds and --cpu-prof do not go together');
+  return rounds;
 }
 
 function positive(text: string, option: string): number {

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildCost, costSection, type CostSource } from './cost.js';
+import { cpuRatioTable } from './cpu-ratio.js';
 import { profileTable, type ProfileSummary } from './cpuprofile.js';
 import { comparisonTable, type ProfileComparison } from './profile-compare.js';
 import { PORTKEY_VERSION } from './portkey.js';
@@ -69,6 +70,8 @@ export function buildResults(facts: RunFacts, measured: Measured, capacity: Capa
     gateway: { from: facts.gatewayFrom, env: gatewayEnv },
     peer: facts.peerInfo,
     levels: measured.levelReports,
+    /** With --floor: the gateway's CPU per delta over the floor relay's, per level (median of --rounds pairs). */
+    cpuRatio: measured.cpuRatios,
     idle: measured.idleReport,
     /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
     phases: measured.phases,
@@ -119,6 +122,13 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
       `## ${level.sessions} concurrent session${level.sessions === 1 ? '' : 's'} (window ${level.gateway.windowSeconds.toFixed(0)} s)`,
       '',
       levelTable(level),
+    );
+  if (results.cpuRatio.length > 0)
+    parts.push(
+      '',
+      `## CPU per delta: gateway ÷ floor relay (${results.cpuRatio[0]!.pairs.length} alternated pair${results.cpuRatio[0]!.pairs.length === 1 ? '' : 's'} per level)`,
+      '',
+      cpuRatioTable(results.cpuRatio),
     );
   const loadPhases = phases.filter((p) => !p.idle);
   if (levelReports.length < levels.length && loadPhases.length > 0)
