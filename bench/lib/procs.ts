@@ -92,7 +92,12 @@ export function forkTs(
   });
 }
 
-/** Resolves with the first IPC message `accept` returns non-undefined for; rejects if the child exits first. */
+/**
+ * Resolves with the first IPC message `accept` returns non-undefined for; rejects if the child is gone first.
+ * Gone means 'close', not 'exit': a worker exits as soon as its result is handed to the IPC pipe, and a busy
+ * parent can see the exit before it has read a large result out of the pipe ('close' comes after the channel is
+ * drained).
+ */
 export function waitForMessage<T>(
   child: ChildProcess,
   accept: (message: unknown) => T | undefined,
@@ -117,10 +122,10 @@ export function waitForMessage<T>(
     const cleanup = (): void => {
       clearTimeout(timer);
       child.off('message', onMessage);
-      child.off('exit', onExit);
+      child.off('close', onExit);
     };
     child.on('message', onMessage);
-    child.once('exit', onExit);
+    child.once('close', onExit);
   });
 }
 
