@@ -12,6 +12,7 @@ import type { ResponseRunOptions } from './run-options.js';
 import { reportSettled } from './run-report.js';
 import { RunLifecycle, type ResponseState } from './run-state.js';
 import { SpeechTrack } from './speech-track.js';
+import { SpokenReply } from './spoken-reply.js';
 import { callModel } from './step-call.js';
 import { handOffFor, keptCalls, withoutEscalation, type HandOff } from './escalation.js';
 import { Filler, ToolStep, toolsFor, type ToolStepContext } from './tool-step.js';
@@ -128,7 +129,7 @@ export class ResponseRun {
     this.lifecycle.moveTo('interrupted');
     this.stop();
     const sentChars = this.record.text.length;
-    const heardLength = heardChars === undefined ? sentChars : this.heardLength(heardChars);
+    const heardLength = heardChars === undefined ? sentChars : this.record.heardLength(this.track.segments, heardChars);
     this.options.logger.debug({ heardChars, sentChars, heardLength, cause }, 'response interrupted');
     // Ended before settle() ends the turn's span: a child never outlives its parent in a trace viewer.
     traced?.(heardLength, sentChars);
@@ -136,9 +137,9 @@ export class ResponseRun {
     return true;
   }
 
-  /** Maps heardChars of the speech text to a prefix length of the display text (never mid-word). */
-  heardLength(heardChars: number): number {
-    return this.record.heardLength(this.track.segments, heardChars);
+  /** What outlives the run once it settled, for a client still speaking it (see SpokenReply). */
+  spoken(): SpokenReply {
+    return new SpokenReply(this.responseId, this.record, this.track.segments, this.trace);
   }
 
   /** What the quality figures read of a settled reply (see ReplyLedger). */

@@ -54,9 +54,9 @@ export function assembleSession(id: string, options: SessionOptions, log: Logger
   const late: { turns?: TurnTaking } = {};
   const replies = new TurnReplies(
     history,
-    (run, heardLength) => {
+    (reply, heardLength) => {
       late.turns?.discard('stale'); // a speculation on the old history could not be adopted
-      ledger.cutWhileSpoken(run.responseId, heardLength);
+      ledger.cutWhileSpoken(reply.responseId, heardLength);
       hooks.stateChanged();
     },
     log,

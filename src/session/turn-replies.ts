@@ -6,10 +6,11 @@ import { GatewayError } from '../errors.js';
 import type { ResponseCancelEvent, ResponseStatus } from '../protocol.js';
 import type { ConversationHistory } from './history.js';
 import type { ResponseRun } from './response-run.js';
+import type { SpokenReply } from './spoken-reply.js';
 
 /** The last completed reply, kept so a client still speaking it can later say how much was heard. */
 interface LastReply {
-  run: ResponseRun;
+  reply: SpokenReply;
   /** How many history messages it committed, so they can be rewritten. */
   committedMessages: number;
   committedLength: number;
@@ -21,7 +22,7 @@ export class TurnReplies {
   constructor(
     private readonly history: ConversationHistory,
     /** Called after a committed reply was rewritten to its heard part (what a snapshot holds changed). */
-    private readonly onRewrite: (run: ResponseRun, heardLength: number) => void,
+    private readonly onRewrite: (reply: SpokenReply, heardLength: number) => void,
     private readonly log: Logger,
   ) {}
 
@@ -30,7 +31,7 @@ export class TurnReplies {
     const messages = run.historyMessages(heardLength, status);
     for (const message of messages) this.history.addToCurrentTurn(message);
     if (status === 'completed' && heardLength > 0) {
-      this.last = { run, committedMessages: messages.length, committedLength: heardLength };
+      this.last = { reply: run.spoken(), committedMessages: messages.length, committedLength: heardLength };
     }
   }
 
@@ -41,23 +42,23 @@ export class TurnReplies {
 
   /** True when `responseId` names the last completed reply, which the client may still be speaking. */
   isLast(responseId: string | undefined): boolean {
-    return this.last !== null && responseId === this.last.run.responseId;
+    return this.last !== null && responseId === this.last.reply.responseId;
   }
 
   /** Keeps only what was heard of the last completed reply, marked as interrupted; nothing when all of it was heard. */
   truncateLast(heardChars: number): void {
     const last = this.last;
     if (last === null) return;
-    const heardLength = last.run.heardLength(heardChars);
+    const heardLength = last.reply.heardLength(heardChars);
     if (heardLength >= last.committedLength) return;
-    const messages = last.run.historyMessages(heardLength, 'interrupted');
+    const messages = last.reply.historyMessages(heardLength, 'interrupted');
     this.history.replaceTail(last.committedMessages, messages);
     this.last = null;
     // In the reply's own trace, after its root ended: the user cut in while it was still being spoken.
-    last.run.trace?.heardCommit(heardChars, heardLength, last.committedLength);
-    this.onRewrite(last.run, heardLength);
+    last.reply.trace?.heardCommit(heardChars, heardLength, last.committedLength);
+    this.onRewrite(last.reply, heardLength);
     this.log.info(
-      { responseId: last.run.responseId, heardChars, heardLength, ...last.run.trace?.logFields },
+      { responseId: last.reply.responseId, heardChars, heardLength, ...last.reply.trace?.logFields },
       'completed reply truncated to what was heard',
     );
   }

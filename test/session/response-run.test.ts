@@ -1,6 +1,8 @@
 // The life of one response run: the states it passes through as events go out, exactly one response.done
 // whatever happens (a failure, or a transport that interrupts from inside its send, as a slow-consumer
 // disconnect does), and the transition guard that makes any other state change a loud bug.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
@@ -212,5 +214,39 @@ describe('response run: the transition guard', () => {
     const lifecycle = new RunLifecycle('resp_new');
     expect(lifecycle.state).toBe('created');
     expect(lifecycle.isSettled).toBe(false);
+  });
+});
+
+describe('response run: what outlives it', () => {
+  /** V8's collector, for the one test that must see what a settled run still holds. */
+  const collectGarbage = (): void => {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  };
+
+  /** A run that completed the reply, dropped by everything but a WeakRef; its spoken() is what is kept. */
+  async function completedRun(reply: string) {
+    const chat = new ScriptedChat();
+    chat.enqueue(answer(reply));
+    const { run, settled } = standaloneRun(chat);
+    run.start();
+    await chat.calls[0]?.ended;
+    await drained();
+    expect(settled).toMatchObject([{ status: 'completed' }]);
+    return { spoken: run.spoken(), ref: new WeakRef(run) };
+  }
+
+  it('keeps what a client still speaking the reply needs, and lets the run itself go', async () => {
+    const { spoken, ref } = await completedRun('The first sentence is here. The second one follows it.');
+    // A WeakRef's target lives at least until the job that made it ends.
+    await drained();
+    collectGarbage();
+    expect(ref.deref()).toBeUndefined();
+    expect(spoken.responseId).toBe('resp_1');
+    const heard = spoken.heardLength('The first sentence is here.'.length);
+    expect(heard).toBe('The first sentence is here.'.length);
+    expect(spoken.historyMessages(heard, 'interrupted')).toEqual([
+      { role: 'assistant', content: 'The first sentence is here. [interrupted by the user]' },
+    ]);
   });
 });
