@@ -51,7 +51,8 @@ interface OpenCommit {
   /** utteranceKey(text), compared with every interim and final that follows. */
   key: string;
   turnId: string;
-  run: ResponseRun | null;
+  /** The reply it started, by id: holding the run would keep its working set alive after it settled. */
+  responseId: string;
 }
 
 export class TurnTaking {
@@ -115,7 +116,7 @@ export class TurnTaking {
         type: 'turn.absorbed',
         ...(event.turnId === undefined ? {} : { turnId: event.turnId }),
         committedTurnId: open.turnId,
-        responseId: open.run?.responseId ?? null,
+        responseId: open.responseId,
       });
       return;
     }
@@ -208,13 +209,14 @@ export class TurnTaking {
     this.deps.emit({ type: 'turn.committed', turnId, text: interim.text, by: 'server' });
     // The run, not the slot: an adopted speculation that had already finished has freed the slot again.
     const run = this.commit(interim.text, turnId, 'server', interim.traceparent);
-    this.open = { text: interim.text, key: interim.key, turnId, run };
+    this.open = { text: interim.text, key: interim.key, turnId, responseId: run.responseId };
   }
 
   /** The user went on after the server committed: stop that reply now; the next commit holds the whole utterance. */
   private reopen(open: OpenCommit): void {
     this.open = null;
-    if (open.run !== null && this.deps.slot.active === open.run) open.run.interrupt(undefined, 'user_continued');
+    const active = this.deps.slot.active;
+    if (active !== null && active.responseId === open.responseId) active.interrupt(undefined, 'user_continued');
     this.reopened = open;
   }
 
