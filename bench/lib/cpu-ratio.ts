@@ -1,8 +1,8 @@
 // Issue #18 §2's figure: the gateway's CPU per delta over the floor relay's, at each level of a `--floor` run.
 // The host drifts between phases (the floor alone has measured 33–45 s per million deltas on different runs),
-// so one gateway phase against one floor phase is a noisy ratio. `--rounds N` measures the two N times,
-// alternated (gateway, floor, gateway, floor…), and the figure is the median of the N pairs' ratios, reported
-// with every pair so the spread is in plain sight.
+// so one gateway phase against one floor phase is a noisy ratio. `--rounds N` measures the two N times (every
+// other round the floor first), and the figure is the median of the N pairs' ratios, reported with every pair so
+// the spread is in plain sight.
 
 import type { PathReport } from './phase.js';
 import { row } from './report-format.js';

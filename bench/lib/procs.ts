@@ -96,7 +96,7 @@ export function forkTs(
  * Resolves with the first IPC message `accept` returns non-undefined for; rejects if the child is gone first.
  * Gone means 'close', not 'exit': a worker exits as soon as its result is handed to the IPC pipe, and a busy
  * parent can see the exit before it has read a large result out of the pipe ('close' comes after the channel is
- * drained).
+ * drained). So a waited child must never be disconnect()ed by us: without its channel's end, 'close' never comes.
  */
 export function waitForMessage<T>(
   child: ChildProcess,
@@ -111,7 +111,7 @@ export function waitForMessage<T>(
       cleanup();
       resolve(value);
     };
-    const onExit = (code: number | null, signal: string | null): void => {
+    const onGone = (code: number | null, signal: string | null): void => {
       cleanup();
       reject(new Error(`${what}: process exited (code ${code}, signal ${signal})`));
     };
@@ -122,10 +122,10 @@ export function waitForMessage<T>(
     const cleanup = (): void => {
       clearTimeout(timer);
       child.off('message', onMessage);
-      child.off('close', onExit);
+      child.off('close', onGone);
     };
     child.on('message', onMessage);
-    child.once('close', onExit);
+    child.once('close', onGone);
   });
 }
 

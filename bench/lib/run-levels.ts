@@ -43,8 +43,9 @@ export async function measureLevels(
 }
 
 /**
- * One level: every path once (the level's table), then rounds 2..N of the gateway and the floor relay alternated,
- * each round a pair of CPU per delta (cpu-ratio.ts).
+ * One level: every path once (the level's table), then rounds 2..N of the gateway and the floor relay, each round
+ * a pair of CPU per delta (cpu-ratio.ts). Even rounds measure the floor first, so that a drift of the host in one
+ * direction over the rounds does not favour either.
  */
 async function measureLevel(
   servers: BenchServers,
@@ -58,7 +59,8 @@ async function measureLevel(
   const pairs: CpuPair[] = [];
   for (let round = 1; round <= settings.rounds; round += 1) {
     const inRound: Partial<Record<PathName, PathReport>> = {};
-    for (const path of round === 1 ? paths : paths.filter((p) => p === 'gateway' || p === 'floor')) {
+    const order: PathName[] = round % 2 === 0 ? ['floor', 'gateway'] : ['gateway', 'floor'];
+    for (const path of round === 1 ? paths : order) {
       const report = await measurePath(servers, settings, workers, path, sessions);
       inRound[path] = report;
       log(phaseLine(round === 1 ? path : `${path} #${round}`, sessions, report));

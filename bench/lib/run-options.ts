@@ -28,8 +28,9 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --peer portkey          also run every level through Portkey ${PORTKEY_VERSION} (installed into --peer-dir)
   --peer-dir DIR          default /tmp/portkey-bench
   --floor                 also run every level through bench/floor-relay.ts (the least a WS → SSE relay does)
-  --rounds N              with --floor: measure the gateway and the floor relay N times at each level, alternated,
-                          and report the median of the N ratios of their CPU per delta (default 1)
+  --rounds N              with --floor: measure the gateway and the floor relay N times at each level, alternated
+                          (every other round floor first), and report the median of the N ratios of their CPU per
+                          delta (default 1)
   --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
                           is summarised in the results), and the floor relay (floor/, the whole run), the two
                           compared per delta in the results
@@ -117,7 +118,7 @@ export interface BenchSettings {
   fromSrc: boolean;
   onlyPaths: string[] | undefined;
   attempts: number;
-  /** --rounds: alternated gateway and floor phases per level (1 without --floor). */
+  /** --rounds: gateway and floor phase pairs per level (more than 1 only with --floor and levels to run). */
   rounds: number;
 }
 
@@ -129,10 +130,11 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     : { ...WORKLOAD };
   const focused = values.sweep || values.redis;
   const cycleMs = workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs;
+  const levels = sessionList(values.levels ?? (focused ? '' : smoke ? '2' : '1,100,1000'));
   return {
     mode,
     smoke,
-    levels: sessionList(values.levels ?? (focused ? '' : smoke ? '2' : '1,100,1000')),
+    levels,
     idleSessions: Number(values.idle ?? (smoke ? 10 : 10_000)),
     workload,
     cycleMs,
@@ -154,18 +156,24 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     fromSrc: values['from-src'] || smoke,
     onlyPaths: values.paths?.split(','),
     attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
-    rounds: roundsOf(values),
+    rounds: roundsOf(values, levels),
   };
 }
 
-function roundsOf(values: BenchArgs): number {
+/** --rounds, refused where its extra phases could not make a pair (it would spend minutes measuring nothing). */
+function roundsOf(values: BenchArgs, levels: number[]): number {
   if (values.rounds === undefined) return 1;
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new Error(`--rounds expects a whole number ≥ 1, got "${values.rounds}"`);
-  if (rounds > 1 && !values.floor) throw new Error('--rounds compares the gateway with the floor relay: add --floor');
+  if (rounds === 1) return 1;
+  if (!values.floor) throw new Error('--rounds compares the gateway with the floor relay: add --floor');
+  const paths = values.paths?.split(',');
+  if (paths !== undefined && !(paths.includes('gateway') && paths.includes('floor')))
+    throw new Error('--rounds needs both the gateway and the floor relay in --paths');
+  if (levels.length === 0) throw new Error('--rounds applies to --levels, and this run has none');
   // Each round's gateway would write over the last one's profile, and the floor's covers the whole run.
-  if (rounds > 1 && values['cpu-prof']) throw new Error('--rounds and --cpu-prof do not go together');
+  if (values['cpu-prof']) throw new Error('--rounds and --cpu-prof do not go together');
   return rounds;
 }
 

@@ -105,6 +105,9 @@ function costSources(measured: Measured, sweep: SweepReport | null): CostSource[
   return through.flatMap(([path, report]) => (report === null ? [] : [{ path, basis: 'largest level', report }]));
 }
 
+const pairsText = (pairs: number): string =>
+  pairs === 1 ? 'one pair per level; --rounds N measures more' : `${pairs} pairs per level, alternated`;
+
 /** The results as markdown; `levels` are the levels asked for (a partial run has fewer level tables). */
 export function renderMarkdown(results: BenchResults, levels: number[]): string {
   const { workload, peer: peerInfo, levels: levelReports, phases, idle: idleReport, profile, notes } = results;
@@ -126,7 +129,7 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
   if (results.cpuRatio.length > 0)
     parts.push(
       '',
-      `## CPU per delta: gateway ÷ floor relay (${results.cpuRatio[0]!.pairs.length} alternated pair${results.cpuRatio[0]!.pairs.length === 1 ? '' : 's'} per level)`,
+      `## CPU per delta: gateway ÷ floor relay (${pairsText(results.cpuRatio[0]!.pairs.length)})`,
       '',
       cpuRatioTable(results.cpuRatio),
     );

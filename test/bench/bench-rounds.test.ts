@@ -46,8 +46,8 @@ describe('bench --floor --rounds (smoke)', () => {
       const args = ['--smoke', '--floor', '--rounds', '2', '--idle', '0', '--out-dir', outDir];
       const { code, output } = await runBenchScript('bench/run.ts', args);
       expect(code, output).toBe(0);
-      // Round 1 measures every path once; round 2 the gateway, then the floor relay.
-      expect(output).toMatch(/gateway @2:[\s\S]*floor {3}@2:[\s\S]*gateway #2 @2:[\s\S]*floor #2 @2:/);
+      // Round 1 measures every path once; round 2 the floor relay first (every other round does), then the gateway.
+      expect(output).toMatch(/gateway @2:[\s\S]*floor {3}@2:[\s\S]*floor #2 @2:[\s\S]*gateway #2 @2:/);
       const json = readdirSync(outDir).find((f) => f.endsWith('.json'));
       const results = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as { cpuRatio: CpuRatioLevel[] };
       expect(results.cpuRatio).toHaveLength(1);
@@ -61,13 +61,17 @@ describe('bench --floor --rounds (smoke)', () => {
       }
       expect(level!.median).toBeCloseTo((level!.pairs[0]!.ratio! + level!.pairs[1]!.ratio!) / 2, 10);
       const md = readFileSync(join(outDir, json!.replace(/\.json$/, '.md')), 'utf8');
-      expect(md).toContain('## CPU per delta: gateway ÷ floor relay (2 alternated pairs per level)');
+      expect(md).toContain('## CPU per delta: gateway ÷ floor relay (2 pairs per level, alternated)');
     },
   );
 
-  it('refuses --rounds without the floor relay to compare with', async () => {
-    const { code, output } = await runBenchScript('bench/run.ts', ['--smoke', '--rounds', '2', '--out-dir', outDir]);
+  it.each([
+    [['--rounds', '2'], '--rounds compares the gateway with the floor relay: add --floor'],
+    [['--floor', '--rounds', '2', '--paths', 'direct,gateway'], '--rounds needs both the gateway and the floor relay'],
+    [['--floor', '--rounds', '2', '--sweep'], '--rounds applies to --levels, and this run has none'],
+  ])('refuses %j, which could not make a pair', async (args, message) => {
+    const { code, output } = await runBenchScript('bench/run.ts', ['--smoke', ...args, '--out-dir', outDir]);
     expect(code).not.toBe(0);
-    expect(output).toContain('--rounds compares the gateway with the floor relay: add --floor');
+    expect(output).toContain(message);
   });
 });
