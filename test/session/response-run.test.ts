@@ -1,8 +1,6 @@
 // The life of one response run: the states it passes through as events go out, exactly one response.done
 // whatever happens (a failure, or a transport that interrupts from inside its send, as a slow-consumer
 // disconnect does), and the transition guard that makes any other state change a loud bug.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
@@ -11,6 +9,7 @@ import { ResponseRun, type ResponseState } from '../../src/session/response-run.
 import { IllegalTransitionError, RUN_TRANSITIONS, RunLifecycle } from '../../src/session/run-state.js';
 import { SessionToolRunner } from '../../src/session/tool-runner.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
+import { collectGarbage } from '../heap.js';
 import { createSession, EventRecorder, lookupTool, PendingTool, turn, type Event, type Harness } from './harness.js';
 import { answer, ScriptedChat, toolStep, words, type Reply } from './scripted-chat.js';
 
@@ -218,12 +217,6 @@ describe('response run: the transition guard', () => {
 });
 
 describe('response run: what outlives it', () => {
-  /** V8's collector, for the one test that must see what a settled run still holds. */
-  const collectGarbage = (): void => {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  };
-
   /** A run that completed the reply, dropped by everything but a WeakRef; its spoken() is what is kept. */
   async function completedRun(reply: string) {
     const chat = new ScriptedChat();

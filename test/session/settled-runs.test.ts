@@ -1,36 +1,11 @@
 // A settled reply's run is not kept: between turns (while the client speaks the reply, often for seconds) a
 // session holds what a later heard-length report needs (SpokenReply), not the run's working set. Counted with
 // V8's own view of the heap after a full collection: the live ResponseRun instances, through the inspector.
-import { Session as InspectorSession } from 'node:inspector/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResponseRun } from '../../src/session/response-run.js';
+import { liveInstances } from '../heap.js';
 import { createSession, turn } from './harness.js';
 import { answer } from './scripted-chat.js';
-
-/** Live instances of `ctor` after a full collection (Runtime.queryObjects walks the heap). */
-async function liveInstances(ctor: { prototype: object }): Promise<number> {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  const inspector = new InspectorSession();
-  inspector.connect();
-  const global = globalThis as Record<string, unknown>;
-  try {
-    global.__countedPrototype = ctor.prototype;
-    const proto = await inspector.post('Runtime.evaluate', { expression: 'globalThis.__countedPrototype' });
-    const found = await inspector.post('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId! });
-    const length = await inspector.post('Runtime.callFunctionOn', {
-      objectId: found.objects.objectId!,
-      functionDeclaration: 'function () { return this.length; }',
-      returnByValue: true,
-    });
-    return length.result.value as number;
-  } finally {
-    delete global.__countedPrototype;
-    inspector.disconnect();
-  }
-}
 
 /** A macrotask turn: the settled run's last microtasks (and any WeakRef keep-alive) are behind us. */
 const drained = () => new Promise<void>((resolve) => setImmediate(resolve));
