@@ -200,8 +200,8 @@ export class ConnectionWarmer {
 
   /**
    * A request was just dispatched: ensure(), at most once per interval (else once more at its end): 20 ms, or
-   * longer for a large pool (ENSURE_CONNECTIONS_PER_MS). Counting walks every connection: once per turn, at 1,000
-   * sessions, it cost about 8 % of the gateway's CPU.
+   * longer for a large pool (ENSURE_CONNECTIONS_PER_MS). Counting walks every connection, so it cannot run on
+   * every turn.
    */
   dispatched(): void {
     const interval = Math.min(
