@@ -2,13 +2,55 @@
 // process from inside (event-loop delay with monitorEventLoopDelay, CPU, memory after a forced GC) and answers
 // bench/run.ts over the IPC channel. Inert when the process has no IPC channel. Never touches the gateway.
 import diagnostics from 'node:diagnostics_channel';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import net from 'node:net';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 const RESOLUTION_MS = 10;
+/** Bytes between two samples of the heap sampler: fine enough for a 20 s window, light enough to keep the load. */
+const HEAP_SAMPLING_INTERVAL = 8192;
+
+/**
+ * BENCH_HEAP_SAMPLE (bench --heap-sample): V8's sampling heap profiler over the window, written to
+ * BENCH_HEAP_SAMPLE_DIR. `allocated` keeps every sampled object, freed or not (what the window allocated);
+ * `promoted` leaves out what young-generation collections freed (what outlived them: a scavenge's cost).
+ */
+function heapSampler(mode, dir) {
+  const session = new Session();
+  session.connect();
+  const post = (method, params = {}) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  let sampling = false;
+  let taken = 0;
+  return {
+    async start() {
+      if (sampling) await post('HeapProfiler.stopSampling');
+      await post('HeapProfiler.startSampling', {
+        samplingInterval: HEAP_SAMPLING_INTERVAL,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: mode === 'allocated',
+      });
+      sampling = true;
+    },
+    /** Stops and writes the profile; undefined when not sampling (the second stats of a phase). */
+    async stop() {
+      if (!sampling) return undefined;
+      sampling = false;
+      const { profile } = await post('HeapProfiler.stopSampling');
+      taken += 1;
+      const file = join(dir, `heap-${process.pid}-${taken}.heapprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      return { file, mode };
+    },
+  };
+}
 
 if (typeof process.send === 'function') {
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -58,8 +100,13 @@ if (typeof process.send === 'function') {
     return { count: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
   };
   const late = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+  const heapMode = process.env.BENCH_HEAP_SAMPLE;
+  const heap =
+    heapMode === 'allocated' || heapMode === 'promoted'
+      ? heapSampler(heapMode, process.env.BENCH_HEAP_SAMPLE_DIR ?? '.')
+      : null;
 
-  process.on('message', (message) => {
+  process.on('message', async (message) => {
     if (message === null || typeof message !== 'object' || typeof message.probe !== 'string') return;
     const reply = (body) => process.send?.({ probeReply: message.id, ...body });
     if (message.probe === 'reset') {
@@ -70,6 +117,7 @@ if (typeof process.send === 'function') {
       upstream.connects = 0;
       upstream.fresh.length = 0;
       upstream.reused.length = 0;
+      await heap?.start();
       reply({ ok: true });
       return;
     }
@@ -81,6 +129,8 @@ if (typeof process.send === 'function') {
         maxMs: late(histogram.max),
         samples: histogram.count,
       };
+      // Stopped before the memory stats' forced collections, which would otherwise count as freed samples.
+      const heapSample = await heap?.stop();
       if (message.gc === true) {
         gc();
         gc();
@@ -92,6 +142,7 @@ if (typeof process.send === 'function') {
           cpuSystemMs: cpu.system / 1000,
           memory: process.memoryUsage(),
           writes: { ...writes },
+          ...(heapSample === undefined ? {} : { heapSample }),
           ...(process.env.BENCH_PROBE_UPSTREAM === '1'
             ? {
                 upstream: {

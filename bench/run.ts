@@ -16,6 +16,7 @@ import {
   benchSettings,
   fitToFileLimit,
   gatewayEnvFor,
+  heapSampleMode,
   log,
   parseBenchArgs,
   peakSessions,
@@ -40,6 +41,13 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const outDir = values['out-dir'] ?? join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const profDir = values['cpu-prof'] ? join(outDir, `prof-${stamp}`) : undefined;
+// Every proxy (gateway, floor, peer) inherits it: each samples its own windows (bench/gateway-probe.mjs).
+const heapSample = heapSampleMode(values);
+if (heapSample !== null) {
+  process.env.BENCH_HEAP_SAMPLE = heapSample;
+  process.env.BENCH_HEAP_SAMPLE_DIR = join(outDir, `heap-${stamp}`);
+  mkdirSync(process.env.BENCH_HEAP_SAMPLE_DIR, { recursive: true });
+}
 
 const startedAt = new Date();
 log(

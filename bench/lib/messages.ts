@@ -101,6 +101,8 @@ export interface ProcessStats {
   writes?: { count: number; wallMs: number };
   /** Only with BENCH_PROBE_UPSTREAM=1: upstream connects, and dispatch → headers written, during the window. */
   upstream?: UpstreamProbe;
+  /** Only with BENCH_HEAP_SAMPLE (bench --heap-sample): the window's sampling heap profile, written to a file. */
+  heapSample?: { file: string; mode: 'allocated' | 'promoted' };
 }
 
 export interface WaitSummary {

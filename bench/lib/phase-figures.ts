@@ -3,6 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import { summarize, type LoopDelay, type Summary } from './clock.js';
+import { summariseHeapSample, type HeapSampleFigures } from './heap-sample.js';
 import type { CancelRecord, PathName, ProcessStats, StreamEndRecord, UpstreamProbe, WorkerResult } from './messages.js';
 
 export interface ServerFigures {
@@ -19,6 +20,8 @@ export interface ServerFigures {
   writes: { count: number; wallMs: number } | null;
   /** --probe-upstream: connects, and how long requests waited in undici before their headers went out. */
   upstream: UpstreamProbe | null;
+  /** --heap-sample: what the window allocated (or promoted) per delta, by module. */
+  heapSample: HeapSampleFigures | null;
   rssBytes: number;
   heapUsedBytes: number;
   baselineRssBytes: number;
@@ -172,6 +175,10 @@ function serverFigures(
     loop: serverStats.loop,
     writes: serverStats.writes ?? null,
     upstream: serverStats.upstream ?? null,
+    heapSample:
+      serverStats.heapSample === undefined
+        ? null
+        : summariseHeapSample(serverStats.heapSample.file, serverStats.heapSample.mode, chunks),
     rssBytes: memory.memory.rss,
     heapUsedBytes: memory.memory.heapUsed,
     baselineRssBytes: baseline.memory.rss,

@@ -3,6 +3,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import type { HeapSampleMode } from './heap-sample.js';
 import { PORTKEY_VERSION } from './portkey.js';
 import { WORKLOAD } from './workload.js';
 
@@ -39,6 +40,9 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
   --probe-upstream        count the proxy's upstream connects and time each request from dispatch to its headers
                           being written, on fresh and on reused sockets (diagnosis; undici proxies only)
+  --heap-sample MODE      allocated or promoted: V8's sampling heap profiler in every proxy over each window, and
+                          bytes per delta by module, the proxies side by side (diagnosis: sampling slows them, so
+                          the run's latency and CPU figures do not count; promoted: what no scavenge freed)
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
@@ -71,6 +75,7 @@ export function parseBenchArgs() {
       paths: { type: 'string' },
       'probe-writes': { type: 'boolean', default: false },
       'probe-upstream': { type: 'boolean', default: false },
+      'heap-sample': { type: 'string' },
       floor: { type: 'boolean', default: false },
       rounds: { type: 'string' },
       attempts: { type: 'string' },
@@ -91,6 +96,15 @@ export function parseBenchArgs() {
 }
 
 export type BenchArgs = ReturnType<typeof parseBenchArgs>;
+
+/** --heap-sample's mode, or null without it. */
+export function heapSampleMode(values: BenchArgs): HeapSampleMode | null {
+  const mode = values['heap-sample'];
+  if (mode === undefined) return null;
+  if (mode !== 'allocated' && mode !== 'promoted')
+    throw new Error(`--heap-sample is allocated or promoted, got "${mode}"`);
+  return mode;
+}
 /** The workload every session runs (WORKLOAD, or a tiny one for --smoke). */
 export interface BenchWorkload {
   ttftMs: number;

@@ -7,6 +7,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildCost, costSection, type CostSource } from './cost.js';
 import { cpuRatioTable } from './cpu-ratio.js';
+import { heapSampleLevels, heapSampleTable } from './heap-sample.js';
 import { profileTable, type ProfileSummary } from './cpuprofile.js';
 import { comparisonTable, type ProfileComparison } from './profile-compare.js';
 import { PORTKEY_VERSION } from './portkey.js';
@@ -133,6 +134,17 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
       '',
       cpuRatioTable(results.cpuRatio),
     );
+  for (const level of heapSampleLevels(phases)) {
+    const mode = level.paths[0]?.figures.mode ?? 'allocated';
+    parts.push(
+      '',
+      `## Heap sampled per delta (${mode}), ${level.sessions} sessions`,
+      '',
+      "Sampling slows the proxies: this run's latency and CPU figures do not count. Profiles: the JSON's `heapSample.file`.",
+      '',
+      heapSampleTable(level),
+    );
+  }
   const loadPhases = phases.filter((p) => !p.idle);
   if (levelReports.length < levels.length && loadPhases.length > 0)
     parts.push('', '## Phases', '', phasesTable(loadPhases));
