@@ -2,56 +2,14 @@
 // process from inside (event-loop delay with monitorEventLoopDelay, CPU, memory after a forced GC) and answers
 // bench/run.ts over the IPC channel. Inert when the process has no IPC channel. Never touches the gateway.
 import diagnostics from 'node:diagnostics_channel';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import net from 'node:net';
-import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { heapSampler } from './heap-sampler.mjs';
 
 const RESOLUTION_MS = 10;
-/** Bytes between two samples of the heap sampler: fine enough for a 20 s window, light enough to keep the load. */
-const HEAP_SAMPLING_INTERVAL = 8192;
-
-/**
- * BENCH_HEAP_SAMPLE (bench --heap-sample): V8's sampling heap profiler over the window, written to
- * BENCH_HEAP_SAMPLE_DIR. `allocated` keeps every sampled object, freed or not (what the window allocated);
- * `promoted` leaves out what young-generation collections freed (what outlived them: a scavenge's cost).
- */
-function heapSampler(mode, dir) {
-  const session = new Session();
-  session.connect();
-  const post = (method, params = {}) =>
-    new Promise((resolve, reject) =>
-      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
-    );
-  let sampling = false;
-  let taken = 0;
-  return {
-    async start() {
-      if (sampling) await post('HeapProfiler.stopSampling');
-      await post('HeapProfiler.startSampling', {
-        samplingInterval: HEAP_SAMPLING_INTERVAL,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: mode === 'allocated',
-      });
-      sampling = true;
-    },
-    /** Stops and writes the profile; undefined when not sampling (the second stats of a phase). */
-    async stop() {
-      if (!sampling) return undefined;
-      sampling = false;
-      const { profile } = await post('HeapProfiler.stopSampling');
-      taken += 1;
-      const file = join(dir, `heap-${process.pid}-${taken}.heapprofile`);
-      writeFileSync(file, JSON.stringify(profile));
-      return { file, mode };
-    },
-  };
-}
-
 if (typeof process.send === 'function') {
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
@@ -100,15 +58,21 @@ if (typeof process.send === 'function') {
     return { count: sorted.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) };
   };
   const late = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+  // BENCH_HEAP_SAMPLE=allocated|promoted (bench --heap-sample): heap-sampler.mjs over each window.
   const heapMode = process.env.BENCH_HEAP_SAMPLE;
   const heap =
     heapMode === 'allocated' || heapMode === 'promoted'
-      ? heapSampler(heapMode, process.env.BENCH_HEAP_SAMPLE_DIR ?? '.')
+      ? heapSampler(heapMode, process.env.BENCH_HEAP_SAMPLE_DIR ?? '.', gc)
       : null;
 
-  process.on('message', async (message) => {
+  process.on('message', (message) => {
     if (message === null || typeof message !== 'object' || typeof message.probe !== 'string') return;
     const reply = (body) => process.send?.({ probeReply: message.id, ...body });
+    // A failure (the inspector, a full disk) goes back to the bench as an error: it must not take the host down.
+    answer(message, reply).catch((err) => reply({ error: err instanceof Error ? err.message : String(err) }));
+  });
+
+  async function answer(message, reply) {
     if (message.probe === 'reset') {
       histogram.reset();
       cpuMark = process.cpuUsage();
@@ -155,7 +119,7 @@ if (typeof process.send === 'function') {
         },
       });
     }
-  });
+  }
   // If bench/run.ts dies, do not leave an orphaned gateway behind: shut down as on SIGTERM.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   process.channel?.unref();

@@ -28,6 +28,7 @@ import { measureScaleOut } from './lib/scale-out.js';
 
 const values = parseBenchArgs();
 const settings = benchSettings(values);
+const heapSample = heapSampleMode(values);
 const { mode, levels, workload, fromSrc } = settings;
 raiseFileLimit(settings.idleSessions + peakSessions(settings) + 2_000);
 const notes: string[] = [];
@@ -42,7 +43,6 @@ const outDir = values['out-dir'] ?? join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const profDir = values['cpu-prof'] ? join(outDir, `prof-${stamp}`) : undefined;
 // Every proxy (gateway, floor, peer) inherits it: each samples its own windows (bench/gateway-probe.mjs).
-const heapSample = heapSampleMode(values);
 if (heapSample !== null) {
   process.env.BENCH_HEAP_SAMPLE = heapSample;
   process.env.BENCH_HEAP_SAMPLE_DIR = join(outDir, `heap-${stamp}`);

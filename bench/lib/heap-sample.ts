@@ -1,10 +1,12 @@
 // `--heap-sample allocated|promoted`: what a proxy's window allocated per delta, from V8's sampling heap profile
-// (bench/gateway-probe.mjs writes one per phase), grouped by module, and the table that sets the gateway beside
-// the floor relay. `allocated` counts every sampled object; `promoted` only those no young-generation collection
-// freed: the turn's working set and whatever else a scavenge has to copy, which is what its pauses cost.
+// (bench/heap-sampler.mjs writes one per phase), grouped by module, beside what V8's GC profiler saw the
+// scavenges promote, and the table that sets the gateway beside the floor relay. `allocated` profiles every
+// sampled object; `promoted` those no scavenge freed (the turn's working set, plus young garbage a mark-compact
+// freed: heap-sampler.mjs). The GC profiler's promoted bytes are the exact total either way.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { HeapSampleGc } from './messages.js';
 import { fmt, row } from './report-format.js';
 
 export type HeapSampleMode = 'allocated' | 'promoted';
@@ -17,6 +19,8 @@ export interface HeapSampleFigures {
   bytesPerDelta: number;
   /** The largest modules by the bytes their own code allocated (not their callees'), per delta. */
   byModule: { module: string; bytesPerDelta: number }[];
+  /** The window's collections (GC profiler): counts, pauses, and the bytes scavenges promoted, per delta. */
+  gc: HeapSampleGc & { promotedBytesPerDelta: number; pauseMsPerThousandDeltas: number };
 }
 
 /** The parts of a `.heapprofile` read here (Chrome DevTools' SamplingHeapProfile). */
@@ -29,18 +33,27 @@ interface HeapNode {
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Where an allocation site belongs: a package (`undici`), a repository file (`dist/src/session/response-run.js`), a
- * Node module (`node:internal/streams/writable`), or V8's name for the rest (`(V8 API)`, `JSON.parse`…).
+ * Where an allocation site belongs: a package (`undici`), a file of this build or another one
+ * (`src/session/response-run.js`), a Node module (`node:internal/streams/writable`), or V8's name for the rest
+ * (`(V8 API)`, `JSON.parse`…).
  */
 export function moduleOf(frame: HeapNode['callFrame']): string {
   const url = frame.url.replace(/^file:\/\//, '');
   if (url === '') return frame.functionName === '' ? '(anonymous)' : frame.functionName;
-  const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  // A package, not another build of this one kept under node_modules/.ab/ (--gateway-entry).
+  const inPackage = /node_modules\/((?:@[^/]+\/)?[^/.][^/]*)\//.exec(url);
   if (inPackage !== null) return inPackage[1] as string;
-  return url.startsWith(REPO) ? url.slice(REPO.length) : url;
+  const path = url.startsWith(REPO) ? url.slice(REPO.length) : url;
+  // dist/src/… and another build's src/… by the same name, so that an A/B lines up.
+  return /(?:^|\/)((?:src|bench)\/.*)$/.exec(path)?.[1] ?? path;
 }
 
-export function summariseHeapSample(file: string, mode: HeapSampleMode, deltas: number, top = 12): HeapSampleFigures {
+export function summariseHeapSample(
+  sample: { file: string; mode: HeapSampleMode; gc: HeapSampleGc },
+  deltas: number,
+  top = 12,
+): HeapSampleFigures {
+  const { file, mode, gc } = sample;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
   const byModule = new Map<string, number>();
   let total = 0;
@@ -63,6 +76,7 @@ export function summariseHeapSample(file: string, mode: HeapSampleMode, deltas: 
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([module, bytes]) => ({ module, bytesPerDelta: per(bytes) })),
+    gc: { ...gc, promotedBytesPerDelta: per(gc.promotedBytes), pauseMsPerThousandDeltas: per(gc.pauseMs) * 1000 },
   };
 }
 
@@ -88,7 +102,10 @@ export function heapSampleLevels(
   return [...levels.values()];
 }
 
-/** Bytes per delta by module, the proxies side by side; each one's top modules, the others' bytes beside them. */
+/**
+ * Bytes per delta by module, the proxies side by side: each one's top modules, with the others' bytes beside them
+ * ("–": not among that proxy's top modules), under the GC profiler's figures.
+ */
 export function heapSampleTable(level: HeapSampleLevel): string {
   const { paths } = level;
   const modules = [...new Set(paths.flatMap((p) => p.figures.byModule.map((m) => m.module)))];
@@ -96,10 +113,14 @@ export function heapSampleTable(level: HeapSampleLevel): string {
     const found = figures.byModule.find((m) => m.module === module);
     return found === undefined ? '–' : fmt(found.bytesPerDelta, 0);
   };
+  const cells = (pick: (f: HeapSampleFigures) => string): string[] => paths.map((p) => pick(p.figures));
   const lines = [
     row(['bytes per delta', ...paths.map((p) => p.path)]),
     row(['---', ...paths.map(() => '---')]),
-    row(['all sampled', ...paths.map((p) => fmt(p.figures.bytesPerDelta, 0))]),
+    row(['promoted by scavenges (GC profiler)', ...cells((f) => fmt(f.gc.promotedBytesPerDelta, 0))]),
+    row(['scavenges / mark-compacts in the window', ...cells((f) => `${f.gc.scavenges} / ${f.gc.markCompacts}`)]),
+    row(['GC pauses, ms per 1,000 deltas', ...cells((f) => fmt(f.gc.pauseMsPerThousandDeltas, 1))]),
+    row([`all sampled (${paths[0]?.figures.mode ?? 'allocated'})`, ...cells((f) => fmt(f.bytesPerDelta, 0))]),
   ];
   for (const module of modules) lines.push(row([`\`${module}\``, ...paths.map((p) => bytes(p.figures, module))]));
   return lines.join('\n');

@@ -102,7 +102,17 @@ export interface ProcessStats {
   /** Only with BENCH_PROBE_UPSTREAM=1: upstream connects, and dispatch → headers written, during the window. */
   upstream?: UpstreamProbe;
   /** Only with BENCH_HEAP_SAMPLE (bench --heap-sample): the window's sampling heap profile, written to a file. */
-  heapSample?: { file: string; mode: 'allocated' | 'promoted' };
+  heapSample?: { file: string; mode: 'allocated' | 'promoted'; gc: HeapSampleGc };
+}
+
+/** V8's GC profiler over a --heap-sample window: what the scavenges promoted, and the collections' pauses. */
+export interface HeapSampleGc {
+  scavenges: number;
+  markCompacts: number;
+  /** Main-thread time of every collection and marking step in the window. */
+  pauseMs: number;
+  /** Old-space (and large-object space) growth across the scavenges: the bytes they promoted. */
+  promotedBytes: number;
 }
 
 export interface WaitSummary {

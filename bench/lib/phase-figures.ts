@@ -175,10 +175,7 @@ function serverFigures(
     loop: serverStats.loop,
     writes: serverStats.writes ?? null,
     upstream: serverStats.upstream ?? null,
-    heapSample:
-      serverStats.heapSample === undefined
-        ? null
-        : summariseHeapSample(serverStats.heapSample.file, serverStats.heapSample.mode, chunks),
+    heapSample: serverStats.heapSample === undefined ? null : summariseHeapSample(serverStats.heapSample, chunks),
     rssBytes: memory.memory.rss,
     heapUsedBytes: memory.memory.heapUsed,
     baselineRssBytes: baseline.memory.rss,

@@ -38,7 +38,8 @@ export class Probe {
       }, timeoutMs);
       this.#pending.set(id, (reply) => {
         clearTimeout(timer);
-        resolve(reply as T);
+        if (typeof reply.error === 'string') reject(new Error(`probe "${probe}" failed: ${reply.error}`));
+        else resolve(reply as T);
       });
       this.child.send({ id, probe, ...extra });
     });

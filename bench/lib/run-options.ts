@@ -103,6 +103,8 @@ export function heapSampleMode(values: BenchArgs): HeapSampleMode | null {
   if (mode === undefined) return null;
   if (mode !== 'allocated' && mode !== 'promoted')
     throw new Error(`--heap-sample is allocated or promoted, got "${mode}"`);
+  // Its tables are per level: sweep steps are not levels, and scale-out sums several gateways' stats.
+  if (values.sweep || values.redis) throw new Error('--heap-sample applies to --levels, not to --sweep or --redis');
   return mode;
 }
 /** The workload every session runs (WORKLOAD, or a tiny one for --smoke). */
