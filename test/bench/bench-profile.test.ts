@@ -2,14 +2,14 @@
 // work; bench/lib/profile-compare.ts: two summaries per delta, side by side. A hand-built profile with known
 // stacks and sample times, so every figure is known exactly.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { summarizeProfile } from '../../bench/lib/cpuprofile.js';
 import type { PathReport } from '../../bench/lib/phase.js';
 import { compareProfiles, comparisonTable, floorProfileFile, lifetimeDeltas } from '../../bench/lib/profile-compare.js';
-import { runBenchScript } from './run-bench-script.js';
+import { runBenchRun } from './run-bench-script.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,14 +110,9 @@ describe('bench --smoke --floor --cpu-prof', () => {
     { timeout: 60_000 },
     async () => {
       const outDir = join(dir, 'run');
-      const { code, output } = await runBenchScript('bench/run.ts', [
-        ...['--smoke', '--floor', '--cpu-prof', '--idle', '0', '--out-dir', outDir],
-      ]);
-      expect(code, output).toBe(0);
-      const json = readdirSync(outDir).find((f) => f.endsWith('.json'));
-      const results = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as {
+      const { output, results } = await runBenchRun<{
         profileComparison: { gateway: Record<string, number>; floor: Record<string, number> } | null;
-      };
+      }>(['--smoke', '--floor', '--cpu-prof', '--idle', '0'], outDir);
       expect(results.profileComparison, output).not.toBeNull();
       for (const side of [results.profileComparison!.gateway, results.profileComparison!.floor]) {
         expect(side.deltas).toBeGreaterThan(0);

@@ -2,13 +2,13 @@
 // alternated pairs. The median and range on scripted pairs, then `--smoke --floor --rounds 2` end to end at toy
 // scale. Only shapes and counts are checked, never a timing.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuPair, cpuRatioLevel, cpuRatioTable, type CpuRatioLevel } from '../../bench/lib/cpu-ratio.js';
 import type { PathReport } from '../../bench/lib/phase.js';
-import { runBenchScript } from './run-bench-script.js';
+import { runBenchRun, runBenchScript } from './run-bench-script.js';
 
 const withCpu = (cpuSecondsPerMillionChunks: number | null) =>
   ({ server: cpuSecondsPerMillionChunks === null ? null : { cpuSecondsPerMillionChunks } }) as unknown as PathReport;
@@ -43,13 +43,10 @@ describe('bench --floor --rounds (smoke)', () => {
     'alternates the gateway and the floor relay and reports every pair and their median',
     { timeout: 60_000 },
     async () => {
-      const args = ['--smoke', '--floor', '--rounds', '2', '--idle', '0', '--out-dir', outDir];
-      const { code, output } = await runBenchScript('bench/run.ts', args);
-      expect(code, output).toBe(0);
+      const args = ['--smoke', '--floor', '--rounds', '2', '--idle', '0'];
+      const { output, results, markdown: md } = await runBenchRun<{ cpuRatio: CpuRatioLevel[] }>(args, outDir);
       // Round 1 measures every path once; round 2 the floor relay first (every other round does), then the gateway.
       expect(output).toMatch(/gateway @2:[\s\S]*floor {3}@2:[\s\S]*floor #2 @2:[\s\S]*gateway #2 @2:/);
-      const json = readdirSync(outDir).find((f) => f.endsWith('.json'));
-      const results = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as { cpuRatio: CpuRatioLevel[] };
       expect(results.cpuRatio).toHaveLength(1);
       const [level] = results.cpuRatio;
       expect(level!.sessions).toBe(2);
@@ -60,7 +57,6 @@ describe('bench --floor --rounds (smoke)', () => {
         expect(pair.ratio).toBeCloseTo(pair.gateway! / pair.floor!, 10);
       }
       expect(level!.median).toBeCloseTo((level!.pairs[0]!.ratio! + level!.pairs[1]!.ratio!) / 2, 10);
-      const md = readFileSync(join(outDir, json!.replace(/\.json$/, '.md')), 'utf8');
       expect(md).toContain('## CPU per delta: gateway ÷ floor relay (2 pairs per level, alternated)');
     },
   );

@@ -2,14 +2,14 @@
 // step, leaving after two failed steps in a row, knees bounded by the schedule, the ratios' targets), then
 // `--smoke --sweep --floor --redis` end to end at toy scale. Only shapes and counts are checked, never a timing.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PathName } from '../../bench/lib/messages.js';
 import type { PathReport } from '../../bench/lib/phase.js';
 import { runSweep, type SweepReport } from '../../bench/lib/sweep.js';
-import { runBenchScript } from './run-bench-script.js';
+import { runBenchRun } from './run-bench-script.js';
 
 const DIRECT_P99 = 300;
 
@@ -118,12 +118,9 @@ describe('bench --smoke --sweep --floor --redis', () => {
     'reports a knee per path, the ratio to the floor, the cost per 1,000 users and scale-out with Redis',
     { timeout: 150_000 },
     async () => {
-      const args = ['--smoke', '--sweep', '--floor', '--redis', '--idle', '4', '--out-dir', outDir];
-      const { code, output } = await runBenchScript('bench/run.ts', args);
-      expect(code, output).toBe(0);
-      const json = readdirSync(outDir).find((f) => f.endsWith('.json'));
-      expect(json, output).toBeDefined();
-      const results = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as Record<string, Record<string, unknown>>;
+      const args = ['--smoke', '--sweep', '--floor', '--redis', '--idle', '4'];
+      type Results = Record<string, Record<string, unknown>>;
+      const { results, markdown } = await runBenchRun<Results>(args, outDir);
       expect(results.levels).toEqual([]);
 
       const sweep = results.sweep as unknown as SweepReport;
@@ -160,7 +157,6 @@ describe('bench --smoke --sweep --floor --redis', () => {
         false,
       ]);
 
-      const markdown = readFileSync(join(outDir, json!.replace(/\.json$/, '.md')), 'utf8');
       for (const heading of [
         '## Capacity sweep',
         '## Cost per 1,000 concurrently talking users',

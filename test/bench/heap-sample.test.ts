@@ -4,7 +4,7 @@
 // end to end. Only shapes, counts and sums are checked, never a timing.
 
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import {
   summariseHeapSample,
   type HeapSampleFigures,
 } from '../../bench/lib/heap-sample.js';
-import { runBenchScript } from './run-bench-script.js';
+import { runBenchRun, runBenchScript } from './run-bench-script.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'bench-heap-'));
@@ -189,16 +189,12 @@ describe('bench --heap-sample (smoke)', () => {
     'samples the window of the gateway and of the floor relay, and reports each per delta',
     { timeout: 60_000 },
     async () => {
-      const args = ['--smoke', '--floor', '--idle', '0', '--heap-sample', 'promoted', '--out-dir', outDir];
-      const { code, output } = await runBenchScript('bench/run.ts', args);
-      expect(code, output).toBe(0);
-      const json = readdirSync(outDir).find((f) => f.endsWith('.json'));
-      const results = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as {
-        levels: Record<
-          'direct' | 'gateway' | 'floor',
-          { chunks: number; server: { heapSample: HeapSampleFigures | null } | null }
-        >[];
-      };
+      type Levels = Record<
+        'direct' | 'gateway' | 'floor',
+        { chunks: number; server: { heapSample: HeapSampleFigures | null } | null }
+      >[];
+      const args = ['--smoke', '--floor', '--idle', '0', '--heap-sample', 'promoted'];
+      const { results, markdown: md } = await runBenchRun<{ levels: Levels }>(args, join(outDir, 'run'));
       const [level] = results.levels;
       expect(level!.direct.server).toBeNull();
       for (const path of ['gateway', 'floor'] as const) {
@@ -211,7 +207,6 @@ describe('bench --heap-sample (smoke)', () => {
         expect(heap.byModule.length).toBeGreaterThan(0);
         expect(heap.gc.promotedBytesPerDelta * report.chunks).toBeCloseTo(heap.gc.promotedBytes, 3);
       }
-      const md = readFileSync(join(outDir, json!.replace(/\.json$/, '.md')), 'utf8');
       expect(md).toContain('## Heap sampled per delta (promoted), 2 sessions');
       expect(md).toContain('| bytes per delta | gateway | floor |');
       expect(md).toContain('| promoted by scavenges (GC profiler) |');
