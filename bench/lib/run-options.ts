@@ -40,9 +40,10 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
   --probe-upstream        count the proxy's upstream connects and time each request from dispatch to its headers
                           being written, on fresh and on reused sockets (diagnosis; undici proxies only)
-  --heap-sample MODE      allocated or promoted: V8's sampling heap profiler in every proxy over each window, and
-                          bytes per delta by module, the proxies side by side (diagnosis: sampling slows them, so
-                          the run's latency and CPU figures do not count; promoted: what no scavenge freed)
+  --heap-sample MODE      allocated or promoted: V8's GC profiler (bytes the scavenges promoted, GC time) and its
+                          sampling heap profiler (bytes by module; promoted: what no scavenge freed) in every proxy
+                          over each window, per delta, the proxies side by side (diagnosis: sampling slows them, so
+                          the run's latency and CPU figures do not count)
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
