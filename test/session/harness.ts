@@ -208,6 +208,9 @@ export function historyOf(request: { messages: ChatMessage[] } | undefined): Cha
   return request.messages.slice(1);
 }
 
+/** Lets every queued microtask and I/O callback run (a macrotask turn; a run settles through several): no sleep. */
+export const drained = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Sends a turn and waits until its response settled; returns its response.done. */
 export async function turn(h: Harness, text: string): Promise<EventOf<'response.done'>> {
   const from = h.recorder.events.length;

@@ -10,11 +10,17 @@ import { IllegalTransitionError, RUN_TRANSITIONS, RunLifecycle } from '../../src
 import { SessionToolRunner } from '../../src/session/tool-runner.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import { collectGarbage } from '../heap.js';
-import { createSession, EventRecorder, lookupTool, PendingTool, turn, type Event, type Harness } from './harness.js';
+import {
+  createSession,
+  drained,
+  EventRecorder,
+  lookupTool,
+  PendingTool,
+  turn,
+  type Event,
+  type Harness,
+} from './harness.js';
 import { answer, ScriptedChat, toolStep, words, type Reply } from './scripted-chat.js';
-
-/** Lets every queued microtask run (a macrotask turn): no timer, no sleep. */
-const drained = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A ResponseRun on its own, recording `type:state` at every event it emits. */
 function standaloneRun(chat: ScriptedChat, tools = new ToolRegistry([lookupTool], { defaultTimeoutMs: 1_000 })) {

@@ -4,11 +4,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResponseRun } from '../../src/session/response-run.js';
 import { liveInstances } from '../heap.js';
-import { createSession, turn } from './harness.js';
+import { createSession, drained, turn } from './harness.js';
 import { answer } from './scripted-chat.js';
-
-/** A macrotask turn: the settled run's last microtasks (and any WeakRef keep-alive) are behind us. */
-const drained = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const REPLY = 'The first sentence is here. The second one follows it.';
 

@@ -2,7 +2,7 @@
 // the same words (everything held goes out right after response.created) or discarded without a trace. Its tools
 // never run before adoption. SPECULATION_STABLE_MS=0 makes a speculation start as the interim arrives.
 import { describe, expect, it } from 'vitest';
-import { createSession, historyOf, PendingTool, turn, type Harness } from './harness.js';
+import { createSession, drained, historyOf, PendingTool, turn, type Harness } from './harness.js';
 import { answer, Gate, toolStep, words, type Reply } from './scripted-chat.js';
 
 const SPECULATE_AT_ONCE = { SPECULATION_STABLE_MS: '0' };
@@ -18,11 +18,6 @@ function speculating(extra: Record<string, string> = {}, tools?: PendingTool[]):
 function heldAnswer(first: string, rest: string): { reply: Reply; gate: Gate } {
   const gate = new Gate();
   return { gate, reply: { beats: [...words(first), gate, ...words(rest), { type: 'finish', reason: 'stop' }] } };
-}
-
-/** Lets every queued microtask and I/O callback run (a run settles through several). */
-function settled(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Event types from `from` on, without the seq-free session.ready. */
@@ -69,7 +64,7 @@ describe('speculation: adopt', () => {
     const before = h.recorder.events.length;
     h.session.handle({ type: 'turn.interim', text: 'What time is it' });
     await h.chat.calls[0]?.ended;
-    await settled();
+    await drained();
     expect(types(h, before)).toEqual([]);
     h.session.handle({ type: 'turn', text: 'what time is it' });
     expect(types(h, before)).toEqual(['response.created', 'response.delta', 'response.speech', 'response.done']);
@@ -154,7 +149,7 @@ describe('speculation: discard', () => {
     h.chat.enqueue({ beats: [{ fail: new Error('boom') }] }, answer('Recovered.'));
     h.session.handle({ type: 'turn.interim', text: 'hello there' });
     await h.chat.calls[0]?.ended;
-    await settled();
+    await drained();
     const done = await turn(h, 'hello there');
     expect(done).toMatchObject({ status: 'completed', text: 'Recovered.' });
     expect(h.speculation.discarded.map((d) => d.reason)).toEqual(['failed']);
@@ -273,10 +268,10 @@ describe('speculation: no side effects', () => {
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]), answer('Other.'));
     h.session.handle({ type: 'turn.interim', text: 'look it up' });
     await h.chat.calls[0]?.ended;
-    await settled();
+    await drained();
     expect(lookup.calls).toHaveLength(0);
     await turn(h, 'never mind');
-    await settled();
+    await drained();
     expect(lookup.calls).toHaveLength(0);
     expect(h.recorder.ofType('response.tool_call')).toEqual([]);
   });
@@ -287,7 +282,7 @@ describe('speculation: no side effects', () => {
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]), answer('Found it.'));
     h.session.handle({ type: 'turn.interim', text: 'look it up' });
     await h.chat.calls[0]?.ended;
-    await settled();
+    await drained();
     expect(lookup.calls).toHaveLength(0);
     const before = h.recorder.events.length;
     h.session.handle({ type: 'turn', text: 'Look it up.' });
@@ -326,12 +321,12 @@ describe('speculation: barge-in keeps its guarantees', () => {
     h.chat.enqueue(toolStep('', [{ name: 'slow_lookup', arguments: '{"q":"x"}' }]));
     h.session.handle({ type: 'turn.interim', text: 'look it up' });
     await h.chat.calls[0]?.ended;
-    await settled();
+    await drained();
     h.recorder.react = (event) => {
       if (event.type === 'response.tool_call') h.session.interruptActive('client_cancel');
     };
     h.session.handle({ type: 'turn', text: 'look it up' });
-    await settled();
+    await drained();
     expect(h.recorder.ofType('response.done')).toMatchObject([{ status: 'interrupted' }]);
     expect(lookup.calls).toHaveLength(0);
   });
