@@ -11,6 +11,10 @@ const SAMPLING_INTERVAL = 8192;
 const MINOR_GC = new Set(['Scavenge', 'MinorMarkSweep', 'MinorMarkCompact']);
 const PROMOTED_TO = ['old_space', 'large_object_space'];
 
+/** A space's used bytes in one of the GC profiler's snapshots (before or after a collection). */
+const usedBytes = (snapshot, space) =>
+  snapshot.heapSpaceStatistics.find((s) => s.spaceName === space)?.spaceUsedSize ?? 0;
+
 /** Over a window's collections: how many of each kind, their main-thread time, and the bytes scavenges promoted. */
 function gcFigures(statistics) {
   const figures = { scavenges: 0, markCompacts: 0, pauseMs: 0, promotedBytes: 0 };
@@ -19,8 +23,8 @@ function gcFigures(statistics) {
     if (gc.gcType === 'MarkSweepCompact') figures.markCompacts += 1;
     if (!MINOR_GC.has(gc.gcType)) continue;
     figures.scavenges += 1;
-    const used = (stats, name) => stats.heapSpaceStatistics.find((s) => s.spaceName === name)?.spaceUsedSize ?? 0;
-    for (const space of PROMOTED_TO) figures.promotedBytes += used(gc.afterGC, space) - used(gc.beforeGC, space);
+    for (const space of PROMOTED_TO)
+      figures.promotedBytes += usedBytes(gc.afterGC, space) - usedBytes(gc.beforeGC, space);
   }
   return figures;
 }

@@ -16,7 +16,6 @@ import {
   benchSettings,
   fitToFileLimit,
   gatewayEnvFor,
-  heapSampleMode,
   log,
   parseBenchArgs,
   peakSessions,
@@ -28,8 +27,7 @@ import { measureScaleOut } from './lib/scale-out.js';
 
 const values = parseBenchArgs();
 const settings = benchSettings(values);
-const heapSample = heapSampleMode(values);
-const { mode, levels, workload, fromSrc } = settings;
+const { mode, levels, workload, fromSrc, heapSample } = settings;
 raiseFileLimit(settings.idleSessions + peakSessions(settings) + 2_000);
 const notes: string[] = [];
 const fdLimit = fitToFileLimit(settings, notes);

@@ -5,7 +5,7 @@
 // the spread is in plain sight.
 
 import type { PathReport } from './phase.js';
-import { row } from './report-format.js';
+import { fmt, row } from './report-format.js';
 
 /** One alternated pair: each path's CPU seconds per million deltas, and their ratio (null if one is missing). */
 export interface CpuPair {
@@ -45,8 +45,6 @@ export function cpuRatioLevel(sessions: number, pairs: CpuPair[]): CpuRatioLevel
   return { sessions, pairs, median, min: ratios[0] ?? null, max: ratios.at(-1) ?? null };
 }
 
-const fixed = (value: number | null, digits: number): string => (value === null ? '–' : value.toFixed(digits));
-
 /** Each level's median ratio, its range and every pair, as markdown. */
 export function cpuRatioTable(levels: CpuRatioLevel[]): string {
   const lines = [
@@ -54,11 +52,9 @@ export function cpuRatioTable(levels: CpuRatioLevel[]): string {
     row(['---', '---', '---', '---']),
   ];
   for (const level of levels) {
-    const pairs = level.pairs
-      .map((p) => `${fixed(p.gateway, 1)} / ${fixed(p.floor, 1)} (${fixed(p.ratio, 2)})`)
-      .join('; ');
-    const range = level.pairs.length > 1 ? `${fixed(level.min, 2)}–${fixed(level.max, 2)}` : '–';
-    lines.push(row([String(level.sessions), `${fixed(level.median, 2)}×`, range, pairs]));
+    const pairs = level.pairs.map((p) => `${fmt(p.gateway, 1)} / ${fmt(p.floor, 1)} (${fmt(p.ratio, 2)})`).join('; ');
+    const range = level.pairs.length > 1 ? `${fmt(level.min, 2)}–${fmt(level.max, 2)}` : '–';
+    lines.push(row([String(level.sessions), `${fmt(level.median, 2)}×`, range, pairs]));
   }
   return lines.join('\n');
 }

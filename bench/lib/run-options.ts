@@ -98,16 +98,6 @@ export function parseBenchArgs() {
 
 export type BenchArgs = ReturnType<typeof parseBenchArgs>;
 
-/** --heap-sample's mode, or null without it. */
-export function heapSampleMode(values: BenchArgs): HeapSampleMode | null {
-  const mode = values['heap-sample'];
-  if (mode === undefined) return null;
-  if (mode !== 'allocated' && mode !== 'promoted')
-    throw new Error(`--heap-sample is allocated or promoted, got "${mode}"`);
-  // Its tables are per level: sweep steps are not levels, and scale-out sums several gateways' stats.
-  if (values.sweep || values.redis) throw new Error('--heap-sample applies to --levels, not to --sweep or --redis');
-  return mode;
-}
 /** The workload every session runs (WORKLOAD, or a tiny one for --smoke). */
 export interface BenchWorkload {
   ttftMs: number;
@@ -137,6 +127,8 @@ export interface BenchSettings {
   attempts: number;
   /** --rounds: gateway and floor phase pairs per level (more than 1 only with --floor and levels to run). */
   rounds: number;
+  /** --heap-sample: what every proxy's probe samples over each window, or null. */
+  heapSample: HeapSampleMode | null;
 }
 
 export function benchSettings(values: BenchArgs): BenchSettings {
@@ -174,6 +166,7 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     onlyPaths: values.paths?.split(','),
     attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
     rounds: roundsOf(values, levels),
+    heapSample: heapSampleOf(values),
   };
 }
 
@@ -192,6 +185,17 @@ function roundsOf(values: BenchArgs, levels: number[]): number {
   // Each round's gateway would write over the last one's profile, and the floor's covers the whole run.
   if (values['cpu-prof']) throw new Error('--rounds and --cpu-prof do not go together');
   return rounds;
+}
+
+/** --heap-sample's mode, or null without it. */
+function heapSampleOf(values: BenchArgs): HeapSampleMode | null {
+  const mode = values['heap-sample'];
+  if (mode === undefined) return null;
+  if (mode !== 'allocated' && mode !== 'promoted')
+    throw new Error(`--heap-sample is allocated or promoted, got "${mode}"`);
+  // Its tables are per level: sweep steps are not levels, and scale-out sums several gateways' stats.
+  if (values.sweep || values.redis) throw new Error('--heap-sample applies to --levels, not to --sweep or --redis');
+  return mode;
 }
 
 function positive(text: string, option: string): number {
