@@ -2,20 +2,21 @@
 // SSE (or a plain JSON reply) → ChatEvents delivered synchronously to the sink, with retries, first-token and
 // stall timeouts, and abort. It knows nothing about sessions or speech; chat-attempt.ts runs one HTTP attempt.
 import { Pool, type Dispatcher } from 'undici';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import type { ErrorCode, GatewayError } from '../errors.js';
 import type { UpstreamConnectionStats } from '../metrics.js';
 import { SecretRedactor } from '../secrets.js';
 import { sleep } from './abortable-sleep.js';
 import { buildChatBody } from './chat-body.js';
 import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
-import { classifyTransportError } from './http-errors.js';
 import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
 import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool } from './upstream-pool.js';
+import { sendWarmUp, yieldToPool, type WarmResult, type WarmUpPurpose } from './warm-up-request.js';
 
 export type { UpstreamLogger } from './types.js';
 export { createUpstreamPool } from './upstream-pool.js';
+export type { WarmResult } from './warm-up-request.js';
 
 export interface ChatClientOptions {
   /** e.g. https://api.asi1.ai/v1 (no trailing slash); the client POSTs {baseUrl}/chat/completions. */
@@ -44,11 +45,7 @@ export interface ChatClientOptions {
   warm?: { maxConnections: number; keepAliveMs: number; memoryMs?: number };
 }
 
-/** warm()'s result: any HTTP answer (even 404) means a connection is open. */
-export type WarmResult = { ok: true; status: number } | { ok: false; error: GatewayError };
-
 const DEFAULT_USER_AGENT = 'asi1-voice-gateway/0.1';
-const WARM_TIMEOUT_MS = 10_000;
 /** Only these failures are retried, and only while nothing was forwarded: a client must never hear a reply twice. */
 const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_CONNECT',
@@ -56,14 +53,6 @@ const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_UNAVAILABLE',
   'GW_UPSTREAM_DROPPED',
 ]);
-
-/**
- * One check-phase turn. undici 7.30's Pool marks a client "drained" (free for the next request) only after
- * the response's completion has been processed, a turn after the body's 'end': a request sent before that
- * opens a second connection (measured with sequential requests on a fresh Pool). Yielding once before
- * resolving lets an immediate follow-up (a tool-call round trip, the turn after warm()) reuse the socket.
- */
-const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The pool as the warmer and metrics read it: counted in one pass for an undici Pool, else its own `stats`. */
 function gaugeOf(dispatcher: Dispatcher): PoolGauge | undefined {
@@ -227,48 +216,21 @@ export class ChatClient implements ChatStreamer {
    * Never throws: failures are logged at warn and returned.
    */
   async warm(): Promise<WarmResult> {
-    const { result } = await this.touch(false);
+    const { result } = await this.touch({ opens: false });
     if (!result.ok)
       this.options.logger?.warn({ code: result.error.code, err: result.error.cause }, 'upstream warm-up failed');
     return result;
   }
 
-  /**
-   * One GET {baseUrl}/models, drained so that its connection stays in the pool. Never throws. With `opens` (and an
-   * UpstreamPool) it goes over a connection of its own, so that the pool gains one rather than refreshing one.
-   */
-  private async touch(opens: boolean): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), WARM_TIMEOUT_MS);
-    const { dispatcher } = this;
-    const send = (): Promise<Dispatcher.ResponseData> =>
-      dispatcher.request({
-        origin: this.origin,
-        path: `${this.basePath}/models`,
-        method: 'GET',
-        headers: { ...this.#headers, accept: 'application/json' },
-        signal: controller.signal,
-      });
-    try {
-      const response = await (opens && dispatcher instanceof UpstreamPool
-        ? dispatcher.withNewConnection(send)
-        : send());
-      // Drain (bounded) so the socket goes back to the pool instead of being destroyed.
-      await response.body.dump({ limit: 1024 * 1024 }).catch(() => undefined);
-      await yieldToPool();
-      const keepAlive = response.headers['keep-alive'];
-      return {
-        result: { ok: true, status: response.statusCode },
-        keepAlive: Array.isArray(keepAlive) ? keepAlive[0] : keepAlive,
-      };
-    } catch (err) {
-      const error = controller.signal.aborted
-        ? new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: err })
-        : classifyTransportError(err);
-      return { result: { ok: false, error } };
-    } finally {
-      clearTimeout(timer);
-    }
+  /** One warm-up (warm-up-request.ts): to open a connection, or to refresh one (the stalest before `staleBefore`). */
+  private touch(purpose: WarmUpPurpose): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
+    const target = {
+      dispatcher: this.dispatcher,
+      origin: this.origin,
+      path: `${this.basePath}/models`,
+      headers: this.#headers,
+    };
+    return sendWarmUp(target, purpose);
   }
 
   private createWarmer(warm: ChatClientOptions['warm']): ConnectionWarmer | null {
@@ -282,9 +244,9 @@ export class ChatClient implements ChatStreamer {
       opensWhileFree: chooses,
       pool,
       keepAliveThresholdMs: keepAliveThresholdMs(warm.keepAliveMs),
-      touch: async (opens): Promise<TouchResult> => {
+      touch: async (opens, staleBefore): Promise<TouchResult> => {
         this.warmUps[opens ? 'opening' : 'refreshing'] += 1;
-        const { result, keepAlive } = await this.touch(opens);
+        const { result, keepAlive } = await this.touch({ opens, staleBefore });
         if (!result.ok) this.options.logger?.debug({ code: result.error.code }, 'upstream warm-up failed');
         return { ok: result.ok, keepAlive };
       },

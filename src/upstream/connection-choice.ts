@@ -22,6 +22,13 @@ export interface ChoiceRequest {
   opening: boolean;
   /** The most connections; 0 or less: no cap. */
   cap: number;
+  /**
+   * A warm-up that refreshes: it takes the first open free connection that last took a request before this time
+   * (`usedAt`), the one its keep-alive would close first; the usual choice when there is none.
+   */
+  staleBefore?: number | undefined;
+  /** When a connection last took a request (undefined: never seen taking one). */
+  usedAt?: (client: Indexed) => number | undefined;
 }
 
 const NONE: Choice = { kind: 'none' };
@@ -32,6 +39,10 @@ const NEW: Choice = { kind: 'new' };
  * open free connection after all (it refreshes that one), rather than wait in the queue.
  */
 export function chooseConnection(clients: readonly Indexed[], symbols: PoolSymbols, request: ChoiceRequest): Choice {
+  if (request.staleBefore !== undefined) {
+    const stale = firstStale(clients, symbols, request.staleBefore, request.usedAt);
+    if (stale >= 0) return { kind: 'client', index: stale };
+  }
   const count = clients.length;
   let closed = -1;
   let open = -1;
@@ -50,4 +61,19 @@ export function chooseConnection(clients: readonly Indexed[], symbols: PoolSymbo
   if (closed >= 0) return { kind: 'client', index: closed };
   if (request.cap <= 0 || count < request.cap) return NEW;
   return open >= 0 ? { kind: 'client', index: open } : NONE;
+}
+
+/** The first open free connection that last took a request before `before` (or was never seen taking one), or -1. */
+function firstStale(
+  clients: readonly Indexed[],
+  symbols: PoolSymbols,
+  before: number,
+  usedAt: ChoiceRequest['usedAt'],
+): number {
+  for (let at = 0; at < clients.length; at += 1) {
+    const client = clients[at] as Indexed;
+    if (client[symbols.needDrain] === true || client[symbols.connected] !== true) continue;
+    if ((usedAt?.(client) ?? -Infinity) < before) return at;
+  }
+  return -1;
 }

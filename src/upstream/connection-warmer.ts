@@ -2,6 +2,7 @@
 // spare connection for every session that just opened (its first turn is coming) and for the recent peak of
 // concurrent requests plus one, refreshed before the keep-alive timeout closes it, never more than the cap. A turn
 // that finds no free connection while a warm-up is opening one waits for it instead of opening its own.
+import { DecayingPeak } from './decaying-peak.js';
 
 /** What the warmer reads of the pool: an undici Pool's `stats`, and UpstreamPool's protocol (absent: h1). */
 export interface PoolGauge {
@@ -15,6 +16,13 @@ export interface PoolGauge {
   readonly protocol?: 'h1' | 'h2' | 'pending';
   /** Whether a connection is open and free now; cheaper than `stats` (it stops at the first). Absent: stats.free. */
   hasFree?(): boolean;
+  /**
+   * Connections open now, counted from the pool's connect and disconnect events, without reading each one: for a
+   * moment after a connection closes it is one above `stats.connected`. Absent: ensure() always counts.
+   */
+  readonly openConnections?: number;
+  /** Open free connections that took a request at or after `since` (Date.now()); absent: none is known to have. */
+  freshFree?(since: number): number;
 }
 
 /** One light request (GET /models) on the pool: it opens a connection, or keeps an idle one from expiring. */
@@ -28,9 +36,10 @@ export interface ConnectionWarmerOptions {
   pool: PoolGauge;
   /**
    * Never rejects. `opens`: the touch must open a connection (the pool takes a closed or new one for it, not an
-   * open free one); otherwise it refreshes an open free connection, or opens one when none is free.
+   * open free one); otherwise it refreshes an open free connection (with `staleBefore`, one that last took a
+   * request before then, where the pool knows), or opens one when none is free.
    */
-  touch: (opens: boolean) => Promise<TouchResult>;
+  touch: (opens: boolean, staleBefore?: number) => Promise<TouchResult>;
   /** Warm-ups never bring the connections open (or opening) above this. */
   maxConnections: number;
   /** The pool's idle keep-alive; the server's Keep-Alive hint (less undici's threshold) can shorten it. */
@@ -49,6 +58,8 @@ export interface ConnectionWarmerOptions {
 
 /** Idle connections are touched again after this share of their keep-alive time. */
 export const REFRESH_FRACTION = 0.6;
+/** The share of the keep-alive a connection used recently keeps in hand at the next refresh (freshForMs). */
+export const FRESH_MARGIN = 0.1;
 const MIN_REFRESH_MS = 250;
 /** A warm-up slower than this (a slow GET /models) is not waited for: the request opens its own connection. */
 export const MAX_READY_WAIT_MS = 1_000;
@@ -65,33 +76,6 @@ interface WarmUp {
   /** A waiting request has taken this one's connection (HTTP/1.1: one each). */
   claimed: boolean;
   readonly opens: boolean;
-}
-
-/** The highest value noted in the current and the previous window: a peak that decays within two windows. */
-class DecayingPeak {
-  private current = 0;
-  private previous = 0;
-  private since = Date.now();
-
-  constructor(private readonly windowMs: number) {}
-
-  note(value: number): void {
-    this.rotate();
-    this.current = Math.max(this.current, value);
-  }
-
-  value(): number {
-    this.rotate();
-    return Math.max(this.current, this.previous);
-  }
-
-  private rotate(): void {
-    const elapsed = Date.now() - this.since;
-    if (elapsed < this.windowMs) return;
-    this.previous = elapsed < 2 * this.windowMs ? this.current : 0;
-    this.current = 0;
-    this.since = Date.now();
-  }
 }
 
 /** dispatched() counts the pool at most this often (then once more at the interval's end)… */
@@ -187,11 +171,17 @@ export class ConnectionWarmer {
     if (this.closed || Date.now() < this.backoffUntil) return;
     this.ensuredAt = performance.now();
     this.forgetExpired();
+    const opening = this.warmUps.filter((w) => w.opens).length;
+    // At the cap there is nothing to open, and a busy pool is usually there: skip reading every connection.
+    const open = this.options.pool.openConnections;
+    if (open !== undefined && open + opening >= this.options.maxConnections) {
+      this.counted = open;
+      return;
+    }
     const { connected, free, pending, queued } = this.options.pool.stats;
     this.counted = connected + pending;
     if (queued > 0) return; // every connection is taken and requests wait: warm-ups would only queue too
     if (free > 0 && this.options.opensWhileFree === false) return;
-    const opening = this.warmUps.filter((w) => w.opens).length;
     const coming = free + this.warmUps.length;
     const room = this.options.maxConnections - connected - pending - opening;
     const missing = Math.min(this.spareWanted() - coming, room);
@@ -247,11 +237,11 @@ export class ConnectionWarmer {
     while (this.expected.length > 0 && (this.expected[0] ?? 0) < horizon) this.expected.shift();
   }
 
-  private warmUp(opens: boolean): void {
+  private warmUp(opens: boolean, staleBefore?: number): void {
     const warmUp: WarmUp = {
       opens,
       claimed: false,
-      done: this.options.touch(opens).then((result) => {
+      done: this.options.touch(opens, staleBefore).then((result) => {
         this.lastActive = Date.now();
         this.warmUps.splice(this.warmUps.indexOf(warmUp), 1);
         if (result.ok) this.learnKeepAlive(result.keepAlive);
@@ -269,14 +259,29 @@ export class ConnectionWarmer {
     this.keepAliveMs = Math.max(0, Math.min(this.options.keepAliveMs, hinted));
   }
 
-  /** Touches the idle connections still wanted before they expire (the rest are left to close), then tops up. */
+  /**
+   * Touches the idle connections still wanted before they expire (the rest are left to close), then tops up. Those
+   * that took a request recently stay open past the next refresh without one, so a busy pool needs few touches; and
+   * the spares kept beside the busy connections stay within the cap, like those opened.
+   */
   private refresh(): void {
     this.forgetExpired();
-    const { free } = this.options.pool.stats;
+    const { connected, free } = this.options.pool.stats;
     const refreshing = this.warmUps.filter((w) => !w.opens).length;
-    const touches = Math.min(free, this.spareWanted()) - refreshing;
-    for (let i = 0; i < touches; i += 1) this.warmUp(false);
+    const since = Date.now() - this.freshForMs;
+    const fresh = this.options.pool.freshFree?.(since) ?? 0;
+    const kept = Math.min(free, this.spareWanted(), this.options.maxConnections - (connected - free));
+    for (let i = fresh + refreshing; i < kept; i += 1) this.warmUp(false, since);
     this.ensure();
+  }
+
+  /**
+   * How recently a connection must have taken a request to outlive the next refresh untouched: its keep-alive
+   * runs from the end of that response, so at least this long plus refreshMs from now, with FRESH_MARGIN to spare
+   * for a late timer.
+   */
+  private get freshForMs(): number {
+    return Math.max(0, this.keepAliveMs * (1 - FRESH_MARGIN) - this.refreshMs);
   }
 
   private schedule(): void {

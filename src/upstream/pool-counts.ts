@@ -1,5 +1,5 @@
 // The counts of an undici Pool that the connection warmer reads (connected, free, pending, queued) in one pass
-// over its connections, and whether one is free (stopping at the first). undici's own `pool.stats` builds six
+// over its connections, whether one is free (stopping at the first), and how many are open (from its events). undici's own `pool.stats` builds six
 // counts, each by walking every connection through getters: about 100 µs per read with a thousand connections,
 // once per turn at 1,000 sessions. This reads the same per-connection state once. It relies on undici 7's internal
 // symbols (pool-internals.ts); when one is missing (another undici), it falls back to `pool.stats`, so a change in
@@ -64,15 +64,38 @@ export function poolCountsReader(pool: Pool): () => PoolCounts {
   };
 }
 
+/**
+ * Connections open now, kept from the pool's public connect and disconnect events instead of read from each
+ * connection. A connection stops counting as connected in `stats` when its socket is destroyed, and here when the
+ * socket has closed, a moment later.
+ */
+export function openConnectionCounter(pool: Pool, countNow: () => number): () => number {
+  let open = countNow();
+  pool.on('connect', () => (open += 1));
+  pool.on('disconnect', () => (open = Math.max(0, open - 1)));
+  return () => open;
+}
+
+/** What an UpstreamPool adds that the warmer reads (upstream-pool.ts); a plain Pool lacks it. */
+interface Freshness {
+  readonly protocol?: PoolGauge['protocol'];
+  freshFree?(since: number): number;
+}
+
 /** The warmer's view of an undici Pool: its counts read in one pass, and its protocol where it knows one. */
-export function fastGauge(pool: Pool & { readonly protocol?: PoolGauge['protocol'] }): PoolGauge {
+export function fastGauge(pool: Pool & Freshness): PoolGauge {
   const read = poolCountsReader(pool);
   const hasFree = freeConnectionFinder(pool);
+  const open = openConnectionCounter(pool, () => read().connected);
   return {
     get stats() {
       return read();
     },
     hasFree,
+    get openConnections() {
+      return open();
+    },
+    ...(pool.freshFree === undefined ? {} : { freshFree: (since: number) => pool.freshFree?.(since) ?? 0 }),
     get protocol() {
       return pool.protocol;
     },

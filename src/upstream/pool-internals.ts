@@ -1,5 +1,6 @@
 // The few undici 7 Pool internals the gateway reads (pool-counts.ts) or extends (connection-choice.ts): the list
-// of connections (undici Clients), each one's busy flag and connection state, and the Pool's connection choice.
+// of connections (undici Clients), each one's busy flag and connection state, the Pool's connection choice and the
+// dispatch that calls it.
 // undici exports none of them publicly; every lookup can fail on another undici, and then the caller falls back to
 // undici's own behaviour, so a change in undici costs speed (or warmth), never correctness.
 import { createRequire } from 'node:module';
@@ -21,6 +22,11 @@ const getDispatcher = poolBase.kGetDispatcher;
 /** The key of Pool's "which connection takes the next request" method (a placeholder when undici lacks it). */
 export const GET_DISPATCHER: symbol =
   typeof getDispatcher === 'symbol' ? getDispatcher : Symbol('missing undici kGetDispatcher');
+
+const dispatch = coreSymbols.kDispatch;
+
+/** The key of a dispatcher's own dispatch method, which Pool's public dispatch() calls (a placeholder when missing). */
+export const DISPATCH: symbol = typeof dispatch === 'symbol' ? dispatch : Symbol('missing undici kDispatch');
 
 /** What the pool's counts read (pool-counts.ts). */
 export interface PoolSymbols {
@@ -63,6 +69,6 @@ export function choiceSymbols(pool: Pool): ChoiceSymbols | null {
   const { kUrl: url } = coreSymbols;
   const { kAddClient: addClient } = poolBase;
   if (counts === null || options === undefined || !isSymbol(url) || !isSymbol(addClient)) return null;
-  if (!isSymbol(getDispatcher)) return null;
+  if (!isSymbol(getDispatcher) || !isSymbol(dispatch)) return null;
   return { ...counts, options, url, addClient };
 }

@@ -4,7 +4,7 @@
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client, Pool, type Dispatcher } from 'undici';
 import { chooseConnection } from './connection-choice.js';
-import { choiceSymbols, GET_DISPATCHER, type ChoiceSymbols, type Indexed } from './pool-internals.js';
+import { choiceSymbols, DISPATCH, GET_DISPATCHER, type ChoiceSymbols, type Indexed } from './pool-internals.js';
 
 /** UPSTREAM_HTTP: `h1` never offers HTTP/2; `h2` requires it (TLS + ALPN); `auto` lets ALPN decide (h1 over http://). */
 export type UpstreamHttp = 'h1' | 'h2' | 'auto';
@@ -55,6 +55,16 @@ export class UpstreamPool extends Pool {
   readonly #symbols: ChoiceSymbols | null;
   /** Set for the one dispatch of a warm-up that opens a connection (withNewConnection). */
   #opening = false;
+  /** Set for the one dispatch of a warm-up that refreshes the connection used longest ago (withStaleConnection). */
+  #staleBefore: number | undefined;
+  /**
+   * When each connection last took a request (Date.now()), so that refreshes skip the connections the turns keep
+   * fresh. Set by the first connection choice of a dispatch only: undici asks again right after, to learn whether
+   * another is free, and that one took nothing. A queued request that a connection takes as it drains is not seen:
+   * that connection may be refreshed when it need not be, never the other way round.
+   */
+  readonly #usedAt = new WeakMap<object, number>();
+  #dispatching = false;
 
   constructor(baseUrl: string, options: UpstreamPoolOptions) {
     const keepAliveTimeout = options.keepAliveTimeoutMs ?? 30_000;
@@ -96,6 +106,31 @@ export class UpstreamPool extends Pool {
     }
   }
 
+  /**
+   * Runs `send` as withNewConnection does; its request refreshes the open free connection that took a request
+   * longest ago before `before`, the first its keep-alive would close; with none, the usual choice.
+   */
+  withStaleConnection<T>(before: number, send: () => T): T {
+    this.#staleBefore = before;
+    try {
+      return send();
+    } finally {
+      this.#staleBefore = undefined;
+    }
+  }
+
+  /** Open free connections that took a request at or after `since` (0 when this pool does not choose connections). */
+  freshFree(since: number): number {
+    const symbols = this.#symbols;
+    if (symbols === null) return 0;
+    let fresh = 0;
+    for (const client of (this as unknown as Indexed)[symbols.clients] as Indexed[]) {
+      if (client[symbols.needDrain] === true || client[symbols.connected] !== true) continue;
+      if ((this.#usedAt.get(client) ?? -Infinity) >= since) fresh += 1;
+    }
+    return fresh;
+  }
+
   /** Whether this pool chooses its connections (connection-choice.ts), or undici does (its internals were not found). */
   get choosesConnections(): boolean {
     return this.#symbols !== null;
@@ -105,16 +140,46 @@ export class UpstreamPool extends Pool {
   [GET_DISPATCHER](): Dispatcher | undefined {
     const symbols = this.#symbols;
     if (symbols === null) return (super[GET_DISPATCHER as keyof Pool] as () => Dispatcher | undefined).call(this);
-    const opening = this.#opening;
-    this.#opening = false;
+    const { opening, dispatching, staleBefore } = this.#takeRequestMarks();
     const self = this as unknown as Indexed;
     const clients = self[symbols.clients] as Indexed[];
-    const choice = chooseConnection(clients, symbols, { opening, cap: this.#cap });
+    const choice = chooseConnection(clients, symbols, {
+      opening,
+      cap: this.#cap,
+      staleBefore,
+      usedAt: this.#usedAtOf,
+    });
     if (choice.kind === 'none') return undefined;
-    if (choice.kind === 'client') return clients[choice.index] as unknown as Dispatcher;
+    const client = choice.kind === 'client' ? (clients[choice.index] as Indexed) : this.#addClient(self, symbols);
+    if (dispatching) this.#usedAt.set(client, Date.now());
+    return client as unknown as Dispatcher;
+  }
+
+  /** undici's Pool dispatches each request here; its first connection choice is the one the request takes. */
+  [DISPATCH](options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.#dispatching = true;
+    try {
+      return (super[DISPATCH as keyof Pool] as Dispatcher['dispatch']).call(this, options, handler);
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** What the dispatch being chosen for asked (withNewConnection, withStaleConnection); undici's second ask gets none. */
+  #takeRequestMarks(): { opening: boolean; dispatching: boolean; staleBefore: number | undefined } {
+    const marks = { opening: this.#opening, dispatching: this.#dispatching, staleBefore: this.#staleBefore };
+    this.#opening = false;
+    this.#dispatching = false;
+    this.#staleBefore = undefined;
+    return marks;
+  }
+
+  readonly #usedAtOf = (client: Indexed): number | undefined => this.#usedAt.get(client);
+
+  #addClient(self: Indexed, symbols: ChoiceSymbols): Indexed {
     const client = this.#factory(self[symbols.url] as URL, self[symbols.options] as object);
     (self[symbols.addClient] as (client: Dispatcher) => void).call(this, client);
-    return client;
+    return client as unknown as Indexed;
   }
 
   /** Connections open now that speak HTTP/2 (each carries many requests at once). */

@@ -59,6 +59,23 @@ describe('the connection choice', () => {
     expect(choose([connection(true, true), connection(true)], true, 2)).toEqual({ kind: 'client', index: 1 });
     expect(choose([connection(true, true)], true, 1)).toEqual({ kind: 'none' });
   });
+
+  it('gives a refresh the first open free connection that took a request before the given time, else the usual one', () => {
+    const clients = [connection(true), connection(true, true), connection(true), connection(false)];
+    const used = new Map<Indexed, number>([
+      [clients[0]!, 900],
+      [clients[1]!, 100],
+      [clients[2]!, 100],
+    ]);
+    const refresh = (staleBefore: number): Choice =>
+      chooseConnection(clients, symbols, { opening: false, cap: 4, staleBefore, usedAt: (c) => used.get(c) });
+    // The busy one at 1 and the closed one at 3 are passed over; the stale free one is not the first free one.
+    expect(refresh(500)).toEqual({ kind: 'client', index: 2 });
+    used.set(clients[2]!, 600);
+    expect(refresh(500)).toEqual({ kind: 'client', index: 0 }); // none stale: the first open free one
+    used.delete(clients[2]!);
+    expect(refresh(500)).toEqual({ kind: 'client', index: 2 }); // never seen taking a request: stale
+  });
 });
 
 describe('the upstream pool', { timeout: 5000 }, () => {
@@ -107,5 +124,43 @@ describe('the upstream pool', { timeout: 5000 }, () => {
     expect(server.connections).toBe(2);
     await get();
     expect(server.connections).toBe(2);
+  });
+
+  it('knows when each connection last took a request, and refreshes the one used longest ago', async () => {
+    const sockets: Socket[] = [];
+    const server = await startServer(({ req, res }) => {
+      sockets.push(req.socket);
+      sendJson(res, 200, { data: [] });
+    });
+    const pool = createUpstreamPool(server.baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
+    pools.push(pool);
+    const get = () =>
+      pool
+        .request({ path: '/v1/models', method: 'GET' })
+        .then((r) => r.body.dump())
+        .then(() => new Promise((resolve) => setImmediate(resolve)));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(1_000);
+      await get(); // connection A
+      vi.setSystemTime(2_000);
+      await pool.withNewConnection(get); // connection B
+      vi.setSystemTime(3_000);
+      await get(); // A again: the first open free one
+      const [a, b] = [sockets[0], sockets[1]];
+      expect(sockets[2]).toBe(a);
+      // undici asks for a second connection right after each dispatch (is another free?): that one took nothing.
+      expect(pool.freshFree(2_500)).toBe(1);
+      expect(pool.freshFree(1_500)).toBe(2);
+      expect(pool.freshFree(3_001)).toBe(0);
+      await pool.withStaleConnection(2_500, get);
+      expect(sockets[3]).toBe(b);
+      expect(pool.freshFree(2_500)).toBe(2);
+      await pool.withStaleConnection(2_500, get); // none is stale now: the usual choice
+      expect(sockets[4]).toBe(a);
+      expect(server.connections).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

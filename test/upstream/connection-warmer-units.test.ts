@@ -17,6 +17,8 @@ interface FakePool extends PoolGauge {
   stats: { connected: number; free: number; pending: number; queued: number };
   protocol?: 'h1' | 'h2' | 'pending';
   hasFree?: () => boolean;
+  openConnections?: number;
+  freshFree?: (since: number) => number;
 }
 
 let warmer: ConnectionWarmer | undefined;
@@ -25,17 +27,22 @@ afterEach(() => warmer?.close());
 /** A warmer whose touches wait until the test settles them. */
 function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending'; opensWhileFree?: boolean } = {}) {
   const pool: FakePool = { stats: { connected: 0, free: 0, pending: 0, queued: 0 }, protocol: options.protocol };
-  const touches: { opens: boolean; settle: (result: TouchResult) => Promise<void> }[] = [];
+  const touches: {
+    opens: boolean;
+    staleBefore: number | undefined;
+    settle: (result: TouchResult) => Promise<void>;
+  }[] = [];
   warmer = new ConnectionWarmer({
     pool,
     maxConnections: options.maxConnections ?? 10,
     keepAliveMs: 30_000,
     keepAliveThresholdMs: 1_000,
     ...(options.opensWhileFree === undefined ? {} : { opensWhileFree: options.opensWhileFree }),
-    touch: (opens) => {
+    touch: (opens, staleBefore) => {
       const done = deferred<TouchResult>();
       touches.push({
         opens,
+        staleBefore,
         settle: async (result) => {
           done.resolve(result);
           await new Promise((resolve) => setImmediate(resolve));
@@ -247,6 +254,67 @@ describe('the connection warmer (decisions)', () => {
       vi.advanceTimersByTime(ENSURE_INTERVAL_MS);
       warmer.dispatched();
       expect(counted).toBe(6);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not read every connection when the open ones already reach the cap: there is nothing to open', () => {
+    const { pool, touches, warmer } = rig({ maxConnections: 4 });
+    let counted = 0;
+    Object.defineProperty(pool, 'stats', {
+      get: () => {
+        counted += 1;
+        return { connected: 4, free: 1, pending: 0, queued: 0 };
+      },
+    });
+    pool.openConnections = 4;
+    warmer.ensure();
+    warmer.prepare();
+    expect(counted).toBe(0);
+    expect(touches).toHaveLength(0);
+    pool.openConnections = 3; // below the cap: counted, and one opened for the session's first turn
+    warmer.ensure();
+    expect(counted).toBe(1);
+    pool.openConnections = 2;
+    Object.defineProperty(pool, 'stats', { value: { connected: 2, free: 0, pending: 0, queued: 0 } });
+    warmer.prepare();
+    expect(touches.map((t) => t.opens)).toEqual([true, true]); // 2 open + 2 opening: the cap
+    warmer.prepare();
+    expect(touches).toHaveLength(2);
+  });
+
+  it('refreshes only the idle connections no request took lately, the stalest first, within the cap', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { pool, touches, warmer } = rig({ maxConnections: 10 });
+      for (let i = 0; i < 3; i += 1) warmer.streamStarted();
+      for (let i = 0; i < 3; i += 1) warmer.streamEnded(); // 4 spares wanted: 1 + the way back to a peak of 3
+      pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
+      const asked: number[] = [];
+      pool.freshFree = (since) => (asked.push(since), 1);
+      vi.advanceTimersByTime(warmer.refreshMs);
+      // Of the 4 free, 1 took a request within the last 30 s × 0.9 - 18 s = 9 s: it outlives the next refresh.
+      expect(asked).toEqual([Date.now() - 9_000]);
+      expect(touches.map((t) => [t.opens, t.staleBefore])).toEqual(Array(3).fill([false, Date.now() - 9_000]));
+      for (const touch of touches.splice(0)) void touch.settle({ ok: true });
+      // The spares kept beside the busy connections stay within the cap: 2 busy + 3 kept = 5.
+      warmer.close();
+      const capped = rig({ maxConnections: 5 });
+      for (let i = 0; i < 3; i += 1) capped.warmer.streamStarted();
+      for (let i = 0; i < 3; i += 1) capped.warmer.streamEnded();
+      capped.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
+      capped.pool.freshFree = () => 1;
+      vi.advanceTimersByTime(capped.warmer.refreshMs);
+      expect(capped.touches).toHaveLength(2);
+      // Without the pool's freshness (another dispatcher), every free connection wanted is touched.
+      capped.warmer.close();
+      const plain = rig();
+      plain.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
+      for (let i = 0; i < 3; i += 1) plain.warmer.streamStarted();
+      for (let i = 0; i < 3; i += 1) plain.warmer.streamEnded();
+      vi.advanceTimersByTime(plain.warmer.refreshMs);
+      expect(plain.touches).toHaveLength(4);
     } finally {
       vi.useRealTimers();
     }

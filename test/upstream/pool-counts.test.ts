@@ -7,7 +7,12 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freeConnectionFinder, poolCountsReader, type PoolCounts } from '../../src/upstream/pool-counts.js';
+import {
+  freeConnectionFinder,
+  openConnectionCounter,
+  poolCountsReader,
+  type PoolCounts,
+} from '../../src/upstream/pool-counts.js';
 import { until } from '../helpers.js';
 
 const held: ServerResponse[] = [];
@@ -110,6 +115,30 @@ describe('pool counts in one pass, and whether one is free', () => {
     expect(hasFree()).toBe(true);
     clients.length = 0;
     expect(hasFree()).toBe(false);
+  });
+
+  it("count open connections from the pool's events, as many as its stats once each one settles", async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    pool = new Pool(origin, { connections: 3, pipelining: 1 });
+    const p = pool;
+    const read = poolCountsReader(p);
+    const open = openConnectionCounter(p, () => read().connected);
+    expect(open()).toBe(0);
+    const requests = [1, 2].map(() => p.request({ path: '/', method: 'GET' }));
+    await until(() => held.length === 2);
+    const responses = await Promise.all(requests);
+    expect(open()).toBe(2);
+    expect(read().connected).toBe(2);
+    // A counter made now starts from the pool's count.
+    const later = openConnectionCounter(p, () => read().connected);
+    expect(later()).toBe(2);
+    for (const res of held.splice(0)) res.end();
+    await Promise.all(responses.map((r) => r.body.dump()));
+    server.closeAllConnections();
+    await until(() => open() === 0 && later() === 0);
+    expect(read().connected).toBe(0);
   });
 
   it("falls back to the pool's stats when undici's internals are not there", () => {
