@@ -16,6 +16,7 @@ import {
   benchSettings,
   fitToFileLimit,
   gatewayEnvFor,
+  nodeFlagsOf,
   log,
   parseBenchArgs,
   peakSessions,
@@ -34,6 +35,8 @@ const fdLimit = fitToFileLimit(settings, notes);
 if (!fromSrc && !values['no-build'])
   execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const gatewayEnv = gatewayEnvFor(values, settings);
+const nodeFlags = nodeFlagsOf(values);
+if (nodeFlags.length > 0) notes.push(`every relay (gateway, floor relay, peer) ran with node ${nodeFlags.join(' ')}`);
 // Every proxy (gateway, floor, peer) inherits it, so their upstream waits can be compared.
 if (values['probe-upstream']) process.env.BENCH_PROBE_UPSTREAM = '1';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -56,7 +59,7 @@ log(`simulator ${sim.url} (pid ${sim.pid})`);
 const gatewayEntry = values['gateway-entry'];
 const servers = new BenchServers(
   sim,
-  { fromSrc, entry: gatewayEntry, profDir, env: gatewayEnv, verbose: values.verbose },
+  { fromSrc, entry: gatewayEntry, profDir, nodeFlags, env: gatewayEnv, verbose: values.verbose },
   log,
 );
 servers.stopOnSignals();

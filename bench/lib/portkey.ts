@@ -44,11 +44,12 @@ export function installPortkey(dir: string): string[] {
   return log;
 }
 
-export async function startPortkey(dir: string, echo: boolean): Promise<ServerProcess> {
+export async function startPortkey(dir: string, echo: boolean, nodeFlags: readonly string[]): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       '--import',
       `${BENCH_DIR}portkey-loopback.mjs`,
       '--import',

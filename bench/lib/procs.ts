@@ -4,7 +4,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import type { ProcessStats, StreamEndRecord } from './messages.js';
 
 export { cpuSecondsOf, cpuSplitOf, machineCpu } from './cpu.js';
@@ -191,11 +190,13 @@ export async function startGatewayProcess(options: {
   entry?: string;
   cpuProfDir?: string;
   cpuProfName?: string;
+  /** --node-flag: V8 and Node options before the script (e.g. --single-threaded-gc, which NODE_OPTIONS refuses). */
+  nodeFlags?: readonly string[];
   env: Record<string, string>;
   echo: boolean;
 }): Promise<ServerProcess> {
   const port = await freePort();
-  const args = ['--import', `${BENCH_DIR}gateway-probe.mjs`];
+  const args = [...(options.nodeFlags ?? []), '--import', `${BENCH_DIR}gateway-probe.mjs`];
   if (options.cpuProfDir !== undefined) {
     args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
     if (options.cpuProfName !== undefined) args.push(`--cpu-prof-name=${options.cpuProfName}.cpuprofile`);
@@ -263,35 +264,3 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
 }
 
 /** The sub-folder of the --cpu-prof folder the floor relay's profiles go to (profile-compare.ts reads them). */
-export const FLOOR_PROFILE_DIR = 'floor';
-
-/**
- * The bench's floor relay (bench/floor-relay.ts): the least a WS → SSE relay does per token. With `cpuProfDir`
- * it runs under --cpu-prof too (one profile for the whole run in `floor/`; tsx's loader thread writes a small one
- * beside it), to compare part by part.
- */
-export async function startFloorRelay(simUrl: string, echo: boolean, cpuProfDir?: string): Promise<ServerProcess> {
-  const port = await freePort();
-  const profile =
-    cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, FLOOR_PROFILE_DIR)}`];
-  const child = spawn(
-    process.execPath,
-    [
-      ...profile,
-      '--import',
-      'tsx',
-      '--import',
-      `${BENCH_DIR}gateway-probe.mjs`,
-      `${BENCH_DIR}floor-relay.ts`,
-      '--upstream',
-      simUrl,
-      '--port',
-      String(port),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-  );
-  const output: string[] = [];
-  tail(child, output, echo);
-  await waitForHttp(`http://127.0.0.1:${port}/`, child, 30_000, output, true);
-  return { child, probe: new Probe(child), pid: child.pid!, port, output };
-}

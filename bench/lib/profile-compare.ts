@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GC_PART, SOCKET_WRITES_PART, summarizeProfile, type ProfileSummary } from './cpuprofile.js';
 import type { PathReport } from './phase.js';
-import { FLOOR_PROFILE_DIR } from './procs.js';
+import { FLOOR_PROFILE_DIR } from './floor-process.js';
 import type { Measured } from './run-levels.js';
 
 export interface PerDelta {

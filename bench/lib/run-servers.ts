@@ -7,13 +7,8 @@ import { RedisServer } from '../../test/redis-server.js';
 import type { PathName } from './messages.js';
 import type { PhaseContext } from './phase.js';
 import { installPortkey, portkeyHeaders, startPortkey, PORTKEY_VERSION } from './portkey.js';
-import {
-  startFloorRelay,
-  startGatewayProcess,
-  stopProcess,
-  type ServerProcess,
-  type SimulatorProcess,
-} from './procs.js';
+import { startFloorRelay } from './floor-process.js';
+import { startGatewayProcess, stopProcess, type ServerProcess, type SimulatorProcess } from './procs.js';
 import type { BenchWorkload } from './run-options.js';
 
 export interface PeerInfo {
@@ -28,6 +23,8 @@ export interface GatewayLaunch {
   fromSrc: boolean;
   entry: string | undefined;
   profDir: string | undefined;
+  /** --node-flag: given to every relay of the run (gateway, floor relay, peer), so they compare like for like. */
+  nodeFlags: readonly string[];
   env: Record<string, string>;
   verbose: boolean;
 }
@@ -112,6 +109,7 @@ export class BenchServers {
       ...(entry === undefined ? {} : { entry }),
       cpuProfDir: profDir,
       cpuProfName: `gateway-${label}`,
+      nodeFlags: this.launch.nodeFlags,
       env: { ...this.launch.env, ...env },
       echo: verbose,
     });
@@ -129,7 +127,7 @@ export class BenchServers {
     this.peerInfo = peerInfo;
     try {
       peerInfo.install = installPortkey(dir);
-      this.peer = await startPortkey(dir, verbose);
+      this.peer = await startPortkey(dir, verbose, this.launch.nodeFlags);
       this.log(`peer Portkey http://127.0.0.1:${this.peer.port} (pid ${this.peer.pid})`);
     } catch (err) {
       peerInfo.error = err instanceof Error ? err.message : String(err);
@@ -138,7 +136,7 @@ export class BenchServers {
   }
 
   async startFloor(verbose: boolean): Promise<void> {
-    this.floor = await startFloorRelay(this.sim.url, verbose, this.launch.profDir);
+    this.floor = await startFloorRelay(this.sim.url, verbose, this.launch.nodeFlags, this.launch.profDir);
     this.log(`floor relay ws://127.0.0.1:${this.floor.port}/ (pid ${this.floor.pid})`);
   }
 
