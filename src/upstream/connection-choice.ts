@@ -5,8 +5,9 @@
 // closed idle one (it reconnects), then a new one within the cap. A warm-up that is meant to open a connection
 // asks for the opposite: a closed or new one, never an open one, so that it adds a connection instead of riding one.
 // Like undici, it searches from the front of the list: the connections used most stay busy, and those at the back
-// that a quieter load no longer needs sit idle until their keep-alive closes them. (undici's `clientTtl` option is
-// not honoured: the gateway does not set it.)
+// that a quieter load no longer needs sit idle until their keep-alive closes them. A warm-up that refreshes asks for
+// the first free connection that took no request lately, so that it keeps alive one that would expire, not one the
+// turns keep alive anyway. (undici's `clientTtl` option is not honoured: the gateway does not set it.)
 import type { Indexed, PoolSymbols } from './pool-internals.js';
 
 export type Choice =
