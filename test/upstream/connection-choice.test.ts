@@ -78,6 +78,19 @@ describe('the connection choice', () => {
   });
 });
 
+/** An upstream pool of 4 connections, and one GET /v1/models on it that resolves once its connection is free. */
+function modelsPool(baseUrl: string) {
+  const pool = createUpstreamPool(baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
+  pools.push(pool);
+  // undici frees a connection a turn after its response ended (chat-client.ts waits the same way).
+  const get = () =>
+    pool
+      .request({ path: '/v1/models', method: 'GET' })
+      .then((r) => r.body.dump())
+      .then(() => new Promise((resolve) => setImmediate(resolve)));
+  return { pool, get };
+}
+
 describe('the upstream pool', { timeout: 5000 }, () => {
   it('sends a request over an open free connection, not by reopening a closed one before it in the list', async () => {
     const sockets: Socket[] = [];
@@ -109,14 +122,7 @@ describe('the upstream pool', { timeout: 5000 }, () => {
 
   it('opens a connection for withNewConnection() even while an open one is free', async () => {
     const server = await startServer(({ res }) => sendJson(res, 200, { data: [] }));
-    const pool = createUpstreamPool(server.baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
-    pools.push(pool);
-    // undici frees a connection a turn after its response ended (chat-client.ts waits the same way).
-    const get = () =>
-      pool
-        .request({ path: '/v1/models', method: 'GET' })
-        .then((r) => r.body.dump())
-        .then(() => new Promise((resolve) => setImmediate(resolve)));
+    const { pool, get } = modelsPool(server.baseUrl);
     await get();
     await get();
     expect(server.connections).toBe(1); // a plain request rides the open free connection
@@ -132,13 +138,7 @@ describe('the upstream pool', { timeout: 5000 }, () => {
       sockets.push(req.socket);
       sendJson(res, 200, { data: [] });
     });
-    const pool = createUpstreamPool(server.baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
-    pools.push(pool);
-    const get = () =>
-      pool
-        .request({ path: '/v1/models', method: 'GET' })
-        .then((r) => r.body.dump())
-        .then(() => new Promise((resolve) => setImmediate(resolve)));
+    const { pool, get } = modelsPool(server.baseUrl);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(1_000);

@@ -35,13 +35,17 @@ const undiciCounts = (p: Pool): PoolCounts => {
   return { connected, free, pending, queued };
 };
 
+/** The test server listening, and a Pool of `connections` (pipelining 1) on it. */
+async function startPool(connections: number): Promise<Pool> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections, pipelining: 1 });
+  return pool;
+}
+
 describe('pool counts in one pass, and whether one is free', () => {
   it("equal undici's stats while connections open, fill, queue, free up and break", async () => {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    pool = new Pool(origin, { connections: 2, pipelining: 1 });
-    const p = pool;
+    const p = await startPool(2);
     const read = poolCountsReader(p);
     // The one-pass reader is in use, not the fallback to `stats`.
     Object.defineProperty(p, 'stats', {
@@ -118,11 +122,7 @@ describe('pool counts in one pass, and whether one is free', () => {
   });
 
   it("count open connections from the pool's events, as many as its stats once each one settles", async () => {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    pool = new Pool(origin, { connections: 3, pipelining: 1 });
-    const p = pool;
+    const p = await startPool(3);
     const read = poolCountsReader(p);
     const open = openConnectionCounter(p, () => read().connected);
     expect(open()).toBe(0);
