@@ -79,7 +79,7 @@ export const EnvSchema = Type.Object({
     1_000,
     600_000,
     30_000,
-    "How long an idle upstream connection is kept open (the upstream's Keep-Alive hint can shorten it); warm connections are touched again after 60% of it",
+    "How long an idle upstream connection is kept open (the upstream's Keep-Alive hint can shorten it); warm connections are touched again before they have been idle 60% of it",
   ),
   UPSTREAM_HTTP: Type.Union([Type.Literal('auto'), Type.Literal('h1'), Type.Literal('h2')], {
     default: 'auto',

@@ -11,8 +11,8 @@ import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
-import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool } from './upstream-pool.js';
-import { sendWarmUp, yieldToPool, type WarmResult, type WarmUpPurpose } from './warm-up-request.js';
+import { createUpstreamPool, keepAliveThresholdMs, UpstreamPool, yieldToPool } from './upstream-pool.js';
+import { sendWarmUp, type WarmResult, type WarmUpPurpose } from './warm-up-request.js';
 
 export type { UpstreamLogger } from './types.js';
 export { createUpstreamPool } from './upstream-pool.js';
@@ -222,7 +222,7 @@ export class ChatClient implements ChatStreamer {
     return result;
   }
 
-  /** One warm-up (warm-up-request.ts): to open a connection, or to refresh one (the stalest before `staleBefore`). */
+  /** One warm-up (warm-up-request.ts): to open a connection, or to refresh one unused since `staleBefore`. */
   private touch(purpose: WarmUpPurpose): Promise<{ result: WarmResult; keepAlive?: string | undefined }> {
     const target = {
       dispatcher: this.dispatcher,

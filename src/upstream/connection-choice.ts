@@ -24,8 +24,8 @@ export interface ChoiceRequest {
   /** The most connections; 0 or less: no cap. */
   cap: number;
   /**
-   * A warm-up that refreshes: it takes the first open free connection that last took a request before this time
-   * (`usedAt`), the one its keep-alive would close first; the usual choice when there is none.
+   * A warm-up that refreshes: it takes the first open free connection in the list that last took a request before
+   * this time (`usedAt`), one whose keep-alive would otherwise run out; the usual choice when there is none.
    */
   staleBefore?: number | undefined;
   /** When a connection last took a request (undefined: never seen taking one). */

@@ -56,10 +56,8 @@ export interface ConnectionWarmerOptions {
   opensWhileFree?: boolean;
 }
 
-/** Idle connections are touched again after this share of their keep-alive time. */
+/** Idle connections still wanted are touched again before they have been idle this share of their keep-alive. */
 export const REFRESH_FRACTION = 0.6;
-/** The share of the keep-alive a connection used recently keeps in hand at the next refresh (freshForMs). */
-export const FRESH_MARGIN = 0.1;
 const MIN_REFRESH_MS = 250;
 /** A warm-up slower than this (a slow GET /models) is not waited for: the request opens its own connection. */
 export const MAX_READY_WAIT_MS = 1_000;
@@ -115,7 +113,7 @@ export class ConnectionWarmer {
     this.schedule();
   }
 
-  /** How often idle connections are touched: a little before the effective keep-alive closes them. */
+  /** The longest a wanted idle connection goes untouched: a little before the effective keep-alive closes it. */
   get refreshMs(): number {
     return Math.max(MIN_REFRESH_MS, Math.floor(this.keepAliveMs * REFRESH_FRACTION));
   }
@@ -260,28 +258,24 @@ export class ConnectionWarmer {
   }
 
   /**
-   * Touches the idle connections still wanted before they expire (the rest are left to close), then tops up. Those
-   * that took a request recently stay open past the next refresh without one, so a busy pool needs few touches; and
-   * the spares kept beside the busy connections stay within the cap, like those opened.
+   * One round, every refreshMs / 2: touches the idle connections still wanted (the rest are left to close), then
+   * tops up. A free connection that took a request since the last round (a tenth of a round more, for a late timer)
+   * is left alone: by the next round it has been idle less than refreshMs. So an idle pool is touched every other
+   * round, a busy one hardly at all, and the spares kept beside the busy connections stay within the cap.
    */
   private refresh(): void {
     this.forgetExpired();
     const { connected, free } = this.options.pool.stats;
     const refreshing = this.warmUps.filter((w) => !w.opens).length;
-    const since = Date.now() - this.freshForMs;
+    const since = Date.now() - this.roundMs * 1.1;
     const fresh = this.options.pool.freshFree?.(since) ?? 0;
     const kept = Math.min(free, this.spareWanted(), this.options.maxConnections - (connected - free));
     for (let i = fresh + refreshing; i < kept; i += 1) this.warmUp(false, since);
     this.ensure();
   }
 
-  /**
-   * How recently a connection must have taken a request to outlive the next refresh untouched: its keep-alive
-   * runs from the end of that response, so at least this long plus refreshMs from now, with FRESH_MARGIN to spare
-   * for a late timer.
-   */
-  private get freshForMs(): number {
-    return Math.max(0, this.keepAliveMs * (1 - FRESH_MARGIN) - this.refreshMs);
+  private get roundMs(): number {
+    return this.refreshMs / 2;
   }
 
   private schedule(): void {
@@ -289,7 +283,7 @@ export class ConnectionWarmer {
       if (this.closed) return;
       this.refresh();
       this.schedule();
-    }, this.refreshMs);
+    }, this.roundMs);
     this.timer.unref();
   }
 }

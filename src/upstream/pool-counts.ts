@@ -1,9 +1,9 @@
 // The counts of an undici Pool that the connection warmer reads (connected, free, pending, queued) in one pass
-// over its connections, whether one is free (stopping at the first), and how many are open (from its events). undici's own `pool.stats` builds six
-// counts, each by walking every connection through getters: about 100 µs per read with a thousand connections,
-// once per turn at 1,000 sessions. This reads the same per-connection state once. It relies on undici 7's internal
-// symbols (pool-internals.ts); when one is missing (another undici), it falls back to `pool.stats`, so a change in
-// undici costs speed, never correctness.
+// over its connections, whether one is free (stopping at the first), and how many are open (from its events).
+// undici's own `pool.stats` builds six counts, each by walking every connection through getters: about 100 µs per
+// read with a thousand connections, once per turn at 1,000 sessions. This reads the same per-connection state
+// once. It relies on undici 7's internal symbols (pool-internals.ts); when one is missing (another undici), it
+// falls back to `pool.stats`, so a change in undici costs speed, never correctness.
 import type { Pool } from 'undici';
 import type { PoolGauge } from './connection-warmer.js';
 import { poolSymbols, type Indexed } from './pool-internals.js';
@@ -66,14 +66,19 @@ export function poolCountsReader(pool: Pool): () => PoolCounts {
 
 /**
  * Connections open now, kept from the pool's public connect and disconnect events instead of read from each
- * connection. A connection stops counting as connected in `stats` when its socket is destroyed, and here when the
- * socket has closed, a moment later.
+ * connection (undefined when undici's internals are missing: the connections open before it cannot be listed). A
+ * connection stops counting as connected in `stats` when its socket is destroyed, and here when the socket has
+ * closed, a moment later. A set, not a count: HTTP/2 reports a connection that receives GOAWAY disconnected twice.
  */
-export function openConnectionCounter(pool: Pool, countNow: () => number): () => number {
-  let open = countNow();
-  pool.on('connect', () => (open += 1));
-  pool.on('disconnect', () => (open = Math.max(0, open - 1)));
-  return () => open;
+export function openConnectionCounter(pool: Pool): (() => number) | undefined {
+  const symbols = poolSymbols(pool);
+  if (symbols === null) return undefined;
+  const clients = (pool as unknown as Indexed)[symbols.clients] as Indexed[];
+  const open = new Set<unknown>(clients.filter((client) => client[symbols.connected] === true));
+  // Events carry the emitters, outermost first: the connection is the last.
+  pool.on('connect', (_origin: unknown, targets: readonly unknown[]) => open.add(targets.at(-1)));
+  pool.on('disconnect', (_origin: unknown, targets: readonly unknown[]) => open.delete(targets.at(-1)));
+  return () => open.size;
 }
 
 /** What an UpstreamPool adds that the warmer reads (upstream-pool.ts); a plain Pool lacks it. */
@@ -86,14 +91,14 @@ interface Freshness {
 export function fastGauge(pool: Pool & Freshness): PoolGauge {
   const read = poolCountsReader(pool);
   const hasFree = freeConnectionFinder(pool);
-  const open = openConnectionCounter(pool, () => read().connected);
+  const open = openConnectionCounter(pool);
   return {
     get stats() {
       return read();
     },
     hasFree,
     get openConnections() {
-      return open();
+      return open?.();
     },
     ...(pool.freshFree === undefined ? {} : { freshFree: (since: number) => pool.freshFree?.(since) ?? 0 }),
     get protocol() {

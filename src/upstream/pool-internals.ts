@@ -25,7 +25,11 @@ export const GET_DISPATCHER: symbol =
 
 const dispatch = coreSymbols.kDispatch;
 
-/** The key of a dispatcher's own dispatch method, which Pool's public dispatch() calls (a placeholder when missing). */
+/**
+ * The key of a dispatcher's own dispatch method, which Pool's public dispatch() calls. When it is missing (a
+ * placeholder), the pool still chooses connections but cannot tell which one took a request: refreshes then touch
+ * every free connection wanted, as if none had been used lately.
+ */
 export const DISPATCH: symbol = typeof dispatch === 'symbol' ? dispatch : Symbol('missing undici kDispatch');
 
 /** What the pool's counts read (pool-counts.ts). */
@@ -69,6 +73,6 @@ export function choiceSymbols(pool: Pool): ChoiceSymbols | null {
   const { kUrl: url } = coreSymbols;
   const { kAddClient: addClient } = poolBase;
   if (counts === null || options === undefined || !isSymbol(url) || !isSymbol(addClient)) return null;
-  if (!isSymbol(getDispatcher) || !isSymbol(dispatch)) return null;
+  if (!isSymbol(getDispatcher)) return null;
   return { ...counts, options, url, addClient };
 }

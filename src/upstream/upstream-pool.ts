@@ -24,6 +24,14 @@ export interface UpstreamPoolOptions {
 export const H2_STREAMS_PER_CONNECTION = 100;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * One check-phase turn. undici 7.30's Pool marks a client "drained" (free for the next request) only after
+ * the response's completion has been processed, a turn after the body's 'end': a request sent before that
+ * opens a second connection (measured with sequential requests on a fresh Pool). Yielding once before
+ * resolving lets an immediate follow-up (a tool-call round trip, the turn after warm()) reuse the socket.
+ */
+export const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** A connection refused because UPSTREAM_HTTP=h2 and the upstream did not negotiate HTTP/2. */
 export class Http2RequiredError extends Error {
   readonly code = 'GW_ERR_H2_NOT_NEGOTIATED';
@@ -55,7 +63,7 @@ export class UpstreamPool extends Pool {
   readonly #symbols: ChoiceSymbols | null;
   /** Set for the one dispatch of a warm-up that opens a connection (withNewConnection). */
   #opening = false;
-  /** Set for the one dispatch of a warm-up that refreshes the connection used longest ago (withStaleConnection). */
+  /** Set for the one dispatch of a warm-up that refreshes a connection no request used lately (withStaleConnection). */
   #staleBefore: number | undefined;
   /**
    * When each connection last took a request (Date.now()), so that refreshes skip the connections the turns keep
@@ -107,8 +115,8 @@ export class UpstreamPool extends Pool {
   }
 
   /**
-   * Runs `send` as withNewConnection does; its request refreshes the open free connection that took a request
-   * longest ago before `before`, the first its keep-alive would close; with none, the usual choice.
+   * Runs `send` as withNewConnection does; its request refreshes the first open free connection in the list that
+   * took no request since `before` (connection-choice.ts); with none, the usual choice.
    */
   withStaleConnection<T>(before: number, send: () => T): T {
     this.#staleBefore = before;
@@ -165,7 +173,7 @@ export class UpstreamPool extends Pool {
     }
   }
 
-  /** What the dispatch being chosen for asked (withNewConnection, withStaleConnection); undici's second ask gets none. */
+  /** What the dispatch being chosen for asked (withNewConnection, withStaleConnection); undici's second ask: none. */
   #takeRequestMarks(): { opening: boolean; dispatching: boolean; staleBefore: number | undefined } {
     const marks = { opening: this.#opening, dispatching: this.#dispatching, staleBefore: this.#staleBefore };
     this.#opening = false;

@@ -4,7 +4,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import { classifyTransportError } from './http-errors.js';
-import { UpstreamPool } from './upstream-pool.js';
+import { UpstreamPool, yieldToPool } from './upstream-pool.js';
 
 /** A warm-up's result: any HTTP answer (even 404) means a connection is open. */
 export type WarmResult = { ok: true; status: number } | { ok: false; error: GatewayError };
@@ -23,17 +23,9 @@ export interface WarmUpTarget {
 export interface WarmUpPurpose {
   /** A connection of its own: the pool gains one rather than refreshing one. */
   opens: boolean;
-  /** Refresh the open free connection that took a request longest ago before this time (Date.now()). */
+  /** Refresh an open free connection that took no request since this time (Date.now()), where the pool knows. */
   staleBefore?: number | undefined;
 }
-
-/**
- * One check-phase turn. undici 7.30's Pool marks a client "drained" (free for the next request) only after
- * the response's completion has been processed, a turn after the body's 'end': a request sent before that
- * opens a second connection (measured with sequential requests on a fresh Pool). Yielding once before
- * resolving lets an immediate follow-up (a tool-call round trip, the turn after warm()) reuse the socket.
- */
-export const yieldToPool = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Sends one warm-up. Never throws. */
 export async function sendWarmUp(

@@ -29,7 +29,8 @@ export interface TestServer {
 export const servers: TestServer[] = [];
 export const pools: Pool[] = [];
 
-export async function startServer(handler: Handler): Promise<TestServer> {
+/** A test upstream; `keepAliveMs` is how long it keeps an idle connection (and says so in Keep-Alive). */
+export async function startServer(handler: Handler, keepAliveMs = 1000): Promise<TestServer> {
   const requests: Recorded[] = [];
   let connections = 0;
   const server = http.createServer((req, res) => {
@@ -46,7 +47,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
       Promise.resolve(handler({ req, res, n })).catch((err: unknown) => res.destroy(err as Error));
     });
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = keepAliveMs;
   server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { chooseConnection, type Choice } from '../../src/upstream/connection-choice.js';
 import type { Indexed, PoolSymbols } from '../../src/upstream/pool-internals.js';
 import { createUpstreamPool } from '../../src/upstream/upstream-pool.js';
+import { sendWarmUp } from '../../src/upstream/warm-up-request.js';
 import {
   chatRequest,
   makeClient,
@@ -79,8 +80,8 @@ describe('the connection choice', () => {
 });
 
 /** An upstream pool of 4 connections, and one GET /v1/models on it that resolves once its connection is free. */
-function modelsPool(baseUrl: string) {
-  const pool = createUpstreamPool(baseUrl, { connections: 4, keepAliveTimeoutMs: 500 });
+function modelsPool(baseUrl: string, keepAliveTimeoutMs = 500) {
+  const pool = createUpstreamPool(baseUrl, { connections: 4, keepAliveTimeoutMs });
   pools.push(pool);
   // undici frees a connection a turn after its response ended (chat-client.ts waits the same way).
   const get = () =>
@@ -132,13 +133,14 @@ describe('the upstream pool', { timeout: 5000 }, () => {
     expect(server.connections).toBe(2);
   });
 
-  it('knows when each connection last took a request, and refreshes the one used longest ago', async () => {
+  it('knows when each connection last took a request, and refreshes one that took none since a time', async () => {
     const sockets: Socket[] = [];
+    // Connections kept 10 s (its hint) and 5 s (the pool): none closes between the steps on a slow machine.
     const server = await startServer(({ req, res }) => {
       sockets.push(req.socket);
       sendJson(res, 200, { data: [] });
-    });
-    const { pool, get } = modelsPool(server.baseUrl);
+    }, 10_000);
+    const { pool, get } = modelsPool(server.baseUrl, 5_000);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(1_000);
@@ -153,7 +155,9 @@ describe('the upstream pool', { timeout: 5000 }, () => {
       expect(pool.freshFree(2_500)).toBe(1);
       expect(pool.freshFree(1_500)).toBe(2);
       expect(pool.freshFree(3_001)).toBe(0);
-      await pool.withStaleConnection(2_500, get);
+      // The warmer's refresh asks for it so (warm-up-request.ts).
+      const target = { dispatcher: pool, origin: new URL(server.baseUrl).origin, path: '/v1/models', headers: {} };
+      expect((await sendWarmUp(target, { opens: false, staleBefore: 2_500 })).result.ok).toBe(true);
       expect(sockets[3]).toBe(b);
       expect(pool.freshFree(2_500)).toBe(2);
       await pool.withStaleConnection(2_500, get); // none is stale now: the usual choice

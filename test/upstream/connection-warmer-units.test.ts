@@ -273,7 +273,7 @@ describe('the connection warmer (decisions)', () => {
     warmer.prepare();
     expect(counted).toBe(0);
     expect(touches).toHaveLength(0);
-    pool.openConnections = 3; // below the cap: counted, and one opened for the session's first turn
+    pool.openConnections = 3; // below the cap: counted (4 open by the count: still no room)
     warmer.ensure();
     expect(counted).toBe(1);
     pool.openConnections = 2;
@@ -284,7 +284,7 @@ describe('the connection warmer (decisions)', () => {
     expect(touches).toHaveLength(2);
   });
 
-  it('refreshes only the idle connections no request took lately, the stalest first, within the cap', () => {
+  it('refreshes only the idle connections no request took since the last round, within the cap', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
       const { pool, touches, warmer } = rig({ maxConnections: 10 });
@@ -293,10 +293,10 @@ describe('the connection warmer (decisions)', () => {
       pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
       const asked: number[] = [];
       pool.freshFree = (since) => (asked.push(since), 1);
-      vi.advanceTimersByTime(warmer.refreshMs);
-      // Of the 4 free, 1 took a request within the last 30 s × 0.9 - 18 s = 9 s: it outlives the next refresh.
-      expect(asked).toEqual([Date.now() - 9_000]);
-      expect(touches.map((t) => [t.opens, t.staleBefore])).toEqual(Array(3).fill([false, Date.now() - 9_000]));
+      vi.advanceTimersByTime(warmer.refreshMs / 2); // a round: half of 18 s
+      // Of the 4 free, 1 took a request within the round (and a tenth of one more): it is left alone.
+      expect(asked).toEqual([Date.now() - 9_900]);
+      expect(touches.map((t) => [t.opens, t.staleBefore])).toEqual(Array(3).fill([false, Date.now() - 9_900]));
       for (const touch of touches.splice(0)) void touch.settle({ ok: true });
       // The spares kept beside the busy connections stay within the cap: 2 busy + 3 kept = 5.
       warmer.close();
@@ -305,7 +305,7 @@ describe('the connection warmer (decisions)', () => {
       for (let i = 0; i < 3; i += 1) capped.warmer.streamEnded();
       capped.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
       capped.pool.freshFree = () => 1;
-      vi.advanceTimersByTime(capped.warmer.refreshMs);
+      vi.advanceTimersByTime(capped.warmer.refreshMs / 2);
       expect(capped.touches).toHaveLength(2);
       // Without the pool's freshness (another dispatcher), every free connection wanted is touched.
       capped.warmer.close();
@@ -313,8 +313,40 @@ describe('the connection warmer (decisions)', () => {
       plain.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
       for (let i = 0; i < 3; i += 1) plain.warmer.streamStarted();
       for (let i = 0; i < 3; i += 1) plain.warmer.streamEnded();
-      vi.advanceTimersByTime(plain.warmer.refreshMs);
+      vi.advanceTimersByTime(plain.warmer.refreshMs / 2);
       expect(plain.touches).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('touches each wanted idle connection before it has sat refreshMs idle (and a tenth more), once per refreshMs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { pool, touches, warmer } = rig();
+      // 3 spares wanted: 1 + the way back to a peak of 2 (below). Three free connections and when each last took a request, as the pool keeps it.
+      const usedAt = [Date.now(), Date.now(), Date.now()];
+      pool.stats = { connected: 3, free: 3, pending: 0, queued: 0 };
+      pool.freshFree = (since) => usedAt.filter((at) => at >= since).length;
+      let longestIdle = 0;
+      let touched = 0;
+      for (let round = 0; round < 20; round += 1) {
+        // Two requests now and then keep the peak (it decays after a minute) without touching these connections.
+        for (let i = 0; i < 2; i += 1) warmer.streamStarted();
+        for (let i = 0; i < 2; i += 1) warmer.streamEnded();
+        vi.advanceTimersByTime(warmer.refreshMs / 2);
+        for (const touch of touches.splice(0)) {
+          // The pool gives a refresh the connection that took a request before staleBefore.
+          const stale = usedAt.findIndex((at) => at < (touch.staleBefore ?? Infinity));
+          expect(stale).toBeGreaterThanOrEqual(0);
+          longestIdle = Math.max(longestIdle, Date.now() - usedAt[stale]!);
+          usedAt[stale] = Date.now();
+          touched += 1;
+          await touch.settle({ ok: true });
+        }
+      }
+      expect(longestIdle).toBeLessThanOrEqual(warmer.refreshMs * 1.1);
+      expect(touched).toBe(30); // 20 rounds are 10 × refreshMs: each connection touched every other round
     } finally {
       vi.useRealTimers();
     }

@@ -5,7 +5,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { Pool } from 'undici';
+import { errors, Pool, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   freeConnectionFinder,
@@ -124,21 +124,29 @@ describe('pool counts in one pass, and whether one is free', () => {
   it("count open connections from the pool's events, as many as its stats once each one settles", async () => {
     const p = await startPool(3);
     const read = poolCountsReader(p);
-    const open = openConnectionCounter(p, () => read().connected);
+    const open = openConnectionCounter(p)!;
     expect(open()).toBe(0);
+    const connections: Dispatcher[] = [];
+    p.on('connect', (_origin, targets) => connections.push(targets.at(-1)!));
     const requests = [1, 2].map(() => p.request({ path: '/', method: 'GET' }));
     await until(() => held.length === 2);
     const responses = await Promise.all(requests);
     expect(open()).toBe(2);
     expect(read().connected).toBe(2);
-    // A counter made now starts from the pool's count.
-    const later = openConnectionCounter(p, () => read().connected);
+    // A counter made now starts from the connections open now.
+    const later = openConnectionCounter(p)!;
     expect(later()).toBe(2);
+    // HTTP/2 reports a connection that receives GOAWAY disconnected twice: it still counts once.
+    for (let i = 0; i < 2; i += 1)
+      p.emit('disconnect', new URL('http://x'), [p, connections[0]!], new errors.SocketError('goaway'));
+    expect(open()).toBe(1);
     for (const res of held.splice(0)) res.end();
     await Promise.all(responses.map((r) => r.body.dump()));
     server.closeAllConnections();
     await until(() => open() === 0 && later() === 0);
     expect(read().connected).toBe(0);
+    // Without undici's internals the connections open before it cannot be listed: no counter.
+    expect(openConnectionCounter({ on: () => undefined } as unknown as Pool)).toBeUndefined();
   });
 
   it("falls back to the pool's stats when undici's internals are not there", () => {
