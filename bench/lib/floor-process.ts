@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH_DIR, freePort, Probe, ROOT, tail, waitForHttp, type ServerProcess } from './procs.js';
 
+/** The sub-folder of the --cpu-prof folder the floor relay's profiles go to (profile-compare.ts reads them). */
 export const FLOOR_PROFILE_DIR = 'floor';
 
 /**

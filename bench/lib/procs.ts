@@ -262,5 +262,3 @@ export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<void
     child.kill('SIGTERM');
   });
 }
-
-/** The sub-folder of the --cpu-prof folder the floor relay's profiles go to (profile-compare.ts reads them). */

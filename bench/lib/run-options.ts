@@ -36,8 +36,9 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
                           is summarised in the results), and the floor relay (floor/, the whole run), the two
                           compared per delta in the results
   --gateway-env K=V       extra gateway environment (repeatable), e.g. UPSTREAM_CONNECTIONS=2048
-  --node-flag FLAG        a Node or V8 option for every relay of the run, gateway, floor relay and peer alike
-                          (repeatable), e.g. --node-flag=--single-threaded-gc, which NODE_OPTIONS refuses
+  --node-flag=FLAG        a Node or V8 option for every relay of the run, gateway, floor relay and peer alike
+                          (repeatable; with "=", as the value starts with --), e.g. --node-flag=--single-threaded-gc,
+                          which NODE_OPTIONS refuses
   --paths direct,gateway  run only these paths (debugging; the differences need both)
   --probe-writes          count the gateway's socket writes and the wall time inside them (diagnosis)
   --probe-upstream        count the proxy's upstream connects and time each request from dispatch to its headers
@@ -259,7 +260,7 @@ export function gatewayEnvFor(values: BenchArgs, settings: BenchSettings): Recor
 /** --node-flag values, each one option (`--name` or `--name=value`): they go on the relays' command lines. */
 export function nodeFlagsOf(values: BenchArgs): string[] {
   for (const flag of values['node-flag'])
-    if (!/^--[a-z0-9][a-z0-9-]*(=\S+)?$/i.test(flag))
+    if (!/^--[a-z0-9][a-z0-9_-]*(=\S+)?$/i.test(flag))
       throw new Error(`--node-flag expects --name[=value], got "${flag}"`);
   return values['node-flag'];
 }

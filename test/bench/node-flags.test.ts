@@ -22,30 +22,34 @@ afterAll(async () => {
 describe('--node-flag', () => {
   it('takes options of the form --name or --name=value, and refuses anything else', () => {
     expect(nodeFlagsOf(args([]))).toEqual([]);
-    expect(nodeFlagsOf(args(['--single-threaded-gc', '--max-semi-space-size=2']))).toEqual([
+    expect(nodeFlagsOf(args(['--single-threaded-gc', '--max_semi_space_size=2']))).toEqual([
       '--single-threaded-gc',
-      '--max-semi-space-size=2',
+      '--max_semi_space_size=2',
     ]);
     for (const bad of ['single-threaded-gc', '--', '--a b', '--eval=1;process.exit()x y', '-e'])
       expect(() => nodeFlagsOf(args([bad]))).toThrow(/--node-flag expects/);
   });
 
-  it('reaches the command line of the gateway and of the floor relay, before their scripts', async () => {
-    const sim = await startSimulatorProcess({ ttftMs: 0, itlMs: 0, tokens: 2 });
-    const flag = '--stack-trace-limit=17';
-    servers = new BenchServers(
-      sim,
-      { fromSrc: true, entry: undefined, profDir: undefined, nodeFlags: [flag], env: {}, verbose: false },
-      () => {},
-    );
-    const gateway = await servers.freshGateway('flags');
-    await servers.startFloor(false);
-    for (const pid of [gateway.pid, servers.floor!.pid]) {
-      const line = commandLine(pid);
-      expect(line).toContain(flag);
-      const script = line.findIndex((part) => /(server|floor-relay)\.ts$/.test(part));
-      expect(line.indexOf(flag)).toBeLessThan(script);
-    }
-    expect(commandLine(sim.pid)).not.toContain(flag); // the simulator is load, not a relay
-  });
+  it(
+    'reaches the command line of the gateway and of the floor relay, before their scripts',
+    { timeout: 45_000 },
+    async () => {
+      const sim = await startSimulatorProcess({ ttftMs: 0, itlMs: 0, tokens: 2 });
+      const flag = '--stack-trace-limit=17';
+      servers = new BenchServers(
+        sim,
+        { fromSrc: true, entry: undefined, profDir: undefined, nodeFlags: [flag], env: {}, verbose: false },
+        () => {},
+      );
+      const gateway = await servers.freshGateway('flags');
+      await servers.startFloor(false);
+      for (const pid of [gateway.pid, servers.floor!.pid]) {
+        const line = commandLine(pid);
+        expect(line).toContain(flag);
+        const script = line.findIndex((part) => /(server|floor-relay)\.ts$/.test(part));
+        expect(line.indexOf(flag)).toBeLessThan(script);
+      }
+      expect(commandLine(sim.pid)).not.toContain(flag); // the simulator is load, not a relay
+    },
+  );
 });
