@@ -258,10 +258,12 @@ export class ConnectionWarmer {
   }
 
   /**
-   * One round, every refreshMs / 2: touches the idle connections still wanted (the rest are left to close), then
-   * tops up. A free connection that took a request since the last round (a tenth of a round more, for a late timer)
-   * is left alone: by the next round it has been idle less than refreshMs. So an idle pool is touched every other
-   * round, a busy one hardly at all, and the spares kept beside the busy connections stay within the cap.
+   * One round: touches the idle connections still wanted (the rest are left to close), then tops up. Where the pool
+   * knows which connections took a request (freshFree), rounds run every refreshMs / 2, and a free connection that
+   * took one since the last round (a tenth of a round more, for a late timer) is left alone: by the next round it
+   * has been idle less than refreshMs. So an idle pool is touched every other round, a busy one hardly at all.
+   * Elsewhere every wanted free connection is touched, every refreshMs. The spares kept beside the busy
+   * connections stay within the cap.
    */
   private refresh(): void {
     this.forgetExpired();
@@ -275,7 +277,7 @@ export class ConnectionWarmer {
   }
 
   private get roundMs(): number {
-    return this.refreshMs / 2;
+    return this.options.pool.freshFree === undefined ? this.refreshMs : this.refreshMs / 2;
   }
 
   private schedule(): void {

@@ -84,6 +84,7 @@ export function openConnectionCounter(pool: Pool): (() => number) | undefined {
 /** What an UpstreamPool adds that the warmer reads (upstream-pool.ts); a plain Pool lacks it. */
 interface Freshness {
   readonly protocol?: PoolGauge['protocol'];
+  readonly knowsUse?: boolean;
   freshFree?(since: number): number;
 }
 
@@ -100,7 +101,7 @@ export function fastGauge(pool: Pool & Freshness): PoolGauge {
     get openConnections() {
       return open?.();
     },
-    ...(pool.freshFree === undefined ? {} : { freshFree: (since: number) => pool.freshFree?.(since) ?? 0 }),
+    ...(pool.knowsUse === true ? { freshFree: (since: number) => pool.freshFree?.(since) ?? 0 } : {}),
     get protocol() {
       return pool.protocol;
     },

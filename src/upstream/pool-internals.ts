@@ -32,6 +32,9 @@ const dispatch = coreSymbols.kDispatch;
  */
 export const DISPATCH: symbol = typeof dispatch === 'symbol' ? dispatch : Symbol('missing undici kDispatch');
 
+/** Whether DISPATCH is undici's own (the pool can then tell which connection took a request). */
+export const DISPATCH_FOUND = typeof dispatch === 'symbol';
+
 /** What the pool's counts read (pool-counts.ts). */
 export interface PoolSymbols {
   clients: symbol;

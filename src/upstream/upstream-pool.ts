@@ -4,7 +4,14 @@
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client, Pool, type Dispatcher } from 'undici';
 import { chooseConnection } from './connection-choice.js';
-import { choiceSymbols, DISPATCH, GET_DISPATCHER, type ChoiceSymbols, type Indexed } from './pool-internals.js';
+import {
+  choiceSymbols,
+  DISPATCH,
+  DISPATCH_FOUND,
+  GET_DISPATCHER,
+  type ChoiceSymbols,
+  type Indexed,
+} from './pool-internals.js';
 
 /** UPSTREAM_HTTP: `h1` never offers HTTP/2; `h2` requires it (TLS + ALPN); `auto` lets ALPN decide (h1 over http://). */
 export type UpstreamHttp = 'h1' | 'h2' | 'auto';
@@ -127,7 +134,12 @@ export class UpstreamPool extends Pool {
     }
   }
 
-  /** Open free connections that took a request at or after `since` (0 when this pool does not choose connections). */
+  /** Whether this pool knows when each connection last took a request (freshFree, withStaleConnection). */
+  get knowsUse(): boolean {
+    return this.#symbols !== null && DISPATCH_FOUND;
+  }
+
+  /** Open free connections that took a request at or after `since` (0 when this pool does not know: knowsUse). */
   freshFree(since: number): number {
     const symbols = this.#symbols;
     if (symbols === null) return 0;

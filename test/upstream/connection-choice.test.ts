@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { chooseConnection, type Choice } from '../../src/upstream/connection-choice.js';
 import type { Indexed, PoolSymbols } from '../../src/upstream/pool-internals.js';
+import { fastGauge } from '../../src/upstream/pool-counts.js';
 import { createUpstreamPool } from '../../src/upstream/upstream-pool.js';
 import { sendWarmUp } from '../../src/upstream/warm-up-request.js';
 import {
@@ -155,6 +156,7 @@ describe('the upstream pool', { timeout: 5000 }, () => {
       expect(pool.freshFree(2_500)).toBe(1);
       expect(pool.freshFree(1_500)).toBe(2);
       expect(pool.freshFree(3_001)).toBe(0);
+      expect(fastGauge(pool).freshFree?.(2_500)).toBe(1); // what the warmer reads
       // The warmer's refresh asks for it so (warm-up-request.ts).
       const target = { dispatcher: pool, origin: new URL(server.baseUrl).origin, path: '/v1/models', headers: {} };
       expect((await sendWarmUp(target, { opens: false, staleBefore: 2_500 })).result.ok).toBe(true);

@@ -25,8 +25,17 @@ let warmer: ConnectionWarmer | undefined;
 afterEach(() => warmer?.close());
 
 /** A warmer whose touches wait until the test settles them. */
-function rig(options: { maxConnections?: number; protocol?: 'h1' | 'h2' | 'pending'; opensWhileFree?: boolean } = {}) {
+function rig(
+  options: {
+    maxConnections?: number;
+    protocol?: 'h1' | 'h2' | 'pending';
+    opensWhileFree?: boolean;
+    /** The pool knows which connections took a request since a time (set before the warmer starts, as it is). */
+    freshFree?: (since: number) => number;
+  } = {},
+) {
   const pool: FakePool = { stats: { connected: 0, free: 0, pending: 0, queued: 0 }, protocol: options.protocol };
+  if (options.freshFree !== undefined) pool.freshFree = (since) => options.freshFree!(since);
   const touches: {
     opens: boolean;
     staleBefore: number | undefined;
@@ -287,12 +296,11 @@ describe('the connection warmer (decisions)', () => {
   it('refreshes only the idle connections no request took since the last round, within the cap', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      const { pool, touches, warmer } = rig({ maxConnections: 10 });
+      const asked: number[] = [];
+      const { pool, touches, warmer } = rig({ maxConnections: 10, freshFree: (since) => (asked.push(since), 1) });
       for (let i = 0; i < 3; i += 1) warmer.streamStarted();
       for (let i = 0; i < 3; i += 1) warmer.streamEnded(); // 4 spares wanted: 1 + the way back to a peak of 3
       pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
-      const asked: number[] = [];
-      pool.freshFree = (since) => (asked.push(since), 1);
       vi.advanceTimersByTime(warmer.refreshMs / 2); // a round: half of 18 s
       // Of the 4 free, 1 took a request within the round (and a tenth of one more): it is left alone.
       expect(asked).toEqual([Date.now() - 9_900]);
@@ -300,11 +308,10 @@ describe('the connection warmer (decisions)', () => {
       for (const touch of touches.splice(0)) void touch.settle({ ok: true });
       // The spares kept beside the busy connections stay within the cap: 2 busy + 3 kept = 5.
       warmer.close();
-      const capped = rig({ maxConnections: 5 });
+      const capped = rig({ maxConnections: 5, freshFree: () => 1 });
       for (let i = 0; i < 3; i += 1) capped.warmer.streamStarted();
       for (let i = 0; i < 3; i += 1) capped.warmer.streamEnded();
       capped.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
-      capped.pool.freshFree = () => 1;
       vi.advanceTimersByTime(capped.warmer.refreshMs / 2);
       expect(capped.touches).toHaveLength(2);
       // Without the pool's freshness (another dispatcher), every free connection wanted is touched.
@@ -313,6 +320,8 @@ describe('the connection warmer (decisions)', () => {
       plain.pool.stats = { connected: 6, free: 4, pending: 0, queued: 0 };
       for (let i = 0; i < 3; i += 1) plain.warmer.streamStarted();
       for (let i = 0; i < 3; i += 1) plain.warmer.streamEnded();
+      vi.advanceTimersByTime(plain.warmer.refreshMs / 2);
+      expect(plain.touches).toHaveLength(0); // it cannot tell the fresh ones: one round per refreshMs, as before
       vi.advanceTimersByTime(plain.warmer.refreshMs / 2);
       expect(plain.touches).toHaveLength(4);
     } finally {
@@ -323,11 +332,11 @@ describe('the connection warmer (decisions)', () => {
   it('touches each wanted idle connection before it has sat refreshMs idle (and a tenth more), once per refreshMs', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
-      const { pool, touches, warmer } = rig();
-      // 3 spares wanted: 1 + the way back to a peak of 2 (below). Three free connections and when each last took a request, as the pool keeps it.
+      // Three free connections and when each last took a request, as the pool keeps it; 3 spares wanted: 1 + the
+      // way back to a peak of 2 (below).
       const usedAt = [Date.now(), Date.now(), Date.now()];
+      const { pool, touches, warmer } = rig({ freshFree: (since) => usedAt.filter((at) => at >= since).length });
       pool.stats = { connected: 3, free: 3, pending: 0, queued: 0 };
-      pool.freshFree = (since) => usedAt.filter((at) => at >= since).length;
       let longestIdle = 0;
       let touched = 0;
       for (let round = 0; round < 20; round += 1) {

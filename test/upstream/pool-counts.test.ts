@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { errors, Pool, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  fastGauge,
   freeConnectionFinder,
   openConnectionCounter,
   poolCountsReader,
@@ -145,6 +146,8 @@ describe('pool counts in one pass, and whether one is free', () => {
     server.closeAllConnections();
     await until(() => open() === 0 && later() === 0);
     expect(read().connected).toBe(0);
+    // A plain Pool cannot tell which connection took a request: the warmer gets no freshness from it.
+    expect(fastGauge(p).freshFree).toBeUndefined();
     // Without undici's internals the connections open before it cannot be listed: no counter.
     expect(openConnectionCounter({ on: () => undefined } as unknown as Pool)).toBeUndefined();
   });
