@@ -8,7 +8,7 @@
 // that a quieter load no longer needs sit idle until their keep-alive closes them. A warm-up that refreshes asks for
 // the first free connection that took no request lately, so that it keeps alive one that would expire, not one the
 // turns keep alive anyway. (undici's `clientTtl` option is not honoured: the gateway does not set it.)
-import type { Indexed, PoolSymbols } from './pool-internals.js';
+import { isOpenAndFree, type Indexed, type PoolSymbols } from './pool-internals.js';
 
 export type Choice =
   /** This connection (an index into the list). */
@@ -73,8 +73,7 @@ function firstStale(
 ): number {
   for (let at = 0; at < clients.length; at += 1) {
     const client = clients[at] as Indexed;
-    if (client[symbols.needDrain] === true || client[symbols.connected] !== true) continue;
-    if ((usedAt?.(client) ?? -Infinity) < before) return at;
+    if (isOpenAndFree(client, symbols) && (usedAt?.(client) ?? -Infinity) < before) return at;
   }
   return -1;
 }

@@ -6,7 +6,7 @@
 // falls back to `pool.stats`, so a change in undici costs speed, never correctness.
 import type { Pool } from 'undici';
 import type { PoolGauge } from './connection-warmer.js';
-import { poolSymbols, type Indexed } from './pool-internals.js';
+import { isOpenAndFree, poolSymbols, type Indexed } from './pool-internals.js';
 
 export interface PoolCounts {
   connected: number;
@@ -31,7 +31,7 @@ export function freeConnectionFinder(pool: Pool): () => boolean {
     // undici removes clients (a failed connect, clientTtl): the list may have shrunk below the last hit.
     for (let i = 0, at = start < count ? start : 0; i < count; i += 1, at = at + 1 === count ? 0 : at + 1) {
       const client = clients[at] as Indexed;
-      if (client[symbols.needDrain] !== true && client[symbols.connected] === true) {
+      if (isOpenAndFree(client, symbols)) {
         start = at;
         return true;
       }

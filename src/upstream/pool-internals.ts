@@ -55,6 +55,10 @@ export interface ChoiceSymbols extends PoolSymbols {
 /** A connection's state as undici keeps it, read by symbol. */
 export type Indexed = Record<symbol, unknown>;
 
+/** Whether a connection is open and not busy. The plain field first: `connected` is a getter in undici. */
+export const isOpenAndFree = (client: Indexed, symbols: PoolSymbols): boolean =>
+  client[symbols.needDrain] !== true && client[symbols.connected] === true;
+
 const isSymbol = (value: unknown): value is symbol => typeof value === 'symbol';
 
 /** undici's symbols for the pool's connections and their state, or null when this undici lacks one. */

@@ -9,6 +9,7 @@ import {
   DISPATCH,
   DISPATCH_FOUND,
   GET_DISPATCHER,
+  isOpenAndFree,
   type ChoiceSymbols,
   type Indexed,
 } from './pool-internals.js';
@@ -145,8 +146,7 @@ export class UpstreamPool extends Pool {
     if (symbols === null) return 0;
     let fresh = 0;
     for (const client of (this as unknown as Indexed)[symbols.clients] as Indexed[]) {
-      if (client[symbols.needDrain] === true || client[symbols.connected] !== true) continue;
-      if ((this.#usedAt.get(client) ?? -Infinity) >= since) fresh += 1;
+      if (isOpenAndFree(client, symbols) && (this.#usedAt.get(client) ?? -Infinity) >= since) fresh += 1;
     }
     return fresh;
   }
