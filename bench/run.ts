@@ -16,7 +16,6 @@ import {
   benchSettings,
   fitToFileLimit,
   gatewayEnvFor,
-  nodeFlagsOf,
   log,
   parseBenchArgs,
   peakSessions,
@@ -28,14 +27,13 @@ import { measureScaleOut } from './lib/scale-out.js';
 
 const values = parseBenchArgs();
 const settings = benchSettings(values);
-const { mode, levels, workload, fromSrc, heapSample } = settings;
+const { mode, levels, workload, fromSrc, heapSample, nodeFlags } = settings;
 raiseFileLimit(settings.idleSessions + peakSessions(settings) + 2_000);
 const notes: string[] = [];
 const fdLimit = fitToFileLimit(settings, notes);
 if (!fromSrc && !values['no-build'])
   execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const gatewayEnv = gatewayEnvFor(values, settings);
-const nodeFlags = nodeFlagsOf(values);
 if (nodeFlags.length > 0) notes.push(`every relay (gateway, floor relay, peer) ran with node ${nodeFlags.join(' ')}`);
 // Every proxy (gateway, floor, peer) inherits it, so their upstream waits can be compared.
 if (values['probe-upstream']) process.env.BENCH_PROBE_UPSTREAM = '1';

@@ -133,6 +133,8 @@ export interface BenchSettings {
   rounds: number;
   /** --heap-sample: what every proxy's probe samples over each window, or null. */
   heapSample: HeapSampleMode | null;
+  /** --node-flag: Node or V8 options on every relay's command line. */
+  nodeFlags: string[];
 }
 
 export function benchSettings(values: BenchArgs): BenchSettings {
@@ -171,6 +173,7 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     attempts: Math.max(1, Number(values.attempts ?? (smoke ? 1 : 2))),
     rounds: roundsOf(values, levels),
     heapSample: heapSampleOf(values),
+    nodeFlags: nodeFlagsOf(values),
   };
 }
 
