@@ -5,6 +5,7 @@
 // the gateway's code decides; the socket and HTTP work both pay is left out, so it moves far less in the
 // whole-system bench. Each figure is the fastest of --rounds (default 7), each round from a collected heap (the
 // npm script runs node with --expose-gc); --sessions N replies interleaved per round (1000), --tokens each (60).
+// --evict-kb N (0) writes over N KiB between chunks (cache-evictor.ts): the caches as cold as in a real relay.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { EventLog } from '../src/hosting/event-log.js';
@@ -18,17 +19,26 @@ import { ToolRegistry } from '../src/tools/registry.js';
 import { createChunkReader } from '../src/upstream/chunk-reader.js';
 import { SseStreamReader, type StreamHost } from '../src/upstream/sse-stream-reader.js';
 import type { ChatEventSink, ChatOutcome, ChatStreamer } from '../src/upstream/types.js';
+import { CacheEvictor } from './lib/cache-evictor.js';
 import { readContents } from './lib/floor-sse.js';
 import { intOption } from './lib/focused-bench.js';
 import { buildBenchReply } from './lib/workload.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string' }, sessions: { type: 'string' }, tokens: { type: 'string' } },
+  options: {
+    rounds: { type: 'string' },
+    sessions: { type: 'string' },
+    tokens: { type: 'string' },
+    'evict-kb': { type: 'string' },
+  },
   strict: true,
 });
 const rounds = intOption('rounds', values.rounds, 7, 1);
 const sessions = intOption('sessions', values.sessions, 1_000, 1);
 const tokens = intOption('tokens', values.tokens, 60, 1);
+const evictKib = intOption('evict-kb', values['evict-kb'], 0, 0);
+/** Between two chunks (either path): a no-op, or the cache eviction of --evict-kb. */
+const evictor = evictKib > 0 ? new CacheEvictor(evictKib) : null;
 
 /** One reply's SSE body as the simulator sends it (gen-2), one Buffer per chunk, as they reach the gateway. */
 function replyChunks(): Buffer[] {
@@ -94,7 +104,11 @@ class InterleavedUpstream implements ChatStreamer {
   /** Every open request's body, chunk by chunk across requests; then each ends. */
   play(chunks: readonly Buffer[]): void {
     const open = this.open.splice(0);
-    for (const chunk of chunks) for (const request of open) request.reader.push(chunk);
+    for (const chunk of chunks)
+      for (const request of open) {
+        request.reader.push(chunk);
+        evictor?.evict();
+      }
     for (const request of open) {
       request.reader.flush();
       request.settle();
@@ -164,7 +178,11 @@ function floorRound(sessions: readonly FloorSession[], chunks: readonly Buffer[]
     session.text = '';
     session.buffer = '';
   });
-  for (const chunk of chunks) for (const session of sessions) floorChunk(session, chunk);
+  for (const chunk of chunks)
+    for (const session of sessions) {
+      floorChunk(session, chunk);
+      evictor?.evict();
+    }
   for (const session of sessions) {
     const { responseId, text } = session;
     session.socket.send(JSON.stringify({ type: 'response.done', responseId, status: 'completed', text }));
@@ -192,6 +210,24 @@ async function cpuOf(work: () => unknown): Promise<number> {
 
 const fastest = (values: number[]): number => Math.min(...values);
 
+/** Frames a session's socket took per reply, over the warm-up and the measured rounds. */
+const framesPerReply = (list: { socket: CountingSocket }[]): number =>
+  list.reduce((sum, session) => sum + session.socket.frames, 0) / list.length / (rounds + 1);
+
+/** The table and its notes; the difference is the figure an eviction leaves most exact. */
+function report(gateway: number[], floor: number[], [gatewayFrames, floorFrames]: [number, number]): string[] {
+  const g = fastest(gateway);
+  const f = fastest(floor);
+  return [
+    `| µs per delta (fastest of ${rounds} rounds, ${sessions} sessions × ${tokens} deltas) | gateway | floor relay | gateway ÷ floor | gateway − floor |`,
+    '| --- | --- | --- | --- | --- |',
+    `| JavaScript from SSE bytes to frame bytes | ${g.toFixed(2)} | ${f.toFixed(2)} | ${(g / f).toFixed(2)}× | ${(g - f).toFixed(2)} |`,
+    '',
+    `frames per reply: gateway ${gatewayFrames.toFixed(1)}, floor relay ${floorFrames.toFixed(1)}; every reply relayed whole`,
+    `rounds: gateway ${gateway.map((v) => v.toFixed(2)).join(' ')}; floor ${floor.map((v) => v.toFixed(2)).join(' ')}`,
+  ];
+}
+
 async function main(): Promise<void> {
   const chunks = replyChunks();
   const gatewaySessions = Array.from({ length: sessions }, gatewaySession);
@@ -214,18 +250,17 @@ async function main(): Promise<void> {
   const reply = buildBenchReply(tokens);
   const wrong = [...gatewaySessions, ...floorSessions].filter((session) => doneText(session.socket) !== reply);
   if (wrong.length > 0) throw new Error(`${wrong.length} sessions did not relay the whole reply`);
-  const framesPerReply = (list: { socket: CountingSocket }[]) =>
-    list.reduce((sum, session) => sum + session.socket.frames, 0) / list.length / (rounds + 1);
-  const g = fastest(gateway);
-  const f = fastest(floor);
-  const rows = [
-    `| µs per delta (fastest of ${rounds} rounds, ${sessions} sessions × ${tokens} deltas) | gateway | floor relay | gateway ÷ floor |`,
-    '| --- | --- | --- | --- |',
-    `| JavaScript from SSE bytes to frame bytes | ${g.toFixed(2)} | ${f.toFixed(2)} | ${(g / f).toFixed(2)}× |`,
-    '',
-    `frames per reply: gateway ${framesPerReply(gatewaySessions).toFixed(1)}, floor relay ${framesPerReply(floorSessions).toFixed(1)}; every reply relayed whole`,
-    `rounds: gateway ${gateway.map((v) => v.toFixed(2)).join(' ')}; floor ${floor.map((v) => v.toFixed(2)).join(' ')}`,
-  ];
+  // Each figure is net of the eviction's own cost: as many evictions per delta in both paths.
+  const evictionPerDelta = evictor === null ? 0 : (evictor.costAlone() * chunks.length) / tokens;
+  const rows = report(
+    gateway.map((v) => v - evictionPerDelta),
+    floor.map((v) => v - evictionPerDelta),
+    [framesPerReply(gatewaySessions), framesPerReply(floorSessions)],
+  );
+  if (evictor !== null)
+    rows.push(
+      `caches: ${evictKib} KiB written over between two chunks; every figure is net of that (${evictionPerDelta.toFixed(2)} µs per delta alone)`,
+    );
   process.stdout.write(`${rows.join('\n')}\n`);
 }
 

@@ -1,6 +1,6 @@
 // `npm run bench:hot-path` works at toy scale: both paths relay every reply whole (the script checks each
-// session's response.done text and fails otherwise), and it prints its table with a figure for each path and
-// their ratio. Shapes only, never a timing.
+// session's response.done text and fails otherwise), and it prints its table with a figure for each path, their
+// ratio and their difference, with warm caches or with some written over between chunks. Shapes only, never a timing.
 import { describe, expect, it } from 'vitest';
 import { runBenchScript } from './run-bench-script.js';
 
@@ -15,16 +15,41 @@ describe('bench:hot-path', () => {
       '13',
     ]);
     expect(code, output).toBe(0);
-    const row = /\| JavaScript from SSE bytes to frame bytes \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)× \|/.exec(output);
-    expect(row, output).not.toBeNull();
-    const [gateway, floor, ratio] = row!.slice(1).map(Number) as [number, number, number];
+    const [gateway, floor] = figures(output);
     expect(gateway).toBeGreaterThan(0);
     expect(floor).toBeGreaterThan(0);
-    expect(ratio).toBeCloseTo(gateway / floor, 1);
+    expect(output).not.toContain('caches:');
     // 13 deltas and response.done on the floor; the gateway adds response.created and its speech segments.
     const frames = /frames per reply: gateway ([\d.]+), floor relay ([\d.]+); every reply relayed whole/.exec(output);
     expect(frames, output).not.toBeNull();
     expect(Number(frames![2])).toBe(14);
     expect(Number(frames![1])).toBeGreaterThan(15);
   });
+
+  it('writes over the caches between chunks with --evict-kb, and reports figures net of that', async () => {
+    const { code, output } = await runBenchScript('bench/hot-path.ts', [
+      ...['--rounds', '2', '--sessions', '5', '--tokens', '13', '--evict-kb', '64'],
+    ]);
+    expect(code, output).toBe(0);
+    // Net of the eviction, a toy run's figures can be near zero or below: only the row's shape is checked.
+    figures(output, false);
+    const note =
+      /caches: 64 KiB written over between two chunks; every figure is net of that \(([\d.]+) µs per delta alone\)/;
+    expect(Number(note.exec(output)?.[1]), output).toBeGreaterThan(0);
+  });
 });
+
+/** The table's row: gateway, floor relay, their ratio and their difference, checked against the first two. */
+function figures(output: string, consistent = true): [number, number] {
+  const number = '(-?[\\d.]+)';
+  const row = new RegExp(
+    `\\| JavaScript from SSE bytes to frame bytes \\| ${number} \\| ${number} \\| ${number}× \\| ${number} \\|`,
+  ).exec(output);
+  expect(row, output).not.toBeNull();
+  const [gateway, floor, ratio, difference] = row!.slice(1).map(Number) as [number, number, number, number];
+  if (consistent) {
+    expect(ratio).toBeCloseTo(gateway / floor, 1);
+    expect(difference).toBeCloseTo(gateway - floor, 1);
+  }
+  return [gateway, floor];
+}
