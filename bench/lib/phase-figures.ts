@@ -44,6 +44,8 @@ export interface PathReport {
   perTokenMs: Summary;
   cancelMs: Summary & { unmatched: number };
   chunks: number;
+  /** The chunks of each proxy instance's clients: worker w drove instance w % n (phase.ts); one entry without a proxy. */
+  instanceChunks: number[];
   deltaEvents: number;
   stampAnomalies: number;
   server: ServerFigures | null;
@@ -101,6 +103,13 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
   const { cpuStart, cpuEnd } = window;
   const windowSeconds = (cpuEnd.at - cpuStart.at) / 1000;
   const chunks = sum(results, (r) => r.chunks);
+  const instances = Math.max(1, cpuStart.servers.length);
+  const instanceChunks = Array.from({ length: instances }, (_, i) =>
+    sum(
+      results.filter((r) => r.workerIndex % instances === i),
+      (r) => r.chunks,
+    ),
+  );
   const machineTotal = cpuEnd.machine.total - cpuStart.machine.total;
   const machineCpuPercent = machineTotal > 0 ? (100 * (cpuEnd.machine.busy - cpuStart.machine.busy)) / machineTotal : 0;
   // Own processes, in the same "all cores = 100" units as /proc/stat.
@@ -135,6 +144,7 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
     perTokenMs: summarize(concat(results.map((r) => r.perToken))),
     cancelMs: { ...summarize(matched.latencies), unmatched: matched.unmatched },
     chunks,
+    instanceChunks,
     deltaEvents: sum(results, (r) => r.deltaEvents),
     stampAnomalies: sum(results, (r) => r.stampAnomalies),
     server: serverFigures(window, outcome.baseline, chunks, connected),

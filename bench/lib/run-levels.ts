@@ -4,7 +4,9 @@
 
 import { cpuPair, cpuRatioLevel, type CpuPair, type CpuRatioLevel } from './cpu-ratio.js';
 import type { PathName } from './messages.js';
+import { pairedFigure, pairedWorkers, type PairedFigure } from './paired.js';
 import { runPhase, type PathReport, type PhasePlan } from './phase.js';
+import { fmt } from './report-format.js';
 import { buildLevel, waitText, type LevelReport } from './report.js';
 import { OTHER_CPU_LIMIT, log, type BenchSettings } from './run-options.js';
 import type { BenchServers } from './run-servers.js';
@@ -17,6 +19,8 @@ export interface Measured {
   idleReport: PathReport | null;
   /** With --floor: the gateway's CPU per delta over the floor relay's, per level (--rounds alternated pairs). */
   cpuRatios: CpuRatioLevel[];
+  /** With --pair-entry: each level's two builds, measured side by side. */
+  paired: PairedFigure[];
 }
 
 /** Runs every phase of the run; `workers` is the load-generator count at >= 500 sessions. */
@@ -26,7 +30,7 @@ export async function measureLevels(
   workers: number,
 ): Promise<Measured> {
   const { idleSessions, onlyPaths } = settings;
-  const measured: Measured = { levelReports: [], phases: [], idleReport: null, cpuRatios: [] };
+  const measured: Measured = { levelReports: [], phases: [], idleReport: null, cpuRatios: [], paired: [] };
   if (idleSessions > 0 && (onlyPaths === undefined || onlyPaths.includes('gateway'))) {
     await servers.freshGateway(`idle-${idleSessions}`);
     const idleReport = await runPhase(
@@ -67,6 +71,13 @@ async function measureLevel(
       measured.phases.push(report);
     }
     if (round === 1) Object.assign(reports, inRound);
+    if (settings.pairEntry !== null && inRound.gateway !== undefined) {
+      const figure = pairedFigure(inRound.gateway);
+      measured.paired.push(figure);
+      log(
+        `  paired @${sessions}: a ${fmt(figure.build)}, b ${fmt(figure.other)} s per million deltas; b ÷ a ${fmt(figure.ratio, 3)}`,
+      );
+    }
     if (inRound.gateway !== undefined && inRound.floor !== undefined)
       pairs.push(cpuPair(inRound.gateway, inRound.floor));
   }
@@ -109,11 +120,12 @@ export function measurePath(
   sessions: number,
 ): Promise<PathReport> {
   return measureCleanest(settings, `${path} @${sessions}`, async () => {
-    if (path === 'gateway') await servers.freshGateway(`${sessions}`);
-    return runPhase(
-      servers.contextFor(path, settings.workload, settings.smoke),
-      planFor(settings, workers, path, sessions),
-    );
+    const plan = planFor(settings, workers, path, sessions);
+    if (path === 'gateway' && settings.pairEntry !== null) {
+      await servers.freshPair(`${sessions}`, settings.pairEntry);
+      plan.workers = pairedWorkers(plan.workers);
+    } else if (path === 'gateway') await servers.freshGateway(`${sessions}`);
+    return runPhase(servers.contextFor(path, settings.workload, settings.smoke), plan);
   });
 }
 

@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { HeapSampleMode } from './heap-sample.js';
+import { pairEntryOf } from './paired.js';
 import { PORTKEY_VERSION } from './portkey.js';
 import { WORKLOAD } from './workload.js';
 
@@ -50,6 +51,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
+  --pair-entry FILE       paired A/B: every gateway phase runs the run's build and this server.js side by side, half
+                          the sessions each, and reports each one's CPU per delta over the same window and their ratio
   --attempts N            re-run a phase while other work on the host took > ${OTHER_CPU_LIMIT} % CPU during it,
                           keeping the cleanest attempt (default 2; smoke: 1)
   --out-dir DIR           where to write results (default bench/results)
@@ -87,6 +90,7 @@ export function parseBenchArgs() {
       'from-src': { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'gateway-entry': { type: 'string' },
+      'pair-entry': { type: 'string' },
       'out-dir': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -135,6 +139,8 @@ export interface BenchSettings {
   heapSample: HeapSampleMode | null;
   /** --node-flag: Node or V8 options on every relay's command line. */
   nodeFlags: string[];
+  /** --pair-entry: the build each gateway phase runs beside the run's own (paired.ts), or null. */
+  pairEntry: string | null;
 }
 
 export function benchSettings(values: BenchArgs): BenchSettings {
@@ -174,6 +180,7 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     rounds: roundsOf(values, levels),
     heapSample: heapSampleOf(values),
     nodeFlags: nodeFlagsOf(values),
+    pairEntry: pairEntryOf(values),
   };
 }
 

@@ -16,6 +16,7 @@ import type { PathReport } from './phase.js';
 import type { Measured } from './run-levels.js';
 import type { BenchSettings } from './run-options.js';
 import type { PeerInfo } from './run-servers.js';
+import { pairedSection } from './paired.js';
 import { scaleOutSection, type ScaleOutReport } from './scale-out.js';
 import { sweepTables } from './sweep-table.js';
 import type { SweepReport, ThroughPath } from './sweep.js';
@@ -73,6 +74,11 @@ export function buildResults(facts: RunFacts, measured: Measured, capacity: Capa
     levels: measured.levelReports,
     /** With --floor: the gateway's CPU per delta over the floor relay's, per level (median of --rounds pairs). */
     cpuRatio: measured.cpuRatios,
+    /** With --pair-entry: the two builds each gateway phase ran side by side, and each one's CPU per delta. */
+    paired:
+      settings.pairEntry === null
+        ? null
+        : { build: facts.gatewayFrom, other: settings.pairEntry, figures: measured.paired },
     idle: measured.idleReport,
     /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
     phases: measured.phases,
@@ -134,6 +140,10 @@ export function renderMarkdown(results: BenchResults, levels: number[]): string 
       '',
       cpuRatioTable(results.cpuRatio),
     );
+  if (results.paired !== null) {
+    const { build, other, figures } = results.paired;
+    parts.push('', '## Paired A/B: two builds in the same window', '', pairedSection(figures, build, other));
+  }
   for (const level of heapSampleLevels(phases)) {
     const mode = level.paths[0]?.figures.mode ?? 'allocated';
     parts.push(

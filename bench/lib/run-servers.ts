@@ -88,6 +88,20 @@ export class BenchServers {
     return this.replicas;
   }
 
+  /**
+   * --pair-entry: two fresh gateways for one phase, the run's build and `other`, sharing the load as replicas do
+   * (without Redis: each keeps its own sessions). paired.ts reads each one's figures.
+   */
+  async freshPair(label: string, other: string): Promise<ServerProcess[]> {
+    await this.stopGateways();
+    this.replicasUseRedis = false;
+    this.replicas = await Promise.all([
+      this.launchGateway(`${label}-a`, {}),
+      this.launchGateway(`${label}-b`, {}, other),
+    ]);
+    return this.replicas;
+  }
+
   /** The redis-server of the scale-out phases (no persistence, a free port), started once. */
   async startRedis(): Promise<RedisServer> {
     this.redis ??= await RedisServer.start();
@@ -101,8 +115,11 @@ export class BenchServers {
     this.replicas = [];
   }
 
-  private async launchGateway(label: string, env: Record<string, string>): Promise<ServerProcess> {
-    const { fromSrc, entry, profDir, verbose } = this.launch;
+  /** A gateway of the run's build, or of `otherEntry` (--pair-entry), which always runs as given. */
+  private async launchGateway(label: string, env: Record<string, string>, otherEntry?: string): Promise<ServerProcess> {
+    const { profDir, verbose } = this.launch;
+    const fromSrc = otherEntry === undefined && this.launch.fromSrc;
+    const entry = otherEntry ?? this.launch.entry;
     const started = await startGatewayProcess({
       simUrl: this.sim.url,
       fromSrc,
