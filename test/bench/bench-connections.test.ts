@@ -87,13 +87,13 @@ describe('bench:connections toy run', () => {
       expect(h1Off!.first.paidForConnection).toBeGreaterThanOrEqual(2);
       // The warmer opens them ahead instead: one per opening session at least.
       expect(h1On!.connectionsOpened).toBeGreaterThanOrEqual(3);
-      // HTTP/2: one connection carries every turn (a barge-in resets its stream, not the connection), opened by the
-      // warmer or by the first turn after the quiet gap, in which the upstream's idle timeout (the relay) closed the
-      // one left from the warm-up round.
-      for (const h2 of [h2On!, h2Off!]) {
-        expect(h2.connectionsOpened, h2.pass).toBe(1);
-        expect(h2.idleCloses, h2.pass).toBe(1);
-      }
+      // HTTP/2: one connection carries every turn (a barge-in resets its stream, not the connection). In the quiet gap
+      // the upstream's idle timeout (the relay) closes the one left from the warm-up round. Without the warmer the
+      // first turn opens the next; the warmer opens it itself, during the round or already in the gap when one of
+      // its rounds falls there (a longer gap, or a loaded machine's late timers), and then the round opens none.
+      for (const h2 of [h2On!, h2Off!]) expect(h2.idleCloses, h2.pass).toBe(1);
+      expect(h2On!.connectionsOpened).toBeLessThanOrEqual(1);
+      expect(h2Off!.connectionsOpened).toBe(1);
       expect(h2Off!.first.paidForConnection).toBe(1);
       expect(results.targets.map((t) => t.id)).toEqual([
         'first-turn-p50-h1-3',
