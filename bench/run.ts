@@ -35,6 +35,8 @@ if (!fromSrc && !values['no-build'])
   execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const gatewayEnv = gatewayEnvFor(values, settings);
 if (nodeFlags.length > 0) notes.push(`every relay (gateway, floor relay, peer) ran with node ${nodeFlags.join(' ')}`);
+if (settings.pairEntry !== null)
+  notes.push('paired: the gateway figures of the level tables, targets and cost are the two gateways together');
 // Every proxy (gateway, floor, peer) inherits it, so their upstream waits can be compared.
 if (values['probe-upstream']) process.env.BENCH_PROBE_UPSTREAM = '1';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -9,7 +9,7 @@ const LINE_WORDS = 16; // 64 bytes of Int32
 
 export class CacheEvictor {
   private readonly words: Int32Array;
-  /** Read by nobody: keeps the writes from being optimised away. */
+  /** A running sum of what is read: each line is read and then written, as a relay's objects are. */
   private sum = 0;
 
   constructor(readonly kib: number) {

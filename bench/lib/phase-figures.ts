@@ -103,13 +103,7 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
   const { cpuStart, cpuEnd } = window;
   const windowSeconds = (cpuEnd.at - cpuStart.at) / 1000;
   const chunks = sum(results, (r) => r.chunks);
-  const instances = Math.max(1, cpuStart.servers.length);
-  const instanceChunks = Array.from({ length: instances }, (_, i) =>
-    sum(
-      results.filter((r) => r.workerIndex % instances === i),
-      (r) => r.chunks,
-    ),
-  );
+  const instanceChunks = chunksByInstance(results, cpuStart.servers.length);
   const machineTotal = cpuEnd.machine.total - cpuStart.machine.total;
   const machineCpuPercent = machineTotal > 0 ? (100 * (cpuEnd.machine.busy - cpuStart.machine.busy)) / machineTotal : 0;
   // Own processes, in the same "all cores = 100" units as /proc/stat.
@@ -164,6 +158,20 @@ export function buildPathReport(outcome: PhaseOutcome): PathReport {
     machineCpuPercent,
     otherCpuPercent: Math.max(0, machineCpuPercent - ownCpuPercent),
   };
+}
+
+/** The chunks each proxy instance's clients received: worker w drove instance w % n (phase.ts); one entry for n ≤ 1. */
+export function chunksByInstance(
+  results: readonly Pick<WorkerResult, 'workerIndex' | 'chunks'>[],
+  n: number,
+): number[] {
+  const instances = Math.max(1, n);
+  return Array.from({ length: instances }, (_, i) =>
+    sum(
+      results.filter((r) => r.workerIndex % instances === i),
+      (r) => r.chunks,
+    ),
+  );
 }
 
 /** The proxy's CPU, loop, probes and memory per session; null for the direct path. */
@@ -259,7 +267,7 @@ export function matchCancels(
   return { latencies, unmatched };
 }
 
-function sum<T>(items: T[], pick: (item: T) => number): number {
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
   return items.reduce((total, item) => total + pick(item), 0);
 }
 

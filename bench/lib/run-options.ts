@@ -51,8 +51,9 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --from-src              run the gateway from src/ through tsx instead of dist/ (smoke default)
   --no-build              do not rebuild dist/ when it is older than src/
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
-  --pair-entry FILE       paired A/B: every gateway phase runs the run's build and this server.js side by side, half
-                          the sessions each, and reports each one's CPU per delta over the same window and their ratio
+  --pair-entry FILE       paired A/B: each level's gateway phase runs the run's build and this server.js side by side,
+                          half the sessions each, and reports each one's CPU per delta over the same window and their
+                          ratio (levels of 2 or more sessions; not with --floor, --rounds or the probes and profilers)
   --attempts N            re-run a phase while other work on the host took > ${OTHER_CPU_LIMIT} % CPU during it,
                           keeping the cleanest attempt (default 2; smoke: 1)
   --out-dir DIR           where to write results (default bench/results)
@@ -180,7 +181,7 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     rounds: roundsOf(values, levels),
     heapSample: heapSampleOf(values),
     nodeFlags: nodeFlagsOf(values),
-    pairEntry: pairEntryOf(values),
+    pairEntry: pairEntryOf(values, levels),
   };
 }
 

@@ -8,12 +8,20 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairedFigure, pairedWorkers, pairEntryOf, type PairedFigure } from '../../bench/lib/paired.js';
 import type { PathReport } from '../../bench/lib/phase.js';
+import { chunksByInstance } from '../../bench/lib/phase-figures.js';
 import { runBenchRun } from './run-bench-script.js';
 
 const phase = (instanceCpuSeconds: number[], instanceChunks: number[]) =>
   ({ sessions: 1000, server: { instanceCpuSeconds }, instanceChunks }) as unknown as PathReport;
 
-const OPTIONS = { sweep: false, redis: false, 'cpu-prof': false };
+const OPTIONS = {
+  sweep: false,
+  redis: false,
+  floor: false,
+  'cpu-prof': false,
+  'probe-writes': false,
+  'probe-upstream': false,
+};
 const FIXTURE = 'test/fixtures/gateway-from-src.mjs';
 
 describe('paired figures', () => {
@@ -38,12 +46,27 @@ describe('paired figures', () => {
     expect([1, 2, 3, 4].map(pairedWorkers)).toEqual([2, 2, 4, 4]);
   });
 
-  it('refuses a missing file, and the modes that do not measure levels', () => {
-    expect(pairEntryOf(OPTIONS)).toBeNull();
-    expect(pairEntryOf({ ...OPTIONS, 'pair-entry': FIXTURE })).toMatch(/gateway-from-src\.mjs$/);
-    expect(() => pairEntryOf({ ...OPTIONS, 'pair-entry': 'no/such/server.js' })).toThrow(/no such file/);
-    expect(() => pairEntryOf({ ...OPTIONS, sweep: true, 'pair-entry': FIXTURE })).toThrow(/not with --sweep/);
-    expect(() => pairEntryOf({ ...OPTIONS, rounds: '2', 'pair-entry': FIXTURE })).toThrow(/not with --rounds/);
+  it('refuses a missing file, the options that would mix the two gateways, and levels it cannot split', () => {
+    const levels = [2, 1000];
+    const paired = { ...OPTIONS, 'pair-entry': FIXTURE };
+    expect(pairEntryOf(OPTIONS, levels)).toBeNull();
+    expect(pairEntryOf(paired, levels)).toMatch(/gateway-from-src\.mjs$/);
+    expect(() => pairEntryOf({ ...paired, 'pair-entry': 'no/such/server.js' }, levels)).toThrow(/no such file/);
+    expect(() => pairEntryOf({ ...paired, sweep: true }, levels)).toThrow(/not with --sweep/);
+    expect(() => pairEntryOf({ ...paired, floor: true }, levels)).toThrow(/not with --floor/);
+    expect(() => pairEntryOf({ ...paired, rounds: '2' }, levels)).toThrow(/not with --rounds/);
+    expect(() => pairEntryOf({ ...paired, 'probe-writes': true }, levels)).toThrow(/not with --probe-writes/);
+    expect(() => pairEntryOf({ ...paired, paths: 'direct,floor' }, levels)).toThrow(/gateway in --paths/);
+    expect(pairEntryOf({ ...paired, paths: 'gateway' }, levels)).not.toBeNull();
+    expect(() => pairEntryOf(paired, [1, 100])).toThrow(/at least 2 sessions/);
+    expect(() => pairEntryOf(paired, [])).toThrow(/at least 2 sessions/);
+  });
+
+  it("credits each gateway with its own workers' chunks: worker w drove gateway w % 2", () => {
+    const results = [3, 5, 7, 11].map((chunks, workerIndex) => ({ workerIndex, chunks }));
+    expect(chunksByInstance(results, 2)).toEqual([3 + 7, 5 + 11]);
+    expect(chunksByInstance(results, 1)).toEqual([26]);
+    expect(chunksByInstance(results, 0)).toEqual([26]); // the direct path: no proxy
   });
 });
 
