@@ -5,7 +5,7 @@
 // the gateway's code decides; the socket and HTTP work both pay is left out, so it moves far less in the
 // whole-system bench. Each figure is the fastest of --rounds (default 7), each round from a collected heap (the
 // npm script runs node with --expose-gc); --sessions N replies interleaved per round (1000), --tokens each (60).
-// --evict-kb N (0) writes over N KiB between chunks (cache-evictor.ts): the caches as cold as in a real relay.
+// --evict-kb N (0) writes over N KiB between chunks (cache-evictor.ts): colder caches, nearer a real relay's.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { EventLog } from '../src/hosting/event-log.js';

@@ -1,8 +1,8 @@
 // `bench:hot-path --evict-kb N`: between two upstream chunks the in-process bench writes over N KiB of its own,
 // one word per 64-byte cache line, so that each chunk finds the relays' objects as far from the CPU as a real
 // relay does. There, a socket read, the kernel's TCP work and a thousand other sessions run between two deltas of
-// one session and push its objects out of the core's caches; with every cache warm, the bench would price only
-// instructions and garbage, which the system runs showed are not where the gateway's extra CPU goes.
+// one session and push its objects out of the core's caches. With every cache warm, the bench prices the instructions
+// and the garbage, and misses what the cold caches add (docs/benchmarks/analysis.md, the eighth pass).
 // Written by hand: it is a dozen lines, and no library does this.
 
 const LINE_WORDS = 16; // 64 bytes of Int32

@@ -1,7 +1,7 @@
 // `--pair-entry FILE`: two builds of the gateway measured side by side. Each level's gateway phase runs the run's
 // build (dist/, --gateway-entry, or src with --from-src and --smoke) and FILE at once, each serving half the sessions,
-// so both see the same host over the same window. Runs measured one after the other drift by 5–15 % in CPU per delta
-// on this 2-vCPU machine; two processes measured together see the same drift (the same build on both sides read
+// so both see the same host over the same window. Runs measured one after the other drift by up to 18 % in CPU per
+// delta on this 2-vCPU machine; two processes measured together see the same drift (the same build on both sides read
 // 0.984–1.012 here). They also share the caches and the cores, which may pull a real difference toward 1. Each
 // build's CPU is divided by the deltas its own clients received. The idle phase runs the run's build alone.
 
