@@ -68,9 +68,6 @@ export function pairEntryOf(values: PairOptions, levels: readonly number[]): str
   return path;
 }
 
-/** Load workers for a paired phase: an even count, so that each gateway serves the same number of sessions. */
-export const pairedWorkers = (workers: number): number => Math.max(2, workers + (workers % 2));
-
 /**
  * Each build's figure from a paired phase's report: worker w drove gateway w % 2 (phase.ts), so the deltas of the
  * even workers are the run's build's and those of the odd ones the other's.

@@ -4,7 +4,7 @@
 
 import { cpuPair, cpuRatioLevel, type CpuPair, type CpuRatioLevel } from './cpu-ratio.js';
 import type { PathName } from './messages.js';
-import { pairedFigure, pairedWorkers, type PairedFigure } from './paired.js';
+import { pairedFigure, type PairedFigure } from './paired.js';
 import { runPhase, type PathReport, type PhasePlan } from './phase.js';
 import { fmt } from './report-format.js';
 import { buildLevel, waitText, type LevelReport } from './report.js';
@@ -123,7 +123,7 @@ export function measurePath(
     const plan = planFor(settings, workers, path, sessions);
     if (path === 'gateway' && settings.pairEntry !== null) {
       await servers.freshPair(`${sessions}`, settings.pairEntry);
-      plan.workers = pairedWorkers(plan.workers);
+      plan.workers = workersFor(plan.workers, 2);
     } else if (path === 'gateway') await servers.freshGateway(`${sessions}`);
     return runPhase(servers.contextFor(path, settings.workload, settings.smoke), plan);
   });
@@ -167,6 +167,13 @@ export function planFor(
     maxTurns: smoke ? 2 : 0,
   };
 }
+
+/**
+ * Load workers for `instances` gateways sharing a phase (worker w drives gateway w % instances): a multiple of the
+ * instances, so that each gets the same number of workers and sessions.
+ */
+export const workersFor = (workers: number, instances: number): number =>
+  Math.ceil(Math.max(workers, instances) / instances) * instances;
 
 /** The figures of one phase on one line: latencies, turns, and each process's CPU and event-loop delay. */
 export function phaseLine(path: string, sessions: number, report: PathReport): string {

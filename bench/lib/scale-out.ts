@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { errorCount, runPhase, type PathReport } from './phase.js';
 import { fmt, kib, row, signed } from './report-format.js';
 import { addedFigures, type AddedFigures } from './report.js';
-import { measureCleanest, measurePath, phaseLine, planFor } from './run-levels.js';
+import { measureCleanest, measurePath, phaseLine, planFor, workersFor } from './run-levels.js';
 import { log, type BenchSettings } from './run-options.js';
 import type { BenchServers } from './run-servers.js';
 
@@ -60,8 +60,7 @@ export async function measureScaleOut(
           : {};
         await servers.freshReplicas(config.instances, env, `scale-out-${sessions}-${phase}`);
         const plan = planFor(settings, workers, 'gateway', sessions);
-        // A multiple of the instances, so that each gets the same number of workers and sessions.
-        plan.workers = Math.ceil(Math.max(plan.workers, config.instances) / config.instances) * config.instances;
+        plan.workers = workersFor(plan.workers, config.instances);
         return runPhase(servers.contextFor('gateway', settings.workload, settings.smoke), plan);
       });
       log(phaseLine(`${config.instances}×${config.redis ? 'redis' : 'mem'}`, sessions, report));

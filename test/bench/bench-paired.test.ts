@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pairedFigure, pairedWorkers, pairEntryOf, type PairedFigure } from '../../bench/lib/paired.js';
+import { pairedFigure, pairEntryOf, type PairedFigure } from '../../bench/lib/paired.js';
+import { workersFor } from '../../bench/lib/run-levels.js';
 import type { PathReport } from '../../bench/lib/phase.js';
 import { chunksByInstance } from '../../bench/lib/phase-figures.js';
 import { runBenchRun } from './run-bench-script.js';
@@ -43,7 +44,7 @@ describe('paired figures', () => {
   });
 
   it('gives each build the same number of load workers', () => {
-    expect([1, 2, 3, 4].map(pairedWorkers)).toEqual([2, 2, 4, 4]);
+    expect([1, 2, 3, 4].map((workers) => workersFor(workers, 2))).toEqual([2, 2, 4, 4]);
   });
 
   it('refuses a missing file, the options that would mix the two gateways, and levels it cannot split', () => {
