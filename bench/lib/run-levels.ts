@@ -4,7 +4,7 @@
 
 import { cpuPair, cpuRatioLevel, type CpuPair, type CpuRatioLevel } from './cpu-ratio.js';
 import type { PathName } from './messages.js';
-import { pairedFigure, type PairedFigure } from './paired.js';
+import { pairedFigure, pairSwapped, type PairedFigure } from './paired.js';
 import { runPhase, type PathReport, type PhasePlan } from './phase.js';
 import { fmt } from './report-format.js';
 import { buildLevel, waitText, type LevelReport } from './report.js';
@@ -64,18 +64,18 @@ async function measureLevel(
   for (let round = 1; round <= settings.rounds; round += 1) {
     const inRound: Partial<Record<PathName, PathReport>> = {};
     const order: PathName[] = round % 2 === 0 ? ['floor', 'gateway'] : ['gateway', 'floor'];
-    for (const path of round === 1 ? paths : order) {
-      const report = await measurePath(servers, settings, workers, path, sessions);
+    for (const path of round === 1 ? paths : order.filter((p) => paths.includes(p))) {
+      const report = await measurePath(servers, settings, workers, path, sessions, round);
       inRound[path] = report;
       log(phaseLine(round === 1 ? path : `${path} #${round}`, sessions, report));
       measured.phases.push(report);
     }
     if (round === 1) Object.assign(reports, inRound);
     if (settings.pairEntry !== null && inRound.gateway !== undefined) {
-      const figure = pairedFigure(inRound.gateway);
+      const figure = pairedFigure(inRound.gateway, round);
       measured.paired.push(figure);
       log(
-        `  paired @${sessions}: a ${fmt(figure.build)}, b ${fmt(figure.other)} s per million deltas; b ÷ a ${fmt(figure.ratio, 3)}`,
+        `  paired @${sessions}${round === 1 ? '' : ` #${round}`}: a ${fmt(figure.build)}, b ${fmt(figure.other)} s per million deltas; b ÷ a ${fmt(figure.ratio, 3)}`,
       );
     }
     if (inRound.gateway !== undefined && inRound.floor !== undefined)
@@ -111,18 +111,22 @@ export function measureSweep(
   );
 }
 
-/** One path at one level: the cleanest of up to settings.attempts phases (a fresh gateway for each). */
+/**
+ * One path at one level: the cleanest of up to settings.attempts phases (a fresh gateway for each). `round` places
+ * the two builds of a --pair-entry phase (paired.ts).
+ */
 export function measurePath(
   servers: BenchServers,
   settings: BenchSettings,
   workers: number,
   path: PathName,
   sessions: number,
+  round = 1,
 ): Promise<PathReport> {
   return measureCleanest(settings, `${path} @${sessions}`, async () => {
     const plan = planFor(settings, workers, path, sessions);
     if (path === 'gateway' && settings.pairEntry !== null) {
-      await servers.freshPair(`${sessions}`, settings.pairEntry);
+      await servers.freshPair(`${sessions}`, settings.pairEntry, pairSwapped(round));
       plan.workers = workersFor(plan.workers, 2);
     } else if (path === 'gateway') await servers.freshGateway(`${sessions}`);
     return runPhase(servers.contextFor(path, settings.workload, settings.smoke), plan);

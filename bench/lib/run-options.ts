@@ -32,7 +32,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --floor                 also run every level through bench/floor-relay.ts (the least a WS → SSE relay does)
   --rounds N              with --floor: measure the gateway and the floor relay N times at each level, alternated
                           (every other round floor first), and report the median of the N ratios of their CPU per
-                          delta (default 1)
+                          delta (default 1); with --pair-entry: N fresh pairs per level, the two builds swapping
+                          places every other round, and the geometric mean of the N ratios
   --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
                           is summarised in the results), and the floor relay (floor/, the whole run), the two
                           compared per delta in the results
@@ -53,7 +54,7 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --gateway-entry FILE    run this server.js instead of dist/src/server.js (A/B against another build)
   --pair-entry FILE       paired A/B: each level's gateway phase runs the run's build and this server.js side by side,
                           half the sessions each, and reports each one's CPU per delta over the same window and their
-                          ratio (levels of 2 or more sessions; not with --floor, --rounds or the probes and profilers)
+                          ratio (levels of 2 or more sessions; not with --floor or the probes and profilers)
   --attempts N            re-run a phase while other work on the host took > ${OTHER_CPU_LIMIT} % CPU during it,
                           keeping the cleanest attempt (default 2; smoke: 1)
   --out-dir DIR           where to write results (default bench/results)
@@ -192,7 +193,10 @@ function roundsOf(values: BenchArgs, levels: number[]): number {
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new Error(`--rounds expects a whole number ≥ 1, got "${values.rounds}"`);
   if (rounds === 1) return 1;
-  if (!values.floor) throw new Error('--rounds compares the gateway with the floor relay: add --floor');
+  // With --pair-entry each round is a fresh pair of the two builds (paired.ts checks the rest).
+  if (values['pair-entry'] !== undefined) return rounds;
+  if (!values.floor)
+    throw new Error('--rounds compares the gateway with the floor relay (add --floor) or two builds (--pair-entry)');
   const paths = values.paths?.split(',');
   if (paths !== undefined && !(paths.includes('gateway') && paths.includes('floor')))
     throw new Error('--rounds needs both the gateway and the floor relay in --paths');

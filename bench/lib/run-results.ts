@@ -16,7 +16,7 @@ import type { PathReport } from './phase.js';
 import type { Measured } from './run-levels.js';
 import type { BenchSettings } from './run-options.js';
 import type { PeerInfo } from './run-servers.js';
-import { pairedSection } from './paired.js';
+import { pairedLevels, pairedSection } from './paired.js';
 import { scaleOutSection, type ScaleOutReport } from './scale-out.js';
 import { sweepTables } from './sweep-table.js';
 import type { SweepReport, ThroughPath } from './sweep.js';
@@ -74,11 +74,19 @@ export function buildResults(facts: RunFacts, measured: Measured, capacity: Capa
     levels: measured.levelReports,
     /** With --floor: the gateway's CPU per delta over the floor relay's, per level (median of --rounds pairs). */
     cpuRatio: measured.cpuRatios,
-    /** With --pair-entry: the two builds each gateway phase ran side by side, and each one's CPU per delta. */
+    /**
+     * With --pair-entry: the two builds each gateway phase ran side by side, each one's CPU per delta, and per level
+     * the geometric mean of the rounds' ratios.
+     */
     paired:
       settings.pairEntry === null
         ? null
-        : { build: facts.gatewayFrom, other: settings.pairEntry, figures: measured.paired },
+        : {
+            build: facts.gatewayFrom,
+            other: settings.pairEntry,
+            figures: measured.paired,
+            levels: pairedLevels(measured.paired),
+          },
     idle: measured.idleReport,
     /** Every measured phase in order, including those of a partial run (--paths) that has no level table. */
     phases: measured.phases,

@@ -90,15 +90,17 @@ export class BenchServers {
 
   /**
    * --pair-entry: two fresh gateways for one phase, the run's build and `other`, sharing the load as replicas do
-   * (without Redis: each keeps its own sessions). paired.ts reads each one's figures.
+   * (without Redis: each keeps its own sessions); `other` first when `swapped`. paired.ts reads each one's figures.
    */
-  async freshPair(label: string, other: string): Promise<ServerProcess[]> {
+  async freshPair(label: string, other: string, swapped = false): Promise<ServerProcess[]> {
     await this.stopGateways();
     this.replicasUseRedis = false;
-    this.replicas = await Promise.all([
+    const [a, b] = await Promise.all([
       this.launchGateway(`${label}-a`, {}),
       this.launchGateway(`${label}-b`, {}, other),
     ]);
+    this.replicas = swapped ? [b, a] : [a, b];
+    this.log(`pair for ${label}: the first gateway (even load workers) is ${this.replicas[0] === b ? 'b' : 'a'}`);
     return this.replicas;
   }
 

@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pairedFigure, pairEntryOf, type PairedFigure } from '../../bench/lib/paired.js';
+import {
+  pairedFigure,
+  pairedLevels,
+  pairedSection,
+  pairEntryOf,
+  type PairedFigure,
+  type PairedLevel,
+} from '../../bench/lib/paired.js';
 import { workersFor } from '../../bench/lib/run-levels.js';
 import type { PathReport } from '../../bench/lib/phase.js';
 import { chunksByInstance } from '../../bench/lib/phase-figures.js';
@@ -29,6 +36,7 @@ describe('paired figures', () => {
   it("divides each build's CPU by the deltas its own clients received", () => {
     expect(pairedFigure(phase([30, 36], [500_000, 600_000]))).toEqual({
       sessions: 1000,
+      round: 1,
       build: 60,
       other: 60,
       ratio: 1,
@@ -36,6 +44,47 @@ describe('paired figures', () => {
     const figure = pairedFigure(phase([30, 33], [500_000, 500_000]));
     expect([figure.build, figure.other]).toEqual([60, 66]);
     expect(figure.ratio).toBeCloseTo(1.1, 10);
+  });
+
+  it('reads the other build as the first gateway in even rounds, where the two swap places', () => {
+    const figures = [1, 2, 3].map((round) => pairedFigure(phase([30, 33], [500_000, 500_000]), round));
+    expect(figures.map((f) => [f.round, f.build, f.other])).toEqual([
+      [1, 60, 66],
+      [2, 66, 60],
+      [3, 60, 66],
+    ]);
+    expect(figures[1]!.ratio).toBeCloseTo(60 / 66, 10);
+  });
+
+  it("summarises a level's rounds by the geometric mean of their ratios, so a ratio and its inverse give 1", () => {
+    const figure = (sessions: number, round: number, ratio: number | null): PairedFigure => ({
+      sessions,
+      round,
+      build: 60,
+      other: ratio === null ? null : 60 * ratio,
+      ratio,
+    });
+    const levels = pairedLevels([
+      figure(100, 1, 1.1),
+      figure(100, 2, 1 / 1.1),
+      figure(1000, 1, 0.9),
+      figure(1000, 2, 1),
+    ]);
+    expect(levels.map((l) => [l.sessions, l.ratios.length])).toEqual([
+      [100, 2],
+      [1000, 2],
+    ]);
+    expect(levels[0]!.mean).toBeCloseTo(1, 10);
+    expect(levels[1]!).toMatchObject({ min: 0.9, max: 1 } satisfies Partial<PairedLevel>);
+    expect(levels[1]!.mean).toBeCloseTo(Math.sqrt(0.9), 10);
+    expect(pairedLevels([figure(100, 1, null)])).toEqual([
+      { sessions: 100, ratios: [], mean: null, min: null, max: null },
+    ]);
+    const section = pairedSection([figure(1000, 1, 0.9), figure(1000, 2, 1)], 'dist', 'other.js');
+    expect(section).toContain('| 1000 | 2 (b first) | 60.00 | 60.00 | 1.000 |');
+    expect(section).toContain(`| 1000 | 2 | ${Math.sqrt(0.9).toFixed(3)} | 0.900–1.000 |`);
+    // One round: no summary table.
+    expect(pairedSection([figure(1000, 1, 0.9)], 'dist', 'other.js')).not.toContain('geometric mean');
   });
 
   it('has no ratio when a build relayed nothing or was not measured', () => {
@@ -55,7 +104,6 @@ describe('paired figures', () => {
     expect(() => pairEntryOf({ ...paired, 'pair-entry': 'no/such/server.js' }, levels)).toThrow(/no such file/);
     expect(() => pairEntryOf({ ...paired, sweep: true }, levels)).toThrow(/not with --sweep/);
     expect(() => pairEntryOf({ ...paired, floor: true }, levels)).toThrow(/not with --floor/);
-    expect(() => pairEntryOf({ ...paired, rounds: '2' }, levels)).toThrow(/not with --rounds/);
     expect(() => pairEntryOf({ ...paired, 'probe-writes': true }, levels)).toThrow(/not with --probe-writes/);
     expect(() => pairEntryOf({ ...paired, paths: 'direct,floor' }, levels)).toThrow(/gateway in --paths/);
     expect(pairEntryOf({ ...paired, paths: 'gateway' }, levels)).not.toBeNull();
@@ -74,24 +122,41 @@ describe('paired figures', () => {
 const outDir = mkdtempSync(join(tmpdir(), 'bench-paired-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
+interface PairedResults {
+  paired: { build: string; other: string; figures: PairedFigure[]; levels: PairedLevel[] } | null;
+}
+
 describe('bench --pair-entry (smoke)', () => {
-  it('runs the two builds side by side and reports each one and their ratio', { timeout: 60_000 }, async () => {
-    const args = ['--smoke', '--idle', '0', '--pair-entry', FIXTURE];
-    const run = await runBenchRun<{ paired: { build: string; other: string; figures: PairedFigure[] } | null }>(
-      args,
-      outDir,
-    );
-    // Both gateways of the level's phase started: the run's build (src in smoke) and the other file.
-    expect(run.output).toMatch(/\(pid \d+, src via tsx\) for 2-a/);
-    expect(run.output).toMatch(/gateway-from-src\.mjs\) for 2-b/);
-    expect(run.results.paired?.other).toMatch(/gateway-from-src\.mjs$/);
-    const figures = run.results.paired?.figures ?? [];
-    expect(figures).toHaveLength(1);
-    const [figure] = figures;
-    expect(figure!.sessions).toBe(2);
-    expect(figure!.build).toBeGreaterThan(0);
-    expect(figure!.other).toBeGreaterThan(0);
-    expect(figure!.ratio).toBeCloseTo(figure!.other! / figure!.build!, 10);
-    expect(run.markdown).toContain('## Paired A/B: two builds in the same window');
-  });
+  it(
+    'runs the two builds side by side, in places swapped every other round, and reports each one and their ratios',
+    {
+      timeout: 90_000,
+    },
+    async () => {
+      const args = ['--smoke', '--idle', '0', '--pair-entry', FIXTURE, '--rounds', '2'];
+      const run = await runBenchRun<PairedResults>(args, outDir);
+      // Both gateways of each round's phase started: the run's build (src in smoke) and the other file.
+      expect(run.output.match(/\(pid \d+, src via tsx\) for 2-a/g)).toHaveLength(2);
+      expect(run.output.match(/gateway-from-src\.mjs\) for 2-b/g)).toHaveLength(2);
+      expect(run.output).toMatch(
+        /pair for 2: the first gateway \(even load workers\) is a[\s\S]*pair for 2: the first gateway \(even load workers\) is b/,
+      );
+      expect(run.results.paired?.other).toMatch(/gateway-from-src\.mjs$/);
+      const figures = run.results.paired?.figures ?? [];
+      expect(figures.map((f) => [f.sessions, f.round])).toEqual([
+        [2, 1],
+        [2, 2],
+      ]);
+      for (const figure of figures) {
+        expect(figure.build).toBeGreaterThan(0);
+        expect(figure.other).toBeGreaterThan(0);
+        expect(figure.ratio).toBeCloseTo(figure.other! / figure.build!, 10);
+      }
+      const [level] = run.results.paired?.levels ?? [];
+      expect(level!.ratios).toEqual(figures.map((f) => f.ratio));
+      expect(level!.mean).toBeCloseTo(Math.sqrt(figures[0]!.ratio! * figures[1]!.ratio!), 10);
+      expect(run.markdown).toContain('## Paired A/B: two builds in the same window');
+      expect(run.markdown).toContain('b ÷ a, geometric mean');
+    },
+  );
 });

@@ -62,7 +62,7 @@ describe('bench --floor --rounds (smoke)', () => {
   );
 
   it.each([
-    [['--rounds', '2'], '--rounds compares the gateway with the floor relay: add --floor'],
+    [['--rounds', '2'], '--rounds compares the gateway with the floor relay (add --floor) or two builds'],
     [['--floor', '--rounds', '2', '--paths', 'direct,gateway'], '--rounds needs both the gateway and the floor relay'],
     [['--floor', '--rounds', '2', '--sweep'], '--rounds applies to --levels, and this run has none'],
   ])('refuses %j, which could not make a pair', async (args, message) => {
