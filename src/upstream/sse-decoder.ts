@@ -119,14 +119,19 @@ class SseLineDecoder implements SseDecoder {
     }
   }
 
-  /** Handles every complete line of `text`; returns the unterminated rest. */
+  /**
+   * Handles every complete line of `text`; returns the unterminated rest. Each kind of line break is searched for
+   * again only once the line start has passed the last one found, and never after a search found none: a stream of
+   * bare CRs (or LFs) costs a scan of the text, not one per line.
+   */
   private lines(text: string): string {
     const n = text.length;
     let start = 0;
     let cr = text.indexOf('\r');
+    let lf = text.indexOf('\n');
     while (start < n && !this.done) {
       if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
-      const lf = text.indexOf('\n', start);
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
