@@ -2,8 +2,9 @@
 // build (dist/, --gateway-entry, or src with --from-src and --smoke) and FILE at once, each serving half the sessions,
 // so both see the same host over the same window. Runs measured one after the other drift by up to 18 % in CPU per
 // delta on this 2-vCPU machine; two processes measured together see the same drift, but one pair still reads the same
-// build on both sides anywhere from 0.984 to 1.049 here. So --rounds N measures N fresh pairs per level, the builds
-// swapping places (load workers, start order) every other round, and reports the geometric mean of the N ratios. The
+// build on both sides anywhere from 0.970 to 1.049 here. So --rounds N measures N fresh pairs per level, the builds
+// swapping places every other round (which is the phase's first gateway: the one the even load workers drive, whose CPU
+// and deltas are read first; both still start together), and reports the geometric mean of the N ratios. The
 // two also share the caches and the cores, which may pull a real difference toward 1. Each build's CPU is divided by
 // the deltas its own clients received. The idle phase runs the run's build alone.
 
@@ -117,7 +118,8 @@ export function pairedSection(figures: readonly PairedFigure[], buildName: strin
     `Two gateways side by side in each level's gateway phase, half the sessions each: a = ${buildName},`,
     `b = ${otherName}.`,
     "Each one's CPU is divided by the deltas its own clients received. The gateway figures elsewhere in these results",
-    '(the level tables, targets and cost) are the two together.',
+    '(the level tables, targets and cost) are the two together. "b first": in that round b was the first gateway',
+    '(the even load workers); the a and b columns always follow the build, not the place.',
     '',
     row(['sessions (both together)', 'round', 'a: CPU s per million deltas', 'b: CPU s per million deltas', 'b ÷ a']),
     row(['---', '---', '---', '---', '---']),
@@ -136,7 +138,7 @@ export function pairedSection(figures: readonly PairedFigure[], buildName: strin
 
 function levelsTable(levels: readonly PairedLevel[]): string {
   return [
-    row(['sessions', 'rounds', 'b ÷ a, geometric mean', 'range']),
+    row(['sessions', 'rounds with a ratio', 'b ÷ a, geometric mean', 'range']),
     row(['---', '---', '---', '---']),
     ...levels.map((l) =>
       row([String(l.sessions), String(l.ratios.length), fmt(l.mean, 3), `${fmt(l.min, 3)}–${fmt(l.max, 3)}`]),

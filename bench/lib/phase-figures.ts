@@ -10,6 +10,8 @@ export interface ServerFigures {
   /** Summed over the gateways of a scale-out phase (instanceCpuSeconds has each one's). */
   cpuSeconds: number;
   instanceCpuSeconds: number[];
+  /** Each gateway's pid, in the order of instanceCpuSeconds and instanceChunks (worker w drove instance w % n). */
+  instancePids: number[];
   /** utime and stime: stime is the kernel's share (socket syscalls, loopback TCP). */
   cpuUserSeconds: number;
   cpuSystemSeconds: number;
@@ -65,6 +67,8 @@ export interface PathReport {
 export interface CpuPoint {
   server: number;
   servers: number[];
+  /** The pid of each of `servers`, in the same order. */
+  serverPids: number[];
   sim: number;
   sidecars: number[];
   machine: { busy: number; total: number };
@@ -187,6 +191,7 @@ function serverFigures(
   return {
     cpuSeconds,
     instanceCpuSeconds: cpuEnd.servers.map((end, i) => end - (cpuStart.servers[i] ?? 0)),
+    instancePids: cpuEnd.serverPids,
     cpuUserSeconds: splitEnd.user - splitStart.user,
     cpuSystemSeconds: splitEnd.system - splitStart.system,
     cpuSecondsPerMillionChunks: chunks > 0 ? cpuSeconds / (chunks / 1e6) : null,

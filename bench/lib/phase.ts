@@ -252,6 +252,7 @@ function cpuPoint(proxies: ServerProcess[], sim: SimulatorProcess, sidecars: { p
   return {
     server: servers.reduce((a, b) => a + b, 0),
     servers,
+    serverPids: proxies.map((p) => p.pid),
     sim: cpuSecondsOf(sim.pid),
     sidecars: sidecars.map((s) => cpuSecondsOf(s.pid)),
     machine: machineCpu(),

@@ -47,9 +47,10 @@ export async function measureLevels(
 }
 
 /**
- * One level: every path once (the level's table), then rounds 2..N of the gateway and the floor relay, each round
- * a pair of CPU per delta (cpu-ratio.ts). Even rounds measure the floor first, so that a drift of the host in one
- * direction over the rounds does not favour either.
+ * One level: every path once (the level's table), then rounds 2..N. With --floor each round is a pair of CPU per
+ * delta of the gateway and the floor relay (cpu-ratio.ts); even rounds measure the floor first, so that a drift of
+ * the host in one direction over the rounds does not favour either. With --pair-entry each round is a gateway phase
+ * of a fresh pair of builds, in places swapped every other round (paired.ts).
  */
 async function measureLevel(
   servers: BenchServers,

@@ -33,7 +33,8 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --rounds N              with --floor: measure the gateway and the floor relay N times at each level, alternated
                           (every other round floor first), and report the median of the N ratios of their CPU per
                           delta (default 1); with --pair-entry: N fresh pairs per level, the two builds swapping
-                          places every other round, and the geometric mean of the N ratios
+                          places every other round, and the geometric mean of the N ratios (use an even N, so
+                          that each build holds each place as often)
   --cpu-prof              run each gateway with --cpu-prof (one profile per gateway process; the largest level's
                           is summarised in the results), and the floor relay (floor/, the whole run), the two
                           compared per delta in the results

@@ -124,7 +124,12 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 interface PairedResults {
   paired: { build: string; other: string; figures: PairedFigure[]; levels: PairedLevel[] } | null;
+  phases: { path: string; server: { instancePids: number[] } | null }[];
 }
+
+/** The pids the run logged for gateways of `label` ("2-a", "2-b"), in the order they started. */
+const pidsOf = (output: string, label: string): number[] =>
+  [...output.matchAll(new RegExp(`\\(pid (\\d+), [^)]*\\) for ${label}\\n`, 'g'))].map((m) => Number(m[1]));
 
 describe('bench --pair-entry (smoke)', () => {
   it(
@@ -142,6 +147,13 @@ describe('bench --pair-entry (smoke)', () => {
         /pair for 2: the first gateway \(even load workers\) is a[\s\S]*pair for 2: the first gateway \(even load workers\) is b/,
       );
       expect(run.results.paired?.other).toMatch(/gateway-from-src\.mjs$/);
+      // The places really swap: in round 2 the first gateway (its CPU and its workers' deltas come first) is b.
+      const [a1, a2] = pidsOf(run.output, '2-a');
+      const [b1, b2] = pidsOf(run.output, '2-b');
+      expect(run.results.phases.filter((p) => p.path === 'gateway').map((p) => p.server?.instancePids)).toEqual([
+        [a1, b1],
+        [b2, a2],
+      ]);
       const figures = run.results.paired?.figures ?? [];
       expect(figures.map((f) => [f.sessions, f.round])).toEqual([
         [2, 1],
