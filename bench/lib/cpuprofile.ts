@@ -82,7 +82,7 @@ const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
     (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/),
   ],
   [
-    'SSE decoding (the SSE decoder, UTF-8)',
+    'SSE decoding (sse-decoder.ts, UTF-8)',
     (f) =>
       isProject(f.url, /sse-decoder\.[jt]s$/) ||
       // The library the gateway used before its own decoder (profiles of older builds).

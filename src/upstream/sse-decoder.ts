@@ -19,7 +19,10 @@ export interface SseDecoderHandlers {
   onDone(): void;
   /** A `:` comment line (keep-alive ping). Liveness is already visible as bytes, so this is optional. */
   onComment?(comment: string): void;
-  /** The stream broke a limit (an unterminated line over SSE_MAX_BUFFER_CHARS). Nothing is reported after it. */
+  /**
+   * The stream broke a limit: an unterminated line and the data of an event not yet complete came to more than
+   * SSE_MAX_BUFFER_CHARS. Nothing is reported after it.
+   */
   onOverflow?(): void;
 }
 
@@ -111,7 +114,9 @@ class SseLineDecoder implements SseDecoder {
     // Text with no line break only grows the pending line (a CR held at its end is decided by the next break).
     else if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) this.pending += text;
     else this.pending = this.lines(this.pending + text);
-    if (!this.done && this.pending.length + this.data.length > this.maxBufferChars) {
+    if (this.done)
+      this.pending = ''; // after [DONE] nothing more is read: let go of what followed it
+    else if (this.pending.length + this.data.length > this.maxBufferChars) {
       this.done = true;
       this.pending = '';
       this.data = '';
