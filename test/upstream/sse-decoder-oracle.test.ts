@@ -112,9 +112,21 @@ const TOKENS = [
 ];
 
 const stream = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((tokens) => tokens.join(''));
+/** Raw bytes among the text: invalid UTF-8, lone continuation bytes, a sequence cut short. */
+const withRawBytes = fc
+  .array(
+    fc.oneof(
+      stream.map((text) => Buffer.from(text)),
+      fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b)),
+    ),
+    {
+      maxLength: 6,
+    },
+  )
+  .map((parts) => Buffer.concat(parts));
 
 /** The bytes of `text` cut at the given byte offsets (sorted, clamped), inside multi-byte characters too. */
-function cutInto(text: string, cuts: readonly number[]): Uint8Array[] {
+function cutInto(text: string | Buffer, cuts: readonly number[]): Uint8Array[] {
   const bytes = Buffer.from(text);
   const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const pieces: Uint8Array[] = [];
@@ -145,6 +157,29 @@ describe('sse decoder against eventsource-parser', () => {
     );
   });
 
+  it('agrees on streams with invalid UTF-8 among the text, cut at random bytes', () => {
+    fc.assert(
+      fc.property(withRawBytes, fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (bytes, cuts, end) => {
+        const pieces = cutInto(bytes, cuts);
+        expect(run(createSseDecoder, pieces, 64, end)).toEqual(run(oracleDecoder, pieces, 64, end));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('keeps a U+FEFF that a decoder made mid-stream sees first: only the first of the stream is a mark', () => {
+    // Whole lines first (read without the streaming decoder), then a piece cut inside the second U+FEFF.
+    const bytes = Buffer.from('data: a\n\n\uFEFFdata: b\n\ndata: c\n\n');
+    const at = bytes.indexOf(Buffer.from('\uFEFF'));
+    const pieces = [bytes.subarray(0, at), bytes.subarray(at, at + 1), bytes.subarray(at + 1)];
+    const calls = run(createSseDecoder, pieces, 1024, true);
+    expect(calls.filter(([kind]) => kind === 'data')).toEqual([
+      ['data', 'a', undefined],
+      ['data', 'c', undefined],
+    ]);
+    expect(calls).toEqual(run(oracleDecoder, pieces, 1024, true));
+  });
+
   it('drops only the first byte-order mark, whether the stream comes whole or a byte at a time', () => {
     // A second U+FEFF is text: it makes "\uFEFFdata" an unknown field, so only "a" is data.
     const bytes = Buffer.from('\uFEFFdata: a\r\n\r\n\uFEFFdata: b\n\n');
@@ -154,5 +189,32 @@ describe('sse decoder against eventsource-parser', () => {
       expect(calls.filter(([kind]) => kind === 'data')).toEqual([['data', 'a', undefined]]);
       expect(calls).toEqual(run(oracleDecoder, pieces, 1024, true));
     }
+  });
+});
+
+/** Examples from the WHATWG HTML standard's event-stream section, checked on their own (not against the oracle). */
+describe('sse decoder on the examples of the standard', () => {
+  const dataOf = (text: string): string[] => {
+    const data: string[] = [];
+    const decoder = createSseDecoder({ onData: (d) => void data.push(d), onDone: () => {} });
+    decoder.push(Buffer.from(text));
+    return data;
+  };
+
+  it('joins data lines with a line feed', () => {
+    expect(dataOf('data: YHOO\ndata: +2\ndata: 10\n\n')).toEqual(['YHOO\n+2\n10']);
+  });
+
+  it('skips comments, ignores id lines, and removes one space after the colon only', () => {
+    const text = ': test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n';
+    expect(dataOf(text)).toEqual(['first event', 'second event', ' third event']);
+  });
+
+  it('reads a bare "data" as an empty line of data, and keeps an unfinished event back', () => {
+    expect(dataOf('data\n\ndata\ndata\n\ndata:')).toEqual(['', '\n']);
+  });
+
+  it('reads "data:test" and "data: test" alike', () => {
+    expect(dataOf('data:test\n\ndata: test\n\n')).toEqual(['test', 'test']);
   });
 });
