@@ -2,6 +2,7 @@
 // package, a project file, node's internals), busiest first, excluding (idle).
 
 import { readFileSync } from 'node:fs';
+import { isGcFrame, isSocketWriteFrame, originOf, ORIGINS } from './profile-origins.js';
 
 interface ProfileNode {
   id: number;
@@ -34,6 +35,8 @@ export interface ProfileSummary {
   modules: ProfileEntry[];
   /** Busy time by part of the gateway's work (PARTS), every part listed. */
   parts: ProfileEntry[];
+  /** Busy time by what started the work (profile-origins.ts), every origin listed. */
+  origins: ProfileEntry[];
 }
 
 type Frame = ProfileNode['callFrame'];
@@ -43,15 +46,6 @@ const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_m
 export const GC_PART = 'garbage collection';
 export const SOCKET_WRITES_PART = 'socket writes (the write and writev syscalls, sampled by wall clock)';
 
-/** The native stream-handle calls that make a socket write syscall (StreamBase's write methods). */
-const SOCKET_WRITES = new Set([
-  'writev',
-  'writeBuffer',
-  'writeUtf8String',
-  'writeLatin1String',
-  'writeAsciiString',
-  'writeUcs2String',
-]);
 /**
  * Parts of the gateway's work. A sample belongs to the first part in this list that any frame of its stack
  * matches: GC and the write syscalls come first, so every socket write counts as a write whoever made it,
@@ -59,8 +53,8 @@ const SOCKET_WRITES = new Set([
  * innermost frame that matches any of MODULE_PARTS.
  */
 const PARTS: [string, (frame: Frame) => boolean][] = [
-  [GC_PART, (f) => f.functionName === '(garbage collector)'],
-  [SOCKET_WRITES_PART, (f) => f.url === '' && SOCKET_WRITES.has(f.functionName)],
+  [GC_PART, isGcFrame],
+  [SOCKET_WRITES_PART, isSocketWriteFrame],
   ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
   [
     'turn start: turn-taking, history, request body, dispatch',
@@ -171,6 +165,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const functions = new Map<string, number>();
   const modules = new Map<string, number>();
   const parts = new Map<string, number>([...PARTS, ...MODULE_PARTS].map(([name]) => [name, 0]));
+  const origins = new Map<string, number>(ORIGINS.map((name) => [name, 0]));
   let idleUs = 0;
   let totalUs = 0;
   for (const [id, us] of selfUs) {
@@ -186,15 +181,19 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     functions.set(name, (functions.get(name) ?? 0) + us);
     const mod = moduleOf(url, functionName);
     modules.set(mod, (modules.get(mod) ?? 0) + us);
-    const part = partOf(stackOf(id));
+    const stack = stackOf(id);
+    const part = partOf(stack);
     parts.set(part, (parts.get(part) ?? 0) + us);
+    const origin = originOf(stack);
+    origins.set(origin, (origins.get(origin) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
+  const share = (us: number) => ({ selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 });
   const rank = (map: Map<string, number>, limit = top): ProfileEntry[] =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
-      .map(([name, us]) => ({ name, selfMs: us / 1000, percent: busyUs > 0 ? (100 * us) / busyUs : 0 }));
+      .map(([name, us]) => ({ name, ...share(us) }));
   return {
     file,
     durationMs: totalUs / 1000,
@@ -203,6 +202,8 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     functions: rank(functions),
     modules: rank(modules),
     parts: rank(parts, parts.size),
+    // In ORIGINS' order, not ranked: a table reads them as a delta's, then a turn's, then the rest.
+    origins: ORIGINS.map((name) => ({ name, ...share(origins.get(name) ?? 0) })),
   };
 }
 

@@ -6,6 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GC_PART, SOCKET_WRITES_PART, summarizeProfile, type ProfileSummary } from './cpuprofile.js';
+import { TURN_ORIGINS } from './profile-origins.js';
 import type { PathReport } from './phase.js';
 import { FLOOR_PROFILE_DIR } from './floor-process.js';
 import type { Measured } from './run-levels.js';
@@ -18,6 +19,8 @@ export interface PerDelta {
   gcUs: number;
   /** Busy time less the write syscalls (GC included). */
   restUs: number;
+  /** Busy time by what started it (profile-origins.ts), in ORIGINS' order. */
+  origins: { name: string; us: number }[];
 }
 
 export interface ProfileComparison {
@@ -59,6 +62,7 @@ function perDelta(summary: ProfileSummary, deltas: number): PerDelta {
     socketWritesUs: per(socketWritesUs),
     gcUs: per(partUs(GC_PART)),
     restUs: per(busyUs - socketWritesUs),
+    origins: summary.origins.map((o) => ({ name: o.name, us: per(1000 * o.selfMs) })),
   };
 }
 
@@ -108,5 +112,23 @@ export function comparisonTable(comparison: ProfileComparison): string {
     row('socket write syscalls', (p) => p.socketWritesUs),
     row('everything else (JavaScript, HTTP parsing, streams, GC)', (p) => p.restUs),
     row('of which garbage collection', (p) => p.gcUs),
+    '',
+    ...originsTable(comparison),
   ].join('\n');
+}
+
+/** The same busy time by what started it: a delta, a turn (spread over its deltas), or the rest. */
+function originsTable({ gateway, floor }: ProfileComparison): string[] {
+  const usOf = (p: PerDelta, name: string): number => p.origins.find((o) => o.name === name)?.us ?? 0;
+  const turnUs = (p: PerDelta): number => TURN_ORIGINS.reduce((sum, name) => sum + usOf(p, name), 0);
+  const row = (label: string, g: number, f: number): string =>
+    `| ${label} | ${g.toFixed(1)} | ${f.toFixed(1)} | ${(g - f >= 0 ? '+' : '') + (g - f).toFixed(1)} |`;
+  return [
+    "By what started the work (a turn's work is divided by all the deltas, so longer replies would spread it thinner):",
+    '',
+    '| µs per delta | gateway | floor relay | gateway − floor |',
+    '| --- | --- | --- | --- |',
+    ...gateway.origins.map((o) => row(o.name, o.us, usOf(floor, o.name))),
+    row("**a turn's work together** (the four lines above that a turn starts)", turnUs(gateway), turnUs(floor)),
+  ];
 }
