@@ -11,6 +11,13 @@ import { TextDecoder } from 'node:util';
 
 /** Largest partial line or event the decoder buffers, in characters: a cap on a hostile or broken stream. */
 export const SSE_MAX_BUFFER_CHARS = 1024 * 1024;
+/**
+ * Most `data:` lines in one event, and most pieces (pushes without a line break) of one unterminated line. Each
+ * line or piece is joined on as a string node of its own (about 32 bytes), so a stream of empty `data` lines, or a
+ * line sent a byte at a time, would hold some 30 bytes per character the character cap counts: about 32 MB in one
+ * body. A chat stream sends one data line per event and whole lines.
+ */
+export const SSE_MAX_JOINS = 4096;
 
 export interface SseDecoderHandlers {
   /** One complete event's `data` (multi-line data joined with `\n`), and its `event:` name if any. */
@@ -21,7 +28,8 @@ export interface SseDecoderHandlers {
   onComment?(comment: string): void;
   /**
    * The stream broke a limit: an unterminated line and the data of an event not yet complete came to more than
-   * SSE_MAX_BUFFER_CHARS. Nothing is reported after it.
+   * SSE_MAX_BUFFER_CHARS, or an event had more than SSE_MAX_JOINS data lines, or an unterminated line came in more
+   * than SSE_MAX_JOINS pieces. Nothing is reported after it.
    */
   onOverflow?(): void;
 }
@@ -61,6 +69,8 @@ class SseLineDecoder implements SseDecoder {
   private fedAny = false;
   /** The unterminated line at the end of what was fed (with its CR when an LF may still follow). */
   private pending = '';
+  /** Pushes joined onto `pending` since it was last cut from a whole text (see SSE_MAX_JOINS). */
+  private pendingPieces = 0;
   private data = '';
   private dataLines = 0;
   private eventName: string | undefined = undefined;
@@ -110,18 +120,25 @@ class SseLineDecoder implements SseDecoder {
       this.fedAny = true;
       if (text.startsWith(MANGLED_BOM)) text = text.slice(MANGLED_BOM.length);
     }
-    if (this.pending === '') this.pending = this.lines(text);
-    // Text with no line break only grows the pending line (a CR held at its end is decided by the next break).
-    else if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) this.pending += text;
-    else this.pending = this.lines(this.pending + text);
-    if (this.done)
-      this.pending = ''; // after [DONE] nothing more is read: let go of what followed it
-    else if (this.pending.length + this.data.length > this.maxBufferChars) {
-      this.done = true;
-      this.pending = '';
-      this.data = '';
-      this.handlers.onOverflow?.();
+    if (this.pending !== '' && text.indexOf('\n') === -1 && text.indexOf('\r') === -1) {
+      // Text with no line break only grows the pending line (a CR held at its end is decided by the next break).
+      this.pending += text;
+      this.pendingPieces += 1;
+    } else {
+      this.pending = this.lines(this.pending === '' ? text : this.pending + text);
+      this.pendingPieces = 0;
     }
+    if (this.done)
+      this.pending = ''; // after [DONE] or an overflow nothing more is read: let go of what followed it
+    else if (this.pending.length + this.data.length > this.maxBufferChars || this.pendingPieces > SSE_MAX_JOINS)
+      this.overflow();
+  }
+
+  private overflow(): void {
+    this.done = true;
+    this.pending = '';
+    this.data = '';
+    this.handlers.onOverflow?.();
   }
 
   /**
@@ -169,7 +186,8 @@ class SseLineDecoder implements SseDecoder {
     const nameLength = colon - start;
     if (nameLength === 4 && text.startsWith('data', start)) {
       this.data = this.dataLines === 0 ? value : `${this.data}\n${value}`;
-      this.dataLines += 1;
+      // Checked here, not once per chunk: a single large chunk could bring many thousands of lines.
+      if (++this.dataLines > SSE_MAX_JOINS) this.overflow();
     } else if (nameLength === 5 && text.startsWith('event', start)) this.eventName = value === '' ? undefined : value;
     // `id` and `retry` mean nothing to one chat stream; unknown fields are ignored, as browsers do.
   }

@@ -3,7 +3,7 @@
 // happens only when end() flushes a cut-off character, and chunks that end on a line break (decoded without the
 // streaming decoder).
 import { describe, expect, it, vi } from 'vitest';
-import { createSseDecoder, type SseDecoderHandlers } from '../../src/upstream/sse-decoder.js';
+import { createSseDecoder, SSE_MAX_JOINS, type SseDecoderHandlers } from '../../src/upstream/sse-decoder.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -124,5 +124,43 @@ describe('sse decoder edges', () => {
     expect(decoder.finished).toBe(true);
     expect(() => decoder.end()).not.toThrow();
     expect(seen.overflow).toBe(1);
+  });
+
+  it('ends a stream whose event has more data lines than SSE_MAX_JOINS, though its characters are few', () => {
+    // Empty `data` lines are joined one string node each: a million of them would hold ~32 MB in one body.
+    const { seen, handlers } = recorder();
+    const atLimit = createSseDecoder(handlers);
+    atLimit.push(Buffer.from(`${'data\n'.repeat(SSE_MAX_JOINS)}\n`));
+    expect(seen).toEqual({ data: ['\n'.repeat(SSE_MAX_JOINS - 1)], done: 0, comments: [], overflow: 0 });
+
+    const over = recorder();
+    const decoder = createSseDecoder(over.handlers);
+    // One chunk carries them all: the limit holds within the chunk, and nothing after the overflow is read.
+    decoder.push(Buffer.from(`${'data\n'.repeat(SSE_MAX_JOINS + 1)}\ndata: late\n\n`));
+    decoder.end();
+    expect(over.seen).toEqual({ data: [], done: 0, comments: [], overflow: 1 });
+    expect(decoder.finished).toBe(true);
+  });
+
+  it('ends a stream whose unterminated line comes in more pieces than SSE_MAX_JOINS, though its characters are few', () => {
+    // A line sent a byte at a time is joined one string node per push: ~30 bytes held per character counted.
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    decoder.push(bytes('data: '));
+    for (let i = 0; i < SSE_MAX_JOINS; i += 1) decoder.push(bytes('x'));
+    expect(seen.overflow).toBe(0);
+    decoder.push(bytes('x'));
+    expect(seen).toEqual({ data: [], done: 0, comments: [], overflow: 1 });
+
+    // A line break starts the count again: whole lines in many pieces are a normal stream.
+    const whole = recorder();
+    const again = createSseDecoder(whole.handlers);
+    for (let round = 0; round < 3; round += 1) {
+      again.push(bytes('data: '));
+      for (let i = 0; i < SSE_MAX_JOINS; i += 1) again.push(bytes('y'));
+      again.push(bytes('\n\n'));
+    }
+    expect(whole.seen.data).toEqual(Array(3).fill('y'.repeat(SSE_MAX_JOINS)));
+    expect(whole.seen.overflow).toBe(0);
   });
 });
