@@ -41,7 +41,14 @@ export interface CostReport {
   /** The gateway's (or the first row's) duty cycle. */
   dutyCycle: DutyCycle | null;
   rows: CostRow[];
-  idle: { sessions: number; rssPerSessionKiB: number; miBPer1000: number; coresPer1000: number } | null;
+  idle: {
+    sessions: number;
+    rssPerSessionKiB: number;
+    miBPer1000: number;
+    coresPer1000: number;
+    /** CPU to connect one session (upgrade to session.ready), in µs: what a reconnect storm costs. */
+    connectMicros: number;
+  } | null;
   /** The formula applied to a spoken conversation's duty cycle, for the gateway. */
   example: ConversationExample | null;
 }
@@ -109,6 +116,7 @@ export function buildCost(
           rssPerSessionKiB: idle.server.rssPerSessionBytes / 1024,
           miBPer1000: (idle.server.rssPerSessionBytes * 1000) / 2 ** 20,
           coresPer1000: ((proxyCores(idle) ?? 0) * 1000) / Math.max(1, idle.connected),
+          connectMicros: idle.server.connectCpuMicrosPerSession,
         };
   const gatewaySource = sources.find((s) => s.path === 'gateway') ?? sources[0]!;
   const gateway = rows.find((r) => r.path === 'gateway');
@@ -178,7 +186,7 @@ export function costSection(cost: CostReport, workload: BenchWorkload): string {
   if (cost.idle !== null)
     parts.push(
       '',
-      `Idle sessions (gateway, ${cost.idle.sessions} connected, none talking): ${fmt(cost.idle.rssPerSessionKiB, 1)} KiB RSS per session, ${fmt(cost.idle.miBPer1000, 1)} MiB per 1,000; ${fmt(cost.idle.coresPer1000, 4)} cores per 1,000.`,
+      `Idle sessions (gateway, ${cost.idle.sessions} connected, none talking): ${fmt(cost.idle.rssPerSessionKiB, 1)} KiB RSS per session, ${fmt(cost.idle.miBPer1000, 1)} MiB per 1,000; ${fmt(cost.idle.coresPer1000, 4)} cores per 1,000. Connecting them took ${fmt(cost.idle.connectMicros, 0)} µs of CPU per session (upgrade to session.ready): about ${fmt(cost.idle.connectMicros / 1000, 1)} s of one core per 1,000 sessions that reconnect at once.`,
     );
   const gateway = cost.rows.find((r) => r.path === 'gateway');
   if (gateway !== undefined && cost.example !== null) parts.push('', formulaText(gateway, cost, workload));

@@ -30,6 +30,8 @@ export interface ServerFigures {
   baselineHeapUsedBytes: number;
   rssPerSessionBytes: number;
   heapPerSessionBytes: number;
+  /** CPU from the first session's connect to the last one's session.ready, per session, in µs (all instances). */
+  connectCpuMicrosPerSession: number;
 }
 
 export interface PathReport {
@@ -87,6 +89,8 @@ export interface PhaseWindow {
   sidecarNames: string[];
   /** The proxy's memory after a full GC, the sessions still connected. */
   memory: ProcessStats | undefined;
+  /** The proxies' CPU seconds while the sessions connected (before the window). */
+  connectCpuSeconds: number;
 }
 
 export interface PhaseOutcome {
@@ -205,6 +209,7 @@ function serverFigures(
     baselineHeapUsedBytes: baseline.memory.heapUsed,
     rssPerSessionBytes: (memory.memory.rss - baseline.memory.rss) / Math.max(1, connected),
     heapPerSessionBytes: (memory.memory.heapUsed - baseline.memory.heapUsed) / Math.max(1, connected),
+    connectCpuMicrosPerSession: (1e6 * window.connectCpuSeconds) / Math.max(1, connected),
   };
 }
 

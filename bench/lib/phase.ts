@@ -102,7 +102,9 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
   const baseline = await proxyStats(proxiesOf(ctx), true);
   const workers = Math.max(1, Math.min(plan.workers, plan.sessions));
   const children: ChildProcess[] = [];
+  const proxyCpu = (): number => proxiesOf(ctx).reduce((sum, p) => sum + cpuSecondsOf(p.pid), 0);
   try {
+    const connectCpuFrom = proxyCpu();
     const started = startWorkers(ctx, plan, workers, children);
     // If the phase fails early, the workers are killed below and their pending results reject: the phase's own
     // error is the one to report, not an unhandled rejection from a worker that was told to go.
@@ -115,7 +117,8 @@ export async function runPhase(ctx: PhaseContext, plan: PhasePlan): Promise<Path
       `${plan.path} ${plan.idle ? 'idle ' : ''}${plan.sessions}: ${connected} sessions connected in ${((epochNow() - connectStarted) / 1000).toFixed(1)} s`,
     );
 
-    const window = await measureWindow(ctx, plan, children, started.turnsDone);
+    const connectCpuSeconds = proxyCpu() - connectCpuFrom;
+    const window = { ...(await measureWindow(ctx, plan, children, started.turnsDone)), connectCpuSeconds };
     for (const child of children) child.send({ type: 'stop' });
     const results = await Promise.all(started.results);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -206,7 +209,7 @@ async function measureWindow(
   plan: PhasePlan,
   children: ChildProcess[],
   turnsDone: Promise<void>,
-): Promise<PhaseWindow> {
+): Promise<Omit<PhaseWindow, 'connectCpuSeconds'>> {
   const { sim } = ctx;
   const proxies = proxiesOf(ctx);
   const sidecars = ctx.sidecars ?? [];

@@ -39,7 +39,7 @@ export async function measureLevels(
     );
     measured.idleReport = idleReport;
     log(
-      `  idle @${idleSessions}: RSS per session ${((idleReport.server?.rssPerSessionBytes ?? 0) / 1024).toFixed(1)} KiB`,
+      `  idle @${idleSessions}: RSS per session ${((idleReport.server?.rssPerSessionBytes ?? 0) / 1024).toFixed(1)} KiB; CPU to connect ${(idleReport.server?.connectCpuMicrosPerSession ?? 0).toFixed(0)} µs per session`,
     );
   }
   for (const sessions of settings.levels) await measureLevel(servers, settings, workers, sessions, measured);

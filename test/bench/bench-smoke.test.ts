@@ -81,6 +81,10 @@ describe('bench harness (smoke)', () => {
       expect(idle.sessions).toBe(10);
       expect(idle.connected).toBe(10);
       expect(Object.keys(idle.server!)).toEqual(expect.arrayContaining(['rssPerSessionBytes', 'heapPerSessionBytes']));
+      // The CPU of ten connects is within a clock tick or two (10 ms): only that it is reported is checked here
+      // (test/bench/phase-figures.test.ts checks the figure).
+      expect(Number.isFinite(idle.server!.connectCpuMicrosPerSession)).toBe(true);
+      expect(output).toContain('µs of CPU per session (upgrade to session.ready)');
       const targets = results.targets as { name: string; met: boolean | null }[];
       expect(targets).toHaveLength(6);
     },
