@@ -81,6 +81,30 @@ describe('access control', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  it("puts helmet's headers on every HTTP response: the page, a JSON route, a 404 and a refused upgrade", async () => {
+    stack = await startStack({ env: { ALLOWED_ORIGINS: 'https://app.example' } });
+    const refusal = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+      const socket = new WebSocket(stack!.voiceUrl, { origin: 'https://evil.example' });
+      socket.on('open', () => reject(new Error('the upgrade was accepted')));
+      socket.on('unexpected-response', (_req, res) => resolve(res.headers));
+    });
+    const responses = await Promise.all(
+      ['/', '/healthz', '/no-such-page'].map(async (path) =>
+        Object.fromEntries(await fetch(stack!.httpUrl + path).then((r) => r.headers)),
+      ),
+    );
+    for (const headers of [...responses, refusal]) {
+      expect(headers).toMatchObject({
+        'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'SAMEORIGIN',
+        'strict-transport-security': expect.stringContaining('max-age='),
+        'cross-origin-opener-policy': 'same-origin',
+        'referrer-policy': 'no-referrer',
+      });
+    }
+  });
+
   it('protects /metrics with METRICS_TOKEN when set', async () => {
     stack = await startStack({ env: { METRICS_TOKEN: 'm-token' } });
     expect((await fetch(`${stack.httpUrl}/metrics`)).status).toBe(401);
