@@ -1,13 +1,14 @@
 // Resumable sessions (/v1/voice), attached to a socket or waiting to be resumed. A session outlives its connection
 // for RESUME_TTL_MS (its running response keeps streaming into the replay log), so a client that reconnects gets
 // everything it missed. Connection counts and the drain's socket handling belong to the ConnectionLedger below it.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Session } from '../session/session.js';
 import type { ClientKeys } from './client-counts.js';
 import { ledgerEntry, type ConnectionLedger, type LedgerEntry } from './connection-ledger.js';
 import type { EventLog } from './event-log.js';
 import type { Outbox } from './outbox.js';
+import { randomToken } from './random-tokens.js';
 
 export interface HostedSession extends LedgerEntry {
   readonly log: EventLog;
@@ -34,7 +35,7 @@ export interface SessionRegistryHooks {
 
 /** A fresh resume token: 32 random bytes, base64url. Only its digest is kept. */
 export function createResumeToken(): string {
-  return randomBytes(32).toString('base64url');
+  return randomToken(32);
 }
 
 /** The digest kept (and shared between instances) instead of a resume token. */
