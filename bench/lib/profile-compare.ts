@@ -129,6 +129,10 @@ function originsTable({ gateway, floor }: ProfileComparison): string[] {
     '| µs per delta | gateway | floor relay | gateway − floor |',
     '| --- | --- | --- | --- |',
     ...gateway.origins.map((o) => row(o.name, o.us, usOf(floor, o.name))),
-    row("**a turn's work together** (the four lines above that a turn starts)", turnUs(gateway), turnUs(floor)),
+    row(
+      "**a turn's work together** (its frame, its upstream call, connections, the reply's end)",
+      turnUs(gateway),
+      turnUs(floor),
+    ),
   ];
 }

@@ -18,7 +18,7 @@ export const DELTA_ORIGIN = "a delta: the upstream's bytes, the client frames th
 export const TURN_ORIGINS = [
   "a client's frame: turn start, barge-in, other events",
   "a turn's upstream call after its start: request written, retries",
-  'connections opened or refreshed: warm-ups, connects',
+  'upstream connections opened, refreshed or closed: warm-ups, connects, ends',
   "a reply's end after its body: settle, report",
 ] as const;
 export const OTHER_ORIGIN = 'other: (program), timers, microtask queue';
@@ -62,13 +62,13 @@ const RULES: [string, (f: Frame) => boolean][] = [
     TURN_ORIGINS[2],
     (f) =>
       isProject(f, /(connection-warmer|warm-up-request)\.[jt]s$/) ||
-      (f.url === 'node:net' && ['internalConnect', 'afterConnect', 'lookupAndConnect'].includes(f.functionName)),
+      (f.url === 'node:net' && ['internalConnect', 'afterConnect', 'lookupAndConnect'].includes(f.functionName)) ||
+      // A socket's end (an upstream connection the server closed when idle, or a client's): not a reply's work.
+      (f.functionName === 'onHttpSocketEnd' && inPackage(f, 'undici/')) ||
+      (f.functionName === 'socketOnEnd' && inPackage(f, 'ws/')) ||
+      f.functionName === 'endReadableNT',
   ],
-  [
-    TURN_ORIGINS[3],
-    (f) =>
-      (f.functionName === 'runSteps' && isProject(f, /response-run\.[jt]s$/)) || f.functionName === 'endReadableNT',
-  ],
+  [TURN_ORIGINS[3], (f) => f.functionName === 'runSteps' && isProject(f, /response-run\.[jt]s$/)],
   [
     TURN_ORIGINS[1],
     (f) =>

@@ -86,6 +86,14 @@ const gatewayProfile = profileOf([
     5,
   ],
   [[['internalConnect', 'node:net']], 6],
+  // An idle upstream connection the server closed: a connection's end, not the reply's.
+  [
+    [
+      ['endReadableNT', 'node:internal/streams/readable'],
+      ['onHttpSocketEnd', pkg('undici/lib/dispatcher/client-h1.js')],
+    ],
+    2,
+  ],
   [[['runMicrotasks'], ['runSteps', src('session/response-run.js')], ['settle', src('session/response-run.js')]], 7],
   [[['(garbage collector)']], 8],
   [
@@ -115,7 +123,7 @@ describe('what started the work', () => {
     // A turn's events: undici's dispatch inside a client's frame is the frame's; undici alone is the upstream call.
     expect(ms(TURN_ORIGINS[0])).toBe(9);
     expect(ms(TURN_ORIGINS[1])).toBe(3 + 4);
-    expect(ms(TURN_ORIGINS[2])).toBe(5 + 6);
+    expect(ms(TURN_ORIGINS[2])).toBe(5 + 6 + 2);
     expect(ms(TURN_ORIGINS[3])).toBe(7);
     expect(ms('garbage collection')).toBe(8);
     expect(ms('process start and client connections (mostly outside the window)')).toBe(10 + 11);
@@ -131,6 +139,6 @@ describe('what started the work', () => {
     expect(table).toContain(`| ${DELTA_ORIGIN} | 32.0 | 30.0 | +2.0 |`);
     expect(table).toContain(`| ${TURN_ORIGINS[0]} | 9.0 | 8.0 | +1.0 |`);
     expect(table).toContain('| socket write syscalls | 25.0 | 40.0 | -15.0 |');
-    expect(table).toMatch(/\| \*\*a turn's work together\*\*[^|]* \| 34\.0 \| 8\.0 \| \+26\.0 \|/);
+    expect(table).toMatch(/\| \*\*a turn's work together\*\*[^|]* \| 36\.0 \| 8\.0 \| \+28\.0 \|/);
   });
 });
