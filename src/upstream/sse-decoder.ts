@@ -12,10 +12,12 @@ import { TextDecoder } from 'node:util';
 /** Largest partial line or event the decoder buffers, in characters: a cap on a hostile or broken stream. */
 export const SSE_MAX_BUFFER_CHARS = 1024 * 1024;
 /**
- * Most `data:` lines in one event, and most pieces (pushes without a line break) of one unterminated line. Each
- * line or piece is joined on as a string node of its own (about 32 bytes), so a stream of empty `data` lines, or a
- * line sent a byte at a time, would hold some 30 bytes per character the character cap counts: about 32 MB in one
- * body. A chat stream sends one data line per event and whole lines.
+ * Most `data:` lines in one event, and most pieces (what one push brings) of one unterminated line. Each line or
+ * piece is joined on as a string node of its own (about 32 bytes), so a stream of empty `data` lines, or a line sent
+ * a byte at a time, would hold some 30 bytes per character the character cap counts: about 32 MB in one body. Only a
+ * line longer than 4,096 characters can come in more pieces than that (a 1 MiB one in pieces averaging under 256
+ * characters); a chat stream sends one short data line per event. A limit rather than flattening the joined text
+ * every so often: JavaScript cannot flatten a string without relying on the engine's internals or copying it again.
  */
 export const SSE_MAX_JOINS = 4096;
 
@@ -69,7 +71,7 @@ class SseLineDecoder implements SseDecoder {
   private fedAny = false;
   /** The unterminated line at the end of what was fed (with its CR when an LF may still follow). */
   private pending = '';
-  /** Pushes joined onto `pending` since it was last cut from a whole text (see SSE_MAX_JOINS). */
+  /** The pieces `pending` was joined from since it was last cut from a whole text (see SSE_MAX_JOINS). */
   private pendingPieces = 0;
   private data = '';
   private dataLines = 0;
@@ -126,7 +128,7 @@ class SseLineDecoder implements SseDecoder {
       this.pendingPieces += 1;
     } else {
       this.pending = this.lines(this.pending === '' ? text : this.pending + text);
-      this.pendingPieces = 0;
+      this.pendingPieces = this.pending === '' ? 0 : 1;
     }
     if (this.done)
       this.pending = ''; // after [DONE] or an overflow nothing more is read: let go of what followed it
