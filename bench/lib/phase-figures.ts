@@ -30,7 +30,7 @@ export interface ServerFigures {
   baselineHeapUsedBytes: number;
   rssPerSessionBytes: number;
   heapPerSessionBytes: number;
-  /** CPU from the first session's connect to the last one's session.ready, per session, in µs (all instances). */
+  /** CPU from the load workers' start to the last session.ready, per session, in µs (all instances). */
   connectCpuMicrosPerSession: number;
 }
 

@@ -1,5 +1,5 @@
 // Secret random tokens (resume tokens) from the CSPRNG, drawn a page at a time. On this VM one randomBytes(32)
-// call costs 7 µs back to back and 60–80 µs amid load (a getrandom syscall each: docs/benchmarks/analysis.md,
+// call costs 5–7 µs back to back and 60–80 µs amid load (a getrandom syscall each: docs/benchmarks/analysis.md,
 // the tenth pass), once per WebSocket session opened; a 4 KiB refill costs about 5 µs and serves 128 tokens. The
 // same batching as Node's own randomUUID(). A slice is handed out once and zeroed as it is used.
 import { randomFillSync } from 'node:crypto';

@@ -81,6 +81,22 @@ describe('access control', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  // helmet 8's headers with the gateway's options: all twelve on every response, as @fastify/helmet set them.
+  const HELMET_HEADERS = [
+    'content-security-policy',
+    'cross-origin-opener-policy',
+    'cross-origin-resource-policy',
+    'origin-agent-cluster',
+    'referrer-policy',
+    'strict-transport-security',
+    'x-content-type-options',
+    'x-dns-prefetch-control',
+    'x-download-options',
+    'x-frame-options',
+    'x-permitted-cross-domain-policies',
+    'x-xss-protection',
+  ];
+
   it("puts helmet's headers on every HTTP response: the page, a JSON route, a 404 and a refused upgrade", async () => {
     stack = await startStack({ env: { ALLOWED_ORIGINS: 'https://app.example' } });
     const refusal = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
@@ -94,6 +110,7 @@ describe('access control', () => {
       ),
     );
     for (const headers of [...responses, refusal]) {
+      expect(Object.keys(headers)).toEqual(expect.arrayContaining(HELMET_HEADERS));
       expect(headers).toMatchObject({
         'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
         'x-content-type-options': 'nosniff',
