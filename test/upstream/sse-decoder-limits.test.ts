@@ -163,4 +163,19 @@ describe('sse decoder edges', () => {
     expect(whole.seen.data).toEqual(Array(3).fill('y'.repeat(SSE_MAX_JOINS - 1)));
     expect(whole.seen.overflow).toBe(0);
   });
+
+  it('ends a line at a CR that ends a chunk, at once, and drops the LF of a CRLF split there', () => {
+    const { seen, handlers } = recorder();
+    const decoder = createSseDecoder(handlers);
+    // Bare CR line endings: each event goes out in its own push, not one chunk later.
+    decoder.push(bytes('data: a\r\r'));
+    expect(seen.data).toEqual(['a']);
+    decoder.push(bytes('data: b\r'));
+    decoder.push(bytes('\ndata: c\r\n')); // the LF of "b"'s CRLF: not a blank line, so b and c are one event
+    decoder.push(bytes('\r\n'));
+    expect(seen.data).toEqual(['a', 'b\nc']);
+    decoder.push(bytes('data: [DONE]\r\r'));
+    expect(seen.done).toBe(1);
+    expect(decoder.finished).toBe(true);
+  });
 });

@@ -7,11 +7,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSseDecoder, type SseDecoder, type SseDecoderHandlers } from '../../src/upstream/sse-decoder.js';
 
-/** The decoder as it was before (eventsource-parser 3 with the gateway's UTF-8 handling and [DONE] rule). */
+/**
+ * The decoder as it was before (eventsource-parser 3 with the gateway's UTF-8 handling and [DONE] rule), but for one
+ * thing: a CR at the end of a chunk ends its line at once. eventsource-parser holds it until the next chunk shows
+ * whether an LF follows; the gateway's decoder does not wait. Feeding the parser that CR as a CRLF, and dropping an
+ * LF that then starts the next chunk (the split CRLF's), is exactly that rule.
+ */
 function oracleDecoder(handlers: SseDecoderHandlers, maxBufferChars = 1024 * 1024): SseDecoder {
   const text = new TextDecoder('utf-8');
   let finished = false;
   let atLineEnd = false;
+  let skipLf = false;
   const parser = createParser({
     maxBufferSize: maxBufferChars,
     onEvent(message) {
@@ -35,7 +41,17 @@ function oracleDecoder(handlers: SseDecoderHandlers, maxBufferChars = 1024 * 102
   });
   const feed = (chunk: string): void => {
     if (finished || chunk === '') return;
-    parser.feed(chunk);
+    let piece = chunk;
+    if (skipLf) {
+      skipLf = false;
+      if (piece.startsWith('\n')) piece = piece.slice(1);
+      if (piece === '') return;
+    }
+    if (piece.endsWith('\r')) {
+      piece += '\n';
+      skipLf = true;
+    }
+    parser.feed(piece);
   };
   return {
     push(bytes) {
