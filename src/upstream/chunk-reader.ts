@@ -74,7 +74,7 @@ function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefi
   const rawArgs = source.arguments;
   let argumentsDelta: string | undefined;
   if (typeof rawArgs === 'string') argumentsDelta = nonEmpty(rawArgs);
-  else if (rawArgs !== undefined && rawArgs !== null) argumentsDelta = JSON.stringify(rawArgs);
+  else if (rawArgs !== undefined && rawArgs !== null) argumentsDelta = stringifyArguments(rawArgs);
   const id = nonEmpty(entry.id);
   const name = nonEmpty(source.name);
   if (id === undefined && name === undefined && argumentsDelta === undefined) return undefined;
@@ -84,6 +84,19 @@ function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefi
   if (name !== undefined) event.name = name;
   if (argumentsDelta !== undefined) event.argumentsDelta = argumentsDelta;
   return event;
+}
+
+/**
+ * Object arguments as JSON text. Nested past what the stack can serialise (a few thousand levels, in a chunk of a
+ * few KB), they are no arguments any tool takes: the call carries "{}", and a tool that needs arguments refuses it
+ * as it would any call without them. Not an exception, which would blame the gateway (GW_INTERNAL) for the chunk.
+ */
+function stringifyArguments(args: unknown): string {
+  try {
+    return JSON.stringify(args);
+  } catch {
+    return '{}';
+  }
 }
 
 function pushToolCalls(events: ChatEvent[], value: unknown): number {

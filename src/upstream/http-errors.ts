@@ -3,6 +3,7 @@
 // Pure: no I/O. The chat client decides what to retry.
 import { GatewayError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { SecretRedactor, type Secrets } from '../secrets.js';
+import { htmlToText, looksLikeHtml } from './html-text.js';
 
 /** How much of the upstream's own message a client may see. */
 export const MAX_UPSTREAM_MESSAGE_CHARS = 300;
@@ -43,17 +44,6 @@ function messageFromJson(value: unknown): string | undefined {
   return undefined;
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
-
-function htmlToText(html: string): string {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
-  const source = title !== undefined && title.trim() !== '' ? title : html;
-  return source
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_m, name: string) => ENTITIES[name] ?? ' ');
-}
-
 /**
  * The upstream's own words from an error body: `{"error":{"message"}}`, `{"error":"…"}`, `{"message"}`,
  * `{"detail"}`, an HTML page (its title, else its text) or plain text. Not yet sanitised.
@@ -68,7 +58,7 @@ export function extractUpstreamMessage(bodyText: string): string | undefined {
       // not JSON after all: fall through to text
     }
   }
-  if (/<[a-z!/][^>]*>/i.test(trimmed)) return htmlToText(trimmed);
+  if (looksLikeHtml(trimmed)) return htmlToText(trimmed);
   return trimmed;
 }
 
@@ -115,13 +105,17 @@ const headerValue = (headers: ResponseHeaders, name: string): string | undefined
  */
 export function parseRetryAfter(headers: ResponseHeaders, nowMs = Date.now()): number | undefined {
   const ms = headerValue(headers, 'retry-after-ms')?.trim();
-  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return atMostAnHour(Math.ceil(Number(ms)));
   const value = headerValue(headers, 'retry-after')?.trim();
   if (value === undefined || value === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
+  if (/^\d+(\.\d+)?$/.test(value)) return atMostAnHour(Math.ceil(Number(value) * 1000));
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+  return Number.isNaN(date) ? undefined : atMostAnHour(Math.max(0, date - nowMs));
 }
+
+/** An upstream may ask for any wait (or Infinity, from 400 digits): a client is told an hour at most. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+const atMostAnHour = (ms: number): number => Math.min(ms, MAX_RETRY_AFTER_MS);
 
 interface BuildOptions {
   status: number;

@@ -6,8 +6,11 @@ import { readCompletionBody } from './chunk-reader.js';
 import { readStreamError } from './http-errors.js';
 import type { ChatEvent } from './types.js';
 
-/** A whole answer is far smaller; a body past this is broken or hostile. */
-export const MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * A whole answer is far smaller (a long reply is tens of KB); a body past this is broken or hostile. The same cap as
+ * one SSE line: `JSON.parse` of 8 MB of nested arrays held up to 230 MB of heap and blocked the loop for 1–2.5 s.
+ */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 export class JsonBodyReader {
   private readonly chunks: Buffer[] = [];

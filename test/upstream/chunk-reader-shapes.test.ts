@@ -139,6 +139,21 @@ describe('tool-call fragments', () => {
   });
 });
 
+describe('tool-call arguments nested past what can be serialised', () => {
+  it('gives the call empty arguments instead of throwing, streamed or whole', () => {
+    // About 10 KB on the wire: 5,000 nested arrays. JSON.stringify of it overflows the stack.
+    let deep: unknown = [];
+    for (let i = 0; i < 5000; i += 1) deep = [deep];
+    const call = { index: 0, id: 'call_1', function: { name: 'lookup', arguments: deep } };
+    const chunk = { choices: [{ index: 0, delta: { tool_calls: [call] } }] };
+    const expected = { type: 'tool_call', index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '{}' };
+    expect(() => createChunkReader().read(chunk)).not.toThrow();
+    expect(createChunkReader().read(chunk)).toEqual([expected]);
+    const body = { choices: [{ index: 0, message: { tool_calls: [call] }, finish_reason: 'tool_calls' }] };
+    expect(readCompletionBody(body)).toEqual([expected, { type: 'finish', reason: 'tool_calls' }]);
+  });
+});
+
 describe('a finish_reason with the reply in message (asi1-vs-code workaround)', () => {
   const call = { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"tz":"CET"}' } };
 

@@ -199,6 +199,14 @@ describe('upstream http errors', () => {
     expect(parseRetryAfter({})).toBeUndefined();
   });
 
+  it('tells a client to wait an hour at most, whatever the upstream asks (400 digits would be Infinity)', () => {
+    const hour = 3_600_000;
+    expect(parseRetryAfter({ 'retry-after-ms': '9'.repeat(400) })).toBe(hour);
+    expect(parseRetryAfter({ 'retry-after': '86400' })).toBe(hour);
+    expect(parseRetryAfter({ 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' })).toBe(hour);
+    expect(parseRetryAfter({ 'retry-after': '3599' })).toBe(3_599_000);
+  });
+
   it('sanitises keys, tokens and control characters and truncates', () => {
     const out = sanitizeUpstreamText(
       `bad Bearer abc.def token=xyz123 ${'f'.repeat(40)} eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig\u0000\n ${'long '.repeat(100)}`,
