@@ -1,6 +1,6 @@
 // The registry and the streamed tool-call assembler on their own: validation, timeouts, aborts, fragments.
 import { Type } from '@sinclair/typebox';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ToolCallAssembler } from '../../src/tools/call-assembler.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import { defineTool } from '../../src/tools/types.js';
@@ -97,6 +97,37 @@ describe('ToolCallAssembler', () => {
     expect(calls[0]).toMatchObject({ args: { ok: true, value: {} } });
     expect(calls[0]?.id).toMatch(/^call_[0-9a-f]{24}$/);
     expect(calls[1]?.args).toMatchObject({ ok: false, error: expect.stringContaining('not valid JSON') });
+  });
+
+  it('completes a call whose closing brace comes with whitespace after it, in a fragment of its own', () => {
+    const assembler = new ToolCallAssembler();
+    expect(assembler.add({ index: 0, id: 'f', name: 'calculate', argumentsDelta: '{"expression": "2*3"' })).toEqual([]);
+    expect(assembler.add({ index: 0, argumentsDelta: ' ' })).toEqual([]);
+    expect(assembler.add({ index: 0, argumentsDelta: '}\n' })).toHaveLength(1);
+  });
+
+  it('parses a long argument text again only once it has doubled: fragments ending in `}` inside a string', () => {
+    // {"a":"}}}}…: every fragment ends in `}`, none completes the object. Parsing the whole text each time would
+    // read about n² / 2 characters; the characters JSON.parse is given are counted.
+    const parse = JSON.parse;
+    let parsed = 0;
+    const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      parsed += text.length;
+      return parse(text, reviver);
+    });
+    const assembler = new ToolCallAssembler();
+    const n = 20_000;
+    try {
+      assembler.add({ index: 0, id: 'g', name: 'calculate', argumentsDelta: '{"a":"' });
+      for (let i = 0; i < n; i += 1) expect(assembler.add({ index: 0, argumentsDelta: '}' })).toEqual([]);
+      expect(assembler.add({ index: 0, argumentsDelta: '"}' })).toEqual([]); // complete now, but not parsed yet
+    } finally {
+      spy.mockRestore();
+    }
+    // Below 4 KB each fragment is parsed (about 8 MB of text in all); past it, parses at 4 KB, 8 KB, 16 KB.
+    expect(parsed).toBeLessThan(12_000_000);
+    const [call] = assembler.finish();
+    expect(call).toMatchObject({ id: 'g', args: { ok: true } });
   });
 
   it('rejects arguments that are JSON but not an object', () => {
