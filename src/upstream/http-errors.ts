@@ -101,21 +101,26 @@ const headerValue = (headers: ResponseHeaders, name: string): string | undefined
 
 /**
  * Milliseconds the upstream asked us to wait: `retry-after-ms` (OpenAI-style), else `Retry-After` as
- * delta-seconds or an HTTP-date (RFC 9110 §10.2.3). A date in the past is 0; garbage is undefined.
+ * delta-seconds or an HTTP-date (RFC 9110 §10.2.3), at most an hour. A date in the past is 0; garbage is undefined.
  */
 export function parseRetryAfter(headers: ResponseHeaders, nowMs = Date.now()): number | undefined {
-  const ms = headerValue(headers, 'retry-after-ms')?.trim();
-  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return atMostAnHour(Math.ceil(Number(ms)));
-  const value = headerValue(headers, 'retry-after')?.trim();
-  if (value === undefined || value === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return atMostAnHour(Math.ceil(Number(value) * 1000));
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : atMostAnHour(Math.max(0, date - nowMs));
+  const ms = requestedWaitMs(headers, nowMs);
+  return ms === undefined ? undefined : Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
 /** An upstream may ask for any wait (or Infinity, from 400 digits): a client is told an hour at most. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
-const atMostAnHour = (ms: number): number => Math.min(ms, MAX_RETRY_AFTER_MS);
+
+/** The wait the headers ask for, as given: `retry-after-ms`, else `Retry-After` in seconds or as an HTTP-date. */
+function requestedWaitMs(headers: ResponseHeaders, nowMs: number): number | undefined {
+  const ms = headerValue(headers, 'retry-after-ms')?.trim();
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  const value = headerValue(headers, 'retry-after')?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
 
 interface BuildOptions {
   status: number;
