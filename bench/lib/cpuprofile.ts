@@ -2,7 +2,7 @@
 // package, a project file, node's internals), busiest first, excluding (idle).
 
 import { readFileSync } from 'node:fs';
-import { isGcFrame, isSocketWriteFrame, originOf, ORIGINS } from './profile-origins.js';
+import { isGcFrame, isProjectUrl, isSocketWriteFrame, originOf, ORIGINS } from './profile-origins.js';
 
 interface ProfileNode {
   id: number;
@@ -40,7 +40,6 @@ export interface ProfileSummary {
 }
 
 type Frame = ProfileNode['callFrame'];
-const isProject = (url: string, file: RegExp): boolean => !url.includes('/node_modules/') && file.test(url);
 
 /** The two parts every relay has, named for bench/lib/profile-compare.ts. */
 export const GC_PART = 'garbage collection';
@@ -55,30 +54,30 @@ export const SOCKET_WRITES_PART = 'socket writes (the write and writev syscalls,
 const PARTS: [string, (frame: Frame) => boolean][] = [
   [GC_PART, isGcFrame],
   [SOCKET_WRITES_PART, isSocketWriteFrame],
-  ['speech segmentation and its events', (f) => isProject(f.url, /\/speech\/|speech-track\.[jt]s$/)],
+  ['speech segmentation and its events', (f) => isProjectUrl(f.url, /\/speech\/|speech-track\.[jt]s$/)],
   [
     'turn start: turn-taking, history, request body, dispatch',
     (f) =>
-      (f.functionName === 'takeTurn' && isProject(f.url, /voice\/connection\.[jt]s$/)) ||
-      (f.functionName === 'launch' && isProject(f.url, /response-slot\.[jt]s$/)),
+      (f.functionName === 'takeTurn' && isProjectUrl(f.url, /voice\/connection\.[jt]s$/)) ||
+      (f.functionName === 'launch' && isProjectUrl(f.url, /response-slot\.[jt]s$/)),
   ],
   [
     'barge-in: cancel, upstream socket destroyed',
     (f) =>
-      (f.functionName === 'cancel' && isProject(f.url, /session\.[jt]s$/)) ||
-      (f.functionName === 'interrupt' && isProject(f.url, /response-run\.[jt]s$/)),
+      (f.functionName === 'cancel' && isProjectUrl(f.url, /session\.[jt]s$/)) ||
+      (f.functionName === 'interrupt' && isProjectUrl(f.url, /response-run\.[jt]s$/)),
   ],
   ['client frames: ws receive, validation, other events', (f) => f.url.includes('/node_modules/ws/lib/receiver.js')],
 ];
 const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
   [
     'per-token protocol: session, event log, outbox',
-    (f) => isProject(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/),
+    (f) => isProjectUrl(f.url, /(session|session-hosting|event-log|outbox|response-run)\.[jt]s$/),
   ],
   [
     'SSE decoding (sse-decoder.ts, UTF-8)',
     (f) =>
-      isProject(f.url, /sse-decoder\.[jt]s$/) ||
+      isProjectUrl(f.url, /sse-decoder\.[jt]s$/) ||
       // The library the gateway used before its own decoder (profiles of older builds).
       f.url.includes('/eventsource-parser/') ||
       (f.functionName === 'decode' && (f.url === '' || f.url.startsWith('node:'))),
@@ -86,7 +85,7 @@ const MODULE_PARTS: [string, (frame: Frame) => boolean][] = [
   [
     'upstream chunks: JSON.parse, chat events',
     (f) =>
-      isProject(
+      isProjectUrl(
         f.url,
         /(chat-attempt|chunk-reader|chat-client|sse-stream-reader|json-body-reader|error-body-reader|think-filter)\.[jt]s$/,
       ),

@@ -34,7 +34,9 @@ const SOCKET_WRITES = new Set([
 ]);
 
 const inPackage = (f: Frame, path: string): boolean => f.url.includes(`/node_modules/${path}`);
-const isProject = (f: Frame, file: RegExp): boolean => !f.url.includes('/node_modules/') && file.test(f.url);
+/** A file of this project (not a dependency) whose URL matches `file`. */
+export const isProjectUrl = (url: string, file: RegExp): boolean => !url.includes('/node_modules/') && file.test(url);
+const isProject = (f: Frame, file: RegExp): boolean => isProjectUrl(f.url, file);
 
 export const isGcFrame = (f: Frame): boolean => f.functionName === '(garbage collector)';
 export const isSocketWriteFrame = (f: Frame): boolean => f.url === '' && SOCKET_WRITES.has(f.functionName);
