@@ -81,9 +81,10 @@ export class ConnectionLedger {
         this.clients.responseStarted(keys);
       },
       responseSettled: (summary) => {
-        base.responseSettled(summary);
+        // The client's count first: a metric that throws must not hold a slot of the address's limit forever.
         const keys = entryOf()?.responseKeys.shift();
         if (keys !== undefined) this.clients.responseSettled(keys);
+        base.responseSettled(summary);
       },
     };
   }

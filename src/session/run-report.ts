@@ -46,6 +46,22 @@ export function reportSettled(record: ReplyRecord, report: SettledReport): void 
     },
     'response done',
   );
+  try {
+    observe(record, report, { usage, timings });
+  } catch (err) {
+    // Traces and metrics must never cost the reply its place in history or leak its slot: the caller's
+    // onSettled runs after this. (A negative token count once made prom-client throw here.)
+    logger.error({ err }, 'reporting a settled response failed');
+  }
+}
+
+/** The trace's end and the observer's summary (metrics, per-client response counts). */
+function observe(
+  record: ReplyRecord,
+  report: SettledReport,
+  { usage, timings }: { usage: ReplyRecord['usage']; timings: ReturnType<ReplyRecord['timings']> },
+): void {
+  const { status, error } = report;
   report.trace?.end({
     status,
     models: record.models,

@@ -40,20 +40,25 @@ function innerReasoning(holder: Json): string {
   return reasoningText(holder.reasoning_content) || reasoningText(holder.reasoning) || reasoningText(holder.thought);
 }
 
-const num = (...values: unknown[]): number | undefined => {
-  for (const value of values) if (typeof value === 'number' && Number.isFinite(value)) return value;
+/**
+ * The first of `values` that is a count: a whole number from 0 to 2^53 - 1. A negative, fractional or huge count
+ * is no count at all. Token counters cannot go down, and prom-client throws on a negative increment.
+ */
+const count = (...values: unknown[]): number | undefined => {
+  for (const value of values) if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
   return undefined;
 };
 
 /**
  * snake_case usage → ChatUsage. Partial objects are tolerated (missing counts become 0, a missing total is
- * prompt + completion); an object with no counts at all, or `usage: null`, yields undefined.
+ * prompt + completion); an object with no counts at all, or `usage: null`, yields undefined. A value that is not a
+ * count (see `count`) is missing.
  */
 export function readUsage(value: unknown): ChatUsage | undefined {
   if (!isRecord(value)) return undefined;
-  const prompt = num(value.prompt_tokens, value.promptTokens, value.input_tokens);
-  const completion = num(value.completion_tokens, value.completionTokens, value.output_tokens);
-  const total = num(value.total_tokens, value.totalTokens);
+  const prompt = count(value.prompt_tokens, value.promptTokens, value.input_tokens);
+  const completion = count(value.completion_tokens, value.completionTokens, value.output_tokens);
+  const total = count(value.total_tokens, value.totalTokens);
   if (prompt === undefined && completion === undefined && total === undefined) return undefined;
   const promptTokens = prompt ?? 0;
   const completionTokens = completion ?? 0;
@@ -78,7 +83,7 @@ function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefi
   const id = nonEmpty(entry.id);
   const name = nonEmpty(source.name);
   if (id === undefined && name === undefined && argumentsDelta === undefined) return undefined;
-  const index = typeof entry.index === 'number' && Number.isInteger(entry.index) ? entry.index : position;
+  const index = count(entry.index) ?? position;
   const event: ToolCallEvent = { type: 'tool_call', index };
   if (id !== undefined) event.id = id;
   if (name !== undefined) event.name = name;

@@ -39,6 +39,7 @@ function standaloneRun(
     request: { model: 'asi1-mini', messages: [{ role: 'user', content: 'Hi' }], sessionId: 'sess_test' },
     tools: new SessionToolRunner(tools, () => [], 1_000, 'sess_test'),
     maxToolSteps: 3,
+    maxToolCallsPerStep: 16,
     observer,
     emit: recorder.send,
     onSettled: () => undefined,
@@ -246,6 +247,23 @@ describe('response.done: failures', () => {
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: 'Half an [cut off by a connection error]' },
       { role: 'user', content: 'Again?' },
+    ]);
+  });
+});
+
+describe('response.done: an observer that throws', () => {
+  it('still settles the reply: it is in history, and the next turn is answered', async () => {
+    const h = createSession();
+    h.chat.enqueue(answer('The answer.'), answer('Again.'));
+    vi.spyOn(h.observer, 'responseSettled').mockImplementationOnce(() => {
+      throw new Error('It is not possible to decrease a counter');
+    });
+    expect(await turn(h, 'Hi')).toMatchObject({ status: 'completed', text: 'The answer.' });
+    expect(await turn(h, 'And?')).toMatchObject({ status: 'completed', text: 'Again.' });
+    expect(historyOf(h.chat.requests[1])).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'The answer.' },
+      { role: 'user', content: 'And?' },
     ]);
   });
 });

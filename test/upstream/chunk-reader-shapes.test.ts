@@ -87,6 +87,22 @@ describe('usage', () => {
     });
     expect(readUsage({ prompt_tokens: '5', completion_tokens: null })).toBeUndefined();
   });
+
+  it('treats a negative, fractional or unsafely large count as missing: token counters only go up', () => {
+    expect(readUsage({ prompt_tokens: -5, completion_tokens: 3, total_tokens: -2 })).toEqual({
+      promptTokens: 0,
+      completionTokens: 3,
+      totalTokens: 3,
+    });
+    expect(readUsage({ prompt_tokens: 2.5, completion_tokens: 2 ** 53, total_tokens: 7 })).toEqual({
+      promptTokens: 0,
+      completionTokens: 0,
+      totalTokens: 7,
+    });
+    expect(readUsage({ prompt_tokens: -1, completion_tokens: -1, total_tokens: -1 })).toBeUndefined();
+    // The first spelling that is a count wins, as for missing ones.
+    expect(readUsage({ prompt_tokens: -1, input_tokens: 4 })).toMatchObject({ promptTokens: 4 });
+  });
 });
 
 describe('tool-call fragments', () => {
@@ -118,6 +134,21 @@ describe('tool-call fragments', () => {
       { type: 'tool_call', index: 0, argumentsDelta: '{"q":' },
       { type: 'tool_call', index: 0, argumentsDelta: '"x"}' },
       { type: 'tool_call', index: 1, name: 'search', argumentsDelta: '{}' },
+    ]);
+  });
+
+  it('keys a fragment whose index is negative or past 2^53 by its position, as a missing one', () => {
+    const events = readStream([
+      delta({
+        tool_calls: [
+          { index: -1, function: { arguments: 'a' } },
+          { index: 2 ** 60, function: { arguments: 'b' } },
+        ],
+      }),
+    ]);
+    expect(events).toStrictEqual([
+      { type: 'tool_call', index: 0, argumentsDelta: 'a' },
+      { type: 'tool_call', index: 1, argumentsDelta: 'b' },
     ]);
   });
 
