@@ -149,6 +149,7 @@ async function gatewayRound(sessions: readonly GatewaySession[], chunks: readonl
           request: { model: 'asi1-mini', messages: [{ role: 'user', content: 'Hi' }], sessionId: 'sess_b' },
           tools: session.tools,
           maxToolSteps: 3,
+          maxToolCallsPerStep: 16,
           emit: (event) => session.outbox.send(event),
           onSettled: () => resolve(),
           logger,

@@ -141,6 +141,7 @@ export const EnvSchema = Type.Object({
   TOOL_TIMEOUT_MS: Int(10, 600_000, 10_000, 'Default timeout of one server tool call'),
   CLIENT_TOOL_TIMEOUT_MS: Int(10, 600_000, 15_000, 'How long a client tool call may wait for its tool.result'),
   MAX_TOOL_STEPS: Int(0, 20, 3, 'Tool rounds per response; then the model is asked to answer without tools'),
+  MAX_TOOL_CALLS_PER_STEP: Int(1, 128, 16, 'Tool calls run per round; further calls of the round are ignored'),
   GATEWAY_TOKENS: Type.Optional(
     Type.String({ description: 'Comma-separated tokens clients must present; unset: no token needed' }),
   ),

@@ -79,6 +79,7 @@ export interface Config extends UpstreamConnections {
   toolTimeoutMs: number;
   clientToolTimeoutMs: number;
   maxToolSteps: number;
+  maxToolCallsPerStep: number;
   simulatorTtftMs: number;
   simulatorTokenIntervalMs: number;
   /** SIMULATOR_MODEL_PROFILES as given: on, off, or model:ttftScale:interTokenScale:lengthScale entries. */
@@ -156,15 +157,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     upstreamQueueTimeoutMs: e.UPSTREAM_QUEUE_TIMEOUT_MS,
     breakerFailureThreshold: e.BREAKER_FAILURE_THRESHOLD,
     breakerCooldownMs: e.BREAKER_COOLDOWN_MS,
+    ...toolSettings(e),
+    simulatorTtftMs: e.SIMULATOR_TTFT_MS,
+    simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
+    simulatorModelProfiles: e.SIMULATOR_MODEL_PROFILES,
+  });
+}
+
+type ToolSettings = Pick<
+  Config,
+  'toolsModule' | 'builtinTools' | 'toolTimeoutMs' | 'clientToolTimeoutMs' | 'maxToolSteps' | 'maxToolCallsPerStep'
+>;
+
+function toolSettings(e: Env): ToolSettings {
+  return {
     toolsModule: e.TOOLS_MODULE,
     builtinTools: e.BUILTIN_TOOLS === 'on',
     toolTimeoutMs: e.TOOL_TIMEOUT_MS,
     clientToolTimeoutMs: e.CLIENT_TOOL_TIMEOUT_MS,
     maxToolSteps: e.MAX_TOOL_STEPS,
-    simulatorTtftMs: e.SIMULATOR_TTFT_MS,
-    simulatorTokenIntervalMs: e.SIMULATOR_TOKEN_INTERVAL_MS,
-    simulatorModelProfiles: e.SIMULATOR_MODEL_PROFILES,
-  });
+    maxToolCallsPerStep: e.MAX_TOOL_CALLS_PER_STEP,
+  };
 }
 
 /** The environment with defaults, and every problem the schema (and the base URL check) found in it. */

@@ -218,6 +218,7 @@ export class ResponseRun {
     return {
       responseId: this.responseId,
       tools: this.options.tools,
+      maxCalls: this.options.maxToolCallsPerStep,
       endOnClientCall: this.options.clientCalls === 'end-response',
       track: this.track,
       signal: this.abort.signal,

@@ -32,7 +32,7 @@ export interface LaunchSpec {
 export interface ResponseSlotOptions {
   sessionId: string;
   chat: ChatStreamer;
-  config: Readonly<Pick<Config, 'maxToolSteps' | 'thinkTags' | 'upstream'>>;
+  config: Readonly<Pick<Config, 'maxToolSteps' | 'maxToolCallsPerStep' | 'thinkTags' | 'upstream'>>;
   observer?: GatewayObserver;
   /** Each response gets a trace (turn-trace.ts) when tracing is on; null or absent: none, at no cost. */
   tracing?: Tracing | null;
@@ -140,6 +140,7 @@ export class ResponseSlot {
       },
       tools: spec.tools,
       maxToolSteps: options.config.maxToolSteps,
+      maxToolCallsPerStep: options.config.maxToolCallsPerStep,
       thinkTags: options.config.thinkTags,
       ...(speculative ? { speculative } : {}),
       ...(spec.toolChoice === undefined ? {} : { toolChoice: spec.toolChoice }),

@@ -16,6 +16,8 @@ export interface ResponseRunOptions {
   request: Omit<ChatRequest, 'signal' | 'tools' | 'toolChoice'>;
   tools: SessionToolRunner;
   maxToolSteps: number;
+  /** Calls past this many in one step are ignored (a broken or hostile upstream may stream thousands). */
+  maxToolCallsPerStep: number;
   /** Default `auto`. A named tool is the only one offered on the first step (as `required`). */
   toolChoice?: ToolChoice;
   /**

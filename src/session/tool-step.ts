@@ -29,6 +29,8 @@ export interface RunningCall {
 export interface ToolStepContext {
   responseId: string;
   tools: SessionToolRunner;
+  /** Calls past this many in the step are ignored: never announced, run or kept in history. */
+  maxCalls: number;
   /** Client calls end the response (Realtime) instead of waiting for the client's tool.result inside it. */
   endOnClientCall: boolean;
   track: SpeechTrack;
@@ -75,7 +77,7 @@ export class Filler {
 }
 
 export class ToolStep {
-  private readonly assembler = new ToolCallAssembler();
+  private readonly assembler: ToolCallAssembler;
   private readonly running: RunningCall[] = [];
   private flushed = false;
 
@@ -83,7 +85,9 @@ export class ToolStep {
   constructor(
     private readonly context: ToolStepContext,
     private readonly allowed: boolean,
-  ) {}
+  ) {
+    this.assembler = new ToolCallAssembler(context.maxCalls);
+  }
 
   /** A streamed fragment: starts each call whose arguments it completes. */
   add(fragment: ToolCallFragment): void {
@@ -98,6 +102,11 @@ export class ToolStep {
   /** The stream ended: starts the calls complete only now; returns every call of the step in the model's (index) order. */
   finish(): RunningCall[] {
     if (this.allowed) for (const call of this.assembler.finish()) this.start(call);
+    const ignored = this.assembler.ignoredFragments;
+    if (ignored > 0) {
+      const { maxCalls, logger } = this.context;
+      logger.warn({ maxCalls, ignoredFragments: ignored }, 'the model made more tool calls in one step than allowed');
+    }
     // Calls start in completion order; history lists them in the model's own (index) order.
     return [...this.running].sort((a, b) => a.call.index - b.call.index);
   }

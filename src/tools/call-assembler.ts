@@ -35,6 +35,10 @@ export interface ToolCallFragment {
 
 export class ToolCallAssembler {
   private readonly calls = new Map<number, PartialCall>();
+  private ignored = 0;
+
+  /** `maxCalls`: fragments of calls past the first this many (by first appearance) are ignored and counted. */
+  constructor(private readonly maxCalls = Number.POSITIVE_INFINITY) {}
 
   /** Adds a fragment; returns the call if it became complete because of it. */
   add(fragment: ToolCallFragment): AssembledCall[] {
@@ -43,6 +47,12 @@ export class ToolCallAssembler {
     // a JSON object (which no later fragment could validly extend) or when the stream ends.
     let call = this.calls.get(fragment.index);
     if (call === undefined) {
+      // A broken or hostile upstream may stream thousands of calls in one step; each would be announced, logged
+      // and run. Only their count is kept.
+      if (this.calls.size >= this.maxCalls) {
+        this.ignored += 1;
+        return completed;
+      }
       call = { index: fragment.index, name: '', argumentsText: '', done: false, parseAt: 0, endsInBrace: false };
       this.calls.set(fragment.index, call);
     }
@@ -68,6 +78,11 @@ export class ToolCallAssembler {
 
   get size(): number {
     return this.calls.size;
+  }
+
+  /** Fragments ignored because they belonged to calls past `maxCalls`. */
+  get ignoredFragments(): number {
+    return this.ignored;
   }
 
   private complete(call: PartialCall): AssembledCall {

@@ -34,6 +34,7 @@ function standaloneRun(chat: ScriptedChat, tools = new ToolRegistry([lookupTool]
     request: { model: 'asi1-mini', messages: [{ role: 'user', content: 'Hi' }], sessionId: 'sess_test' },
     tools: new SessionToolRunner(tools, () => [], 1_000, 'sess_test'),
     maxToolSteps: 3,
+    maxToolCallsPerStep: 16,
     emit: recorder.send,
     onSettled: (status, heardLength) => settled.push({ status, heardLength }),
     logger: pino({ level: 'silent' }),

@@ -121,6 +121,38 @@ describe('tool calls: announced and answered', () => {
   });
 });
 
+describe('tool calls: how many one step may make', () => {
+  it('runs the first MAX_TOOL_CALLS_PER_STEP calls of a step and ignores the rest: never announced, run or kept', async () => {
+    const h = createSession({ env: { MAX_TOOL_CALLS_PER_STEP: '2' } });
+    const calls = ['a', 'b', 'c', 'd', 'e'].map((q, i) => ({ name: 'lookup', arguments: `{"q":"${q}"}`, id: `c${i}` }));
+    h.chat.enqueue(toolStep('', calls), answer('A and B.'));
+    expect(await turn(h, 'All of them')).toMatchObject({ status: 'completed', text: 'A and B.' });
+    expect(h.recorder.ofType('response.tool_call').map((c) => c.callId)).toEqual(['c0', 'c1']);
+    expect(stepSeenByModel(h.chat.requests[1]?.messages)).toEqual([
+      { role: 'assistant', content: null, tool_calls: [fn('c0', '{"q":"a"}'), fn('c1', '{"q":"b"}')] },
+      { role: 'tool', tool_call_id: 'c0', content: '{"answer":"A"}' },
+      { role: 'tool', tool_call_id: 'c1', content: '{"answer":"B"}' },
+    ]);
+  });
+
+  it('keeps assembling the calls it runs while ignoring fragments of calls past the cap', async () => {
+    const h = createSession({ env: { MAX_TOOL_CALLS_PER_STEP: '1' } });
+    h.chat.enqueue(
+      {
+        beats: [
+          fragment(7, '{"q":', 'c7', 'lookup'),
+          fragment(8, '{"q":"no"}', 'c8', 'lookup'),
+          fragment(7, '"x"}'),
+          endOfCalls,
+        ],
+      },
+      answer('X.'),
+    );
+    await turn(h, 'Go');
+    expect(h.recorder.ofType('response.tool_call').map((c) => [c.callId, c.arguments])).toEqual([['c7', '{"q":"x"}']]);
+  });
+});
+
 describe('tool calls: speech around them', () => {
   it("speaks what was said before a call at the call's first fragment, before its arguments are complete", async () => {
     const h = createSession();
@@ -290,6 +322,7 @@ describe('tool calls: the tools each step offers', () => {
       request: { model: 'asi1-mini', messages: [{ role: 'user', content: 'Hi' }], sessionId: 'sess_test' },
       tools: new SessionToolRunner(new ToolRegistry(tools, { defaultTimeoutMs: 1_000 }), () => [], 1_000, 'sess_test'),
       maxToolSteps: 3,
+      maxToolCallsPerStep: 16,
       ...(toolChoice === undefined ? {} : { toolChoice }),
       emit: recorder.send,
       onSettled: () => undefined,

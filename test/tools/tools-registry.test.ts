@@ -87,6 +87,19 @@ describe('ToolCallAssembler', () => {
     expect(first[0]).toMatchObject({ id: 'a', args: { ok: true, value: { expression: '6*7' } } });
   });
 
+  it('holds at most maxCalls calls: fragments of later calls are counted, not kept, however many arrive', () => {
+    const assembler = new ToolCallAssembler(2);
+    assembler.add({ index: 0, id: 'a', name: 'calculate', argumentsDelta: '{"expression":' });
+    for (let index = 1; index <= 10_000; index += 1) {
+      assembler.add({ index, id: `c${index}`, name: 'get_current_time', argumentsDelta: '{}' });
+    }
+    expect(assembler.size).toBe(2);
+    expect(assembler.ignoredFragments).toBe(9_999);
+    // The calls it holds still assemble, whatever came in between.
+    expect(assembler.add({ index: 0, argumentsDelta: '"1"}' }).map((c) => c.id)).toEqual(['a']);
+    expect(assembler.finish()).toEqual([]);
+  });
+
   it('completes argument-less and broken calls when the stream ends, with generated ids', () => {
     const assembler = new ToolCallAssembler();
     assembler.add({ index: 0, name: 'get_current_time' });
