@@ -17,6 +17,7 @@ import { createGen2Encoder } from '../src/simulator/wire-gen2.js';
 import { tokenize } from '../src/simulator/plan.js';
 import { ToolRegistry } from '../src/tools/registry.js';
 import { createChunkReader } from '../src/upstream/chunk-reader.js';
+import { outputBudgetChars } from '../src/upstream/output-budget.js';
 import { SseStreamReader, type StreamHost } from '../src/upstream/sse-stream-reader.js';
 import type { ChatEventSink, ChatOutcome, ChatStreamer } from '../src/upstream/types.js';
 import { CacheEvictor } from './lib/cache-evictor.js';
@@ -96,8 +97,15 @@ class InterleavedUpstream implements ChatStreamer {
         throw error;
       },
       streamDone() {},
+      cutAtBudget() {},
     };
-    const reader = new SseStreamReader(host, createChunkReader(), this.secrets, undefined);
+    const reader = new SseStreamReader(
+      host,
+      createChunkReader(),
+      outputBudgetChars(undefined),
+      this.secrets,
+      undefined,
+    );
     return new Promise((resolve) => this.open.push({ reader, settle: () => resolve(OUTCOME) }));
   }
 

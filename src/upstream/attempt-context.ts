@@ -29,6 +29,8 @@ export interface AttemptContext {
   state: CallState;
   firstTokenTimeoutMs: number;
   stallTimeoutMs: number;
+  /** What a streamed answer may say, in characters, before it is cut with a `length` finish (output-budget.ts). */
+  outputBudgetChars: number;
   secrets: SecretRedactor;
   logger: UpstreamLogger | undefined;
   /** The call's span (tracing on), told of the response head, the first token and the finish. */

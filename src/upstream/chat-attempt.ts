@@ -14,8 +14,6 @@ import { JsonBodyReader } from './json-body-reader.js';
 import { SseStreamReader, type StreamHost } from './sse-stream-reader.js';
 import type { ChatEvent } from './types.js';
 
-export type { AttemptContext, AttemptResult, CallState } from './attempt-context.js';
-
 /**
  * One HTTP attempt. Never rejects. Settles exactly once; on settling it clears its timers, removes its
  * listener from the caller's signal and (unless undici already ended the response) aborts the request, which
@@ -43,6 +41,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private stall: IdleTimer | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.settle(ABORTED);
+  /** The answer used up its output budget: it is complete (the reader delivered a `length` finish). */
+  readonly cutAtBudget = (): void => this.settle(DONE);
 
   constructor(
     private readonly ctx: AttemptContext,
@@ -222,7 +222,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   }
 
   private openStream(): SseStreamReader {
-    return new SseStreamReader(this, this.chunks, this.ctx.secrets, this.ctx.logger);
+    return new SseStreamReader(this, this.chunks, this.ctx.outputBudgetChars, this.ctx.secrets, this.ctx.logger);
   }
 
   private sniff(phase: Extract<Phase, { name: 'sniffing' }>, chunk: Buffer): void {

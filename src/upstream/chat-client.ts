@@ -7,7 +7,9 @@ import type { UpstreamConnectionStats } from '../metrics.js';
 import { SecretRedactor } from '../secrets.js';
 import { sleep } from './abortable-sleep.js';
 import { buildChatBody } from './chat-body.js';
-import { runAttempt, type AttemptContext, type CallState } from './chat-attempt.js';
+import type { AttemptContext, CallState } from './attempt-context.js';
+import { runAttempt } from './chat-attempt.js';
+import { outputBudgetChars } from './output-budget.js';
 import { ConnectionWarmer, type PoolGauge, type TouchResult } from './connection-warmer.js';
 import { fastGauge } from './pool-counts.js';
 import type { ChatEventSink, ChatOutcome, ChatRequest, ChatStreamer, UpstreamLogger } from './types.js';
@@ -150,6 +152,7 @@ export class ChatClient implements ChatStreamer {
       state,
       firstTokenTimeoutMs: this.options.firstTokenTimeoutMs,
       stallTimeoutMs: this.options.stallTimeoutMs,
+      outputBudgetChars: outputBudgetChars(request.maxTokens),
       secrets: this.#secrets,
       logger: request.logger ?? this.options.logger,
       trace: request.trace,

@@ -5,6 +5,7 @@ import type { ErrorCode, GatewayError } from '../errors.js';
 import type { SecretRedactor } from '../secrets.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { readStreamError } from './http-errors.js';
+import { OutputBudget } from './output-budget.js';
 import { createSseDecoder, type SseDecoder, type SseDecoderHandlers } from './sse-decoder.js';
 import type { ChatEvent, UpstreamLogger } from './types.js';
 
@@ -17,6 +18,8 @@ export interface StreamHost {
   failWith(error: GatewayError): void;
   /** `data: [DONE]` was seen (once). */
   streamDone(): void;
+  /** The answer used up its OutputBudget: it ended with a `length` finish, and the rest of the body is unwanted. */
+  cutAtBudget(): void;
 }
 
 /** How a cleanly ended stream is judged: 'malformed' when no data line parsed but some did not. */
@@ -25,6 +28,7 @@ export type StreamVerdict = 'done' | 'malformed' | 'dropped';
 /** One response body's reader; it is the decoder's handler object, so no closure sits between them. */
 export class SseStreamReader implements SseDecoderHandlers {
   private readonly decoder: SseDecoder;
+  private readonly budget: OutputBudget;
   private parsed = 0;
   private malformed = 0;
   private doneSeen = false;
@@ -32,10 +36,12 @@ export class SseStreamReader implements SseDecoderHandlers {
   constructor(
     private readonly host: StreamHost,
     private readonly chunks: ChunkReader,
+    budgetChars: number,
     private readonly secrets: SecretRedactor,
     private readonly logger: UpstreamLogger | undefined,
   ) {
     this.decoder = createSseDecoder(this);
+    this.budget = new OutputBudget(budgetChars);
   }
 
   /** True once `data: [DONE]` was seen. */
@@ -75,7 +81,11 @@ export class SseStreamReader implements SseDecoderHandlers {
     this.parsed += 1;
     const streamError = readStreamError(json, eventName, this.secrets);
     if (streamError) return this.host.failWith(streamError);
-    this.host.deliver(this.chunks.read(json));
+    if (this.budget.exhausted) return;
+    this.host.deliver(this.budget.spend(this.chunks.read(json)));
+    if (!this.budget.exhausted) return;
+    this.logger?.warn({ budgetChars: this.budget.chars }, 'upstream answer cut: it streamed past its output budget');
+    this.host.cutAtBudget();
   }
 
   /** @internal the decoder's callback. */

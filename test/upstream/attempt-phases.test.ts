@@ -5,7 +5,8 @@ import { Pool, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SecretRedactor } from '../../src/secrets.js';
 import { checkTransition, type PhaseName } from '../../src/upstream/attempt-phases.js';
-import { runAttempt, type AttemptContext, type AttemptResult } from '../../src/upstream/chat-attempt.js';
+import type { AttemptContext, AttemptResult } from '../../src/upstream/attempt-context.js';
+import { runAttempt } from '../../src/upstream/chat-attempt.js';
 import type { ChatEvent } from '../../src/upstream/types.js';
 
 const sse = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`;
@@ -26,6 +27,7 @@ function context(dispatcher: Dispatcher, signal = new AbortController().signal) 
     state: { forwarded: false, finishReason: null, usage: null },
     firstTokenTimeoutMs: 2000,
     stallTimeoutMs: 2000,
+    outputBudgetChars: 1_000_000,
     secrets: new SecretRedactor([]),
     logger: undefined,
   };

@@ -1,8 +1,17 @@
 // Counts the upstream gets wrong, end to end: more tool calls in one step than anyone should run, and token
 // counts no counter can take. Neither may cost another client its slot or the reply its place in history.
 import { describe, expect, it } from 'vitest';
-import { gen2Chunk, gen2Reply, plainStream, sequence } from '../awkward-upstream-server.js';
+import {
+  dataEvent,
+  gen2Chunk,
+  gen2Reply,
+  plainStream,
+  sequence,
+  startStream,
+  writePiece,
+} from '../awkward-upstream-server.js';
 import { VoiceClient } from '../helpers.js';
+import { outputBudgetChars } from '../../src/upstream/output-budget.js';
 import { clients, rig, streams, turn, useAwkwardRig } from './awkward-rig.js';
 
 useAwkwardRig();
@@ -43,5 +52,30 @@ describe('token counts', () => {
     expect(await other.turn('Me too')).toMatchObject({ status: 'completed', text: 'Again.' });
     expect(await turn(client, 'And?')).toMatchObject({ status: 'completed' });
     expect(upstream.requests[2]?.body?.messages).toContainEqual({ role: 'assistant', content: 'Hi there.' });
+  });
+});
+
+describe('an answer that ignores max_tokens', () => {
+  it('is cut at its output budget as if the upstream had said `length`, and its request ends', async () => {
+    const piece = 'word '.repeat(800); // 4,000 characters a chunk
+    let closed = false;
+    const endless = sequence(
+      async (_req, res) => {
+        res.on('close', () => (closed = true));
+        startStream(res);
+        // Streams until the gateway goes away; a turn that waits for the body's end never ends.
+        while (!closed) await writePiece(res, dataEvent(gen2Chunk({ content: piece })));
+      },
+      streams(plainStream(gen2Reply(['Short.']))),
+    );
+    const { client, upstream } = await rig(endless, { MAX_OUTPUT_TOKENS: '16' });
+    const done = await turn(client, 'Talk for ever');
+    expect(done.status).toBe('completed');
+    const budget = outputBudgetChars(16);
+    expect(done.text.length).toBeGreaterThanOrEqual(budget);
+    expect(done.text.length).toBeLessThan(budget + piece.length);
+    expect(await turn(client, 'Stop')).toMatchObject({ status: 'completed', text: 'Short.' });
+    expect(closed).toBe(true);
+    expect(upstream.requests).toHaveLength(2);
   });
 });

@@ -6,6 +6,7 @@ import { SecretRedactor } from '../../src/secrets.js';
 import { createChunkReader } from '../../src/upstream/chunk-reader.js';
 import { ErrorBodyReader, MAX_ERROR_BODY_BYTES } from '../../src/upstream/error-body-reader.js';
 import { JsonBodyReader, MAX_JSON_BODY_BYTES } from '../../src/upstream/json-body-reader.js';
+import { outputBudgetChars } from '../../src/upstream/output-budget.js';
 import { SseStreamReader, type StreamHost } from '../../src/upstream/sse-stream-reader.js';
 import type { ChatEvent } from '../../src/upstream/types.js';
 
@@ -13,10 +14,12 @@ const KEY = 'sk-test-0123456789abcdefghij';
 const secrets = new SecretRedactor([KEY]);
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-function streamReader() {
+function streamReader(budgetChars = outputBudgetChars(undefined)) {
   const calls = {
     alive: 0,
     done: 0,
+    cut: 0,
+    warned: [] as object[],
     events: [] as ChatEvent[],
     failed: [] as (GatewayError | ErrorCode)[],
     debug: [] as object[],
@@ -27,9 +30,13 @@ function streamReader() {
     fail: (code) => void calls.failed.push(code),
     failWith: (error) => void calls.failed.push(error),
     streamDone: () => void (calls.done += 1),
+    cutAtBudget: () => void (calls.cut += 1),
   };
-  const logger = { debug: (obj: object) => void calls.debug.push(obj), warn: () => {} };
-  return { reader: new SseStreamReader(host, createChunkReader(), secrets, logger), calls };
+  const logger = {
+    debug: (obj: object) => void calls.debug.push(obj),
+    warn: (obj: object) => void calls.warned.push(obj),
+  };
+  return { reader: new SseStreamReader(host, createChunkReader(), budgetChars, secrets, logger), calls };
 }
 
 describe('SseStreamReader', () => {
@@ -80,6 +87,28 @@ describe('SseStreamReader', () => {
     const { reader, calls } = streamReader();
     reader.push(bytes(`data: ${'x'.repeat(1024 * 1024 + 16)}`));
     expect(calls.failed).toEqual(['GW_UPSTREAM_PROTOCOL']);
+  });
+
+  it('cuts an answer that streams past its output budget with a `length` finish, once, and reads nothing after', () => {
+    const { reader, calls } = streamReader(10);
+    const line = (delta: object) => `data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`;
+    const call = { tool_calls: [{ index: 0, id: 'c', function: { name: 'f', arguments: '{}' } }] };
+    reader.push(bytes(line({ reasoning_content: 'abc' }) + line({ content: 'def' }) + line(call)));
+    expect(calls.cut).toBe(0); // 3 + 3 + 3 characters: within 10
+    reader.push(bytes(line({ content: 'gh' }) + line({ content: 'never' })));
+    reader.push(bytes(line({ content: 'nor this' }) + 'data: [DONE]\n\n'));
+    expect(calls.events.map((e) => e.type)).toEqual(['reasoning', 'text', 'tool_call', 'text', 'finish']);
+    expect(calls.events.at(-1)).toEqual({ type: 'finish', reason: 'length' });
+    expect(calls.cut).toBe(1);
+    expect(calls.warned).toEqual([{ budgetChars: 10 }]);
+  });
+});
+
+describe('outputBudgetChars', () => {
+  it('allows 32 characters per token asked for, and never fewer than 8,192 tokens', () => {
+    expect(outputBudgetChars(20_000)).toBe(640_000);
+    expect(outputBudgetChars(400)).toBe(8_192 * 32);
+    expect(outputBudgetChars(undefined)).toBe(8_192 * 32);
   });
 });
 

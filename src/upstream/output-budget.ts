@@ -1,0 +1,64 @@
+// How much one streamed answer may say before the gateway stops reading it. `max_tokens` is a request to the
+// upstream, not a guarantee: a broken or hostile server may stream for ever, and every character it streams is
+// kept (the reply's text, its speech, its history) or costs CPU (reasoning is parsed and filtered). Past the
+// budget, the answer ends as if the upstream had said `finish_reason: "length"`, and its request is aborted.
+
+import type { ChatEvent } from './types.js';
+
+/**
+ * Characters allowed per token asked for. Real text averages about 4 characters a token; 32 leaves room for runs
+ * of whitespace or punctuation that tokenise into long tokens, so only a stream that ignores `max_tokens` is cut.
+ */
+export const CHARS_PER_TOKEN_CEILING = 32;
+/**
+ * The budget counts at least this many tokens: a small `max_tokens` may be ignored by the upstream (asi1 has
+ * answered 391 tokens to `max_tokens: 0`), and reasoning, counted here too, may not count against it upstream.
+ */
+export const MIN_BUDGET_TOKENS = 8_192;
+
+/** The answer's budget in characters for a request that asked for `maxTokens` (undefined: none asked). */
+export function outputBudgetChars(maxTokens: number | undefined): number {
+  return Math.max(maxTokens ?? 0, MIN_BUDGET_TOKENS) * CHARS_PER_TOKEN_CEILING;
+}
+
+/** The finish that ends an answer cut at its budget: what the upstream should have sent itself. */
+export const CUT_AT_BUDGET: ChatEvent = Object.freeze({ type: 'finish', reason: 'length' }) as ChatEvent;
+
+const charsOf = (event: ChatEvent): number => {
+  switch (event.type) {
+    case 'text':
+    case 'reasoning':
+      return event.text.length;
+    case 'tool_call':
+      return (event.argumentsDelta?.length ?? 0) + (event.name?.length ?? 0);
+    default:
+      return 0;
+  }
+};
+
+/** One answer's budget: spend() passes events on while it lasts, and ends the answer when it runs out. */
+export class OutputBudget {
+  private left: number;
+
+  constructor(readonly chars: number) {
+    this.left = chars;
+  }
+
+  /** True once the budget ran out: the answer has ended, and nothing more of it is passed on. */
+  get exhausted(): boolean {
+    return this.left <= 0;
+  }
+
+  /**
+   * `events` while the budget lasts. The event that exhausts it is still passed on (it was streamed whole), then
+   * CUT_AT_BUDGET; once exhausted, nothing.
+   */
+  spend(events: ChatEvent[]): ChatEvent[] {
+    if (this.left <= 0) return [];
+    for (let index = 0; index < events.length; index += 1) {
+      this.left -= charsOf(events[index]!);
+      if (this.left <= 0) return [...events.slice(0, index + 1), CUT_AT_BUDGET];
+    }
+    return events;
+  }
+}
