@@ -76,6 +76,17 @@ describe('secrets in any letter case', () => {
     expect(sanitizeUpstreamText('header Sk-Live_Abcdef123456 sent', [])).toBe('header [redacted] sent');
   });
 
+  it('removes a key that the upstream split with invisible characters, which would still read whole on a screen', () => {
+    const secret = 'sk_live_0123456789abcdefghij';
+    // A zero-width space, a soft hyphen, a word joiner, a BOM and a bidi mark, each every few characters.
+    const invisibles = ['\u200b', '\u00ad', '\u2060', '\ufeff', '\u200e'];
+    const split = [...secret].map((c, i) => c + (i % 3 === 2 ? invisibles[i % invisibles.length]! : '')).join('');
+    expect(split.length).toBeGreaterThan(secret.length);
+    const out = sanitizeUpstreamText(`Invalid key: ${split}.`, [secret]);
+    expect(out.replace(/\p{Default_Ignorable_Code_Point}/gu, '')).not.toContain('0123');
+    expect(out).toBe('Invalid key: [redacted].');
+  });
+
   it('redacts gateway tokens, the Redis password and the metrics token from log lines in any case', () => {
     const config = loadConfig({
       GATEWAY_TOKENS: 'Gw-Token-Alpha-77,other-token-22',

@@ -62,21 +62,24 @@ export function extractUpstreamMessage(bodyText: string): string | undefined {
   return trimmed;
 }
 
+/** Unicode's default-ignorable code points: rendered as nothing. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
 /**
- * Makes upstream text safe to show a client: removes every configured secret (and any 12-character
- * fragment of one) in any letter case, bearer tokens, `sk_…`-style keys, JWTs, long hex/base64 runs and
- * `key=…` pairs, strips control characters, collapses whitespace and truncates.
+ * Makes upstream text safe to show a client: removes every configured secret (and any 12-character fragment of
+ * one) in any letter case, even split by invisible characters, bearer tokens, `sk_…`-style keys, JWTs, long
+ * hex/base64 runs and `key=…` pairs, strips control characters, collapses whitespace and truncates.
  */
 export function sanitizeUpstreamText(
   text: string,
   secrets: Secrets = [],
   maxChars = MAX_UPSTREAM_MESSAGE_CHARS,
 ): string {
-  // Cut first (bounded work), far beyond what is kept, so a key split by this cut is never shown.
-  let out = SecretRedactor.from(secrets).redactWithFragments(
-    text.slice(0, Math.max(maxChars * 4, 4000)),
-    SECRET_WINDOW_CHARS,
-  );
+  // Cut first (bounded work), far beyond what is kept, so a key split by this cut is never shown. Then drop the
+  // characters nobody sees (zero-width spaces, soft hyphens, joiners, bidi marks…): a key with one every few
+  // characters would otherwise match neither itself nor any fragment, and still read whole on a screen.
+  const visible = text.slice(0, Math.max(maxChars * 4, 4000)).replace(INVISIBLE, '');
+  let out = SecretRedactor.from(secrets).redactWithFragments(visible, SECRET_WINDOW_CHARS);
   out = out
     .replace(/\bBearer\s+[^\s"',;]+/gi, 'Bearer [redacted]')
     .replace(
