@@ -12,15 +12,8 @@ import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { compareWithFloor, type ProfileComparison } from './lib/profile-compare.js';
 import { ROOT, startSimulatorProcess } from './lib/procs.js';
 import { measureLevels, measureSweep, type Measured } from './lib/run-levels.js';
-import {
-  benchSettings,
-  fitToFileLimit,
-  gatewayEnvFor,
-  log,
-  parseBenchArgs,
-  peakSessions,
-  raiseFileLimit,
-} from './lib/run-options.js';
+import { fitToFileLimit, gatewayEnvFor, peakSessions, raiseFileLimit } from './lib/run-environment.js';
+import { benchSettings, log, parseBenchArgs } from './lib/run-options.js';
 import { buildResults, writeResults, type Capacity } from './lib/run-results.js';
 import { BenchServers } from './lib/run-servers.js';
 import { measureScaleOut } from './lib/scale-out.js';

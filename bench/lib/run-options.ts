@@ -1,7 +1,6 @@
 // `bench/run.ts`'s command line and the settings derived from it: mode, levels, idle sessions, workload,
-// measurement windows, the open-file limit, and the environment every gateway of the run gets.
+// measurement windows, and what each measurement option allows.
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { HeapSampleMode } from './heap-sample.js';
 import { pairEntryOf } from './paired.js';
@@ -26,6 +25,9 @@ const USAGE = `usage: tsx bench/run.ts [--quick | --smoke] [options]
   --redis                 scale-out: at --redis-sessions, CPU per delta of one gateway in memory, one with
                           REDIS_URL and two with REDIS_URL sharing the load, plus redis-server's own CPU
   --redis-sessions 400    total concurrent sessions of each scale-out configuration (default 400; smoke: 2)
+  --tokens N              tokens per reply (default ${WORKLOAD.tokens}; smoke: 10); a barge-in comes after a third of them,
+                          at most ${WORKLOAD.cancelAfterChunks} (few tokens put a turn's own work in front: its start, call and end)
+  --think-ms N            a session's pause between a reply's end and its next turn (default ${WORKLOAD.thinkMs}; smoke: 50)
   --workers N             load-generator processes at >= 500 sessions (default 3)
   --peer portkey          also run every level through Portkey ${PORTKEY_VERSION} (installed into --peer-dir)
   --peer-dir DIR          default /tmp/portkey-bench
@@ -77,6 +79,8 @@ export function parseBenchArgs() {
       levels: { type: 'string' },
       idle: { type: 'string' },
       'measure-s': { type: 'string' },
+      tokens: { type: 'string' },
+      'think-ms': { type: 'string' },
       workers: { type: 'string', default: '3' },
       peer: { type: 'string' },
       'peer-dir': { type: 'string', default: '/tmp/portkey-bench' },
@@ -149,9 +153,7 @@ export interface BenchSettings {
 export function benchSettings(values: BenchArgs): BenchSettings {
   const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const smoke = mode === 'smoke';
-  const workload = smoke
-    ? { ttftMs: 20, itlMs: 5, tokens: 10, thinkMs: 50, cancelEvery: 2, cancelAfterChunks: 3 }
-    : { ...WORKLOAD };
+  const workload = workloadOf(values, smoke);
   const focused = values.sweep || values.redis;
   const cycleMs = workload.ttftMs + workload.itlMs * (workload.tokens - 1) + workload.thinkMs;
   const levels = sessionList(values.levels ?? (focused ? '' : smoke ? '2' : '1,100,1000'));
@@ -185,6 +187,22 @@ export function benchSettings(values: BenchArgs): BenchSettings {
     nodeFlags: nodeFlagsOf(values),
     pairEntry: pairEntryOf(values, levels),
   };
+}
+
+/** The workload every session runs: the issue's, or a tiny one for --smoke, with --tokens and --think-ms applied. */
+function workloadOf(values: BenchArgs, smoke: boolean): BenchWorkload {
+  const workload = smoke
+    ? { ttftMs: 20, itlMs: 5, tokens: 10, thinkMs: 50, cancelEvery: 2, cancelAfterChunks: 3 }
+    : { ...WORKLOAD };
+  if (values.tokens !== undefined) {
+    const tokens = Number(values.tokens);
+    if (!Number.isInteger(tokens) || tokens < 1)
+      throw new Error(`--tokens expects a whole number ≥ 1, got "${values.tokens}"`);
+    workload.tokens = tokens;
+    workload.cancelAfterChunks = Math.min(workload.cancelAfterChunks, Math.max(1, Math.floor(tokens / 3)));
+  }
+  if (values['think-ms'] !== undefined) workload.thinkMs = positive(values['think-ms'], '--think-ms');
+  return workload;
 }
 
 /** --rounds, refused where its extra phases could not make a pair (it would spend minutes measuring nothing). */
@@ -232,67 +250,10 @@ function sessionList(text: string): number[] {
     .filter((n) => n > 0);
 }
 
-/** The most sessions any phase of the run holds open at once (levels, sweep steps, scale-out, idle). */
-export function peakSessions(settings: BenchSettings): number {
-  const { idleSessions, levels, sweep, redisSessions } = settings;
-  return Math.max(idleSessions, ...levels, ...(sweep?.steps ?? []), ...(redisSessions ?? []), 0);
-}
-
-/** The open-file limit; lowers settings.idleSessions (with a note) when the idle phase would not fit under it. */
-export function fitToFileLimit(settings: BenchSettings, notes: string[]): number {
-  const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
-  if (settings.idleSessions + 1_000 > fdLimit) {
-    notes.push(
-      `idle sessions reduced from ${settings.idleSessions} to ${fdLimit - 1_000}: the open-file limit is ${fdLimit}`,
-    );
-    settings.idleSessions = Math.max(0, fdLimit - 1_000);
-  }
-  return fdLimit;
-}
-
-/**
- * Every bench client connects from 127.0.0.1, so the per-address caps (connections, replies in progress, turns)
- * and the total connection cap must be above the load's; everything else runs on the gateway's defaults unless
- * --gateway-env says otherwise.
- */
-export function gatewayEnvFor(values: BenchArgs, settings: BenchSettings): Record<string, string> {
-  const peak = peakSessions(settings);
-  return {
-    MAX_CONNECTIONS_PER_IP: String(peak + 1_000),
-    MAX_RESPONSES_PER_IP: '100000',
-    TURNS_PER_MINUTE_PER_IP: '1000000',
-    MAX_CONNECTIONS: String(peak + 1_000),
-    ...(values['probe-writes'] ? { BENCH_PROBE_WRITES: '1' } : {}),
-    ...Object.fromEntries(
-      values['gateway-env'].map((kv) => {
-        const i = kv.indexOf('=');
-        if (i <= 0) throw new Error(`--gateway-env expects K=V, got "${kv}"`);
-        return [kv.slice(0, i), kv.slice(i + 1)];
-      }),
-    ),
-  };
-}
-
 /** --node-flag values, each one option (`--name` or `--name=value`): they go on the relays' command lines. */
 export function nodeFlagsOf(values: BenchArgs): string[] {
   for (const flag of values['node-flag'])
     if (!/^--[a-z0-9][a-z0-9_-]*(=\S+)?$/i.test(flag))
       throw new Error(`--node-flag expects --name[=value], got "${flag}"`);
   return values['node-flag'];
-}
-
-/** Re-executes this process once with a raised open-file limit when 10,000 idle sockets would not fit. */
-export function raiseFileLimit(needed: number): void {
-  const soft = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-  if (!(soft < needed) || process.env.BENCH_ULIMIT_RAISED === '1') return;
-  const script = `ulimit -n ${Math.max(needed, 65_535)} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
-  const child = spawnSync(
-    'bash',
-    ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    {
-      stdio: 'inherit',
-      env: { ...process.env, BENCH_ULIMIT_RAISED: '1' },
-    },
-  );
-  process.exit(child.status ?? 1);
 }
