@@ -52,6 +52,8 @@ export interface Turn {
 
 export class ConversationHistory {
   private readonly turns: Turn[] = [];
+  /** The last prompt's system message, kept while the prompt is the same: the client encodes it once (chat-body.ts). */
+  private system: ChatMessage = { role: 'system', content: '' };
   /** Item ids by message object: they survive splices, and forgotten messages take their ids with them. */
   private readonly itemIds = new WeakMap<ChatMessage, string>();
 
@@ -225,7 +227,8 @@ export class ConversationHistory {
    * The newest turn is always kept. Dropped turns are forgotten for good, which also bounds memory.
    */
   toMessages(systemPrompt: string, budgetTokens: number): ChatMessage[] {
-    const system: ChatMessage = { role: 'system', content: systemPrompt };
+    if (this.system.content !== systemPrompt) this.system = { role: 'system', content: systemPrompt };
+    const { system } = this;
     let remaining = budgetTokens - estimateTokens(system);
     let keepFrom = this.turns.length;
     while (keepFrom > 0) {

@@ -1,4 +1,4 @@
-// The JSON body of a streaming chat request, as the OpenAI-compatible API takes it.
+// The JSON body of a streaming chat request, as the OpenAI-compatible API takes it, and its bytes.
 import type { ChatRequest } from './types.js';
 
 /** The JSON body sent upstream; undefined fields are omitted, as are `tool_choice` without tools. */
@@ -16,4 +16,55 @@ export function buildChatBody(request: ChatRequest): Record<string, unknown> {
     if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
   }
   return body;
+}
+
+/**
+ * Each message's and tool declaration's UTF-8 JSON, by identity. A conversation sends its whole history with every
+ * turn, and the same tool declarations: encoding each once makes a turn's body one copy of cached bytes instead of
+ * serialising and encoding all of it again, on the turn's critical path and with every session's loop blocked
+ * (`npm run bench:request-body`: 2.1 ms against 0.17 for a 472 KB history of 1,000 turns, 23 µs against 6.5 for
+ * 30 turns). Weak: a message dropped from history takes its bytes with it.
+ */
+const encoded = new WeakMap<object, Buffer>();
+
+function bytesOf(value: object): Buffer {
+  let bytes = encoded.get(value);
+  if (bytes === undefined) {
+    bytes = Buffer.from(JSON.stringify(value));
+    encoded.set(value, bytes);
+  }
+  return bytes;
+}
+
+const COMMA = Buffer.from(',');
+
+/** `items`' cached JSON, comma-separated, onto `parts`. */
+function pushList(parts: Buffer[], items: readonly object[]): void {
+  items.forEach((item, index) => {
+    if (index > 0) parts.push(COMMA);
+    parts.push(bytesOf(item));
+  });
+}
+
+/**
+ * The bytes of `JSON.stringify(buildChatBody(request))`, built from each message's and tool's cached JSON. The
+ * request's messages and tools must not change once sent (ChatRequest says so): a changed one would go out as it
+ * was when first encoded.
+ */
+export function encodeChatBody(request: ChatRequest): Buffer {
+  const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(request.model)},"messages":[`)];
+  pushList(parts, request.messages);
+  let tail = '],"stream":true,"stream_options":{"include_usage":true}';
+  if (request.temperature !== undefined) tail += `,"temperature":${JSON.stringify(request.temperature)}`;
+  if (request.maxTokens !== undefined) tail += `,"max_tokens":${JSON.stringify(request.maxTokens)}`;
+  const tools = request.tools ?? [];
+  if (tools.length === 0) {
+    parts.push(Buffer.from(`${tail}}`));
+    return Buffer.concat(parts);
+  }
+  parts.push(Buffer.from(`${tail},"tools":[`));
+  pushList(parts, tools);
+  const choice = request.toolChoice === undefined ? '' : `,"tool_choice":${JSON.stringify(request.toolChoice)}`;
+  parts.push(Buffer.from(`]${choice}}`));
+  return Buffer.concat(parts);
 }

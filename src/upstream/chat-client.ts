@@ -6,7 +6,7 @@ import type { ErrorCode, GatewayError } from '../errors.js';
 import type { UpstreamConnectionStats } from '../metrics.js';
 import { SecretRedactor } from '../secrets.js';
 import { sleep } from './abortable-sleep.js';
-import { buildChatBody } from './chat-body.js';
+import { encodeChatBody } from './chat-body.js';
 import type { AttemptContext, CallState } from './attempt-context.js';
 import { runAttempt } from './chat-attempt.js';
 import { outputBudgetChars } from './output-budget.js';
@@ -146,7 +146,7 @@ export class ChatClient implements ChatStreamer {
         // traceparent (tracing on): a tracing-aware upstream or proxy joins the turn's trace.
         ...request.trace?.headers,
       },
-      body: Buffer.from(JSON.stringify(buildChatBody(request))),
+      body: encodeChatBody(request),
       signal: request.signal,
       sink,
       state,

@@ -22,6 +22,7 @@ export interface UpstreamToolSpec {
 
 export interface ChatRequest {
   model: string;
+  /** Never changed once sent, nor are `tools`: the client caches each one's JSON by identity (chat-body.ts). */
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
