@@ -19,11 +19,11 @@ export function buildChatBody(request: ChatRequest): Record<string, unknown> {
 }
 
 /**
- * Each message's and tool declaration's UTF-8 JSON, by identity. A conversation sends its whole history with every
- * turn, and the same tool declarations: encoding each once makes a turn's body one copy of cached bytes instead of
- * serialising and encoding all of it again, on the turn's critical path and with every session's loop blocked
- * (`npm run bench:request-body`: 2.1 ms against 0.17 for a 472 KB history of 1,000 turns, 23 µs against 6.5 for
- * 30 turns). Weak: a message dropped from history takes its bytes with it.
+ * Each message's and tool declaration's UTF-8 JSON, by identity, for long conversations. A conversation sends its
+ * whole history with every turn: encoding each message once makes a turn's body one copy of cached bytes instead
+ * of serialising and encoding all of it again, on the turn's critical path and with every session's loop blocked
+ * (`npm run bench:request-body`: 2.1 ms against 0.17 for a 472 KB history of 1,000 turns). Weak: a message dropped
+ * from history takes its bytes with it.
  */
 const encoded = new WeakMap<object, Buffer>();
 
@@ -35,6 +35,12 @@ function bytesOf(value: object): Buffer {
   }
   return bytes;
 }
+
+/**
+ * Shorter histories are serialised whole, as before: tens of microseconds, and no second copy of the history in
+ * memory. Paired runs of one-token turns (about 60 messages a session) showed no saving from the cache there.
+ */
+export const CACHE_FROM_MESSAGES = 64;
 
 const COMMA = Buffer.from(',');
 
@@ -52,6 +58,7 @@ function pushList(parts: Buffer[], items: readonly object[]): void {
  * was when first encoded.
  */
 export function encodeChatBody(request: ChatRequest): Buffer {
+  if (request.messages.length < CACHE_FROM_MESSAGES) return Buffer.from(JSON.stringify(buildChatBody(request)));
   const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(request.model)},"messages":[`)];
   pushList(parts, request.messages);
   let tail = '],"stream":true,"stream_options":{"include_usage":true}';
