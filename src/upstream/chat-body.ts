@@ -22,7 +22,7 @@ export function buildChatBody(request: ChatRequest): Record<string, unknown> {
  * Each message's and tool declaration's UTF-8 JSON, by identity, for long conversations. A conversation sends its
  * whole history with every turn: encoding each message once makes a turn's body one copy of cached bytes instead
  * of serialising and encoding all of it again, on the turn's critical path and with every session's loop blocked
- * (`npm run bench:request-body`: 2.1 ms against 0.17 for a 472 KB history of 1,000 turns). Weak: a message dropped
+ * (`npm run bench:request-body`: 2.2 ms against 0.2 for a 472 KB history of 1,000 turns). Weak: a message dropped
  * from history takes its bytes with it.
  */
 const encoded = new WeakMap<object, Buffer>();
