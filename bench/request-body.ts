@@ -25,13 +25,13 @@ const userText = (turn: number): string => `Turn ${turn}: ${'tell me a little mo
 const replyText = (turn: number): string =>
   `Answer ${turn}: ${'here is a short answer you can hear at once. '.repeat(7)}`;
 
-/** One conversation: returns, at each sampled turn, the body size and the µs each way took (the fastest round). */
 function timed(build: () => Buffer): [Buffer, number] {
   const start = performance.now();
   const body = build();
   return [body, (performance.now() - start) * 1000];
 }
 
+/** One conversation: returns, at each sampled turn, the body size and the µs each way took (the fastest round). */
 function play(cachedFirst: boolean): { turn: number; bytes: number; plainUs: number; cachedUs: number }[] {
   const history: ChatMessage[] = [];
   const rows: { turn: number; bytes: number; plainUs: number; cachedUs: number }[] = [];

@@ -46,31 +46,39 @@ export function reportSettled(record: ReplyRecord, report: SettledReport): void 
     },
     'response done',
   );
+  // Metrics first (they free the client's slot of its limits), then the trace; neither may stop the other, nor
+  // cost the reply its place in history: the caller's onSettled runs after this. (A negative token count once made
+  // prom-client throw here.)
+  guarded(logger, () => observeSettled(record, report, usage, timings));
+  guarded(logger, () =>
+    report.trace?.end({
+      status,
+      models: record.models,
+      timings,
+      usage,
+      toolSteps: record.stepCount,
+      chars: record.text.length,
+      error,
+    }),
+  );
+}
+
+function guarded(logger: Logger, report: () => void): void {
   try {
-    observe(record, report, { usage, timings });
+    report();
   } catch (err) {
-    // Traces and metrics must never cost the reply its place in history or leak its slot: the caller's
-    // onSettled runs after this. (A negative token count once made prom-client throw here.)
     logger.error({ err }, 'reporting a settled response failed');
   }
 }
 
-/** The trace's end and the observer's summary (metrics, per-client response counts). */
-function observe(
+/** The observer's summary: metrics, and the per-client response counts. */
+function observeSettled(
   record: ReplyRecord,
   report: SettledReport,
-  { usage, timings }: { usage: ReplyRecord['usage']; timings: ReturnType<ReplyRecord['timings']> },
+  usage: ReplyRecord['usage'],
+  timings: ReturnType<ReplyRecord['timings']>,
 ): void {
   const { status, error } = report;
-  report.trace?.end({
-    status,
-    models: record.models,
-    timings,
-    usage,
-    toolSteps: record.stepCount,
-    chars: record.text.length,
-    error,
-  });
   const addedMs = record.addedMs();
   report.observer?.responseSettled({
     status,

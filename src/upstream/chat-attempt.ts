@@ -259,7 +259,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
       }
       case 'sniffing':
       case 'reading-json': {
-        const read = from.json.read(this.ctx.secrets);
+        const read = from.json.read(this.ctx.secrets, this.ctx.outputBudgetChars);
         if (read instanceof GatewayError) return this.failWith(read);
         this.deliver(read);
         return this.settle(DONE);

@@ -27,10 +27,17 @@ export function buildChatBody(request: ChatRequest): Record<string, unknown> {
  */
 const encoded = new WeakMap<object, Buffer>();
 
-function bytesOf(value: object): Buffer {
+/**
+ * `value`'s cached UTF-8 JSON. Each in memory of its own, not a slice of Node's shared 8 KB pool: a cached slice
+ * would keep its whole pool block alive, and every small buffer allocated from it, for as long as the message
+ * stays in history (a reviewer's run held 14.7 MB for 1.2 MB of JSON).
+ */
+export function cachedBytes(value: object): Buffer {
   let bytes = encoded.get(value);
   if (bytes === undefined) {
-    bytes = Buffer.from(JSON.stringify(value));
+    const json = JSON.stringify(value);
+    bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+    bytes.write(json);
     encoded.set(value, bytes);
   }
   return bytes;
@@ -48,7 +55,7 @@ const COMMA = Buffer.from(',');
 function pushList(parts: Buffer[], items: readonly object[]): void {
   items.forEach((item, index) => {
     if (index > 0) parts.push(COMMA);
-    parts.push(bytesOf(item));
+    parts.push(cachedBytes(item));
   });
 }
 

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.js';
 import type { SecretRedactor } from '../secrets.js';
 import { readCompletionBody } from './chunk-reader.js';
 import { readStreamError } from './http-errors.js';
+import { OutputBudget } from './output-budget.js';
 import type { ChatEvent } from './types.js';
 
 /**
@@ -37,8 +38,11 @@ export class JsonBodyReader {
     return true;
   }
 
-  /** At the body's end: its events, or the failure (empty body, not JSON, an error document). */
-  read(secrets: SecretRedactor): ChatEvent[] | GatewayError {
+  /**
+   * At the body's end: its events, or the failure (empty body, not JSON, an error document). Its answer is held to
+   * `budgetChars` as a streamed one is (output-budget.ts): cut with a `length` finish past it.
+   */
+  read(secrets: SecretRedactor, budgetChars: number): ChatEvent[] | GatewayError {
     const text = Buffer.concat(this.chunks).toString('utf8');
     if (text.trim() === '') return new GatewayError('GW_UPSTREAM_DROPPED', { cause: new Error('empty response body') });
     let json: unknown;
@@ -47,6 +51,6 @@ export class JsonBodyReader {
     } catch (err) {
       return new GatewayError('GW_UPSTREAM_PROTOCOL', { cause: err });
     }
-    return readStreamError(json, undefined, secrets) ?? readCompletionBody(json);
+    return readStreamError(json, undefined, secrets) ?? new OutputBudget(budgetChars).spend(readCompletionBody(json));
   }
 }

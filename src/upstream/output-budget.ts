@@ -24,11 +24,13 @@ export function outputBudgetChars(maxTokens: number | undefined): number {
 /** The finish that ends an answer cut at its budget: what the upstream should have sent itself. */
 export const CUT_AT_BUDGET: ChatEvent = Object.freeze({ type: 'finish', reason: 'length' }) as ChatEvent;
 
+/** What an event costs: its characters as received (a `<think>` block's tags included), whatever is shown of it. */
 const charsOf = (event: ChatEvent): number => {
   switch (event.type) {
     case 'text':
-    case 'reasoning':
       return event.text.length;
+    case 'reasoning':
+      return event.raw?.length ?? event.text.length;
     case 'tool_call':
       return (event.argumentsDelta?.length ?? 0) + (event.name?.length ?? 0);
     default:
@@ -50,11 +52,14 @@ export class OutputBudget {
   }
 
   /**
-   * `events` while the budget lasts. The event that exhausts it is still passed on (it was streamed whole), then
-   * CUT_AT_BUDGET; once exhausted, nothing.
+   * One data line's `events` while the budget lasts. The event that exhausts it is still passed on (it was streamed
+   * whole), then CUT_AT_BUDGET; once exhausted, nothing. Every line costs at least one character, so a stream of
+   * lines that say nothing (empty deltas, usage, whitespace a `<think>` filter drops) cannot go on for ever either.
    */
   spend(events: ChatEvent[]): ChatEvent[] {
     if (this.left <= 0) return [];
+    this.left -= 1;
+    if (this.left <= 0) return [CUT_AT_BUDGET];
     for (let index = 0; index < events.length; index += 1) {
       this.left -= charsOf(events[index]!);
       if (this.left <= 0) return [...events.slice(0, index + 1), CUT_AT_BUDGET];

@@ -76,14 +76,22 @@ export class SseStreamReader implements SseDecoderHandlers {
       this.malformed += 1;
       // Only the size: the parse error's message quotes the payload.
       this.logger?.debug({ bytes: data.length }, 'upstream sent a malformed data line; skipped');
-      return;
+      return this.pass([]); // skipped, but not free: a stream of them must end too
     }
     this.parsed += 1;
     const streamError = readStreamError(json, eventName, this.secrets);
     if (streamError) return this.host.failWith(streamError);
+    this.pass(this.chunks.read(json));
+  }
+
+  /** One data line's events, through the answer's budget; the host is told when the budget ends the answer. */
+  private pass(events: ChatEvent[]): void {
     if (this.budget.exhausted) return;
-    this.host.deliver(this.budget.spend(this.chunks.read(json)));
-    if (!this.budget.exhausted) return;
+    const passed = this.budget.spend(events);
+    if (!this.budget.exhausted) return this.host.deliver(passed);
+    // Content held back as a possible think tag goes before the finish, as at a real one.
+    passed.splice(passed.length - 1, 0, ...this.chunks.end());
+    this.host.deliver(passed);
     this.logger?.warn({ budgetChars: this.budget.chars }, 'upstream answer cut: it streamed past its output budget');
     this.host.cutAtBudget();
   }

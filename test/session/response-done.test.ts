@@ -4,9 +4,12 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
+import { ReplyRecord } from '../../src/session/reply-record.js';
 import { ResponseRun } from '../../src/session/response-run.js';
+import { reportSettled } from '../../src/session/run-report.js';
 import { SessionToolRunner } from '../../src/session/tool-runner.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
+import type { TurnTrace } from '../../src/tracing/turn-trace.js';
 import type { ChatStreamer, ChatUsage } from '../../src/upstream/types.js';
 import {
   createSession,
@@ -265,6 +268,32 @@ describe('response.done: an observer that throws', () => {
       { role: 'assistant', content: 'The answer.' },
       { role: 'user', content: 'And?' },
     ]);
+  });
+});
+
+describe('reportSettled: a trace or an observer that throws', () => {
+  it('still gives the observer its summary, and ends the trace, when the other one throws', () => {
+    const failing = () => {
+      throw new Error('exporter gone');
+    };
+    const logger = pino({ level: 'silent' });
+    const report = (trace: object, observer: ObserverLog) =>
+      reportSettled(new ReplyRecord(false), {
+        responseId: 'resp_1',
+        status: 'completed',
+        error: undefined,
+        emit: () => undefined,
+        logger,
+        observer,
+        trace: trace as TurnTrace,
+      });
+    const observer = new ObserverLog();
+    expect(() => report({ end: failing }, observer)).not.toThrow();
+    expect(observer.settled).toHaveLength(1); // the client's slot is freed whatever the trace does
+    const ended: unknown[] = [];
+    const throwing = Object.assign(new ObserverLog(), { responseSettled: failing });
+    expect(() => report({ end: (end: unknown) => ended.push(end) }, throwing)).not.toThrow();
+    expect(ended).toHaveLength(1);
   });
 });
 

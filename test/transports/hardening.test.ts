@@ -203,9 +203,11 @@ describe('limits', () => {
     stack = await startStack({
       env: { SEND_BUFFER_SOFT_BYTES: '4096', SEND_BUFFER_HARD_BYTES: '262144', MAX_OUTPUT_TOKENS: '32768' },
     });
-    // ~15 MB of events: more than the loopback socket buffers absorb while the client is paused.
-    const longWord = `${'x'.repeat(150)} `;
-    stack.simulator.enqueue({ reply: longWord.repeat(32_768) });
+    // ~7 MB of events: more than the loopback socket buffers absorb while the client is paused. Under the answer's
+    // output budget (32 characters a token asked for, and one a line: 900,000 of 1,048,576), which would otherwise
+    // end the reply first.
+    const word = `${'x'.repeat(13)} `;
+    stack.simulator.enqueue({ reply: word.repeat(60_000) });
     const client = await VoiceClient.connect(stack.voiceUrl);
     const upstreamClosed = new Promise<void>((resolve) =>
       stack?.simulator.events.on(

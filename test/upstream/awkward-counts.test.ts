@@ -56,26 +56,30 @@ describe('token counts', () => {
 });
 
 describe('an answer that ignores max_tokens', () => {
-  it('is cut at its output budget as if the upstream had said `length`, and its request ends', async () => {
-    const piece = 'word '.repeat(800); // 4,000 characters a chunk
-    let closed = false;
-    const endless = sequence(
-      async (_req, res) => {
-        res.on('close', () => (closed = true));
-        startStream(res);
-        // Streams until the gateway goes away; a turn that waits for the body's end never ends.
-        while (!closed) await writePiece(res, dataEvent(gen2Chunk({ content: piece })));
-      },
-      streams(plainStream(gen2Reply(['Short.']))),
-    );
-    const { client, upstream } = await rig(endless, { MAX_OUTPUT_TOKENS: '16' });
-    const done = await turn(client, 'Talk for ever');
-    expect(done.status).toBe('completed');
-    const budget = outputBudgetChars(16);
-    expect(done.text.length).toBeGreaterThanOrEqual(budget);
-    expect(done.text.length).toBeLessThan(budget + piece.length);
-    expect(await turn(client, 'Stop')).toMatchObject({ status: 'completed', text: 'Short.' });
-    expect(closed).toBe(true);
-    expect(upstream.requests).toHaveLength(2);
-  });
+  // 16: the budget's floor (8,192 tokens' worth); 10,000: a budget set by max_tokens itself.
+  it.each([16, 10_000])(
+    'is cut at its output budget (max_tokens %i) as if the upstream had said `length`, and its request ends',
+    async (maxTokens) => {
+      const piece = 'word '.repeat(800); // 4,000 characters a chunk
+      let closed = false;
+      const endless = sequence(
+        async (_req, res) => {
+          res.on('close', () => (closed = true));
+          startStream(res);
+          // Streams until the gateway goes away; a turn that waits for the body's end never ends.
+          while (!closed) await writePiece(res, dataEvent(gen2Chunk({ content: piece })));
+        },
+        streams(plainStream(gen2Reply(['Short.']))),
+      );
+      const { client, upstream } = await rig(endless, { MAX_OUTPUT_TOKENS: String(maxTokens) });
+      const done = await turn(client, 'Talk for ever');
+      expect(done.status).toBe('completed');
+      const budget = outputBudgetChars(maxTokens);
+      expect(done.text.length).toBeGreaterThanOrEqual(budget);
+      expect(done.text.length).toBeLessThan(budget + piece.length);
+      expect(await turn(client, 'Stop')).toMatchObject({ status: 'completed', text: 'Short.' });
+      expect(closed).toBe(true);
+      expect(upstream.requests).toHaveLength(2);
+    },
+  );
 });

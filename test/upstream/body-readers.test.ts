@@ -90,17 +90,42 @@ describe('SseStreamReader', () => {
   });
 
   it('cuts an answer that streams past its output budget with a `length` finish, once, and reads nothing after', () => {
-    const { reader, calls } = streamReader(10);
+    const { reader, calls } = streamReader(14);
     const line = (delta: object) => `data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`;
     const call = { tool_calls: [{ index: 0, id: 'c', function: { name: 'f', arguments: '{}' } }] };
     reader.push(bytes(line({ reasoning_content: 'abc' }) + line({ content: 'def' }) + line(call)));
-    expect(calls.cut).toBe(0); // 3 + 3 + 3 characters: within 10
+    expect(calls.cut).toBe(0); // 3 lines of 3 characters each, 1 + 3 each: 12 of 14
     reader.push(bytes(line({ content: 'gh' }) + line({ content: 'never' })));
     reader.push(bytes(line({ content: 'nor this' }) + 'data: [DONE]\n\n'));
     expect(calls.events.map((e) => e.type)).toEqual(['reasoning', 'text', 'tool_call', 'text', 'finish']);
     expect(calls.events.at(-1)).toEqual({ type: 'finish', reason: 'length' });
     expect(calls.cut).toBe(1);
-    expect(calls.warned).toEqual([{ budgetChars: 10 }]);
+    expect(calls.warned).toEqual([{ budgetChars: 14 }]);
+  });
+
+  it('charges every data line, so lines that say nothing, or cannot be read, still end the answer', () => {
+    const { reader, calls } = streamReader(5);
+    const empty = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }] })}\n\n`;
+    reader.push(bytes(empty.repeat(2) + 'data: {oops\n\n'.repeat(2)));
+    expect(calls.cut).toBe(0);
+    reader.push(bytes(empty.repeat(3)));
+    expect(calls.cut).toBe(1);
+    expect(calls.events).toEqual([{ type: 'finish', reason: 'length' }]);
+  });
+
+  it('charges reasoning shown from think tags as sent, tags included, and ends with what the filter held back', () => {
+    const { reader, calls } = streamReader(50);
+    const line = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    // Each line is an empty think block: no reasoning text at all, 15 characters as sent (16 with the line's own).
+    reader.push(bytes(line('<think></think>').repeat(2)));
+    expect(calls.cut).toBe(0);
+    reader.push(bytes(line('<think></think>') + line('Hi <thi')));
+    expect(calls.cut).toBe(1);
+    // The possible tag held back ("<thi") is passed on before the finish, as at a real one.
+    expect(calls.events.slice(-2)).toEqual([
+      { type: 'text', text: '<thi' },
+      { type: 'finish', reason: 'length' },
+    ]);
   });
 });
 
@@ -122,7 +147,7 @@ describe('JsonBodyReader', () => {
     expect(json.push(body.subarray(0, 10))).toBe(true);
     expect(json.push(body.subarray(10))).toBe(true);
     expect(json.held()).toHaveLength(3);
-    expect(json.read(secrets)).toEqual([
+    expect(json.read(secrets, outputBudgetChars(undefined))).toEqual([
       { type: 'text', text: 'Hello' },
       { type: 'finish', reason: 'stop' },
       { type: 'usage', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
@@ -133,7 +158,7 @@ describe('JsonBodyReader', () => {
     const codeOf = (text: string) => {
       const json = new JsonBodyReader();
       json.push(bytes(text));
-      const read = json.read(secrets);
+      const read = json.read(secrets, outputBudgetChars(undefined));
       return read instanceof GatewayError ? read.code : read;
     };
     expect(codeOf(' \n')).toBe('GW_UPSTREAM_DROPPED');
@@ -146,6 +171,15 @@ describe('JsonBodyReader', () => {
     const json = new JsonBodyReader();
     expect(json.push(Buffer.alloc(MAX_JSON_BODY_BYTES, 0x20))).toBe(true);
     expect(json.push(bytes('{'))).toBe(false);
+  });
+
+  it('cuts a whole answer longer than its output budget with a `length` finish, as a streamed one', () => {
+    const json = new JsonBodyReader();
+    json.push(bytes('{"choices":[{"index":0,"message":{"content":"0123456789abc"},"finish_reason":"stop"}]}'));
+    expect(json.read(secrets, 10)).toEqual([
+      { type: 'text', text: '0123456789abc' },
+      { type: 'finish', reason: 'length' },
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@
 // whole body: for any request, sent once or again with the same messages, alone or beside other requests.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildChatBody, CACHE_FROM_MESSAGES, encodeChatBody } from '../../src/upstream/chat-body.js';
+import { buildChatBody, CACHE_FROM_MESSAGES, cachedBytes, encodeChatBody } from '../../src/upstream/chat-body.js';
 import type { ChatMessage, ChatRequest, UpstreamToolSpec } from '../../src/upstream/types.js';
 
 const plain = (request: ChatRequest): Buffer => Buffer.from(JSON.stringify(buildChatBody(request)));
@@ -87,5 +87,15 @@ describe('encodeChatBody', () => {
     expect(encodeChatBody(bare).toString()).toBe(
       '{"model":"asi1-mini","messages":[{"role":"user","content":"Hi"}],"stream":true,"stream_options":{"include_usage":true}}',
     );
+  });
+});
+
+describe('cachedBytes', () => {
+  it("keeps each message's JSON in memory of its own, never a slice of the shared pool it would pin", () => {
+    const small = { role: 'user', content: 'Hi' };
+    const bytes = cachedBytes(small);
+    expect(bytes.toString()).toBe(JSON.stringify(small));
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    expect(cachedBytes(small)).toBe(bytes); // encoded once
   });
 });
