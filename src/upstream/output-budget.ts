@@ -41,6 +41,8 @@ const charsOf = (event: ChatEvent): number => {
 /** One answer's budget: spend() passes events on while it lasts, and ends the answer when it runs out. */
 export class OutputBudget {
   private left: number;
+  /** A finish went through: the answer already ended as the upstream said, and keeps that finish. */
+  private finished = false;
 
   constructor(readonly chars: number) {
     this.left = chars;
@@ -53,17 +55,23 @@ export class OutputBudget {
 
   /**
    * One data line's `events` while the budget lasts. The event that exhausts it is still passed on (it was streamed
-   * whole), then CUT_AT_BUDGET; once exhausted, nothing. Every line costs at least one character, so a stream of
-   * lines that say nothing (empty deltas, usage, whitespace a `<think>` filter drops) cannot go on for ever either.
+   * whole), then CUT_AT_BUDGET, unless the answer had already finished; once exhausted, nothing. Every line costs at
+   * least one character, so a stream of lines that say nothing (empty deltas, usage, whitespace a `<think>` filter
+   * drops) cannot go on for ever either.
    */
   spend(events: ChatEvent[]): ChatEvent[] {
     if (this.left <= 0) return [];
-    this.left -= 1;
-    if (this.left <= 0) return [CUT_AT_BUDGET];
-    for (let index = 0; index < events.length; index += 1) {
-      this.left -= charsOf(events[index]!);
-      if (this.left <= 0) return [...events.slice(0, index + 1), CUT_AT_BUDGET];
+    this.left -= 1; // the line itself
+    let passed = 0;
+    for (; passed < events.length && this.left > 0; passed += 1) {
+      const event = events[passed]!;
+      this.left -= charsOf(event);
+      if (event.type === 'finish') this.finished = true;
     }
-    return events;
+    if (this.left > 0) return events;
+    const kept = events.slice(0, passed);
+    // A line after the upstream's own finish (its usage, say) ran the budget out: that finish stands.
+    if (!this.finished) kept.push(CUT_AT_BUDGET);
+    return kept;
   }
 }

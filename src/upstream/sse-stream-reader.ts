@@ -5,7 +5,7 @@ import type { ErrorCode, GatewayError } from '../errors.js';
 import type { SecretRedactor } from '../secrets.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { readStreamError } from './http-errors.js';
-import { OutputBudget } from './output-budget.js';
+import { CUT_AT_BUDGET, OutputBudget } from './output-budget.js';
 import { createSseDecoder, type SseDecoder, type SseDecoderHandlers } from './sse-decoder.js';
 import type { ChatEvent, UpstreamLogger } from './types.js';
 
@@ -89,8 +89,11 @@ export class SseStreamReader implements SseDecoderHandlers {
     if (this.budget.exhausted) return;
     const passed = this.budget.spend(events);
     if (!this.budget.exhausted) return this.host.deliver(passed);
-    // Content held back as a possible think tag goes before the finish, as at a real one.
-    passed.splice(passed.length - 1, 0, ...this.chunks.end());
+    // Content held back as a possible think tag ends here, so settling cannot deliver it after the finish. It goes
+    // before the cut, as at a real finish, when all of this line went through: else it would follow a gap.
+    const held = this.chunks.end();
+    const cut = passed.length - 1;
+    if (passed[cut] === CUT_AT_BUDGET && cut === events.length) passed.splice(cut, 0, ...held);
     this.host.deliver(passed);
     this.logger?.warn({ budgetChars: this.budget.chars }, 'upstream answer cut: it streamed past its output budget');
     this.host.cutAtBudget();

@@ -203,23 +203,21 @@ describe('limits', () => {
     stack = await startStack({
       env: { SEND_BUFFER_SOFT_BYTES: '4096', SEND_BUFFER_HARD_BYTES: '262144', MAX_OUTPUT_TOKENS: '32768' },
     });
-    // ~7 MB of events: more than the loopback socket buffers absorb while the client is paused. Under the answer's
-    // output budget (32 characters a token asked for, and one a line: 900,000 of 1,048,576), which would otherwise
-    // end the reply first.
-    const word = `${'x'.repeat(13)} `;
-    stack.simulator.enqueue({ reply: word.repeat(60_000) });
+    // 32,768 tokens (the simulator stops at max_tokens) of 29 three-byte characters: about 11 MB of events, several
+    // times what the loopback socket buffers absorb while the client is paused. Under the answer's output budget
+    // (32 characters a token asked for, and one a line: 1,015,808 of 1,048,576), which would otherwise end it first.
+    const word = `${'漢'.repeat(29)} `;
+    stack.simulator.enqueue({ reply: word.repeat(32_768) });
     const client = await VoiceClient.connect(stack.voiceUrl);
-    const upstreamClosed = new Promise<void>((resolve) =>
-      stack?.simulator.events.on(
-        'stream-end',
-        (end: { reason: string }) => end.reason === 'client-closed' && resolve(),
-      ),
+    // The first stream to end is this turn's: anything but the gateway closing it fails at once, not by a timeout.
+    const upstreamEnded = new Promise<string>((resolve) =>
+      stack?.simulator.events.once('stream-end', (end: { reason: string }) => resolve(end.reason)),
     );
     const raw = (client.socket as unknown as { _socket: Socket })._socket;
     client.send({ type: 'turn', text: 'Say a lot' });
     raw.pause();
     // The gateway interrupts the response (so the upstream request is aborted) once the client falls behind.
-    await upstreamClosed;
+    expect(await upstreamEnded).toBe('client-closed');
     raw.resume();
     const closed = await client.closed;
     expect(closed.code).toBe(4001);

@@ -103,6 +103,32 @@ describe('SseStreamReader', () => {
     expect(calls.warned).toEqual([{ budgetChars: 14 }]);
   });
 
+  it("keeps the upstream's own finish when a line after it runs the budget out, and drops nothing before it", () => {
+    const { reader, calls } = streamReader(8);
+    const line = (value: object) => `data: ${JSON.stringify(value)}\n\n`;
+    // 1 + 5 for the text, 1 for the finish line: 7 of 8; the usage line's own character ends the budget.
+    reader.push(bytes(line({ choices: [{ index: 0, delta: { content: 'Hello' } }] })));
+    reader.push(bytes(line({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })));
+    reader.push(bytes(line({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } })));
+    expect(calls.events).toEqual([
+      { type: 'text', text: 'Hello' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+    expect(calls.cut).toBe(1); // the request still ends: nothing of the answer is missing
+  });
+
+  it('passes on text held back as a possible think tag only when nothing before it in its line was dropped', () => {
+    const { reader, calls } = streamReader(8);
+    const line = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    // "Hello" exhausts the budget (1 + 5 + 5 > 8); the reasoning, " world " and the held "<thi" after it are dropped.
+    reader.push(bytes(line('Hi') + line('Hello<think>x</think> world <thi')));
+    expect(calls.events).toEqual([
+      { type: 'text', text: 'Hi' },
+      { type: 'text', text: 'Hello' },
+      { type: 'finish', reason: 'length' },
+    ]);
+  });
+
   it('charges every data line, so lines that say nothing, or cannot be read, still end the answer', () => {
     const { reader, calls } = streamReader(5);
     const empty = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }] })}\n\n`;
