@@ -51,34 +51,30 @@ export const CACHE_FROM_MESSAGES = 64;
 
 const COMMA = Buffer.from(',');
 
-/** `items`' cached JSON, comma-separated, onto `parts`. */
-function pushList(parts: Buffer[], items: readonly object[]): void {
-  items.forEach((item, index) => {
-    if (index > 0) parts.push(COMMA);
-    parts.push(cachedBytes(item));
-  });
-}
-
 /**
- * The bytes of `JSON.stringify(buildChatBody(request))`, built from each message's and tool's cached JSON. The
- * request's messages and tools must not change once sent (ChatRequest says so): a changed one would go out as it
- * was when first encoded.
+ * The bytes of `JSON.stringify(buildChatBody(request))`. From CACHE_FROM_MESSAGES on, its `messages` and `tools` are
+ * built from each one's cached JSON, every other field as JSON.stringify writes it, in buildChatBody's order: which
+ * fields a body has is decided there alone. The request's messages and tools must not change once sent (ChatRequest
+ * says so): a changed one would go out as it was when first encoded.
  */
 export function encodeChatBody(request: ChatRequest): Buffer {
-  if (request.messages.length < CACHE_FROM_MESSAGES) return Buffer.from(JSON.stringify(buildChatBody(request)));
-  const parts: Buffer[] = [Buffer.from(`{"model":${JSON.stringify(request.model)},"messages":[`)];
-  pushList(parts, request.messages);
-  let tail = '],"stream":true,"stream_options":{"include_usage":true}';
-  if (request.temperature !== undefined) tail += `,"temperature":${JSON.stringify(request.temperature)}`;
-  if (request.maxTokens !== undefined) tail += `,"max_tokens":${JSON.stringify(request.maxTokens)}`;
-  const tools = request.tools ?? [];
-  if (tools.length === 0) {
-    parts.push(Buffer.from(`${tail}}`));
-    return Buffer.concat(parts);
+  const body = buildChatBody(request);
+  if (request.messages.length < CACHE_FROM_MESSAGES) return Buffer.from(JSON.stringify(body));
+  const parts: Buffer[] = [];
+  let text = '{';
+  for (const [key, value] of Object.entries(body)) {
+    text += `${text === '{' ? '' : ','}${JSON.stringify(key)}:`;
+    if (key !== 'messages' && key !== 'tools') {
+      text += JSON.stringify(value);
+      continue;
+    }
+    parts.push(Buffer.from(`${text}[`));
+    (value as readonly object[]).forEach((item, index) => {
+      if (index > 0) parts.push(COMMA);
+      parts.push(cachedBytes(item));
+    });
+    text = ']';
   }
-  parts.push(Buffer.from(`${tail},"tools":[`));
-  pushList(parts, tools);
-  const choice = request.toolChoice === undefined ? '' : `,"tool_choice":${JSON.stringify(request.toolChoice)}`;
-  parts.push(Buffer.from(`]${choice}}`));
+  parts.push(Buffer.from(`${text}}`));
   return Buffer.concat(parts);
 }
