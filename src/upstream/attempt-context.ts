@@ -29,7 +29,7 @@ export interface AttemptContext {
   state: CallState;
   firstTokenTimeoutMs: number;
   stallTimeoutMs: number;
-  /** What a streamed answer may say, in characters, before it is cut with a `length` finish (output-budget.ts). */
+  /** What an answer may say, in characters, before it is cut with a `length` finish (output-budget.ts). */
   outputBudgetChars: number;
   secrets: SecretRedactor;
   logger: UpstreamLogger | undefined;

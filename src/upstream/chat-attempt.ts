@@ -41,7 +41,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private stall: IdleTimer | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.settle(ABORTED);
-  /** The answer used up its output budget: it is complete (the reader delivered a `length` finish). */
+  /** The answer used up its output budget: it is complete (the reader delivered its finish). */
   readonly cutAtBudget = (): void => this.settle(DONE);
 
   constructor(

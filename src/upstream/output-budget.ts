@@ -1,7 +1,7 @@
-// How much one streamed answer may say before the gateway stops reading it. `max_tokens` is a request to the
-// upstream, not a guarantee: a broken or hostile server may stream for ever, and every character it streams is
-// kept (the reply's text, its speech, its history) or costs CPU (reasoning is parsed and filtered). Past the
-// budget, the answer ends as if the upstream had said `finish_reason: "length"`, and its request is aborted.
+// How much one answer, streamed or one JSON body, may say before the gateway stops reading it. `max_tokens` is a
+// request to the upstream, not a guarantee: a broken or hostile server may stream for ever, and every character it
+// streams is kept (the reply's text, its speech, its history) or costs CPU (reasoning is parsed and filtered). Past
+// the budget, the answer ends as if the upstream had said `finish_reason: "length"`, and its request is aborted.
 
 import type { ChatEvent } from './types.js';
 

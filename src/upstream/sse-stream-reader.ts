@@ -18,7 +18,7 @@ export interface StreamHost {
   failWith(error: GatewayError): void;
   /** `data: [DONE]` was seen (once). */
   streamDone(): void;
-  /** The answer used up its OutputBudget: it ended with a `length` finish, and the rest of the body is unwanted. */
+  /** The answer used up its OutputBudget: it has ended (a `length` finish, or its own before), the rest is unwanted. */
   cutAtBudget(): void;
 }
 
