@@ -68,6 +68,12 @@ export const EnvSchema = Type.Object({
     'Abort when the upstream sends nothing for this long after the request',
   ),
   UPSTREAM_STALL_TIMEOUT_MS: Int(100, 600_000, 15_000, 'Abort when the upstream goes silent mid-stream for this long'),
+  UPSTREAM_PINGS_ONLY_TIMEOUT_MS: Int(
+    100,
+    600_000,
+    60_000,
+    'Abort when, mid-stream, the upstream sends only SSE comments (keep-alive pings) and no event for this long',
+  ),
   UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
   UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),
   UPSTREAM_WARM: Type.Union([Type.Literal('on'), Type.Literal('off')], {

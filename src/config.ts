@@ -30,6 +30,7 @@ export interface Config extends UpstreamConnections {
   maxTurnChars: number;
   upstreamFirstTokenTimeoutMs: number;
   upstreamStallTimeoutMs: number;
+  upstreamPingsOnlyTimeoutMs: number;
   upstreamMaxRetries: number;
   upstreamConnections: number;
   /** `<think>` blocks inside `content`: `drop` removes them; `display` keeps them in the shown text only. */
@@ -119,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxTurnChars: e.MAX_TURN_CHARS,
     upstreamFirstTokenTimeoutMs: e.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
     upstreamStallTimeoutMs: e.UPSTREAM_STALL_TIMEOUT_MS,
+    upstreamPingsOnlyTimeoutMs: e.UPSTREAM_PINGS_ONLY_TIMEOUT_MS,
     upstreamMaxRetries: e.UPSTREAM_MAX_RETRIES,
     upstreamConnections: e.UPSTREAM_CONNECTIONS,
     ...connections,

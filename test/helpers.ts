@@ -61,6 +61,7 @@ export async function startGatewayFor(
     dispatcher: pool,
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
+    pingsOnlyTimeoutMs: config.upstreamPingsOnlyTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
     retryBaseDelayMs: 1,
     ...(options.logger ? { logger: options.logger.child({ component: 'upstream' }) } : {}),

@@ -27,12 +27,13 @@ const RELAY_STALL_SLACK_MS = 5_000;
 
 /**
  * The longest a running response may write nothing: waiting on the upstream queue and first token, a stalled
- * stream, or a tool (a client tool can take minutes).
+ * stream, an upstream that only pings, or a tool (a client tool can take minutes).
  */
 export function longestResponseSilenceMs(config: Readonly<Config>): number {
   return Math.max(
     config.upstreamQueueTimeoutMs + config.upstreamFirstTokenTimeoutMs,
     config.upstreamStallTimeoutMs,
+    config.upstreamPingsOnlyTimeoutMs,
     config.toolTimeoutMs,
     config.clientToolTimeoutMs,
   );

@@ -3,7 +3,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
-import { IdleTimer } from '../idle-timer.js';
 import type { AttemptContext, AttemptResult } from './attempt-context.js';
 import { ABORTED, ATTEMPT_SETTLED, DONE, DONE_GRACE_MS, headerText, isForwarded } from './attempt-context.js';
 import { CONNECTING, ENDED, SETTLED, checkTransition, type Phase } from './attempt-phases.js';
@@ -12,6 +11,7 @@ import { ErrorBodyReader } from './error-body-reader.js';
 import { classifyTransportError, errorCodeOf } from './http-errors.js';
 import { JsonBodyReader } from './json-body-reader.js';
 import { SseStreamReader, type StreamHost } from './sse-stream-reader.js';
+import { StallWatch, type StallKind } from './stall-watch.js';
 import type { ChatEvent } from './types.js';
 
 /**
@@ -37,8 +37,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private readonly firstTimer: NodeJS.Timeout;
   /** The first real token arrived: the first-token wait is over (checked once per event, not a timer call each). */
   private answered = false;
-  /** Started by the first data event (alive()), then touched by every byte (an IdleTimer: no timer call each). */
-  private stall: IdleTimer | undefined;
+  /** Started by the first data event (alive()), then stamped by every byte and every event. */
+  private stall: StallWatch | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.settle(ABORTED);
   /** The answer used up its output budget: it is complete (the reader delivered its finish). */
@@ -85,7 +85,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     try {
       switch (phase.name) {
         case 'streaming':
-          this.stall?.touch(); // any byte is life, including `: ping` comments
+          this.stall?.byte(); // any byte is life, including `: ping` comments, for a while (stall-watch.ts)
           return phase.sse.push(chunk);
         case 'reading-json':
           return this.readJsonChunk(phase.json, chunk);
@@ -131,9 +131,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
    * opening chunk followed by silence is a hung request, not a started answer.
    */
   alive(): void {
-    if (this.stall !== undefined) return;
-    this.stall = new IdleTimer(this.ctx.stallTimeoutMs, () => this.stalled());
-    this.stall.touch();
+    if (this.stall !== undefined) return this.stall.event();
+    this.stall = new StallWatch(this.ctx.stallTimeoutMs, this.ctx.pingsOnlyTimeoutMs, (kind) => this.stalled(kind));
   }
 
   deliver(events: readonly ChatEvent[]): void {
@@ -236,13 +235,13 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     const sse = this.openStream();
     this.enter({ name: 'streaming', sse });
     for (const early of json.held()) sse.push(early);
-    this.stall?.touch();
+    this.stall?.byte();
     sse.push(chunk);
   }
 
   private readJsonChunk(json: JsonBodyReader, chunk: Buffer): void {
+    this.stall?.byte(); // every byte of a JSON body is its answer: no pings there
     this.alive();
-    this.stall?.touch();
     if (!json.push(chunk)) this.fail('GW_UPSTREAM_PROTOCOL');
   }
 
@@ -292,9 +291,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   }
 
   /** After [DONE] a silent, unfinished body is the server's problem, not a stall: keep the answer. */
-  private stalled(): void {
+  private stalled(kind: StallKind): void {
     const phase = this.phase;
-    if (phase.name === 'streaming' && phase.sse.sawDone) this.settle(DONE);
-    else this.fail('GW_UPSTREAM_STALLED');
+    if (phase.name === 'streaming' && phase.sse.sawDone) return this.settle(DONE);
+    const why = kind === 'silent' ? undefined : new Error(`only SSE comments for ${this.ctx.pingsOnlyTimeoutMs} ms`);
+    this.fail('GW_UPSTREAM_STALLED', why);
   }
 }

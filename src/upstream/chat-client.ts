@@ -31,6 +31,8 @@ export interface ChatClientOptions {
   firstTokenTimeoutMs: number;
   /** After the first data: longest silence between received bytes (comments/keep-alives count as life). */
   stallTimeoutMs: number;
+  /** After the first data: longest run of comments alone, with no data event. Default 60000. */
+  pingsOnlyTimeoutMs?: number;
   /** Default 2. */
   maxRetries: number;
   /** Default 200; full-jitter exponential backoff: random(0, min(max, base × 2^(attempt-1))). */
@@ -48,6 +50,7 @@ export interface ChatClientOptions {
 }
 
 const DEFAULT_USER_AGENT = 'asi1-voice-gateway/0.1';
+const DEFAULT_PINGS_ONLY_TIMEOUT_MS = 60_000;
 /** Only these failures are retried, and only while nothing was forwarded: a client must never hear a reply twice. */
 const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_CONNECT',
@@ -152,6 +155,7 @@ export class ChatClient implements ChatStreamer {
       state,
       firstTokenTimeoutMs: this.options.firstTokenTimeoutMs,
       stallTimeoutMs: this.options.stallTimeoutMs,
+      pingsOnlyTimeoutMs: this.options.pingsOnlyTimeoutMs ?? DEFAULT_PINGS_ONLY_TIMEOUT_MS,
       outputBudgetChars: outputBudgetChars(request.maxTokens),
       secrets: this.#secrets,
       logger: request.logger ?? this.options.logger,

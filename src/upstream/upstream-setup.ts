@@ -41,6 +41,7 @@ export function createUpstream(
     dispatcher: pool,
     firstTokenTimeoutMs: config.upstreamFirstTokenTimeoutMs,
     stallTimeoutMs: config.upstreamStallTimeoutMs,
+    pingsOnlyTimeoutMs: config.upstreamPingsOnlyTimeoutMs,
     maxRetries: config.upstreamMaxRetries,
     ...(logger === undefined ? {} : { logger }),
     ...(config.upstreamWarm ? { warm } : {}),

@@ -27,6 +27,7 @@ function context(dispatcher: Dispatcher, signal = new AbortController().signal) 
     state: { forwarded: false, finishReason: null, usage: null },
     firstTokenTimeoutMs: 2000,
     stallTimeoutMs: 2000,
+    pingsOnlyTimeoutMs: 2000,
     outputBudgetChars: 1_000_000,
     secrets: new SecretRedactor([]),
     logger: undefined,

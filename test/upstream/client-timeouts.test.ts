@@ -77,6 +77,26 @@ describe('chat client', { timeout: 3000 }, () => {
     expect(texts(events)).toEqual(['a', 'b']);
   });
 
+  it('fails with GW_UPSTREAM_STALLED when an answer, once started, only pings', async () => {
+    const closed = deferred();
+    const server = await startServer(({ req, res }) => {
+      holdOpen(res, sse(gen2({ content: 'Giraffes' })));
+      const pings = setInterval(() => res.write(': ping\n\n'), 10);
+      req.socket.once('close', () => {
+        clearInterval(pings);
+        closed.resolve();
+      });
+    });
+    const events: ChatEvent[] = [];
+    const client = makeClient(server, { stallTimeoutMs: 2000, pingsOnlyTimeoutMs: 150 });
+    const err = await rejection(client.stream(chatRequest(), (e) => events.push(e)));
+    expect(err.code).toBe('GW_UPSTREAM_STALLED');
+    expect(String((err.cause as Error).message)).toMatch(/only SSE comments for 150 ms/);
+    expect(texts(events)).toEqual(['Giraffes']);
+    await closed.promise;
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('on abort mid-stream closes the upstream socket, resolves aborted and delivers nothing after', async () => {
     const closed = deferred();
     const server = await startServer(({ req, res }) => {
