@@ -126,9 +126,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   }
 
   /**
-   * The stall timer starts with the first data event (of an SSE body) or the first byte (of a JSON body); the
-   * first-token timer ends only with the first real token (text, reasoning, tool call or finish): a role-only
-   * opening chunk followed by silence is a hung request, not a started answer.
+   * The stall timer starts with the first data event (of an SSE body) or the first byte (of a JSON body). The
+   * first-token timer ends only with the first real token: a role-only opening chunk then silence is a hung request.
    */
   alive(): void {
     if (this.stall !== undefined) return this.stall.event();
@@ -226,8 +225,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
 
   private sniff(phase: Extract<Phase, { name: 'sniffing' }>, chunk: Buffer): void {
     const text = chunk.toString('latin1').trimStart();
-    if (text === '') return phase.json.hold(chunk);
     const { json } = phase;
+    if (text === '') return json.hold(chunk) ? undefined : this.fail('GW_UPSTREAM_PROTOCOL');
     if (text.startsWith('{')) {
       this.enter({ name: 'reading-json', json });
       return this.readJsonChunk(json, chunk);

@@ -18,11 +18,12 @@ export class JsonBodyReader {
   private bytes = 0;
 
   /**
-   * Holds a blank chunk seen while sniffing the content type. Not counted against MAX_JSON_BODY_BYTES: only the
-   * first-token timer bounds an endless blank prefix (a known gap, left as it was).
+   * Holds a blank chunk seen while sniffing the content type, for whichever reader the body turns out to need;
+   * false once the blank prefix is over MAX_JSON_BODY_BYTES. Uncounted, an upstream that sent blanks fast until
+   * the first-token timer fired (20 s by default) could fill the process's memory.
    */
-  hold(chunk: Buffer): void {
-    this.chunks.push(chunk);
+  hold(chunk: Buffer): boolean {
+    return this.push(chunk);
   }
 
   /** What is held so far: the blank prefix, handed on to the SSE reader when the body turns out to be SSE. */

@@ -199,6 +199,15 @@ describe('JsonBodyReader', () => {
     expect(json.push(bytes('{'))).toBe(false);
   });
 
+  it('counts a blank prefix held while sniffing against the same cap', () => {
+    const json = new JsonBodyReader();
+    expect(json.hold(Buffer.alloc(MAX_JSON_BODY_BYTES, 0x20))).toBe(true);
+    expect(json.hold(bytes('\n'))).toBe(false);
+    const mixed = new JsonBodyReader();
+    expect(mixed.hold(Buffer.alloc(MAX_JSON_BODY_BYTES - 1, 0x20))).toBe(true);
+    expect(mixed.push(bytes('{}'))).toBe(false);
+  });
+
   it('cuts a whole answer longer than its output budget with a `length` finish, as a streamed one', () => {
     const json = new JsonBodyReader();
     json.push(bytes('{"choices":[{"index":0,"message":{"content":"0123456789abc"},"finish_reason":"stop"}]}'));

@@ -4,10 +4,12 @@ import type { ChatEvent } from '../../src/upstream/types.js';
 import { describe, expect, it } from 'vitest';
 import {
   chatRequest,
+  deferred,
   gen2,
   KEY,
   makeClient,
   okStream,
+  rejection,
   sendJson,
   sendStream,
   sse,
@@ -200,5 +202,28 @@ describe('chat client', { timeout: 3000 }, () => {
     const events: ChatEvent[] = [];
     await makeClient(server).stream(chatRequest(), (e) => events.push(e));
     expect(texts(events)).toEqual(['sniffed']);
+  });
+
+  it('refuses a body of a wrong content type that stays blank past 1 MiB, long before the first-token timer', async () => {
+    const closed = deferred();
+    const server = await startServer(({ req, res }) => {
+      let open = true;
+      req.socket.once('close', () => {
+        open = false;
+        closed.resolve();
+      });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const blanks = Buffer.alloc(64 * 1024, ' \n');
+      const send = (): void => {
+        if (open && res.write(blanks)) setImmediate(send);
+        else if (open) res.once('drain', send);
+      };
+      send();
+    });
+    const client = makeClient(server, { firstTokenTimeoutMs: 60_000 });
+    const err = await rejection(client.stream(chatRequest(), () => {}));
+    expect(err.code).toBe('GW_UPSTREAM_PROTOCOL');
+    await closed.promise;
+    expect(server.requests).toHaveLength(1);
   });
 });
