@@ -72,7 +72,7 @@ export const EnvSchema = Type.Object({
     100,
     600_000,
     60_000,
-    'Abort when, mid-stream, the upstream sends only SSE comments (keep-alive pings) and no event for this long',
+    'Abort when an answer, once started, gets only keep-alives (comments, empty data lines) and no event for this long; at least UPSTREAM_STALL_TIMEOUT_MS',
   ),
   UPSTREAM_MAX_RETRIES: Int(0, 5, 2, 'Retries before the first forwarded delta (connect errors, 429, 5xx)'),
   UPSTREAM_CONNECTIONS: Int(1, 10_000, 256, 'Keep-alive connection pool size towards the upstream'),

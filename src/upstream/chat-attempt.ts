@@ -37,7 +37,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private readonly firstTimer: NodeJS.Timeout;
   /** The first real token arrived: the first-token wait is over (checked once per event, not a timer call each). */
   private answered = false;
-  /** Started by the first data event (alive()), then stamped by every byte and every event. */
+  /** Started by the first data line (alive()), then stamped by every byte and every event but usage. */
   private stall: StallWatch | undefined;
   private doneTimer: NodeJS.Timeout | undefined;
   private readonly onAbort = (): void => this.settle(ABORTED);
@@ -130,8 +130,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
    * first-token timer ends only with the first real token: a role-only opening chunk then silence is a hung request.
    */
   alive(): void {
-    if (this.stall !== undefined) return this.stall.event();
-    this.stall = new StallWatch(this.ctx.stallTimeoutMs, this.ctx.pingsOnlyTimeoutMs, (kind) => this.stalled(kind));
+    this.stall ??= new StallWatch(this.ctx.stallTimeoutMs, this.ctx.pingsOnlyTimeoutMs, (kind, ms) =>
+      this.stalled(kind, ms),
+    );
   }
 
   deliver(events: readonly ChatEvent[]): void {
@@ -139,6 +140,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     for (const event of events) {
       // Covers the caller's abort too: onAbort runs synchronously inside abort() and settles.
       if (this.settled) return;
+      if (event.type !== 'usage') this.stall?.event();
       if (!this.answered && event.type !== 'usage') {
         this.answered = true;
         clearTimeout(this.firstTimer);
@@ -234,12 +236,11 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
     const sse = this.openStream();
     this.enter({ name: 'streaming', sse });
     for (const early of json.held()) sse.push(early);
-    this.stall?.byte();
     sse.push(chunk);
   }
 
   private readJsonChunk(json: JsonBodyReader, chunk: Buffer): void {
-    this.stall?.byte(); // every byte of a JSON body is its answer: no pings there
+    this.stall?.byte(); // its events come at its end: until then silence and the first-token timer bound it
     this.alive();
     if (!json.push(chunk)) this.fail('GW_UPSTREAM_PROTOCOL');
   }
@@ -290,10 +291,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   }
 
   /** After [DONE] a silent, unfinished body is the server's problem, not a stall: keep the answer. */
-  private stalled(kind: StallKind): void {
+  private stalled(kind: StallKind, quietMs: number): void {
     const phase = this.phase;
     if (phase.name === 'streaming' && phase.sse.sawDone) return this.settle(DONE);
-    const why = kind === 'silent' ? undefined : new Error(`only SSE comments for ${this.ctx.pingsOnlyTimeoutMs} ms`);
+    const why = kind === 'silent' ? undefined : new Error(`keep-alives but no event for ${quietMs} ms`);
     this.fail('GW_UPSTREAM_STALLED', why);
   }
 }

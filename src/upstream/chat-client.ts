@@ -31,8 +31,8 @@ export interface ChatClientOptions {
   firstTokenTimeoutMs: number;
   /** After the first data: longest silence between received bytes (comments/keep-alives count as life). */
   stallTimeoutMs: number;
-  /** After the first data: longest run of comments alone, with no data event. Default 60000. */
-  pingsOnlyTimeoutMs?: number;
+  /** After the first event: longest run of keep-alives with no event (stall-watch.ts); at least stallTimeoutMs. */
+  pingsOnlyTimeoutMs: number;
   /** Default 2. */
   maxRetries: number;
   /** Default 200; full-jitter exponential backoff: random(0, min(max, base × 2^(attempt-1))). */
@@ -50,7 +50,6 @@ export interface ChatClientOptions {
 }
 
 const DEFAULT_USER_AGENT = 'asi1-voice-gateway/0.1';
-const DEFAULT_PINGS_ONLY_TIMEOUT_MS = 60_000;
 /** Only these failures are retried, and only while nothing was forwarded: a client must never hear a reply twice. */
 const RETRIED: ReadonlySet<ErrorCode> = new Set([
   'GW_UPSTREAM_CONNECT',
@@ -155,7 +154,7 @@ export class ChatClient implements ChatStreamer {
       state,
       firstTokenTimeoutMs: this.options.firstTokenTimeoutMs,
       stallTimeoutMs: this.options.stallTimeoutMs,
-      pingsOnlyTimeoutMs: this.options.pingsOnlyTimeoutMs ?? DEFAULT_PINGS_ONLY_TIMEOUT_MS,
+      pingsOnlyTimeoutMs: this.options.pingsOnlyTimeoutMs,
       outputBudgetChars: outputBudgetChars(request.maxTokens),
       secrets: this.#secrets,
       logger: request.logger ?? this.options.logger,

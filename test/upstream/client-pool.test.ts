@@ -52,6 +52,7 @@ describe('chat client', { timeout: 3000 }, () => {
       baseUrl: server.baseUrl,
       firstTokenTimeoutMs: 2000,
       stallTimeoutMs: 2000,
+      pingsOnlyTimeoutMs: 2000,
       maxRetries: 0,
     });
     const events: ChatEvent[] = [];

@@ -84,6 +84,7 @@ export function makeClient(server: { baseUrl: string }, options: Partial<ChatCli
     dispatcher: pool,
     firstTokenTimeoutMs: 2000,
     stallTimeoutMs: 2000,
+    pingsOnlyTimeoutMs: 2000,
     maxRetries: 2,
     retryBaseDelayMs: 1,
     retryMaxDelayMs: 1000,

@@ -78,23 +78,50 @@ describe('chat client', { timeout: 3000 }, () => {
   });
 
   it('fails with GW_UPSTREAM_STALLED when an answer, once started, only pings', async () => {
-    const closed = deferred();
-    const server = await startServer(({ req, res }) => {
-      holdOpen(res, sse(gen2({ content: 'Giraffes' })));
-      const pings = setInterval(() => res.write(': ping\n\n'), 10);
-      req.socket.once('close', () => {
-        clearInterval(pings);
-        closed.resolve();
-      });
-    });
+    const server = await pinging(sse(gen2({ content: 'Giraffes' })), ': ping\n\n');
     const events: ChatEvent[] = [];
-    const client = makeClient(server, { stallTimeoutMs: 2000, pingsOnlyTimeoutMs: 150 });
+    const client = makeClient(server, { stallTimeoutMs: 100, pingsOnlyTimeoutMs: 300 });
     const err = await rejection(client.stream(chatRequest(), (e) => events.push(e)));
     expect(err.code).toBe('GW_UPSTREAM_STALLED');
-    expect(String((err.cause as Error).message)).toMatch(/only SSE comments for 150 ms/);
+    expect(String((err.cause as Error).message)).toMatch(/keep-alives but no event for 300 ms/);
     expect(texts(events)).toEqual(['Giraffes']);
-    await closed.promise;
+    await server.closed;
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('counts data lines that say nothing as keep-alives, not as events', async () => {
+    const server = await pinging(sse(gen2({ content: 'Giraffes' })), 'data: {}\n\ndata: ping\n\n');
+    const client = makeClient(server, { stallTimeoutMs: 100, pingsOnlyTimeoutMs: 300 });
+    const err = await rejection(client.stream(chatRequest(), () => {}));
+    expect(err.code).toBe('GW_UPSTREAM_STALLED');
+    await server.closed;
+  });
+
+  it('leaves a role-only opening chunk and pings to the first-token timer', async () => {
+    const server = await pinging(sse(gen2({ role: 'assistant' })), ': ping\n\n');
+    const client = makeClient(server, { firstTokenTimeoutMs: 600, stallTimeoutMs: 100, pingsOnlyTimeoutMs: 150 });
+    const err = await rejection(client.stream(chatRequest(), () => {}));
+    expect(err.code).toBe('GW_UPSTREAM_TIMEOUT');
+    await server.closed;
+  });
+
+  it('keeps an answer alive while its events keep coming between pings', async () => {
+    const server = await startServer(({ res }) => {
+      holdOpen(res);
+      let tick = 0;
+      const timer = setInterval(() => {
+        tick += 1;
+        if (tick % 5 !== 0) return void res.write(': ping\n\n');
+        if (tick < 60) return void res.write(sse(gen2({ content: String(tick / 5) })));
+        clearInterval(timer);
+        res.end(sse(gen2({}, 'stop')) + 'data: [DONE]\n\n');
+      }, 20);
+    });
+    const events: ChatEvent[] = [];
+    const client = makeClient(server, { stallTimeoutMs: 100, pingsOnlyTimeoutMs: 400 });
+    const outcome = await client.stream(chatRequest(), (e) => events.push(e));
+    expect(outcome.finishReason).toBe('stop');
+    expect(texts(events)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
   });
 
   it('on abort mid-stream closes the upstream socket, resolves aborted and delivers nothing after', async () => {
@@ -199,3 +226,20 @@ describe('chat client', { timeout: 3000 }, () => {
     expect(warnings).toHaveLength(1);
   });
 });
+
+/** An upstream that sends `first`, then `ping` every 10 ms until its client closes the connection. */
+async function pinging(
+  first: string,
+  ping: string,
+): Promise<Awaited<ReturnType<typeof startServer>> & { closed: Promise<void> }> {
+  const closed = deferred();
+  const server = await startServer(({ req, res }) => {
+    holdOpen(res, first);
+    const timer = setInterval(() => res.write(ping), 10);
+    req.socket.once('close', () => {
+      clearInterval(timer);
+      closed.resolve();
+    });
+  });
+  return Object.assign(server, { closed: closed.promise });
+}
