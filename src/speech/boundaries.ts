@@ -19,6 +19,9 @@ export type ScanMode = 'stream' | 'idle' | 'final';
 
 export { isSpaceCode } from './boundary-rules.js';
 
+/** The most text after a place that waits for more (see scan()); no abbreviation, number or URL runs longer. */
+const UNDECIDED_CHARS = 64;
+
 export class BoundaryScanner {
   /** Pending display text; `text[0]` is at absolute offset `start`. */
   text = '';
@@ -60,8 +63,12 @@ export class BoundaryScanner {
     const n = t.length;
     let i = this.scanPos;
     while (i < n) {
+      // A place that waits for more text ("3." may become "3.14") waits for at most UNDECIDED_CHARS: a longer run
+      // (dots, dashes, closers, fence marks, spaces after a dot) is decided as it stands, or every push would scan
+      // all of it again.
+      const decide = n - i > UNDECIDED_CHARS ? 'final' : mode;
       if (this.lineStartPending) {
-        const next = this.checkLineStart(i, mode);
+        const next = this.checkLineStart(i, decide);
         if (next < 0) break;
         this.lineStartPending = false;
         i = next;
@@ -78,17 +85,21 @@ export class BoundaryScanner {
         this.lineStartPending = true;
         continue;
       }
-      const next = this.checkChar(i, mode);
+      const next = this.checkChar(i, decide);
       if (next < 0) break;
       i = next;
     }
     this.scanPos = i;
   }
 
-  /** Absolute end of the last complete word before absolute `limit`, or -1; optionally not after "Dr.". */
-  lastWordEnd(limit: number, skipProtected: boolean): number {
+  /**
+   * Absolute end of the last complete word before absolute `limit`, or -1; optionally not after "Dr.". The caller
+   * may know that no word ends before absolute `from`: the search stops there.
+   */
+  lastWordEnd(limit: number, skipProtected: boolean, from = 0): number {
     const t = this.text;
-    for (let p = Math.min(limit - this.start, t.length) - 1; p > 0; p--) {
+    const floor = Math.max(1, from - this.start);
+    for (let p = Math.min(limit - this.start, t.length) - 1; p >= floor; p--) {
       if (!isSpaceCode(t.charCodeAt(p)) || isSpaceCode(t.charCodeAt(p - 1))) continue;
       if (skipProtected && this.isProtectedEnd(p)) continue;
       return this.start + p;

@@ -1,6 +1,6 @@
 // Maps what a listener heard (a length of spoken text) back to a prefix of the display text, so an
 // interrupted reply is stored only up to the word the user heard. Does not decide how heardChars is measured.
-import type { SpeechSegment } from './segmenter.js';
+import type { SpeechSegment } from './segment.js';
 
 function isSpace(ch: string | undefined): boolean {
   return ch !== undefined && /\s/.test(ch);

@@ -3,43 +3,24 @@
 import { IdleTimer } from '../idle-timer.js';
 import { BoundaryScanner, isSpaceCode, type ScanMode } from './boundaries.js';
 import { normaliseForSpeech } from './normalise.js';
+import { countWords, type Cut, type SpeechSegment } from './segment.js';
 import { resolveSegmenterOptions, type ResolvedSegmenterOptions, type SegmenterOptions } from './segmenter-options.js';
 
 export type { SegmenterOptions } from './segmenter-options.js';
+export type { SpeechSegment } from './segment.js';
 
-/**
- * One utterance. `text` is normalised speech text and never empty. `[displayStart, displayEnd)` is the part
- * of the display text (all pushed deltas, concatenated) it came from. Ranges are contiguous and in order:
- * each segment starts where the previous one ended (the first at 0). Text that normalises to nothing (pure
- * emoji or markdown) is not emitted on its own and uses no index: its range is merged into the next emitted
- * segment. Only such a remainder at finish() is skipped, so the last `displayEnd` may be short of the end.
- */
-export interface SpeechSegment {
-  index: number;
-  text: string;
-  displayStart: number;
-  displayEnd: number;
-}
-
-interface Cut {
-  end: number;
-  text: string;
-}
-
-function countWords(text: string, atLeast: number): number {
-  let words = 0;
-  for (const word of text.split(' ')) {
-    if (/[\p{L}\p{N}]/u.test(word) && ++words >= atLeast) break;
-  }
-  return words;
-}
+const BLANK = /^\s*$/;
+/** A real reply's pending text is a sentence or two; a code block this long is not read aloud anyway. */
+const MAX_PENDING_CHARS = 32_768;
+const MAX_SLICE_CHARS = 4_096;
 
 /**
  * Cuts a streamed reply into utterances for speechSynthesis. The first segment is emitted as early as it
  * can sound natural; later ones are whole sentences, merged when short and split when too long. A dot at
  * the end of the buffer waits for the next character ("3." → "3.14"), except at idle flush and finish().
  * Nothing is emitted from inside an open ``` block. Work per push is proportional to the new text plus
- * the unspoken tail, never the whole reply. Timers use setTimeout and performance.now (fake-timer friendly).
+ * the unspoken tail, never the whole reply: the tail is capped (MAX_PENDING_CHARS), and so is a wait at the end of
+ * the text (boundaries.ts). Timers use setTimeout and performance.now (fake-timer friendly).
  */
 export class SpeechSegmenter {
   private readonly options: ResolvedSegmenterOptions;
@@ -53,6 +34,14 @@ export class SpeechSegmenter {
   private firstTimer: ReturnType<typeof setTimeout> | undefined;
   private checkedBounds = 0; // pending boundaries already rejected by the boundary rules
   private fitsUpTo = -1; // a word end whose prefix is known to fit in splitOverChars
+  private wordlessBelow = 0; // no word ends before this absolute offset (the pending text only grows)
+  /**
+   * The pending text before this absolute offset speaks as nothing (blank lines, emoji, markup): the cuts read the
+   * speech after it only. Normalised again at every later boundary, 10,000 blank lines took 6 s in one push. It
+   * stays in the next segment's display range, so that ranges do not depend on how the text was pushed.
+   */
+  private silentTo = 0;
+  private readChars = 0;
   /** Flushes what waits after idleFlushMs without a push (IdleTimer: a touch per push, no timer call). */
   private readonly idleTimer: IdleTimer;
 
@@ -62,6 +51,11 @@ export class SpeechSegmenter {
   ) {
     this.options = resolveSegmenterOptions(options);
     this.idleTimer = new IdleTimer(this.options.idleFlushMs, () => this.onIdle());
+  }
+
+  /** Characters the cut rules have read so far, for tests of how the work grows with hostile text. */
+  get charsRead(): number {
+    return this.readChars;
   }
 
   get segments(): readonly SpeechSegment[] {
@@ -76,6 +70,12 @@ export class SpeechSegmenter {
   /** Appends display text; may emit segments synchronously. Ignored after finish() or cancel(). */
   push(delta: string): void {
     if (this.closed || delta.length === 0) return;
+    // A huge delta goes in slices, so that the pending-text cap below holds within it too.
+    if (delta.length > MAX_SLICE_CHARS) {
+      for (let i = 0; i < delta.length && !this.closed; i += MAX_SLICE_CHARS)
+        this.push(delta.slice(i, i + MAX_SLICE_CHARS));
+      return;
+    }
     this.chunks.push(delta);
     this.scanner.append(delta);
     this.scanner.scan('stream');
@@ -84,6 +84,9 @@ export class SpeechSegmenter {
     }
     this.drain('stream');
     if (this.closed) return; // a listener may have cancelled
+    // Pending text no rule could cut for this long (an endless code block, a run with no word end) ends the reply's
+    // speech here: kept, it would be copied whole by every later push (V8 flattens the appended string to read it).
+    if (this.scanner.text.length > MAX_PENDING_CHARS) return this.finish();
     this.idleTimer.touch();
   }
 
@@ -130,8 +133,21 @@ export class SpeechSegmenter {
     }
   }
 
+  /** The speech of the pending text up to absolute `end`, from where it stops being silent. */
   private speechUpTo(end: number): string {
-    return normaliseForSpeech(this.scanner.text.slice(0, end - this.scanner.start));
+    return this.speech(this.speakingFrom(), end - this.scanner.start);
+  }
+
+  /** Where in the pending text (relative) the silent part ends: what comes before it speaks as nothing. */
+  private speakingFrom(): number {
+    return Math.max(0, this.silentTo - this.scanner.start);
+  }
+
+  /** The speech of the pending text between relative offsets; blank text is common and needs no normalising. */
+  private speech(from: number, to: number): string {
+    const text = this.scanner.text.slice(from, to);
+    this.readChars += text.length;
+    return BLANK.test(text) ? '' : normaliseForSpeech(text);
   }
 
   /** The next segment to emit, by the rules in order, or null to wait for more text. */
@@ -148,22 +164,30 @@ export class SpeechSegmenter {
         continue;
       }
       const text = this.speechUpTo(bound.pos);
+      if (text === '') {
+        this.silentTo = bound.pos;
+        this.checkedBounds = b + 1;
+        continue;
+      }
       if (text.length > maxChars) return this.splitCut(bound.pos);
       if (this.qualifies(bound.kind === 'sentence', text)) return { end: bound.pos, text };
       this.checkedBounds = b + 1;
     }
     // 2. A sentence still going past the cap is split now rather than at its end.
     if (sc.text.length > maxChars) {
-      const end = sc.lastWordEnd(limit, false);
+      const end = sc.lastWordEnd(limit, false, this.wordlessBelow);
+      if (end < 0) this.wordlessBelow = Math.min(limit, sc.start + sc.text.length);
       if (end - sc.start > maxChars && end !== this.fitsUpTo) {
-        if (this.speechUpTo(end).length > maxChars) return this.splitCut(end);
+        const text = this.speechUpTo(end);
+        if (text.length > maxChars) return this.splitCut(end);
+        if (text === '') this.silentTo = end;
         this.fitsUpTo = end;
       }
     }
     // 3. First segment overdue: speak the complete words so far, holding back an unfinished one. A final
     // "there." counts as complete (the lookahead only guards "3." and "Dr."), so it is not cut off.
     if (!this.firstDone && this.deadlinePassed) {
-      const end = Math.max(sc.lastWordEnd(limit, true), sc.trailingTerminatorEnd(limit));
+      const end = Math.max(sc.lastWordEnd(limit, true, this.wordlessBelow), sc.trailingTerminatorEnd(limit));
       const text = end > sc.start ? this.speechUpTo(end) : '';
       if (text !== '') return text.length > maxChars ? this.splitCut(end) : { end, text };
     }
@@ -204,12 +228,13 @@ export class SpeechSegmenter {
     let byBound: Cut | null = null;
     let byWord: Cut | null = null;
     let b = 0;
-    for (let p = 1; p < end - sc.start; p++) {
+    const from = this.speakingFrom();
+    for (let p = from + 1; p < end - sc.start; p++) {
       while (b < sc.bounds.length && sc.bounds[b]!.pos < sc.start + p) b++;
       const isBound = sc.bounds[b]?.pos === sc.start + p;
       const isWordEnd = isSpaceCode(t.charCodeAt(p)) && !isSpaceCode(t.charCodeAt(p - 1)) && !sc.isProtectedEnd(p);
       if (!isBound && !isWordEnd) continue;
-      const text = normaliseForSpeech(t.slice(0, p));
+      const text = this.speech(from, p);
       if (text.length > maxChars) break;
       if (text === '') continue;
       if (isBound) byBound = { end: sc.start + p, text };
@@ -222,7 +247,8 @@ export class SpeechSegmenter {
   private hardCut(end: number): Cut {
     const sc = this.scanner;
     const maxChars = this.options.splitOverChars;
-    let lo = 1;
+    const from = this.speakingFrom();
+    let lo = from + 1;
     let hi = end - sc.start - 1;
     let best: Cut | null = null;
     while (lo <= hi) {
@@ -231,7 +257,7 @@ export class SpeechSegmenter {
       // A cut before a low surrogate would halve its pair: cut one earlier, or one later at the search's floor.
       if (code >= 0xdc00 && code <= 0xdfff) mid = mid > lo ? mid - 1 : mid + 1;
       if (mid > hi) break;
-      const text = normaliseForSpeech(sc.text.slice(0, mid));
+      const text = this.speech(from, mid);
       if (text.length > maxChars) hi = mid - 1;
       else {
         if (text !== '') best = { end: sc.start + mid, text };
