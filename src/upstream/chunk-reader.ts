@@ -80,7 +80,7 @@ function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefi
   let argumentsDelta: string | undefined;
   if (typeof rawArgs === 'string') argumentsDelta = nonEmpty(rawArgs);
   else if (rawArgs !== undefined && rawArgs !== null) argumentsDelta = stringifyArguments(rawArgs);
-  const id = nonEmpty(entry.id);
+  const id = callIdOf(entry.id);
   const name = nonEmpty(source.name);
   if (id === undefined && name === undefined && argumentsDelta === undefined) return undefined;
   const index = count(entry.index) ?? position;
@@ -90,6 +90,17 @@ function toolCallEvent(entry: unknown, position: number): ToolCallEvent | undefi
   if (argumentsDelta !== undefined) event.argumentsDelta = argumentsDelta;
   return event;
 }
+
+/**
+ * A call's id as the upstream sent it, when a client could send it back: the protocol's `callId` and Realtime's
+ * `call_id` take at most 128 characters. A longer one counts as missing, and the call gets a generated id. Kept,
+ * an id of 900,000 characters under the line cap stayed in the history and was sent back with every later request.
+ */
+function callIdOf(value: unknown): string | undefined {
+  const id = nonEmpty(value);
+  return id !== undefined && id.length <= MAX_CALL_ID_CHARS ? id : undefined;
+}
+const MAX_CALL_ID_CHARS = 128;
 
 /**
  * Object arguments as JSON text. Nested past what the stack can serialise (a few thousand levels, in a chunk of a

@@ -121,6 +121,18 @@ describe('tool-call fragments', () => {
     ]);
   });
 
+  it('drops a call id longer than the 128 characters a client could send back (a generated one replaces it)', () => {
+    const events = readStream([
+      delta({ tool_calls: [{ index: 0, id: 'c'.repeat(128), function: { name: 'a' } }] }),
+      delta({ tool_calls: [{ index: 1, id: 'c'.repeat(129), function: { name: 'b' } }] }),
+      delta({ tool_calls: [{ index: 2, id: 'c'.repeat(900_000) }] }),
+    ]);
+    expect(events).toStrictEqual([
+      { type: 'tool_call', index: 0, id: 'c'.repeat(128), name: 'a' },
+      { type: 'tool_call', index: 1, name: 'b' },
+    ]);
+  });
+
   it('reads flat-shape fragments, an argument fragment without a name included', () => {
     const events = readStream([
       delta({ tool_calls: [{ index: 0, id: 'call_1', name: 'lookup' }] }),
