@@ -11,6 +11,10 @@ export const ERROR_CATALOGUE = {
   GW_INVALID_EVENT: { message: 'The event is missing a field or has a field of the wrong type.', retryable: false },
   GW_TEXT_TOO_LONG: { message: 'The turn text exceeds the maximum turn length.', retryable: false },
   GW_EMPTY_TURN: { message: 'The turn text is empty.', retryable: false },
+  GW_HISTORY_FULL: {
+    message: 'The current turn holds as much as the history may; a user message starts a new one.',
+    retryable: false,
+  },
   GW_UNKNOWN_MODEL: { message: 'Unknown model. Use asi1-mini, asi1 or asi1-ultra.', retryable: false },
   GW_INVALID_TOOLS: { message: 'The tool declarations are invalid.', retryable: false },
   GW_UNKNOWN_TOOL_CALL: { message: 'No pending tool call has that callId.', retryable: false },

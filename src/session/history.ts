@@ -83,6 +83,21 @@ export class ConversationHistory {
     }
   }
 
+  /**
+   * Makes room for an item of `tokens` within `budgetTokens`, dropping the oldest whole turns as a prompt would,
+   * but never the newest one unless the item starts a turn of its own (a user message). False when it still does
+   * not fit: the newest turn alone is that large. Only prompts trimmed the history, and they keep the newest turn
+   * whole, so a client's items could grow one turn without end (1,000 items of 120 KB held 362 MB).
+   */
+  makeRoom(tokens: number, budgetTokens: number, startsTurn: boolean): boolean {
+    let total = this.turns.reduce((sum, turn) => sum + turn.tokens, tokens);
+    let drop = 0;
+    const keep = startsTurn ? 0 : 1;
+    while (total > budgetTokens && this.turns.length - drop > keep) total -= (this.turns[drop++] as Turn).tokens;
+    if (drop > 0) this.turns.splice(0, drop);
+    return total <= budgetTokens;
+  }
+
   /** The current end of the history, for insertItems. */
   anchor(): HistoryAnchor {
     const turn = this.turns.at(-1);
@@ -167,10 +182,13 @@ export class ConversationHistory {
   deleteItem(itemId: string): boolean {
     let found = false;
     for (const turn of this.turns) {
-      const kept = turn.messages.filter((m) => this.itemIds.get(m) !== itemId);
+      let removed = 0; // one pass: looking each message up in `kept` made a delete quadratic in the turn's length
+      const kept = turn.messages.filter(
+        (m) => this.itemIds.get(m) !== itemId || ((removed += estimateTokens(m)), false),
+      );
       if (kept.length === turn.messages.length) continue;
       found = true;
-      for (const m of turn.messages) if (!kept.includes(m)) turn.tokens -= estimateTokens(m);
+      turn.tokens -= removed;
       turn.messages = kept;
     }
     if (found) this.turns.splice(0, this.turns.length, ...this.turns.filter((t) => t.messages.length > 0));

@@ -16,7 +16,7 @@ import type { InterruptCause } from '../tracing/turn-trace.js';
 import type { ChatMessage } from '../upstream/types.js';
 import { ESCALATION_TOOL } from './escalation.js';
 import type { SessionArm } from './experiment-arm.js';
-import type { ConversationHistory } from './history.js';
+import { estimateTokens, type ConversationHistory } from './history.js';
 import {
   itemResponseSpec,
   type ConversationItems,
@@ -121,6 +121,9 @@ export class Session {
       message.role === 'user' || message.role === 'system'
         ? { ...message, content: checkTurnText(message.content, this.options.config.maxTurnChars) }
         : message;
+    const { historyTokenBudget } = this.options.config;
+    if (!this.history.makeRoom(estimateTokens(entry), historyTokenBudget, entry.role === 'user'))
+      throw new GatewayError('GW_HISTORY_FULL');
     this.history.addItems([{ message: entry, itemId }]);
   }
 

@@ -110,6 +110,34 @@ describe('realtime text turns', () => {
     expect(upstreamBody().messages.slice(1)).toEqual([{ role: 'user', content: 'Why is the sky blue?' }]);
   });
 
+  it('refuses an item the current turn cannot hold with GW_HISTORY_FULL, and a user message starts a new turn', async () => {
+    await client.close();
+    await stack.close();
+    stack = await startStack({ env: { BUILTIN_TOOLS: 'off', HISTORY_TOKEN_BUDGET: '1000' } });
+    client = await RealtimeTestClient.connect(realtimeUrl(stack.voiceUrl), { protocols: ['realtime'] });
+    const assistantItem = (text: string, eventId: string): Record<string, unknown> => ({
+      type: 'conversation.item.create',
+      event_id: eventId,
+      item: { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] },
+    });
+    await client.addUserText('Remember these.');
+    let from = client.events.length;
+    client.send(assistantItem('a'.repeat(2_000), 'evt_first'));
+    await client.waitForType('conversation.item.done', from);
+    from = client.events.length;
+    client.send(assistantItem('b'.repeat(2_000), 'evt_second'));
+    const error = await client.waitForType('error', from);
+    expect(error.error).toMatchObject({ code: 'GW_HISTORY_FULL', event_id: 'evt_second' });
+    await client.addUserText('A new question.');
+    stack.simulator.enqueue({ reply: 'Fine.' });
+    from = client.events.length;
+    client.send({ type: 'response.create' });
+    await client.waitForType('response.done', from);
+    const sent = upstreamBody().messages.map((m) => m.content);
+    expect(sent.at(-1)).toBe('A new question.');
+    expect(sent.join('')).not.toContain('b'.repeat(100));
+  });
+
   it('puts a unique event_id on every server event', async () => {
     await client.addUserText('Hi');
     await client.respond();

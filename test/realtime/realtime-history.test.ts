@@ -1,7 +1,7 @@
 // The history operations the Realtime transport relies on, without sockets: replies split into items and
 // joined back for the upstream, tool results paired with their calls, truncation across a reply's tool steps.
 import { describe, expect, it } from 'vitest';
-import { ConversationHistory, itemizeReply, pairToolMessages } from '../../src/session/history.js';
+import { ConversationHistory, estimateTokens, itemizeReply, pairToolMessages } from '../../src/session/history.js';
 import type { ChatMessage, UpstreamToolCall } from '../../src/upstream/types.js';
 
 const call = (id: string, name = 'lookup'): UpstreamToolCall => ({
@@ -109,5 +109,46 @@ describe('ConversationHistory items', () => {
     history.insertItems(anchor, [{ message: { role: 'assistant', content: 'Reply to first' }, itemId: 'a1' }]);
     expect(prompt(history).map((m) => m.content)).toEqual(['First', 'Reply to first', 'Second']);
     expect(history.hasToolCall('nope')).toBe(false);
+  });
+});
+
+describe("ConversationHistory.makeRoom: what a client's items may hold", () => {
+  const said = (text: string): ChatMessage => ({ role: 'assistant', content: text });
+  const user = (text: string): ChatMessage => ({ role: 'user', content: text });
+  const tokensOf = (history: ConversationHistory): number =>
+    history.toMessages('', 1_000_000).reduce((sum, m) => sum + estimateTokens(m), 0) -
+    estimateTokens({ role: 'system', content: '' });
+
+  it('drops the oldest whole turns for an item, keeping the newest turn', () => {
+    const history = new ConversationHistory();
+    for (const word of ['one', 'two', 'three']) history.addItems([{ message: user(word.repeat(100)) }]);
+    const item = said('x'.repeat(350));
+    expect(history.makeRoom(estimateTokens(item), 300, false)).toBe(true);
+    expect(history.turnCount).toBe(1);
+    history.addItems([{ message: item }]);
+    expect(tokensOf(history)).toBeLessThanOrEqual(300);
+  });
+
+  it('refuses an item the newest turn cannot hold, and lets a user message start a new turn instead', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: user('question') }, { message: said('y'.repeat(1_000)) }]);
+    const item = said('z'.repeat(700));
+    expect(history.makeRoom(estimateTokens(item), 300, false)).toBe(false);
+    expect(history.turnCount).toBe(1);
+    expect(history.makeRoom(estimateTokens(user('next')), 300, true)).toBe(true);
+    expect(history.turnCount).toBe(0);
+  });
+
+  it('deletes an item from a turn of 20,000 messages in one pass over it', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: user('q') }]);
+    history.addItems(Array.from({ length: 20_000 }, (_, i) => ({ message: said(`m${i}`), itemId: `item_${i % 2}` })));
+    expect(history.deleteItem('item_1')).toBe(true);
+    expect(history.itemMessages('item_1')).toEqual([]);
+    expect(history.itemMessages('item_0')).toHaveLength(10_000);
+    // The turn's count is what its messages still hold: room for exactly that, and not one token less.
+    const held = tokensOf(history);
+    expect(history.makeRoom(0, held, false)).toBe(true);
+    expect(history.makeRoom(0, held - 1, false)).toBe(false);
   });
 });
