@@ -132,7 +132,9 @@ export class ConversationHistory {
 
   /** The messages of one item, in order; empty when the item is unknown (or was trimmed away). */
   itemMessages(itemId: string): ChatMessage[] {
-    return this.turns.flatMap((turn) => turn.messages.filter((m) => this.itemIds.get(m) === itemId));
+    const found: ChatMessage[] = []; // one array, not one per turn: a client may ask on every item it creates
+    for (const turn of this.turns) for (const m of turn.messages) if (this.itemIds.get(m) === itemId) found.push(m);
+    return found;
   }
 
   /** True when an assistant message holds a tool call with this id. */
