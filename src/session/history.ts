@@ -56,6 +56,8 @@ export class ConversationHistory {
   private system: ChatMessage = { role: 'system', content: '' };
   /** Item ids by message object: they survive splices, and forgotten messages take their ids with them. */
   private readonly itemIds = new WeakMap<ChatMessage, string>();
+  /** The turn a running response answers: makeRoom keeps it, so the reply goes in after it (insertItems). */
+  private pinned: Turn | undefined;
 
   /** Starts a new turn with what the user said. The user's words are kept even if the reply fails. */
   addUser(text: string): void {
@@ -84,23 +86,27 @@ export class ConversationHistory {
   }
 
   /**
-   * Makes room for an item of `tokens` within `budgetTokens`, dropping the oldest whole turns as a prompt would,
-   * but never the newest one unless the item starts a turn of its own (a user message). False when it still does
-   * not fit: the newest turn alone is that large. Only prompts trimmed the history, and they keep the newest turn
-   * whole, so a client's items could grow one turn without end (1,000 items of 120 KB held 362 MB).
+   * Makes room for an item of `tokens` within `budgetTokens` by dropping the oldest whole turns, as a prompt would.
+   * Only prompts trimmed the history, and they keep the newest turn whole, so a client's items could grow one turn
+   * without end (1,000 items of 120 KB held 362 MB). An item that starts a turn (a user message) always fits, as a
+   * voice turn does: older turns make room. Any other item must fit beside the newest turn, or false, and nothing
+   * is dropped. The turn a running response answers (see anchor()) and those after it are never dropped.
    */
   makeRoom(tokens: number, budgetTokens: number, startsTurn: boolean): boolean {
     let total = this.turns.reduce((sum, turn) => sum + turn.tokens, tokens);
+    const pinned = this.pinned === undefined ? -1 : this.turns.indexOf(this.pinned);
+    const keep = Math.max(startsTurn ? 0 : 1, pinned < 0 ? 0 : this.turns.length - pinned);
     let drop = 0;
-    const keep = startsTurn ? 0 : 1;
     while (total > budgetTokens && this.turns.length - drop > keep) total -= (this.turns[drop++] as Turn).tokens;
-    if (drop > 0) this.turns.splice(0, drop);
-    return total <= budgetTokens;
+    const fits = startsTurn || total <= budgetTokens;
+    if (fits && drop > 0) this.turns.splice(0, drop);
+    return fits;
   }
 
   /** The current end of the history, for insertItems. */
   anchor(): HistoryAnchor {
     const turn = this.turns.at(-1);
+    this.pinned = turn; // until its reply is inserted, or the next response starts
     return { turn, after: turn?.messages.at(-1) };
   }
 
@@ -110,6 +116,7 @@ export class ConversationHistory {
    */
   insertItems(anchor: HistoryAnchor, entries: readonly TaggedMessage[]): void {
     const turn = anchor.turn;
+    if (this.pinned === turn) this.pinned = undefined;
     if (
       turn === undefined ||
       !this.turns.includes(turn) ||

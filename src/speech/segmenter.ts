@@ -10,6 +10,7 @@ export type { SegmenterOptions } from './segmenter-options.js';
 export type { SpeechSegment } from './segment.js';
 
 const BLANK = /^\s*$/;
+const BLANK_OR_EMOJI = /^(?:\s|\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|\u200d|\ufe0f)*$/u;
 /** A real reply's pending text is a sentence or two; a code block this long is not read aloud anyway. */
 const MAX_PENDING_CHARS = 32_768;
 const MAX_SLICE_CHARS = 4_096;
@@ -36,9 +37,9 @@ export class SpeechSegmenter {
   private fitsUpTo = -1; // a word end whose prefix is known to fit in splitOverChars
   private wordlessBelow = 0; // no word ends before this absolute offset (the pending text only grows)
   /**
-   * The pending text before this absolute offset speaks as nothing (blank lines, emoji, markup): the cuts read the
-   * speech after it only. Normalised again at every later boundary, 10,000 blank lines took 6 s in one push. It
-   * stays in the next segment's display range, so that ranges do not depend on how the text was pushed.
+   * The pending text before this absolute offset, up to a line break, speaks as nothing (blank lines, emoji-only
+   * lines): the cuts read the speech after it only (markSilent). Normalised again at every later boundary, 10,000
+   * blank lines took 6 s in one push. It stays in the next segment's display range, as before.
    */
   private silentTo = 0;
   private readChars = 0;
@@ -133,6 +134,18 @@ export class SpeechSegmenter {
     }
   }
 
+  /**
+   * The pending text before absolute `end` speaks as nothing. Later cuts read from there only when it is blank
+   * lines and emoji, and a line break follows it: then the text after it reads the same alone as in the whole
+   * text. Punctuation or markup could pair with what follows (a backtick, "**"), and mid-line the line rules
+   * (lists, quotes, headings) would read the rest as a line's start: "🎉! 2024." would lose "2024.".
+   */
+  private markSilent(end: number): void {
+    const sc = this.scanner;
+    if (sc.text.charCodeAt(end - sc.start) !== 0x0a) return;
+    if (BLANK_OR_EMOJI.test(sc.text.slice(this.speakingFrom(), end - sc.start))) this.silentTo = end;
+  }
+
   /** The speech of the pending text up to absolute `end`, from where it stops being silent. */
   private speechUpTo(end: number): string {
     return this.speech(this.speakingFrom(), end - this.scanner.start);
@@ -164,11 +177,7 @@ export class SpeechSegmenter {
         continue;
       }
       const text = this.speechUpTo(bound.pos);
-      if (text === '') {
-        this.silentTo = bound.pos;
-        this.checkedBounds = b + 1;
-        continue;
-      }
+      if (text === '') this.markSilent(bound.pos);
       if (text.length > maxChars) return this.splitCut(bound.pos);
       if (this.qualifies(bound.kind === 'sentence', text)) return { end: bound.pos, text };
       this.checkedBounds = b + 1;
@@ -180,7 +189,7 @@ export class SpeechSegmenter {
       if (end - sc.start > maxChars && end !== this.fitsUpTo) {
         const text = this.speechUpTo(end);
         if (text.length > maxChars) return this.splitCut(end);
-        if (text === '') this.silentTo = end;
+        if (text === '') this.markSilent(end);
         this.fitsUpTo = end;
       }
     }

@@ -129,14 +129,40 @@ describe("ConversationHistory.makeRoom: what a client's items may hold", () => {
     expect(tokensOf(history)).toBeLessThanOrEqual(300);
   });
 
-  it('refuses an item the newest turn cannot hold, and lets a user message start a new turn instead', () => {
+  it('refuses an item the newest turn cannot hold, and then drops nothing', () => {
     const history = new ConversationHistory();
-    history.addItems([{ message: user('question') }, { message: said('y'.repeat(1_000)) }]);
-    const item = said('z'.repeat(700));
-    expect(history.makeRoom(estimateTokens(item), 300, false)).toBe(false);
-    expect(history.turnCount).toBe(1);
-    expect(history.makeRoom(estimateTokens(user('next')), 300, true)).toBe(true);
+    history.addItems([
+      { message: user('Old question'), itemId: 'u0' },
+      { message: said('Old answer'), itemId: 'a0' },
+    ]);
+    history.addItems([{ message: user('q'.repeat(1_000)) }, { message: said('y'.repeat(1_000)) }]);
+    expect(history.makeRoom(estimateTokens(said('z'.repeat(700))), 400, false)).toBe(false);
+    expect(history.turnCount).toBe(2);
+    expect(history.itemMessages('u0')).toEqual([user('Old question')]);
+  });
+
+  it('always takes a user message, which starts a turn of its own: older turns make room', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: user('Old question') }, { message: said('Old answer') }]);
+    expect(history.makeRoom(estimateTokens(user('n'.repeat(5_000))), 1_000, true)).toBe(true);
     expect(history.turnCount).toBe(0);
+  });
+
+  it('keeps the turn a running response answers, so its reply still goes in after it', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: user('q'.repeat(2_000)), itemId: 'q1' }]);
+    const anchor = history.anchor();
+    const second = user('r'.repeat(2_000));
+    expect(history.makeRoom(estimateTokens(second), 1_000, true)).toBe(true);
+    expect(history.turnCount).toBe(1);
+    history.addItems([{ message: second, itemId: 'q2' }]);
+    expect(history.makeRoom(estimateTokens(said('x')), 1_000, false)).toBe(false);
+    history.insertItems(anchor, [{ message: said('Hello there.'), itemId: 'a1' }]);
+    const prompt = history.toMessages('', 1_000_000).slice(1);
+    expect(prompt.map((m) => m.content?.slice(0, 5))).toEqual(['qqqqq', 'Hello', 'rrrrr']);
+    // Answered: the pin is gone, and the old turn can make room again.
+    expect(history.makeRoom(estimateTokens(said('x')), 1_000, false)).toBe(true);
+    expect(history.turnCount).toBe(1);
   });
 
   it('deletes an item from a turn of 20,000 messages in one pass over it', () => {

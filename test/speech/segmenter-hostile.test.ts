@@ -33,6 +33,16 @@ describe('SpeechSegmenter on hostile text', () => {
     }
   });
 
+  it('reads on from a silent stretch only where that cannot change what is said: blank lines and emoji up to a line break', () => {
+    for (const by of [1, 1_000]) {
+      const { s, spoken } = segmenter();
+      const text = 'Great. 🎉! 2024. that was the year. Ok.\n`\n\nSee `https://example.com/a` here.';
+      for (let i = 0; i < text.length; i += by) s.push(text.slice(i, i + by));
+      s.finish();
+      expect(spoken).toEqual(['Great.', '! 2024. that was the year.', 'Ok. See example.com here.']);
+    }
+  });
+
   it('splits a long sentence after blank lines without reading the blank lines again for each cut', () => {
     const text = `Hi there.\n${'\n'.repeat(10_000)}${'word '.repeat(400)}`;
     const { s, spoken } = segmenter();
