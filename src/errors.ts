@@ -12,7 +12,7 @@ export const ERROR_CATALOGUE = {
   GW_TEXT_TOO_LONG: { message: 'The turn text exceeds the maximum turn length.', retryable: false },
   GW_EMPTY_TURN: { message: 'The turn text is empty.', retryable: false },
   GW_HISTORY_FULL: {
-    message: 'The conversation is full: a user message starts a new turn, and older turns make room for it.',
+    message: 'The conversation is full: a user message makes room, once no response is running.',
     retryable: false,
   },
   GW_UNKNOWN_MODEL: { message: 'Unknown model. Use asi1-mini, asi1 or asi1-ultra.', retryable: false },

@@ -88,9 +88,10 @@ export class ConversationHistory {
   /**
    * Makes room for an item of `tokens` within `budgetTokens` by dropping the oldest whole turns, as a prompt would.
    * Only prompts trimmed the history, and they keep the newest turn whole, so a client's items could grow one turn
-   * without end (1,000 items of 120 KB held 362 MB). An item that starts a turn (a user message) always fits, as a
-   * voice turn does: older turns make room. Any other item must fit beside the newest turn, or false, and nothing
-   * is dropped. The turn a running response answers (see anchor()) and those after it are never dropped.
+   * without end (1,000 items of 120 KB held 362 MB). An item that starts a turn (a user message) fits, as a voice
+   * turn does: older turns make room. Any other item must fit beside the newest turn, or false, and nothing is
+   * dropped. The turn a running response answers (see anchor()) and those after it are never dropped: while it
+   * runs, a user message must fit beside them too.
    */
   makeRoom(tokens: number, budgetTokens: number, startsTurn: boolean): boolean {
     let total = this.turns.reduce((sum, turn) => sum + turn.tokens, tokens);
@@ -98,9 +99,14 @@ export class ConversationHistory {
     const keep = Math.max(startsTurn ? 0 : 1, pinned < 0 ? 0 : this.turns.length - pinned);
     let drop = 0;
     while (total > budgetTokens && this.turns.length - drop > keep) total -= (this.turns[drop++] as Turn).tokens;
-    const fits = startsTurn || total <= budgetTokens;
+    const fits = total <= budgetTokens || (startsTurn && pinned < 0);
     if (fits && drop > 0) this.turns.splice(0, drop);
     return fits;
+  }
+
+  /** The response that anchored here ended without a reply to insert: its turn may make room again. */
+  release(anchor: HistoryAnchor): void {
+    if (this.pinned === anchor.turn) this.pinned = undefined;
   }
 
   /** The current end of the history, for insertItems. */
@@ -116,7 +122,7 @@ export class ConversationHistory {
    */
   insertItems(anchor: HistoryAnchor, entries: readonly TaggedMessage[]): void {
     const turn = anchor.turn;
-    if (this.pinned === turn) this.pinned = undefined;
+    this.release(anchor);
     if (
       turn === undefined ||
       !this.turns.includes(turn) ||

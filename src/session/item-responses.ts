@@ -82,7 +82,7 @@ export function itemResponseSpec(request: ResponseRequest, context: ItemResponse
     traceparent: request.traceparent,
     endpoint: 'realtime',
     commit: (settled, status, heardLength) => {
-      if (request.commit === false) return;
+      if (request.commit === false) return history.release(anchor);
       const calls = settled.deferredCallIds;
       const entries = itemizeReply(settled.historyMessages(heardLength, status), request.itemIds.message, (id) =>
         calls.has(id) ? request.itemIds.call(id) : undefined,

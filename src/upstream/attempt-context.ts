@@ -29,7 +29,7 @@ export interface AttemptContext {
   state: CallState;
   firstTokenTimeoutMs: number;
   stallTimeoutMs: number;
-  /** Mid-answer, how long SSE comments alone keep it alive (stall-watch.ts). */
+  /** After the first event, how long keep-alives alone (comments, data lines with no event) keep it (stall-watch.ts). */
   pingsOnlyTimeoutMs: number;
   /** What an answer may say, in characters, before it is cut with a `length` finish (output-budget.ts). */
   outputBudgetChars: number;

@@ -19,8 +19,8 @@ export class JsonBodyReader {
 
   /**
    * Holds a blank chunk seen while sniffing the content type, for whichever reader the body turns out to need;
-   * false once the blank prefix is over MAX_JSON_BODY_BYTES. Uncounted, an upstream that sent blanks fast until
-   * the first-token timer fired (20 s by default) could fill the process's memory.
+   * false once the blank prefix is over MAX_JSON_BODY_BYTES. Uncounted, everything an upstream sent as blanks
+   * until the first-token timer fired (20 s by default) stayed in memory.
    */
   hold(chunk: Buffer): boolean {
     return this.push(chunk);

@@ -150,19 +150,32 @@ describe("ConversationHistory.makeRoom: what a client's items may hold", () => {
 
   it('keeps the turn a running response answers, so its reply still goes in after it', () => {
     const history = new ConversationHistory();
+    history.addItems([{ message: user('o'.repeat(1_000)), itemId: 'old' }]);
     history.addItems([{ message: user('q'.repeat(2_000)), itemId: 'q1' }]);
     const anchor = history.anchor();
-    const second = user('r'.repeat(2_000));
+    // Turns before the answered one make room; the answered one does not, for a user message either.
+    const second = user('r'.repeat(1_000));
     expect(history.makeRoom(estimateTokens(second), 1_000, true)).toBe(true);
-    expect(history.turnCount).toBe(1);
+    expect(history.itemMessages('old')).toEqual([]);
     history.addItems([{ message: second, itemId: 'q2' }]);
-    expect(history.makeRoom(estimateTokens(said('x')), 1_000, false)).toBe(false);
+    expect(history.makeRoom(estimateTokens(user('s'.repeat(1_000))), 1_000, true)).toBe(false);
+    expect(history.makeRoom(estimateTokens(said('x'.repeat(500))), 1_000, false)).toBe(false);
     history.insertItems(anchor, [{ message: said('Hello there.'), itemId: 'a1' }]);
     const prompt = history.toMessages('', 1_000_000).slice(1);
     expect(prompt.map((m) => m.content?.slice(0, 5))).toEqual(['qqqqq', 'Hello', 'rrrrr']);
-    // Answered: the pin is gone, and the old turn can make room again.
-    expect(history.makeRoom(estimateTokens(said('x')), 1_000, false)).toBe(true);
-    expect(history.turnCount).toBe(1);
+    // Answered: the pin is gone, and the answered turn can make room again.
+    expect(history.makeRoom(estimateTokens(user('s'.repeat(1_000))), 1_000, true)).toBe(true);
+    expect(history.itemMessages('q1')).toEqual([]);
+  });
+
+  it('lets a response that stores no reply release its turn', () => {
+    const history = new ConversationHistory();
+    history.addItems([{ message: user('q'.repeat(2_000)) }]);
+    const anchor = history.anchor();
+    expect(history.makeRoom(estimateTokens(user('r'.repeat(2_000))), 1_000, true)).toBe(false);
+    history.release(anchor);
+    expect(history.makeRoom(estimateTokens(user('r'.repeat(2_000))), 1_000, true)).toBe(true);
+    expect(history.turnCount).toBe(0);
   });
 
   it('deletes an item from a turn of 20,000 messages in one pass over it', () => {
