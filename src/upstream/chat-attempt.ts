@@ -228,7 +228,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, StreamHost {
   private sniff(phase: Extract<Phase, { name: 'sniffing' }>, chunk: Buffer): void {
     const text = chunk.toString('latin1').trimStart();
     const { json } = phase;
-    if (text === '') return json.hold(chunk) ? undefined : this.fail('GW_UPSTREAM_PROTOCOL');
+    if (text === '') return json.push(chunk) ? undefined : this.fail('GW_UPSTREAM_PROTOCOL');
     if (text.startsWith('{')) {
       this.enter({ name: 'reading-json', json });
       return this.readJsonChunk(json, chunk);

@@ -17,21 +17,16 @@ export class JsonBodyReader {
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
 
-  /**
-   * Holds a blank chunk seen while sniffing the content type, for whichever reader the body turns out to need;
-   * false once the blank prefix is over MAX_JSON_BODY_BYTES. Uncounted, everything an upstream sent as blanks
-   * until the first-token timer fired (20 s by default) stayed in memory.
-   */
-  hold(chunk: Buffer): boolean {
-    return this.push(chunk);
-  }
-
   /** What is held so far: the blank prefix, handed on to the SSE reader when the body turns out to be SSE. */
   held(): readonly Buffer[] {
     return this.chunks;
   }
 
-  /** Holds a body chunk; false (and the chunk dropped) once the body is over MAX_JSON_BODY_BYTES. */
+  /**
+   * Holds a body chunk, or a blank one seen while sniffing the content type (for whichever reader the body turns out
+   * to need); false (and the chunk dropped) once the body is over MAX_JSON_BODY_BYTES. A blank prefix counts too:
+   * uncounted, everything an upstream sent as blanks until the first-token timer fired stayed in memory.
+   */
   push(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     if (this.bytes > MAX_JSON_BODY_BYTES) return false;

@@ -166,7 +166,7 @@ describe('outputBudgetChars', () => {
 describe('JsonBodyReader', () => {
   it('reads a whole chat.completion split across chunks', () => {
     const json = new JsonBodyReader();
-    json.hold(bytes('\n  '));
+    json.push(bytes('\n  '));
     const body = bytes(
       '{"choices":[{"index":0,"message":{"content":"Hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
     );
@@ -201,10 +201,10 @@ describe('JsonBodyReader', () => {
 
   it('counts a blank prefix held while sniffing against the same cap', () => {
     const json = new JsonBodyReader();
-    expect(json.hold(Buffer.alloc(MAX_JSON_BODY_BYTES, 0x20))).toBe(true);
-    expect(json.hold(bytes('\n'))).toBe(false);
+    expect(json.push(Buffer.alloc(MAX_JSON_BODY_BYTES, 0x20))).toBe(true);
+    expect(json.push(bytes('\n'))).toBe(false);
     const mixed = new JsonBodyReader();
-    expect(mixed.hold(Buffer.alloc(MAX_JSON_BODY_BYTES - 1, 0x20))).toBe(true);
+    expect(mixed.push(Buffer.alloc(MAX_JSON_BODY_BYTES - 1, 0x20))).toBe(true);
     expect(mixed.push(bytes('{}'))).toBe(false);
   });
 
