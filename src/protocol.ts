@@ -11,6 +11,9 @@ export const PROTOCOL_VERSION = 1;
  */
 export const PROTOCOL_MINOR = 4;
 
+/** The longest tool call id a client may send back (`tool.result`, Realtime's `call_id`); longer upstream ids are replaced. */
+export const MAX_CALL_ID_CHARS = 128;
+
 export const MODELS = ['asi1-mini', 'asi1', 'asi1-ultra'] as const;
 export type ModelName = (typeof MODELS)[number];
 
@@ -108,7 +111,7 @@ export const FeedbackEvent = Type.Object({
 export const ToolResultEvent = Type.Object({
   type: Type.Literal('tool.result'),
   eventId: EventId,
-  callId: Type.String({ maxLength: 128 }),
+  callId: Type.String({ maxLength: MAX_CALL_ID_CHARS }),
   output: Type.Unknown(),
 });
 

@@ -1,6 +1,7 @@
 // Parsed upstream JSON → ChatEvent[]: streaming `chat.completion.chunk`s (createChunkReader) and plain
 // `chat.completion` bodies (readCompletionBody), for both ASI:One wire generations (gen-1 puts reasoning in a
 // top-level `thought`; gen-2 is SGLang-style). Pure: no I/O, no timers, no errors thrown for odd shapes.
+import { MAX_CALL_ID_CHARS } from '../protocol.js';
 import { ThinkFilter } from './think-filter.js';
 import type { ChatEvent, ChatUsage } from './types.js';
 
@@ -100,7 +101,6 @@ function callIdOf(value: unknown): string | undefined {
   const id = nonEmpty(value);
   return id !== undefined && id.length <= MAX_CALL_ID_CHARS ? id : undefined;
 }
-const MAX_CALL_ID_CHARS = 128;
 
 /**
  * Object arguments as JSON text. Nested past what the stack can serialise (a few thousand levels, in a chunk of a

@@ -5,7 +5,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { GatewayError } from '../../errors.js';
 import { depthMessage, exceedsJsonDepth } from '../../hosting/json-depth.js';
-import { Traceparent } from '../../protocol.js';
+import { MAX_CALL_ID_CHARS, Traceparent } from '../../protocol.js';
 import { RealtimeError } from './errors.js';
 
 const EventId = Type.Optional(Type.String({ maxLength: 128 }));
@@ -105,13 +105,13 @@ const MessageItem = Type.Object({
 const FunctionCallOutputItem = Type.Object({
   type: Type.Literal('function_call_output'),
   id: Type.Optional(ItemId),
-  call_id: Type.String({ minLength: 1, maxLength: 128 }),
+  call_id: Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS }),
   output: Type.String(),
 });
 const FunctionCallItem = Type.Object({
   type: Type.Literal('function_call'),
   id: Type.Optional(ItemId),
-  call_id: Type.String({ minLength: 1, maxLength: 128 }),
+  call_id: Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS }),
   name: Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' }),
   arguments: Type.String(),
 });
